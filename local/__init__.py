@@ -1,0 +1,1 @@
+"""The local stack: gateway, scheduler, embedded DynamoDB and the WeCom simulator (dev and test only)."""

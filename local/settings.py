@@ -1,0 +1,30 @@
+"""Development defaults for the local stack. These are not secrets: they exist only on a laptop."""
+
+from __future__ import annotations
+
+import os
+
+DEV_DEFAULTS: dict[str, str] = {
+    "WECOM_CORP_ID": "wwdevcorp00000001",
+    "WECOM_CORP_SECRET": "dev-corp-secret-not-for-production",
+    "WECOM_CALLBACK_TOKEN": "devtoken",
+    # 43 characters of base64 that decode (with the trailing "=") to a 32-byte AES key.
+    "WECOM_ENCODING_AES_KEY": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+    "API_PORT": "3000",
+    "DYNAMODB": "moto",
+    "WELCOME_TIMEZONE": "Asia/Shanghai",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "POWERTOOLS_SERVICE_NAME": "wecom-bundle",
+    "POWERTOOLS_METRICS_NAMESPACE": "WeComBundle",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+}
+
+
+def apply_dev_defaults(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """Fill unset variables with the dev defaults (explicit settings always win); return what was used."""
+    env = os.environ if environ is None else environ
+    for name, value in DEV_DEFAULTS.items():
+        env.setdefault(name, value)
+    return {name: env[name] for name in DEV_DEFAULTS}
