@@ -1,0 +1,54 @@
+"""Handlers for decrypted callback events, registered by (MsgType, Event, ChangeType).
+
+Imported by the callback function on a POST only; the welcome machinery (botocore, requests) is loaded
+on the first add-contact event, so URL verification and other events stay light.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from wecom_bundle import config, telemetry
+from wecom_bundle.callback_service import handles
+
+if TYPE_CHECKING:
+    from wecom_bundle.welcome_service import WelcomeService
+
+logger = logging.getLogger(__name__)
+
+
+@lru_cache(maxsize=1)
+def welcome_service() -> WelcomeService:
+    from wecom_bundle import runtime, storage
+    from wecom_bundle.welcome_rules import RuleCache
+    from wecom_bundle.welcome_service import WelcomeService, WelcomeSettings
+
+    rules = RuleCache(storage.list_rules, config.env_float("WELCOME_RULES_CACHE_SECONDS", 5.0))
+    return WelcomeService(runtime.wecom_client(), rules, WelcomeSettings.from_env())
+
+
+@handles("event", "change_external_contact", "add_external_contact")
+def on_add_external_contact(event: dict[str, str]) -> dict[str, object]:
+    """A member added a customer: send the welcome while the code is alive."""
+    if not event.get("WelcomeCode"):
+        # No code: the admin console has a welcome for this member, or they already chat. Nothing to send.
+        telemetry.count("WelcomeSkipped", {"reason": "no_welcome_code"})
+        logger.info("add_external_contact without a welcome code")
+        return {"handled": True, "outcome": "no_code"}
+    result = welcome_service().handle(config.settings().corp_id, event)
+    telemetry.count("WelcomeOutcome", {"outcome": result.outcome})
+    if result.latency_ms is not None:
+        telemetry.milliseconds("WelcomeLatency", result.latency_ms, {"outcome": result.outcome})
+    logger.info(
+        "welcome handled",
+        extra={
+            "outcome": result.outcome,
+            "rule_id": result.rule_id,
+            "errcode": result.errcode,
+            "attempts": result.attempts,
+            "latency_ms": result.latency_ms,
+        },
+    )
+    return {"handled": True, "outcome": result.outcome}

@@ -1,0 +1,147 @@
+"""WeCom callback requests: verify, decrypt, parse, check freshness, dispatch.
+
+Every rejection is a ``CallbackRejected`` with an HTTP status and a short reason that is safe to log and to
+answer (it never echoes the payload). Nothing is done for a request until all checks have passed, so a
+rejected request never causes a partial action.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from urllib.parse import unquote
+
+from wecom_bundle import config
+from wecom_bundle.callback_xml import parse_envelope, parse_event
+from wecom_bundle.crypto import (
+    DecodeBase64Error,
+    DecryptError,
+    IllegalBufferError,
+    MsgCrypto,
+    ReceiveIdError,
+    SignatureError,
+    WeComCryptoError,
+    XmlParseError,
+)
+
+MAX_BODY_BYTES = 64 * 1024
+DEFAULT_MAX_SKEW_S = 300
+
+
+class CallbackRejected(Exception):
+    """A request we refuse: ``status`` is the HTTP status (4xx), ``reason`` a short safe text."""
+
+    def __init__(self, status: int, reason: str, code: int | None = None) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+        self.code = code  # WeCom's WXBizMsgCrypt error code, when the crypto layer refused it
+
+
+@dataclass(frozen=True)
+class CallbackRequest:
+    """The parts of an HTTP request the callback needs (decoupled from the API Gateway event shape)."""
+
+    query: Mapping[str, str]
+    body: bytes
+
+
+@lru_cache(maxsize=1)
+def _crypto() -> MsgCrypto:
+    settings = config.settings()
+    return MsgCrypto(settings.callback_token, settings.encoding_aes_key, settings.corp_id)
+
+
+def parse_query(raw_query: str) -> dict[str, str]:
+    """Percent-decode without turning '+' into a space: base64 in ``echostr`` may carry a literal '+'."""
+    params: dict[str, str] = {}
+    for part in raw_query.split("&"):
+        if part:
+            name, _, value = part.partition("=")
+            params.setdefault(unquote(name), unquote(value))
+    return params
+
+
+def _required(query: Mapping[str, str], *names: str) -> list[str]:
+    missing = [name for name in names if not query.get(name)]
+    if missing:
+        raise CallbackRejected(400, f"missing query parameter(s): {', '.join(missing)}")
+    return [query[name] for name in names]
+
+
+def _crypto_rejection(exc: WeComCryptoError) -> CallbackRejected:
+    if isinstance(exc, SignatureError):
+        return CallbackRejected(401, "signature mismatch", exc.code)
+    if isinstance(exc, ReceiveIdError):
+        return CallbackRejected(403, "message is for another corp", exc.code)
+    if isinstance(exc, DecodeBase64Error | DecryptError | IllegalBufferError):
+        return CallbackRejected(400, "ciphertext cannot be decrypted", exc.code)
+    if isinstance(exc, XmlParseError):
+        return CallbackRejected(400, "malformed XML", exc.code)
+    return CallbackRejected(400, "rejected by callback crypto", exc.code)
+
+
+def verify_url(query: Mapping[str, str]) -> str:
+    """GET /callback: answer the decrypted echostr (WeCom's URL verification, 1 s budget)."""
+    signature, timestamp, nonce, echostr = _required(query, "msg_signature", "timestamp", "nonce", "echostr")
+    try:
+        return _crypto().verify_url(signature, timestamp, nonce, echostr.replace(" ", "+"))
+    except WeComCryptoError as exc:
+        raise _crypto_rejection(exc) from None
+    except UnicodeDecodeError:
+        raise CallbackRejected(400, "echostr is not UTF-8") from None
+
+
+def _check_fresh(timestamp: str, now: float) -> None:
+    max_skew = config.env_int("CALLBACK_MAX_SKEW_SECONDS", DEFAULT_MAX_SKEW_S)
+    try:
+        sent_at = int(timestamp)
+    except ValueError:
+        raise CallbackRejected(400, "timestamp is not an integer") from None
+    if abs(now - sent_at) > max_skew:
+        raise CallbackRejected(400, "timestamp outside the accepted window")
+
+
+def open_event(request: CallbackRequest, now: float | None = None) -> dict[str, str]:
+    """POST /callback: every check, then the decrypted event fields. Raises CallbackRejected."""
+    if len(request.body) > MAX_BODY_BYTES:
+        raise CallbackRejected(413, f"body over {MAX_BODY_BYTES} bytes")
+    signature, timestamp, nonce = _required(request.query, "msg_signature", "timestamp", "nonce")
+    try:
+        envelope = parse_envelope(request.body)
+        crypto = _crypto()
+        crypto.verify_signature(signature, timestamp, nonce, envelope.encrypt)
+        _check_fresh(timestamp, time.time() if now is None else now)
+        event = parse_event(crypto.decrypt(envelope.encrypt))
+    except WeComCryptoError as exc:
+        raise _crypto_rejection(exc) from None
+    if envelope.to_user_name and envelope.to_user_name != config.settings().corp_id:
+        raise CallbackRejected(403, "message is for another corp")
+    return event
+
+
+# ------------------------------------------------------------------------------------------------ dispatch
+EventHandler = Callable[[dict[str, str]], dict[str, object]]
+_registry: dict[tuple[str, str, str], EventHandler] = {}
+
+
+def handles(msg_type: str, event: str = "", change_type: str = "") -> Callable[[EventHandler], EventHandler]:
+    """Register a handler for (MsgType, Event, ChangeType); the most specific registration wins."""
+
+    def register(handler: EventHandler) -> EventHandler:
+        _registry[(msg_type, event, change_type)] = handler
+        return handler
+
+    return register
+
+
+def dispatch(event: dict[str, str]) -> dict[str, object]:
+    """Run the handler registered for this event; unknown events are acknowledged and ignored."""
+    msg_type, name, change = event.get("MsgType", ""), event.get("Event", ""), event.get("ChangeType", "")
+    for key in ((msg_type, name, change), (msg_type, name, ""), (msg_type, "", "")):
+        handler = _registry.get(key)
+        if handler is not None:
+            return handler(event)
+    return {"handled": False}

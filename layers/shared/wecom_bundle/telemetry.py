@@ -1,0 +1,35 @@
+"""CloudWatch metrics in Embedded Metric Format through Powertools, imported only when first emitted.
+
+Why single metrics: the callback handler has several exits (rejections, duplicates, outcomes) and a
+``single_metric`` block flushes on exit, so no path can forget to flush.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def _enabled() -> bool:
+    return os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() not in ("1", "true")
+
+
+def count(name: str, dimensions: dict[str, str], value: float = 1) -> None:
+    """Emit one count metric with dimensions (e.g. WelcomeOutcome{outcome=sent})."""
+    if not _enabled():
+        return
+    from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+    with single_metric(name=name, unit=MetricUnit.Count, value=value) as metric:
+        for key, dim in dimensions.items():
+            metric.add_dimension(name=key, value=dim)
+
+
+def milliseconds(name: str, value: float, dimensions: dict[str, str] | None = None) -> None:
+    """Emit one latency metric in milliseconds."""
+    if not _enabled():
+        return
+    from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+    with single_metric(name=name, unit=MetricUnit.Milliseconds, value=value) as metric:
+        for key, dim in (dimensions or {}).items():
+            metric.add_dimension(name=key, value=dim)

@@ -1,0 +1,57 @@
+"""Request validation errors that name the offending field, shared by every admin route."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ValidationError(ValueError):
+    """Bad input: becomes a 400 ``{"error": {"code": "invalid_request", "field": ..., "message": ...}}``."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def require_object(value: Any, field: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValidationError(field, "must be a JSON object")
+    return value
+
+
+def reject_unknown(doc: dict[str, Any], allowed: set[str] | frozenset[str], prefix: str = "") -> None:
+    """Unknown keys are errors, not silently ignored: a typo must not become a rule that never matches."""
+    for key in doc:
+        if key not in allowed:
+            raise ValidationError(f"{prefix}{key}", "is not a known field")
+
+
+def optional_str(
+    doc: dict[str, Any], key: str, field: str, *, max_bytes: int | None = None, required: bool = False
+) -> str | None:
+    value = doc.get(key)
+    if value is None:
+        if required:
+            raise ValidationError(field, "is required")
+        return None
+    if not isinstance(value, str) or (required and not value):
+        raise ValidationError(field, "must be a non-empty string" if required else "must be a string")
+    if max_bytes is not None and len(value.encode("utf-8")) > max_bytes:
+        raise ValidationError(field, f"must be at most {max_bytes} bytes in UTF-8")
+    return value
+
+
+def optional_int(
+    doc: dict[str, Any], key: str, field: str, *, minimum: int | None = None, maximum: int | None = None
+) -> int | None:
+    value = doc.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(field, "must be an integer")
+    if minimum is not None and value < minimum:
+        raise ValidationError(field, f"must be at least {minimum}")
+    if maximum is not None and value > maximum:
+        raise ValidationError(field, f"must be at most {maximum}")
+    return value

@@ -1,0 +1,1 @@
+"""The WeCom HTTP API: one client (errcodes, token refresh, pagination) and its domain groups."""

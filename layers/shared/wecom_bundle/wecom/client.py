@@ -1,0 +1,164 @@
+"""The one WeCom HTTP client: keep-alive session, per-call timeouts, errcodes, token refresh, pagination.
+
+Why it owns token refresh: WeCom signals an expired or revoked token through errcodes (40001/40014/42001)
+on *any* call, so the only place that can refresh-and-retry-once uniformly is the client itself. It does not
+retry transport faults: each caller has its own budget (20 s for a welcome, 15 minutes for a sync).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+import requests
+
+from wecom_bundle.wecom.errors import TokenError, TransportError, error_for
+
+DEFAULT_CONNECT_TIMEOUT = 3.05
+DEFAULT_READ_TIMEOUT = 10.0
+Timeout = float | tuple[float, float]
+
+
+class TokenSource(Protocol):
+    """Where the client gets access tokens (see ``wecom_bundle.token_store``)."""
+
+    def get(self, timeout: float) -> str: ...
+
+    def invalidate(self, token: str) -> None: ...
+
+
+def new_session() -> requests.Session:
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=32, max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+def _decode(response: requests.Response, path: str) -> dict[str, Any]:
+    if response.status_code >= 500:
+        raise TransportError(path, f"HTTP {response.status_code}", response.status_code)
+    try:
+        body = response.json()
+    except ValueError as exc:
+        raise TransportError(
+            path, f"HTTP {response.status_code} body is not JSON", response.status_code
+        ) from exc
+    if not isinstance(body, dict):
+        raise TransportError(path, "answer is not a JSON object", response.status_code)
+    return body
+
+
+def fetch_token(
+    session: requests.Session, api_base: str, corp_id: str, secret: str, timeout: Timeout
+) -> tuple[str, int]:
+    """Call ``gettoken`` once; answer (access_token, expires_in seconds). Callers cache it (see token_store)."""
+    path = "gettoken"
+    try:
+        response = session.get(
+            f"{api_base}/cgi-bin/{path}", params={"corpid": corp_id, "corpsecret": secret}, timeout=timeout
+        )
+    except requests.RequestException as exc:
+        raise TransportError(path, type(exc).__name__) from None
+    body = _decode(response, path)
+    errcode = int(body.get("errcode", 0) or 0)
+    if errcode:
+        raise error_for(errcode, str(body.get("errmsg", "")), path)
+    return str(body["access_token"]), int(body.get("expires_in", 7200))
+
+
+class WeComClient:
+    """Calls ``$api_base/cgi-bin/<path>`` with the access token; raises typed errors for errcode != 0."""
+
+    def __init__(self, api_base: str, tokens: TokenSource, session: requests.Session | None = None) -> None:
+        self.api_base = api_base.rstrip("/")
+        self.tokens = tokens
+        self.session = session or new_session()
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+        files: dict[str, Any] | None = None,
+        timeout: Timeout = (DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT),
+    ) -> dict[str, Any]:
+        """One API call; on a token errcode, invalidate the token and retry exactly once."""
+        token = self.tokens.get(_total(timeout))
+        try:
+            return self._call_once(
+                method, path, token, json=json, params=params, files=files, timeout=timeout
+            )
+        except TokenError:
+            self.tokens.invalidate(token)
+            token = self.tokens.get(_total(timeout))
+            return self._call_once(
+                method, path, token, json=json, params=params, files=files, timeout=timeout
+            )
+
+    def post(self, path: str, body: dict[str, Any], timeout: Timeout | None = None) -> dict[str, Any]:
+        return self.call(
+            "POST", path, json=body, timeout=timeout or (DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT)
+        )
+
+    def get(self, path: str, params: dict[str, Any], timeout: Timeout | None = None) -> dict[str, Any]:
+        return self.call(
+            "GET", path, params=params, timeout=timeout or (DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT)
+        )
+
+    def paginate(
+        self,
+        path: str,
+        body: dict[str, Any],
+        items_key: str,
+        *,
+        cursor: str = "",
+        timeout: Timeout | None = None,
+    ) -> Iterator[tuple[list[dict[str, Any]], str]]:
+        """Yield (items, next_cursor) page by page until WeCom answers an empty ``next_cursor``.
+
+        The cursor is yielded with each page so a caller can checkpoint it and resume after a crash.
+        An empty page with a cursor is followed too: WeCom may return one before the real end.
+        """
+        while True:
+            page = self.post(path, {**body, "cursor": cursor}, timeout=timeout)
+            cursor = str(page.get("next_cursor") or "")
+            yield list(page.get(items_key) or []), cursor
+            if not cursor:
+                return
+
+    def _call_once(
+        self,
+        method: str,
+        path: str,
+        token: str,
+        *,
+        json: dict[str, Any] | None,
+        params: dict[str, Any] | None,
+        files: dict[str, Any] | None,
+        timeout: Timeout,
+    ) -> dict[str, Any]:
+        query = {**(params or {}), "access_token": token}
+        try:
+            response = self.session.request(
+                method,
+                f"{self.api_base}/cgi-bin/{path}",
+                params=query,
+                json=json,
+                files=files,
+                timeout=timeout,
+            )
+        except requests.RequestException as exc:
+            # The exception text may include the URL with the token: keep only its type.
+            raise TransportError(path, type(exc).__name__) from None
+        body = _decode(response, path)
+        errcode = int(body.get("errcode", 0) or 0)
+        if errcode:
+            raise error_for(errcode, str(body.get("errmsg", "")), path)
+        return body
+
+
+def _total(timeout: Timeout) -> float:
+    return sum(timeout) if isinstance(timeout, tuple) else float(timeout)

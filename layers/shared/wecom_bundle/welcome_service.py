@@ -1,0 +1,238 @@
+"""The instant welcome: one add-contact event → the right welcome, sent once, within the code's 20 s.
+
+Order of work (two DynamoDB round trips on the warm path: the claim and the outcome):
+1. claim the event with a conditional write keyed on corp, customer, member, change type and CreateTime, so
+   WeCom's retries and concurrent invocations send nothing twice;
+2. pick the rule from the in-memory rule cache;
+3. fill ``%NICKNAME%`` from ``externalcontact/get`` if there is time, else remove it cleanly;
+4. call ``send_welcome_msg`` with timeouts cut from the time left, retrying what may still succeed
+   (41096, network faults, 5xx, -1, rate limits) until the deadline;
+5. record the outcome, which is also the welcome log entry.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import re
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from wecom_bundle import config, storage
+from wecom_bundle.wecom.client import WeComClient
+from wecom_bundle.wecom.errors import (
+    WELCOME_ALREADY_SENT,
+    WELCOME_BEING_SENT,
+    TokenError,
+    TransportError,
+    WeComError,
+)
+from wecom_bundle.welcome_rules import RuleCache, choose_rule
+
+logger = logging.getLogger(__name__)
+
+CODE_LIFETIME_MS = 20_000
+NICKNAME = "%NICKNAME%"
+_NICKNAME_GAP = re.compile(r"[ \t\u3000]*%NICKNAME%")
+LOG_RETENTION_DAYS_DEFAULT = 180
+NICKNAME_BUDGET_S = 1.5  # at most this long for the name; the welcome itself matters more
+
+
+@dataclass(frozen=True)
+class WelcomeSettings:
+    timezone: str
+    safety_margin_ms: int
+    lease_ms: int
+    log_retention_days: int
+
+    @classmethod
+    def from_env(cls) -> WelcomeSettings:
+        return cls(
+            timezone=os.environ.get("WELCOME_TIMEZONE") or "Asia/Shanghai",
+            safety_margin_ms=config.env_int("WELCOME_SAFETY_MARGIN_MS", 1500),
+            lease_ms=config.env_int("WELCOME_LEASE_MS", 6000),
+            log_retention_days=config.env_int("WELCOME_LOG_RETENTION_DAYS", LOG_RETENTION_DAYS_DEFAULT),
+        )
+
+
+@dataclass
+class Result:
+    outcome: str  # sent | already_sent | expired | failed | no_rule | duplicate
+    rule_id: str | None = None
+    errcode: int | None = None
+    attempts: int = 0
+    latency_ms: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def event_key(corp_id: str, event: dict[str, str]) -> str:
+    """Dedupe key. ExternalUserID and ChangeType are in it: two customers adding the same member in the same
+    second are two events, and must both be welcomed."""
+    parts = (
+        corp_id,
+        event.get("ExternalUserID", ""),
+        event.get("UserID", ""),
+        event.get("ChangeType", ""),
+        event.get("CreateTime", ""),
+    )
+    return "#".join(parts)
+
+
+def render_text(content: str, nickname: str | None) -> str:
+    """Fill the placeholder, or remove it with the blank before it: 'Hi %NICKNAME%, …' → 'Hi, …'."""
+    if NICKNAME not in content:
+        return content
+    if nickname:
+        return content.replace(NICKNAME, nickname)
+    return _NICKNAME_GAP.sub("", content)
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class WelcomeService:
+    def __init__(
+        self,
+        client: WeComClient,
+        rules: RuleCache,
+        settings: WelcomeSettings,
+        clock: Callable[[], int] = _now_ms,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.client = client
+        self.rules = rules
+        self.settings = settings
+        self.clock = clock
+        self.sleep = sleep
+
+    # -------------------------------------------------------------------------------------------- entry
+    def handle(self, corp_id: str, event: dict[str, str]) -> Result:
+        key = event_key(corp_id, event)
+        owner = uuid.uuid4().hex
+        created_ms = int(event.get("CreateTime") or 0) * 1000
+        deadline_ms = created_ms + CODE_LIFETIME_MS - self.settings.safety_margin_ms
+        now = self.clock()
+        claim = storage.claim_welcome(
+            key, owner, now, min(now + self.settings.lease_ms, deadline_ms + 1000), self._record_base(event)
+        )
+        if not claim.won:
+            return Result("duplicate", extra={"previous": (claim.current or {}).get("outcome")})
+        result = self._welcome(event, owner, key, created_ms, deadline_ms)
+        if result.outcome != "duplicate":  # a lost lease means the new owner records the outcome
+            self._record(key, owner, event, result, created_ms)
+        return result
+
+    def _welcome(
+        self, event: dict[str, str], owner: str, key: str, created_ms: int, deadline_ms: int
+    ) -> Result:
+        if self.clock() >= deadline_ms:
+            return Result("expired", latency_ms=self.clock() - created_ms)
+        rule = choose_rule(self.rules.rules(), event, self.settings.timezone)
+        if rule is None:
+            return Result("no_rule")
+        body = self._message(rule, event, deadline_ms)
+        result = self._send(body, owner, key, deadline_ms)
+        result.rule_id = str(rule["rule_id"])
+        result.latency_ms = self.clock() - created_ms
+        return result
+
+    # -------------------------------------------------------------------------------------------- content
+    def _message(self, rule: dict[str, Any], event: dict[str, str], deadline_ms: int) -> dict[str, Any]:
+        body: dict[str, Any] = {"welcome_code": event.get("WelcomeCode", "")}
+        text = (rule.get("text") or {}).get("content")
+        if text:
+            nickname = self._nickname(event, deadline_ms) if NICKNAME in text else None
+            rendered = render_text(text, nickname)
+            if rendered.strip():
+                body["text"] = {"content": rendered}
+        if rule.get("attachments"):
+            body["attachments"] = rule["attachments"]
+        return body
+
+    def _nickname(self, event: dict[str, str], deadline_ms: int) -> str | None:
+        """The customer's name, only if it can be had well inside the deadline; None otherwise."""
+        budget = min(NICKNAME_BUDGET_S, (deadline_ms - self.clock()) / 1000 / 4)
+        if budget < 0.05:
+            return None
+        try:
+            answer = self.client.get(
+                "externalcontact/get",
+                {"external_userid": event.get("ExternalUserID", "")},
+                timeout=(min(0.5, budget), budget),
+            )
+        except (WeComError, TransportError) as exc:
+            logger.info("nickname unavailable, sending without it", extra={"reason": type(exc).__name__})
+            return None
+        name = (answer.get("external_contact") or {}).get("name")
+        return str(name) if name else None
+
+    # -------------------------------------------------------------------------------------------- sending
+    def _send(self, body: dict[str, Any], owner: str, key: str, deadline_ms: int) -> Result:
+        attempts, errcode, backoff = 0, None, 0.1
+        while True:
+            left_s = (deadline_ms - self.clock()) / 1000
+            if left_s <= 0.05:
+                return Result("expired", errcode=errcode, attempts=attempts)
+            if attempts and not storage.renew_welcome_lease(
+                key, owner, self.clock() + self.settings.lease_ms
+            ):
+                return Result("duplicate", errcode=errcode, attempts=attempts, extra={"lease": "lost"})
+            attempts += 1
+            try:
+                self.client.post("externalcontact/send_welcome_msg", body, timeout=(min(1.0, left_s), left_s))
+                return Result("sent", attempts=attempts)
+            except TokenError as exc:  # the client already refreshed once; a second one is not transient
+                return Result("failed", errcode=exc.errcode, attempts=attempts)
+            except WeComError as exc:
+                if exc.errcode == WELCOME_ALREADY_SENT:
+                    return Result("already_sent", errcode=exc.errcode, attempts=attempts)
+                if exc.errcode != WELCOME_BEING_SENT and not exc.retryable:
+                    return Result("failed", errcode=exc.errcode, attempts=attempts)
+                errcode = exc.errcode
+            except TransportError as exc:
+                errcode = exc.status
+            pause = min(backoff * (0.5 + random.random()), max(0.0, left_s - 0.1))  # noqa: S311 - jitter only
+            self.sleep(pause)
+            backoff = min(backoff * 2, 1.0)
+
+    # -------------------------------------------------------------------------------------------- log
+    def _record_base(self, event: dict[str, str]) -> dict[str, Any]:
+        retention_s = self.settings.log_retention_days * 86400
+        return {
+            "external_userid": event.get("ExternalUserID", ""),
+            "userid": event.get("UserID", ""),
+            "state": event.get("State", ""),
+            "change_type": event.get("ChangeType", ""),
+            "create_time": int(event.get("CreateTime") or 0),
+            "expires_at": int(time.time()) + retention_s,
+        }
+
+    def _record(self, key: str, owner: str, event: dict[str, str], result: Result, created_ms: int) -> None:
+        create_time = created_ms // 1000
+        ext, user = event.get("ExternalUserID", ""), event.get("UserID", "")
+        sort = f"{create_time:010d}#{ext}#{user}"
+        month = datetime.fromtimestamp(create_time, UTC).strftime("%Y-%m")
+        outcome = {
+            "outcome": result.outcome,
+            "rule_id": result.rule_id,
+            "errcode": result.errcode,
+            "attempts": result.attempts,
+            "latency_ms": result.latency_ms,
+            "recorded_at_ms": self.clock(),
+        }
+        index_keys = {
+            "gsi1pk": f"WLOG#EXT#{ext}",
+            "gsi1sk": sort,
+            "gsi2pk": f"WLOG#USER#{user}",
+            "gsi2sk": sort,
+            "gsi3pk": f"WLOG#MONTH#{month}",
+            "gsi3sk": sort,
+        }
+        if not storage.record_welcome_outcome(key, owner, outcome, index_keys):
+            logger.warning("welcome outcome not recorded: another invocation owns the event now")
