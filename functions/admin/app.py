@@ -1,0 +1,100 @@
+"""AdminFunction: the operators' JSON API (IAM-signed when deployed, open on loopback locally).
+
+Each route parses its input, calls one layer service and shapes the answer; every error leaves as
+``{"error": {"code", "message"[, "field"][, "errcode"]}}`` with a 4xx status.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+
+from wecom_bundle import openapi, welcome_admin
+from wecom_bundle.validation import ValidationError
+from wecom_bundle.welcome_admin import NotFound
+
+logger = Logger()
+app = APIGatewayHttpResolver()
+
+
+def _error(status: int, code: str, message: str, **extra: Any) -> Response:
+    return Response(
+        status,
+        content_types.APPLICATION_JSON,
+        json.dumps({"error": {"code": code, "message": message, **extra}}),
+    )
+
+
+def _ok(status: int, doc: Any) -> Response:
+    return Response(status, content_types.APPLICATION_JSON, json.dumps(doc, ensure_ascii=False))
+
+
+def _json_body() -> Any:
+    body = app.current_event.decoded_body
+    if not body:
+        raise ValidationError("body", "a JSON body is required")
+    try:
+        return json.loads(body)
+    except ValueError as exc:
+        raise ValidationError("body", "is not valid JSON") from exc
+
+
+@app.exception_handler(ValidationError)
+def _invalid(exc: ValidationError) -> Response:
+    return _error(400, "invalid_request", exc.message, field=exc.field)
+
+
+@app.exception_handler(NotFound)
+def _not_found(exc: NotFound) -> Response:
+    return _error(404, "not_found", str(exc))
+
+
+@app.not_found
+def _no_route(_exc: Exception) -> Response:
+    return _error(404, "not_found", "no such route")
+
+
+@app.get("/admin/health")
+def health() -> Response:
+    return _ok(200, {"status": "ok"})
+
+
+@app.get("/admin/openapi.json")
+def openapi_document() -> Response:
+    return _ok(200, openapi.document())
+
+
+@app.get("/admin/welcome-rules")
+def list_rules() -> Response:
+    return _ok(200, {"items": welcome_admin.list_rules()})
+
+
+@app.get("/admin/welcome-rules/<rule_id>")
+def get_rule(rule_id: str) -> Response:
+    return _ok(200, welcome_admin.get_rule(rule_id))
+
+
+@app.put("/admin/welcome-rules/<rule_id>")
+def put_rule(rule_id: str) -> Response:
+    rule, created = welcome_admin.put_rule(rule_id, _json_body())
+    return _ok(201 if created else 200, rule)
+
+
+@app.delete("/admin/welcome-rules/<rule_id>")
+def delete_rule(rule_id: str) -> Response:
+    welcome_admin.delete_rule(rule_id)
+    return Response(204, content_types.APPLICATION_JSON, "")
+
+
+@app.get("/admin/welcomes")
+def list_welcomes() -> Response:
+    params = {k: str(v) for k, v in (app.current_event.query_string_parameters or {}).items()}
+    return _ok(200, welcome_admin.list_welcomes(params))
+
+
+@logger.inject_lambda_context(correlation_id_path="requestContext.requestId", clear_state=True)
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return app.resolve(event, context)
