@@ -69,20 +69,25 @@ def _parse_root(data: bytes) -> Element:
     return root
 
 
-def _flat_fields(root: Element) -> Iterator[tuple[str, str]]:
-    """Yield (tag, text) for each child, rejecting nesting, attributes and stray text between children."""
+def _flat_fields(root: Element, allow_nested: bool) -> Iterator[tuple[str, str]]:
+    """Yield (tag, text) for each child, rejecting attributes and stray text between children.
+
+    Nesting is refused in the envelope (WeCom never nests there). Inside a decrypted event it is allowed,
+    because some WeCom events carry structure (e.g. ``<BatchJob>``): such a child is kept with empty text,
+    so the event is still dispatched (and acknowledged) by its flat MsgType/Event/ChangeType fields.
+    """
     for child in root:
         if not isinstance(child.tag, str) or not _TAG_RE.fullmatch(child.tag):
             raise XmlParseError("unexpected element name")
-        if len(child) or child.attrib or (child.tail or "").strip():
+        if child.attrib or (child.tail or "").strip() or (len(child) and not allow_nested):
             raise XmlParseError("unexpected element structure")
-        yield child.tag, child.text or ""
+        yield child.tag, "" if len(child) else child.text or ""
 
 
-def _to_dict(root: Element) -> dict[str, str]:
+def _to_dict(root: Element, allow_nested: bool = False) -> dict[str, str]:
     """Flatten the root; a repeated tag is ambiguous (which one did WeCom sign?) and therefore rejected."""
     fields: dict[str, str] = {}
-    for tag, text in _flat_fields(root):
+    for tag, text in _flat_fields(root, allow_nested):
         if tag in fields:
             raise XmlParseError("duplicate element")
         fields[tag] = text
@@ -108,7 +113,7 @@ def parse_event(plaintext: bytes) -> dict[str, str]:
     The plaintext is authenticated by then, but a bug or a compromised token must still not become an XML
     attack, so the rules are identical.
     """
-    return _to_dict(_parse_root(plaintext))
+    return _to_dict(_parse_root(plaintext), allow_nested=True)
 
 
 # -- building -----------------------------------------------------------------------------------------

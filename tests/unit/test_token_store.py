@@ -1,0 +1,114 @@
+"""The shared access token: one refresher at a time, across containers and threads."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from wecom_bundle import storage, token_store
+from wecom_bundle.token_store import SharedTokenProvider
+
+pytestmark = pytest.mark.usefixtures("moto_table")
+
+
+class CountingFetch:
+    """Stands in for the gettoken HTTP call (HTTP itself is covered by the client and e2e tests)."""
+
+    def __init__(self, delay: float = 0.0, expires_in: int = 7200) -> None:
+        self.calls = 0
+        self.delay = delay
+        self.expires_in = expires_in
+        self._lock = threading.Lock()
+
+    def __call__(self, timeout: float) -> tuple[str, int]:
+        with self._lock:
+            self.calls += 1
+            n = self.calls
+        time.sleep(self.delay)
+        return f"TOKEN-{n}", self.expires_in
+
+
+def test_many_cold_containers_fetch_once() -> None:
+    fetch = CountingFetch(delay=0.2)
+    containers = [SharedTokenProvider("corp#app", fetch) for _ in range(12)]
+    tokens: list[str] = []
+    errors: list[BaseException] = []
+
+    def work(provider: SharedTokenProvider) -> None:
+        try:
+            for _ in range(3):
+                tokens.append(provider.get(timeout=5))
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(c,)) for c in containers for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert fetch.calls == 1
+    assert set(tokens) == {"TOKEN-1"}
+    assert len(tokens) == 72
+
+
+def test_warm_container_needs_no_dynamodb(monkeypatch: pytest.MonkeyPatch) -> None:
+    provider = SharedTokenProvider("corp#app", CountingFetch())
+    assert provider.get(1) == "TOKEN-1"
+    monkeypatch.setattr(storage, "get_token", lambda scope: pytest.fail("DynamoDB read on a warm path"))
+    assert provider.get(1) == "TOKEN-1"
+
+
+def test_invalidate_forces_one_refresh_for_everyone() -> None:
+    fetch = CountingFetch()
+    a, b = SharedTokenProvider("corp#app", fetch), SharedTokenProvider("corp#app", fetch)
+    assert a.get(1) == b.get(1) == "TOKEN-1"
+    a.invalidate("TOKEN-1")
+    assert a.get(1) == "TOKEN-2"
+    b.invalidate("TOKEN-1")  # b saw the same 40001; the shared record already moved on
+    assert b.get(1) == "TOKEN-2"
+    assert fetch.calls == 2
+
+
+def test_refresh_ahead_of_expiry_keeps_serving_current_token_while_another_refreshes() -> None:
+    clock = {"now": 1_000_000}
+    fetch = CountingFetch(expires_in=7200)
+    a = SharedTokenProvider("corp#app", fetch, clock=lambda: clock["now"])
+    assert a.get(1) == "TOKEN-1"
+    # 5 minutes before expiry: inside the refresh window but still valid
+    clock["now"] += 7200_000 - 300_000
+    assert storage.acquire_token_lease("corp#app", "someone-else", clock["now"], clock["now"] + 10_000)
+    b = SharedTokenProvider("corp#app", fetch, clock=lambda: clock["now"])
+    assert b.get(1) == "TOKEN-1"  # the lease holder is refreshing; the current token still works
+    assert fetch.calls == 1
+
+
+def test_stuck_refresher_with_no_valid_token_falls_back_after_the_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(token_store, "WAIT_STEP_S", 0.01)
+    now = int(time.time() * 1000)
+    assert storage.acquire_token_lease("corp#app", "stuck", now, now + 60_000)
+    fetch = CountingFetch()
+    provider = SharedTokenProvider("corp#app", fetch)
+    started = time.monotonic()
+    assert provider.get(timeout=0.5) == "TOKEN-1"
+    assert 0.4 < time.monotonic() - started < 3
+    assert fetch.calls == 1
+
+
+def test_failed_fetch_releases_the_lease() -> None:
+    def broken(timeout: float) -> tuple[str, int]:
+        raise RuntimeError("gettoken down")
+
+    with pytest.raises(RuntimeError):
+        SharedTokenProvider("corp#app", broken).get(1)
+    assert "lease_owner" not in (storage.get_token("corp#app") or {})
+    assert SharedTokenProvider("corp#app", CountingFetch()).get(1) == "TOKEN-1"
+
+
+def test_scope_hides_the_secret() -> None:
+    scope = token_store.token_scope("wwcorp", "very-secret")
+    assert scope.startswith("wwcorp#")
+    assert "very-secret" not in scope
+    assert scope != token_store.token_scope("wwcorp", "rotated-secret")
