@@ -1,0 +1,248 @@
+"""CallbackFunction end to end in-process: every bad input gets a 4xx with a reason, never a 5xx."""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from local.events import (
+    add_contact_fields,
+    callback_get_event,
+    callback_post_event,
+    http_event,
+    signed_callback_query,
+)
+from local.settings import DEV_DEFAULTS
+from wecom_bundle import callback_service, config
+from wecom_bundle.callback_xml import build_envelope, build_event_xml
+from wecom_bundle.crypto import MsgCrypto
+
+ROOT = Path(__file__).resolve().parents[2]
+ENV = {
+    k: DEV_DEFAULTS[k]
+    for k in ("WECOM_CORP_ID", "WECOM_CORP_SECRET", "WECOM_CALLBACK_TOKEN", "WECOM_ENCODING_AES_KEY")
+}
+
+
+class Context:
+    function_name = "CallbackFunction"
+    memory_limit_in_mb = 1024
+    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:CallbackFunction"
+    aws_request_id = "test-request"
+
+
+@pytest.fixture
+def handler(monkeypatch: pytest.MonkeyPatch) -> Any:
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    monkeypatch.delenv("WECOM_SECRET_ID", raising=False)
+    config.settings.cache_clear()
+    callback_service._crypto.cache_clear()
+    spec = importlib.util.spec_from_file_location(
+        "callback_app_under_test", ROOT / "functions/callback/app.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    yield lambda event: module.lambda_handler(event, Context())
+    config.settings.cache_clear()
+    callback_service._crypto.cache_clear()
+
+
+def _crypto(corp_id: str = ENV["WECOM_CORP_ID"]) -> MsgCrypto:
+    return MsgCrypto(ENV["WECOM_CALLBACK_TOKEN"], ENV["WECOM_ENCODING_AES_KEY"], corp_id)
+
+
+def _post(body: str | bytes, query: dict[str, str], *, b64: bool = False) -> dict[str, Any]:
+    event = http_event("POST", "/callback", query, None, {"content-type": "text/xml"})
+    if b64:
+        event["body"], event["isBase64Encoded"] = base64.b64encode(body).decode(), True
+    else:
+        event["body"] = body
+    return event
+
+
+def _signed_post(
+    plaintext: bytes,
+    *,
+    corp_id: str = ENV["WECOM_CORP_ID"],
+    timestamp: int | None = None,
+    to_user: str | None = None,
+) -> dict[str, Any]:
+    crypto = _crypto(corp_id)
+    encrypted = crypto.encrypt(plaintext)
+    body = build_envelope(to_user if to_user is not None else corp_id, encrypted)
+    return _post(body, signed_callback_query(_crypto(), encrypted, timestamp))
+
+
+def _unknown_event_xml() -> bytes:
+    return build_event_xml(
+        {
+            "ToUserName": ENV["WECOM_CORP_ID"],
+            "FromUserName": "sys",
+            "CreateTime": int(time.time()),
+            "MsgType": "event",
+            "Event": "change_external_chat",
+            "ChangeType": "create",
+        }
+    ).encode()
+
+
+def test_url_verification_answers_plain_echostr(handler: Any) -> None:
+    started = time.perf_counter()
+    answer = handler(callback_get_event(ENV, echo="1616140317555161061"))
+    assert time.perf_counter() - started < 1.0
+    assert answer["statusCode"] == 200
+    assert answer["body"] == "1616140317555161061"
+    assert answer["headers"]["Content-Type"].startswith("text/plain")
+
+
+def test_url_verification_with_literal_plus_and_percent_encoding(handler: Any) -> None:
+    crypto = _crypto()
+    for _ in range(20):  # find an echostr whose base64 has a '+', as WeCom's often do
+        echostr = crypto.encrypt(b"plus-check")
+        if "+" in echostr:
+            break
+    query = {**signed_callback_query(crypto, echostr), "echostr": echostr}
+    event = http_event("GET", "/callback", query)  # percent-encoded: %2B
+    assert handler(event)["body"] == "plus-check"
+    event["rawQueryString"] = event["rawQueryString"].replace("%2B", "+")  # a raw '+' must not become a space
+    assert handler(event)["body"] == "plus-check"
+
+
+def test_unknown_event_is_acknowledged(handler: Any) -> None:
+    answer = handler(_signed_post(_unknown_event_xml()))
+    assert answer == {
+        "statusCode": 200,
+        "headers": {"Content-Type": "text/plain; charset=utf-8"},
+        "body": "success",
+    }
+
+
+def test_base64_encoded_body_is_accepted(handler: Any) -> None:
+    crypto = _crypto()
+    encrypted = crypto.encrypt(_unknown_event_xml())
+    event = _post(
+        build_envelope(ENV["WECOM_CORP_ID"], encrypted).encode(),
+        signed_callback_query(crypto, encrypted),
+        b64=True,
+    )
+    assert handler(event)["statusCode"] == 200
+
+
+def _tamper(event: dict[str, Any]) -> dict[str, Any]:
+    crypto_text = event["body"].split("<![CDATA[")[2].split("]]>")[0]
+    flipped = crypto_text[:10] + ("A" if crypto_text[10] != "A" else "B") + crypto_text[11:]
+    event["body"] = event["body"].replace(crypto_text, flipped)
+    return event
+
+
+def _truncate(event: dict[str, Any]) -> dict[str, Any]:
+    crypto_text = event["body"].split("<![CDATA[")[2].split("]]>")[0]
+    event["body"] = event["body"].replace(crypto_text, crypto_text[:-24])
+    return event
+
+
+BAD_REQUESTS = {
+    "missing_signature": (lambda e: e["queryStringParameters"].pop("msg_signature") and _requery(e), 400),
+    "missing_nonce": (lambda e: e["queryStringParameters"].pop("nonce") and _requery(e), 400),
+    "wrong_signature": (lambda e: _set_query(e, "msg_signature", "0" * 40), 401),
+    "tampered_ciphertext": (_tamper, 401),
+    "truncated_ciphertext": (_truncate, 401),
+    "malformed_xml": (lambda e: {**e, "body": "<xml><Encrypt>abc"}, 400),
+    "dtd_xml": (
+        lambda e: {**e, "body": '<!DOCTYPE xml [<!ENTITY x "y">]><xml><Encrypt>&x;</Encrypt></xml>'},
+        400,
+    ),
+    "non_utf8": (
+        lambda e: {
+            **e,
+            "body": base64.b64encode("<xml>渠道</xml>".encode("gbk")).decode(),
+            "isBase64Encoded": True,
+        },
+        400,
+    ),
+    "bad_base64_body": (lambda e: {**e, "body": "!!!", "isBase64Encoded": True}, 400),
+    "oversized": (lambda e: {**e, "body": "<xml><Encrypt>" + "A" * 70_000 + "</Encrypt></xml>"}, 413),
+    "json_body": (lambda e: {**e, "body": json.dumps({"Encrypt": "x"})}, 400),
+    "empty_body": (lambda e: {**e, "body": ""}, 400),
+}
+
+
+def _requery(event: dict[str, Any]) -> dict[str, Any]:
+    event["rawQueryString"] = "&".join(f"{k}={v}" for k, v in event["queryStringParameters"].items())
+    return event
+
+
+def _set_query(event: dict[str, Any], name: str, value: str) -> dict[str, Any]:
+    event["queryStringParameters"][name] = value
+    return _requery(event)
+
+
+@pytest.mark.parametrize("name", sorted(BAD_REQUESTS))
+def test_bad_requests_get_4xx_with_reason(handler: Any, name: str, caplog: pytest.LogCaptureFixture) -> None:
+    mutate, status = BAD_REQUESTS[name]
+    event = mutate(callback_post_event(ENV, add_contact_fields(ENV)))
+    answer = handler(event)
+    assert answer["statusCode"] == status
+    assert answer["body"] and len(answer["body"]) < 80
+    assert "WelcomeCode" not in answer["body"]
+
+
+def test_wrong_corp_id_is_forbidden(handler: Any) -> None:
+    answer = handler(_signed_post(_unknown_event_xml(), corp_id="wwsomeoneelse"))
+    assert answer["statusCode"] == 403
+
+
+def test_envelope_for_another_corp_is_forbidden(handler: Any) -> None:
+    answer = handler(_signed_post(_unknown_event_xml(), to_user="wwsomeoneelse"))
+    assert answer["statusCode"] == 403
+
+
+@pytest.mark.parametrize("skew", [-301, 301, 86_400])
+def test_stale_or_future_timestamp_is_rejected(handler: Any, skew: int) -> None:
+    answer = handler(_signed_post(_unknown_event_xml(), timestamp=int(time.time()) + skew))
+    assert answer["statusCode"] == 400
+    assert "timestamp" in answer["body"]
+
+
+def test_skew_is_configurable(handler: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CALLBACK_MAX_SKEW_SECONDS", "900")
+    assert handler(_signed_post(_unknown_event_xml(), timestamp=int(time.time()) - 600))["statusCode"] == 200
+
+
+def test_malformed_inner_xml_is_rejected(handler: Any) -> None:
+    assert handler(_signed_post(b"<xml><MsgType>event"))["statusCode"] == 400
+    assert handler(_signed_post(b'<!DOCTYPE x [<!ENTITY a "b">]><xml><E>&a;</E></xml>'))["statusCode"] == 400
+
+
+def test_get_verification_rejections(handler: Any) -> None:
+    good = callback_get_event(ENV)
+    missing = json.loads(json.dumps(good))
+    missing["rawQueryString"] = missing["rawQueryString"].split("&echostr=")[0]
+    assert handler(missing)["statusCode"] == 400
+    wrong = json.loads(json.dumps(good))
+    wrong["rawQueryString"] = wrong["rawQueryString"].replace("msg_signature=", "msg_signature=0")
+    assert handler(wrong)["statusCode"] == 401
+
+
+def test_rejections_never_log_the_payload(handler: Any, caplog: pytest.LogCaptureFixture) -> None:
+    event = _tamper(callback_post_event(ENV, add_contact_fields(ENV, welcome_code="SECRET-CODE-123")))
+    handler(event)
+    handler(_signed_post(_unknown_event_xml(), corp_id="wwsomeoneelse"))
+    # Every attribute of every record, as a JSON formatter would print them.
+    logged = " ".join(json.dumps(vars(r), default=str) for r in caplog.records)
+    assert "callback rejected" in logged
+    assert "SECRET-CODE-123" not in logged
+    assert event["body"][40:80] not in logged
+    assert ENV["WECOM_ENCODING_AES_KEY"] not in logged
+
+
+def test_other_methods_are_refused(handler: Any) -> None:
+    assert handler(http_event("PUT", "/callback"))["statusCode"] == 405
