@@ -89,7 +89,7 @@ def render_text(content: str, nickname: str | None) -> str:
         return content
     if nickname:
         return content.replace(NICKNAME, nickname)
-    return _NICKNAME_GAP.sub("", content)
+    return _NICKNAME_GAP.sub("", content).lstrip(" \t\u3000")
 
 
 def _now_ms() -> int:

@@ -1,0 +1,301 @@
+"""The instant welcome against the WeCom simulator over real HTTP and moto's DynamoDB.
+
+Covers every outcome, nickname fill and fallback, retries within the deadline, dedupe and the shared token.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from local.settings import DEV_DEFAULTS
+from local.wecom_sim.endpoints_welcome import issue_welcome_code
+from local.wecom_sim.server import SimulatorConfig, SimulatorHandle, start_simulator
+from wecom_bundle import runtime, storage
+from wecom_bundle.welcome_rules import RuleCache
+from wecom_bundle.welcome_service import WelcomeService, WelcomeSettings, event_key, render_text
+
+pytestmark = pytest.mark.usefixtures("moto_table")
+CORP = DEV_DEFAULTS["WECOM_CORP_ID"]
+
+
+@pytest.fixture
+def sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[SimulatorHandle]:
+    handle = start_simulator(
+        SimulatorConfig(
+            corp_id=CORP,
+            corp_secret=DEV_DEFAULTS["WECOM_CORP_SECRET"],
+            callback_token=DEV_DEFAULTS["WECOM_CALLBACK_TOKEN"],
+            encoding_aes_key=DEV_DEFAULTS["WECOM_ENCODING_AES_KEY"],
+        )
+    )
+    for name in ("WECOM_CORP_ID", "WECOM_CORP_SECRET", "WECOM_CALLBACK_TOKEN", "WECOM_ENCODING_AES_KEY"):
+        monkeypatch.setenv(name, DEV_DEFAULTS[name])
+    monkeypatch.setenv("WECOM_API_BASE", handle.url)
+    monkeypatch.delenv("WECOM_SECRET_ID", raising=False)
+    runtime.reset()
+    requests.post(
+        f"{handle.url}/__sim/contacts",
+        json={
+            "members": ["zhangsan", "lisi"],
+            "customers": [
+                {"external_userid": "wmAlice", "name": "Alice", "owner": "zhangsan"},
+                {"external_userid": "wmBob", "name": "Bob", "owner": "lisi"},
+            ],
+        },
+        timeout=5,
+    ).raise_for_status()
+    yield handle
+    handle.stop()
+    runtime.reset()
+
+
+@pytest.fixture
+def service() -> WelcomeService:
+    settings = WelcomeSettings(
+        timezone="Asia/Shanghai", safety_margin_ms=1500, lease_ms=6000, log_retention_days=180
+    )
+    return WelcomeService(runtime.wecom_client(), RuleCache(storage.list_rules, 0.0), settings)
+
+
+def _rule(rule_id: str = "default", content: str = "Hi %NICKNAME%, welcome!", **extra: Any) -> None:
+    storage.put_rule(
+        {
+            "rule_id": rule_id,
+            "priority": 0,
+            "match": {},
+            "text": {"content": content},
+            "attachments": [],
+            **extra,
+        }
+    )
+
+
+def _event(
+    sim: SimulatorHandle, ext: str = "wmAlice", user: str = "zhangsan", age_s: float = 0.0, state: str = "web"
+) -> dict[str, str]:
+    create_time = int(time.time() - age_s)
+    with sim.state.lock:
+        code = issue_welcome_code(sim.state, user, ext, create_time)
+    return {
+        "ToUserName": CORP,
+        "MsgType": "event",
+        "Event": "change_external_contact",
+        "ChangeType": "add_external_contact",
+        "UserID": user,
+        "ExternalUserID": ext,
+        "State": state,
+        "WelcomeCode": code,
+        "CreateTime": str(create_time),
+    }
+
+
+def _fault(sim: SimulatorHandle, **spec: Any) -> None:
+    requests.post(f"{sim.url}/__sim/faults", json=spec, timeout=5).raise_for_status()
+
+
+def _sends(sim: SimulatorHandle) -> list[dict[str, Any]]:
+    calls = requests.get(f"{sim.url}/__sim/calls", params={"path": "send_welcome_msg"}, timeout=5).json()
+    return calls["calls"] if isinstance(calls, dict) else calls
+
+
+def _delivered(sim: SimulatorHandle) -> list[dict[str, Any]]:
+    return sim.state.delivered_welcomes()
+
+
+def test_sent_with_nickname_and_logged(sim: SimulatorHandle, service: WelcomeService) -> None:
+    _rule()
+    event = _event(sim)
+    result = service.handle(CORP, event)
+    assert (result.outcome, result.rule_id, result.attempts) == ("sent", "default", 1)
+    delivered = _delivered(sim)
+    assert len(delivered) == 1
+    assert delivered[0]["body"]["text"] == {"content": "Hi Alice, welcome!"}
+    assert delivered[0]["body"]["welcome_code"] == event["WelcomeCode"]
+    record = storage.get_welcome(event_key(CORP, event))
+    assert record["outcome"] == "sent"
+    assert record["rule_id"] == "default"
+    assert 0 <= record["latency_ms"] < 5000
+    assert record["external_userid"] == "wmAlice"
+    assert record["expires_at"] > time.time() + 179 * 86400
+
+
+def test_nickname_lookup_failure_removes_placeholder(sim: SimulatorHandle, service: WelcomeService) -> None:
+    _rule(content="Hi %NICKNAME%, welcome!")
+    _fault(sim, path="externalcontact/get", errcode=-1)
+    assert service.handle(CORP, _event(sim)).outcome == "sent"
+    assert _delivered(sim)[0]["body"]["text"] == {"content": "Hi, welcome!"}
+
+
+def test_slow_nickname_lookup_does_not_delay_the_welcome(
+    sim: SimulatorHandle, service: WelcomeService
+) -> None:
+    _rule(content="%NICKNAME% 您好")
+    _fault(sim, path="externalcontact/get", delay_ms=5000)
+    started = time.monotonic()
+    assert service.handle(CORP, _event(sim)).outcome == "sent"
+    assert time.monotonic() - started < 3.0
+    assert _delivered(sim)[0]["body"]["text"] == {"content": "您好"}
+
+
+@pytest.mark.parametrize(
+    ("content", "name", "expected"),
+    [
+        ("Hi %NICKNAME%, welcome", None, "Hi, welcome"),
+        ("%NICKNAME%您好", None, "您好"),
+        ("%NICKNAME% 您好", None, "您好"),
+        ("Dear %NICKNAME%", "Bob", "Dear Bob"),
+        ("no placeholder", None, "no placeholder"),
+        ("%nickname% stays", None, "%nickname% stays"),
+    ],
+)
+def test_render_text(content: str, name: str | None, expected: str) -> None:
+    assert render_text(content, name) == expected
+
+
+def test_already_sent_is_a_success(sim: SimulatorHandle, service: WelcomeService) -> None:
+    _rule()
+    event = _event(sim)
+    runtime.wecom_client().post(
+        "externalcontact/send_welcome_msg",
+        {"welcome_code": event["WelcomeCode"], "text": {"content": "from another app"}},
+    )
+    result = service.handle(CORP, event)
+    assert (result.outcome, result.errcode) == ("already_sent", 41051)
+    assert storage.get_welcome(event_key(CORP, event))["outcome"] == "already_sent"
+
+
+def test_41096_is_retried_until_it_goes_through(sim: SimulatorHandle, service: WelcomeService) -> None:
+    _rule()
+    _fault(sim, path="externalcontact/send_welcome_msg", errcode=41096, times=2)
+    result = service.handle(CORP, _event(sim))
+    assert (result.outcome, result.attempts) == ("sent", 3)
+    assert len(_delivered(sim)) == 1
+
+
+def test_41096_until_the_deadline_expires(sim: SimulatorHandle, service: WelcomeService) -> None:
+    _rule()
+    _fault(sim, path="externalcontact/send_welcome_msg", errcode=41096, times=1000)
+    event = _event(sim, age_s=16)  # 4 s of code life left, 2.5 s before our safety margin
+    started = time.monotonic()
+    result = service.handle(CORP, event)
+    assert result.outcome == "expired"
+    assert result.errcode == 41096
+    assert result.attempts > 2
+    assert time.monotonic() - started < 4.0  # gave up before the code died, leaving the margin
+    assert storage.get_welcome(event_key(CORP, event))["outcome"] == "expired"
+
+
+@pytest.mark.parametrize("fault", [{"http_status": 502}, {"errcode": -1}, {"errcode": 45009}])
+def test_transient_faults_are_retried(sim: SimulatorHandle, service: WelcomeService, fault: dict) -> None:
+    _rule()
+    _fault(sim, path="externalcontact/send_welcome_msg", times=1, **fault)
+    result = service.handle(CORP, _event(sim))
+    assert (result.outcome, result.attempts) == ("sent", 2)
+
+
+def test_token_expiry_refreshes_once_and_sends(sim: SimulatorHandle, service: WelcomeService) -> None:
+    _rule()
+    assert service.handle(CORP, _event(sim, ext="wmBob", user="lisi")).outcome == "sent"
+    before = sim.state.gettoken_calls
+    requests.post(f"{sim.url}/__sim/tokens/expire", timeout=5).raise_for_status()
+    result = service.handle(CORP, _event(sim))
+    assert result.outcome == "sent"
+    assert sim.state.gettoken_calls == before + 1
+
+
+def test_slow_wecom_past_the_deadline_expires(sim: SimulatorHandle, service: WelcomeService) -> None:
+    _rule(content="no nickname here")
+    _fault(sim, path="externalcontact/send_welcome_msg", delay_ms=6000, times=5)
+    event = _event(sim, age_s=17)  # 1.5 s before the safety margin
+    started = time.monotonic()
+    result = service.handle(CORP, event)
+    assert result.outcome == "expired"
+    assert time.monotonic() - started < 2.5  # the HTTP timeout came from the time left
+
+
+def test_expired_on_arrival_sends_nothing(sim: SimulatorHandle, service: WelcomeService) -> None:
+    _rule()
+    result = service.handle(CORP, _event(sim, age_s=30))
+    assert result.outcome == "expired"
+    assert _sends(sim) == []
+
+
+def test_no_rule_sends_nothing(sim: SimulatorHandle, service: WelcomeService) -> None:
+    _rule(match={"state": "expo"})
+    event = _event(sim, state="web")
+    assert service.handle(CORP, event).outcome == "no_rule"
+    assert _sends(sim) == []
+    assert storage.get_welcome(event_key(CORP, event))["outcome"] == "no_rule"
+
+
+def test_other_errcodes_fail_with_their_code(sim: SimulatorHandle, service: WelcomeService) -> None:
+    _rule()
+    _fault(sim, path="externalcontact/send_welcome_msg", errcode=40003, times=1)
+    result = service.handle(CORP, _event(sim))
+    assert (result.outcome, result.errcode, result.attempts) == ("failed", 40003, 1)
+
+
+def test_attachments_are_sent_as_stored(sim: SimulatorHandle, service: WelcomeService) -> None:
+    link = {"msgtype": "link", "link": {"title": "Catalogue", "url": "https://example.com/c"}}
+    storage.put_rule({"rule_id": "att", "priority": 1, "match": {}, "attachments": [link]})
+    assert service.handle(CORP, _event(sim)).outcome == "sent"
+    body = _delivered(sim)[0]["body"]
+    assert body["attachments"] == [link]
+    assert "text" not in body
+
+
+def test_duplicate_delivery_sends_once(sim: SimulatorHandle, service: WelcomeService) -> None:
+    _rule()
+    event = _event(sim)
+    assert service.handle(CORP, event).outcome == "sent"
+    again = service.handle(CORP, event)
+    assert again.outcome == "duplicate"
+    assert len(_sends(sim)) == 1
+
+
+def test_same_second_adds_by_two_customers_are_two_welcomes(
+    sim: SimulatorHandle, service: WelcomeService
+) -> None:
+    _rule()
+    first = _event(sim, ext="wmAlice")
+    second = {**_event(sim, ext="wmBob"), "CreateTime": first["CreateTime"]}
+    assert service.handle(CORP, first).outcome == "sent"
+    assert service.handle(CORP, second).outcome == "sent"
+    assert len(_delivered(sim)) == 2
+
+
+def test_concurrent_invocations_send_once(sim: SimulatorHandle, service: WelcomeService) -> None:
+    _rule()
+    event = _event(sim)
+    outcomes: list[str] = []
+    barrier = threading.Barrier(8)
+
+    def invoke() -> None:
+        barrier.wait()
+        outcomes.append(service.handle(CORP, event).outcome)
+
+    threads = [threading.Thread(target=invoke) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["duplicate"] * 7 + ["sent"]
+    assert len(_sends(sim)) == 1
+
+
+def test_crashed_attempt_can_be_taken_over_after_its_lease(
+    sim: SimulatorHandle, service: WelcomeService
+) -> None:
+    _rule()
+    event = _event(sim)
+    now = int(time.time() * 1000)
+    assert storage.claim_welcome(event_key(CORP, event), "crashed-owner", now - 7000, now - 1000, {}).won
+    result = service.handle(CORP, event)
+    assert result.outcome == "sent"
+    assert len(_delivered(sim)) == 1
