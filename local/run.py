@@ -1,0 +1,98 @@
+"""`make run`: the local stack in the foreground until Ctrl+C or SIGTERM.
+
+Why it prints its configuration: a developer should see at a glance where the API, DynamoDB and the WeCom API
+are and which routes and schedules came out of template.yaml — secrets are shown only as "set".
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from types import FrameType
+
+from local.settings import apply_dev_defaults
+from local.stack import StackHandle, start_stack
+
+log = logging.getLogger("local.run")
+
+SECRET_SETTINGS = ("WECOM_CORP_SECRET", "WECOM_CALLBACK_TOKEN", "WECOM_ENCODING_AES_KEY")
+
+
+def configure_logging() -> None:
+    """Stack logs to stderr (LOCAL_LOG_LEVEL, default INFO); stdout stays for the summary and handler logs."""
+    logging.basicConfig(
+        level=os.environ.get("LOCAL_LOG_LEVEL", "INFO").upper(),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def describe(stack: StackHandle) -> str:
+    """The human summary of a running stack. Never contains a secret value."""
+    secrets = ", ".join(f"{name}={'set' if os.environ.get(name) else 'MISSING'}" for name in SECRET_SETTINGS)
+    api = "built-in simulator" if stack.simulator is not None else "external"
+    lines = [
+        "WeCom bundle local stack is up",
+        f"  API            {stack.api_url}   (callback URL: {stack.api_url}/callback)",
+        f"  DynamoDB       {stack.dynamodb_mode} at {stack.dynamodb_endpoint}   tables: {', '.join(stack.template.tables)}",
+        f"  WeCom API      {stack.wecom_api_base}   ({api})",
+        f"  Corp ID        {os.environ.get('WECOM_CORP_ID', '')}",
+        f"  Secrets        {secrets}",
+        f"  Time zone      {os.environ.get('WELCOME_TIMEZONE', '')}",
+        "  Routes",
+        *(
+            f"    {route.method:<7}{route.path:<48}-> {route.function_id} (auth {route.auth})"
+            for route in stack.template.routes
+        ),
+        "  Schedules" + ("" if stack.template.schedules else "   (none)"),
+        *(
+            f"    {schedule.function_id:<24}{schedule.expression}"
+            + ("" if schedule.enabled else "  (disabled)")
+            for schedule in stack.template.schedules
+        ),
+        f"  Local          GET {stack.api_url}/__local/health   POST {stack.api_url}/__local/invoke/<LogicalId>",
+        "Press Ctrl+C to stop.",
+    ]
+    return "\n".join(lines)
+
+
+def _on_signal(stop: threading.Event) -> Callable[[int, FrameType | None], None]:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        log.info("%s received: stopping", signal.Signals(signum).name)
+        stop.set()
+
+    return handler
+
+
+def main() -> int:
+    configure_logging()
+    apply_dev_defaults()
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _on_signal(stop))
+    try:
+        port = int(os.environ["API_PORT"])
+    except ValueError:
+        print("API_PORT must be a port number", file=sys.stderr)
+        return 2
+    try:
+        stack = start_stack(api_port=port, dynamodb=os.environ["DYNAMODB"])
+    except Exception as exc:
+        log.error("the local stack could not start: %s: %s", type(exc).__name__, exc)
+        return 1
+    try:
+        print(describe(stack), flush=True)
+        while not stop.wait(0.5):
+            pass
+    finally:
+        stack.stop()
+    print("Local stack stopped.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

