@@ -11,7 +11,9 @@ pytestmark = pytest.mark.usefixtures("moto_table")
 
 def test_rules_crud() -> None:
     assert storage.list_rules() == []
-    storage.put_rule({"rule_id": "a", "priority": 1, "match": {}, "text": {"content": "hi"}, "attachments": []})
+    storage.put_rule(
+        {"rule_id": "a", "priority": 1, "match": {}, "text": {"content": "hi"}, "attachments": []}
+    )
     storage.put_rule({"rule_id": "b", "priority": 2, "match": {"state": "x"}, "attachments": []})
     assert {r["rule_id"] for r in storage.list_rules()} == {"a", "b"}
     assert storage.get_rule("a")["text"] == {"content": "hi"}
@@ -50,12 +52,16 @@ def test_welcome_log_queries_newest_first_with_cursor() -> None:
         storage.claim_welcome(key, "o", 0, 10, {"state": "web" if i % 2 else "app"})
         sort = f"{1000 + i:010d}#c#u"
         storage.record_welcome_outcome(
-            key, "o", {"outcome": "sent", "create_time": 1000 + i},
+            key,
+            "o",
+            {"outcome": "sent", "create_time": 1000 + i},
             {"gsi1pk": "WLOG#EXT#c", "gsi1sk": sort, "gsi2pk": "WLOG#USER#u", "gsi2sk": sort},
         )
     first = storage.query_welcomes("external_userid", "WLOG#EXT#c", since=None, limit=2, cursor=None)
     assert [r["create_time"] for r in first.items] == [1004, 1003]
-    second = storage.query_welcomes("external_userid", "WLOG#EXT#c", since=None, limit=10, cursor=first.cursor)
+    second = storage.query_welcomes(
+        "external_userid", "WLOG#EXT#c", since=None, limit=10, cursor=first.cursor
+    )
     assert [r["create_time"] for r in second.items] == [1002, 1001, 1000]
     since = storage.query_welcomes("userid", "WLOG#USER#u", since=1003, limit=10, cursor=None)
     assert [r["create_time"] for r in since.items] == [1004, 1003]
@@ -71,15 +77,28 @@ def test_foreign_cursor_is_refused(cursor: str) -> None:
 
 def test_token_lease_and_publication() -> None:
     assert storage.get_token("corp") is None
-    assert storage.acquire_token_lease("corp", "a", now_ms=1_000, lease_until_ms=11_000)
-    assert not storage.acquire_token_lease("corp", "b", now_ms=2_000, lease_until_ms=12_000)
+    assert storage.acquire_token_lease(
+        "corp", "a", now_ms=1_000, lease_until_ms=11_000, fresh_until_ms=601_000
+    )
+    assert not storage.acquire_token_lease(
+        "corp", "b", now_ms=2_000, lease_until_ms=12_000, fresh_until_ms=602_000
+    )
     storage.store_token("corp", "a", "TOKEN-1", 7_200_000)
     record = storage.get_token("corp")
     assert record["access_token"] == "TOKEN-1"
     assert "lease_owner" not in record
-    assert storage.acquire_token_lease("corp", "b", now_ms=3_000, lease_until_ms=13_000)
+    # a fresh token exists: no second refresher, even with the lease free
+    assert not storage.acquire_token_lease(
+        "corp", "b", now_ms=3_000, lease_until_ms=13_000, fresh_until_ms=603_000
+    )
+    # inside the refresh-ahead window a refresher may take the lease
+    assert storage.acquire_token_lease(
+        "corp", "b", now_ms=7_000_000, lease_until_ms=7_010_000, fresh_until_ms=7_600_000
+    )
     with pytest.raises(Exception, match="ConditionalCheckFailed"):
-        storage.store_token("corp", "a", "TOKEN-STALE", 1)  # a lease holder that lost its lease cannot publish
+        storage.store_token(
+            "corp", "a", "TOKEN-STALE", 1
+        )  # a lease holder that lost its lease cannot publish
     storage.expire_token("corp", "TOKEN-OTHER")  # someone else's token: no effect
     assert storage.get_token("corp")["token_expires_at_ms"] == 7_200_000
     storage.expire_token("corp", "TOKEN-1")
@@ -87,7 +106,15 @@ def test_token_lease_and_publication() -> None:
 
 
 def test_codec_round_trip_through_dynamodb() -> None:
-    rule = {"rule_id": "c", "priority": -3, "match": {"weekdays": [1, 7]}, "attachments": [{"msgtype": "file",
-            "file": {"media_id": "m"}}], "ratio": 0.25, "none": None, "flag": True, "text": {"content": "中文 ✓"}}
+    rule = {
+        "rule_id": "c",
+        "priority": -3,
+        "match": {"weekdays": [1, 7]},
+        "attachments": [{"msgtype": "file", "file": {"media_id": "m"}}],
+        "ratio": 0.25,
+        "none": None,
+        "flag": True,
+        "text": {"content": "中文 ✓"},
+    }
     storage.put_rule(rule)
     assert storage.get_rule("c") == rule

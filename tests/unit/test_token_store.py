@@ -79,16 +79,20 @@ def test_refresh_ahead_of_expiry_keeps_serving_current_token_while_another_refre
     assert a.get(1) == "TOKEN-1"
     # 5 minutes before expiry: inside the refresh window but still valid
     clock["now"] += 7200_000 - 300_000
-    assert storage.acquire_token_lease("corp#app", "someone-else", clock["now"], clock["now"] + 10_000)
+    assert storage.acquire_token_lease(
+        "corp#app", "someone-else", clock["now"], clock["now"] + 10_000, clock["now"] + 600_000
+    )
     b = SharedTokenProvider("corp#app", fetch, clock=lambda: clock["now"])
     assert b.get(1) == "TOKEN-1"  # the lease holder is refreshing; the current token still works
     assert fetch.calls == 1
 
 
-def test_stuck_refresher_with_no_valid_token_falls_back_after_the_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_stuck_refresher_with_no_valid_token_falls_back_after_the_wait(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(token_store, "WAIT_STEP_S", 0.01)
     now = int(time.time() * 1000)
-    assert storage.acquire_token_lease("corp#app", "stuck", now, now + 60_000)
+    assert storage.acquire_token_lease("corp#app", "stuck", now, now + 60_000, now + 600_000)
     fetch = CountingFetch()
     provider = SharedTokenProvider("corp#app", fetch)
     started = time.monotonic()

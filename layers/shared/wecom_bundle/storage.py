@@ -314,15 +314,22 @@ def get_token(scope: str) -> dict[str, Any] | None:
     return decode_item(answer["Item"]) if "Item" in answer else None
 
 
-def acquire_token_lease(scope: str, owner: str, now_ms: int, lease_until_ms: int) -> bool:
-    """Become the one refresher of the token (conditional write); False when another holds the lease."""
+def acquire_token_lease(
+    scope: str, owner: str, now_ms: int, lease_until_ms: int, fresh_until_ms: int
+) -> bool:
+    """Become the one refresher of the token (conditional write). Refused while another holds the lease,
+    and also when the stored token is still fresh past ``fresh_until_ms`` — someone refreshed between our
+    read and this write, and a second ``gettoken`` would be wasted."""
     try:
         client().update_item(
             TableName=_table(),
             Key=_token_key(scope),
             UpdateExpression="SET lease_owner = :owner, lease_until_ms = :lease",
-            ConditionExpression="attribute_not_exists(lease_until_ms) OR lease_until_ms < :now",
-            ExpressionAttributeValues=_values(owner=owner, lease=lease_until_ms, now=now_ms),
+            ConditionExpression="(attribute_not_exists(lease_until_ms) OR lease_until_ms < :now)"
+            " AND (attribute_not_exists(token_expires_at_ms) OR token_expires_at_ms < :fresh)",
+            ExpressionAttributeValues=_values(
+                owner=owner, lease=lease_until_ms, now=now_ms, fresh=fresh_until_ms
+            ),
         )
         return True
     except Exception as exc:

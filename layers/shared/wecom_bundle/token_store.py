@@ -79,7 +79,9 @@ class SharedTokenProvider:
             if current.token and current.expires_at_ms - REFRESH_AHEAD_MS > now:
                 self._cached = current
                 return current.token
-            if storage.acquire_token_lease(self.scope, self._owner, now, now + LEASE_MS):
+            if storage.acquire_token_lease(
+                self.scope, self._owner, now, now + LEASE_MS, now + REFRESH_AHEAD_MS
+            ):
                 return self._refresh()
             if current.token and current.expires_at_ms > now:
                 self._cached = current  # someone is refreshing; the current token still works meanwhile

@@ -1,0 +1,148 @@
+"""Exactly-once welcome and the shared token lease, raced by threads against AWS DynamoDB Local.
+
+moto serialises requests; DynamoDB Local implements conditional writes like the real service, so the races
+here are real races.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from local.wecom_sim.endpoints_welcome import issue_welcome_code
+from local.wecom_sim.server import SimulatorConfig, SimulatorHandle, start_simulator
+from wecom_bundle import runtime, storage
+from wecom_bundle.token_store import SharedTokenProvider
+from wecom_bundle.welcome_rules import RuleCache
+from wecom_bundle.welcome_service import WelcomeService, WelcomeSettings
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def on_dynamodb_local(
+    dynamodb_local: Any, aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    monkeypatch.setenv("DYNAMODB_ENDPOINT", dynamodb_local.endpoint)
+    storage.reset_client()
+    yield
+    storage.reset_client()
+
+
+@pytest.fixture
+def sim(
+    on_dynamodb_local: None, aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[SimulatorHandle]:
+    handle = start_simulator(
+        SimulatorConfig(
+            aws_env["WECOM_CORP_ID"],
+            aws_env["WECOM_CORP_SECRET"],
+            aws_env["WECOM_CALLBACK_TOKEN"],
+            aws_env["WECOM_ENCODING_AES_KEY"],
+        )
+    )
+    monkeypatch.setenv("WECOM_API_BASE", handle.url)
+    runtime.reset()
+    yield handle
+    handle.stop()
+    runtime.reset()
+
+
+def _race(workers: int, work: Any) -> list[Any]:
+    barrier = threading.Barrier(workers)
+    results: list[Any] = []
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            results.append(work(i))
+        except BaseException as exc:  # asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    return results
+
+
+def test_racing_invocations_of_one_event_send_exactly_once(
+    sim: SimulatorHandle, aws_env: dict[str, str]
+) -> None:
+    corp = aws_env["WECOM_CORP_ID"]
+    suffix = uuid.uuid4().hex[:8]
+    storage.put_rule(
+        {
+            "rule_id": f"race-{suffix}",
+            "priority": 0,
+            "match": {},
+            "text": {"content": "hello"},
+            "attachments": [],
+        }
+    )
+    settings = WelcomeSettings("Asia/Shanghai", 1500, 6000, 180)
+    # each "container" has its own client, token cache and rule cache, like separate Lambdas
+    containers = [WelcomeService(runtime.wecom_client(), RuleCache(storage.list_rules, 5), settings)]
+    for _ in range(7):
+        runtime.reset()
+        containers.append(WelcomeService(runtime.wecom_client(), RuleCache(storage.list_rules, 5), settings))
+    events = []
+    for n in range(5):
+        create_time = int(time.time())
+        with sim.state.lock:
+            code = issue_welcome_code(sim.state, "zhangsan", f"wm{suffix}{n}", create_time)
+        events.append(
+            {
+                "ToUserName": corp,
+                "MsgType": "event",
+                "Event": "change_external_contact",
+                "ChangeType": "add_external_contact",
+                "UserID": "zhangsan",
+                "ExternalUserID": f"wm{suffix}{n}",
+                "State": "web",
+                "WelcomeCode": code,
+                "CreateTime": str(create_time),
+            }
+        )
+    for event in events:
+        outcomes = _race(8, lambda i, event=event: containers[i].handle(corp, event).outcome)
+        assert sorted(outcomes) == ["duplicate"] * 7 + ["sent"]
+    delivered = [w for w in sim.state.delivered_welcomes() if w["external_userid"].startswith(f"wm{suffix}")]
+    assert len(delivered) == 5
+    assert len({w["welcome_code"] for w in delivered}) == 5
+    calls = requests.get(f"{sim.url}/__sim/calls", params={"path": "send_welcome_msg"}, timeout=5).json()
+    assert len(calls["calls"] if isinstance(calls, dict) else calls) == 5  # and no second attempt at any code
+    assert sim.state.gettoken_calls == 1  # eight cold containers shared one token
+
+
+def test_token_lease_race_fetches_once(on_dynamodb_local: None) -> None:
+    scope = f"corp#{uuid.uuid4().hex[:8]}"
+    fetched: list[int] = []
+    lock = threading.Lock()
+
+    def fetch(timeout: float) -> tuple[str, int]:
+        with lock:
+            fetched.append(1)
+        time.sleep(0.3)
+        return "TOKEN-RACE", 7200
+
+    providers = [SharedTokenProvider(scope, fetch) for _ in range(16)]
+    tokens = _race(16, lambda i: providers[i].get(timeout=5))
+    assert tokens == ["TOKEN-RACE"] * 16
+    assert len(fetched) == 1
+
+
+def test_claims_race_to_one_winner(on_dynamodb_local: None) -> None:
+    key = f"race#{uuid.uuid4().hex}"
+    now = int(time.time() * 1000)
+    wins = _race(12, lambda i: storage.claim_welcome(key, f"owner-{i}", now, now + 6000, {}).won)
+    assert wins.count(True) == 1
