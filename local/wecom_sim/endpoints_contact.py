@@ -1,0 +1,44 @@
+"""``externalcontact/get``: one customer and the member who follows them, from the contact model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import errors
+from .errors import WeComError
+from .http_types import GET, ApiRoute, Request
+from .state import SimulatorState
+
+ADD_WAY_QR = 1  # "扫描二维码": what a 「联系我」 channel with a State produces
+
+
+def get_external_contact(state: SimulatorState, req: Request) -> dict[str, Any]:
+    external_userid = req.query.get("external_userid", "")
+    if not external_userid:
+        raise WeComError(errors.MISSING_EXTERNAL_USERID)
+    with state.lock:
+        customer = state.customers.get(external_userid)
+        if customer is None:
+            raise WeComError(errors.NOT_EXTERNAL_CONTACT)
+        follow: dict[str, Any] = {
+            "userid": customer.owner,
+            "remark": "",
+            "description": "",
+            "createtime": customer.add_time,
+            "add_way": ADD_WAY_QR,
+        }
+        if customer.add_state:
+            follow["state"] = customer.add_state
+        contact = {
+            "external_userid": customer.external_userid,
+            "name": customer.name,
+            "type": customer.type,
+            "avatar": "",
+            "gender": 0,
+        }
+        return errors.ok(external_contact=contact, follow_user=[follow], next_cursor="")
+
+
+ROUTES: dict[str, ApiRoute] = {
+    "externalcontact/get": ApiRoute(GET, get_external_contact),
+}
