@@ -299,3 +299,43 @@ def test_crashed_attempt_can_be_taken_over_after_its_lease(
     result = service.handle(CORP, event)
     assert result.outcome == "sent"
     assert len(_delivered(sim)) == 1
+
+
+def test_retry_on_the_same_container_needs_no_dynamodb(
+    sim: SimulatorHandle, service: WelcomeService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _rule()
+    event = _event(sim)
+    assert service.handle(CORP, event).outcome == "sent"
+    monkeypatch.setattr(
+        storage, "claim_welcome", lambda *a, **k: pytest.fail("DynamoDB claim for a known retry")
+    )
+    assert service.handle(CORP, event).outcome == "duplicate"
+
+
+def test_refused_while_pending_is_rechecked_later(sim: SimulatorHandle, service: WelcomeService) -> None:
+    _rule()
+    event = _event(sim)
+    now = int(time.time() * 1000)
+    assert storage.claim_welcome(event_key(CORP, event), "other-container", now, now + 500, {}).won
+    assert service.handle(CORP, event).outcome == "duplicate"  # the other container is still on it
+    time.sleep(0.6)  # ... and then it crashed: its lease runs out
+    assert service.handle(CORP, event).outcome == "sent"  # this container was not fooled by its memory
+    assert len(_delivered(sim)) == 1
+
+
+def test_a_failed_claim_is_forgotten_so_the_retry_can_claim(
+    sim: SimulatorHandle, service: WelcomeService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _rule()
+    event = _event(sim)
+    real_claim = storage.claim_welcome
+
+    def throttled(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("ProvisionedThroughputExceeded")
+
+    monkeypatch.setattr(storage, "claim_welcome", throttled)
+    with pytest.raises(RuntimeError):
+        service.handle(CORP, event)
+    monkeypatch.setattr(storage, "claim_welcome", real_claim)
+    assert service.handle(CORP, event).outcome == "sent"

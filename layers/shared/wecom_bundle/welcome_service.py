@@ -16,8 +16,10 @@ import logging
 import os
 import random
 import re
+import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -96,6 +98,36 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
+class RecentEvents:
+    """Event keys this container owns or knows to be finished, so WeCom's retries that land on the same warm
+    container are answered without a DynamoDB round trip. Keys refused while another owner is still
+    ``pending`` are *not* remembered: if that owner crashed, a later retry must reach DynamoDB to take over.
+    Entries outlive the welcome code (20 s) and then age out."""
+
+    def __init__(self, max_entries: int = 10_000, ttl_s: float = 120.0) -> None:
+        self._seen: OrderedDict[str, float] = OrderedDict()
+        self._max = max_entries
+        self._ttl_s = ttl_s
+        self._lock = threading.Lock()
+
+    def add_if_new(self, key: str) -> bool:
+        """Remember ``key``; False when it was already remembered (a duplicate)."""
+        now = time.monotonic()
+        with self._lock:
+            while self._seen and (
+                len(self._seen) >= self._max or next(iter(self._seen.values())) < now - self._ttl_s
+            ):
+                self._seen.popitem(last=False)
+            if key in self._seen:
+                return False
+            self._seen[key] = now
+            return True
+
+    def forget(self, key: str) -> None:
+        with self._lock:
+            self._seen.pop(key, None)
+
+
 class WelcomeService:
     def __init__(
         self,
@@ -110,23 +142,39 @@ class WelcomeService:
         self.settings = settings
         self.clock = clock
         self.sleep = sleep
+        self.recent = RecentEvents()
 
     # -------------------------------------------------------------------------------------------- entry
     def handle(self, corp_id: str, event: dict[str, str]) -> Result:
         key = event_key(corp_id, event)
-        owner = uuid.uuid4().hex
-        created_ms = int(event.get("CreateTime") or 0) * 1000
-        deadline_ms = created_ms + CODE_LIFETIME_MS - self.settings.safety_margin_ms
-        now = self.clock()
-        claim = storage.claim_welcome(
-            key, owner, now, min(now + self.settings.lease_ms, deadline_ms + 1000), self._record_base(event)
-        )
-        if not claim.won:
-            return Result("duplicate", extra={"previous": (claim.current or {}).get("outcome")})
+        if not self.recent.add_if_new(key):
+            return Result("duplicate", extra={"seen": "this container"})
+        try:
+            claim = self._claim(key, event)
+        except Exception:
+            self.recent.forget(key)  # nothing was claimed: WeCom's retry must be able to try again
+            raise
+        if claim is None:
+            return Result("duplicate", extra={"seen": "another invocation"})
+        owner, created_ms, deadline_ms = claim
         result = self._welcome(event, owner, key, created_ms, deadline_ms)
         if result.outcome != "duplicate":  # a lost lease means the new owner records the outcome
             self._record(key, owner, event, result, created_ms)
         return result
+
+    def _claim(self, key: str, event: dict[str, str]) -> tuple[str, int, int] | None:
+        """Own the event in DynamoDB; None when another invocation owns (or finished) it."""
+        owner = uuid.uuid4().hex
+        created_ms = int(event.get("CreateTime") or 0) * 1000
+        deadline_ms = created_ms + CODE_LIFETIME_MS - self.settings.safety_margin_ms
+        now = self.clock()
+        lease_until = min(now + self.settings.lease_ms, deadline_ms + 1000)
+        claim = storage.claim_welcome(key, owner, now, lease_until, self._record_base(event))
+        if claim.won:
+            return owner, created_ms, deadline_ms
+        if (claim.current or {}).get("outcome") == "pending":
+            self.recent.forget(key)  # its owner may have crashed: a later retry must be able to take over
+        return None
 
     def _welcome(
         self, event: dict[str, str], owner: str, key: str, created_ms: int, deadline_ms: int

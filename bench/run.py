@@ -1,0 +1,53 @@
+"""``make bench``: every benchmark in turn, printed as a table (the README records these numbers)."""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+
+from bench import cold_import, warm_callback, welcome_burst
+from local.settings import apply_dev_defaults
+
+TARGETS = {
+    "handler_import_ms_p50": ("<=", 250),
+    "post_verify_decrypt_parse_us_p50": ("<=", 1000),
+    "latency_ms_p99": ("<", 1000),
+    "gettoken_calls": ("<=", 3),
+    "dynamodb_calls_per_welcome": ("<=", 3),
+}
+
+
+def _check(results: dict[str, object]) -> list[str]:
+    failures = []
+    for key, (op, limit) in TARGETS.items():
+        value = results.get(key)
+        ok = value is not None and (value <= limit if op == "<=" else value < limit)  # type: ignore[operator]
+        print(f"  target {key} {op} {limit}: {value!r:>12} {'ok' if ok else 'MISSED'}")
+        if not ok:
+            failures.append(key)
+    return failures
+
+
+def main() -> int:
+    apply_dev_defaults()  # the dev keys the sample callbacks are signed with; nothing reaches AWS or WeCom
+    print(f"machine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}")
+    results: dict[str, object] = {}
+    for name, fn in (
+        ("cold import", cold_import.measure),
+        ("warm callback", warm_callback.measure),
+        ("welcome burst", welcome_burst.run),
+    ):
+        print(f"== {name}", flush=True)
+        measured = fn()
+        print(json.dumps(measured, indent=2, default=str))
+        results.update(measured)
+    print("== targets")
+    failures = _check(results)
+    burst_ok = results["events_delivered_exactly_once"] == results["events"]
+    print(f"  every welcome exactly once: {'ok' if burst_ok else 'MISSED'}")
+    return 1 if failures or not burst_ok else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
