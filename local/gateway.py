@@ -404,6 +404,8 @@ class LocalGateway:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # A burst of concurrent callbacks must not overflow the listen backlog (default 5: 1 s SYN retransmits).
+    request_queue_size = 256
     gateway: LocalGateway
 
 
