@@ -55,17 +55,41 @@ def _rule(rule_id: str, priority: int = 0, **match: object) -> dict:
         ({"attachments": [{"msgtype": "image", "link": {}}]}, "attachments[0].link"),
         ({"attachments": [{"msgtype": "link", "link": {"title": "t"}}]}, "attachments[0].link.url"),
         ({"attachments": [{"msgtype": "link", "link": {"url": "https://x"}}]}, "attachments[0].link.title"),
-        ({"attachments": [{"msgtype": "link", "link": {"title": "t" * 129, "url": "https://x"}}]},
-         "attachments[0].link.title"),
-        ({"attachments": [{"msgtype": "link", "link": {"title": "t", "url": "https://x", "desc": "d" * 513}}]},
-         "attachments[0].link.desc"),
-        ({"attachments": [{"msgtype": "link", "link": {"title": "t", "url": "javascript:alert(1)"}}]},
-         "attachments[0].link.url"),
-        ({"attachments": [{"msgtype": "miniprogram", "miniprogram": {"title": "t", "appid": "a", "page": "p"}}]},
-         "attachments[0].miniprogram.pic_media_id"),
-        ({"attachments": [{"msgtype": "miniprogram",
-                           "miniprogram": {"title": "t" * 65, "pic_media_id": "m", "appid": "a", "page": "p"}}]},
-         "attachments[0].miniprogram.title"),
+        (
+            {"attachments": [{"msgtype": "link", "link": {"title": "t" * 129, "url": "https://x"}}]},
+            "attachments[0].link.title",
+        ),
+        (
+            {
+                "attachments": [
+                    {"msgtype": "link", "link": {"title": "t", "url": "https://x", "desc": "d" * 513}}
+                ]
+            },
+            "attachments[0].link.desc",
+        ),
+        (
+            {"attachments": [{"msgtype": "link", "link": {"title": "t", "url": "javascript:alert(1)"}}]},
+            "attachments[0].link.url",
+        ),
+        (
+            {
+                "attachments": [
+                    {"msgtype": "miniprogram", "miniprogram": {"title": "t", "appid": "a", "page": "p"}}
+                ]
+            },
+            "attachments[0].miniprogram.pic_media_id",
+        ),
+        (
+            {
+                "attachments": [
+                    {
+                        "msgtype": "miniprogram",
+                        "miniprogram": {"title": "t" * 65, "pic_media_id": "m", "appid": "a", "page": "p"},
+                    }
+                ]
+            },
+            "attachments[0].miniprogram.title",
+        ),
         ({"attachments": [{"msgtype": "video", "video": {}}]}, "attachments[0].video.media_id"),
         ({"attachments": [{"msgtype": "file", "file": {"media_id": 5}}]}, "attachments[0].file.media_id"),
         ({"attachments": [{"msgtype": "file", "file": {"media_id": "m"}}] * 10}, "attachments"),
@@ -90,12 +114,19 @@ def test_valid_rule_is_normalised() -> None:
         "expo.2026",
         {
             "priority": 5,
-            "match": {"state_prefix": "expo-", "weekdays": [5, 1, 1], "time_from": "22:00", "time_to": "06:00"},
+            "match": {
+                "state_prefix": "expo-",
+                "weekdays": [5, 1, 1],
+                "time_from": "22:00",
+                "time_to": "06:00",
+            },
             "text": {"content": "你好 %NICKNAME%"},
             "attachments": [
                 {"msgtype": "image", "image": {"pic_url": "https://p.qpic.cn/x"}},
-                {"msgtype": "miniprogram",
-                 "miniprogram": {"title": "t", "pic_media_id": "m", "appid": "wx1", "page": "/index"}},
+                {
+                    "msgtype": "miniprogram",
+                    "miniprogram": {"title": "t", "pic_media_id": "m", "appid": "wx1", "page": "/index"},
+                },
             ],
         },
         1234,
@@ -155,8 +186,12 @@ def test_weekdays() -> None:
 
 @pytest.mark.parametrize(
     ("when", "expected"),
-    [("2026-11-23 08:59", None), ("2026-11-23 09:00", "office"), ("2026-11-23 17:59", "office"),
-     ("2026-11-23 18:00", None)],
+    [
+        ("2026-11-23 08:59", None),
+        ("2026-11-23 09:00", "office"),
+        ("2026-11-23 17:59", "office"),
+        ("2026-11-23 18:00", None),
+    ],
 )
 def test_time_window_is_half_open(when: str, expected: str | None) -> None:
     rule = choose_rule([_rule("office", 1, time_from="09:00", time_to="18:00")], _event(when), SHANGHAI)
@@ -165,8 +200,14 @@ def test_time_window_is_half_open(when: str, expected: str | None) -> None:
 
 @pytest.mark.parametrize(
     ("when", "expected"),
-    [("2026-11-23 21:59", None), ("2026-11-23 22:00", "night"), ("2026-11-23 23:59", "night"),
-     ("2026-11-24 00:00", "night"), ("2026-11-24 05:59", "night"), ("2026-11-24 06:00", None)],
+    [
+        ("2026-11-23 21:59", None),
+        ("2026-11-23 22:00", "night"),
+        ("2026-11-23 23:59", "night"),
+        ("2026-11-24 00:00", "night"),
+        ("2026-11-24 05:59", "night"),
+        ("2026-11-24 06:00", None),
+    ],
 )
 def test_time_window_across_midnight(when: str, expected: str | None) -> None:
     rule = choose_rule([_rule("night", 1, time_from="22:00", time_to="06:00")], _event(when), SHANGHAI)
