@@ -66,7 +66,8 @@ def _parse_field(
 
 
 def _parse_item(item: str, low: int, high: int, names: dict[str, int]) -> range:
-    if any(ch in item for ch in "LW#"):
+    numeric = re.sub(r"[A-Z]{3}", lambda m: str(names.get(m.group(0), m.group(0))), item)
+    if any(ch in numeric for ch in "LW#"):
         raise ValueError(f"cron feature {item!r} is not supported locally")
     base, _, step_text = item.partition("/")
     step = int(step_text) if step_text else 1
