@@ -173,16 +173,17 @@ def _start_parts(
 ) -> None:
     template = stack.template
     add_layers_to_path(template.functions.values())
+    scale = schedule_scale(env)  # a malformed LOCAL_SCHEDULE_SCALE fails before anything starts
 
-    stack.dynamodb = start_dynamodb(mode, template.tables.values(), endpoint=env.get("DYNAMODB_ENDPOINT"))
-    stack._stoppers.append(stack.dynamodb.stop)
-    env["DYNAMODB_ENDPOINT"] = stack.dynamodb.endpoint
-
-    # Bound now (the simulator must know the callback URL), served once the simulator is up.
+    # Bound first: a taken API_PORT fails at once, and the simulator must know the callback URL. It serves
+    # only after DynamoDB and the simulator are up, and stops before them.
     gateway = LocalGateway(
         stack.runtime, template.routes, port=api_port, schedules=template.schedules, health_info=stack.health
     )
     try:
+        stack.dynamodb = start_dynamodb(mode, template.tables.values(), endpoint=env.get("DYNAMODB_ENDPOINT"))
+        stack._stoppers.append(stack.dynamodb.stop)
+        env["DYNAMODB_ENDPOINT"] = stack.dynamodb.endpoint
         _start_wecom_api(stack, env, wecom_api_base, f"{gateway.url}/callback")
     except BaseException:
         gateway.stop()
@@ -192,12 +193,12 @@ def _start_parts(
 
     apply_environment(template.functions.values(), env)
     reset_layer_state(_layer_dirs(template))
-    stack.gateway.start()
+    gateway.start()
 
-    stack.scheduler = LocalScheduler(template.schedules, stack.runtime.invoke, schedule_scale(env))
+    stack.scheduler = LocalScheduler(template.schedules, stack.runtime.invoke, scale)
     stack.scheduler.start()
     stack._stoppers.append(stack.scheduler.stop)
-    stack.gateway.mark_ready()
+    gateway.mark_ready()
 
 
 def _start_wecom_api(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -254,6 +255,16 @@ def test_scheduler_fires_with_the_scheduler_event(throwaway_stack: tuple[StackHa
     lines = [json.loads(line) for line in ticks.read_text().splitlines()]
     assert len(lines) >= 2
     assert lines[0] == {"source": "aws.scheduler", "detail": "{}"}
+
+
+def test_a_taken_port_fails_before_anything_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LOCAL_TEST_MARKER", raising=False)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        with pytest.raises(OSError):
+            start_stack(api_port=taken.getsockname()[1], environ={"LOCAL_TEST_MARKER": "1"})
+    assert "LOCAL_TEST_MARKER" not in os.environ  # the environment was put back
 
 
 # ---------------------------------------------------------------- `make run` and `make invoke` as processes
