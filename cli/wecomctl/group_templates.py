@@ -1,0 +1,150 @@
+"""``wecomctl group-templates``: group welcome templates (``/admin/group-welcome-templates``).
+
+The admin API mirrors WeCom's ``group_welcome_template/*``. A template holds text plus at most one other part;
+WeCom silently keeps only the first of image > link > miniprogram > file > video, so ``create``/``edit`` warn
+when a body names several instead of letting the operator find out from a customer's screen.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from wecomctl.context import Context
+from wecomctl.http import UsageError, segment
+from wecomctl.output import Column, format_time, key_values, table
+from wecomctl.rules import read_json_file
+
+BASE = "/admin/group-welcome-templates"
+PARTS = ("image", "link", "miniprogram", "file", "video")  # WeCom's priority order
+LIST_COLUMNS = (
+    Column("TEMPLATE_ID", "template_id", max_width=40),
+    Column("TEXT", "text"),
+    Column("PART", "part"),
+    Column("UPDATED", "updated"),
+)
+
+
+def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """Add ``group-templates list|get|create|edit|delete``."""
+    templates = commands.add_parser(
+        "group-templates",
+        help="group welcome templates (入群欢迎语素材)",
+        description="Manage the group welcome templates on WeCom (at most 100 per corp; only the app "
+        "that created a template may edit or delete it).",
+    )
+    actions = templates.add_subparsers(dest="action", required=True, metavar="ACTION")
+    actions.add_parser("list", parents=[common], help="all templates").set_defaults(func=list_templates)
+    for name, func, text in (
+        ("get", get_template, "one template, in full"),
+        ("delete", delete_template, "delete a template on WeCom and here"),
+    ):
+        action = actions.add_parser(name, parents=[common], help=text)
+        action.add_argument("template_id", metavar="ID")
+        action.set_defaults(func=func)
+    create = actions.add_parser("create", parents=[common], help="create a template")
+    _content_options(create)
+    create.set_defaults(func=create_template)
+    edit = actions.add_parser("edit", parents=[common], help="replace a template's content")
+    edit.add_argument("template_id", metavar="ID")
+    _content_options(edit)
+    edit.set_defaults(func=edit_template)
+
+
+def _content_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--file", help="a JSON body: text, image|link|miniprogram|file|video, notify")
+    parser.add_argument("--text", help="template text (≤ 3000 bytes; %%NICKNAME%% is case-sensitive)")
+    parser.add_argument(
+        "--notify",
+        action=argparse.BooleanOptionalAction,
+        help="tell members to apply the template to their groups (WeCom's default: yes)",
+    )
+
+
+def build_template(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
+    """The body from ``--file`` with ``--text``/``--notify`` laid over it; warns about parts WeCom drops."""
+    body = read_json_file(args.file, "template") if args.file else {}
+    if not isinstance(body, dict):
+        raise UsageError(f"template file {args.file} must hold a JSON object")
+    if args.text is not None:
+        body["text"] = {"content": args.text}
+    if args.notify is not None:
+        body["notify"] = 1 if args.notify else 0
+    if not any(body.get(key) for key in ("text", *PARTS)):
+        raise UsageError(
+            "a template needs --text and/or --file with an image, link, miniprogram, file or video"
+        )
+    present = [part for part in PARTS if body.get(part)]
+    if len(present) > 1:
+        ctx.note(f"warning: WeCom keeps only {present[0]} and drops {', '.join(present[1:])}")
+    return body
+
+
+# ------------------------------------------------------------------------------------------ handlers
+def list_templates(args: argparse.Namespace, ctx: Context) -> int:
+    response = ctx.client.get(BASE)
+    if ctx.json_mode:
+        ctx.raw(response)
+        return 0
+    items = (response.json() or {}).get("items", [])
+    ctx.out(table([_row(t) for t in items], LIST_COLUMNS) if items else "no group welcome templates")
+    return 0
+
+
+def get_template(args: argparse.Namespace, ctx: Context) -> int:
+    response = ctx.client.get(f"{BASE}/{segment(args.template_id)}")
+    if ctx.json_mode:
+        ctx.raw(response)
+        return 0
+    ctx.out(describe(response.json()))
+    return 0
+
+
+def create_template(args: argparse.Namespace, ctx: Context) -> int:
+    response = ctx.client.request("POST", BASE, body=build_template(args, ctx))
+    if ctx.json_mode:
+        ctx.raw(response)
+        return 0
+    doc = response.json() or {}
+    ctx.out(f"created group welcome template {doc.get('template_id')}")
+    return 0
+
+
+def edit_template(args: argparse.Namespace, ctx: Context) -> int:
+    body = build_template(args, ctx)
+    response = ctx.client.request("PUT", f"{BASE}/{segment(args.template_id)}", body=body)
+    if ctx.json_mode:
+        ctx.raw(response)
+        return 0
+    ctx.out(f"updated group welcome template {args.template_id}")
+    return 0
+
+
+def delete_template(args: argparse.Namespace, ctx: Context) -> int:
+    response = ctx.client.request("DELETE", f"{BASE}/{segment(args.template_id)}")
+    if ctx.json_mode:
+        ctx.raw(response)
+        return 0
+    ctx.out(f"deleted group welcome template {args.template_id}")
+    return 0
+
+
+def describe(doc: dict[str, Any]) -> str:
+    part = next((p for p in PARTS if doc.get(p)), None)
+    return key_values(
+        [
+            ("template_id", doc.get("template_id")),
+            ("text", (doc.get("text") or {}).get("content")),
+            (part or "part", doc.get(part) if part else None),
+            ("updated", format_time(doc.get("updated_at_ms") or doc.get("updated_at"))),
+        ]
+    )
+
+
+def _row(doc: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "template_id": doc.get("template_id"),
+        "text": (doc.get("text") or {}).get("content"),
+        "part": next((p for p in PARTS if doc.get(p)), None),
+        "updated": format_time(doc.get("updated_at_ms") or doc.get("updated_at")),
+    }
