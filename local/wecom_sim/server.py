@@ -8,6 +8,7 @@ never blocks other calls. HTTP/1.1 keep-alive is on, like WeCom's front end.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -96,10 +97,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.rfile.readline()
 
     def _write(self, response: Response) -> None:
-        try:
+        # The client may have given up waiting (a timeout test, or a slow-answer fault): nothing to tell it.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             self._send(response)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up waiting (a timeout test, or a slow-answer fault): nothing to tell it
 
     def _send(self, response: Response) -> None:
         self.send_response(response.status)
