@@ -377,3 +377,541 @@ def expire_token(scope: str, access_token: str) -> None:
     except Exception as exc:
         if not _is_condition_failure(exc):
             raise
+
+
+# ----------------------------------------------------------------------------------------------- campaigns
+# Layout (docs/data-model.md, "Campaigns"): one partition per campaign holds the campaign record, its chunk
+# intents, audience / fail-list parts (<= 5 000 ids per item: items are capped at 400 KB) and reminder
+# events. Sort keys are chosen so that one Query of "CAMPAIGN".."EVENT#~" reads everything an operator
+# sees without the (large) PART# items.
+CAMPAIGN_SK = "CAMPAIGN"
+CAMPAIGN_LIST_PK = "CAMPAIGNS"
+DUE_SEND = "DUE#SEND"
+DUE_REMIND = "DUE#REMIND"
+MSGID_SK = "MSGID"
+_VIEW_LAST_SK = "EVENT#~"
+
+
+def campaign_pk(campaign_id: str) -> str:
+    return f"CAMPAIGN#{campaign_id}"
+
+
+def chunk_sk(chunk: int) -> str:
+    return f"CHUNK#{chunk:03d}"
+
+
+def part_sk(kind: str, chunk: int, part: int) -> str:
+    """``kind`` is AUD (audience ids) or FAIL (WeCom's fail_list)."""
+    return f"PART#{kind}#{chunk:03d}#{part:02d}"
+
+
+def due_sk(at: int, campaign_id: str) -> str:
+    return f"{int(at):010d}#{campaign_id}"
+
+
+def campaign_status_keys(status: str) -> dict[str, str]:
+    """Status and its list index partition change together (gsi2: campaigns by status, newest first)."""
+    return {"status": status, "gsi2pk": f"CAMPAIGNS#{status}"}
+
+
+def _campaign_key(campaign_id: str) -> dict[str, Any]:
+    return encode_item({"pk": campaign_pk(campaign_id), "sk": CAMPAIGN_SK})
+
+
+def _chunk_key(campaign_id: str, chunk: int) -> dict[str, Any]:
+    return encode_item({"pk": campaign_pk(campaign_id), "sk": chunk_sk(chunk)})
+
+
+def _update(
+    key: dict[str, Any],
+    sets: dict[str, Any],
+    *,
+    removes: tuple[str, ...] = (),
+    condition: str | None = None,
+    values: dict[str, Any] | None = None,
+    names: dict[str, str] | None = None,
+    returns: str = "NONE",
+) -> dict[str, Any] | None:
+    """One conditional UpdateItem; answers the returned attributes, or None when the condition failed."""
+    attr_names = {f"#s{i}": name for i, name in enumerate(sets)} | {
+        f"#r{i}": name for i, name in enumerate(removes)
+    }
+    attr_values = {f":s{i}": encode(value) for i, value in enumerate(sets.values())}
+    clauses = []
+    if sets:
+        clauses.append("SET " + ", ".join(f"#s{i} = :s{i}" for i in range(len(sets))))
+    if removes:
+        clauses.append("REMOVE " + ", ".join(f"#r{i}" for i in range(len(removes))))
+    request: dict[str, Any] = {
+        "TableName": _table(),
+        "Key": key,
+        "UpdateExpression": " ".join(clauses),
+        "ExpressionAttributeNames": {**attr_names, **(names or {})},
+        "ReturnValues": returns,
+    }
+    if condition:
+        request["ConditionExpression"] = condition
+    all_values = {**attr_values, **{f":{k}": encode(v) for k, v in (values or {}).items()}}
+    if all_values:
+        request["ExpressionAttributeValues"] = all_values
+    try:
+        answer = client().update_item(**request)
+    except Exception as exc:
+        if not _is_condition_failure(exc):
+            raise
+        return None
+    return decode_item(answer.get("Attributes", {}))
+
+
+def put_campaign_part(campaign_id: str, kind: str, chunk: int, part: int, ids: list[str]) -> None:
+    """Store up to 5 000 ids (audience or fail_list). Plain PutItem: rewriting the same part is harmless."""
+    item = {"pk": campaign_pk(campaign_id), "sk": part_sk(kind, chunk, part), "ids": ids}
+    client().put_item(TableName=_table(), Item=encode_item(item))
+
+
+def campaign_part_ids(campaign_id: str, kind: str, chunk: int) -> list[str]:
+    """Every id of one chunk's audience (AUD) or fail_list (FAIL), in part order."""
+    parts = _query_all(campaign_pk(campaign_id), f"PART#{kind}#{chunk:03d}#")  # in sort-key (part) order
+    return [i for part in parts for i in part.get("ids", [])]
+
+
+def delete_campaign_parts(campaign_id: str, sort_keys: list[str]) -> None:
+    """Remove parts written for a campaign that was never created (lost an idempotency race)."""
+    for sort_key in sort_keys:
+        client().delete_item(
+            TableName=_table(), Key=encode_item({"pk": campaign_pk(campaign_id), "sk": sort_key})
+        )
+
+
+def create_campaign_items(
+    campaign: dict[str, Any], chunks: list[dict[str, Any]], idempotency: dict[str, Any] | None, now: int
+) -> bool:
+    """Write the campaign record, its chunk intents and (if any) its idempotency key in one transaction.
+
+    False when the idempotency key is already held by an unexpired claim (the caller replays or answers 409).
+    A DynamoDB transaction only: the WeCom calls happen after it commits, never inside it.
+    """
+    pk = campaign_pk(campaign["campaign_id"])
+    items: list[dict[str, Any]] = [
+        {
+            "Put": {
+                "TableName": _table(),
+                "Item": encode_item({"pk": pk, "sk": CAMPAIGN_SK, **campaign}),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+    ]
+    items += [
+        {"Put": {"TableName": _table(), "Item": encode_item({"pk": pk, "sk": chunk_sk(c["chunk"]), **c})}}
+        for c in chunks
+    ]
+    if idempotency is not None:
+        items.append(
+            {
+                "Put": {
+                    "TableName": _table(),
+                    "Item": encode_item(
+                        {"pk": f"IDEMPOTENCY#{idempotency['key']}", "sk": "IDEMPOTENCY", **idempotency}
+                    ),
+                    "ConditionExpression": "attribute_not_exists(pk) OR expires_at < :now",
+                    "ExpressionAttributeValues": {":now": encode(now)},
+                }
+            }
+        )
+    try:
+        client().transact_write_items(TransactItems=items)
+        return True
+    except Exception as exc:
+        reasons = getattr(exc, "response", {}).get("CancellationReasons") or []
+        if idempotency is not None and reasons and reasons[-1].get("Code") == "ConditionalCheckFailed":
+            return False
+        raise
+
+
+def get_idempotency(key: str) -> dict[str, Any] | None:
+    answer = client().get_item(
+        TableName=_table(),
+        Key=encode_item({"pk": f"IDEMPOTENCY#{key}", "sk": "IDEMPOTENCY"}),
+        ConsistentRead=True,
+    )
+    return _public(decode_item(answer["Item"])) if "Item" in answer else None
+
+
+def get_campaign(campaign_id: str) -> dict[str, Any] | None:
+    answer = client().get_item(TableName=_table(), Key=_campaign_key(campaign_id), ConsistentRead=True)
+    return _public(decode_item(answer["Item"])) if "Item" in answer else None
+
+
+def campaign_view(
+    campaign_id: str,
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]], list[dict[str, Any]]]:
+    """The campaign record, its chunks and its events in one consistent Query (no audience parts)."""
+    request: dict[str, Any] = {
+        "TableName": _table(),
+        "KeyConditionExpression": "pk = :pk AND sk BETWEEN :first AND :last",
+        "ExpressionAttributeValues": _values(
+            pk=campaign_pk(campaign_id), first=CAMPAIGN_SK, last=_VIEW_LAST_SK
+        ),
+        "ConsistentRead": True,
+    }
+    rows: list[dict[str, Any]] = []
+    while True:
+        answer = client().query(**request)
+        rows.extend(decode_item(item) for item in answer.get("Items", []))
+        if "LastEvaluatedKey" not in answer:
+            break
+        request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+    campaign = next((_public(r) for r in rows if r["sk"] == CAMPAIGN_SK), None)
+    chunks = [_public(r) for r in rows if r["sk"].startswith("CHUNK#")]
+    events = [_public(r) for r in rows if r["sk"].startswith("EVENT#")]
+    return campaign, chunks, events
+
+
+def campaign_chunks(campaign_id: str) -> list[dict[str, Any]]:
+    """A campaign's chunk intents in chunk order (at most one per 10 000 recipients)."""
+    return sorted(_query_all(campaign_pk(campaign_id), "CHUNK#"), key=lambda c: c["chunk"])
+
+
+def list_campaigns(status: str | None, *, limit: int, cursor: str | None) -> Page:
+    """Campaigns newest first: all of them (gsi1) or one status (gsi2)."""
+    if status is None:
+        return query_index("gsi1", CAMPAIGN_LIST_PK, limit=limit, cursor=cursor)
+    return query_index("gsi2", f"CAMPAIGNS#{status}", limit=limit, cursor=cursor)
+
+
+def due_campaigns(kind: str, now: int, limit: int) -> list[dict[str, Any]]:
+    """Campaigns whose send (DUE#SEND) or reminder turn (DUE#REMIND) is due, oldest first (gsi3)."""
+    answer = client().query(
+        TableName=_table(),
+        IndexName="gsi3",
+        KeyConditionExpression="gsi3pk = :pk AND gsi3sk <= :upto",
+        ExpressionAttributeValues=_values(pk=kind, upto=f"{int(now):010d}#~"),
+        ScanIndexForward=True,
+        Limit=limit,
+    )
+    return [_public(decode_item(item)) for item in answer.get("Items", [])]
+
+
+# --- sending: the claim (lease) on a campaign and the intent / outcome of each chunk
+def claim_campaign_send(campaign_id: str, owner: str, now: int, lease_until: int) -> dict[str, Any] | None:
+    """Become the one sender of a campaign: a due ``scheduled`` one, or a ``creating`` one whose owner's lease
+    ran out (it crashed or ran out of time). While creating, the due key points at the lease's end, so a
+    stalled campaign shows up as due again by itself. Answers the claimed record, or None."""
+    return _update(
+        _campaign_key(campaign_id),
+        {
+            **campaign_status_keys("creating"),
+            "owner": owner,
+            "lease_until": lease_until,
+            "gsi3pk": DUE_SEND,
+            "gsi3sk": due_sk(lease_until, campaign_id),
+        },
+        condition="(#st = :scheduled AND send_at <= :now) OR (#st = :creating AND lease_until < :now)",
+        names={"#st": "status"},
+        values={"scheduled": "scheduled", "creating": "creating", "now": now},
+        returns="ALL_NEW",
+    )
+
+
+def renew_campaign_lease(campaign_id: str, owner: str, lease_until: int) -> bool:
+    """Extend our lease before the next chunk; False when cancelled or taken over (stop sending)."""
+    return (
+        _update(
+            _campaign_key(campaign_id),
+            {"lease_until": lease_until, "gsi3sk": due_sk(lease_until, campaign_id)},
+            condition="#owner = :owner AND #st = :creating",
+            names={"#owner": "owner", "#st": "status"},
+            values={"owner": owner, "creating": "creating"},
+        )
+        is not None
+    )
+
+
+def release_campaign_lease(campaign_id: str, owner: str, now: int) -> None:
+    """Out of time or WeCom unavailable: let the next scheduled run resume at once."""
+    _update(
+        _campaign_key(campaign_id),
+        {"lease_until": now - 1, "gsi3sk": due_sk(now - 1, campaign_id)},
+        condition="#owner = :owner AND #st = :creating",
+        names={"#owner": "owner", "#st": "status"},
+        values={"owner": owner, "creating": "creating"},
+    )
+
+
+def finish_campaign_send(
+    campaign_id: str, owner: str, status: str, fields: dict[str, Any], remind_at: int | None
+) -> bool:
+    """Leave ``creating`` (for active or failed) and index the first reminder turn; False if not ours."""
+    sets = {**campaign_status_keys(status), **fields}
+    removes: tuple[str, ...] = ("owner", "lease_until")
+    if remind_at is None:
+        removes += ("gsi3pk", "gsi3sk")
+    else:
+        sets |= {"next_remind_at": remind_at, "gsi3pk": DUE_REMIND, "gsi3sk": due_sk(remind_at, campaign_id)}
+    return (
+        _update(
+            _campaign_key(campaign_id),
+            sets,
+            removes=removes,
+            condition="#owner = :owner AND #st = :creating",
+            names={"#owner": "owner", "#st": "status"},
+            values={"owner": owner, "creating": "creating"},
+        )
+        is not None
+    )
+
+
+def start_chunk_call(campaign_id: str, chunk: int, fingerprint: str, first_attempt_at: int, now: int) -> bool:
+    """Record the intent to call add_msg_template for a chunk *before* calling: creation time, sender and
+    content fingerprint, indexed (gsi1 ``ORPHAN#{fingerprint}`` by first attempt) so that a task created by
+    a call whose answer was lost can be linked back from get_groupmsg_list_v2. A later attempt keeps the
+    first attempt's time: the repair window spans both. False when the chunk already has a msgid."""
+    return (
+        _update(
+            _chunk_key(campaign_id, chunk),
+            {
+                "state": "calling",
+                "attempt_at": now,
+                "first_attempt_at": first_attempt_at,
+                "gsi1pk": f"ORPHAN#{fingerprint}",
+                "gsi1sk": f"{first_attempt_at:010d}#{campaign_id}#{chunk:03d}",
+            },
+            condition="attribute_not_exists(msgid) AND #state IN (:pending, :calling)",
+            names={"#state": "state"},
+            values={"pending": "pending", "calling": "calling"},
+        )
+        is not None
+    )
+
+
+def claim_msgid(
+    msgid: str, campaign_id: str, chunk: int, linked_by: str, now: int
+) -> tuple[bool, dict[str, Any] | None]:
+    """Register which chunk a msgid belongs to (``pk MSGID#{msgid}``): a msgid belongs to one chunk only.
+
+    ``linked_by`` is ``call`` (WeCom's own answer: authoritative) or ``repair`` (inferred from list_v2).
+    An authoritative claim may take a msgid over from a repair guess; answers (won, previous owner).
+    """
+    item = {
+        "pk": f"MSGID#{msgid}",
+        "sk": MSGID_SK,
+        "msgid": msgid,
+        "campaign_id": campaign_id,
+        "chunk": chunk,
+        "linked_by": linked_by,
+        "linked_at": now,
+    }
+    condition = "attribute_not_exists(pk) OR (campaign_id = :cid AND chunk = :chunk)"
+    values = {"cid": campaign_id, "chunk": chunk}
+    if linked_by == "call":
+        condition += " OR linked_by = :repair"
+        values["repair"] = "repair"
+    try:
+        answer = client().put_item(
+            TableName=_table(),
+            Item=encode_item(item),
+            ConditionExpression=condition,
+            ExpressionAttributeValues=_values(**values),
+            ReturnValues="ALL_OLD",
+        )
+    except Exception as exc:
+        if not _is_condition_failure(exc):
+            raise
+        return False, None
+    old = answer.get("Attributes")
+    return True, (_public(decode_item(old)) if old else None)
+
+
+def get_msgid_owner(msgid: str) -> dict[str, Any] | None:
+    """Which campaign chunk a msgid belongs to (None: not one of ours, or not linked yet)."""
+    answer = client().get_item(
+        TableName=_table(), Key=encode_item({"pk": f"MSGID#{msgid}", "sk": MSGID_SK}), ConsistentRead=True
+    )
+    return _public(decode_item(answer["Item"])) if "Item" in answer else None
+
+
+def record_chunk_sent(
+    campaign_id: str, chunk: int, msgid: str, fail_count: int | None, linked_by: str, now: int
+) -> bool:
+    """The chunk's task exists on WeCom: store its msgid and drop it from the orphan index."""
+    fields: dict[str, Any] = {"state": "sent", "msgid": msgid, "sent_at": now, "linked_by": linked_by}
+    if fail_count is not None:
+        fields["fail_count"] = fail_count
+    else:
+        fields["fail_list_lost"] = True  # linked by repair: list_v2 does not return the fail_list
+    return (
+        _update(
+            _chunk_key(campaign_id, chunk),
+            fields,
+            removes=("gsi1pk", "gsi1sk", "errcode"),
+            condition="attribute_exists(pk) AND (attribute_not_exists(msgid) OR msgid = :msgid)",
+            values={"msgid": msgid},
+        )
+        is not None
+    )
+
+
+def unlink_chunk(campaign_id: str, chunk: int, msgid: str) -> None:
+    """Undo a repair that guessed wrong (the msgid's real chunk claimed it): back to the orphan index."""
+    current = _update(
+        _chunk_key(campaign_id, chunk),
+        {"state": "calling"},
+        removes=("msgid", "sent_at", "linked_by", "fail_list_lost"),
+        condition="msgid = :msgid AND linked_by = :repair",
+        values={"msgid": msgid, "repair": "repair"},
+        returns="ALL_NEW",
+    )
+    if current and current.get("fingerprint"):
+        _update(
+            _chunk_key(campaign_id, chunk),
+            {
+                "gsi1pk": f"ORPHAN#{current['fingerprint']}",
+                "gsi1sk": f"{int(current['first_attempt_at']):010d}#{campaign_id}#{chunk:03d}",
+            },
+            condition="attribute_not_exists(msgid)",
+        )
+
+
+def record_chunk_failed(campaign_id: str, chunk: int, errcode: int, errmsg: str) -> bool:
+    """WeCom refused the chunk outright (nothing was created): out of the orphan index, never retried."""
+    return (
+        _update(
+            _chunk_key(campaign_id, chunk),
+            {"state": "failed", "errcode": errcode, "errmsg": errmsg[:500]},
+            removes=("gsi1pk", "gsi1sk"),
+            condition="attribute_not_exists(msgid)",
+        )
+        is not None
+    )
+
+
+def unlinked_chunks(fingerprint: str, created_from: int, created_to: int) -> list[dict[str, Any]]:
+    """Chunk intents with this content whose first call happened in [from, to] and that have no msgid yet."""
+    answer = client().query(
+        TableName=_table(),
+        IndexName="gsi1",
+        KeyConditionExpression="gsi1pk = :pk AND gsi1sk BETWEEN :lo AND :hi",
+        ExpressionAttributeValues=_values(
+            pk=f"ORPHAN#{fingerprint}", lo=f"{max(0, created_from):010d}", hi=f"{created_to:010d}#~"
+        ),
+    )
+    return [_public(decode_item(item)) for item in answer.get("Items", [])]
+
+
+# --- cancel
+def mark_campaign_cancelled(campaign_id: str, now: int) -> dict[str, Any] | None:
+    """Any state but ``failed`` → ``cancelled``, out of the due index; answers the record as it was before
+    (None when the campaign does not exist or failed). Idempotent: cancelling twice keeps the first time."""
+    return _update(
+        _campaign_key(campaign_id),
+        {**campaign_status_keys("cancelled"), "cancelled_at": now},
+        removes=("gsi3pk", "gsi3sk", "owner", "lease_until", "next_remind_at"),
+        condition="attribute_exists(pk) AND #st <> :failed AND #st <> :cancelled",
+        names={"#st": "status"},
+        values={"failed": "failed", "cancelled": "cancelled"},
+        returns="ALL_OLD",
+    )
+
+
+def mark_chunk_cancelled(campaign_id: str, chunk: int, now: int) -> None:
+    _update(_chunk_key(campaign_id, chunk), {"cancelled_at": now}, condition="attribute_exists(pk)")
+
+
+# --- reminders: the campaign's turn, the per-msgid ledger, the events operators see
+def claim_reminder_turn(campaign_id: str, expected_at: int, next_at: int | None) -> bool:
+    """Take this reminder turn (one scheduled run per turn): move the due key to the next turn, or out of
+    the index when the policy has no next turn. False when another run already took it."""
+    sets: dict[str, Any] = {"last_remind_turn_at": expected_at}
+    removes: tuple[str, ...] = ()
+    if next_at is None:
+        removes = ("gsi3pk", "gsi3sk", "next_remind_at")
+    else:
+        sets |= {"next_remind_at": next_at, "gsi3sk": due_sk(next_at, campaign_id)}
+    return (
+        _update(
+            _campaign_key(campaign_id),
+            sets,
+            removes=removes,
+            condition="next_remind_at = :expected AND gsi3pk = :due",
+            values={"expected": expected_at, "due": DUE_REMIND},
+        )
+        is not None
+    )
+
+
+def stop_campaign_reminders(campaign_id: str, reason: str) -> None:
+    """No more scheduled reminders (past stop_after, completed, nothing unsent): leave the due index."""
+    _update(
+        _campaign_key(campaign_id),
+        {"reminders_stopped": reason},
+        removes=("gsi3pk", "gsi3sk", "next_remind_at"),
+        condition="gsi3pk = :due",
+        values={"due": DUE_REMIND},
+    )
+
+
+def _slot_key(msgid: str, slot: int) -> dict[str, Any]:
+    return encode_item({"pk": f"REMINDER#{msgid}", "sk": f"SLOT#{slot}"})
+
+
+def reminder_slots(msgid: str) -> dict[int, dict[str, Any]]:
+    """The msgid's reminder ledger: slot number → {at_ms, owner, trigger} (missing slots are empty)."""
+    rows = _query_all(f"REMINDER#{msgid}", "SLOT#")
+    return {int(row["slot"]): row for row in rows}
+
+
+def claim_reminder_slot(
+    msgid: str, slot: int, now_ms: int, owner: str, fields: dict[str, Any]
+) -> dict[str, Any] | None:
+    """Claim one of the msgid's slots if it is empty or its reminder is older than 24 h (conditional write:
+    two claimers of one slot cannot both win). Answers the slot's previous values ({} when it was empty),
+    or None when refused. ``expires_at`` lets TTL drop the ledger once it no longer constrains anything."""
+    from wecom_bundle.reminder_policy import WINDOW_MS
+
+    return _update(
+        _slot_key(msgid, slot),
+        {
+            **fields,
+            "msgid": msgid,
+            "slot": slot,
+            "at_ms": now_ms,
+            "owner": owner,
+            "expires_at": (now_ms + 2 * WINDOW_MS) // 1000,
+        },
+        condition="attribute_not_exists(at_ms) OR at_ms <= :cutoff",
+        values={"cutoff": now_ms - WINDOW_MS},
+        returns="UPDATED_OLD",
+    )
+
+
+def release_reminder_slot(msgid: str, slot: int, owner: str, previous_at_ms: int | None) -> None:
+    """Give a slot back after WeCom definitely did not remind (restores the previous reminder's time)."""
+    sets: dict[str, Any] = {"owner": f"released:{owner}"}
+    removes: tuple[str, ...] = ()
+    if previous_at_ms is None:
+        removes = ("at_ms",)
+    else:
+        sets["at_ms"] = previous_at_ms
+    _update(
+        _slot_key(msgid, slot),
+        sets,
+        removes=removes,
+        condition="#owner = :owner",
+        names={"#owner": "owner"},
+        values={"owner": owner},
+    )
+
+
+def put_reminder_event(campaign_id: str, msgid: str, at_ms: int, trigger: str, outcome: str) -> None:
+    """One line of the campaign's reminder history (shown by GET /admin/campaigns/{id})."""
+    item = {
+        "pk": campaign_pk(campaign_id),
+        "sk": f"EVENT#REMIND#{at_ms:013d}#{msgid}",
+        "kind": "reminder",
+        "msgid": msgid,
+        "at": at_ms // 1000,
+        "at_ms": at_ms,
+        "trigger": trigger,
+        "outcome": outcome,
+    }
+    client().put_item(TableName=_table(), Item=encode_item(item))
