@@ -53,7 +53,14 @@ RESULT_COLUMNS = (
     Column("STATUS", "status_name"),
     Column("SEND_TIME", "send_time"),
 )
-REMINDER_COLUMNS = (Column("AT", "at"), Column("MSGID", "msgid", max_width=24), Column("BY", "by"))
+MEMBER_STAGES = ("sent", "unsent")
+CUSTOMER_STAGES = ("sent", "unsent", "not_friend", "limit_reached")
+REMINDER_COLUMNS = (
+    Column("AT", "at"),
+    Column("MSGID", "msgid", max_width=24),
+    Column("TRIGGER", "trigger"),
+    Column("OUTCOME", "outcome"),
+)
 
 
 def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -242,53 +249,38 @@ def describe(doc: dict[str, Any]) -> str:
             ("fail_list", _fail_count(doc)),
         ]
     )
-    return "\n\n".join([header, funnel(doc.get("totals") or {}), _reminders(doc.get("reminders"))])
+    delivery = "delivery (as of the last result sync):\n" + funnel(doc.get("totals") or {})
+    return "\n\n".join([header, delivery, _reminders(doc.get("reminders"))])
 
 
 def funnel(totals: dict[str, Any]) -> str:
-    """Members then customers, each stage with its count and share of the total (zeros before a sync)."""
-    members = totals.get("members") or {}
-    customers = totals.get("customers") or {}
-    rows = [_stage("members", members, ("sent", "unsent"))]
-    rows += _substages(members, ("sent", "unsent"))
-    rows.append(_stage("customers", customers, ("sent", "unsent", "not_friend", "limit_reached")))
-    rows += _substages(customers, ("sent", "unsent", "not_friend", "limit_reached"))
-    columns = (
-        Column("FUNNEL", "stage"),
-        Column("COUNT", "count", right=True),
-        Column("SHARE", "share", True),
+    """Members then customers, each stage with its count and share of its total (zeros before a sync).
+
+    Laid out by hand rather than with ``table``: the indentation of the stages is the point of it.
+    """
+    rows: list[tuple[str, int, str]] = []
+    for group, keys in (("members", MEMBER_STAGES), ("customers", CUSTOMER_STAGES)):
+        counts = totals.get(group) or {}
+        values = [int(counts.get(key) or 0) for key in keys]
+        total = sum(values)
+        rows.append((group, total, ""))
+        rows += [
+            (f"  {k}", v, f"{100 * v / total:.1f}%" if total else "")
+            for k, v in zip(keys, values, strict=True)
+        ]
+    name_width = max(len(name) for name, _, _ in rows)
+    count_width = max(len(str(count)) for _, count, _ in rows)
+    return "\n".join(
+        f"{name.ljust(name_width)}  {str(count).rjust(count_width)}  {share.rjust(6)}".rstrip()
+        for name, count, share in rows
     )
-    return table(rows, columns)
-
-
-def _stage(name: str, counts: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
-    return {"stage": name, "count": sum(int(counts.get(k) or 0) for k in keys), "share": ""}
-
-
-def _substages(counts: dict[str, Any], keys: tuple[str, ...]) -> list[dict[str, Any]]:
-    total = sum(int(counts.get(k) or 0) for k in keys)
-    return [
-        {
-            "stage": f"  {key}",
-            "count": int(counts.get(key) or 0),
-            "share": f"{100 * int(counts.get(key) or 0) / total:.1f}%" if total else "",
-        }
-        for key in keys
-    ]
 
 
 def _reminders(reminders: Any) -> str:
     items = reminders if isinstance(reminders, list) else (reminders or {}).get("items") or []
     if not items:
         return "reminders: none yet"
-    rows = [
-        {
-            "at": format_time(r.get("at") or r.get("sent_at") or r.get("created_at") or r.get("time")),
-            "msgid": r.get("msgid"),
-            "by": r.get("trigger") or r.get("source") or r.get("by"),
-        }
-        for r in items
-    ]
+    rows = [{**r, "at": format_time(r.get("at_ms") or r.get("at"))} for r in items]
     return f"reminders: {len(items)}\n" + table(rows, REMINDER_COLUMNS)
 
 

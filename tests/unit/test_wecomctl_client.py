@@ -93,7 +93,7 @@ class FakeApi:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
 
     def stop(self) -> None:
         self.server.shutdown()
@@ -167,7 +167,12 @@ def expected_signature(request: Recorded, secret: str) -> str:
     )
     scope = f"{auth['date']}/{auth['region']}/{auth['service']}/aws4_request"
     to_sign = "\n".join(
-        ["AWS4-HMAC-SHA256", request.headers["x-amz-date"], scope, hashlib.sha256(canonical.encode()).hexdigest()]
+        [
+            "AWS4-HMAC-SHA256",
+            request.headers["x-amz-date"],
+            scope,
+            hashlib.sha256(canonical.encode()).hexdigest(),
+        ]
     )
     key = ("AWS4" + secret).encode()
     for part in (auth["date"], auth["region"], auth["service"], "aws4_request"):
@@ -262,7 +267,9 @@ def test_remote_requests_are_sigv4_signed_for_execute_api(
     proxied: FakeApi, credentials: pytest.MonkeyPatch
 ) -> None:
     proxied.replies = [(200, {"items": [], "cursor": None})]
-    code = main(["--api", REMOTE, "--json", "welcomes", "--since", "2025-01-01T00:00:00+08:00", "--state", "展会"])
+    code = main(
+        ["--api", REMOTE, "--json", "welcomes", "--since", "2025-01-01T00:00:00+08:00", "--state", "展会"]
+    )
     assert code == 0
     (request,) = proxied.requests
     assert request.target.startswith(f"{REMOTE}/admin/welcomes?")
@@ -277,7 +284,9 @@ def test_remote_requests_are_sigv4_signed_for_execute_api(
 def test_signed_body_and_session_token(proxied: FakeApi, credentials: pytest.MonkeyPatch) -> None:
     credentials.setenv("AWS_SESSION_TOKEN", SESSION_TOKEN)
     proxied.replies = [(201, {"rule_id": "vip", "priority": 5})]
-    code = main(["--api", REMOTE, "--region", "ap-east-1", "rules", "put", "vip", "--text", "您好", "--priority", "5"])
+    code = main(
+        ["--api", REMOTE, "--region", "ap-east-1", "rules", "put", "vip", "--text", "您好", "--priority", "5"]
+    )
     assert code == 0
     (request,) = proxied.requests
     assert request.method == "PUT"
@@ -293,8 +302,12 @@ def test_a_tampered_request_would_not_verify(proxied: FakeApi, credentials: pyte
     """The verifier is not vacuous: change the body after signing and the signature no longer matches."""
     main(["--api", REMOTE, "rules", "put", "vip", "--text", "hello"])
     request = proxied.requests[0]
-    forged = Recorded(request.method, request.target, request.headers, request.body.replace(b"hello", b"HELLO"))
-    assert _AUTH.match(request.headers["authorization"])["signature"] != expected_signature(forged, SECRET_KEY)  # type: ignore[index]
+    forged = Recorded(
+        request.method, request.target, request.headers, request.body.replace(b"hello", b"HELLO")
+    )
+    assert _AUTH.match(request.headers["authorization"])["signature"] != expected_signature(
+        forged, SECRET_KEY
+    )  # type: ignore[index]
 
 
 def test_loopback_is_sent_unsigned_even_with_credentials(

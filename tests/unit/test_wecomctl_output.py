@@ -20,7 +20,9 @@ def test_columns_are_aligned_and_numbers_right_aligned() -> None:
 def test_wide_characters_count_two_cells() -> None:
     assert cell_width("欢迎") == 4
     assert cell_width("e\u0301") == 1  # a combining accent takes no cell
-    out = table([{"t": "你好", "n": 1}, {"t": "hello", "n": 22}], [Column("TEXT", "t"), Column("N", "n", True)])
+    out = table(
+        [{"t": "你好", "n": 1}, {"t": "hello", "n": 22}], [Column("TEXT", "t"), Column("N", "n", True)]
+    )
     lines = out.splitlines()
     assert lines == ["TEXT    N", "你好    1", "hello  22"]
     assert {cell_width(line) for line in lines} == {9}

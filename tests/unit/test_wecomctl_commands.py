@@ -1,0 +1,467 @@
+"""wecomctl commands against a recording HTTP server: what each command sends, prints and exits with.
+
+The end-to-end tests (tests/e2e/test_wecomctl_e2e.py) run the console script against the real local stack;
+these pin down the request shapes, the human output and the exit codes without a stack.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from wecomctl.main import main
+
+CAMPAIGN = {
+    "campaign_id": "cmp_01",
+    "name": "spring sale",
+    "status": "sent",
+    "chat_type": "single",
+    "created_at": 1_700_000_000,
+    "msgids": ["msgA", "msgB"],
+    "fail_list": ["wm_gone"],
+    "totals": {
+        "members": {"sent": 3, "unsent": 1},
+        "customers": {"sent": 80, "unsent": 10, "not_friend": 6, "limit_reached": 4},
+    },
+    "reminders": [{"at": 1_700_007_200, "msgid": "msgA", "trigger": "schedule", "outcome": "sent"}],
+}
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class FakeApi:
+    """Records requests; answers queued replies (status, JSON), else 200 ``{}``; 204 has no body."""
+
+    def __init__(self) -> None:
+        self.requests: list[Recorded] = []
+        self.replies: list[tuple[int, Any]] = []
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _serve(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                url = urlsplit(self.path)
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                api.requests.append(Recorded(self.command, url.path, parse_qs(url.query), headers, body))
+                status, payload = api.replies.pop(0) if api.replies else (200, {})
+                data = b"" if status == 204 else json.dumps(payload, ensure_ascii=False).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _serve
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+
+    def run(self, *argv: str) -> int:
+        return main(["--api", self.url, *argv])
+
+
+@pytest.fixture
+def api() -> Iterator[FakeApi]:
+    fake = FakeApi()
+    yield fake
+    fake.server.shutdown()
+    fake.server.server_close()
+
+
+# ------------------------------------------------------------------------------------------------ rules
+def test_rules_put_from_flags(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
+    api.replies = [(201, {"rule_id": "expo", "priority": 10, "text": {"content": "Hi"}})]
+    code = api.run(
+        "rules", "put", "expo", "--text", "Hi", "--priority", "10", "--state-prefix", "expo-",
+        "--weekdays", "1,2,3,4,5", "--time-from", "09:00", "--time-to", "18:00",
+    )  # fmt: skip
+    assert code == 0
+    (request,) = api.requests
+    assert (request.method, request.path) == ("PUT", "/admin/welcome-rules/expo")
+    assert request.headers["content-type"] == "application/json"
+    assert request.json() == {
+        "text": {"content": "Hi"},
+        "priority": 10,
+        "match": {
+            "state_prefix": "expo-",
+            "weekdays": [1, 2, 3, 4, 5],
+            "time_from": "09:00",
+            "time_to": "18:00",
+        },
+    }
+    assert capsys.readouterr().out.startswith("created rule expo\n")
+
+
+def test_rules_put_flags_override_the_file(api: FakeApi, tmp_path: Path) -> None:
+    rule = tmp_path / "rule.json"
+    rule.write_text(json.dumps({"priority": 1, "match": {"userid": "u1"}, "text": {"content": "old"}}))
+    api.replies = [(200, {"rule_id": "r"})]
+    assert api.run("rules", "put", "r", "--file", str(rule), "--text", "new", "--state", "s1") == 0
+    assert api.requests[0].json() == {
+        "priority": 1,
+        "match": {"userid": "u1", "state": "s1"},
+        "text": {"content": "new"},
+    }
+
+
+def test_rule_ids_cannot_escape_their_path_segment(api: FakeApi) -> None:
+    api.replies = [(404, {"error": {"code": "not_found", "message": "no"}})]
+    api.run("rules", "get", "../campaigns?x=1")
+    assert api.requests[0].path == "/admin/welcome-rules/..%2Fcampaigns%3Fx%3D1"
+
+
+def test_rules_list_is_a_table(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
+    api.replies = [
+        (
+            200,
+            {
+                "items": [
+                    {"rule_id": "expo", "priority": 10, "match": {"state": "expo", "weekdays": [1, 3]},
+                     "text": {"content": "欢迎光临"}, "attachments": [{"msgtype": "image"}]},
+                    {"rule_id": "default", "priority": 0, "match": {}, "text": {"content": "Hello"}},
+                ]
+            },
+        )
+    ]  # fmt: skip
+    assert api.run("rules", "list") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["RULE_ID", "PRIORITY", "MATCH", "TEXT", "ATTACHMENTS", "UPDATED"]
+    assert lines[1].split()[:5] == ["expo", "10", "state=expo", "Mon,Wed", "欢迎光临"]
+    assert "(default: any)" in lines[2]
+
+
+def test_rules_delete_and_json_mode_prints_the_api_answer(
+    api: FakeApi, capsys: pytest.CaptureFixture[str]
+) -> None:
+    api.replies = [(204, None), (200, {"items": [{"rule_id": "a"}]})]
+    assert api.run("rules", "delete", "a") == 0
+    assert capsys.readouterr().out == "deleted rule a\n"
+    assert api.run("--json", "rules", "list") == 0
+    assert json.loads(capsys.readouterr().out) == {"items": [{"rule_id": "a"}]}
+
+
+# ------------------------------------------------------------------------------------------- errors
+def test_api_errors_exit_1_with_code_field_and_errcode(
+    api: FakeApi, capsys: pytest.CaptureFixture[str]
+) -> None:
+    error = {"error": {"code": "invalid_request", "message": "must be HH:MM", "field": "match.time_from"}}
+    api.replies = [(400, error), (400, error)]
+    assert api.run("rules", "put", "x", "--text", "t", "--time-from", "9") == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == "error: invalid_request (HTTP 400): match.time_from: must be HH:MM\n"
+    assert api.run("rules", "put", "x", "--text", "t", "--json") == 1
+    assert json.loads(capsys.readouterr().err) == error
+
+
+def test_usage_errors_exit_2(api: FakeApi, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert api.run("rules", "put", "x") == 2
+    assert "nothing to put" in capsys.readouterr().err
+    assert api.run("campaigns", "create", "--text", "hi", "--audience", str(tmp_path / "none.txt")) == 2
+    assert "cannot read audience file" in capsys.readouterr().err
+    bad = tmp_path / "bad.json"
+    bad.write_text("{oops")
+    assert api.run("rules", "put", "x", "--file", str(bad)) == 2
+    assert "is not valid JSON" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exited:
+        api.run("rules", "put", "x", "--weekdays", "mon")
+    assert exited.value.code == 2
+    with pytest.raises(SystemExit) as exited:
+        main([])
+    assert exited.value.code == 2
+    assert api.requests == []
+
+
+def test_global_options_work_after_the_command(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
+    api.replies = [(200, {"items": []})]
+    assert main(["rules", "list", "--api", api.url, "--json", "--timeout", "5"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"items": []}
+
+
+def test_api_port_sets_the_default_api(monkeypatch: pytest.MonkeyPatch, api: FakeApi) -> None:
+    monkeypatch.setenv("API_PORT", api.url.rsplit(":", 1)[1])
+    api.replies = [(200, {"items": []})]
+    assert main(["rules", "list"]) == 0
+    assert api.requests[0].path == "/admin/welcome-rules"
+
+
+# ----------------------------------------------------------------------------------------- welcomes
+def test_welcomes_maps_filters_and_follows_the_cursor_with_all(
+    api: FakeApi, capsys: pytest.CaptureFixture[str]
+) -> None:
+    record = {"external_userid": "wm1", "userid": "u1", "state": "expo", "rule_id": "r", "outcome": "sent",
+              "errcode": 0, "latency_ms": 412, "create_time": 1_700_000_000}  # fmt: skip
+    api.replies = [(200, {"items": [record], "cursor": "c2"}), (200, {"items": [record], "cursor": None})]
+    code = api.run("welcomes", "--customer", "wm1", "--member", "u1", "--state", "expo", "--since", "1700000000",
+                   "--limit", "1", "--all")  # fmt: skip
+    assert code == 0
+    first, second = api.requests
+    assert first.query == {
+        "external_userid": ["wm1"],
+        "userid": ["u1"],
+        "state": ["expo"],
+        "since": ["1700000000"],
+        "limit": ["1"],
+    }
+    assert second.query["cursor"] == ["c2"]
+    out = capsys.readouterr()
+    assert out.out.splitlines()[0].split() == [
+        "TIME", "CUSTOMER", "MEMBER", "STATE", "RULE", "OUTCOME", "ERRCODE", "LATENCY_MS",
+    ]  # fmt: skip
+    assert len(out.out.splitlines()) == 3
+    assert out.err == ""
+
+
+def test_welcomes_one_page_tells_how_to_continue(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
+    api.replies = [(200, {"items": [], "cursor": "next-one"})]
+    assert api.run("welcomes") == 0
+    captured = capsys.readouterr()
+    assert captured.out == "no welcome records\n"
+    assert "--cursor next-one" in captured.err
+    assert len(api.requests) == 1
+
+
+def test_welcomes_all_in_json_joins_the_pages(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
+    api.replies = [(200, {"items": [{"a": 1}], "cursor": "c"}), (200, {"items": [{"a": 2}], "cursor": None})]
+    assert api.run("--json", "welcomes", "--all") == 0
+    assert json.loads(capsys.readouterr().out) == {"items": [{"a": 1}, {"a": 2}], "cursor": None}
+
+
+# ---------------------------------------------------------------------------------------- campaigns
+def _audience(tmp_path: Path) -> Path:
+    path = tmp_path / "audience.csv"
+    path.write_text("\ufeffname,external_userid\n甲,wm1\n乙,wm2\n\n# dup\n甲,wm1\n", encoding="utf-8")
+    return path
+
+
+def test_campaign_create_body_and_derived_idempotency_key(
+    api: FakeApi, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    created = {"campaign_id": "cmp_01", "status": "sent", "msgids": ["msgA"], "fail_list": []}
+    api.replies = [(201, created), (200, created), (201, created)]
+    argv = [
+        "campaigns",
+        "create",
+        "--text",
+        "Sale!",
+        "--audience",
+        str(_audience(tmp_path)),
+        "--name",
+        "spring",
+    ]
+    assert api.run(*argv) == 0
+    assert api.run(*argv) == 0  # the same command again
+    assert api.run(*argv[:2], "--text", "Sale!!", *argv[4:]) == 0  # different content
+    first, again, other = api.requests
+    assert (first.method, first.path) == ("POST", "/admin/campaigns")
+    assert first.json() == {
+        "chat_type": "single",
+        "text": {"content": "Sale!"},
+        "external_userid": ["wm1", "wm2"],
+        "name": "spring",
+    }
+    key = first.headers["idempotency-key"]
+    assert key.startswith("wecomctl-") and len(key) <= 128
+    assert again.headers["idempotency-key"] == key
+    assert other.headers["idempotency-key"] != key
+    out = capsys.readouterr().out
+    assert "campaign cmp_01 created" in out
+    assert "campaign cmp_01 already created (same idempotency key)" in out
+
+
+def test_campaign_create_explicit_key_group_audience_and_send_at(api: FakeApi, tmp_path: Path) -> None:
+    chats = tmp_path / "chats.txt"
+    chats.write_text("wr1\nwr2\n")
+    api.replies = [(201, {"campaign_id": "c", "status": "scheduled", "msgids": []})]
+    code = api.run("campaigns", "create", "--text", "hi", "--chat-type", "group", "--sender", "zhangsan",
+                   "--audience", str(chats), "--send-at", "2030-01-02T03:04:05+08:00", "--idempotency-key", "k-1")  # fmt: skip
+    assert code == 0
+    request = api.requests[0]
+    assert request.headers["idempotency-key"] == "k-1"
+    assert request.json() == {
+        "chat_type": "group",
+        "text": {"content": "hi"},
+        "chat_id_list": ["wr1", "wr2"],
+        "sender": "zhangsan",
+        "send_at": "2030-01-02T03:04:05+08:00",
+    }
+
+
+def test_campaign_create_needs_content(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
+    assert api.run("campaigns", "create", "--sender", "u1") == 2
+    assert "needs --text and/or --attachments" in capsys.readouterr().err
+    assert api.run("campaigns", "create", "--text", "x", "--send-at", "tomorrow") == 2
+    assert api.requests == []
+
+
+def test_campaign_show_prints_the_funnel_and_reminders(
+    api: FakeApi, capsys: pytest.CaptureFixture[str]
+) -> None:
+    api.replies = [(200, CAMPAIGN)]
+    assert api.run("campaigns", "show", "cmp_01") == 0
+    assert api.requests[0].path == "/admin/campaigns/cmp_01"
+    out = capsys.readouterr().out
+    assert "msgids:      2: msgA, msgB" in out
+    assert "fail_list:   1" in out
+    funnel = [line.split() for line in out.split("\n\n")[1].splitlines()]
+    assert funnel == [
+        ["delivery", "(as", "of", "the", "last", "result", "sync):"],
+        ["members", "4"],
+        ["sent", "3", "75.0%"],
+        ["unsent", "1", "25.0%"],
+        ["customers", "100"],
+        ["sent", "80", "80.0%"],
+        ["unsent", "10", "10.0%"],
+        ["not_friend", "6", "6.0%"],
+        ["limit_reached", "4", "4.0%"],
+    ]
+    assert "reminders: 1" in out
+    assert "schedule" in out.split("reminders: 1")[1]
+
+
+def test_campaign_show_before_any_sync_shows_zeros(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
+    api.replies = [(200, {"campaign_id": "c", "status": "scheduled", "msgids": []})]
+    assert api.run("campaigns", "show", "c") == 0
+    out = capsys.readouterr().out
+    assert "reminders: none yet" in out
+    assert ["customers", "0"] in [line.split() for line in out.splitlines()]
+
+
+def test_campaign_list_filters_by_status(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
+    api.replies = [(200, {"items": [CAMPAIGN], "cursor": None})]
+    assert api.run("campaigns", "list", "--status", "sent") == 0
+    assert api.requests[0].query == {"status": ["sent"]}
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == [
+        "CAMPAIGN_ID",
+        "STATUS",
+        "NAME",
+        "CHAT",
+        "CREATED",
+        "MSGIDS",
+        "CUSTOMERS_SENT",
+    ]
+    assert lines[1].split()[:2] == ["cmp_01", "sent"]
+    assert lines[1].split()[-2:] == ["2", "80"]
+
+
+def test_campaign_cancel(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
+    api.replies = [(200, {"campaign_id": "c", "status": "cancelled"})]
+    assert api.run("campaigns", "cancel", "c") == 0
+    assert (api.requests[0].method, api.requests[0].path) == ("POST", "/admin/campaigns/c/cancel")
+    assert capsys.readouterr().out == "campaign c: cancelled\n"
+
+
+def test_refused_reminder_says_when_the_next_is_allowed(
+    api: FakeApi, capsys: pytest.CaptureFixture[str]
+) -> None:
+    refusal = {
+        "error": {
+            "code": "reminder_limit",
+            "message": "3 reminders in 24 h",
+            "next_allowed_at": 1_700_000_000,
+        }
+    }
+    api.replies = [(429, refusal), (429, refusal)]
+    assert api.run("campaigns", "remind", "c") == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: reminder_limit (HTTP 429): 3 reminders in 24 h — next reminder allowed at ")
+    assert err.rstrip().endswith(str(__import__("wecomctl.output").output.format_time(1_700_000_000)))
+    assert api.run("--json", "campaigns", "remind", "c") == 1
+    assert json.loads(capsys.readouterr().err) == refusal
+
+
+def test_campaign_results_table_and_status_filter(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
+    rows = [
+        {"msgid": "msgA", "userid": "u1", "external_userid": "wm1", "status": 1, "send_time": 1_700_000_000},
+        {"msgid": "msgA", "userid": "u1", "external_userid": "wm2", "status": "not_friend"},
+    ]
+    api.replies = [(200, {"items": rows, "cursor": None})]
+    assert api.run("campaigns", "results", "cmp_01", "--status", "sent") == 0
+    assert api.requests[0].query == {"status": ["sent"]}
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["MSGID", "MEMBER", "RECIPIENT", "STATUS", "SEND_TIME"]
+    assert lines[1].split()[:4] == ["msgA", "u1", "wm1", "sent"]
+    assert lines[2].split() == ["msgA", "u1", "wm2", "not_friend", "-"]
+
+
+def test_campaign_results_csv_follows_every_page(
+    api: FakeApi, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    api.replies = [
+        (200, {"items": [{"external_userid": "wm1", "status": 1}], "cursor": "p2"}),
+        (200, {"items": [{"external_userid": "wm2", "status": 0, "userid": "u9"}], "cursor": None}),
+    ]
+    target = tmp_path / "results.csv"
+    assert api.run("campaigns", "results", "cmp_01", "--csv", str(target)) == 0
+    assert api.requests[1].query["cursor"] == ["p2"]
+    with target.open(encoding="utf-8", newline="") as handle:
+        assert list(csv.DictReader(handle)) == [
+            {"external_userid": "wm1", "status": "1", "userid": ""},
+            {"external_userid": "wm2", "status": "0", "userid": "u9"},
+        ]
+    assert "wrote 2 results" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------------- group templates
+def test_group_template_create_warns_about_parts_wecom_drops(
+    api: FakeApi, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    body = tmp_path / "tpl.json"
+    body.write_text(
+        json.dumps({"image": {"pic_url": "https://x/y.png"}, "link": {"title": "t", "url": "https://x"}})
+    )
+    api.replies = [(201, {"template_id": "tpl1"})]
+    assert (
+        api.run("group-templates", "create", "--file", str(body), "--text", "欢迎 %NICKNAME%", "--no-notify")
+        == 0
+    )
+    assert api.requests[0].json() == {
+        "image": {"pic_url": "https://x/y.png"},
+        "link": {"title": "t", "url": "https://x"},
+        "text": {"content": "欢迎 %NICKNAME%"},
+        "notify": 0,
+    }
+    captured = capsys.readouterr()
+    assert captured.out == "created group welcome template tpl1\n"
+    assert "WeCom keeps only image and drops link" in captured.err
+
+
+def test_group_template_edit_list_delete(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
+    api.replies = [
+        (200, {}),
+        (200, {"items": [{"template_id": "tpl1", "text": {"content": "hi"}}]}),
+        (204, None),
+    ]
+    assert api.run("group-templates", "edit", "tpl1", "--text", "hi") == 0
+    assert api.run("group-templates", "list") == 0
+    assert api.run("group-templates", "delete", "tpl1") == 0
+    assert [(r.method, r.path) for r in api.requests] == [
+        ("PUT", "/admin/group-welcome-templates/tpl1"),
+        ("GET", "/admin/group-welcome-templates"),
+        ("DELETE", "/admin/group-welcome-templates/tpl1"),
+    ]
+    assert ["tpl1", "hi", "-", "-"] in [line.split() for line in capsys.readouterr().out.splitlines()]
