@@ -58,7 +58,8 @@ def _table() -> str:
     return config.table_name()
 
 
-def _is_condition_failure(exc: Exception) -> bool:
+def is_condition_failure(exc: Exception) -> bool:
+    """True for a refused conditional write (the expected way to lose a race), False for real faults."""
     code = getattr(exc, "response", {}).get("Error", {}).get("Code")
     return code in ("ConditionalCheckFailedException", "TransactionCanceledException")
 
@@ -233,7 +234,7 @@ def claim_welcome(
         )
         return Claim(True, None)
     except Exception as exc:  # botocore's ConditionalCheckFailedException is generated per client
-        if not _is_condition_failure(exc):
+        if not is_condition_failure(exc):
             raise
         old = getattr(exc, "response", {}).get("Item")
         return Claim(False, _public(decode_item(old)) if old else None)
@@ -252,7 +253,7 @@ def renew_welcome_lease(event_key: str, owner: str, lease_until_ms: int) -> bool
         )
         return True
     except Exception as exc:
-        if not _is_condition_failure(exc):
+        if not is_condition_failure(exc):
             raise
         return False
 
@@ -276,7 +277,7 @@ def record_welcome_outcome(
         )
         return True
     except Exception as exc:
-        if not _is_condition_failure(exc):
+        if not is_condition_failure(exc):
             raise
         return False
 
@@ -333,7 +334,7 @@ def acquire_token_lease(
         )
         return True
     except Exception as exc:
-        if not _is_condition_failure(exc):
+        if not is_condition_failure(exc):
             raise
         return False
 
@@ -360,7 +361,7 @@ def release_token_lease(scope: str, owner: str) -> None:
             ExpressionAttributeValues=_values(owner=owner),
         )
     except Exception as exc:
-        if not _is_condition_failure(exc):
+        if not is_condition_failure(exc):
             raise
 
 
@@ -375,7 +376,7 @@ def expire_token(scope: str, access_token: str) -> None:
             ExpressionAttributeValues=_values(zero=0, token=access_token),
         )
     except Exception as exc:
-        if not _is_condition_failure(exc):
+        if not is_condition_failure(exc):
             raise
 
 
@@ -457,7 +458,7 @@ def _update(
     try:
         answer = client().update_item(**request)
     except Exception as exc:
-        if not _is_condition_failure(exc):
+        if not is_condition_failure(exc):
             raise
         return None
     return decode_item(answer.get("Attributes", {}))
@@ -715,7 +716,7 @@ def claim_msgid(
             ReturnValues="ALL_OLD",
         )
     except Exception as exc:
-        if not _is_condition_failure(exc):
+        if not is_condition_failure(exc):
             raise
         return False, None
     old = answer.get("Attributes")

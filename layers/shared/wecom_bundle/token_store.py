@@ -97,8 +97,14 @@ class SharedTokenProvider:
             storage.release_token_lease(self.scope, self._owner)
             raise
         expires_at = self._clock() + expires_in * 1000
-        storage.store_token(self.scope, self._owner, token, expires_at)
         self._cached = _Cached(token, expires_at)
+        try:
+            storage.store_token(self.scope, self._owner, token, expires_at)
+        except Exception as exc:
+            # Our lease ran out while gettoken was slow and someone else refreshed: our token is still valid
+            # (WeCom serves several at once), so keep using it here and let theirs be the shared one.
+            if not storage.is_condition_failure(exc):
+                raise
         return token
 
     def _refresh_without_lease(self) -> str:
