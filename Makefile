@@ -26,7 +26,7 @@ BUILD_PYENV = $(if $(PY313),PYENV_VERSION=$(PY313):$(shell pyenv version-name 2>
 FN ?= CallbackFunction
 EVENT ?=
 
-.PHONY: setup run demo test test-unit test-integration test-e2e lint build deploy invoke bench clean
+.PHONY: setup run demo test test-unit test-integration test-e2e lint build deploy invoke events bench clean
 
 setup: $(STAMP) $(NODE_STAMP)
 
@@ -98,6 +98,10 @@ endif
 
 invoke: setup
 	$(PY) -m local.invoke $(FN) $(EVENT)
+
+# Re-sign the sample callback events with a fresh timestamp (the callback rejects ones older than 5 minutes).
+events: setup
+	$(PY) -m local.events
 
 bench: setup
 	$(PY) -m bench.run
