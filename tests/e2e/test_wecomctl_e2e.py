@@ -1,0 +1,293 @@
+"""``wecomctl`` end to end: the installed console script, as a subprocess, against the whole local stack.
+
+Nothing is faked: the CLI process talks HTTP to the local gateway, which runs the real AdminFunction on the
+embedded DynamoDB; welcomes come from the WeCom simulator pushing encrypted callbacks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from local.dynamodb import free_port
+from local.stack import StackHandle
+from local.template import REPO_ROOT
+
+pytestmark = pytest.mark.e2e
+
+
+def _command() -> list[str]:
+    """The console script next to this interpreter (the venv's), else ``python -m wecomctl``."""
+    script = Path(sys.executable).parent / "wecomctl"
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("wecomctl")
+    return [found] if found else [sys.executable, "-m", "wecomctl"]
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+@dataclass
+class Cli:
+    stack: StackHandle
+
+    def __call__(self, *argv: str, api: str | None = None) -> Result:
+        env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+        done = subprocess.run(
+            [*_command(), "--api", api or self.stack.api_url, *argv],
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            timeout=60,
+            cwd=REPO_ROOT,
+            env=env,
+            check=False,
+        )
+        return Result(done.returncode, done.stdout, done.stderr)
+
+
+@pytest.fixture
+def cli(local_stack: StackHandle) -> Iterator[Cli]:
+    """A clean stack for each test: simulator reset, no welcome rules."""
+    requests.post(f"{local_stack.simulator.url}/__sim/reset", timeout=5).raise_for_status()
+    for rule in requests.get(f"{local_stack.api_url}/admin/welcome-rules", timeout=5).json()["items"]:
+        requests.delete(f"{local_stack.api_url}/admin/welcome-rules/{rule['rule_id']}", timeout=5)
+    yield Cli(local_stack)
+
+
+def _lines(text: str) -> list[list[str]]:
+    return [line.split() for line in text.splitlines()]
+
+
+# ------------------------------------------------------------------------------------------------ rules
+def test_rules_put_list_get_delete(cli: Cli) -> None:
+    put = cli(
+        "rules", "put", "expo", "--text", "%NICKNAME%，欢迎来到展台", "--priority", "10",
+        "--state-prefix", "expo-", "--weekdays", "1,2,3,4,5", "--time-from", "09:00", "--time-to", "18:00",
+    )  # fmt: skip
+    assert (put.code, put.err) == (0, "")
+    assert put.out.startswith("created rule expo\n")
+    assert cli("rules", "put", "default", "--text", "Hello!").code == 0
+
+    listed = cli("rules", "list")
+    assert listed.code == 0
+    rows = _lines(listed.out)
+    assert rows[0] == ["RULE_ID", "PRIORITY", "MATCH", "TEXT", "ATTACHMENTS", "UPDATED"]
+    assert [row[0] for row in rows[1:]] == ["expo", "default"]  # highest priority first
+    assert rows[1][1:5] == ["10", "state_prefix=expo-", "Mon-Fri", "09:00-18:00"]
+
+    got = cli("--json", "rules", "get", "expo")
+    assert got.code == 0
+    assert got.json()["match"] == {
+        "state_prefix": "expo-",
+        "weekdays": [1, 2, 3, 4, 5],
+        "time_from": "09:00",
+        "time_to": "18:00",
+    }
+    assert got.json()["text"] == {"content": "%NICKNAME%，欢迎来到展台"}
+    human = cli("rules", "get", "expo")
+    assert "match:       state_prefix=expo- Mon-Fri 09:00-18:00" in human.out
+
+    replaced = cli("rules", "put", "default", "--text", "Hello again!")
+    assert replaced.out.startswith("replaced rule default\n")
+
+    deleted = cli("rules", "delete", "default")
+    assert (deleted.code, deleted.out) == (0, "deleted rule default\n")
+    gone = cli("rules", "get", "default")
+    assert gone.code == 1
+    assert gone.err.startswith("error: not_found (HTTP 404): ")
+    assert [item["rule_id"] for item in cli("--json", "rules", "list").json()["items"]] == ["expo"]
+
+
+def test_rules_put_from_a_file(cli: Cli, tmp_path: Path) -> None:
+    rule = tmp_path / "vip.json"
+    rule.write_text(
+        json.dumps(
+            {
+                "priority": 20,
+                "match": {"userid": "lisi", "state": "vip"},
+                "text": {"content": "Dear %NICKNAME%"},
+                "attachments": [{"msgtype": "link", "link": {"title": "VIP", "url": "https://example.com"}}],
+            }
+        )
+    )
+    assert cli("rules", "put", "vip", "--file", str(rule)).code == 0
+    listed = _lines(cli("rules", "list").out)
+    assert listed[1][:5] == ["vip", "20", "state=vip", "userid=lisi", "Dear"]
+    assert listed[1][-2] == "1"  # one attachment
+
+
+def test_invalid_rule_is_exit_1_with_the_field_and_changes_nothing(cli: Cli) -> None:
+    bad = cli("rules", "put", "bad", "--text", "x", "--time-from", "25:00", "--time-to", "10:00")
+    assert bad.code == 1
+    assert bad.out == ""
+    assert bad.err.startswith("error: invalid_request (HTTP 400): match.time_from: ")
+    as_json = cli("--json", "rules", "put", "bad", "--text", "x", "--weekdays", "9")
+    assert as_json.code == 1
+    assert json.loads(as_json.err)["error"]["field"] == "match.weekdays"
+    assert cli("--json", "rules", "list").json()["items"] == []
+
+
+def test_usage_and_connection_errors_are_exit_2(cli: Cli) -> None:
+    usage = cli("rules", "put", "x", "--weekdays", "monday")
+    assert usage.code == 2
+    assert "--weekdays" in usage.err
+    closed = cli("rules", "list", api=f"http://127.0.0.1:{free_port()}")
+    assert closed.code == 2
+    assert "cannot reach the admin API" in closed.err
+    assert "Traceback" not in closed.err
+
+
+# --------------------------------------------------------------------------------------------- welcomes
+def _add_contact(stack: StackHandle, userid: str, external_userid: str, state: str) -> None:
+    answer = requests.post(
+        f"{stack.simulator.url}/__sim/callbacks/add_external_contact",
+        json={"userid": userid, "external_userid": external_userid, "name": "Ann", "state": state},
+        timeout=30,
+    )
+    answer.raise_for_status()
+    assert answer.json()["delivered"] is True
+
+
+def test_welcomes_filters_and_pages(cli: Cli) -> None:
+    assert cli("rules", "put", "default", "--text", "Hi %NICKNAME%").code == 0
+    stack = cli.stack
+    _add_contact(stack, "zhangsan", "wmCli1", "expo-a")
+    _add_contact(stack, "zhangsan", "wmCli2", "web")
+    _add_contact(stack, "lisi", "wmCli3", "expo-a")
+
+    mine = cli("welcomes", "--customer", "wmCli1")
+    assert mine.code == 0
+    rows = _lines(mine.out)
+    assert rows[0] == ["TIME", "CUSTOMER", "MEMBER", "STATE", "RULE", "OUTCOME", "ERRCODE", "LATENCY_MS"]
+    assert rows[1][1:6] == ["wmCli1", "zhangsan", "expo-a", "default", "sent"]
+
+    by_member = cli("--json", "welcomes", "--member", "zhangsan").json()["items"]
+    assert {r["external_userid"] for r in by_member} == {"wmCli1", "wmCli2"}
+    by_state = cli("--json", "welcomes", "--state", "expo-a").json()["items"]
+    assert {r["external_userid"] for r in by_state} == {"wmCli1", "wmCli3"}
+
+    first = cli("welcomes", "--limit", "2")
+    assert len(_lines(first.out)) == 3
+    assert "more records: add --cursor" in first.err
+    every = cli("--json", "welcomes", "--limit", "2", "--all").json()
+    assert every["cursor"] is None
+    assert {r["external_userid"] for r in every["items"]} >= {"wmCli1", "wmCli2", "wmCli3"}
+    assert cli("welcomes", "--since", "2999-01-01T00:00:00Z").out == "no welcome records\n"
+    bad = cli("welcomes", "--since", "yesterday")
+    assert bad.code == 1
+    assert "since: " in bad.err
+
+
+# -------------------------------------------------------------------------------------------- campaigns
+@pytest.fixture
+def campaigns(cli: Cli) -> Cli:
+    """Skips while AdminFunction has no campaign routes (the gateway declares them; the app answers 404)."""
+    answer = requests.get(f"{cli.stack.api_url}/admin/campaigns", timeout=10)
+    if answer.status_code == 404:
+        pytest.skip("campaign routes of AdminFunction not implemented yet: GET /admin/campaigns answers 404")
+    return cli
+
+
+def _contacts(stack: StackHandle) -> None:
+    requests.post(
+        f"{stack.simulator.url}/__sim/contacts",
+        json={
+            "members": ["zhangsan", "lisi"],
+            "customers": [
+                {"external_userid": "wmA1", "name": "A1", "owner": "zhangsan"},
+                {"external_userid": "wmA2", "name": "A2", "owner": "zhangsan"},
+                {"external_userid": "wmB1", "name": "B1", "owner": "lisi"},
+            ],
+        },
+        timeout=5,
+    ).raise_for_status()
+
+
+def test_campaign_create_replay_show_list_remind_cancel(campaigns: Cli, tmp_path: Path) -> None:
+    cli = campaigns
+    _contacts(cli.stack)
+    audience = tmp_path / "audience.csv"
+    audience.write_text(
+        "\ufeffname,external_userid\nA1,wmA1\nA2,wmA2\n\n# lisi's\nB1,wmB1\nA1,wmA1\nNobody,wmUnknown\n",
+        encoding="utf-8",
+    )
+    argv = ["campaigns", "create", "--text", "春季促销", "--audience", str(audience), "--name", "spring"]
+    created = cli("--json", *argv)
+    assert created.code == 0, created.err
+    campaign = created.json()
+    assert campaign["campaign_id"]
+    assert len(campaign["msgids"]) >= 1
+    assert "wmUnknown" in json.dumps(campaign["fail_list"])
+
+    replay = cli("--json", *argv)  # the same command again: same derived idempotency key
+    assert replay.code == 0, replay.err
+    assert replay.json()["campaign_id"] == campaign["campaign_id"]
+    assert replay.json()["msgids"] == campaign["msgids"]
+    tasks = requests.get(f"{cli.stack.simulator.url}/__sim/groupmsg", timeout=5).json()
+    assert sorted(task["msgid"] for task in tasks) == sorted(campaign["msgids"])  # no new WeCom task
+
+    cid = campaign["campaign_id"]
+    shown = cli("campaigns", "show", cid)
+    assert shown.code == 0, shown.err
+    assert f"campaign_id: {cid}" in shown.out
+    assert "delivery (as of the last result sync):" in shown.out
+    assert any(row[:1] == ["customers"] for row in _lines(shown.out))
+
+    listed = cli("campaigns", "list")
+    assert listed.code == 0, listed.err
+    assert cid in listed.out
+    assert cid in {c["campaign_id"] for c in cli("--json", "campaigns", "list", "--all").json()["items"]}
+
+    reminded = cli("campaigns", "remind", cid)
+    assert reminded.code in (0, 1), reminded.err
+    if reminded.code == 1:  # refused by the policy or the cap: the CLI must say why and when
+        assert reminded.err.startswith("error: ")
+
+    cancelled = cli("campaigns", "cancel", cid)
+    assert cancelled.code == 0, cancelled.err
+    assert "cancelled" in cancelled.out
+    assert cli("--json", "campaigns", "show", cid).json()["status"] == "cancelled"
+    assert cid in cli("campaigns", "list", "--status", "cancelled").out
+
+
+def test_campaign_results_to_csv(campaigns: Cli, tmp_path: Path) -> None:
+    cli = campaigns
+    _contacts(cli.stack)
+    created = cli("--json", "campaigns", "create", "--text", "results", "--sender", "zhangsan")
+    assert created.code == 0, created.err
+    cid = created.json()["campaign_id"]
+    table = cli("campaigns", "results", cid)
+    assert table.code == 0, table.err
+    target = tmp_path / "results.csv"
+    written = cli("campaigns", "results", cid, "--csv", str(target))
+    assert written.code == 0, written.err
+    assert target.exists()
+
+
+def test_campaign_errors(campaigns: Cli) -> None:
+    cli = campaigns
+    missing = cli("campaigns", "show", "no-such-campaign")
+    assert missing.code == 1
+    assert missing.err.startswith("error: ")
+    invalid = cli("campaigns", "create", "--text", "x", "--chat-type", "group")  # group needs a sender
+    assert invalid.code == 1
+    assert "sender" in invalid.err
