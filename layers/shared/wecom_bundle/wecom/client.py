@@ -53,18 +53,25 @@ def fetch_token(
     session: requests.Session, api_base: str, corp_id: str, secret: str, timeout: Timeout
 ) -> tuple[str, int]:
     """Call ``gettoken`` once; answer (access_token, expires_in seconds). Callers cache it (see token_store)."""
-    path = "gettoken"
+    query = {"corpid": corp_id, "corpsecret": secret}
+    body = _request(session, "GET", api_base, "gettoken", params=query, timeout=timeout)
+    return str(body["access_token"]), int(body.get("expires_in", 7200))
+
+
+def _request(
+    session: requests.Session, method: str, api_base: str, path: str, *, timeout: Timeout, **kwargs: Any
+) -> dict[str, Any]:
+    """One HTTP exchange with WeCom: the JSON answer, or a typed error for a fault or an errcode."""
     try:
-        response = session.get(
-            f"{api_base}/cgi-bin/{path}", params={"corpid": corp_id, "corpsecret": secret}, timeout=timeout
-        )
+        response = session.request(method, f"{api_base}/cgi-bin/{path}", timeout=timeout, **kwargs)
     except requests.RequestException as exc:
+        # The exception text may include the URL with the token or secret: keep only its type.
         raise TransportError(path, type(exc).__name__) from None
     body = _decode(response, path)
     errcode = int(body.get("errcode", 0) or 0)
     if errcode:
         raise error_for(errcode, str(body.get("errmsg", "")), path)
-    return str(body["access_token"]), int(body.get("expires_in", 7200))
+    return body
 
 
 class WeComClient:
@@ -141,23 +148,9 @@ class WeComClient:
         timeout: Timeout,
     ) -> dict[str, Any]:
         query = {**(params or {}), "access_token": token}
-        try:
-            response = self.session.request(
-                method,
-                f"{self.api_base}/cgi-bin/{path}",
-                params=query,
-                json=json,
-                files=files,
-                timeout=timeout,
-            )
-        except requests.RequestException as exc:
-            # The exception text may include the URL with the token: keep only its type.
-            raise TransportError(path, type(exc).__name__) from None
-        body = _decode(response, path)
-        errcode = int(body.get("errcode", 0) or 0)
-        if errcode:
-            raise error_for(errcode, str(body.get("errmsg", "")), path)
-        return body
+        return _request(
+            self.session, method, self.api_base, path, params=query, json=json, files=files, timeout=timeout
+        )
 
 
 def _total(timeout: Timeout) -> float:
