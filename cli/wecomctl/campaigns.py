@@ -13,13 +13,12 @@ import csv
 import hashlib
 import json
 import sys
-from datetime import datetime
 from typing import Any, TextIO
 
 from wecomctl.audience import DEFAULT_COLUMN, read_audience
 from wecomctl.context import Context
 from wecomctl.http import ApiError, UsageError, segment
-from wecomctl.output import Column, format_time, key_values, one_line, table
+from wecomctl.output import Column, format_time, key_values, local_iso, one_line, table
 from wecomctl.rules import read_json_file
 
 BASE = "/admin/campaigns"
@@ -165,25 +164,10 @@ def build_campaign(args: argparse.Namespace) -> dict[str, Any]:
         if getattr(args, key) is not None:
             body[key] = getattr(args, key)
     if args.send_at:
-        body["send_at"] = normalize_send_at(args.send_at)
+        body["send_at"] = local_iso(args.send_at, "--send-at")
     if not body.get("text") and not body.get("attachments"):
         raise UsageError("a campaign needs --text and/or --attachments")
     return body
-
-
-def normalize_send_at(text: str) -> str:
-    """``--send-at`` as ISO 8601 with an offset; a time without one is the operator's local time.
-
-    Made explicit here because the API (like AWS) takes a bare time as UTC, which is 8 hours off for an
-    operator in China typing the time they mean.
-    """
-    if text.isdigit():
-        return datetime.fromtimestamp(int(text)).astimezone().isoformat(timespec="seconds")
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise UsageError(f"--send-at {text!r} is neither ISO 8601 nor epoch seconds") from exc
-    return (moment if moment.tzinfo else moment.astimezone()).isoformat(timespec="seconds")
 
 
 def idempotency_key(body: dict[str, Any]) -> str:

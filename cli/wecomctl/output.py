@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from wecomctl.http import UsageError
+
 MAX_CELL = 48  # long texts are cut so one row stays one line
 ELLIPSIS = "…"
 EMPTY = "-"
@@ -109,6 +111,23 @@ def format_time(value: Any) -> str:
         return str(value)
     seconds = number / 1000 if number > 100_000_000_000 else number
     return datetime.fromtimestamp(seconds).astimezone().isoformat(timespec="seconds")
+
+
+def local_iso(text: str, option: str) -> str:
+    """A time option as the API should get it: epoch seconds unchanged, ISO 8601 with an explicit offset.
+
+    A time typed without an offset means the operator's local time. Made explicit here because the API
+    (like AWS) takes a bare time as UTC, 8 hours off for an operator in China typing the time they mean.
+    """
+    if text.isdigit():
+        return text
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise UsageError(
+            f"{option} {text!r} is neither ISO 8601 (2025-06-01T09:00) nor epoch seconds"
+        ) from exc
+    return (moment if moment.tzinfo else moment.astimezone()).isoformat(timespec="seconds")
 
 
 def plural(count: int, noun: str) -> str:

@@ -10,7 +10,7 @@ import argparse
 from typing import Any
 
 from wecomctl.context import Context
-from wecomctl.output import Column, format_time, table
+from wecomctl.output import Column, format_time, local_iso, table
 
 PATH = "/admin/welcomes"
 COLUMNS = (
@@ -38,7 +38,7 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     parser.add_argument("--member", metavar="USERID", help="only customers added by this member")
     parser.add_argument("--state", help="only this channel state")
     parser.add_argument(
-        "--since", metavar="WHEN", help="not before WHEN: epoch seconds or ISO 8601 (no offset = UTC)"
+        "--since", metavar="WHEN", help="not before WHEN: epoch seconds or ISO 8601 (no offset = local time)"
     )
     parser.add_argument("--limit", type=int, metavar="N", help="records per page, 1-100 (API default 50)")
     parser.add_argument("--cursor", help="continue from a cursor printed by an earlier page")
@@ -51,7 +51,7 @@ def list_welcomes(args: argparse.Namespace, ctx: Context) -> int:
         "external_userid": args.customer,
         "userid": args.member,
         "state": args.state,
-        "since": args.since,
+        "since": local_iso(args.since, "--since") if args.since else None,
         "limit": args.limit,
         "cursor": args.cursor,
     }

@@ -193,8 +193,11 @@ def test_welcomes_filters_and_pages(cli: Cli) -> None:
     assert {r["external_userid"] for r in every["items"]} >= {"wmCli1", "wmCli2", "wmCli3"}
     assert cli("welcomes", "--since", "2999-01-01T00:00:00Z").out == "no welcome records\n"
     bad = cli("welcomes", "--since", "yesterday")
-    assert bad.code == 1
-    assert "since: " in bad.err
+    assert bad.code == 2
+    assert "--since 'yesterday' is neither ISO 8601" in bad.err
+    limit = cli("welcomes", "--limit", "1000")  # the API validates what the CLI passes through
+    assert limit.code == 1
+    assert limit.err.startswith("error: invalid_request (HTTP 400): limit: ")
 
 
 # -------------------------------------------------------------------------------------------- campaigns

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from wecomctl.output import Column, cell_width, format_time, key_values, one_line, table, truncate
+import pytest
+
+from wecomctl.http import UsageError
+from wecomctl.output import Column, cell_width, format_time, key_values, local_iso, one_line, table, truncate
 
 
 def test_columns_are_aligned_and_numbers_right_aligned() -> None:
@@ -68,3 +71,13 @@ def test_format_time_takes_seconds_milliseconds_and_iso() -> None:
     assert format_time("2023-11-14T22:13:20Z") == local
     assert format_time(None) == "-"
     assert format_time("not a time") == "not a time"
+
+
+def test_time_options_get_an_explicit_offset_naive_meaning_local() -> None:
+    assert local_iso("1700000000", "--since") == "1700000000"
+    assert local_iso("2030-01-02T03:04:05+08:00", "--send-at") == "2030-01-02T03:04:05+08:00"
+    assert local_iso("2030-01-02T03:04:05Z", "--send-at") == "2030-01-02T03:04:05+00:00"
+    naive = datetime(2030, 1, 2, 9, 0)
+    assert local_iso("2030-01-02T09:00", "--send-at") == naive.astimezone().isoformat(timespec="seconds")
+    with pytest.raises(UsageError, match="--since 'last week' is neither ISO 8601"):
+        local_iso("last week", "--since")
