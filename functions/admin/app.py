@@ -7,12 +7,13 @@ Each route parses its input, calls one layer service and shapes the answer; ever
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 
-from wecom_bundle import openapi, welcome_admin
+from wecom_bundle import campaigns, openapi, reminders, welcome_admin
 from wecom_bundle.validation import ValidationError
 from wecom_bundle.welcome_admin import NotFound
 
@@ -93,6 +94,64 @@ def delete_rule(rule_id: str) -> Response:
 def list_welcomes() -> Response:
     params = {k: str(v) for k, v in (app.current_event.query_string_parameters or {}).items()}
     return _ok(200, welcome_admin.list_welcomes(params))
+
+
+# ------------------------------------------------------------------------------------------------ campaigns
+@app.exception_handler(campaigns.CampaignError)
+def _campaign_refused(exc: campaigns.CampaignError) -> Response:
+    return _error(exc.status, exc.code, exc.message, **exc.extra)
+
+
+def _query() -> dict[str, str]:
+    return {k: str(v) for k, v in (app.current_event.query_string_parameters or {}).items()}
+
+
+def _optional_json_body() -> Any:
+    return _json_body() if app.current_event.decoded_body else None
+
+
+def _deadline() -> float | None:
+    """Stop creating chunks 5 s before the Lambda timeout; the scheduled function resumes the rest."""
+    remaining = getattr(app.lambda_context, "get_remaining_time_in_millis", None)
+    return time.monotonic() + max(0.0, remaining() / 1000 - 5) if remaining else None
+
+
+@app.post("/admin/campaigns")
+def create_campaign() -> Response:
+    key = app.current_event.get_header_value("Idempotency-Key", case_sensitive=False)
+    result = campaigns.create_campaign(_json_body(), key, deadline=_deadline())
+    response = _ok(result.status, result.body)
+    if result.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+@app.get("/admin/campaigns")
+def list_campaigns() -> Response:
+    return _ok(200, campaigns.list_campaigns(_query()))
+
+
+@app.get("/admin/campaigns/<campaign_id>")
+def get_campaign(campaign_id: str) -> Response:
+    return _ok(200, campaigns.get_campaign(campaign_id))
+
+
+@app.post("/admin/campaigns/<campaign_id>/cancel")
+def cancel_campaign(campaign_id: str) -> Response:
+    return _ok(200, campaigns.cancel_campaign(campaign_id))
+
+
+@app.post("/admin/campaigns/<campaign_id>/remind")
+def remind_campaign(campaign_id: str) -> Response:
+    return _ok(200, reminders.remind_campaign(campaign_id, _optional_json_body()))
+
+
+@app.get("/admin/campaigns/<campaign_id>/results")
+def campaign_results(campaign_id: str) -> Response:
+    kind, doc = campaigns.campaign_results(campaign_id, _query())
+    if kind == "csv":
+        return Response(200, "text/csv; charset=utf-8", doc)
+    return _ok(200, doc)
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId", clear_state=True)

@@ -1,14 +1,269 @@
-"""Scheduled reminders for mass-send campaigns.
+"""Reminders for mass-send campaigns, manual (``POST …/remind``) and scheduled (``ReminderFunction``).
 
-Campaigns (and their msgids) arrive with the campaigns work; until then there is nothing due and a run
-reports zero reminders. The function, its schedule and its dead-letter queue are already real.
+The cap — never more than 3 reminders per msgid in any rolling 24 h (WeCom's, seed 003 S2) — is enforced
+by a DynamoDB ledger: three slot items per msgid, each claimed with a conditional write only when empty or
+when its reminder is older than 24 h. A claim is taken *before* calling WeCom, so concurrent scheduled runs
+and manual reminders together can never exceed it: every reminder in a 24 h window holds its own slot.
+
+What happens to a claimed slot when the call does not succeed:
+- WeCom answers 45009 (its own frequency limit: someone reminded outside this product, e.g. the admin
+  console): the slot stays taken, the reminder counts as refused. Holding it backs off for 24 h instead of
+  hammering WeCom.
+- No usable answer (timeout, 5xx): the reminder may have happened, so the slot stays taken and the reminder
+  is recorded as ``uncertain``. Counting it keeps the cap true in the worst case.
+- Any other WeCom refusal (unknown msgid, 45033 after retries, ...): nothing was sent; the slot is released.
+
+Scheduled reminders follow each campaign's policy (``reminder_policy``): the first turn ``first_after_minutes``
+after the tasks were created, then every ``every_minutes``, none after ``stop_after_hours``, and only while
+the campaign is ``active`` and the latest synced member status shows unsent members. Until the result sync
+has written a status (``totals_synced_at`` on the campaign, ``members_unsent`` on a chunk) it is unknown,
+and unknown is treated as "may have unsent members".
 """
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from wecom_bundle import campaigns, config, runtime, storage
+from wecom_bundle.campaigns import CampaignError
+from wecom_bundle.reminder_policy import CAP_PER_WINDOW, ReminderPolicy, next_allowed_at, slot_is_free
+from wecom_bundle.validation import ValidationError
+from wecom_bundle.wecom.errors import TransportError, WeComError
+from wecom_bundle.welcome_admin import NotFound
+
+if TYPE_CHECKING:
+    from wecom_bundle.wecom.client import WeComClient
+
+logger = logging.getLogger(__name__)
+
+REMIND_PATH = "externalcontact/remind_groupmsg_send"
+WECOM_FREQUENCY_LIMIT = 45009
+CALL_ATTEMPTS = 3
 
 
-def run_due() -> dict[str, Any]:
-    """Remind every campaign that is due; answers a summary for the log and for ``/__local/invoke``."""
-    return {"campaigns_checked": 0, "reminders_sent": 0}
+@dataclass(frozen=True)
+class Outcome:
+    msgid: str
+    result: str  # sent | uncertain | refused | failed
+    next_allowed_at: int | None = None
+    errcode: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"msgid": self.msgid, "result": self.result}
+        if self.next_allowed_at is not None:
+            doc["next_allowed_at"] = self.next_allowed_at
+        if self.errcode is not None:
+            doc["errcode"] = self.errcode
+        return doc
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+# ----------------------------------------------------------------------------------------------- one msgid
+def remind_msgid(
+    campaign_id: str,
+    msgid: str,
+    trigger: str,
+    *,
+    now_ms: int | None = None,
+    client: WeComClient | None = None,
+) -> Outcome:
+    """Claim a ledger slot, then call remind_groupmsg_send; record what happened."""
+    now_ms = _now_ms() if now_ms is None else now_ms
+    claim = _claim_slot(campaign_id, msgid, trigger, now_ms)
+    if claim is None:
+        return Outcome(msgid, "refused", next_allowed_at=_next_allowed(msgid, now_ms))
+    slot, owner, previous_at_ms = claim
+    try:
+        _call_remind(client or runtime.wecom_client(), msgid)
+    except TransportError:
+        storage.put_reminder_event(campaign_id, msgid, now_ms, trigger, "uncertain")
+        return Outcome(msgid, "uncertain")
+    except WeComError as exc:
+        if exc.errcode == WECOM_FREQUENCY_LIMIT:
+            return Outcome(
+                msgid, "refused", next_allowed_at=_next_allowed(msgid, now_ms), errcode=exc.errcode
+            )
+        storage.release_reminder_slot(msgid, slot, owner, previous_at_ms)
+        return Outcome(msgid, "failed", errcode=exc.errcode)
+    storage.put_reminder_event(campaign_id, msgid, now_ms, trigger, "sent")
+    return Outcome(msgid, "sent")
+
+
+def _claim_slot(
+    campaign_id: str, msgid: str, trigger: str, now_ms: int
+) -> tuple[int, str, int | None] | None:
+    """The oldest free slot, claimed conditionally; None when all three hold a reminder of the last 24 h."""
+    slots = storage.reminder_slots(msgid)
+    times = {i: slots.get(i, {}).get("at_ms") for i in range(CAP_PER_WINDOW)}
+    for slot in sorted(times, key=lambda i: times[i] if times[i] is not None else -1):
+        if not slot_is_free(times[slot], now_ms):
+            continue
+        owner = uuid.uuid4().hex
+        fields = {"campaign_id": campaign_id, "trigger": trigger}
+        previous = storage.claim_reminder_slot(msgid, slot, now_ms, owner, fields)
+        if previous is not None:
+            return slot, owner, previous.get("at_ms")
+    return None
+
+
+def _next_allowed(msgid: str, now_ms: int) -> int:
+    slots = storage.reminder_slots(msgid)
+    return next_allowed_at([slots.get(i, {}).get("at_ms") for i in range(CAP_PER_WINDOW)], now_ms)
+
+
+def _call_remind(client: WeComClient, msgid: str) -> None:
+    """Retry only what WeCom certainly refused without reminding (45033 too many concurrent calls, -1 busy).
+    A transport fault is not retried: the reminder may have happened and the slot covers only one."""
+    for attempt in range(CALL_ATTEMPTS):
+        try:
+            client.post(REMIND_PATH, {"msgid": msgid}, timeout=campaigns.CALL_TIMEOUT)
+            return
+        except WeComError as exc:
+            if not exc.retryable or exc.errcode == WECOM_FREQUENCY_LIMIT or attempt == CALL_ATTEMPTS - 1:
+                raise
+            campaigns._backoff(attempt)
+
+
+def _eligible_msgids(campaign: dict[str, Any], chunks: list[dict[str, Any]]) -> list[str]:
+    """Msgids not cancelled whose latest synced member status shows unsent members (or is still unknown)."""
+    return [
+        str(c["msgid"])
+        for c in chunks
+        if c.get("msgid") and c.get("cancelled_at") is None and c.get("members_unsent") != 0
+    ]
+
+
+def _nothing_unsent(campaign: dict[str, Any]) -> bool:
+    """True only when the result sync has synced and found no unsent member (unknown is not nothing)."""
+    if campaign.get("totals_synced_at") is None:
+        return False
+    return int((campaign.get("totals") or {}).get("members", {}).get("unsent", 1)) == 0
+
+
+# ----------------------------------------------------------------------------------------------- manual
+def remind_campaign(campaign_id: str, body: Any, *, now_ms: int | None = None) -> dict[str, Any]:
+    """``POST /admin/campaigns/{id}/remind``: remind every eligible msgid now (or those in ``msgids``).
+
+    Refused by the cap for every msgid → 429 ``reminder_limit`` with ``next_allowed_at`` (epoch seconds).
+    """
+    campaign, chunks, _ = storage.campaign_view(campaign_id)
+    if campaign is None:
+        raise NotFound(f"campaign {campaign_id} does not exist")
+    if campaign["status"] != "active":
+        raise CampaignError(
+            409, "invalid_state", f"the campaign is {campaign['status']}: only active campaigns are reminded"
+        )
+    if _nothing_unsent(campaign):
+        raise CampaignError(409, "nothing_to_remind", "every member has sent")
+    msgids = _chosen(_eligible_msgids(campaign, chunks), body)
+    if not msgids:
+        raise CampaignError(409, "nothing_to_remind", "no msgid with unsent members left")
+    outcomes = [remind_msgid(campaign_id, m, "manual", now_ms=now_ms) for m in msgids]
+    _raise_if_nothing_sent(outcomes)
+    return {
+        "campaign_id": campaign_id,
+        "reminded": [o.msgid for o in outcomes if o.result in ("sent", "uncertain")],
+        "refused": [o.as_dict() for o in outcomes if o.result == "refused"],
+        "failed": [o.as_dict() for o in outcomes if o.result == "failed"],
+        "outcomes": [o.as_dict() for o in outcomes],
+    }
+
+
+def _chosen(eligible: list[str], body: Any) -> list[str]:
+    if body is None:
+        return eligible
+    if not isinstance(body, dict) or set(body) - {"msgids"}:
+        raise ValidationError("body", 'must be empty or {"msgids": [...]}')
+    wanted = body.get("msgids")
+    if wanted is None:
+        return eligible
+    if not isinstance(wanted, list) or not all(isinstance(m, str) for m in wanted):
+        raise ValidationError("msgids", "must be a list of msgids")
+    unknown = [m for m in wanted if m not in eligible]
+    if unknown:
+        raise ValidationError("msgids", f"not an active msgid of this campaign: {unknown[0]}")
+    return list(dict.fromkeys(wanted))
+
+
+def _raise_if_nothing_sent(outcomes: list[Outcome]) -> None:
+    if any(o.result in ("sent", "uncertain") for o in outcomes):
+        return
+    refused = [o for o in outcomes if o.result == "refused"]
+    if refused:
+        raise CampaignError(
+            429,
+            "reminder_limit",
+            "at most 3 reminders per msgid in 24 hours",
+            next_allowed_at=min(int(o.next_allowed_at or 0) for o in refused),
+        )
+    first = outcomes[0]
+    raise CampaignError(400, "wecom_error", "WeCom refused the reminder", errcode=first.errcode)
+
+
+# ----------------------------------------------------------------------------------------------- scheduled
+def run_due(now: int | None = None, budget_s: float | None = None) -> dict[str, Any]:
+    """ReminderFunction: create due scheduled campaigns (exactly once), then take every due reminder turn.
+
+    Both lists come from the gsi3 due index (no Scan). ``budget_s`` (default ``REMINDER_RUN_BUDGET_SECONDS``,
+    240 s of the function's 300 s) stops the run in time; what is left is due again at the next tick.
+    """
+    now = int(time.time()) if now is None else now
+    budget = config.env_float("REMINDER_RUN_BUDGET_SECONDS", 240.0) if budget_s is None else budget_s
+    deadline = time.monotonic() + budget
+    summary: dict[str, Any] = campaigns.run_due_sends(now, deadline)
+    checked, outcomes = 0, []
+    for campaign in storage.due_campaigns(storage.DUE_REMIND, now, campaigns.DUE_BATCH):
+        if time.monotonic() > deadline:
+            break
+        checked += 1
+        outcomes += _take_turn(campaign, now)
+    summary |= {
+        "campaigns_checked": checked,
+        "reminders_sent": sum(o.result == "sent" for o in outcomes),
+        "reminders_refused": sum(o.result == "refused" for o in outcomes),
+        "reminders_failed": sum(o.result in ("failed", "uncertain") for o in outcomes),
+    }
+    return summary
+
+
+def _stop_reason(campaign: dict[str, Any], policy: ReminderPolicy, now: int) -> str | None:
+    if campaign.get("status") != "active":
+        return f"campaign {campaign.get('status')}"
+    if not policy.enabled:
+        return "disabled"
+    if now > policy.stop_at(int(campaign.get("sent_at") or campaign["created_at"])):
+        return "stop_after reached"
+    if _nothing_unsent(campaign):
+        return "no unsent members"
+    return None
+
+
+def _take_turn(campaign: dict[str, Any], now: int) -> list[Outcome]:
+    """One reminder turn of one campaign, taken by exactly one run (conditional move of its due key)."""
+    campaign_id = campaign["campaign_id"]
+    policy = ReminderPolicy.from_dict(campaign.get("reminder_policy"))
+    reason = _stop_reason(campaign, policy, now)
+    if reason is not None:
+        storage.stop_campaign_reminders(campaign_id, reason)
+        return []
+    sent_at = int(campaign.get("sent_at") or campaign["created_at"])
+    if not storage.claim_reminder_turn(
+        campaign_id, int(campaign["next_remind_at"]), policy.next_turn(sent_at, now)
+    ):
+        return []
+    chunks = storage.campaign_chunks(campaign_id)
+    outcomes = [
+        remind_msgid(campaign_id, m, "scheduled", now_ms=now * 1000)
+        for m in _eligible_msgids(campaign, chunks)
+    ]
+    for outcome in outcomes:
+        if outcome.result != "sent":
+            logger.info("scheduled reminder of %s: %s", outcome.msgid, outcome.result)
+    return outcomes
