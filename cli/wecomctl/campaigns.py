@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 from wecomctl.audience import DEFAULT_COLUMN, read_audience
 from wecomctl.context import Context
-from wecomctl.http import ApiError, UsageError, segment
+from wecomctl.http import ApiError, Response, UsageError, segment
 from wecomctl.output import Column, format_time, key_values, local_iso, one_line, table
 from wecomctl.rules import read_json_file
 
@@ -41,9 +41,10 @@ LIST_COLUMNS = (
     Column("STATUS", "status"),
     Column("NAME", "name", max_width=32),
     Column("CHAT", "chat_type"),
-    Column("CREATED", "created"),
+    Column("AUDIENCE", "audience_size", right=True),
     Column("MSGIDS", "msgid_count", right=True),
     Column("CUSTOMERS_SENT", "customers_sent", right=True),
+    Column("CREATED", "created"),
 )
 RESULT_COLUMNS = (
     Column("MSGID", "msgid", max_width=24),
@@ -52,6 +53,7 @@ RESULT_COLUMNS = (
     Column("STATUS", "status_name"),
     Column("SEND_TIME", "send_time"),
 )
+CSV_COLUMNS = ("msgid", "userid", "external_userid", "chat_id", "status", "send_time")  # as ?format=csv
 MEMBER_STAGES = ("sent", "unsent")
 CUSTOMER_STAGES = ("sent", "unsent", "not_friend", "limit_reached")
 REMINDER_COLUMNS = (
@@ -74,7 +76,9 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     actions = campaigns.add_subparsers(dest="action", required=True, metavar="ACTION")
     _add_create(actions, common)
     listing = actions.add_parser("list", parents=[common], help="campaigns, newest first")
-    listing.add_argument("--status", help="only campaigns in this status (e.g. scheduled, sent, cancelled)")
+    listing.add_argument(
+        "--status", help="only this status: scheduled, creating, active, completed, cancelled or failed"
+    )
     _add_paging(listing, "campaigns")
     listing.set_defaults(func=list_campaigns)
     for name, func, text in (
@@ -179,26 +183,41 @@ def idempotency_key(body: dict[str, Any]) -> str:
 def create_campaign(args: argparse.Namespace, ctx: Context) -> int:
     body = build_campaign(args)
     key = args.idempotency_key or idempotency_key(body)
-    response = ctx.client.request("POST", BASE, body=body, headers={"Idempotency-Key": key})
+    try:
+        response = ctx.client.request("POST", BASE, body=body, headers={"Idempotency-Key": key})
+    except ApiError as error:
+        if error.code == "idempotency_conflict" and not ctx.json_mode:
+            error.message += " (pass a new --idempotency-key to create another campaign)"
+        raise
     if ctx.json_mode:
         ctx.raw(response)
         return 0
     doc = response.json()
-    audience = len(body.get("external_userid") or body.get("chat_id_list") or [])
-    verb = "created" if response.status == 201 else "already created (same idempotency key)"
-    ctx.out(f"campaign {doc.get('campaign_id')} {verb}")
-    ctx.out(
-        key_values(
-            [
-                ("status", doc.get("status")),
-                ("audience", audience or "all customers of the sender"),
-                ("msgids", _count_list(doc.get("msgids"))),
-                ("fail_list", _count_list(doc.get("fail_list"))),
-                ("idempotency_key", key),
-            ]
-        )
-    )
+    ctx.out(f"campaign {doc.get('campaign_id')} {_created_verb(response)}")
+    pairs: list[tuple[str, Any]] = [
+        ("status", doc.get("status")),
+        ("audience", len(body.get("external_userid") or body.get("chat_id_list") or []) or "by sender"),
+        ("send_at", format_time(doc.get("send_at"))),
+        ("msgids", _count_list(doc.get("msgids"))),
+        ("fail_list", _count_list(doc.get("fail_list"))),
+        ("idempotency_key", key),
+    ]
+    pairs += [
+        (f"chunk {e.get('chunk')}", f"WeCom errcode {e.get('errcode')} {e.get('errmsg', '')}")
+        for e in doc.get("chunk_errors") or []
+    ]
+    ctx.out(key_values(pairs))
     return 0
+
+
+def _created_verb(response: Response) -> str:
+    """201 created, 202 still creating (the schedule finishes it), 200 or a replay header: created before."""
+    replayed = any(k.lower() == "idempotent-replayed" and v == "true" for k, v in response.headers.items())
+    if replayed or response.status == 200:
+        return "was already created by an earlier run (same idempotency key): nothing new was sent"
+    if response.status == 202:
+        return "is being created: the remaining WeCom tasks are finished by the scheduled function"
+    return "created"
 
 
 # ------------------------------------------------------------------------------------- list and show
@@ -218,23 +237,41 @@ def show_campaign(args: argparse.Namespace, ctx: Context) -> int:
 
 def describe(doc: dict[str, Any]) -> str:
     """One campaign for humans: identity and status, the delivery funnel, then the reminders."""
-    content = (doc.get("text") or {}).get("content")
-    header = key_values(
-        [
-            ("campaign_id", doc.get("campaign_id")),
-            ("name", doc.get("name")),
-            ("status", doc.get("status")),
-            ("chat_type", doc.get("chat_type")),
-            ("sender", doc.get("sender")),
-            ("created", format_time(doc.get("created_at") or doc.get("create_time"))),
-            ("send_at", format_time(doc.get("send_at"))),
-            ("text", content),
-            ("msgids", _count_list(doc.get("msgids"))),
-            ("fail_list", _fail_count(doc)),
-        ]
+    pairs: list[tuple[str, Any]] = [
+        ("campaign_id", doc.get("campaign_id")),
+        ("name", doc.get("name")),
+        ("status", doc.get("status")),
+        ("chat_type", doc.get("chat_type")),
+        ("sender", doc.get("sender")),
+        ("text", (doc.get("text") or {}).get("content")),
+        ("attachments", len(doc.get("attachments") or [])),
+        ("audience", doc.get("audience_size")),
+        ("created", format_time(doc.get("created_at"))),
+        ("send_at", format_time(doc.get("send_at"))),
+        ("sent_at", format_time(doc.get("sent_at"))),
+        ("msgids", _count_list(doc.get("msgids"))),
+        ("fail_list", _fail_count(doc)),
+        ("chunks", _chunk_states(doc.get("chunks"))),
+    ]
+    pairs += [(k, format_time(doc[k])) for k in ("cancelled_at", "next_remind_at") if doc.get(k)]
+    if doc.get("errcode") is not None:
+        pairs.append(("wecom_error", f"{doc['errcode']} {doc.get('errmsg', '')}".strip()))
+    synced = doc.get("totals_synced_at")
+    heading = (
+        f"delivery (synced {format_time(synced)}):" if synced else "delivery (not synced from WeCom yet):"
     )
-    delivery = "delivery (as of the last result sync):\n" + funnel(doc.get("totals") or {})
-    return "\n\n".join([header, delivery, _reminders(doc.get("reminders"))])
+    delivery = heading + "\n" + funnel(doc.get("totals") or {})
+    return "\n\n".join([key_values(pairs), delivery, _reminders(doc.get("reminders"))])
+
+
+def _chunk_states(chunks: Any) -> str | None:
+    """``3 (sent 2, failed 1)``: one WeCom task per 10 000 recipients, and how far each got."""
+    if not isinstance(chunks, list) or not chunks:
+        return None
+    states: dict[str, int] = {}
+    for chunk in chunks:
+        states[str(chunk.get("state", "?"))] = states.get(str(chunk.get("state", "?")), 0) + 1
+    return f"{len(chunks)} (" + ", ".join(f"{state} {count}" for state, count in states.items()) + ")"
 
 
 def funnel(totals: dict[str, Any]) -> str:
@@ -291,10 +328,12 @@ def remind_campaign(args: argparse.Namespace, ctx: Context) -> int:
         ctx.raw(response)
         return 0
     doc = response.json() or {}
-    reminded = doc.get("reminded") or doc.get("msgids") or []
-    ctx.out(
-        f"campaign {args.campaign_id}: reminder sent" + (f" for {_count_list(reminded)}" if reminded else "")
-    )
+    ctx.out(f"campaign {args.campaign_id}: reminded {_count_list(doc.get('reminded') or [])}")
+    for kind in ("refused", "failed"):
+        for item in doc.get(kind) or []:
+            detail = item.get("next_allowed_at")
+            when = f", next allowed at {format_time(detail)}" if detail else ""
+            ctx.note(f"{kind}: {item.get('msgid')}{when}")
     return 0
 
 
@@ -308,11 +347,14 @@ def campaign_results(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _write_csv(ctx: Context, path: str, query: dict[str, Any], target: str) -> int:
-    """Every page of results as one CSV; the columns are the union of the rows' fields, in first-seen order."""
+    """Every page of results as one CSV, built from the JSON pages so a long result set is never cut short.
+
+    The columns are those of the API's own ``?format=csv`` first, then any further field the rows carry.
+    """
     rows = [
         row for page in ctx.client.pages(path, query, follow=True) for row in page.json().get("items", [])
     ]
-    fields = list(dict.fromkeys(key for row in rows for key in row))
+    fields = list(dict.fromkeys([*CSV_COLUMNS, *(key for row in rows for key in row)]))
     if target == "-":
         _csv_rows(sys.stdout, fields, rows)
     else:
@@ -367,7 +409,7 @@ def _list_row(doc: dict[str, Any]) -> dict[str, Any]:
     customers = (doc.get("totals") or {}).get("customers") or {}
     return {
         **doc,
-        "created": format_time(doc.get("created_at") or doc.get("create_time")),
+        "created": format_time(doc.get("created_at")),
         "msgid_count": len(doc.get("msgids") or []) if "msgids" in doc else doc.get("msgid_count"),
         "customers_sent": customers.get("sent"),
     }

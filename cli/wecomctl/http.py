@@ -6,12 +6,13 @@ it failed), and keeping them here means a command never sees a credential, a soc
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import json
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -25,6 +26,7 @@ SERVICE = "execute-api"
 EXIT_OK = 0
 EXIT_API = 1  # the API answered with an error (4xx, or a 5xx)
 EXIT_USAGE = 2  # bad arguments or files, no connection, no credentials
+_KNOWN_ERROR_FIELDS = frozenset({"code", "message", "field", "errcode", "next_allowed_at"})
 _ERRNO = re.compile(r"\[Errno -?\d+\] [^'\")]+")
 _EXECUTE_API_HOST = re.compile(r"\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$")
 
@@ -57,6 +59,7 @@ class ApiError(CliError):
     field: str | None = None
     errcode: int | None = None
     next_allowed_at: Any = None
+    details: dict[str, Any] = dataclasses.field(default_factory=dict)
     body: bytes = b""
     exit_code: int = EXIT_API
 
@@ -67,7 +70,9 @@ class ApiError(CliError):
         """One line for stderr: code, status, then ``field: message`` and the WeCom errcode if any."""
         where = f"{self.field}: " if self.field else ""
         line = f"error: {self.code} (HTTP {self.status}): {where}{self.message}"
-        return line + (f" (WeCom errcode {self.errcode})" if self.errcode is not None else "")
+        extras = [f"WeCom errcode {self.errcode}"] if self.errcode is not None else []
+        extras += [f"{key}: {value}" for key, value in self.details.items()]
+        return line + (f" ({'; '.join(extras)})" if extras else "")
 
 
 @dataclass
@@ -75,7 +80,7 @@ class Response:
     """A successful answer: status, headers and the body as sent (``--json`` prints it unchanged)."""
 
     status: int
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = dataclasses.field(default_factory=dict)
     body: bytes = b""
 
     def json(self) -> Any:
@@ -115,6 +120,7 @@ def error_from_response(status: int, body: bytes) -> ApiError:
             field=error.get("field"),
             errcode=errcode if isinstance(errcode, int) else None,
             next_allowed_at=error.get("next_allowed_at"),
+            details={k: v for k, v in error.items() if k not in _KNOWN_ERROR_FIELDS},
             body=body,
         )
     if isinstance(doc, dict) and isinstance(doc.get("message"), str):

@@ -251,25 +251,36 @@ def test_campaign_create_replay_show_list_remind_cancel(campaigns: Cli, tmp_path
     cid = campaign["campaign_id"]
     shown = cli("campaigns", "show", cid)
     assert shown.code == 0, shown.err
-    assert f"campaign_id: {cid}" in shown.out
-    assert "delivery (as of the last result sync):" in shown.out
-    assert any(row[:1] == ["customers"] for row in _lines(shown.out))
+    rows = _lines(shown.out)
+    assert ["campaign_id:", cid] in rows
+    assert ["status:", "active"] in rows
+    assert ["audience:", "4"] in rows
+    assert ["customers", "0"] in rows  # zeros until the result sync has run
+    assert "reminders: none yet" in shown.out
 
     listed = cli("campaigns", "list")
     assert listed.code == 0, listed.err
-    assert cid in listed.out
+    assert [cid, "active", "spring", "single", "4"] == next(r for r in _lines(listed.out) if r[0] == cid)[:5]
     assert cid in {c["campaign_id"] for c in cli("--json", "campaigns", "list", "--all").json()["items"]}
 
-    reminded = cli("campaigns", "remind", cid)
-    assert reminded.code in (0, 1), reminded.err
-    if reminded.code == 1:  # refused by the policy or the cap: the CLI must say why and when
-        assert reminded.err.startswith("error: ")
+    for _ in range(3):  # WeCom's cap: 3 reminders per msgid in 24 h
+        reminded = cli("campaigns", "remind", cid)
+        assert reminded.code == 0, reminded.err
+        assert reminded.out.startswith(f"campaign {cid}: reminded 1: ")
+    refused = cli("campaigns", "remind", cid)
+    assert refused.code == 1
+    assert refused.err.startswith("error: reminder_limit (HTTP 429): ")
+    assert "next reminder allowed at " in refused.err
+    assert "reminders: 3" in cli("campaigns", "show", cid).out
 
     cancelled = cli("campaigns", "cancel", cid)
     assert cancelled.code == 0, cancelled.err
-    assert "cancelled" in cancelled.out
+    assert cancelled.out == f"campaign {cid}: cancelled\n"
     assert cli("--json", "campaigns", "show", cid).json()["status"] == "cancelled"
     assert cid in cli("campaigns", "list", "--status", "cancelled").out
+    after = cli("campaigns", "remind", cid)
+    assert after.code == 1
+    assert after.err.startswith("error: invalid_state (HTTP 409): ")
 
 
 def test_campaign_results_to_csv(campaigns: Cli, tmp_path: Path) -> None:
@@ -278,12 +289,16 @@ def test_campaign_results_to_csv(campaigns: Cli, tmp_path: Path) -> None:
     created = cli("--json", "campaigns", "create", "--text", "results", "--sender", "zhangsan")
     assert created.code == 0, created.err
     cid = created.json()["campaign_id"]
-    table = cli("campaigns", "results", cid)
+    table = cli("campaigns", "results", cid, "--status", "unsent")
     assert table.code == 0, table.err
     target = tmp_path / "results.csv"
     written = cli("campaigns", "results", cid, "--csv", str(target))
     assert written.code == 0, written.err
-    assert target.exists()
+    api_csv = requests.get(f"{cli.stack.api_url}/admin/campaigns/{cid}/results?format=csv", timeout=10).text
+    assert target.read_text(encoding="utf-8").splitlines()[0] == api_csv.splitlines()[0]  # same columns
+    bad = cli("campaigns", "results", cid, "--status", "delivered")
+    assert bad.code == 1
+    assert bad.err.startswith("error: invalid_request (HTTP 400): status: ")
 
 
 def test_campaign_errors(campaigns: Cli) -> None:

@@ -20,14 +20,31 @@ import pytest
 
 from wecomctl.main import main
 
+# The shape of GET /admin/campaigns/{id} (wecom_bundle.campaigns.get_campaign).
 CAMPAIGN = {
     "campaign_id": "cmp_01",
     "name": "spring sale",
-    "status": "sent",
+    "status": "active",
+    "origin": "api",
     "chat_type": "single",
     "created_at": 1_700_000_000,
+    "send_at": None,
+    "sent_at": 1_700_000_001,
+    "cancelled_at": None,
+    "audience_size": 20_001,
+    "msgid_count": 2,
+    "fail_list_size": 1,
+    "totals_synced_at": 1_700_003_600,
+    "sender": None,
+    "text": {"content": "Sale!"},
+    "attachments": [],
     "msgids": ["msgA", "msgB"],
-    "fail_list": ["wm_gone"],
+    "chunks": [
+        {"chunk": 0, "state": "sent", "msgid": "msgA", "audience_count": 10_000},
+        {"chunk": 1, "state": "sent", "msgid": "msgB", "audience_count": 10_000, "fail_count": 1},
+        {"chunk": 2, "state": "failed", "audience_count": 1, "errcode": 41048},
+    ],
+    "next_remind_at": 1_700_021_600,
     "totals": {
         "members": {"sent": 3, "unsent": 1},
         "customers": {"sent": 80, "unsent": 10, "not_friend": 6, "limit_reached": 4},
@@ -49,11 +66,11 @@ class Recorded:
 
 
 class FakeApi:
-    """Records requests; answers queued replies (status, JSON), else 200 ``{}``; 204 has no body."""
+    """Records requests; answers queued replies (status, JSON[, headers]), else 200 ``{}``; 204 has no body."""
 
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
-        self.replies: list[tuple[int, Any]] = []
+        self.replies: list[tuple[Any, ...]] = []
         api = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -62,9 +79,11 @@ class FakeApi:
                 url = urlsplit(self.path)
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 api.requests.append(Recorded(self.command, url.path, parse_qs(url.query), headers, body))
-                status, payload = api.replies.pop(0) if api.replies else (200, {})
+                status, payload, *extra = api.replies.pop(0) if api.replies else (200, {})
                 data = b"" if status == 204 else json.dumps(payload, ensure_ascii=False).encode()
                 self.send_response(status)
+                for name, value in (extra[0] if extra else {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
@@ -260,7 +279,7 @@ def _audience(tmp_path: Path) -> Path:
 def test_campaign_create_body_and_derived_idempotency_key(
     api: FakeApi, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    created = {"campaign_id": "cmp_01", "status": "sent", "msgids": ["msgA"], "fail_list": []}
+    created = {"campaign_id": "cmp_01", "status": "active", "msgids": ["msgA"], "fail_list": []}
     api.replies = [(201, created), (200, created), (201, created)]
     argv = [
         "campaigns",
@@ -289,7 +308,62 @@ def test_campaign_create_body_and_derived_idempotency_key(
     assert other.headers["idempotency-key"] != key
     out = capsys.readouterr().out
     assert "campaign cmp_01 created" in out
-    assert "campaign cmp_01 already created (same idempotency key)" in out
+    assert "campaign cmp_01 was already created by an earlier run (same idempotency key)" in out
+    assert f"idempotency_key: {key}" in out
+
+
+def test_campaign_create_replay_header_still_creating_and_chunk_errors(
+    api: FakeApi, capsys: pytest.CaptureFixture[str]
+) -> None:
+    answer = {"campaign_id": "c9", "status": "active", "msgids": ["m1"], "fail_list": []}
+    creating = {
+        **answer,
+        "status": "creating",
+        "chunk_errors": [{"chunk": 1, "errcode": 45033, "errmsg": "busy"}],
+    }
+    api.replies = [(200, answer, {"Idempotent-Replayed": "true"}), (202, creating)]
+    assert api.run("campaigns", "create", "--text", "x", "--sender", "u1") == 0
+    assert "was already created by an earlier run" in capsys.readouterr().out
+    assert api.run("campaigns", "create", "--text", "x", "--sender", "u1", "--name", "n") == 0
+    out = capsys.readouterr().out
+    assert "is being created: the remaining WeCom tasks are finished by the scheduled function" in out
+    assert "chunk 1:         WeCom errcode 45033 busy" in out.splitlines()
+
+
+def test_idempotency_conflict_names_the_campaign_and_the_way_out(
+    api: FakeApi, capsys: pytest.CaptureFixture[str]
+) -> None:
+    conflict = {
+        "error": {
+            "code": "idempotency_conflict",
+            "message": "Idempotency-Key conflict: it was used with a different body",
+            "campaign_id": "cmp-1",
+        }
+    }
+    api.replies = [(409, conflict)]
+    assert api.run("campaigns", "create", "--text", "x", "--sender", "u1", "--idempotency-key", "k") == 1
+    assert capsys.readouterr().err == (
+        "error: idempotency_conflict (HTTP 409): Idempotency-Key conflict: it was used with a different body "
+        "(pass a new --idempotency-key to create another campaign) (campaign_id: cmp-1)\n"
+    )
+
+
+def test_reminder_answer_lists_reminded_and_refused(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
+    api.replies = [
+        (
+            200,
+            {
+                "campaign_id": "c",
+                "reminded": ["m1"],
+                "refused": [{"msgid": "m2", "result": "refused", "next_allowed_at": 1_700_000_000}],
+                "failed": [],
+            },
+        )
+    ]
+    assert api.run("campaigns", "remind", "c") == 0
+    captured = capsys.readouterr()
+    assert captured.out == "campaign c: reminded 1: m1\n"
+    assert captured.err.startswith("refused: m2, next allowed at ")
 
 
 def test_campaign_create_explicit_key_group_audience_and_send_at(api: FakeApi, tmp_path: Path) -> None:
@@ -324,11 +398,19 @@ def test_campaign_show_prints_the_funnel_and_reminders(
     assert api.run("campaigns", "show", "cmp_01") == 0
     assert api.requests[0].path == "/admin/campaigns/cmp_01"
     out = capsys.readouterr().out
-    assert "msgids:      2: msgA, msgB" in out
-    assert "fail_list:   1" in out
+    fields = dict(line.split(":", 1) for line in out.split("\n\n")[0].splitlines())
+    assert {k: v.strip() for k, v in fields.items()}.items() >= {
+        "status": "active",
+        "msgids": "2: msgA, msgB",
+        "fail_list": "1",
+        "audience": "20001",
+        "chunks": "3 (sent 2, failed 1)",
+        "text": "Sale!",
+    }.items()
+    assert len({len(k) + len(v) - len(v.lstrip()) for k, v in fields.items()}) == 1  # values aligned
     funnel = [line.split() for line in out.split("\n\n")[1].splitlines()]
-    assert funnel == [
-        ["delivery", "(as", "of", "the", "last", "result", "sync):"],
+    assert funnel[0][:2] == ["delivery", "(synced"]
+    assert funnel[1:] == [
         ["members", "4"],
         ["sent", "3", "75.0%"],
         ["unsent", "1", "25.0%"],
@@ -343,29 +425,22 @@ def test_campaign_show_prints_the_funnel_and_reminders(
 
 
 def test_campaign_show_before_any_sync_shows_zeros(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
-    api.replies = [(200, {"campaign_id": "c", "status": "scheduled", "msgids": []})]
+    api.replies = [(200, {"campaign_id": "c", "status": "scheduled", "msgids": [], "reminders": []})]
     assert api.run("campaigns", "show", "c") == 0
     out = capsys.readouterr().out
     assert "reminders: none yet" in out
+    assert "delivery (not synced from WeCom yet):" in out
     assert ["customers", "0"] in [line.split() for line in out.splitlines()]
 
 
 def test_campaign_list_filters_by_status(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
     api.replies = [(200, {"items": [CAMPAIGN], "cursor": None})]
-    assert api.run("campaigns", "list", "--status", "sent") == 0
-    assert api.requests[0].query == {"status": ["sent"]}
-    lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == [
-        "CAMPAIGN_ID",
-        "STATUS",
-        "NAME",
-        "CHAT",
-        "CREATED",
-        "MSGIDS",
-        "CUSTOMERS_SENT",
-    ]
-    assert lines[1].split()[:2] == ["cmp_01", "sent"]
-    assert lines[1].split()[-2:] == ["2", "80"]
+    assert api.run("campaigns", "list", "--status", "active") == 0
+    assert api.requests[0].query == {"status": ["active"]}
+    header, row = capsys.readouterr().out.splitlines()
+    columns = ["CAMPAIGN_ID", "STATUS", "NAME", "CHAT", "AUDIENCE", "MSGIDS", "CUSTOMERS_SENT", "CREATED"]
+    assert header.split() == columns
+    assert row.split()[:8] == ["cmp_01", "active", "spring", "sale", "single", "20001", "2", "80"]
 
 
 def test_campaign_cancel(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
@@ -412,17 +487,35 @@ def test_campaign_results_csv_follows_every_page(
     api: FakeApi, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     api.replies = [
-        (200, {"items": [{"external_userid": "wm1", "status": 1}], "cursor": "p2"}),
-        (200, {"items": [{"external_userid": "wm2", "status": 0, "userid": "u9"}], "cursor": None}),
+        (200, {"items": [{"external_userid": "wm1", "status": "sent"}], "cursor": "p2"}),
+        (
+            200,
+            {
+                "items": [{"external_userid": "wm2", "status": "unsent", "userid": "u9", "note": "第二"}],
+                "cursor": None,
+            },
+        ),
     ]
     target = tmp_path / "results.csv"
     assert api.run("campaigns", "results", "cmp_01", "--csv", str(target)) == 0
     assert api.requests[1].query["cursor"] == ["p2"]
     with target.open(encoding="utf-8", newline="") as handle:
-        assert list(csv.DictReader(handle)) == [
-            {"external_userid": "wm1", "status": "1", "userid": ""},
-            {"external_userid": "wm2", "status": "0", "userid": "u9"},
-        ]
+        reader = csv.DictReader(handle)
+        rows = list(reader)
+    # the API's own ?format=csv columns first, then anything else the rows carry
+    assert reader.fieldnames == [
+        "msgid",
+        "userid",
+        "external_userid",
+        "chat_id",
+        "status",
+        "send_time",
+        "note",
+    ]
+    assert [(r["external_userid"], r["status"], r["userid"], r["note"]) for r in rows] == [
+        ("wm1", "sent", "", ""),
+        ("wm2", "unsent", "u9", "第二"),
+    ]
     assert "wrote 2 results" in capsys.readouterr().err
 
 
