@@ -18,8 +18,8 @@ from typing import Any, TextIO
 from wecomctl.audience import DEFAULT_COLUMN, read_audience
 from wecomctl.context import Context
 from wecomctl.http import ApiError, Response, UsageError, segment
+from wecomctl.inputs import read_json_file
 from wecomctl.output import Column, format_time, key_values, local_iso, one_line, table
-from wecomctl.rules import read_json_file
 
 BASE = "/admin/campaigns"
 KEY_PREFIX = "wecomctl-"
@@ -223,7 +223,9 @@ def _created_verb(response: Response) -> str:
 # ------------------------------------------------------------------------------------- list and show
 def list_campaigns(args: argparse.Namespace, ctx: Context) -> int:
     query = {"status": args.status, "limit": args.limit, "cursor": args.cursor}
-    return _paged_table(ctx, BASE, query, args.all, LIST_COLUMNS, _list_row, "no campaigns")
+    return ctx.list_pages(
+        BASE, query, follow=args.all, columns=LIST_COLUMNS, shape=_list_row, empty="no campaigns"
+    )
 
 
 def show_campaign(args: argparse.Namespace, ctx: Context) -> int:
@@ -343,7 +345,9 @@ def campaign_results(args: argparse.Namespace, ctx: Context) -> int:
     query = {"status": args.status, "limit": args.limit, "cursor": args.cursor}
     if args.csv:
         return _write_csv(ctx, path, query, args.csv)
-    return _paged_table(ctx, path, query, args.all, RESULT_COLUMNS, _result_row, "no results yet")
+    return ctx.list_pages(
+        path, query, follow=args.all, columns=RESULT_COLUMNS, shape=_result_row, empty="no results yet"
+    )
 
 
 def _write_csv(ctx: Context, path: str, query: dict[str, Any], target: str) -> int:
@@ -380,31 +384,6 @@ def _csv_rows(out: TextIO, fields: list[str], rows: list[dict[str, Any]]) -> Non
 
 
 # -------------------------------------------------------------------------------------------- shared
-def _paged_table(
-    ctx: Context,
-    path: str,
-    query: dict[str, Any],
-    follow: bool,
-    columns: tuple[Column, ...],
-    shape: Any,
-    empty: str,
-) -> int:
-    """A cursor-paginated list as a table (or JSON), with the next cursor on stderr."""
-    pages = list(ctx.client.pages(path, query, follow=follow))
-    if ctx.json_mode and not follow:
-        ctx.raw(pages[0])
-        return 0
-    items = [item for page in pages for item in page.json().get("items", [])]
-    cursor = pages[-1].json().get("cursor")
-    if ctx.json_mode:
-        ctx.dump({"items": items, "cursor": cursor})
-        return 0
-    ctx.out(table([shape(item) for item in items], columns) if items else empty)
-    if cursor:
-        ctx.note(f"more: add --cursor {cursor} (or --all)")
-    return 0
-
-
 def _list_row(doc: dict[str, Any]) -> dict[str, Any]:
     customers = (doc.get("totals") or {}).get("customers") or {}
     return {

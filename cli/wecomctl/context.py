@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from wecomctl.http import ApiClient, Response
+from wecomctl.output import Column, table
 
 
 @dataclass
@@ -40,6 +41,35 @@ class Context:
         """``--json``: the API's answer exactly as sent (nothing at all for an empty 204)."""
         if response.body:
             self.out(response.text.rstrip("\n"))
+
+    def list_pages(
+        self,
+        path: str,
+        query: dict[str, Any],
+        *,
+        follow: bool,
+        columns: Sequence[Column],
+        shape: Callable[[dict[str, Any]], dict[str, Any]],
+        empty: str,
+    ) -> int:
+        """A ``cursor``-paginated list as one table (or JSON), with the next cursor on stderr.
+
+        One page unless ``follow`` (``--all``); ``--json`` of one page is the API's answer as is, of all pages
+        ``{"items": [...all...], "cursor": null}``.
+        """
+        pages = list(self.client.pages(path, query, follow=follow))
+        if self.json_mode and not follow:
+            self.raw(pages[0])
+            return 0
+        items = [item for page in pages for item in page.json().get("items", [])]
+        cursor = pages[-1].json().get("cursor")
+        if self.json_mode:
+            self.dump({"items": items, "cursor": cursor})
+            return 0
+        self.out(table([shape(item) for item in items], columns) if items else empty)
+        if cursor:
+            self.note(f"more: add --cursor {cursor} (or --all)")
+        return 0
 
     def dump(self, doc: Any) -> None:
         """``--json`` for answers the CLI assembled itself (several pages joined by ``--all``)."""

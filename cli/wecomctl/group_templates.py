@@ -12,8 +12,8 @@ from typing import Any
 
 from wecomctl.context import Context
 from wecomctl.http import UsageError, segment
+from wecomctl.inputs import read_json_file
 from wecomctl.output import Column, format_time, key_values, table
-from wecomctl.rules import read_json_file
 
 BASE = "/admin/group-welcome-templates"
 PARTS = ("image", "link", "miniprogram", "file", "video")  # WeCom's priority order

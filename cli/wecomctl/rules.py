@@ -8,12 +8,11 @@ the API (it is the one source of truth and answers with the failing field).
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 from typing import Any
 
 from wecomctl.context import Context
 from wecomctl.http import UsageError, segment
+from wecomctl.inputs import read_json_file
 from wecomctl.output import Column, format_time, key_values, table
 
 BASE = "/admin/welcome-rules"
@@ -85,16 +84,6 @@ def weekdays(text: str) -> list[int]:
         return [int(part) for part in text.split(",") if part.strip()]
     except ValueError as exc:
         raise argparse.ArgumentTypeError("use ISO weekday numbers like 1,2,3,4,5 (1 = Monday)") from exc
-
-
-def read_json_file(path: str, what: str) -> Any:
-    """A JSON document from a file, with a usage error (exit 2) that names the file when it is bad."""
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8-sig"))
-    except OSError as exc:
-        raise UsageError(f"cannot read {what} file {path}: {exc.strerror or exc}") from exc
-    except ValueError as exc:
-        raise UsageError(f"{what} file {path} is not valid JSON: {exc}") from exc
 
 
 def build_rule(args: argparse.Namespace) -> dict[str, Any]:

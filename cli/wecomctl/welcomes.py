@@ -10,7 +10,7 @@ import argparse
 from typing import Any
 
 from wecomctl.context import Context
-from wecomctl.output import Column, format_time, local_iso, table
+from wecomctl.output import Column, format_time, local_iso
 
 PATH = "/admin/welcomes"
 COLUMNS = (
@@ -55,19 +55,9 @@ def list_welcomes(args: argparse.Namespace, ctx: Context) -> int:
         "limit": args.limit,
         "cursor": args.cursor,
     }
-    pages = list(ctx.client.pages(PATH, query, follow=args.all))
-    if ctx.json_mode and not args.all:
-        ctx.raw(pages[0])
-        return 0
-    items = [item for page in pages for item in page.json().get("items", [])]
-    cursor = pages[-1].json().get("cursor")
-    if ctx.json_mode:
-        ctx.dump({"items": items, "cursor": cursor})
-        return 0
-    ctx.out(table([_row(r) for r in items], COLUMNS) if items else "no welcome records")
-    if cursor:
-        ctx.note(f"more records: add --cursor {cursor} (or --all)")
-    return 0
+    return ctx.list_pages(
+        PATH, query, follow=args.all, columns=COLUMNS, shape=_row, empty="no welcome records"
+    )
 
 
 def _row(record: dict[str, Any]) -> dict[str, Any]:

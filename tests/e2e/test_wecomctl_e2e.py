@@ -187,7 +187,7 @@ def test_welcomes_filters_and_pages(cli: Cli) -> None:
 
     first = cli("welcomes", "--limit", "2")
     assert len(_lines(first.out)) == 3
-    assert "more records: add --cursor" in first.err
+    assert "more: add --cursor" in first.err
     every = cli("--json", "welcomes", "--limit", "2", "--all").json()
     assert every["cursor"] is None
     assert {r["external_userid"] for r in every["items"]} >= {"wmCli1", "wmCli2", "wmCli3"}
@@ -309,3 +309,36 @@ def test_campaign_errors(campaigns: Cli) -> None:
     invalid = cli("campaigns", "create", "--text", "x", "--chat-type", "group")  # group needs a sender
     assert invalid.code == 1
     assert "sender" in invalid.err
+
+
+# -------------------------------------------------------------------------------------- group templates
+@pytest.fixture
+def group_templates(cli: Cli) -> Cli:
+    """Skips while AdminFunction has no group-template routes (they come after the campaigns)."""
+    answer = requests.get(f"{cli.stack.api_url}/admin/group-welcome-templates", timeout=10)
+    if answer.status_code == 404:
+        pytest.skip(
+            "group welcome template routes of AdminFunction not implemented yet: "
+            "GET /admin/group-welcome-templates answers 404"
+        )
+    return cli
+
+
+def test_group_templates_create_list_get_edit_delete(group_templates: Cli) -> None:
+    cli = group_templates
+    created = cli("--json", "group-templates", "create", "--text", "欢迎 %NICKNAME% 入群", "--no-notify")
+    assert created.code == 0, created.err
+    template_id = created.json()["template_id"]
+    assert template_id in cli("group-templates", "list").out
+    got = cli("group-templates", "get", template_id)
+    assert got.code == 0, got.err
+    assert "欢迎 %NICKNAME% 入群" in got.out
+    edited = cli("group-templates", "edit", template_id, "--text", "Welcome %NICKNAME%")
+    assert edited.code == 0, edited.err
+    assert cli("--json", "group-templates", "get", template_id).json()["text"] == {
+        "content": "Welcome %NICKNAME%"
+    }
+    assert cli("group-templates", "delete", template_id).code == 0
+    gone = cli("group-templates", "get", template_id)
+    assert gone.code == 1
+    assert gone.err.startswith("error: ")
