@@ -202,6 +202,300 @@ PATHS: dict[str, Any] = {
 }
 
 
+# ------------------------------------------------------------------------------------------------ campaigns
+_ID_LIST = {"type": "string", "minLength": 1, "maxLength": 128}
+_TOTALS = {
+    "type": "object",
+    "properties": {
+        "members": {"type": "object", "properties": {"sent": _INT, "unsent": _INT}},
+        "customers": {
+            "type": "object",
+            "properties": {"sent": _INT, "unsent": _INT, "not_friend": _INT, "limit_reached": _INT},
+        },
+    },
+}
+REMINDER_POLICY = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "first_after_minutes": {"type": "integer", "minimum": 0, "maximum": 43200, "default": 120},
+        "every_minutes": {"type": "integer", "minimum": 1, "maximum": 43200, "default": 360},
+        "stop_after_hours": {"type": "integer", "minimum": 1, "maximum": 720, "default": 72},
+        "enabled": {"type": "boolean", "default": True},
+    },
+}
+CAMPAIGN_BODY = {
+    "type": "object",
+    "additionalProperties": False,
+    "description": "add_msg_template fields (official page), plus name, send_at and the reminder policy. "
+    "single: external_userid (split into calls of 10 000) and/or sender, or tag_filter; group: sender "
+    "required, chat_id_list optional. text and attachments may not both be empty.",
+    "properties": {
+        "chat_type": {"type": "string", "enum": ["single", "group"], "default": "single"},
+        "external_userid": {"type": "array", "maxItems": 100000, "items": _ID_LIST},
+        "chat_id_list": {"type": "array", "maxItems": 2000, "items": _ID_LIST},
+        "tag_filter": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["group_list"],
+            "properties": {
+                "group_list": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["tag_list"],
+                        "properties": {
+                            "tag_list": {"type": "array", "minItems": 1, "maxItems": 100, "items": _ID_LIST}
+                        },
+                    },
+                }
+            },
+        },
+        "sender": {"type": "string", "maxLength": 64},
+        "allow_select": {"type": "boolean"},
+        "text": TEXT,
+        "attachments": {"type": "array", "maxItems": 9, "items": ATTACHMENT},
+        "name": {"type": "string", "maxLength": 200},
+        "send_at": {
+            "description": "epoch seconds or ISO 8601; in the future: the campaign is scheduled",
+            "oneOf": [{"type": "integer", "minimum": 0}, {"type": "string"}],
+        },
+        "reminders": REMINDER_POLICY,
+    },
+}
+CAMPAIGN_CREATED = {
+    "type": "object",
+    "required": ["campaign_id", "status", "msgids", "fail_list"],
+    "properties": {
+        "campaign_id": _STR,
+        "status": {"type": "string", "enum": ["scheduled", "creating", "active", "cancelled"]},
+        "msgids": {"type": "array", "items": _STR},
+        "fail_list": {"type": "array", "items": _STR},
+        "send_at": _INT,
+        "chunk_errors": {"type": "array", "items": {"type": "object"}},
+    },
+}
+_CAMPAIGN_STATUS = {
+    "type": "string",
+    "enum": ["scheduled", "creating", "active", "completed", "cancelled", "failed"],
+}
+CAMPAIGN_SUMMARY = {
+    "type": "object",
+    "properties": {
+        "campaign_id": _STR,
+        "name": {"type": "string", "nullable": True},
+        "status": _CAMPAIGN_STATUS,
+        "origin": _STR,
+        "chat_type": _STR,
+        "created_at": _INT,
+        "send_at": {"type": "integer", "nullable": True},
+        "sent_at": {"type": "integer", "nullable": True},
+        "cancelled_at": {"type": "integer", "nullable": True},
+        "audience_size": _INT,
+        "msgid_count": _INT,
+        "fail_list_size": _INT,
+        "totals": _TOTALS,
+        "totals_synced_at": {"type": "integer", "nullable": True},
+    },
+}
+CAMPAIGN = {
+    "type": "object",
+    "properties": {
+        **CAMPAIGN_SUMMARY["properties"],
+        "msgids": {"type": "array", "items": _STR},
+        "chunks": {"type": "array", "items": {"type": "object"}},
+        "reminder_policy": REMINDER_POLICY,
+        "next_remind_at": {"type": "integer", "nullable": True},
+        "reminders": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "msgid": _STR,
+                    "at": _INT,
+                    "trigger": {"type": "string", "enum": ["manual", "scheduled"]},
+                    "outcome": {"type": "string", "enum": ["sent", "uncertain"]},
+                },
+            },
+        },
+    },
+}
+CAMPAIGN_ID = {
+    "name": "campaign_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,64}$"},
+}
+_REMINDER_LIMIT = {
+    "description": "every msgid already had 3 reminders in the last 24 h",
+    **_json(
+        {
+            "type": "object",
+            "properties": {
+                "error": {
+                    "type": "object",
+                    "properties": {"code": _STR, "message": _STR, "next_allowed_at": _INT},
+                }
+            },
+        }
+    ),
+}
+
+PATHS.update(
+    {
+        "/admin/campaigns": {
+            "post": {
+                "operationId": "createCampaign",
+                "parameters": [
+                    {
+                        "name": "Idempotency-Key",
+                        "in": "header",
+                        "required": False,
+                        "description": "same key and body: the same campaign, no new WeCom call (24 h)",
+                        "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,128}$"},
+                    }
+                ],
+                "requestBody": {"required": True, **_json(CAMPAIGN_BODY)},
+                "responses": {
+                    "201": {"description": "created on WeCom, or scheduled", **_json(CAMPAIGN_CREATED)},
+                    "200": {"description": "replay of an Idempotency-Key", **_json(CAMPAIGN_CREATED)},
+                    "202": {
+                        "description": "still creating (resumed by the scheduler)",
+                        **_json(CAMPAIGN_CREATED),
+                    },
+                    **_errors(400, 409),
+                },
+            },
+            "get": {
+                "operationId": "listCampaigns",
+                "parameters": [
+                    _query("status", _CAMPAIGN_STATUS),
+                    _query("limit", {"type": "integer", "minimum": 1, "maximum": 100}),
+                    _query("cursor"),
+                ],
+                "responses": {
+                    "200": {
+                        "description": "campaigns, newest first",
+                        **_json(
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "items": {"type": "array", "items": CAMPAIGN_SUMMARY},
+                                    "cursor": {"type": "string", "nullable": True},
+                                },
+                            }
+                        ),
+                    },
+                    **_errors(400),
+                },
+            },
+        },
+        "/admin/campaigns/{campaign_id}": {
+            "parameters": [CAMPAIGN_ID],
+            "get": {
+                "operationId": "getCampaign",
+                "responses": {"200": {"description": "the campaign", **_json(CAMPAIGN)}, **_errors(404)},
+            },
+        },
+        "/admin/campaigns/{campaign_id}/cancel": {
+            "parameters": [CAMPAIGN_ID],
+            "post": {
+                "operationId": "cancelCampaign",
+                "responses": {
+                    "200": {
+                        "description": "cancelled; msgids WeCom did not confirm are in failed (cancel again)",
+                        **_json(
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "campaign_id": _STR,
+                                    "status": _STR,
+                                    "msgids": {"type": "array", "items": _STR},
+                                    "cancelled": {"type": "array", "items": _STR},
+                                    "failed": {"type": "array", "items": {"type": "object"}},
+                                },
+                            }
+                        ),
+                    },
+                    **_errors(404, 409),
+                },
+            },
+        },
+        "/admin/campaigns/{campaign_id}/remind": {
+            "parameters": [CAMPAIGN_ID],
+            "post": {
+                "operationId": "remindCampaign",
+                "requestBody": {
+                    "required": False,
+                    **_json(
+                        {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "properties": {"msgids": {"type": "array", "items": _STR}},
+                        }
+                    ),
+                },
+                "responses": {
+                    "200": {
+                        "description": "reminded (at most 3 per msgid per 24 h)",
+                        **_json(
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "campaign_id": _STR,
+                                    "reminded": {"type": "array", "items": _STR},
+                                    "refused": {"type": "array", "items": {"type": "object"}},
+                                    "failed": {"type": "array", "items": {"type": "object"}},
+                                    "outcomes": {"type": "array", "items": {"type": "object"}},
+                                },
+                            }
+                        ),
+                    },
+                    "429": _REMINDER_LIMIT,
+                    **_errors(400, 404, 409),
+                },
+            },
+        },
+        "/admin/campaigns/{campaign_id}/results": {
+            "parameters": [CAMPAIGN_ID],
+            "get": {
+                "operationId": "getCampaignResults",
+                "description": "Per-customer results, filled by the scheduled result sync (empty before).",
+                "parameters": [
+                    _query(
+                        "status",
+                        {"type": "string", "enum": ["unsent", "sent", "not_friend", "limit_reached"]},
+                    ),
+                    _query("limit", {"type": "integer", "minimum": 1, "maximum": 100}),
+                    _query("cursor"),
+                    _query("format", {"type": "string", "enum": ["json", "csv"]}),
+                ],
+                "responses": {
+                    "200": {
+                        "description": "one page of results (CSV with format=csv)",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {
+                                        "items": {"type": "array", "items": {"type": "object"}},
+                                        "cursor": {"type": "string", "nullable": True},
+                                    },
+                                }
+                            },
+                            "text/csv": {"schema": {"type": "string"}},
+                        },
+                    },
+                    **_errors(400, 404),
+                },
+            },
+        },
+    }
+)
+
+
 def document() -> dict[str, Any]:
     return {
         "openapi": "3.0.3",
