@@ -118,7 +118,7 @@ def _deadline() -> float | None:
 
 @app.post("/admin/campaigns")
 def create_campaign() -> Response:
-    key = app.current_event.get_header_value("Idempotency-Key", case_sensitive=False)
+    key = app.current_event.headers.get("Idempotency-Key")  # case-insensitive
     result = campaigns.create_campaign(_json_body(), key, deadline=_deadline())
     response = _ok(result.status, result.body)
     if result.replayed:

@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 import random
+import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -38,7 +39,9 @@ CANCEL_PATH = "externalcontact/cancel_groupmsg_send"
 LIST_PATH = "externalcontact/get_groupmsg_list_v2"
 CHUNK_SIZE = 10_000  # external_userid per add_msg_template call (page 004)
 PART_SIZE = 5_000  # ids per DynamoDB item: 5 000 x <= 64 bytes stays far below the 400 KB item limit
-LEASE_S = 120  # > 4x the longest chunk (3 attempts of 13 s + backoff): a live owner never loses it mid-call
+# Longer than the slowest chunk (3 x (13 s call + backoff + 13 s list_v2 look) ~ 90 s): a live owner never
+# loses its lease mid-call. It only delays the resumption of a crashed sender (the scheduler ticks every 30 min).
+LEASE_S = 300
 CALL_TIMEOUT = (3.05, 10.0)
 CALL_ATTEMPTS = 3
 BACKOFF_S = (0.5, 1.5, 3.0)
@@ -56,6 +59,16 @@ ZERO_TOTALS = {
 }
 
 _sleep = time.sleep  # tests replace it to keep retries fast
+
+
+CAMPAIGN_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+def known_id(campaign_id: str) -> str:
+    """Anything that is not one of our ids is simply unknown (404), never a malformed DynamoDB key."""
+    if not CAMPAIGN_ID.match(campaign_id or ""):
+        raise NotFound(f"campaign {campaign_id[:64]} does not exist")
+    return campaign_id
 
 
 class CampaignError(Exception):
@@ -90,7 +103,7 @@ def _client() -> WeComClient:
     return runtime.wecom_client()
 
 
-def _backoff(attempt: int) -> None:
+def backoff(attempt: int) -> None:
     _sleep(BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)] * (0.8 + 0.4 * random.random()))  # noqa: S311
 
 
@@ -336,13 +349,13 @@ def _send_chunk(client: WeComClient, campaign: dict[str, Any], chunk: dict[str, 
         try:
             answer = client.post(ADD_PATH, body, timeout=CALL_TIMEOUT)
         except TransportError:
-            _backoff(attempt)  # the request may have reached WeCom: look for its task before calling again
+            backoff(attempt)  # the request may have reached WeCom: look for its task before calling again
             if _repair_chunk(client, chunk):
                 return
             continue
         except WeComError as exc:
             if exc.retryable:  # rate limit or busy: WeCom refused, nothing was created
-                _backoff(attempt)
+                backoff(attempt)
                 continue
             storage.record_chunk_failed(campaign_id, n, exc.errcode, exc.errmsg)
             logger.warning("campaign %s chunk %s refused: errcode %s", campaign_id, n, exc.errcode)
@@ -519,7 +532,7 @@ def cancel_campaign(campaign_id: str, *, now: int | None = None) -> dict[str, An
     Idempotent: a second cancel re-tries only msgids WeCom has not confirmed yet. A scheduled campaign has
     no msgid, so it is cancelled without any WeCom call. Sent counts (totals) are left as they are.
     """
-    campaign = storage.get_campaign(campaign_id)
+    campaign = storage.get_campaign(known_id(campaign_id))
     if campaign is None:
         raise NotFound(f"campaign {campaign_id} does not exist")
     if campaign["status"] == "failed":
@@ -563,14 +576,14 @@ def _cancel_msgid(client: WeComClient, msgid: str) -> dict[str, Any] | None:
             if not exc.retryable:
                 return error
         if attempt < CALL_ATTEMPTS:
-            _backoff(attempt)
+            backoff(attempt)
     return error
 
 
 # ----------------------------------------------------------------------------------------------- read
 def get_campaign(campaign_id: str) -> dict[str, Any]:
     """Everything an operator sees about one campaign (not the audience: that can be 100 000 ids)."""
-    campaign, chunks, events = storage.campaign_view(campaign_id)
+    campaign, chunks, events = storage.campaign_view(known_id(campaign_id))
     if campaign is None:
         raise NotFound(f"campaign {campaign_id} does not exist")
     doc = _summary(campaign)
@@ -639,7 +652,7 @@ def campaign_results(campaign_id: str, params: dict[str, str]) -> tuple[str, Any
         raise ValidationError("status", f"must be one of {', '.join(RESULT_STATUSES)}")
     if fmt not in ("json", "csv"):
         raise ValidationError("format", "must be json or csv")
-    if storage.get_campaign(campaign_id) is None:
+    if storage.get_campaign(known_id(campaign_id)) is None:
         raise NotFound(f"campaign {campaign_id} does not exist")
     if fmt == "csv":
         return "csv", RESULTS_CSV_HEADER

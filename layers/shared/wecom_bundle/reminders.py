@@ -128,7 +128,7 @@ def _call_remind(client: WeComClient, msgid: str) -> None:
         except WeComError as exc:
             if not exc.retryable or exc.errcode == WECOM_FREQUENCY_LIMIT or attempt == CALL_ATTEMPTS - 1:
                 raise
-            campaigns._backoff(attempt)
+            campaigns.backoff(attempt)
 
 
 def _eligible_msgids(campaign: dict[str, Any], chunks: list[dict[str, Any]]) -> list[str]:
@@ -153,7 +153,7 @@ def remind_campaign(campaign_id: str, body: Any, *, now_ms: int | None = None) -
 
     Refused by the cap for every msgid → 429 ``reminder_limit`` with ``next_allowed_at`` (epoch seconds).
     """
-    campaign, chunks, _ = storage.campaign_view(campaign_id)
+    campaign, chunks, _ = storage.campaign_view(campaigns.known_id(campaign_id))
     if campaign is None:
         raise NotFound(f"campaign {campaign_id} does not exist")
     if campaign["status"] != "active":
