@@ -64,13 +64,19 @@ class Cli:
         return Result(done.returncode, done.stdout, done.stderr)
 
 
+def _delete_rules(stack: StackHandle) -> None:
+    for rule in requests.get(f"{stack.api_url}/admin/welcome-rules", timeout=5).json()["items"]:
+        requests.delete(f"{stack.api_url}/admin/welcome-rules/{rule['rule_id']}", timeout=5)
+
+
 @pytest.fixture
 def cli(local_stack: StackHandle) -> Iterator[Cli]:
-    """A clean stack for each test: simulator reset, no welcome rules."""
+    """A clean stack for each test (simulator reset, no welcome rules), left without our rules afterwards:
+    the stack's DynamoDB lives as long as the test process."""
     requests.post(f"{local_stack.simulator.url}/__sim/reset", timeout=5).raise_for_status()
-    for rule in requests.get(f"{local_stack.api_url}/admin/welcome-rules", timeout=5).json()["items"]:
-        requests.delete(f"{local_stack.api_url}/admin/welcome-rules/{rule['rule_id']}", timeout=5)
+    _delete_rules(local_stack)
     yield Cli(local_stack)
+    _delete_rules(local_stack)
 
 
 def _lines(text: str) -> list[list[str]]:
@@ -169,20 +175,22 @@ def _add_contact(stack: StackHandle, userid: str, external_userid: str, state: s
 
 def test_welcomes_filters_and_pages(cli: Cli) -> None:
     assert cli("rules", "put", "default", "--text", "Hi %NICKNAME%").code == 0
-    stack = cli.stack
-    _add_contact(stack, "zhangsan", "wmCli1", "expo-a")
-    _add_contact(stack, "zhangsan", "wmCli2", "web")
-    _add_contact(stack, "lisi", "wmCli3", "expo-a")
+    stack = (
+        cli.stack
+    )  # the stack's DynamoDB outlives this module: ids of our own keep other tests' logs clean
+    _add_contact(stack, "cli-zhangsan", "wmCli1", "cli-expo")
+    _add_contact(stack, "cli-zhangsan", "wmCli2", "cli-web")
+    _add_contact(stack, "cli-lisi", "wmCli3", "cli-expo")
 
     mine = cli("welcomes", "--customer", "wmCli1")
     assert mine.code == 0
     rows = _lines(mine.out)
     assert rows[0] == ["TIME", "CUSTOMER", "MEMBER", "STATE", "RULE", "OUTCOME", "ERRCODE", "LATENCY_MS"]
-    assert rows[1][1:6] == ["wmCli1", "zhangsan", "expo-a", "default", "sent"]
+    assert rows[1][1:6] == ["wmCli1", "cli-zhangsan", "cli-expo", "default", "sent"]
 
-    by_member = cli("--json", "welcomes", "--member", "zhangsan").json()["items"]
+    by_member = cli("--json", "welcomes", "--member", "cli-zhangsan").json()["items"]
     assert {r["external_userid"] for r in by_member} == {"wmCli1", "wmCli2"}
-    by_state = cli("--json", "welcomes", "--state", "expo-a").json()["items"]
+    by_state = cli("--json", "welcomes", "--state", "cli-expo").json()["items"]
     assert {r["external_userid"] for r in by_state} == {"wmCli1", "wmCli3"}
 
     first = cli("welcomes", "--limit", "2")
