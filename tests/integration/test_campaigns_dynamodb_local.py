@@ -1,0 +1,180 @@
+"""Campaign races against AWS DynamoDB Local (real conditional writes and transactions) and the simulator.
+
+- one Idempotency-Key sent by many requests at once creates one campaign and one set of WeCom tasks;
+- a scheduled campaign raced by concurrent scheduled runs is created on WeCom exactly once;
+- reminders raced by concurrent scheduled runs, manual reminders and direct ledger claims never exceed
+  3 per msgid in any rolling 24 h, in our ledger and at WeCom.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from local.wecom_sim.calllog import calls
+from local.wecom_sim.server import SimulatorConfig, SimulatorHandle, start_simulator
+from wecom_bundle import campaigns, reminders, runtime, storage
+from wecom_bundle.campaigns import CampaignError
+
+pytestmark = pytest.mark.integration
+DAY_MS = 86_400_000
+
+
+@pytest.fixture
+def sim(
+    dynamodb_local: Any, aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[SimulatorHandle]:
+    monkeypatch.setenv("DYNAMODB_ENDPOINT", dynamodb_local.endpoint)
+    storage.reset_client()
+    handle = start_simulator(
+        SimulatorConfig(
+            aws_env["WECOM_CORP_ID"],
+            aws_env["WECOM_CORP_SECRET"],
+            aws_env["WECOM_CALLBACK_TOKEN"],
+            aws_env["WECOM_ENCODING_AES_KEY"],
+        )
+    )
+    monkeypatch.setenv("WECOM_API_BASE", handle.url)
+    monkeypatch.setattr(campaigns, "CHUNK_SIZE", 2)
+    monkeypatch.setattr(campaigns, "_sleep", lambda _s: None)
+    runtime.reset()
+    customers = [{"external_userid": f"wm{i}", "name": f"c{i}", "owner": "zhangsan"} for i in range(5)]
+    requests.post(
+        f"{handle.url}/__sim/contacts", json={"members": ["zhangsan"], "customers": customers}, timeout=5
+    ).raise_for_status()
+    yield handle
+    handle.stop()
+    runtime.reset()
+    storage.reset_client()
+
+
+def race(workers: int, work: Callable[[int], Any]) -> list[Any]:
+    barrier = threading.Barrier(workers)
+    results: list[Any] = [None] * workers
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            results[i] = work(i)
+        except BaseException as exc:  # asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    return results
+
+
+def unique_text() -> dict[str, str]:
+    """Each test's content differs: DynamoDB Local is shared by the session."""
+    return {"content": f"race {time.time_ns()}"}
+
+
+def added(sim: SimulatorHandle) -> list[dict[str, Any]]:
+    return [c for c in calls(sim.state, "add_msg_template") if c["errcode"] == 0]
+
+
+def test_one_key_raced_by_many_requests_creates_one_campaign(sim: SimulatorHandle) -> None:
+    body = {"external_userid": ["wm0", "wm1", "wm2"], "text": unique_text()}
+    key = f"race-{time.time_ns()}"
+
+    def post(_i: int) -> tuple[int, str]:
+        try:
+            result = campaigns.create_campaign(body, key)
+        except CampaignError as exc:  # the key is being used right now, by the winner
+            assert exc.code == "idempotency_conflict"
+            return 409, exc.extra.get("campaign_id", "")
+        return result.status, result.body["campaign_id"]
+
+    answers = race(8, post)
+    winner = storage.get_idempotency(key)["campaign_id"]
+    assert {cid for _, cid in answers if cid} == {winner}
+    statuses = [status for status, _ in answers]
+    assert statuses.count(201) == 1  # the creator; the others replayed (202 while it was still creating)
+    assert set(statuses) <= {200, 201, 202}
+    assert len(added(sim)) == 2  # two chunks, once
+    assert campaigns.get_campaign(winner)["status"] == "active"
+
+
+def test_a_scheduled_campaign_raced_by_scheduled_runs_is_created_once(sim: SimulatorHandle) -> None:
+    now = int(time.time())
+    body = {
+        "external_userid": ["wm0", "wm1", "wm2", "wm3", "wm4"],
+        "text": unique_text(),
+        "send_at": now + 60,
+    }
+    created = campaigns.create_campaign(body, None, now=now)
+    assert created.body["status"] == "scheduled"
+
+    summaries = race(6, lambda _i: reminders.run_due(now=now + 61))
+
+    assert sum(s["campaigns_claimed"] for s in summaries) >= 1
+    shown = campaigns.get_campaign(created.body["campaign_id"])
+    assert shown["status"] == "active" and len(shown["msgids"]) == 3
+    ours = [c for c in added(sim) if c["body"]["text"] == body["text"]]
+    assert len(ours) == 3  # three chunks, each created exactly once
+    assert sorted(i for c in ours for i in c["body"]["external_userid"]) == body["external_userid"]
+
+
+def _rolling_max(times_ms: list[int]) -> int:
+    """The most reminders of one msgid inside any 24 h window."""
+    ordered = sorted(times_ms)
+    return max((sum(1 for t in ordered if start <= t < start + DAY_MS) for start in ordered), default=0)
+
+
+def test_reminder_cap_holds_under_concurrent_scheduled_and_manual_reminders(sim: SimulatorHandle) -> None:
+    policy = {"first_after_minutes": 0, "every_minutes": 1}
+    body = {"external_userid": ["wm0", "wm1", "wm2"], "text": unique_text(), "reminders": policy}
+    created = campaigns.create_campaign(body, None)
+    campaign_id, msgids = created.body["campaign_id"], created.body["msgids"]
+    sent_at = int(storage.get_campaign(campaign_id)["sent_at"])
+
+    def storm(offset_s: int) -> Callable[[int], Any]:
+        def work(i: int) -> Any:
+            kind = i % 3
+            if kind == 0:  # overlapping scheduled runs, at different ticks
+                return reminders.run_due(now=sent_at + offset_s + 60 * (i // 3))
+            if kind == 1:  # operators pressing "remind"
+                try:
+                    return reminders.remind_campaign(
+                        campaign_id, None, now_ms=(sent_at + offset_s) * 1000 + i
+                    )
+                except CampaignError as exc:
+                    assert exc.code == "reminder_limit" and exc.extra["next_allowed_at"] > sent_at + offset_s
+                    return exc.code
+            # a scheduled run that somehow skipped the turn claim: only the ledger stands in its way
+            return [
+                reminders.remind_msgid(campaign_id, m, "scheduled", now_ms=(sent_at + offset_s) * 1000 + i)
+                for m in msgids
+            ]
+
+        return work
+
+    race(15, storm(0))
+    events = campaigns.get_campaign(campaign_id)["reminders"]
+    for msgid in msgids:
+        mine = [e for e in events if e["msgid"] == msgid]
+        assert len(mine) == 3, mine  # the cap is reached, never passed
+    assert {e["trigger"] for e in events} <= {"manual", "scheduled"}
+
+    requests.post(f"{sim.url}/__sim/clock", json={"advance": 86_400}, timeout=5).raise_for_status()
+    race(15, storm(86_400))
+    race(6, storm(86_400 + 3600))  # an hour later: still inside the second window
+
+    events = storage.campaign_view(campaign_id)[2]
+    for msgid in msgids:
+        times = [int(e["at_ms"]) for e in events if e["msgid"] == msgid and e["outcome"] == "sent"]
+        assert len(times) == 6
+        assert _rolling_max(times) == 3
+        task = requests.get(f"{sim.url}/__sim/groupmsg/{msgid}", timeout=5).json()
+        assert len(task["reminders"]) == 6
+    assert [c for c in calls(sim.state, "remind_groupmsg_send") if c["errcode"] == 45009] == []
