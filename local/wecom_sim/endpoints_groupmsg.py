@@ -80,8 +80,13 @@ def _audience(
             raise WeComError(errors.INVALID_PARAMETER, "sender is required when chat_type is group")
         return groupmsg.split_chats(state, sender, _str_list(body, "chat_id_list", MAX_CHAT_IDS))
     external_userids = _str_list(body, "external_userid", MAX_EXTERNAL_USERIDS)
-    if not external_userids and not sender:
-        raise WeComError(errors.INVALID_PARAMETER, "external_userid and sender cannot both be empty")
+    tag_filter = body.get("tag_filter") if not external_userids else None  # ignored with external_userid
+    if not external_userids and not sender and not tag_filter:
+        raise WeComError(
+            errors.INVALID_PARAMETER, "external_userid, sender and tag_filter cannot all be empty"
+        )
+    if tag_filter and not sender:  # no tag model: a tag filter selects every customer of the corp
+        return groupmsg.split_customers(state, list(state.customers), None)
     return groupmsg.split_customers(state, external_userids, sender)
 
 

@@ -142,6 +142,14 @@ def test_sender_only_and_group_campaigns_are_one_task(sim: SimulatorHandle) -> N
     assert sim_task(sim, group.body["msgids"][0])["chat_type"] == "group"
 
 
+def test_tag_filter_campaign(sim: SimulatorHandle) -> None:
+    tag_filter = {"group_list": [{"tag_list": ["etVIP", "etGold"]}, {"tag_list": ["etShanghai"]}]}
+    result = campaigns.create_campaign({"tag_filter": tag_filter, "text": TEXT}, None)
+    assert result.body["status"] == "active" and len(result.body["msgids"]) == 1
+    (add,) = wecom_calls(sim, "add_msg_template")
+    assert add["body"] == {"chat_type": "single", "tag_filter": tag_filter, "text": TEXT}
+
+
 # ---------------------------------------------------------------------------------------------- idempotency
 def test_same_key_same_body_replays_without_a_wecom_call(sim: SimulatorHandle, small_chunks: None) -> None:
     first = campaigns.create_campaign(body(["wm00000", "wm00001", "wm00002"]), "key-1")
