@@ -7,6 +7,7 @@ within its timeout); the admin API is driven over HTTP too.
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any
 
 import pytest
@@ -16,6 +17,8 @@ from local.stack import start_stack
 from tests.conftest import _clean_environment
 
 pytestmark = pytest.mark.e2e
+# moto's server keeps its tables for the whole pytest process: ids unique to this run keep tests independent
+RUN = uuid.uuid4().hex[:6]
 
 
 @pytest.fixture(scope="module")
@@ -86,39 +89,44 @@ def test_right_rule_reaches_send_welcome_msg(stack: Any) -> None:
         "vip-lisi",
         {
             "priority": 20,
-            "match": {"userid": "lisi", "state": "vip"},
+            "match": {"userid": f"lisi{RUN}", "state": "vip"},
             "text": {"content": "Dear %NICKNAME%"},
             "attachments": [{"msgtype": "link", "link": {"title": "VIP", "url": "https://example.com"}}],
         },
     )
-    expo = _add(stack, userid="zhangsan", external_userid="wmExpo1", name="Ann", state="expo-shanghai")
-    vip = _add(stack, userid="lisi", external_userid="wmVip1", name="Bo", state="vip")
-    plain = _add(stack, userid="lisi", external_userid="wmPlain1", name="Cy", state="web")
+    expo = _add(
+        stack, userid="zhangsan", external_userid=f"wmExpo1{RUN}", name="Ann", state=f"expo-shanghai{RUN}"
+    )
+    vip = _add(stack, userid=f"lisi{RUN}", external_userid=f"wmVip1{RUN}", name="Bo", state="vip")
+    plain = _add(stack, userid=f"lisi{RUN}", external_userid=f"wmPlain1{RUN}", name="Cy", state="web")
     assert all(a["delivered"] for a in (expo, vip, plain))
     welcomes = requests.get(f"{stack.simulator.url}/__sim/welcomes", timeout=5).json()
     delivered = {w["external_userid"]: w for w in welcomes}
-    assert delivered["wmExpo1"]["body"]["text"]["content"] == "Ann, welcome to our booth"
-    assert delivered["wmExpo1"]["body"]["welcome_code"] == expo["welcome_code"]
-    assert delivered["wmVip1"]["body"]["text"]["content"] == "Dear Bo"
-    assert delivered["wmVip1"]["body"]["attachments"][0]["msgtype"] == "link"
-    assert delivered["wmPlain1"]["body"]["text"]["content"] == "Hello!"
-    log = {r["external_userid"]: r for r in _welcomes(stack)}
-    assert (log["wmExpo1"]["rule_id"], log["wmExpo1"]["outcome"]) == ("expo", "sent")
-    assert (log["wmVip1"]["rule_id"], log["wmPlain1"]["rule_id"]) == ("vip-lisi", "default")
-    assert all(0 <= r["latency_ms"] < 5000 for r in log.values())
-    assert {r["external_userid"] for r in _welcomes(stack, userid="lisi")} == {"wmPlain1", "wmVip1"}
-    assert [r["external_userid"] for r in _welcomes(stack, state="expo-shanghai")] == ["wmExpo1"]
+    assert delivered[f"wmExpo1{RUN}"]["body"]["text"]["content"] == "Ann, welcome to our booth"
+    assert delivered[f"wmExpo1{RUN}"]["body"]["welcome_code"] == expo["welcome_code"]
+    assert delivered[f"wmVip1{RUN}"]["body"]["text"]["content"] == "Dear Bo"
+    assert delivered[f"wmVip1{RUN}"]["body"]["attachments"][0]["msgtype"] == "link"
+    assert delivered[f"wmPlain1{RUN}"]["body"]["text"]["content"] == "Hello!"
+    log = {r["external_userid"]: r for r in _welcomes(stack, limit="100")}
+    assert (log[f"wmExpo1{RUN}"]["rule_id"], log[f"wmExpo1{RUN}"]["outcome"]) == ("expo", "sent")
+    assert (log[f"wmVip1{RUN}"]["rule_id"], log[f"wmPlain1{RUN}"]["rule_id"]) == ("vip-lisi", "default")
+    assert all(0 <= log[f"{ext}{RUN}"]["latency_ms"] < 5000 for ext in ("wmExpo1", "wmVip1", "wmPlain1"))
+    assert {r["external_userid"] for r in _welcomes(stack, userid=f"lisi{RUN}")} == {
+        f"wmPlain1{RUN}",
+        f"wmVip1{RUN}",
+    }
+    assert [r["external_userid"] for r in _welcomes(stack, state=f"expo-shanghai{RUN}")] == [f"wmExpo1{RUN}"]
 
 
 def test_retried_callback_sends_once(stack: Any) -> None:
     _put_rule(stack, "default", {"text": {"content": "Hi"}})
-    first = _add(stack, userid="zhangsan", external_userid="wmRetry", state="web")
+    first = _add(stack, userid="zhangsan", external_userid=f"wmRetry{RUN}", state="web")
     again = requests.post(
         f"{stack.simulator.url}/__sim/callbacks/raw", json={"fields": first["fields"]}, timeout=30
     ).json()
     assert again["delivered"] is True  # answered 200 "success" ...
     assert len(_sent(stack)) == 1  # ... and nothing was sent twice
-    assert [r["outcome"] for r in _welcomes(stack, external_userid="wmRetry")] == ["sent"]
+    assert [r["outcome"] for r in _welcomes(stack, external_userid=f"wmRetry{RUN}")] == ["sent"]
 
 
 def test_slow_welcome_makes_wecom_retry_and_still_sends_once(stack: Any) -> None:
@@ -126,11 +134,11 @@ def test_slow_welcome_makes_wecom_retry_and_still_sends_once(stack: Any) -> None
     requests.post(
         f"{stack.simulator.url}/__sim/faults", json={"path": "send_welcome_msg", "delay_ms": 1500}, timeout=5
     ).raise_for_status()
-    pushed = _add(stack, userid="zhangsan", external_userid="wmSlow", state="web", timeout=0.5)
+    pushed = _add(stack, userid="zhangsan", external_userid=f"wmSlow{RUN}", state="web", timeout=0.5)
     assert len(pushed["attempts"]) >= 2  # WeCom gave up waiting and retried
     time.sleep(2)
     assert len(_sent(stack)) == 1
-    assert [r["outcome"] for r in _welcomes(stack, external_userid="wmSlow")] == ["sent"]
+    assert [r["outcome"] for r in _welcomes(stack, external_userid=f"wmSlow{RUN}")] == ["sent"]
 
 
 def test_41096_then_delivered(stack: Any) -> None:
@@ -140,17 +148,19 @@ def test_41096_then_delivered(stack: Any) -> None:
         json={"path": "send_welcome_msg", "errcode": 41096, "times": 2},
         timeout=5,
     ).raise_for_status()
-    _add(stack, userid="zhangsan", external_userid="wm41096", state="web")
-    record = _welcomes(stack, external_userid="wm41096")[0]
+    _add(stack, userid="zhangsan", external_userid=f"wm41096{RUN}", state="web")
+    record = _welcomes(stack, external_userid=f"wm41096{RUN}")[0]
     assert (record["outcome"], record["attempts"]) == ("sent", 3)
 
 
 def test_no_rule_and_no_code(stack: Any) -> None:
-    _add(stack, userid="zhangsan", external_userid="wmNoRule", state="web")
-    assert _welcomes(stack, external_userid="wmNoRule")[0]["outcome"] == "no_rule"
-    pushed = _add(stack, userid="zhangsan", external_userid="wmNoCode", state="web", with_welcome_code=False)
+    _add(stack, userid="zhangsan", external_userid=f"wmNoRule{RUN}", state="web")
+    assert _welcomes(stack, external_userid=f"wmNoRule{RUN}")[0]["outcome"] == "no_rule"
+    pushed = _add(
+        stack, userid="zhangsan", external_userid=f"wmNoCode{RUN}", state="web", with_welcome_code=False
+    )
     assert pushed["delivered"] is True
-    assert _welcomes(stack, external_userid="wmNoCode") == []
+    assert _welcomes(stack, external_userid=f"wmNoCode{RUN}") == []
 
 
 def test_bad_requests_over_http_are_4xx(stack: Any) -> None:
