@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 import requests
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from local.events import http_event
 from local.settings import DEV_DEFAULTS
@@ -333,3 +335,91 @@ def test_openapi_describes_every_campaign_route(call: Any, admin_module: Any) ->
 
     assert set(body["properties"]) == set(FIELDS)
     assert "429" in paths["/admin/campaigns/{campaign_id}/remind"]["post"]["responses"]
+
+
+# ---------------------------------------------------------------------------------------------- fuzz
+_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**40), 2**40)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=20)
+)
+_JSON = st.recursive(
+    _SCALARS,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+_IDS = st.lists(st.sampled_from(["wm0", "wm1", "wmX", "", "wr1"]) | st.text(max_size=6), max_size=5)
+_ATTACHMENT = st.fixed_dictionaries(
+    {"msgtype": st.sampled_from(["image", "link", "miniprogram", "video", "file", "x"])},
+    optional={
+        k: _JSON
+        | st.fixed_dictionaries(
+            {},
+            optional={
+                f: _SCALARS for f in ("title", "url", "media_id", "pic_url", "appid", "page", "pic_media_id")
+            },
+        )
+        for k in ("image", "link", "miniprogram", "video", "file")
+    },
+)
+_FIELD_VALUES = {
+    "chat_type": st.sampled_from(["single", "group", "x"]) | _SCALARS,
+    "external_userid": _IDS | _JSON,
+    "chat_id_list": _IDS | _JSON,
+    "sender": st.sampled_from(["zhangsan", "ghost"]) | _SCALARS,
+    "text": st.fixed_dictionaries({"content": st.text(max_size=10) | _SCALARS}) | _JSON,
+    "attachments": st.lists(_ATTACHMENT, max_size=3) | _JSON,
+    "tag_filter": st.fixed_dictionaries(
+        {"group_list": st.lists(st.fixed_dictionaries({"tag_list": _IDS}), max_size=2)}
+    )
+    | _JSON,
+    "allow_select": _SCALARS,
+    "name": _SCALARS,
+    "send_at": _SCALARS | st.integers(0, 2**35),
+    "reminders": st.fixed_dictionaries(
+        {},
+        optional={
+            k: _SCALARS for k in ("first_after_minutes", "every_minutes", "stop_after_hours", "enabled")
+        },
+    )
+    | _JSON,
+    "extra": _JSON,
+}
+# A valid body with one to three fields replaced or added: most examples get past the first check.
+_CAMPAIGN = (
+    st.lists(st.sampled_from(sorted(_FIELD_VALUES)), max_size=3, unique=True)
+    .flatmap(lambda keys: st.fixed_dictionaries({k: _FIELD_VALUES[k] for k in keys}))
+    .map(lambda changes: {"external_userid": ["wm0", "wm1"], "text": {"content": "hi"}, **changes})
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=_CAMPAIGN | _JSON, key=st.none() | st.text(max_size=12))
+def test_fuzzed_create_bodies_never_answer_5xx(
+    sim: SimulatorHandle, call: Any, body: Any, key: str | None
+) -> None:
+    headers = {"Idempotency-Key": key} if key is not None else None
+    try:
+        status, _, doc = call("POST", "/admin/campaigns", body, headers=headers)
+    except UnicodeEncodeError:  # a header value HTTP cannot carry never reaches the function
+        return
+    assert status < 500, doc
+    assert status in (200, 201, 202) or set(doc["error"]) >= {"code", "message"}
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    query=st.dictionaries(
+        st.sampled_from(["status", "limit", "cursor", "format"]), st.text(max_size=12), max_size=4
+    ),
+    cid=st.text(st.characters(codec="ascii", exclude_characters="/?#%"), min_size=1, max_size=80),
+)
+def test_fuzzed_reads_never_answer_5xx(
+    sim: SimulatorHandle, call: Any, query: dict[str, str], cid: str
+) -> None:
+    assert call("GET", "/admin/campaigns", query=query)[0] < 500
+    for method, suffix in (("GET", ""), ("GET", "/results"), ("POST", "/remind"), ("POST", "/cancel")):
+        status, _, doc = call(method, f"/admin/campaigns/{cid}{suffix}", query=query)
+        assert status < 500, doc
