@@ -259,7 +259,8 @@ CAMPAIGN_BODY = {
         "attachments": {"type": "array", "maxItems": 9, "items": ATTACHMENT},
         "name": {"type": "string", "maxLength": 200},
         "send_at": {
-            "description": "epoch seconds or ISO 8601; in the future: the campaign is scheduled",
+            "description": "epoch seconds or ISO 8601; in the future: the campaign is scheduled and "
+            "created by ReminderFunction within one schedule tick (30 min by default) after it",
             "oneOf": [{"type": "integer", "minimum": 0}, {"type": "string"}],
         },
         "reminders": REMINDER_POLICY,
