@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -30,11 +31,15 @@ def sim(
     dynamodb_local: Any, aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[SimulatorHandle]:
     monkeypatch.setenv("DYNAMODB_ENDPOINT", dynamodb_local.endpoint)
+    # An app secret of our own: its shared token record (keyed by corp and secret digest) is not the one the
+    # other suites on this session-wide DynamoDB Local use, so no stale token of ours reaches them.
+    secret = f"campaign-races-{uuid.uuid4().hex}"
+    monkeypatch.setenv("WECOM_CORP_SECRET", secret)
     storage.reset_client()
     handle = start_simulator(
         SimulatorConfig(
             aws_env["WECOM_CORP_ID"],
-            aws_env["WECOM_CORP_SECRET"],
+            secret,
             aws_env["WECOM_CALLBACK_TOKEN"],
             aws_env["WECOM_ENCODING_AES_KEY"],
         )
