@@ -115,20 +115,13 @@ def _log(ext: str, user: str, state: str, create_time: int, outcome: str = "sent
     storage.claim_welcome(
         key, "o", 0, 1, {"external_userid": ext, "userid": user, "state": state, "create_time": create_time}
     )
-    sort = f"{create_time:010d}#{ext}#{user}"
-    month = time.strftime("%Y-%m", time.gmtime(create_time))
     storage.record_welcome_outcome(
         key,
         "o",
         {"outcome": outcome, "rule_id": "r", "errcode": None, "latency_ms": 120, "attempts": 1},
-        {
-            "gsi1pk": f"WLOG#EXT#{ext}",
-            "gsi1sk": sort,
-            "gsi2pk": f"WLOG#USER#{user}",
-            "gsi2sk": sort,
-            "gsi3pk": f"WLOG#MONTH#{month}",
-            "gsi3sk": sort,
-        },
+        external_userid=ext,
+        userid=user,
+        create_time=create_time,
     )
 
 

@@ -7,6 +7,7 @@ import pytest
 from wecom_bundle import storage
 
 pytestmark = pytest.mark.usefixtures("moto_table")
+WHO = {"external_userid": "wmC", "userid": "u", "create_time": 1}
 
 
 def test_rules_crud() -> None:
@@ -32,8 +33,8 @@ def test_claim_is_exclusive_until_the_lease_runs_out() -> None:
     assert refused.current["outcome"] == "pending"
     # owner-a crashed: after its lease, a retry may take over
     assert storage.claim_welcome("k1", "owner-c", 5_001, 9_000, base).won
-    assert storage.record_welcome_outcome("k1", "owner-a", {"outcome": "sent"}, {}) is False  # stale owner
-    assert storage.record_welcome_outcome("k1", "owner-c", {"outcome": "sent"}, {}) is True
+    assert storage.record_welcome_outcome("k1", "owner-a", {"outcome": "sent"}, **WHO) is False  # stale owner
+    assert storage.record_welcome_outcome("k1", "owner-c", {"outcome": "sent"}, **WHO) is True
     # a finished event is never claimed again, however late
     assert not storage.claim_welcome("k1", "owner-d", 99_999_999, 99_999_999, base).won
     assert storage.get_welcome("k1")["outcome"] == "sent"
@@ -50,29 +51,28 @@ def test_welcome_log_queries_newest_first_with_cursor() -> None:
     for i in range(5):
         key = f"ev{i}"
         storage.claim_welcome(key, "o", 0, 10, {"state": "web" if i % 2 else "app"})
-        sort = f"{1000 + i:010d}#c#u"
         storage.record_welcome_outcome(
             key,
             "o",
             {"outcome": "sent", "create_time": 1000 + i},
-            {"gsi1pk": "WLOG#EXT#c", "gsi1sk": sort, "gsi2pk": "WLOG#USER#u", "gsi2sk": sort},
+            external_userid="c",
+            userid="u",
+            create_time=1000 + i,
         )
-    first = storage.query_welcomes("external_userid", "WLOG#EXT#c", since=None, limit=2, cursor=None)
+    first = storage.query_welcomes("external_userid", "c", since=None, limit=2, cursor=None)
     assert [r["create_time"] for r in first.items] == [1004, 1003]
-    second = storage.query_welcomes(
-        "external_userid", "WLOG#EXT#c", since=None, limit=10, cursor=first.cursor
-    )
+    second = storage.query_welcomes("external_userid", "c", since=None, limit=10, cursor=first.cursor)
     assert [r["create_time"] for r in second.items] == [1002, 1001, 1000]
-    since = storage.query_welcomes("userid", "WLOG#USER#u", since=1003, limit=10, cursor=None)
+    since = storage.query_welcomes("userid", "u", since=1003, limit=10, cursor=None)
     assert [r["create_time"] for r in since.items] == [1004, 1003]
-    web = storage.query_welcomes("userid", "WLOG#USER#u", since=None, limit=10, cursor=None, state="web")
+    web = storage.query_welcomes("userid", "u", since=None, limit=10, cursor=None, equals={"state": "web"})
     assert [r["create_time"] for r in web.items] == [1003, 1001]
 
 
 @pytest.mark.parametrize("cursor", ["not-base64!!", "bm90IGpzb24", "WzEsMl0"])
 def test_foreign_cursor_is_refused(cursor: str) -> None:
     with pytest.raises(ValueError, match="cursor"):
-        storage.query_welcomes("userid", "WLOG#USER#u", since=None, limit=10, cursor=cursor)
+        storage.query_welcomes("userid", "u", since=None, limit=10, cursor=cursor)
 
 
 def test_token_lease_and_publication() -> None:

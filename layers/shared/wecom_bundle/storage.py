@@ -14,6 +14,7 @@ import base64
 import json
 import os
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from wecom_bundle import config
@@ -258,11 +259,37 @@ def renew_welcome_lease(event_key: str, owner: str, lease_until_ms: int) -> bool
         return False
 
 
+def welcome_log_month(create_time: int) -> str:
+    """The month partition (UTC ``YYYY-MM``) a welcome record is listed under."""
+    return datetime.fromtimestamp(create_time, UTC).strftime("%Y-%m")
+
+
+def _welcome_log_keys(external_userid: str, userid: str, create_time: int) -> dict[str, str]:
+    sort = f"{create_time:010d}#{external_userid}#{userid}"
+    return {
+        "gsi1pk": f"{WELCOME_LOG_PARTITIONS['external_userid'][1]}{external_userid}",
+        "gsi1sk": sort,
+        "gsi2pk": f"{WELCOME_LOG_PARTITIONS['userid'][1]}{userid}",
+        "gsi2sk": sort,
+        "gsi3pk": f"{WELCOME_LOG_PARTITIONS['month'][1]}{welcome_log_month(create_time)}",
+        "gsi3sk": sort,
+    }
+
+
 def record_welcome_outcome(
-    event_key: str, owner: str, outcome: dict[str, Any], index_keys: dict[str, str]
+    event_key: str,
+    owner: str,
+    outcome: dict[str, Any],
+    *,
+    external_userid: str,
+    userid: str,
+    create_time: int,
 ) -> bool:
-    """Write the final outcome (and the log's index keys) if we still own the event."""
-    fields = {**outcome, **index_keys}
+    """Write the final outcome, and the log's index keys, if we still own the event.
+
+    The index keys are written only now, so in-flight claims never show in the welcome log.
+    """
+    fields = {**outcome, **_welcome_log_keys(external_userid, userid, create_time)}
     names = {f"#f{i}": name for i, name in enumerate(fields)}
     values = {f":v{i}": encode(value) for i, value in enumerate(fields.values())}
     sets = ", ".join(f"#f{i} = :v{i}" for i in range(len(fields)))
@@ -287,20 +314,33 @@ def get_welcome(event_key: str) -> dict[str, Any] | None:
     return _public(decode_item(answer["Item"])) if "Item" in answer else None
 
 
-WELCOME_LOG_INDEXES = {"external_userid": "gsi1", "userid": "gsi2", "day": "gsi3"}
+# Welcome-log listing: (index, partition prefix) per way of asking.
+WELCOME_LOG_PARTITIONS = {
+    "external_userid": ("gsi1", "WLOG#EXT#"),
+    "userid": ("gsi2", "WLOG#USER#"),
+    "month": ("gsi3", "WLOG#MONTH#"),
+}
 
 
 def query_welcomes(
-    by: str, partition: str, *, since: int | None, limit: int, cursor: str | None, state: str | None = None
+    by: str,
+    value: str,
+    *,
+    since: int | None,
+    limit: int,
+    cursor: str | None,
+    equals: dict[str, Any] | None = None,
 ) -> Page:
-    """Welcome log newest first, by customer (gsi1), member (gsi2) or day (gsi3); optional channel filter."""
+    """Welcome log newest first, by customer, member or month (``by``), from ``since`` (epoch seconds);
+    ``equals`` filters on other attributes (admin reads only). Raises ValueError for a foreign cursor."""
+    index, prefix = WELCOME_LOG_PARTITIONS[by]
     return query_index(
-        WELCOME_LOG_INDEXES[by],
-        partition,
+        index,
+        f"{prefix}{value}",
         limit=limit,
         cursor=cursor,
         sk_from=f"{since:010d}" if since is not None else None,
-        equals={"state": state} if state is not None else None,
+        equals=equals or None,
     )
 
 

@@ -21,8 +21,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from typing import Any
 
 from wecom_bundle import config, storage
@@ -69,7 +68,6 @@ class Result:
     errcode: int | None = None
     attempts: int = 0
     latency_ms: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def event_key(corp_id: str, event: dict[str, str]) -> str:
@@ -148,14 +146,14 @@ class WelcomeService:
     def handle(self, corp_id: str, event: dict[str, str]) -> Result:
         key = event_key(corp_id, event)
         if not self.recent.add_if_new(key):
-            return Result("duplicate", extra={"seen": "this container"})
+            return Result("duplicate")  # a retry that reached the container handling it
         try:
             claim = self._claim(key, event)
         except Exception:
             self.recent.forget(key)  # nothing was claimed: WeCom's retry must be able to try again
             raise
         if claim is None:
-            return Result("duplicate", extra={"seen": "another invocation"})
+            return Result("duplicate")
         owner, created_ms, deadline_ms = claim
         result = self._welcome(event, owner, key, created_ms, deadline_ms)
         if result.outcome != "duplicate":  # a lost lease means the new owner records the outcome
@@ -230,7 +228,7 @@ class WelcomeService:
             if attempts and not storage.renew_welcome_lease(
                 key, owner, self.clock() + self.settings.lease_ms
             ):
-                return Result("duplicate", errcode=errcode, attempts=attempts, extra={"lease": "lost"})
+                return Result("duplicate", errcode=errcode, attempts=attempts)  # our lease was taken over
             attempts += 1
             try:
                 self.client.post("externalcontact/send_welcome_msg", body, timeout=(min(1.0, left_s), left_s))
@@ -262,10 +260,6 @@ class WelcomeService:
         }
 
     def _record(self, key: str, owner: str, event: dict[str, str], result: Result, created_ms: int) -> None:
-        create_time = created_ms // 1000
-        ext, user = event.get("ExternalUserID", ""), event.get("UserID", "")
-        sort = f"{create_time:010d}#{ext}#{user}"
-        month = datetime.fromtimestamp(create_time, UTC).strftime("%Y-%m")
         outcome = {
             "outcome": result.outcome,
             "rule_id": result.rule_id,
@@ -274,13 +268,13 @@ class WelcomeService:
             "latency_ms": result.latency_ms,
             "recorded_at_ms": self.clock(),
         }
-        index_keys = {
-            "gsi1pk": f"WLOG#EXT#{ext}",
-            "gsi1sk": sort,
-            "gsi2pk": f"WLOG#USER#{user}",
-            "gsi2sk": sort,
-            "gsi3pk": f"WLOG#MONTH#{month}",
-            "gsi3sk": sort,
-        }
-        if not storage.record_welcome_outcome(key, owner, outcome, index_keys):
+        recorded = storage.record_welcome_outcome(
+            key,
+            owner,
+            outcome,
+            external_userid=event.get("ExternalUserID", ""),
+            userid=event.get("UserID", ""),
+            create_time=created_ms // 1000,
+        )
+        if not recorded:
             logger.warning("welcome outcome not recorded: another invocation owns the event now")
