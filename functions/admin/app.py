@@ -14,8 +14,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 
 from wecom_bundle import campaigns, openapi, reminders, welcome_admin
-from wecom_bundle.validation import ValidationError
-from wecom_bundle.welcome_admin import NotFound
+from wecom_bundle.validation import NotFound, ValidationError
 
 logger = Logger()
 app = APIGatewayHttpResolver()

@@ -19,7 +19,7 @@ from local.wecom_sim.calllog import calls
 from local.wecom_sim.server import SimulatorConfig, SimulatorHandle, start_simulator
 from wecom_bundle import campaigns, reminders, runtime, storage
 from wecom_bundle.campaigns import CampaignError
-from wecom_bundle.welcome_admin import NotFound
+from wecom_bundle.validation import NotFound
 
 pytestmark = pytest.mark.usefixtures("moto_table")
 TEXT = {"content": "双十一 85 折"}

@@ -19,8 +19,7 @@ from local.wecom_sim.server import SimulatorConfig, SimulatorHandle, start_simul
 from wecom_bundle import campaigns, reminders, runtime, storage
 from wecom_bundle.campaigns import CampaignError
 from wecom_bundle.reminder_policy import ReminderPolicy, next_allowed_at, parse_policy
-from wecom_bundle.validation import ValidationError
-from wecom_bundle.welcome_admin import NotFound
+from wecom_bundle.validation import NotFound, ValidationError
 
 pytestmark = pytest.mark.usefixtures("moto_table")
 DAY_MS = 86_400_000

@@ -8,12 +8,17 @@ others not. Every rule raises ``ValidationError(field, message)`` naming the off
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from typing import Any
 
 from wecom_bundle.content import validate_attachments, validate_text
 from wecom_bundle.reminder_policy import ReminderPolicy, parse_policy
-from wecom_bundle.validation import ValidationError, optional_str, reject_unknown, require_object
+from wecom_bundle.validation import (
+    ValidationError,
+    optional_str,
+    parse_timestamp,
+    reject_unknown,
+    require_object,
+)
 
 CHAT_TYPES = ("single", "group")
 MAX_CHAT_IDS = 2_000  # chat_id_list, per call (page 004)
@@ -168,27 +173,10 @@ def parse_send_at(value: Any, now: float) -> int | None:
     """Epoch seconds or ISO 8601 (naive means UTC); None or a time not in the future means "send now"."""
     if value is None or value == "":
         return None
-    if isinstance(value, bool):
-        raise ValidationError("send_at", "must be epoch seconds or an ISO 8601 timestamp")
-    if isinstance(value, int | float):
-        moment = int(value)
-    elif isinstance(value, str):
-        moment = _iso_or_digits(value)
-    else:
-        raise ValidationError("send_at", "must be epoch seconds or an ISO 8601 timestamp")
+    moment = parse_timestamp(value, "send_at")
     if moment < 0 or moment > now + MAX_SCHEDULE_AHEAD_S:
         raise ValidationError("send_at", "must be within the next 366 days")
     return moment
-
-
-def _iso_or_digits(text: str) -> int:
-    if text.isdigit():
-        return int(text)
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise ValidationError("send_at", "must be epoch seconds or an ISO 8601 timestamp") from exc
-    return int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp())
 
 
 def parse_idempotency_key(value: str | None) -> str | None:

@@ -25,9 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 from wecom_bundle import campaign_validation, config, runtime, storage
 from wecom_bundle.reminder_policy import ReminderPolicy
-from wecom_bundle.validation import ValidationError
+from wecom_bundle.validation import NotFound, ValidationError, parse_limit
 from wecom_bundle.wecom.errors import TransportError, WeComError
-from wecom_bundle.welcome_admin import NotFound, parse_limit
 
 if TYPE_CHECKING:
     from wecom_bundle.wecom.client import WeComClient

@@ -31,9 +31,8 @@ from typing import TYPE_CHECKING, Any
 from wecom_bundle import campaigns, config, runtime, storage
 from wecom_bundle.campaigns import CampaignError
 from wecom_bundle.reminder_policy import CAP_PER_WINDOW, ReminderPolicy, next_allowed_at, slot_is_free
-from wecom_bundle.validation import ValidationError
+from wecom_bundle.validation import NotFound, ValidationError
 from wecom_bundle.wecom.errors import TransportError, WeComError
-from wecom_bundle.welcome_admin import NotFound
 
 if TYPE_CHECKING:
     from wecom_bundle.wecom.client import WeComClient

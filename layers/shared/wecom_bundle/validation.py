@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from datetime import UTC, datetime
 from typing import Any
 
 
@@ -12,6 +14,43 @@ class ValidationError(ValueError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+class NotFound(LookupError):
+    """The addressed entity does not exist (404)."""
+
+
+MAX_PAGE = 100
+DEFAULT_PAGE = 50
+_TIMESTAMP = "must be epoch seconds or an ISO 8601 timestamp"
+
+
+def parse_limit(raw: str | None) -> int:
+    """A page size from a query string: 1..MAX_PAGE, DEFAULT_PAGE when absent."""
+    if raw in (None, ""):
+        return DEFAULT_PAGE
+    text = str(raw)
+    # isascii: str.isdigit() also accepts digits such as '²' that int() refuses.
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_PAGE:
+        raise ValidationError("limit", f"must be an integer from 1 to {MAX_PAGE}")
+    return int(text)
+
+
+def parse_timestamp(value: Any, field: str) -> int:
+    """Epoch seconds (a number or ASCII digits) or ISO 8601 (naive means UTC), as whole epoch seconds."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return int(value)
+    if not isinstance(value, str):
+        raise ValidationError(field, _TIMESTAMP)
+    if value.isascii() and value.isdigit():
+        return int(value)
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValidationError(field, _TIMESTAMP) from exc
+    return int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp())
 
 
 def require_object(value: Any, field: str) -> dict[str, Any]:

@@ -5,20 +5,14 @@ from __future__ import annotations
 import base64
 import json
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from wecom_bundle import storage
-from wecom_bundle.validation import ValidationError
+from wecom_bundle.validation import NotFound, ValidationError, parse_limit, parse_timestamp
 from wecom_bundle.welcome_rules import parse_rule, validate_rule_id
 
-MAX_PAGE = 100
-DEFAULT_PAGE = 50
 LOG_MONTHS_BACK = 7  # the log keeps 180 days by default: never walk further back than that
-
-
-class NotFound(LookupError):
-    """The addressed entity does not exist (404)."""
 
 
 def put_rule(rule_id: str, body: Any) -> tuple[dict[str, Any], bool]:
@@ -48,26 +42,9 @@ def delete_rule(rule_id: str) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ log
-def parse_limit(raw: str | None) -> int:
-    if raw in (None, ""):
-        return DEFAULT_PAGE
-    if not str(raw).isdigit() or not 1 <= int(str(raw)) <= MAX_PAGE:
-        raise ValidationError("limit", f"must be an integer from 1 to {MAX_PAGE}")
-    return int(str(raw))
-
-
 def parse_since(raw: str | None) -> int | None:
-    """Epoch seconds or an ISO 8601 timestamp (with offset; naive means UTC)."""
-    if raw in (None, ""):
-        return None
-    text = str(raw)
-    if text.isdigit():
-        return int(text)
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise ValidationError("since", "must be epoch seconds or an ISO 8601 timestamp") from exc
-    return int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp())
+    """``since`` of the welcome log: absent, or a timestamp (see ``validation.parse_timestamp``)."""
+    return None if raw in (None, "") else parse_timestamp(raw, "since")
 
 
 def _month_cursor(month: str, inner: str | None) -> str:
@@ -102,16 +79,11 @@ def list_welcomes(params: dict[str, str]) -> dict[str, Any]:
         params.get(k) or None for k in ("external_userid", "userid", "state", "cursor")
     )
     if ext or user:
-        by, partition = ("external_userid", f"WLOG#EXT#{ext}") if ext else ("userid", f"WLOG#USER#{user}")
+        by, value = ("external_userid", ext) if ext else ("userid", user)
         equals = {k: v for k, v in (("userid", user if ext else None), ("state", state)) if v is not None}
         try:
-            page = storage.query_index(
-                storage.WELCOME_LOG_INDEXES[by],
-                partition,
-                limit=limit,
-                cursor=cursor,
-                sk_from=f"{since:010d}" if since is not None else None,
-                equals=equals,
+            page = storage.query_welcomes(
+                by, str(value), since=since, limit=limit, cursor=cursor, equals=equals
             )
         except ValueError as exc:
             raise ValidationError("cursor", "is not a cursor this API gave out") from exc
@@ -121,17 +93,19 @@ def list_welcomes(params: dict[str, str]) -> dict[str, Any]:
 
 def _list_by_month(limit: int, since: int | None, state: str | None, cursor: str | None) -> dict[str, Any]:
     """No customer or member given: walk the month partitions from the newest back to ``since``."""
-    month, inner = _open_month_cursor(cursor) if cursor else (datetime.now(UTC).strftime("%Y-%m"), None)
-    oldest = datetime.fromtimestamp(since, UTC).strftime("%Y-%m") if since is not None else None
+    month, inner = (
+        _open_month_cursor(cursor) if cursor else (storage.welcome_log_month(int(time.time())), None)
+    )
+    oldest = storage.welcome_log_month(since) if since is not None else None
     items: list[dict[str, Any]] = []
     for _ in range(LOG_MONTHS_BACK):
         try:
-            page = storage.query_index(
-                "gsi3",
-                f"WLOG#MONTH#{month}",
+            page = storage.query_welcomes(
+                "month",
+                month,
+                since=since,
                 limit=limit - len(items),
                 cursor=inner,
-                sk_from=f"{since:010d}" if since is not None else None,
                 equals={"state": state} if state is not None else None,
             )
         except ValueError as exc:
