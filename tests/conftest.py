@@ -28,6 +28,8 @@ from local.lambda_runtime import reset_layer_state
 from local.settings import DEV_DEFAULTS
 from local.stack import StackHandle, start_stack
 from local.template import REPO_ROOT, Template, load_template
+from local.wecom_sim.server import SimulatorHandle
+from tests.support import dev_simulator
 
 TEST_REGION = "us-east-1"
 
@@ -122,17 +124,30 @@ def dynamodb_local() -> Iterator[DynamoDBHandle]:
 
 
 @pytest.fixture(scope="module")
-def local_stack() -> Iterator[StackHandle]:
+def local_stack(request: pytest.FixtureRequest) -> Iterator[StackHandle]:
     """The whole local stack (embedded moto DynamoDB, WeCom simulator, gateway, scheduler) on free ports.
 
     Module-scoped rather than session-scoped: unit tests' `mock_aws` resets moto's in-process backends, so a
-    stack must not outlive the module that uses it. The environment is restored afterwards.
+    stack must not outlive the module that uses it. A module may set ``STACK_ENVIRON`` (a dict) to run its
+    stack with other settings. The environment is restored afterwards.
     """
     with pytest.MonkeyPatch.context() as patch:
         _clean_environment(patch)
         patch.delenv("TABLE_NAME")  # the stack sets it from template.yaml
-        stack = start_stack(api_port=0, dynamodb="moto")
+        environ = getattr(request.module, "STACK_ENVIRON", None)
+        stack = start_stack(api_port=0, dynamodb="moto", environ=environ)
         try:
             yield stack
         finally:
             stack.stop()
+
+
+@pytest.fixture
+def wecom_sim(aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[SimulatorHandle]:
+    """A WeCom simulator the layer talks to (``WECOM_API_BASE``), with fresh per-container wiring."""
+    handle = dev_simulator()
+    monkeypatch.setenv("WECOM_API_BASE", handle.url)
+    reset_layer_state(_layer_dirs())
+    yield handle
+    handle.stop()
+    reset_layer_state(_layer_dirs())

@@ -13,34 +13,19 @@ from typing import Any
 import pytest
 import requests
 
-from local.stack import start_stack
-from tests.conftest import _clean_environment
-
 pytestmark = pytest.mark.e2e
 # moto's server keeps its tables for the whole pytest process: ids unique to this run keep tests independent
 RUN = uuid.uuid4().hex[:6]
-
-
-@pytest.fixture(scope="module")
-def welcome_stack() -> Any:
-    """Its own stack, with the rule cache off, so each test sees exactly the rules it put."""
-    with pytest.MonkeyPatch.context() as patch:
-        _clean_environment(patch)
-        patch.delenv("TABLE_NAME")
-        patch.setenv("WELCOME_RULES_CACHE_SECONDS", "0")
-        stack = start_stack(api_port=0, dynamodb="moto")
-        try:
-            yield stack
-        finally:
-            stack.stop()
+# The rule cache off, so each test sees exactly the rules it put.
+STACK_ENVIRON = {"WELCOME_RULES_CACHE_SECONDS": "0"}
 
 
 @pytest.fixture
-def stack(welcome_stack: Any) -> Any:
-    requests.post(f"{welcome_stack.simulator.url}/__sim/reset", timeout=5).raise_for_status()
-    for rule in requests.get(f"{welcome_stack.api_url}/admin/welcome-rules", timeout=5).json()["items"]:
-        requests.delete(f"{welcome_stack.api_url}/admin/welcome-rules/{rule['rule_id']}", timeout=5)
-    return welcome_stack
+def stack(local_stack: Any) -> Any:
+    requests.post(f"{local_stack.simulator.url}/__sim/reset", timeout=5).raise_for_status()
+    for rule in requests.get(f"{local_stack.api_url}/admin/welcome-rules", timeout=5).json()["items"]:
+        requests.delete(f"{local_stack.api_url}/admin/welcome-rules/{rule['rule_id']}", timeout=5)
+    return local_stack
 
 
 def _sent(stack: Any) -> list[dict[str, Any]]:

@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -18,7 +17,8 @@ import pytest
 import requests
 
 from local.wecom_sim.calllog import calls
-from local.wecom_sim.server import SimulatorConfig, SimulatorHandle, start_simulator
+from local.wecom_sim.server import SimulatorHandle
+from tests.support import dev_simulator, race
 from wecom_bundle import campaigns, reminders, runtime, storage
 from wecom_bundle.campaigns import CampaignError
 
@@ -36,14 +36,7 @@ def sim(
     secret = f"campaign-races-{uuid.uuid4().hex}"
     monkeypatch.setenv("WECOM_CORP_SECRET", secret)
     storage.reset_client()
-    handle = start_simulator(
-        SimulatorConfig(
-            aws_env["WECOM_CORP_ID"],
-            secret,
-            aws_env["WECOM_CALLBACK_TOKEN"],
-            aws_env["WECOM_ENCODING_AES_KEY"],
-        )
-    )
+    handle = dev_simulator(corp_secret=secret)
     monkeypatch.setenv("WECOM_API_BASE", handle.url)
     monkeypatch.setattr(campaigns, "CHUNK_SIZE", 2)
     monkeypatch.setattr(campaigns, "_sleep", lambda _s: None)
@@ -56,27 +49,6 @@ def sim(
     handle.stop()
     runtime.reset()
     storage.reset_client()
-
-
-def race(workers: int, work: Callable[[int], Any]) -> list[Any]:
-    barrier = threading.Barrier(workers)
-    results: list[Any] = [None] * workers
-    errors: list[BaseException] = []
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            results[i] = work(i)
-        except BaseException as exc:  # asserted below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    return results
 
 
 def unique_text() -> dict[str, str]:

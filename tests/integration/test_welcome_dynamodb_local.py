@@ -16,7 +16,8 @@ import pytest
 import requests
 
 from local.wecom_sim.endpoints_welcome import issue_welcome_code
-from local.wecom_sim.server import SimulatorConfig, SimulatorHandle, start_simulator
+from local.wecom_sim.server import SimulatorHandle
+from tests.support import race
 from wecom_bundle import runtime, storage
 from wecom_bundle.token_store import SharedTokenProvider
 from wecom_bundle.welcome_rules import RuleCache
@@ -36,43 +37,8 @@ def on_dynamodb_local(
 
 
 @pytest.fixture
-def sim(
-    on_dynamodb_local: None, aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
-) -> Iterator[SimulatorHandle]:
-    handle = start_simulator(
-        SimulatorConfig(
-            aws_env["WECOM_CORP_ID"],
-            aws_env["WECOM_CORP_SECRET"],
-            aws_env["WECOM_CALLBACK_TOKEN"],
-            aws_env["WECOM_ENCODING_AES_KEY"],
-        )
-    )
-    monkeypatch.setenv("WECOM_API_BASE", handle.url)
-    runtime.reset()
-    yield handle
-    handle.stop()
-    runtime.reset()
-
-
-def _race(workers: int, work: Any) -> list[Any]:
-    barrier = threading.Barrier(workers)
-    results: list[Any] = []
-    errors: list[BaseException] = []
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            results.append(work(i))
-        except BaseException as exc:  # asserted below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(workers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
-    return results
+def sim(on_dynamodb_local: None, wecom_sim: SimulatorHandle) -> SimulatorHandle:
+    return wecom_sim
 
 
 def test_racing_invocations_of_one_event_send_exactly_once(
@@ -114,7 +80,7 @@ def test_racing_invocations_of_one_event_send_exactly_once(
             }
         )
     for event in events:
-        outcomes = _race(8, lambda i, event=event: containers[i].handle(corp, event).outcome)
+        outcomes = race(8, lambda i, event=event: containers[i].handle(corp, event).outcome)
         assert sorted(outcomes) == ["duplicate"] * 7 + ["sent"]
     delivered = [w for w in sim.state.delivered_welcomes() if w["external_userid"].startswith(f"wm{suffix}")]
     assert len(delivered) == 5
@@ -140,7 +106,7 @@ def test_token_lease_race_fetches_once(on_dynamodb_local: None) -> None:
         return "TOKEN-RACE", 7200
 
     providers = [SharedTokenProvider(scope, fetch) for _ in range(16)]
-    tokens = _race(16, lambda i: providers[i].get(timeout=5))
+    tokens = race(16, lambda i: providers[i].get(timeout=5))
     assert tokens == ["TOKEN-RACE"] * 16
     assert len(fetched) == 1
 
@@ -148,5 +114,5 @@ def test_token_lease_race_fetches_once(on_dynamodb_local: None) -> None:
 def test_claims_race_to_one_winner(on_dynamodb_local: None) -> None:
     key = f"race#{uuid.uuid4().hex}"
     now = int(time.time() * 1000)
-    wins = _race(12, lambda i: storage.claim_welcome(key, f"owner-{i}", now, now + 6000, {}).won)
+    wins = race(12, lambda i: storage.claim_welcome(key, f"owner-{i}", now, now + 6000, {}).won)
     assert wins.count(True) == 1

@@ -2,45 +2,33 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from local.events import http_event
+from tests.support import function_under_test
 from wecom_bundle import storage
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.usefixtures("moto_table")
 
 
-class Context:
-    function_name = "AdminFunction"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:AdminFunction"
-    aws_request_id = "admin-test"
-
-
 @pytest.fixture(scope="module")
-def admin_module() -> Any:
-    spec = importlib.util.spec_from_file_location("admin_app_under_test", ROOT / "functions/admin/app.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def admin() -> Any:
+    return function_under_test("AdminFunction")
 
 
 @pytest.fixture
-def call(admin_module: Any) -> Any:
+def call(admin: Any) -> Any:
     def _call(
         method: str, path: str, body: Any = None, query: dict[str, str] | None = None, raw: str | None = None
     ) -> tuple[int, Any]:
         params = {"rule_id": path.rsplit("/", 1)[1]} if path.startswith("/admin/welcome-rules/") else None
         payload = raw if raw is not None else (json.dumps(body) if body is not None else None)
         event = http_event(method, path, query, payload, {"content-type": "application/json"}, params)
-        answer = admin_module.lambda_handler(event, Context())
+        answer = admin(event)
         text = answer.get("body") or ""
         return answer["statusCode"], json.loads(text) if text else None
 

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import base64
-import importlib.util
 import json
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,40 +17,20 @@ from local.events import (
     signed_callback_query,
 )
 from local.settings import DEV_DEFAULTS
-from wecom_bundle import callback_service, config
+from tests.support import function_under_test
 from wecom_bundle.callback_xml import build_envelope, build_event_xml
 from wecom_bundle.crypto import MsgCrypto
 
-ROOT = Path(__file__).resolve().parents[2]
 ENV = {
     k: DEV_DEFAULTS[k]
     for k in ("WECOM_CORP_ID", "WECOM_CORP_SECRET", "WECOM_CALLBACK_TOKEN", "WECOM_ENCODING_AES_KEY")
 }
 
 
-class Context:
-    function_name = "CallbackFunction"
-    memory_limit_in_mb = 1024
-    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:CallbackFunction"
-    aws_request_id = "test-request"
-
-
 @pytest.fixture
-def handler(monkeypatch: pytest.MonkeyPatch) -> Any:
-    for name, value in ENV.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
-    monkeypatch.delenv("WECOM_SECRET_ID", raising=False)
-    config.settings.cache_clear()
-    callback_service._crypto.cache_clear()
-    spec = importlib.util.spec_from_file_location(
-        "callback_app_under_test", ROOT / "functions/callback/app.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    yield lambda event: module.lambda_handler(event, Context())
-    config.settings.cache_clear()
-    callback_service._crypto.cache_clear()
+def handler(aws_env: dict[str, str]) -> Any:
+    """A cold CallbackFunction with the dev settings (aws_env also resets the layer's cached settings)."""
+    return function_under_test("CallbackFunction")
 
 
 def _crypto(corp_id: str = ENV["WECOM_CORP_ID"]) -> MsgCrypto:

@@ -7,11 +7,8 @@ describes every campaign route the function serves.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,13 +17,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from local.events import http_event
-from local.settings import DEV_DEFAULTS
 from local.wecom_sim.calllog import calls
-from local.wecom_sim.server import SimulatorConfig, SimulatorHandle, start_simulator
-from wecom_bundle import campaigns, runtime
+from local.wecom_sim.server import SimulatorHandle
+from tests.support import function_under_test
+from wecom_bundle import campaigns
 from wecom_bundle.campaign_validation import parse_campaign
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.usefixtures("moto_table")
 TEXT = {"content": "hello"}
 LINK = {"msgtype": "link", "link": {"title": "t", "url": "https://example.com/"}}
@@ -36,48 +32,23 @@ MINI = {
 }
 
 
-class Context:
-    function_name = "AdminFunction"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:AdminFunction"
-    aws_request_id = "admin-campaign-test"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 29_000
-
-
 @pytest.fixture(scope="module")
-def admin_module() -> Any:
-    spec = importlib.util.spec_from_file_location("admin_app_campaigns", ROOT / "functions/admin/app.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def admin() -> Any:
+    return function_under_test("AdminFunction")
 
 
 @pytest.fixture
-def sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[SimulatorHandle]:
-    handle = start_simulator(
-        SimulatorConfig(
-            DEV_DEFAULTS["WECOM_CORP_ID"],
-            DEV_DEFAULTS["WECOM_CORP_SECRET"],
-            DEV_DEFAULTS["WECOM_CALLBACK_TOKEN"],
-            DEV_DEFAULTS["WECOM_ENCODING_AES_KEY"],
-        )
-    )
-    monkeypatch.setenv("WECOM_API_BASE", handle.url)
+def sim(wecom_sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch) -> SimulatorHandle:
     monkeypatch.setattr(campaigns, "_sleep", lambda _s: None)
-    runtime.reset()
     customers = [{"external_userid": f"wm{i}", "name": f"c{i}", "owner": "zhangsan"} for i in range(3)]
     requests.post(
-        f"{handle.url}/__sim/contacts", json={"members": ["zhangsan"], "customers": customers}, timeout=5
+        f"{wecom_sim.url}/__sim/contacts", json={"members": ["zhangsan"], "customers": customers}, timeout=5
     ).raise_for_status()
-    yield handle
-    handle.stop()
-    runtime.reset()
+    return wecom_sim
 
 
 @pytest.fixture
-def call(admin_module: Any) -> Any:
+def call(admin: Any) -> Any:
     def _call(
         method: str,
         path: str,
@@ -93,7 +64,7 @@ def call(admin_module: Any) -> Any:
         event = http_event(
             method, path, query, payload, {"content-type": "application/json", **(headers or {})}, params
         )
-        answer = admin_module.lambda_handler(event, Context())
+        answer = admin(event)
         text = answer.get("body") or ""
         content_type = answer.get("headers", {}).get("Content-Type", "")
         doc = json.loads(text) if text and content_type.startswith("application/json") else text
@@ -318,7 +289,7 @@ def test_wecom_refusal_keeps_its_errcode(sim: SimulatorHandle, call: Any) -> Non
     assert status == 400 and doc["error"]["code"] == "wecom_error" and doc["error"]["errcode"] == 40003
 
 
-def test_openapi_describes_every_campaign_route(call: Any, admin_module: Any) -> None:
+def test_openapi_describes_every_campaign_route(call: Any) -> None:
     _, _, document = call("GET", "/admin/openapi.json")
     paths = document["paths"]
     served = {

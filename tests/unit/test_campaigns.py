@@ -7,16 +7,14 @@ Chunking (25 000 customers → 3 tasks), idempotency keys, the crash between the
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 import requests
 
-from local.settings import DEV_DEFAULTS
 from local.wecom_sim.calllog import calls
-from local.wecom_sim.server import SimulatorConfig, SimulatorHandle, start_simulator
+from local.wecom_sim.server import SimulatorHandle
 from wecom_bundle import campaigns, reminders, runtime, storage
 from wecom_bundle.campaigns import CampaignError
 from wecom_bundle.validation import NotFound
@@ -26,22 +24,10 @@ TEXT = {"content": "双十一 85 折"}
 
 
 @pytest.fixture
-def sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[SimulatorHandle]:
-    handle = start_simulator(
-        SimulatorConfig(
-            DEV_DEFAULTS["WECOM_CORP_ID"],
-            DEV_DEFAULTS["WECOM_CORP_SECRET"],
-            DEV_DEFAULTS["WECOM_CALLBACK_TOKEN"],
-            DEV_DEFAULTS["WECOM_ENCODING_AES_KEY"],
-        )
-    )
-    monkeypatch.setenv("WECOM_API_BASE", handle.url)
+def sim(wecom_sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch) -> SimulatorHandle:
     monkeypatch.setattr(campaigns, "_sleep", lambda _s: None)
-    runtime.reset()
-    contacts(handle, {"zhangsan": [f"wm{i:05d}" for i in range(6)], "lisi": ["wmL1", "wmL2"]})
-    yield handle
-    handle.stop()
-    runtime.reset()
+    contacts(wecom_sim, {"zhangsan": [f"wm{i:05d}" for i in range(6)], "lisi": ["wmL1", "wmL2"]})
+    return wecom_sim
 
 
 @pytest.fixture

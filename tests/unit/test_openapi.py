@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -14,9 +12,9 @@ from hypothesis import strategies as st
 
 from local.events import http_event
 from local.template import load_template
+from tests.support import function_under_test
 from wecom_bundle import openapi, storage
 
-ROOT = Path(__file__).resolve().parents[2]
 # Declared in template.yaml for the contract, implemented by the group-welcome-template work (issue 6).
 PENDING = {"/admin/group-welcome-templates", "/admin/group-welcome-templates/{template_id}"}
 
@@ -55,19 +53,9 @@ def test_document_is_json_serialisable_and_versioned() -> None:
 
 
 # ------------------------------------------------------------------------------------------------ fuzz
-class Context:
-    function_name = "AdminFunction"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:AdminFunction"
-    aws_request_id = "fuzz"
-
-
 @pytest.fixture(scope="module")
 def admin() -> Any:
-    spec = importlib.util.spec_from_file_location("admin_app_fuzzed", ROOT / "functions/admin/app.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return function_under_test("AdminFunction")
 
 
 def _call(
@@ -79,7 +67,7 @@ def _call(
     params: dict[str, str] | None = None,
 ) -> tuple[int, Any]:
     event = http_event(method, path, query, body, {"content-type": "application/json"}, params)
-    answer = admin.lambda_handler(event, Context())
+    answer = admin(event)
     text = answer.get("body") or ""
     return answer["statusCode"], json.loads(text) if text else None
 

@@ -7,16 +7,14 @@ moto's DynamoDB. The races of concurrent runs are in tests/integration (DynamoDB
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 
-from local.settings import DEV_DEFAULTS
 from local.wecom_sim.calllog import calls
-from local.wecom_sim.server import SimulatorConfig, SimulatorHandle, start_simulator
-from wecom_bundle import campaigns, reminders, runtime, storage
+from local.wecom_sim.server import SimulatorHandle
+from wecom_bundle import campaigns, reminders, storage
 from wecom_bundle.campaigns import CampaignError
 from wecom_bundle.reminder_policy import ReminderPolicy, next_allowed_at, parse_policy
 from wecom_bundle.validation import NotFound, ValidationError
@@ -26,26 +24,14 @@ DAY_MS = 86_400_000
 
 
 @pytest.fixture
-def sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[SimulatorHandle]:
-    handle = start_simulator(
-        SimulatorConfig(
-            DEV_DEFAULTS["WECOM_CORP_ID"],
-            DEV_DEFAULTS["WECOM_CORP_SECRET"],
-            DEV_DEFAULTS["WECOM_CALLBACK_TOKEN"],
-            DEV_DEFAULTS["WECOM_ENCODING_AES_KEY"],
-        )
-    )
-    monkeypatch.setenv("WECOM_API_BASE", handle.url)
+def sim(wecom_sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch) -> SimulatorHandle:
     monkeypatch.setattr(campaigns, "_sleep", lambda _s: None)
     monkeypatch.setattr(campaigns, "CHUNK_SIZE", 2)
-    runtime.reset()
     customers = [{"external_userid": f"wm{i}", "name": f"c{i}", "owner": "zhangsan"} for i in range(4)]
     requests.post(
-        f"{handle.url}/__sim/contacts", json={"members": ["zhangsan"], "customers": customers}, timeout=5
+        f"{wecom_sim.url}/__sim/contacts", json={"members": ["zhangsan"], "customers": customers}, timeout=5
     ).raise_for_status()
-    yield handle
-    handle.stop()
-    runtime.reset()
+    return wecom_sim
 
 
 def active_campaign(policy: dict[str, Any] | None = None) -> tuple[str, list[str], int]:

@@ -8,7 +8,8 @@ import pytest
 import requests
 
 from local.settings import DEV_DEFAULTS
-from local.wecom_sim.server import SimulatorConfig, SimulatorHandle, start_simulator
+from local.wecom_sim.server import SimulatorHandle
+from tests.support import dev_simulator
 from wecom_bundle.wecom.client import WeComClient, fetch_token, new_session
 from wecom_bundle.wecom.errors import RateLimitError, TokenError, TransportError, WeComError
 
@@ -39,14 +40,7 @@ class MemoryTokens:
 
 @pytest.fixture
 def sim() -> Iterator[SimulatorHandle]:
-    handle = start_simulator(
-        SimulatorConfig(
-            DEV_DEFAULTS["WECOM_CORP_ID"],
-            DEV_DEFAULTS["WECOM_CORP_SECRET"],
-            DEV_DEFAULTS["WECOM_CALLBACK_TOKEN"],
-            DEV_DEFAULTS["WECOM_ENCODING_AES_KEY"],
-        )
-    )
+    handle = dev_simulator()
     yield handle
     handle.stop()
 

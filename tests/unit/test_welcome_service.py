@@ -5,9 +5,7 @@ Covers every outcome, nickname fill and fallback, retries within the deadline, d
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,7 +13,8 @@ import requests
 
 from local.settings import DEV_DEFAULTS
 from local.wecom_sim.endpoints_welcome import issue_welcome_code
-from local.wecom_sim.server import SimulatorConfig, SimulatorHandle, start_simulator
+from local.wecom_sim.server import SimulatorHandle
+from tests.support import race
 from wecom_bundle import runtime, storage
 from wecom_bundle.welcome_rules import RuleCache
 from wecom_bundle.welcome_service import WelcomeService, WelcomeSettings, event_key, render_text
@@ -25,22 +24,9 @@ CORP = DEV_DEFAULTS["WECOM_CORP_ID"]
 
 
 @pytest.fixture
-def sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[SimulatorHandle]:
-    handle = start_simulator(
-        SimulatorConfig(
-            corp_id=CORP,
-            corp_secret=DEV_DEFAULTS["WECOM_CORP_SECRET"],
-            callback_token=DEV_DEFAULTS["WECOM_CALLBACK_TOKEN"],
-            encoding_aes_key=DEV_DEFAULTS["WECOM_ENCODING_AES_KEY"],
-        )
-    )
-    for name in ("WECOM_CORP_ID", "WECOM_CORP_SECRET", "WECOM_CALLBACK_TOKEN", "WECOM_ENCODING_AES_KEY"):
-        monkeypatch.setenv(name, DEV_DEFAULTS[name])
-    monkeypatch.setenv("WECOM_API_BASE", handle.url)
-    monkeypatch.delenv("WECOM_SECRET_ID", raising=False)
-    runtime.reset()
+def sim(wecom_sim: SimulatorHandle) -> SimulatorHandle:
     requests.post(
-        f"{handle.url}/__sim/contacts",
+        f"{wecom_sim.url}/__sim/contacts",
         json={
             "members": ["zhangsan", "lisi"],
             "customers": [
@@ -50,9 +36,7 @@ def sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[SimulatorHandle]:
         },
         timeout=5,
     ).raise_for_status()
-    yield handle
-    handle.stop()
-    runtime.reset()
+    return wecom_sim
 
 
 @pytest.fixture
@@ -273,18 +257,7 @@ def test_same_second_adds_by_two_customers_are_two_welcomes(
 def test_concurrent_invocations_send_once(sim: SimulatorHandle, service: WelcomeService) -> None:
     _rule()
     event = _event(sim)
-    outcomes: list[str] = []
-    barrier = threading.Barrier(8)
-
-    def invoke() -> None:
-        barrier.wait()
-        outcomes.append(service.handle(CORP, event).outcome)
-
-    threads = [threading.Thread(target=invoke) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    outcomes = race(8, lambda _i: service.handle(CORP, event).outcome)
     assert sorted(outcomes) == ["duplicate"] * 7 + ["sent"]
     assert len(_sends(sim)) == 1
 

@@ -1,0 +1,54 @@
+"""Helpers shared by test modules (fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from local.lambda_runtime import load_handler, make_context
+from local.settings import DEV_DEFAULTS
+from local.template import load_template
+from local.wecom_sim.server import SimulatorConfig, SimulatorHandle, start_simulator
+
+
+def function_under_test(logical_id: str) -> Callable[[dict[str, Any]], Any]:
+    """The handler template.yaml declares for ``logical_id``, imported fresh (like a cold container) by the
+    local runtime, called with a Lambda-like context."""
+    spec = load_template().functions[logical_id]
+    handler = load_handler(spec)
+    return lambda event: handler(event, make_context(spec))
+
+
+def dev_simulator(corp_secret: str | None = None) -> SimulatorHandle:
+    """A WeCom simulator on a free loopback port with the dev settings (optionally another app secret)."""
+    return start_simulator(
+        SimulatorConfig(
+            DEV_DEFAULTS["WECOM_CORP_ID"],
+            corp_secret or DEV_DEFAULTS["WECOM_CORP_SECRET"],
+            DEV_DEFAULTS["WECOM_CALLBACK_TOKEN"],
+            DEV_DEFAULTS["WECOM_ENCODING_AES_KEY"],
+        )
+    )
+
+
+def race(workers: int, work: Callable[[int], Any]) -> list[Any]:
+    """Run ``work(i)`` on ``workers`` threads released together; results in worker order; no errors."""
+    barrier = threading.Barrier(workers)
+    results: list[Any] = [None] * workers
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            results[i] = work(i)
+        except BaseException as exc:  # asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    return results
