@@ -1,10 +1,10 @@
-"""API Gateway HttpApi (payload 2.0) request and response helpers shared by the HTTP handlers."""
+"""API Gateway HttpApi (payload 2.0) request and response helpers for the callback handler (the admin API
+uses Powertools' resolver)."""
 
 from __future__ import annotations
 
 import base64
 import binascii
-import json
 from typing import Any
 
 
@@ -26,25 +26,5 @@ def method(event: dict[str, Any]) -> str:
     return str(event.get("requestContext", {}).get("http", {}).get("method", "")).upper()
 
 
-def request_id(event: dict[str, Any]) -> str:
-    return str(event.get("requestContext", {}).get("requestId", ""))
-
-
-def text(status: int, body: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
-    return {
-        "statusCode": status,
-        "headers": {"Content-Type": "text/plain; charset=utf-8", **(headers or {})},
-        "body": body,
-    }
-
-
-def xml(status: int, body: str) -> dict[str, Any]:
-    return {"statusCode": status, "headers": {"Content-Type": "application/xml; charset=utf-8"}, "body": body}
-
-
-def json_response(status: int, doc: Any, headers: dict[str, str] | None = None) -> dict[str, Any]:
-    return {
-        "statusCode": status,
-        "headers": {"Content-Type": "application/json", **(headers or {})},
-        "body": json.dumps(doc, ensure_ascii=False, separators=(",", ":")),
-    }
+def text(status: int, body: str) -> dict[str, Any]:
+    return {"statusCode": status, "headers": {"Content-Type": "text/plain; charset=utf-8"}, "body": body}

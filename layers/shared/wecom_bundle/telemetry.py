@@ -15,21 +15,19 @@ def _enabled() -> bool:
 
 def count(name: str, dimensions: dict[str, str], value: float = 1) -> None:
     """Emit one count metric with dimensions (e.g. WelcomeOutcome{outcome=sent})."""
-    if not _enabled():
-        return
-    from aws_lambda_powertools.metrics import MetricUnit, single_metric
-
-    with single_metric(name=name, unit=MetricUnit.Count, value=value) as metric:
-        for key, dim in dimensions.items():
-            metric.add_dimension(name=key, value=dim)
+    _emit(name, "Count", value, dimensions)
 
 
 def milliseconds(name: str, value: float, dimensions: dict[str, str] | None = None) -> None:
     """Emit one latency metric in milliseconds."""
+    _emit(name, "Milliseconds", value, dimensions or {})
+
+
+def _emit(name: str, unit: str, value: float, dimensions: dict[str, str]) -> None:
     if not _enabled():
         return
     from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
-    with single_metric(name=name, unit=MetricUnit.Milliseconds, value=value) as metric:
-        for key, dim in (dimensions or {}).items():
+    with single_metric(name=name, unit=MetricUnit(unit), value=value) as metric:
+        for key, dim in dimensions.items():
             metric.add_dimension(name=key, value=dim)
