@@ -237,6 +237,24 @@ def test_dead_letters_raise_an_alarm(resources: dict[str, Any]) -> None:
         if d["Name"] == "QueueName"
     ]
     assert "ScheduledDeadLetterQueue" in watched
+    assert "ResultSyncDeadLetterQueue" in watched
+
+
+def test_result_sync_fans_out_through_sqs_with_a_dead_letter_queue(resources: dict[str, Any]) -> None:
+    queue = resources["ResultSyncQueue"]["Properties"]
+    redrive = queue["RedrivePolicy"]
+    assert _getatt_target(redrive["deadLetterTargetArn"]) == ["ResultSyncDeadLetterQueue", "Arn"]
+    assert redrive["maxReceiveCount"] >= 3
+    worker = resources["ResultSyncWorkerFunction"]["Properties"]
+    assert queue["VisibilityTimeout"] >= 6 * worker["Timeout"]  # AWS's advice for Lambda event sources
+    source = worker["Events"]["SyncQueue"]
+    assert source["Type"] == "SQS"
+    assert _getatt_target(source["Properties"]["Queue"]) == ["ResultSyncQueue", "Arn"]
+    assert source["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert "ReservedConcurrentExecutions" in worker  # the cap on parallel WeCom calls (45033)
+    for function in ("ResultSyncFunction", "ResultSyncWorkerFunction"):
+        env = resources[function]["Properties"]["Environment"]["Variables"]
+        assert env["RESULT_SYNC_QUEUE_URL"] == {"Ref": "ResultSyncQueue"}
 
 
 def test_layer_is_built_by_sam_for_python313_arm64(resources: dict[str, Any]) -> None:
@@ -256,6 +274,11 @@ def test_policies_are_scoped(resources: dict[str, Any], function: str) -> None:
     for policy in resources[function]["Properties"]["Policies"]:
         if "AWSSecretsManagerGetSecretValuePolicy" in policy:
             assert policy["AWSSecretsManagerGetSecretValuePolicy"]["SecretArn"] == {"Ref": "WeComSecretArn"}
+            continue
+        if "SQSSendMessagePolicy" in policy:  # the result-sync fan-out: its own work queue only
+            assert policy["SQSSendMessagePolicy"]["QueueName"] == {
+                "Fn::GetAtt": ["ResultSyncQueue", "QueueName"]
+            }
             continue
         assert set(policy) == {"Statement"}, f"{function}: unexpected policy {policy!r}"
         for statement in policy["Statement"]:

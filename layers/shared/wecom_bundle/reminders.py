@@ -92,6 +92,7 @@ def remind_msgid(
         storage.release_reminder_slot(msgid, slot, owner, previous_at_ms)
         return Outcome(msgid, "failed", errcode=exc.errcode)
     storage.put_reminder_event(campaign_id, msgid, now_ms, trigger, "sent")
+    storage.mark_msgid_sync_due(msgid, now_ms // 1000)  # members act on reminders: sync at the next run
     return Outcome(msgid, "sent")
 
 

@@ -1,14 +1,314 @@
-"""Scheduled result sync for mass-send campaigns.
+"""One msgid's result sync pass: member task status and per-customer results from WeCom into DynamoDB.
 
-Campaigns (and their msgids) arrive with the campaigns work; until then there is nothing due and a run
-reports zero synced tasks. The function, its schedule and its dead-letter queue are already real.
+A pass (run by ResultSyncWorkerFunction for one queued msgid):
+
+1. pages ``get_groupmsg_task`` (limit 1000) to the last cursor and stores each member whose status or
+   send_time changed, flagging it for a results pull;
+2. pages ``get_groupmsg_send_result`` (limit 1000, every page) only for members that changed, were never
+   pulled, sent but still have non-final rows, or were interrupted mid-pull; stores only rows that changed
+   (``external_userid`` rows for single tasks, ``chat_id`` rows for group tasks), 25 per batch;
+3. recounts the aggregates from the stored state and writes them only when they changed.
+
+Why this shape: an unchanged re-sync costs one task page per 1000 members and writes no row, member or
+aggregate item (only the schedule moves). Counts are recounts of what is stored, never increments, so a
+pass that is repeated, resumed or raced by a duplicate message cannot double count. The pass checkpoints
+its cursors when it runs out of time and continues in a new message; a pass killed without a checkpoint is
+simply redone (rows are compared before writing, so that costs WeCom calls, not writes).
+Tasks created before 2020-11-17 are not served by ``get_groupmsg_task``: their results are pulled with
+``get_groupmsg_send_result`` alone for the members known to have sent it (the campaign's sender or creator).
 """
 
 from __future__ import annotations
 
+import logging
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
+from wecom_bundle import runtime, storage, sync_queue
+from wecom_bundle.sync_budget import Budget, OutOfTime
+from wecom_bundle.sync_cadence import Cadence
+from wecom_bundle.sync_queue import SyncMessage
+from wecom_bundle.sync_totals import MemberCounts, campaign_totals, chunk_totals, member_counts
+from wecom_bundle.wecom.errors import WeComError
 
-def run_due(deadline_ms: int) -> dict[str, Any]:
-    """Sync every msgid that is due, stopping before ``deadline_ms`` of Lambda time runs out."""
-    return {"msgids_synced": 0, "budget_ms": deadline_ms}
+logger = logging.getLogger(__name__)
+
+TASK_PATH = "externalcontact/get_groupmsg_task"
+RESULT_PATH = "externalcontact/get_groupmsg_send_result"
+PAGE_LIMIT = 1000
+TASK_API_CUTOFF = 1605542400  # 2020-11-17 00:00 +08:00
+MEMBER_SENT = 2
+LEASE_S = 900  # a pass not finished or renewed within this is queued again by the next scheduled run
+CANCEL_SETTLE_S = 60  # a cancelled campaign gets one pass that starts this long after the cancel
+PAGE_RESERVE_S = 15.0  # one page at worst (connect + read timeouts) plus the checkpoint writes
+CALL_TIMEOUT = (3.05, 10.0)
+
+
+@dataclass
+class PassState:
+    """What one pass has read and changed; ``members`` is updated as member items are written."""
+
+    msgid: str
+    token: str
+    registry: dict[str, Any]
+    campaign: dict[str, Any]
+    budget: Budget
+    now: int
+    members: dict[str, dict[str, Any]] = field(default_factory=dict)
+    members_written: int = 0
+    rows_written: int = 0
+    members_pulled: int = 0
+
+    @property
+    def chat_type(self) -> str:
+        return str(self.campaign.get("chat_type") or "single")
+
+
+class _Interrupted(OutOfTime):
+    """Out of time with a position to save: where the task list or a member's results stopped."""
+
+    def __init__(self, checkpoint: dict[str, Any], member: dict[str, Any] | None = None) -> None:
+        super().__init__()
+        self.checkpoint = checkpoint
+        self.member = member
+
+
+def sync_message(body: str, *, budget_ms: int) -> dict[str, Any]:
+    """Run the pass a queue message names (ValueError for a malformed message: it is poison)."""
+    message = SyncMessage.decode(body)
+    return sync_msgid(message.msgid, message.token, Budget(budget_ms / 1000, reserve_s=PAGE_RESERVE_S))
+
+
+def sync_msgid(msgid: str, token: str, budget: Budget, *, now: int | None = None) -> dict[str, Any]:
+    """One pass over one msgid, if the pass named by ``token`` is still the msgid's current one."""
+    now = int(time.time()) if now is None else now
+    registry = storage.get_msgid_owner(msgid)
+    if registry is None or registry.get("sync_token") != token:
+        return {"msgid": msgid, "outcome": "stale"}  # a duplicate or superseded message: nothing to do
+    campaign = storage.get_campaign(str(registry["campaign_id"])) or {}
+    state = PassState(msgid, token, registry, campaign, budget, now)
+    try:
+        _pull(state)
+    except _Interrupted as stop:
+        return _continue_later(state, stop)
+    except OutOfTime:
+        return _continue_later(state, _Interrupted({}))
+    except WeComError as exc:
+        return _refused(state, exc)
+    return _finish(state)
+
+
+def _pull(state: PassState) -> None:
+    state.members = {m["userid"]: m for m in storage.sync_members(state.msgid)}
+    if _is_pre_task_api(state.registry):
+        _seed_known_senders(state)
+    elif state.registry.get("sync_phase") != "results":
+        _pull_tasks(state, str(state.registry.get("task_cursor") or ""))
+    for userid in sorted(state.members):
+        if _needs_results(state.members[userid], state):
+            _pull_member_results(state, userid)
+
+
+# ----------------------------------------------------------------------------------------------- members
+def _is_pre_task_api(registry: dict[str, Any]) -> bool:
+    return int(registry.get("task_created_at") or registry.get("linked_at") or 0) < TASK_API_CUTOFF
+
+
+def _pull_tasks(state: PassState, cursor: str) -> None:
+    """Every page of the member task list from ``cursor``; changed members are stored and flagged."""
+    client = runtime.wecom_client()
+    body = {"msgid": state.msgid, "limit": PAGE_LIMIT}
+    pages = client.paginate(
+        TASK_PATH, body, "task_list", cursor=cursor, timeout=CALL_TIMEOUT, retry=state.budget.call
+    )
+    while True:
+        try:
+            rows, next_cursor = next(pages)
+        except StopIteration:
+            return
+        except OutOfTime as exc:
+            raise _Interrupted({"task_cursor": cursor, "sync_phase": "tasks"}) from exc
+        for row in rows:
+            _store_member_status(state, row)
+        cursor = next_cursor
+
+
+def _store_member_status(state: PassState, row: dict[str, Any]) -> None:
+    userid = str(row.get("userid") or "")
+    if not userid:
+        return
+    status, send_time = int(row.get("status") or 0), row.get("send_time")
+    stored = state.members.get(userid)
+    if stored is not None and stored.get("status") == status and stored.get("send_time") == send_time:
+        return
+    member = {**(stored or {}), "userid": userid, "status": status, "results_pending": True}
+    member = _with(member, "send_time", send_time)
+    _save_member(state, member)
+
+
+def _seed_known_senders(state: PassState) -> None:
+    """Pre-2020-11-17 tasks: the members known to have it (its sender or creator) are pulled every pass."""
+    for userid in {state.campaign.get("sender"), state.registry.get("creator")} - {None, ""}:
+        stored = state.members.get(str(userid)) or {"userid": str(userid), "status": 0}
+        state.members[str(userid)] = {**stored, "results_pending": True, "derived_status": True}
+
+
+def _needs_results(member: dict[str, Any], state: PassState) -> bool:
+    """Pull results only for members that changed, were interrupted, or sent with rows not yet final."""
+    if member.get("results_pending") or member.get("result_cursor"):
+        return True
+    return member.get("status") == MEMBER_SENT and not member.get("results_final")
+
+
+def _save_member(state: PassState, member: dict[str, Any]) -> None:
+    if state.members.get(member["userid"]) == member:
+        return
+    storage.put_sync_member(state.msgid, member)
+    state.members[member["userid"]] = member
+    state.members_written += 1
+
+
+# ----------------------------------------------------------------------------------------------- results
+def _target(row: dict[str, Any]) -> str:
+    return str(row.get("external_userid") or row.get("chat_id") or "")
+
+
+def _result_row(state: PassState, userid: str, row: dict[str, Any]) -> dict[str, Any]:
+    """The stored shape: ``external_userid`` for single tasks, ``chat_id`` for group tasks, never both."""
+    key = "chat_id" if row.get("chat_id") else "external_userid"
+    stored = {
+        "msgid": state.msgid,
+        "userid": userid,
+        key: _target(row),
+        "status": int(row.get("status") or 0),
+    }
+    return _with(stored, "send_time", row.get("send_time"))
+
+
+def _pull_member_results(state: PassState, userid: str) -> None:
+    """Every page of one member's results; writes only new or changed rows, then recounts the member."""
+    member = state.members[userid]
+    known = {_target(r): r for r in storage.member_results(state.msgid, userid)}
+    cursor = str(member.get("result_cursor") or "")
+    client = runtime.wecom_client()
+    body = {"msgid": state.msgid, "userid": userid, "limit": PAGE_LIMIT}
+    pages = client.paginate(
+        RESULT_PATH, body, "send_list", cursor=cursor, timeout=CALL_TIMEOUT, retry=state.budget.call
+    )
+    while True:
+        try:
+            rows, next_cursor = next(pages)
+        except StopIteration:
+            break
+        except OutOfTime as exc:
+            raise _Interrupted({"sync_phase": "results"}, {**member, "result_cursor": cursor}) from exc
+        changed = _changed_rows(state, userid, rows, known)
+        storage.write_results(state.msgid, changed)
+        state.rows_written += len(changed)
+        cursor = next_cursor
+    state.members_pulled += 1
+    _save_member(state, _recounted(member, member_counts(known.values())))
+
+
+def _changed_rows(
+    state: PassState, userid: str, rows: list[dict[str, Any]], known: dict[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    changed = []
+    for row in rows:
+        if not _target(row):
+            continue
+        new = _result_row(state, userid, row)
+        old = known.get(new.get("external_userid") or new["chat_id"])
+        if old is None or old.get("status") != new["status"] or old.get("send_time") != new.get("send_time"):
+            changed.append(new)
+        known[_target(new)] = new
+    return changed
+
+
+def _recounted(member: dict[str, Any], counts: MemberCounts) -> dict[str, Any]:
+    """The member after a complete pull: its counts, whether every row is final, no pending pull."""
+    updated = {key: value for key, value in member.items() if key not in ("results_pending", "result_cursor")}
+    if updated.pop("derived_status", False):  # pre-2020-11-17: a member "sent" once any row left unsent
+        updated["status"] = MEMBER_SENT if counts.total and counts.unsent < counts.total else 0
+    updated |= {"results": counts.as_dict(), "results_total": counts.total}
+    updated["results_final"] = updated.get("status") == MEMBER_SENT and counts.unsent == 0
+    updated = _with(updated, "first_send_time", counts.first_send_time)
+    return _with(updated, "last_send_time", counts.last_send_time)
+
+
+def _with(doc: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
+    """``doc`` with ``key`` set, or removed when the value is None (DynamoDB items carry no nulls)."""
+    out = {k: v for k, v in doc.items() if k != key}
+    if value is not None:
+        out[key] = value
+    return out
+
+
+# ----------------------------------------------------------------------------------------------- ending
+def _summary(state: PassState, outcome: str) -> dict[str, Any]:
+    return {
+        "msgid": state.msgid,
+        "outcome": outcome,
+        "wecom_calls": state.budget.calls,
+        "backoffs": state.budget.backoffs,
+        "members_written": state.members_written,
+        "rows_written": state.rows_written,
+        "members_pulled": state.members_pulled,
+    }
+
+
+def _continue_later(state: PassState, stop: _Interrupted) -> dict[str, Any]:
+    """Save where the pass stopped, keep the claim, and queue the rest as a new message."""
+    if stop.member is not None:
+        _save_member(state, stop.member)
+    if not storage.renew_msgid_sync(state.msgid, state.token, state.now + LEASE_S, stop.checkpoint):
+        return _summary(state, "superseded")
+    sync_queue.send([SyncMessage(state.msgid, state.token)])
+    logger.info("msgid %s: out of time, continues from its checkpoint", state.msgid)
+    return _summary(state, "continued")
+
+
+def _refused(state: PassState, exc: WeComError) -> dict[str, Any]:
+    """A definite refusal (unknown msgid, no permission): stop syncing this msgid, keep the errcode."""
+    logger.warning(
+        "msgid %s: WeCom refused the sync (errcode %s); no further syncs", state.msgid, exc.errcode
+    )
+    fields = {"sync_state": "refused", "sync_errcode": exc.errcode}
+    storage.finish_msgid_sync(state.msgid, state.token, None, fields, state.now)
+    return {**_summary(state, "refused"), "errcode": exc.errcode}
+
+
+def _finish(state: PassState) -> dict[str, Any]:
+    """Aggregates (written only when changed), the campaign's completion, and the next sync time."""
+    members = list(state.members.values())
+    own = chunk_totals(members)
+    campaign_id, chunk_no = str(state.registry["campaign_id"]), int(state.registry.get("chunk") or 1)
+    chunks = storage.campaign_chunks(campaign_id)
+    chunk = next((c for c in chunks if int(c["chunk"]) == chunk_no), None)
+    if chunk is not None and any(chunk.get(k) != v for k, v in own.items()):
+        storage.record_chunk_totals(campaign_id, chunk_no, own)
+        chunk.update(own)
+    totals, complete = campaign_totals(chunks)
+    became_completed = False
+    if state.campaign and (
+        totals != state.campaign.get("totals") or (complete and state.campaign.get("status") == "active")
+    ):
+        became_completed = storage.record_campaign_totals(campaign_id, totals, state.now, complete)
+    next_at = _next_sync_at(state, own["sync_complete"])
+    fields = {"sync_state": "active" if next_at is not None else "done"}
+    storage.finish_msgid_sync(state.msgid, state.token, next_at, fields, state.now)
+    return {**_summary(state, "synced"), "next_sync_at": next_at, "campaign_completed": became_completed}
+
+
+def _next_sync_at(state: PassState, complete: bool) -> int | None:
+    if complete:
+        return None  # every member sent and every row is final: nothing can change any more
+    cancelled_at = state.campaign.get("cancelled_at")
+    if state.campaign.get("status") == "cancelled" and cancelled_at is not None:
+        settle_at = int(cancelled_at) + CANCEL_SETTLE_S
+        if state.now >= settle_at:
+            return None  # this pass started after the cancel settled: the final picture is stored
+        return settle_at
+    created = int(state.registry.get("task_created_at") or state.registry.get("linked_at") or state.now)
+    return Cadence.from_env().next_sync_at(created, state.now)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -741,6 +742,8 @@ def claim_msgid(
         "chunk": chunk,
         "linked_by": linked_by,
         "linked_at": now,
+        "task_created_at": now,
+        **sync_due_keys(now, msgid),  # the result sync picks it up at its next run
     }
     condition = "attribute_not_exists(pk) OR (campaign_id = :cid AND chunk = :chunk)"
     values = {"cid": campaign_id, "chunk": chunk}
@@ -837,6 +840,288 @@ def unlinked_chunks(fingerprint: str, created_from: int, created_to: int) -> lis
         ),
     )
     return [_public(decode_item(item)) for item in answer.get("Items", [])]
+
+
+# ----------------------------------------------------------------------------------------------- result sync
+# Layout (docs/data-model.md, "Result sync"): the msgid registry item (``MSGID#{msgid}`` / ``MSGID``) is
+# also the msgid's sync schedule (gsi3 ``DUE#SYNC`` by next sync time, present only while syncs are due);
+# the msgid's partition holds one item per member (``MEMBER#{userid}``) and one per customer or group chat
+# (``R#{userid}#{target}``). Aggregates sit on the campaign's chunk item (per msgid) and the campaign record.
+DUE_SYNC = "DUE#SYNC"
+MEMBER_PREFIX = "MEMBER#"
+RESULT_PREFIX = "R#"
+_BATCH_WRITE_MAX = 25
+_BATCH_GET_MAX = 100
+
+
+@dataclass
+class WriteMeter:
+    """Items and write capacity units the result sync consumed (DynamoDB's own ConsumedCapacity).
+
+    Why: "an unchanged re-sync writes nothing" is a claim about cost; the worker reports it per run and
+    ``make bench`` compares it with a naive sync.
+    """
+
+    items: int = 0
+    units: float = 0.0
+
+    def add(self, items: int, consumed: Any) -> None:
+        self.items += items
+        for entry in consumed if isinstance(consumed, list) else [consumed] if consumed else []:
+            self.units += float(entry.get("CapacityUnits") or 0.0)
+
+
+sync_writes = WriteMeter()
+
+
+def msgid_pk(msgid: str) -> str:
+    return f"MSGID#{msgid}"
+
+
+def _msgid_key(msgid: str) -> dict[str, Any]:
+    return encode_item({"pk": msgid_pk(msgid), "sk": MSGID_SK})
+
+
+def sync_due_keys(at: int, msgid: str) -> dict[str, Any]:
+    """The msgid's place in the sync due index (gsi3): by next sync time, oldest first."""
+    return {"next_sync_at": int(at), "gsi3pk": DUE_SYNC, "gsi3sk": due_sk(at, msgid)}
+
+
+def _metered_update(key: dict[str, Any], sets: dict[str, Any], **kwargs: Any) -> dict[str, Any] | None:
+    answer = _update(key, sets, **kwargs)
+    sync_writes.add(1, None)
+    return answer
+
+
+def due_sync_msgids(
+    now: int, limit: int, start: str | None = None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Msgid items whose sync is due (gsi3 ``DUE#SYNC``, ``gsi3sk <= now``), oldest first; a page at a time
+    (``start`` is the previous page's last ``gsi3sk``). The raw due key comes back as ``due_sk``."""
+    request: dict[str, Any] = {
+        "TableName": _table(),
+        "IndexName": "gsi3",
+        "KeyConditionExpression": "gsi3pk = :pk AND gsi3sk BETWEEN :from AND :upto",
+        "ExpressionAttributeValues": _values(
+            pk=DUE_SYNC, upto=f"{int(now):010d}#~", **{"from": start or "0"}
+        ),
+        "ScanIndexForward": True,
+        "Limit": limit,
+    }
+    answer = client().query(**request)
+    rows = [decode_item(item) for item in answer.get("Items", [])]
+    items = [{**_public(row), "due_sk": row["gsi3sk"]} for row in rows if row["gsi3sk"] != start]
+    more = "LastEvaluatedKey" in answer and rows
+    return items, (rows[-1]["gsi3sk"] if more else None)
+
+
+def claim_msgid_sync(msgid: str, seen_due_sk: str, token: str, lease_until: int) -> bool:
+    """Take a due msgid for one sync pass: the due key moves to the lease's end (so the next scheduled run
+    does not queue it again while a worker holds it) and ``sync_token`` names the pass. False when another
+    run took it first (its due key changed)."""
+    return (
+        _metered_update(
+            _msgid_key(msgid),
+            {"sync_token": token, **sync_due_keys(lease_until, msgid)},
+            condition="gsi3sk = :seen",
+            values={"seen": seen_due_sk},
+        )
+        is not None
+    )
+
+
+def renew_msgid_sync(msgid: str, token: str, lease_until: int, checkpoint: dict[str, Any]) -> bool:
+    """Save a pass's checkpoint (cursor, phase) and extend its lease; False when the pass is no longer ours."""
+    return (
+        _metered_update(
+            _msgid_key(msgid),
+            {**checkpoint, **sync_due_keys(lease_until, msgid)},
+            condition="sync_token = :token",
+            values={"token": token},
+        )
+        is not None
+    )
+
+
+def finish_msgid_sync(
+    msgid: str, token: str, next_sync_at: int | None, fields: dict[str, Any], now: int
+) -> bool:
+    """End a pass: record when, clear the checkpoint, and either schedule the next sync or leave the due
+    index for good (``next_sync_at`` None: final, aged out, or refused by WeCom)."""
+    sets = {**fields, "last_synced_at": now}
+    removes: tuple[str, ...] = ("sync_token", "task_cursor", "sync_phase")
+    if next_sync_at is None:
+        removes += ("gsi3pk", "gsi3sk", "next_sync_at")
+    else:
+        sets |= sync_due_keys(next_sync_at, msgid)
+    return (
+        _metered_update(
+            _msgid_key(msgid), sets, removes=removes, condition="sync_token = :token", values={"token": token}
+        )
+        is not None
+    )
+
+
+def mark_msgid_sync_due(msgid: str, at: int) -> bool:
+    """Sync this msgid at the next scheduled run (after a reminder): only while its syncs are still due,
+    and never later than it already was."""
+    return (
+        _update(
+            _msgid_key(msgid),
+            sync_due_keys(at, msgid),
+            condition="gsi3pk = :due AND next_sync_at > :at AND attribute_not_exists(sync_token)",
+            values={"due": DUE_SYNC, "at": int(at)},
+        )
+        is not None
+    )
+
+
+def msgid_items(msgids: list[str]) -> dict[str, dict[str, Any]]:
+    """Msgid registry items by msgid (BatchGetItem, 100 keys a call); unknown msgids are absent."""
+    found: dict[str, dict[str, Any]] = {}
+    unique = list(dict.fromkeys(msgids))
+    for start in range(0, len(unique), _BATCH_GET_MAX):
+        keys = [_msgid_key(m) for m in unique[start : start + _BATCH_GET_MAX]]
+        request = {_table(): {"Keys": keys, "ConsistentRead": True}}
+        while request:
+            answer = client().batch_get_item(RequestItems=request)
+            for item in answer.get("Responses", {}).get(_table(), []):
+                row = _public(decode_item(item))
+                found[row["msgid"]] = row
+            request = answer.get("UnprocessedKeys") or {}
+    return found
+
+
+def sync_members(msgid: str) -> list[dict[str, Any]]:
+    """Every member item of a msgid (one per member of the task: hundreds at most)."""
+    return _query_all(msgid_pk(msgid), MEMBER_PREFIX)
+
+
+def put_sync_member(msgid: str, member: dict[str, Any]) -> None:
+    """Create or replace one member item (status, send_time, result counts, checkpoint)."""
+    item = {"pk": msgid_pk(msgid), "sk": f"{MEMBER_PREFIX}{member['userid']}", "msgid": msgid, **member}
+    answer = client().put_item(TableName=_table(), Item=encode_item(item), ReturnConsumedCapacity="TOTAL")
+    sync_writes.add(1, answer.get("ConsumedCapacity"))
+
+
+def result_prefix(userid: str | None) -> str:
+    return RESULT_PREFIX if userid is None else f"{RESULT_PREFIX}{userid}#"
+
+
+def member_results(msgid: str, userid: str) -> list[dict[str, Any]]:
+    """The stored result rows of one member of a msgid (what the next diff compares against)."""
+    return _query_all(msgid_pk(msgid), result_prefix(userid))
+
+
+def write_results(msgid: str, rows: list[dict[str, Any]]) -> None:
+    """Store result rows (new or changed only: the caller diffs), 25 per BatchWriteItem; unprocessed items
+    (throttling) are retried with backoff until written, so nothing is silently dropped."""
+    for start in range(0, len(rows), _BATCH_WRITE_MAX):
+        batch = rows[start : start + _BATCH_WRITE_MAX]
+        requests = [
+            {
+                "PutRequest": {
+                    "Item": encode_item(
+                        {
+                            "pk": msgid_pk(msgid),
+                            "sk": f"{RESULT_PREFIX}{row['userid']}#{row.get('external_userid') or row['chat_id']}",
+                            **row,
+                        }
+                    )
+                }
+            }
+            for row in batch
+        ]
+        _batch_write(requests)
+
+
+def _batch_write(requests: list[dict[str, Any]]) -> None:
+    pending = {_table(): requests}
+    for attempt in range(10):
+        answer = client().batch_write_item(RequestItems=pending, ReturnConsumedCapacity="TOTAL")
+        unprocessed = answer.get("UnprocessedItems") or {}
+        done = len(pending[_table()]) - len(unprocessed.get(_table(), []))
+        sync_writes.add(done, answer.get("ConsumedCapacity"))
+        if not unprocessed:
+            return
+        pending = unprocessed
+        time.sleep(min(2.0, 0.05 * 2**attempt))
+    raise RuntimeError("DynamoDB kept refusing result rows (throttled): the pass will be retried")
+
+
+def record_chunk_totals(campaign_id: str, chunk: int, fields: dict[str, Any]) -> None:
+    """Per-msgid aggregates on its chunk item (totals, members_unsent, first/last send time, rates)."""
+    _metered_update(_chunk_key(campaign_id, chunk), fields, condition="attribute_exists(pk)")
+
+
+def record_campaign_totals(campaign_id: str, totals: dict[str, Any], now: int, complete: bool) -> bool:
+    """The campaign's totals (sum of its msgids); ``complete`` also moves an ``active`` campaign to
+    ``completed``. Answers whether the campaign became completed now."""
+    sets: dict[str, Any] = {"totals": totals, "totals_synced_at": now}
+    if not complete:
+        _metered_update(_campaign_key(campaign_id), sets, condition="attribute_exists(pk)")
+        return False
+    done = _metered_update(
+        _campaign_key(campaign_id),
+        {**sets, **campaign_status_keys("completed"), "completed_at": now},
+        condition="#st = :active",
+        names={"#st": "status"},
+        values={"active": "active"},
+    )
+    if done is None:
+        _metered_update(_campaign_key(campaign_id), sets, condition="attribute_exists(pk)")
+    return done is not None
+
+
+def ingest_external_task(campaign: dict[str, Any], chunk: dict[str, Any], registry: dict[str, Any]) -> bool:
+    """Store a task created outside the product (admin console, a member) as a campaign of one chunk, with
+    its msgid registered and due for sync, atomically. False when another run ingested it first."""
+    pk = campaign_pk(campaign["campaign_id"])
+    puts = [
+        {"pk": pk, "sk": CAMPAIGN_SK, **campaign},
+        {"pk": pk, "sk": chunk_sk(chunk["chunk"]), **chunk},
+        {"pk": msgid_pk(registry["msgid"]), "sk": MSGID_SK, **registry},
+    ]
+    items = [
+        {
+            "Put": {
+                "TableName": _table(),
+                "Item": encode_item(p),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+        for p in puts
+    ]
+    try:
+        client().transact_write_items(TransactItems=items)
+    except Exception as exc:
+        if not is_condition_failure(exc):
+            raise
+        return False
+    return True
+
+
+def query_results(
+    msgid: str, *, userid: str | None, status: int | None, limit: int, start: dict[str, Any] | None
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """One page of a msgid's result rows (admin reads), optionally of one member (key prefix) and one
+    status (a filter: admin only). Answers (rows, LastEvaluatedKey as a plain dict or None)."""
+    request: dict[str, Any] = {
+        "TableName": _table(),
+        "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+        "ExpressionAttributeValues": _values(pk=msgid_pk(msgid), prefix=result_prefix(userid)),
+        "Limit": limit,
+    }
+    if status is not None:
+        request["FilterExpression"] = "#st = :st"
+        request["ExpressionAttributeNames"] = {"#st": "status"}
+        request["ExpressionAttributeValues"][":st"] = encode(status)
+    if start:
+        request["ExclusiveStartKey"] = encode_item(start)
+    answer = client().query(**request)
+    rows = [_public(decode_item(item)) for item in answer.get("Items", [])]
+    last = answer.get("LastEvaluatedKey")
+    return rows, (decode_item(last) if last else None)
 
 
 # --- cancel

@@ -7,7 +7,7 @@ retry transport faults: each caller has its own budget (20 s for a welcome, 15 m
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 import requests
@@ -17,6 +17,7 @@ from wecom_bundle.wecom.errors import TokenError, TransportError, error_for
 DEFAULT_CONNECT_TIMEOUT = 3.05
 DEFAULT_READ_TIMEOUT = 10.0
 Timeout = float | tuple[float, float]
+Retry = Callable[[Callable[[], dict[str, Any]]], dict[str, Any]]
 
 
 class TokenSource(Protocol):
@@ -123,14 +124,22 @@ class WeComClient:
         *,
         cursor: str = "",
         timeout: Timeout | None = None,
+        retry: Retry | None = None,
     ) -> Iterator[tuple[list[dict[str, Any]], str]]:
         """Yield (items, next_cursor) page by page until WeCom answers an empty ``next_cursor``.
 
         The cursor is yielded with each page so a caller can checkpoint it and resume after a crash.
         An empty page with a cursor is followed too: WeCom may return one before the real end.
+        ``retry`` wraps each page's call: the caller's policy for rate limits and transport faults (its
+        budget, not the client's, decides how long to keep trying).
         """
         while True:
-            page = self.post(path, {**body, "cursor": cursor}, timeout=timeout)
+            request = {**body, "cursor": cursor}
+
+            def fetch(request: dict[str, Any] = request) -> dict[str, Any]:
+                return self.post(path, request, timeout=timeout)
+
+            page = retry(fetch) if retry else fetch()
             cursor = str(page.get("next_cursor") or "")
             yield list(page.get(items_key) or []), cursor
             if not cursor:
