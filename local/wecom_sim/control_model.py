@@ -201,7 +201,18 @@ def list_templates(ctx: ControlContext, req: Request, _: dict[str, str]) -> Resp
         return reply([t.as_dict() | {"rendered": render(ctx.state, t)} for t in ctx.state.templates.values()])
 
 
+def pagination(ctx: ControlContext, req: Request, _: dict[str, str]) -> Response:
+    """``{"trailing_empty_page": true}``: every paginated answer ends with an empty page behind a cursor."""
+    value = body_of(req).get("trailing_empty_page")
+    if not isinstance(value, bool):
+        raise ControlError(400, "trailing_empty_page must be true or false")
+    with ctx.state.lock:
+        ctx.state.trailing_empty_page = value
+    return reply({"trailing_empty_page": value})
+
+
 ROUTES = {
+    ("POST", "/__sim/groupmsg/pagination"): pagination,
     ("POST", "/__sim/contacts"): post_contacts,
     ("GET", "/__sim/contacts"): get_contacts,
     ("POST", "/__sim/groupmsg/admin_task"): admin_task,

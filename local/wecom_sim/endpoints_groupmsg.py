@@ -145,7 +145,14 @@ def get_groupmsg_list_v2(state: SimulatorState, req: Request) -> dict[str, Any]:
             key=lambda t: (t.create_time, t.msgid),
         )
         scope = f"list\n{chat_type}\n{start}\n{end}\n{filter_type}\n{creator}"
-        rows, next_cursor = page(tasks, state.cursor_key, scope, body.get("cursor"), limit)
+        rows, next_cursor = page(
+            tasks,
+            state.cursor_key,
+            scope,
+            body.get("cursor"),
+            limit,
+            trailing_empty=state.trailing_empty_page,
+        )
         return errors.ok(next_cursor=next_cursor, group_msg_list=[groupmsg.list_item(t) for t in rows])
 
 
@@ -157,7 +164,14 @@ def get_groupmsg_task(state: SimulatorState, req: Request) -> dict[str, Any]:
         if task.create_time < groupmsg.TASK_API_CUTOFF:
             raise WeComError(errors.INVALID_PARAMETER, "tasks created before 2020-11-17 are not supported")
         members = list(task.members.values())
-        rows, next_cursor = page(members, state.cursor_key, f"task\n{task.msgid}", body.get("cursor"), limit)
+        rows, next_cursor = page(
+            members,
+            state.cursor_key,
+            f"task\n{task.msgid}",
+            body.get("cursor"),
+            limit,
+            trailing_empty=state.trailing_empty_page,
+        )
         task_list = [_with_send_time({"userid": m.userid, "status": m.status}, m.send_time) for m in rows]
         return errors.ok(next_cursor=next_cursor, task_list=task_list)
 
@@ -173,7 +187,14 @@ def get_groupmsg_send_result(state: SimulatorState, req: Request) -> dict[str, A
         member = task.members.get(userid)
         recipients = list(member.recipients.values()) if member else []
         scope = f"result\n{task.msgid}\n{userid}"
-        rows, next_cursor = page(recipients, state.cursor_key, scope, body.get("cursor"), limit)
+        rows, next_cursor = page(
+            recipients,
+            state.cursor_key,
+            scope,
+            body.get("cursor"),
+            limit,
+            trailing_empty=state.trailing_empty_page,
+        )
         key = "external_userid" if task.chat_type == "single" else "chat_id"  # never both
         send_list = [
             _with_send_time({key: r.target, "userid": userid, "status": r.status}, r.send_time) for r in rows

@@ -58,9 +58,13 @@ def decode_cursor(key: bytes, scope: str, cursor: Any) -> int:
     return offset
 
 
-def page(items: Sequence[T], key: bytes, scope: str, cursor: Any, limit: int) -> tuple[list[T], str]:
-    """One page of ``items`` and the cursor of the next one ("" on the last page)."""
+def page(
+    items: Sequence[T], key: bytes, scope: str, cursor: Any, limit: int, *, trailing_empty: bool = False
+) -> tuple[list[T], str]:
+    """One page of ``items`` and the cursor of the next one ("" on the last page). ``trailing_empty``: the
+    last rows come with a cursor anyway, and that cursor answers an empty page (as WeCom sometimes does)."""
     offset = decode_cursor(key, scope, cursor)
     chunk = list(items[offset : offset + limit])
     end = offset + len(chunk)
-    return chunk, (encode_cursor(key, scope, end) if end < len(items) else "")
+    more = end < len(items) or (trailing_empty and bool(chunk))
+    return chunk, (encode_cursor(key, scope, end) if more else "")

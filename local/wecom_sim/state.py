@@ -58,6 +58,9 @@ class SimulatorState:
         self.monthly_receipts: Counter[tuple[str, str]] = Counter()
         self.templates: dict[str, WelcomeTemplate] = {}
         self.faults: list[Fault] = []
+        # WeCom may answer a last page that is empty (a cursor, then nothing): make every paginated answer
+        # end that way, so clients prove they follow a cursor to a page with no rows.
+        self.trailing_empty_page = False
         self.calls: list[CallRecord] = []
         self.pushes: list[PushRecord] = []
         self.cursor_key = secrets.token_bytes(16)

@@ -1,0 +1,462 @@
+"""Result sync: paging to the last cursor, both result shapes, only-changes writes, checkpoints and resume,
+back-off, adaptive cadence, ingestion from list_v2, and aggregates equal to a recount of the stored rows.
+
+Against the WeCom simulator over real HTTP, moto's DynamoDB and moto's SQS (the fan-out queue).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from typing import Any
+
+import boto3
+import pytest
+import requests
+
+from local.wecom_sim.calllog import calls
+from local.wecom_sim.server import SimulatorHandle
+from wecom_bundle import campaigns, result_fanout, result_ingest, result_sync, storage, sync_budget
+from wecom_bundle.sync_budget import Budget, OutOfTime
+from wecom_bundle.sync_cadence import DAY, HOUR, Cadence
+from wecom_bundle.sync_queue import SyncMessage
+from wecom_bundle.sync_totals import STATUS_NAMES
+
+MEMBERS = ("u0", "u1", "u2", "u3")
+PER_MEMBER = 5
+
+
+@pytest.fixture
+def sqs(moto_table: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, str]:
+    client = boto3.client("sqs", region_name="us-east-1")
+    url = client.create_queue(QueueName="ResultSyncQueue")["QueueUrl"]
+    monkeypatch.setenv("RESULT_SYNC_QUEUE_URL", url)
+    return client, url
+
+
+@pytest.fixture
+def sim(wecom_sim: SimulatorHandle, sqs: tuple[Any, str], monkeypatch: pytest.MonkeyPatch) -> SimulatorHandle:
+    monkeypatch.setattr(campaigns, "_sleep", lambda _s: None)
+    monkeypatch.setattr(Budget, "sleep", staticmethod(lambda _s: None))
+    customers = [
+        {"external_userid": f"c{m}_{i}", "name": f"c{m}{i}", "owner": f"u{m}"}
+        for m in range(len(MEMBERS))
+        for i in range(PER_MEMBER)
+    ]
+    control(wecom_sim, "contacts", {"members": list(MEMBERS), "customers": customers})
+    return wecom_sim
+
+
+def control(sim: SimulatorHandle, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    answer = requests.post(f"{sim.url}/__sim/{path}", json=body, timeout=5)
+    answer.raise_for_status()
+    return answer.json()
+
+
+def new_campaign(members: tuple[str, ...] = MEMBERS) -> tuple[str, str]:
+    ids = [f"c{m[1:]}_{i}" for m in members for i in range(PER_MEMBER)]
+    created = campaigns.create_campaign({"external_userid": ids, "text": {"content": "sale"}}, None)
+    assert created.body["status"] == "active"
+    (msgid,) = created.body["msgids"]
+    return created.body["campaign_id"], msgid
+
+
+def members_send(sim: SimulatorHandle, msgid: str, userids: list[str], **statuses: str) -> None:
+    control(sim, f"groupmsg/{msgid}/send", {"userids": userids, "customer_status": statuses})
+
+
+def drain(sqs: tuple[Any, str], now: int, budget: Any = None) -> list[dict[str, Any]]:
+    """Play the worker: run every queued pass until the queue is empty."""
+    client, url = sqs
+    summaries = []
+    for _ in range(50):
+        messages = client.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        if not messages:
+            return summaries
+        for message in messages:
+            msg = SyncMessage.decode(message["Body"])
+            summaries.append(result_sync.sync_msgid(msg.msgid, msg.token, budget or Budget(120), now=now))
+            client.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    raise AssertionError("the queue never drained")
+
+
+def sync_round(sqs: tuple[Any, str], now: int, budget: Any = None) -> list[dict[str, Any]]:
+    """One scheduled run (ingest + queue due msgids), then the workers."""
+    result_fanout.run_due(60, now=now)
+    return drain(sqs, now, budget)
+
+
+def ground_truth(sim: SimulatorHandle, msgid: str) -> dict[str, Any]:
+    """The simulator's own view of a task, in the totals shape."""
+    task = requests.get(f"{sim.url}/__sim/groupmsg/{msgid}", timeout=5).json()
+    members = Counter("sent" if m["status"] == 2 else "unsent" for m in task["members"])
+    customers = Counter(STATUS_NAMES[r["status"]] for m in task["members"] for r in m["recipients"])
+    return {
+        "members": {"sent": members["sent"], "unsent": members["unsent"]},
+        "customers": {name: customers[name] for name in STATUS_NAMES.values()},
+    }
+
+
+def stored_rows(table: Any, msgid: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {
+        "KeyConditionExpression": "pk = :pk AND begins_with(sk, :r)",
+        "ExpressionAttributeValues": {":pk": f"MSGID#{msgid}", ":r": "R#"},
+    }
+    while True:
+        page = table.query(**kwargs)
+        items += page["Items"]
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def recount(rows: list[dict[str, Any]]) -> dict[str, int]:
+    counted = Counter(STATUS_NAMES[int(r["status"])] for r in rows)
+    return {name: counted[name] for name in STATUS_NAMES.values()}
+
+
+def api_calls(sim: SimulatorHandle, name: str) -> int:
+    return len(calls(sim.state, name))
+
+
+# ----------------------------------------------------------------------------------------------- the pass
+def test_first_sync_stores_members_rows_and_totals_equal_to_wecom(
+    sim: SimulatorHandle, sqs: Any, moto_table: Any
+) -> None:
+    campaign_id, msgid = new_campaign()
+    members_send(sim, msgid, ["u0", "u1"], c1_0="not_friend", c1_1="limit_reached")
+    now = int(time.time())
+
+    (summary,) = sync_round(sqs, now)
+
+    assert summary["outcome"] == "synced"
+    assert summary["members_pulled"] == len(MEMBERS)
+    assert summary["rows_written"] == len(MEMBERS) * PER_MEMBER
+    campaign = storage.get_campaign(campaign_id)
+    assert campaign["totals"] == ground_truth(sim, msgid)
+    assert campaign["totals"]["customers"] == {"sent": 8, "unsent": 10, "not_friend": 1, "limit_reached": 1}
+    assert campaign["totals"]["customers"] == recount(stored_rows(moto_table, msgid))
+    row = storage.member_results(msgid, "u1")[0]
+    assert set(row) >= {"msgid", "userid", "external_userid", "status"} and "chat_id" not in row
+    chunk = storage.campaign_chunks(campaign_id)[0]
+    assert chunk["members_unsent"] == 2
+    assert chunk["first_send_time"] <= chunk["last_send_time"]
+
+
+def test_unchanged_resync_calls_one_task_page_and_writes_no_row(sim: SimulatorHandle, sqs: Any) -> None:
+    _, msgid = new_campaign()
+    members_send(sim, msgid, ["u0", "u1", "u2"])
+    now = int(time.time())
+    sync_round(sqs, now)
+    before = (api_calls(sim, "get_groupmsg_task"), api_calls(sim, "get_groupmsg_send_result"))
+    writes_before = storage.sync_writes.items
+
+    (summary,) = sync_round(sqs, now + 2)
+
+    assert (api_calls(sim, "get_groupmsg_task"), api_calls(sim, "get_groupmsg_send_result")) == (
+        before[0] + 1,
+        before[1],
+    )
+    assert summary["rows_written"] == summary["members_written"] == 0
+    # Only the schedule moves: the run's claim and the worker's finish on the msgid item.
+    assert storage.sync_writes.items - writes_before == 2
+
+
+def test_members_who_send_later_are_the_only_ones_pulled_again(
+    sim: SimulatorHandle, sqs: Any, moto_table: Any
+) -> None:
+    campaign_id, msgid = new_campaign()
+    members_send(sim, msgid, ["u0"])
+    now = int(time.time())
+    sync_round(sqs, now)
+    members_send(sim, msgid, ["u2"], c2_3="not_friend")
+    before = api_calls(sim, "get_groupmsg_send_result")
+
+    (summary,) = sync_round(sqs, now + 2)
+
+    assert api_calls(sim, "get_groupmsg_send_result") - before == 1
+    assert summary["rows_written"] == PER_MEMBER
+    assert storage.get_campaign(campaign_id)["totals"] == ground_truth(sim, msgid)
+    assert storage.get_campaign(campaign_id)["totals"]["customers"] == recount(stored_rows(moto_table, msgid))
+
+
+def test_pages_are_followed_to_an_empty_last_page(
+    sim: SimulatorHandle, sqs: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(result_sync, "PAGE_LIMIT", 2)
+    control(sim, "groupmsg/pagination", {"trailing_empty_page": True})
+    campaign_id, msgid = new_campaign()
+    members_send(sim, msgid, list(MEMBERS))
+
+    sync_round(sqs, int(time.time()))
+
+    # 4 members in pages of 2 plus the empty page; 5 rows per member in pages of 2 plus the empty page.
+    assert api_calls(sim, "get_groupmsg_task") == 3
+    assert api_calls(sim, "get_groupmsg_send_result") == len(MEMBERS) * 4
+    campaign = storage.get_campaign(campaign_id)
+    assert campaign["totals"] == ground_truth(sim, msgid)
+    assert campaign["status"] == "completed"
+
+
+def test_group_tasks_store_chat_id_rows(sim: SimulatorHandle, sqs: Any) -> None:
+    control(sim, "contacts", {"chats": [{"chat_id": f"wr{i}", "owner": "u0"} for i in range(3)]})
+    created = campaigns.create_campaign(
+        {"chat_type": "group", "sender": "u0", "text": {"content": "hi"}}, None
+    )
+    (msgid,) = created.body["msgids"]
+    members_send(sim, msgid, ["u0"])
+
+    sync_round(sqs, int(time.time()))
+
+    rows = storage.member_results(msgid, "u0")
+    assert sorted(r["chat_id"] for r in rows) == ["wr0", "wr1", "wr2"]
+    assert all("external_userid" not in r for r in rows)
+    assert storage.get_campaign(created.body["campaign_id"])["totals"] == ground_truth(sim, msgid)
+
+
+def test_completed_when_every_member_sent_and_every_row_is_final(sim: SimulatorHandle, sqs: Any) -> None:
+    campaign_id, msgid = new_campaign()
+    members_send(sim, msgid, list(MEMBERS), c0_0="not_friend")
+    now = int(time.time())
+
+    (summary,) = sync_round(sqs, now)
+
+    assert summary["campaign_completed"] is True and summary["next_sync_at"] is None
+    assert storage.get_campaign(campaign_id)["status"] == "completed"
+    registry = storage.get_msgid_owner(msgid)
+    assert registry["sync_state"] == "done" and "next_sync_at" not in registry
+    assert sync_round(sqs, now + DAY) == []  # never queued again
+
+
+# ----------------------------------------------------------------------------------------------- resume
+class CallsBudget(Budget):
+    """A budget that runs out after ``calls`` WeCom calls (a Lambda about to time out)."""
+
+    def __init__(self, calls: int) -> None:
+        super().__init__(600)
+        self.allowed = calls
+
+    def check(self) -> None:
+        if self.calls >= self.allowed:
+            raise OutOfTime
+
+
+def test_out_of_time_checkpoints_and_the_continuation_resumes_without_refetching(
+    sim: SimulatorHandle, sqs: Any, moto_table: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(result_sync, "PAGE_LIMIT", 2)
+    campaign_id, msgid = new_campaign()
+    members_send(sim, msgid, ["u0", "u1", "u3"], c3_4="limit_reached")
+    now = int(time.time())
+    result_fanout.run_due(60, now=now)
+    client, url = sqs
+    (message,) = client.receive_message(QueueUrl=url)["Messages"]
+    client.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    msg = SyncMessage.decode(message["Body"])
+
+    first = result_sync.sync_msgid(msg.msgid, msg.token, CallsBudget(5), now=now)
+
+    assert first["outcome"] == "continued"
+    assert storage.get_msgid_owner(msgid)["sync_phase"] == "results"
+    rest = drain(sqs, now)  # the continuation message, same token
+    assert [s["outcome"] for s in rest] == ["synced"]
+    # 2 task pages + 4 members x 3 result pages: every page fetched exactly once across both invocations.
+    assert api_calls(sim, "get_groupmsg_task") == 2
+    assert api_calls(sim, "get_groupmsg_send_result") == len(MEMBERS) * 3
+    totals = storage.get_campaign(campaign_id)["totals"]
+    assert totals == ground_truth(sim, msgid)
+    assert totals["customers"] == recount(stored_rows(moto_table, msgid))
+
+
+def test_a_worker_killed_mid_pass_is_redone_without_loss_or_double_counting(
+    sim: SimulatorHandle, sqs: Any, moto_table: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    campaign_id, msgid = new_campaign()
+    members_send(sim, msgid, ["u0", "u2"])
+    now = int(time.time())
+    result_fanout.run_due(60, now=now)
+    client, url = sqs
+    (message,) = client.receive_message(QueueUrl=url)["Messages"]
+    msg = SyncMessage.decode(message["Body"])
+    real_write = storage.write_results
+    writes = {"n": 0}
+
+    def dying_write(msgid_: str, rows: list[dict[str, Any]]) -> None:
+        writes["n"] += 1
+        if writes["n"] == 3:
+            raise RuntimeError("Lambda killed")
+        real_write(msgid_, rows)
+
+    monkeypatch.setattr(storage, "write_results", dying_write)
+    with pytest.raises(RuntimeError):
+        result_sync.sync_msgid(msg.msgid, msg.token, Budget(60), now=now)
+    monkeypatch.setattr(storage, "write_results", real_write)
+
+    # SQS redelivers the same message: the pass is redone from what was stored.
+    again = result_sync.sync_msgid(msg.msgid, msg.token, Budget(60), now=now)
+
+    assert again["outcome"] == "synced"
+    assert again["rows_written"] == (len(MEMBERS) - 2) * PER_MEMBER  # the rows stored before the crash stay
+    totals = storage.get_campaign(campaign_id)["totals"]
+    assert totals == ground_truth(sim, msgid)
+    assert totals["customers"] == recount(stored_rows(moto_table, msgid))
+    assert len(stored_rows(moto_table, msgid)) == len(MEMBERS) * PER_MEMBER
+
+
+def test_stale_and_malformed_messages(sim: SimulatorHandle, sqs: Any) -> None:
+    _, msgid = new_campaign()
+    result_fanout.run_due(60, now=int(time.time()))
+    assert result_sync.sync_msgid(msgid, "not-the-claim", Budget(60))["outcome"] == "stale"
+    assert api_calls(sim, "get_groupmsg_task") == 0
+    for body in ("not json", "[]", '{"msgid": "m"}', '{"msgid": "", "token": "t"}'):
+        with pytest.raises(ValueError):
+            result_sync.sync_message(body, budget_ms=60_000)
+
+
+@pytest.mark.parametrize("errcode", [45033, 45009])
+def test_rate_limits_back_off_and_retry(sim: SimulatorHandle, sqs: Any, errcode: int) -> None:
+    campaign_id, msgid = new_campaign()
+    members_send(sim, msgid, ["u1"])
+    control(sim, "faults", {"path": "get_groupmsg_send_result", "errcode": errcode, "times": 2})
+    control(sim, "faults", {"path": "get_groupmsg_task", "errcode": errcode, "times": 1})
+
+    (summary,) = sync_round(sqs, int(time.time()))
+
+    assert summary["outcome"] == "synced" and summary["backoffs"] == 3
+    assert storage.get_campaign(campaign_id)["totals"] == ground_truth(sim, msgid)
+
+
+def test_rate_limit_lasting_past_the_budget_continues_later(
+    sim: SimulatorHandle, sqs: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, msgid = new_campaign()
+    control(sim, "faults", {"path": "get_groupmsg_task", "errcode": 45033, "times": 100})
+    clock = {"t": 0.0}
+    monkeypatch.setattr(sync_budget.time, "monotonic", lambda: clock["t"])
+    monkeypatch.setattr(Budget, "sleep", staticmethod(lambda s: clock.__setitem__("t", clock["t"] + s)))
+    result_fanout.run_due(60, now=int(time.time()))
+    client, url = sqs
+    (message,) = client.receive_message(QueueUrl=url)["Messages"]
+    msg = SyncMessage.decode(message["Body"])
+
+    summary = result_sync.sync_msgid(msg.msgid, msg.token, Budget(60, reserve_s=15), now=int(time.time()))
+
+    assert summary["outcome"] == "continued" and summary["backoffs"] >= 2
+    assert (
+        storage.get_msgid_owner(msgid)["sync_token"] == msg.token
+    )  # still claimed: the continuation owns it
+
+
+def test_a_definite_refusal_stops_syncing_that_msgid(sim: SimulatorHandle, sqs: Any) -> None:
+    _, msgid = new_campaign()
+    control(sim, "faults", {"path": "get_groupmsg_task", "errcode": 41063, "times": 1})
+    (summary,) = sync_round(sqs, int(time.time()))
+    assert summary["outcome"] == "refused" and summary["errcode"] == 41063
+    registry = storage.get_msgid_owner(msgid)
+    assert registry["sync_state"] == "refused" and "gsi3pk" not in registry and "next_sync_at" not in registry
+
+
+# ----------------------------------------------------------------------------------------------- cadence
+def test_cadence_by_age() -> None:
+    cadence = Cadence(fresh_s=DAY, hourly_until_s=7 * DAY, daily_until_s=30 * DAY)
+    created = 1_800_000_000
+    assert cadence.next_sync_at(created, created + 60) == created + 61
+    assert cadence.next_sync_at(created, created + DAY) == created + DAY + HOUR
+    assert cadence.next_sync_at(created, created + 7 * DAY) == created + 8 * DAY
+    assert cadence.next_sync_at(created, created + 30 * DAY) is None
+
+
+def test_old_msgids_are_synced_less_often_and_a_reminder_makes_them_due(
+    sim: SimulatorHandle, sqs: Any
+) -> None:
+    _, msgid = new_campaign()
+    now = int(time.time())
+    sync_round(sqs, now + 2 * DAY)  # the task is two days old at this run: hourly
+    registry = storage.get_msgid_owner(msgid)
+    assert registry["next_sync_at"] == now + 2 * DAY + HOUR
+    assert sync_round(sqs, now + 2 * DAY + 60) == []  # not due yet
+    assert storage.mark_msgid_sync_due(msgid, now + 2 * DAY + 120)
+    assert [s["outcome"] for s in sync_round(sqs, now + 2 * DAY + 121)] == ["synced"]
+    sync_round(sqs, now + 31 * DAY)  # a month old: the last sync
+    assert storage.get_msgid_owner(msgid)["sync_state"] == "done"
+
+
+def test_a_cancelled_campaign_gets_one_settling_pass(sim: SimulatorHandle, sqs: Any) -> None:
+    campaign_id, msgid = new_campaign()
+    members_send(sim, msgid, ["u0"])
+    now = int(time.time())
+    campaigns.cancel_campaign(campaign_id, now=now)
+    (first,) = sync_round(sqs, now + 1)
+    assert first["next_sync_at"] == now + result_sync.CANCEL_SETTLE_S
+    (last,) = sync_round(sqs, now + result_sync.CANCEL_SETTLE_S)
+    assert last["next_sync_at"] is None
+    assert storage.get_campaign(campaign_id)["totals"] == ground_truth(sim, msgid)
+
+
+# ----------------------------------------------------------------------------------------------- ingestion
+def test_console_and_member_tasks_are_ingested_and_synced(sim: SimulatorHandle, sqs: Any) -> None:
+    now = int(time.time())
+    console = control(
+        sim,
+        "groupmsg/admin_task",
+        {"creator": "u0", "external_userid": ["c0_0", "c0_1"], "text": {"content": "console"}},
+    )
+    member = control(
+        sim, "groupmsg/admin_task", {"creator": "u1", "create_type": 1, "text": {"content": "mine"}}
+    )
+    members_send(sim, console["msgid"], ["u0"])
+    members_send(sim, member["msgid"], ["u1"], c1_2="not_friend")
+
+    sync_round(sqs, now + result_ingest.SETTLE_S + 1)
+
+    for created, origin in ((console, "admin_console"), (member, "member")):
+        campaign = storage.get_campaign(result_ingest.external_campaign_id(created["msgid"]))
+        assert campaign["origin"] == origin
+        assert campaign["totals"] == ground_truth(sim, created["msgid"])
+        assert campaign["status"] == "completed"
+    assert storage.get_campaign(result_ingest.external_campaign_id(member["msgid"]))["sender"] == "u1"
+    # listed again at the next run: already known, nothing new
+    summary = result_fanout.run_due(60, now=now + result_ingest.SETTLE_S + 2)
+    assert summary["tasks_ingested"] == 0 and summary["tasks_listed"] == 2
+
+
+def test_a_young_corp_task_waits_for_its_sender(sim: SimulatorHandle, sqs: Any) -> None:
+    now = int(time.time())
+    control(sim, "groupmsg/admin_task", {"creator": "u0", "external_userid": ["c0_0"]})
+    summary = result_fanout.run_due(60, now=now)
+    assert summary["tasks_deferred"] == 1 and summary["tasks_ingested"] == 0
+
+
+def test_a_task_whose_msgid_write_was_lost_is_linked_back(
+    sim: SimulatorHandle, sqs: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def crash(*_args: Any, **_kwargs: Any) -> None:
+        raise RuntimeError("Lambda died after WeCom answered")
+
+    with monkeypatch.context() as patch, pytest.raises(RuntimeError):
+        patch.setattr(campaigns, "_record_answer", crash)
+        campaigns.create_campaign({"external_userid": ["c2_0", "c2_1"], "text": {"content": "lost"}}, None)
+    (task,) = requests.get(f"{sim.url}/__sim/groupmsg", timeout=5).json()
+
+    summary = result_fanout.run_due(60, now=int(time.time()) + result_ingest.SETTLE_S + 1)
+
+    assert summary["tasks_linked"] == 1 and summary["tasks_ingested"] == 0
+    owner = storage.get_msgid_owner(task["msgid"])
+    assert owner["linked_by"] == "repair" and not owner["campaign_id"].startswith("ext-")
+
+
+def test_tasks_before_2020_11_17_are_synced_from_send_results_alone(sim: SimulatorHandle, sqs: Any) -> None:
+    old = control(
+        sim, "groupmsg/admin_task", {"creator": "u3", "create_type": 1, "create_time": 1_600_000_000}
+    )
+    members_send(sim, old["msgid"], ["u3"], c3_0="limit_reached")
+    row = {"msgid": old["msgid"], "creator": "u3", "create_time": "1600000000", "create_type": 1}
+    assert result_ingest._store_external(row, "single", int(time.time()))
+
+    (summary,) = drain(sqs, int(time.time())) or sync_round(sqs, int(time.time()))
+
+    assert summary["outcome"] == "synced"
+    assert api_calls(sim, "get_groupmsg_task") == 0
+    campaign = storage.get_campaign(result_ingest.external_campaign_id(old["msgid"]))
+    assert campaign["totals"] == ground_truth(sim, old["msgid"])
