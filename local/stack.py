@@ -1,4 +1,4 @@
-"""Start and stop the whole local stack: DynamoDB, the WeCom simulator, the gateway, the scheduler.
+"""Start and stop the whole local stack: DynamoDB, SQS, the WeCom simulator, the gateway, the scheduler.
 
 Why one function: `make run`, `make invoke`, the demo and the e2e tests must all get the *same* stack, started
 in the same order (each part needs the previous one's address) and stopped in reverse, with the process
@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from local.dynamodb import DynamoDBHandle, start_dynamodb
+from local.dynamodb import DynamoDBHandle, local_client, start_aws_services, start_dynamodb
 from local.gateway import LocalGateway
 from local.lambda_runtime import LocalLambdaRuntime, add_layers_to_path, apply_environment, reset_layer_state
+from local.queues import SqsPoller, create_queues, delete_queues, queue_visibility, start_pollers
 from local.scheduler import LocalScheduler, schedule_scale, scheduled_event
 from local.settings import apply_dev_defaults
 from local.template import DEFAULT_TEMPLATE, LOCAL_REGION, Template, load_template
@@ -74,6 +75,10 @@ class StackHandle:
     # The local.wecom_sim.server handle, or None when WECOM_API_BASE points elsewhere.
     simulator: Any | None = None
     wecom_api_base: str = ""
+    # moto for the services other than DynamoDB (SQS): DynamoDB's own server in moto mode.
+    aws_services_endpoint: str = ""
+    queue_urls: dict[str, str] = field(default_factory=dict)
+    pollers: list[SqsPoller] = field(default_factory=list)
     _env: EnvironmentChanges = field(default_factory=EnvironmentChanges)
     _stoppers: list[Callable[[], None]] = field(default_factory=list)
 
@@ -110,6 +115,11 @@ class StackHandle:
             "scheduler": {
                 "running": bool(self.scheduler and self.scheduler.running),
                 "schedules": [f"{s.function_id}: {s.expression}" for s in self.template.schedules],
+            },
+            "sqs": {
+                "endpoint": self.aws_services_endpoint or None,
+                "queues": dict(self.queue_urls),
+                "pollers": [poller.describe() for poller in self.pollers],
             },
             "functions": sorted(self.template.functions),
             "routes": [route.route_key for route in self.template.routes],
@@ -174,6 +184,7 @@ def _start_parts(
     template = stack.template
     add_layers_to_path(template.functions.values())
     scale = schedule_scale(env)  # a malformed LOCAL_SCHEDULE_SCALE fails before anything starts
+    visibility = queue_visibility(env)  # so does a malformed LOCAL_QUEUE_VISIBILITY_SECONDS
 
     # Bound first: a taken API_PORT fails at once, and the simulator must know the callback URL. It serves
     # only after DynamoDB and the simulator are up, and stops before them.
@@ -184,6 +195,7 @@ def _start_parts(
         stack.dynamodb = start_dynamodb(mode, template.tables.values(), endpoint=env.get("DYNAMODB_ENDPOINT"))
         stack._stoppers.append(stack.dynamodb.stop)
         env["DYNAMODB_ENDPOINT"] = stack.dynamodb.endpoint
+        _start_queues(stack, env, visibility)
         _start_wecom_api(stack, env, wecom_api_base, f"{gateway.url}/callback")
     except BaseException:
         gateway.stop()
@@ -191,14 +203,57 @@ def _start_parts(
     stack.gateway = gateway
     stack._stoppers.append(gateway.stop)
 
-    apply_environment(template.functions.values(), env)
+    apply_environment(stack.template.functions.values(), env)
     reset_layer_state(_layer_dirs(template))
     gateway.start()
 
     stack.scheduler = LocalScheduler(template.schedules, stack.runtime.invoke, scale)
     stack.scheduler.start()
     stack._stoppers.append(stack.scheduler.stop)
+    _start_pollers(stack, env["AWS_REGION"])
     gateway.mark_ready()
+
+
+def _aws_services_endpoint(stack: StackHandle) -> str:
+    """moto for SQS (and whatever else needs it): DynamoDB's server in moto mode, else one more, started once."""
+    if not stack.aws_services_endpoint:
+        if stack.dynamodb is not None and stack.dynamodb.mode == "moto":
+            stack.aws_services_endpoint = stack.dynamodb.endpoint
+        else:
+            stack.aws_services_endpoint, stop = start_aws_services()
+            stack._stoppers.append(stop)
+    return stack.aws_services_endpoint
+
+
+def _start_queues(stack: StackHandle, env: EnvironmentChanges, visibility: int) -> None:
+    """Create the template's queues, export AWS_ENDPOINT_URL_SQS, and re-resolve `!Ref Queue` to their URLs.
+
+    The template is read again because the functions' environments can only name a queue's real URL (and
+    moto's account in its ARN) once the queue exists.
+    """
+    if not stack.template.queues:
+        return
+    endpoint = _aws_services_endpoint(stack)
+    env["AWS_ENDPOINT_URL_SQS"] = endpoint
+    client = local_client("sqs", endpoint, env["AWS_REGION"])
+    stack.queue_urls = create_queues(client, stack.template.queues.values(), visibility, env["AWS_REGION"])
+    stack._stoppers.append(lambda: delete_queues(client, stack.queue_urls))
+    stack.template = load_template(stack.template.path, region=env["AWS_REGION"], queue_urls=stack.queue_urls)
+    stack.runtime.functions = dict(stack.template.functions)
+
+
+def _start_pollers(stack: StackHandle, region: str) -> None:
+    """One poller per SQS event source, feeding the function through the stack's runtime like Lambda."""
+    if not stack.queue_urls:
+        return
+    stack.pollers = start_pollers(
+        stack.template.sqs_sources,
+        stack.queue_urls,
+        lambda: local_client("sqs", stack.aws_services_endpoint, region),
+        stack.runtime.invoke,
+        region,
+    )
+    stack._stoppers.extend(poller.stop for poller in stack.pollers)
 
 
 def _start_wecom_api(

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -29,6 +31,7 @@ LOCAL_DROPPED_VARIABLES = frozenset({"WECOM_SECRET_ID"})
 FUNCTION_TYPES = {"AWS::Serverless::Function", "AWS::Lambda::Function"}
 LAYER_TYPES = {"AWS::Serverless::LayerVersion", "AWS::Lambda::LayerVersion"}
 TABLE_TYPE = "AWS::DynamoDB::Table"
+QUEUE_TYPE = "AWS::SQS::Queue"
 SCHEDULE_EVENT_TYPES = {"Schedule", "ScheduleV2"}
 
 
@@ -137,6 +140,19 @@ class SqsSourceSpec:
     event_name: str
     queue: str
     batch_size: int = 10
+    # FunctionResponseTypes has ReportBatchItemFailures: only then does Lambda read `batchItemFailures`.
+    report_batch_item_failures: bool = False
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    """An AWS::SQS::Queue (locally named by its logical id); the dead-letter queue is a logical id too."""
+
+    logical_id: str
+    visibility_timeout: int | None = None
+    retention_period: int | None = None
+    dead_letter_queue: str | None = None
+    max_receive_count: int | None = None
 
 
 @dataclass(frozen=True)
@@ -163,6 +179,7 @@ class Template:
     sqs_sources: list[SqsSourceSpec]
     tables: dict[str, TableSpec]
     parameters: dict[str, Any] = field(default_factory=dict)
+    queues: dict[str, QueueSpec] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------- resolving intrinsics locally
@@ -179,6 +196,9 @@ class _Resolver:
     resources: dict[str, Any]
     parameters: dict[str, Any]
     region: str = LOCAL_REGION
+    # Logical id -> URL of the queue the local stack created; without one, an AWS-shaped URL of the local
+    # account (for code that only passes it around).
+    queue_urls: Mapping[str, str] = field(default_factory=dict)
 
     def resolve(self, value: Any) -> str:
         intrinsic = _as_intrinsic(value)
@@ -210,13 +230,31 @@ class _Resolver:
         kind = self._type_of(name)
         if kind in (TABLE_TYPE, *FUNCTION_TYPES):
             return name  # locally a table / function is named by its logical id
+        if kind == QUEUE_TYPE:
+            return self.queue_url(name)
         raise Unresolvable(f"Ref {name} ({kind}) has no local value")
 
     def get_att(self, name: str, attribute: str) -> str:
         kind = self._type_of(name)
+        if kind == QUEUE_TYPE and attribute in ("Arn", "QueueName", "QueueUrl"):
+            return self.queue_attribute(name, attribute)
         if attribute == "Arn":
             return local_arn(kind, name, self.region)
         raise Unresolvable(f"GetAtt {name}.{attribute} has no local value")
+
+    def queue_url(self, name: str) -> str:
+        return (
+            self.queue_urls.get(name) or f"https://sqs.{self.region}.amazonaws.com/{LOCAL_ACCOUNT_ID}/{name}"
+        )
+
+    def queue_attribute(self, name: str, attribute: str) -> str:
+        """Arn / QueueName / QueueUrl of a queue, consistent with its URL (moto's account is in the path)."""
+        url = self.queue_url(name)
+        if attribute == "QueueUrl":
+            return url
+        if attribute == "QueueName":
+            return name
+        return queue_arn(url, self.region)
 
     def sub(self, value: Any) -> str:
         text, variables = (value, {}) if isinstance(value, str) else (value[0], dict(value[1]))
@@ -268,6 +306,12 @@ def local_arn(resource_type: str, logical_id: str, region: str = LOCAL_REGION) -
     if resource_type == "AWS::SNS::Topic":
         return prefix.format(service="sns") + logical_id
     return prefix.format(service="local") + logical_id
+
+
+def queue_arn(queue_url: str, region: str = LOCAL_REGION) -> str:
+    """The ARN of the queue at `queue_url` (`.../{account}/{name}`, the form both SQS and moto use)."""
+    account, name = urlsplit(queue_url).path.strip("/").split("/")[-2:]
+    return f"arn:aws:sqs:{region}:{account}:{name}"
 
 
 def resolve_environment(
@@ -392,8 +436,39 @@ def _sqs_specs(doc: dict[str, Any]) -> list[SqsSourceSpec]:
         intrinsic = _as_intrinsic(queue)
         if intrinsic is not None:
             queue = intrinsic.value[0] if intrinsic.name == "Fn::GetAtt" else intrinsic.value
-        sources.append(SqsSourceSpec(function_id, event_name, str(queue), int(props.get("BatchSize", 10))))
+        reports = "ReportBatchItemFailures" in (props.get("FunctionResponseTypes") or [])
+        batch_size = int(props.get("BatchSize", 10))
+        sources.append(SqsSourceSpec(function_id, event_name, str(queue), batch_size, reports))
     return sources
+
+
+def _queue_specs(doc: dict[str, Any]) -> dict[str, QueueSpec]:
+    return {
+        logical_id: queue_spec(logical_id, resource.get("Properties") or {})
+        for logical_id, resource in _resources_of(doc, {QUEUE_TYPE})
+    }
+
+
+def queue_spec(logical_id: str, props: dict[str, Any]) -> QueueSpec:
+    """The queue attributes the local stack reproduces; a dead-letter target must be a queue of the template."""
+    redrive = props.get("RedrivePolicy") or {}
+    target = _as_intrinsic(redrive.get("deadLetterTargetArn"))
+    dead_letter = None
+    if target is not None and target.name == "Fn::GetAtt":
+        dead_letter = _get_att_parts(target.value)[0]
+    elif redrive:
+        log.warning("%s: dead-letter target is not a GetAtt of a queue here; no redrive locally", logical_id)
+    return QueueSpec(
+        logical_id=logical_id,
+        visibility_timeout=_optional_int(props.get("VisibilityTimeout")),
+        retention_period=_optional_int(props.get("MessageRetentionPeriod")),
+        dead_letter_queue=dead_letter,
+        max_receive_count=_optional_int(redrive.get("maxReceiveCount")) if dead_letter else None,
+    )
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None or _as_intrinsic(value) is not None else int(value)
 
 
 def _table_specs(doc: dict[str, Any]) -> dict[str, TableSpec]:
@@ -457,12 +532,26 @@ def _resources_of(doc: dict[str, Any], types: set[str]) -> list[tuple[str, dict[
 # ---------------------------------------------------------------- entry point
 
 
-def load_template(path: Path | str = DEFAULT_TEMPLATE, *, region: str = LOCAL_REGION) -> Template:
-    """Parse template.yaml into the specs the local stack runs from."""
+def load_template(
+    path: Path | str = DEFAULT_TEMPLATE,
+    *,
+    region: str = LOCAL_REGION,
+    queue_urls: Mapping[str, str] | None = None,
+) -> Template:
+    """Parse template.yaml into the specs the local stack runs from.
+
+    `queue_urls` (logical id -> URL of the local queue) makes `!Ref Queue` and `!GetAtt Queue.Arn` in the
+    functions' environments point at the queues the stack created.
+    """
     path = Path(path).resolve()
     doc = load_yaml(path)
     parameters = doc.get("Parameters") or {}
-    resolver = _Resolver(resources=doc.get("Resources") or {}, parameters=parameters, region=region)
+    resolver = _Resolver(
+        resources=doc.get("Resources") or {},
+        parameters=parameters,
+        region=region,
+        queue_urls=dict(queue_urls or {}),
+    )
     root = path.parent
     return Template(
         path=path,
@@ -472,4 +561,5 @@ def load_template(path: Path | str = DEFAULT_TEMPLATE, *, region: str = LOCAL_RE
         sqs_sources=_sqs_specs(doc),
         tables=_table_specs(doc),
         parameters=parameters,
+        queues=_queue_specs(doc),
     )

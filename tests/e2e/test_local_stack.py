@@ -19,10 +19,10 @@ from urllib.parse import urlencode
 
 import pytest
 
-from local.dynamodb import free_port
+from local.dynamodb import free_port, local_client
 from local.settings import DEV_DEFAULTS
 from local.stack import StackHandle, start_stack
-from local.template import REPO_ROOT
+from local.template import REPO_ROOT, queue_arn
 from wecom_bundle.crypto import MsgCrypto
 
 pytestmark = pytest.mark.e2e
@@ -388,3 +388,20 @@ def _scheduled_event_from_file() -> dict[str, Any]:
         ],
         "detail": "{}",
     }
+
+
+def test_the_result_sync_queue_is_wired_for_both_functions(local_stack: StackHandle) -> None:
+    url = local_stack.queue_urls["ResultSyncQueue"]
+    assert os.environ["RESULT_SYNC_QUEUE_URL"] == url
+    assert url.startswith(local_stack.dynamodb_endpoint + "/")
+    assert local_stack.runtime.spec("ResultSyncWorkerFunction").environment["RESULT_SYNC_QUEUE_URL"] == url
+    redrive = json.loads(
+        local_client("sqs", local_stack.aws_services_endpoint).get_queue_attributes(
+            QueueUrl=url, AttributeNames=["RedrivePolicy"]
+        )["Attributes"]["RedrivePolicy"]
+    )
+    assert redrive == {
+        "deadLetterTargetArn": queue_arn(local_stack.queue_urls["ResultSyncDeadLetterQueue"]),
+        "maxReceiveCount": 5,
+    }
+    assert [p["function"] for p in local_stack.health()["sqs"]["pollers"]] == ["ResultSyncWorkerFunction"]

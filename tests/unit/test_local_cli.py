@@ -21,6 +21,7 @@ def test_summary_names_everything_but_shows_no_secret(aws_env: dict[str, str]) -
         dynamodb_mode="moto",
         dynamodb_endpoint="http://127.0.0.1:4000",
         wecom_api_base="http://127.0.0.1:5000",
+        aws_services_endpoint="http://127.0.0.1:4000",
         simulator=object(),
         template=template,
     )
@@ -34,6 +35,9 @@ def test_summary_names_everything_but_shows_no_secret(aws_env: dict[str, str]) -
         assert route.path in text
     for schedule in template.schedules:
         assert schedule.expression in text
+    assert "SQS (moto) at http://127.0.0.1:4000" in text
+    assert "ResultSyncQueue" in text and "-> ResultSyncWorkerFunction (batch 1)" in text
+    assert "dead letters -> ResultSyncDeadLetterQueue" in text
     for secret in ("WECOM_CORP_SECRET", "WECOM_CALLBACK_TOKEN", "WECOM_ENCODING_AES_KEY"):
         assert DEV_DEFAULTS[secret] not in text
 

@@ -16,6 +16,7 @@ from local.template import (
     load_template,
     load_yaml,
     local_arn,
+    queue_arn,
 )
 
 CONTRACT_FUNCTIONS = {"CallbackFunction", "AdminFunction", "ReminderFunction", "ResultSyncFunction"}
@@ -236,7 +237,8 @@ def test_env_resolution_rules(small, caplog: pytest.LogCaptureFixture) -> None:
     assert env["TABLE_ARN"] == local_arn("AWS::DynamoDB::Table", "Data", "eu-west-1")
     assert env["WHERE"] == f"eu-west-1/Data/{env['TABLE_ARN']}/${{Literal}}"
     assert env["SUB_LIST"] == "7-https://example.invalid"
-    for dropped in ("WECOM_SECRET_ID", "TABLE_STREAM", "QUEUE_URL", "CHOSEN"):
+    assert env["QUEUE_URL"] == f"https://sqs.eu-west-1.amazonaws.com/{LOCAL_ACCOUNT_ID}/Queue"
+    for dropped in ("WECOM_SECRET_ID", "TABLE_STREAM", "CHOSEN"):
         assert dropped not in env
     assert small.functions["Tick"].environment["OVERRIDDEN"] == "global"
 
@@ -281,6 +283,32 @@ def test_schedules_kinds_inputs_and_state(small) -> None:
 def test_sqs_sources(small) -> None:
     (source,) = small.sqs_sources
     assert (source.function_id, source.queue, source.batch_size) == ("Web", "Queue", 5)
+    assert source.report_batch_item_failures is False
+
+
+def test_queue_refs_resolve_to_the_queues_the_stack_created(small) -> None:
+    url = "http://127.0.0.1:5123/123456789012/Queue"
+    loaded = load_template(small.path, region="eu-west-1", queue_urls={"Queue": url})
+    env = loaded.functions["Web"].environment
+    assert env["QUEUE_URL"] == url
+    assert env["QUEUE_ARN"] == "arn:aws:sqs:eu-west-1:123456789012:Queue"  # moto's account, from the URL
+    assert queue_arn(url, "eu-west-1") == env["QUEUE_ARN"]
+
+
+def test_the_real_queues_and_their_consumer(real) -> None:
+    work, dead = real.queues["ResultSyncQueue"], real.queues["ResultSyncDeadLetterQueue"]
+    assert (work.visibility_timeout, work.retention_period) == (1800, 345600)
+    assert (work.dead_letter_queue, work.max_receive_count) == ("ResultSyncDeadLetterQueue", 5)
+    assert dead.dead_letter_queue is None and dead.retention_period == 1209600
+    (source,) = [s for s in real.sqs_sources if s.function_id == "ResultSyncWorkerFunction"]
+    assert (source.queue, source.batch_size, source.report_batch_item_failures) == (
+        "ResultSyncQueue",
+        1,
+        True,
+    )
+    expected = f"https://sqs.us-east-1.amazonaws.com/{LOCAL_ACCOUNT_ID}/ResultSyncQueue"
+    for function in ("ResultSyncFunction", "ResultSyncWorkerFunction"):
+        assert real.functions[function].environment["RESULT_SYNC_QUEUE_URL"] == expected
 
 
 def test_provisioned_table_with_local_and_global_indexes(small) -> None:
