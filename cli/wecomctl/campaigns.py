@@ -56,6 +56,16 @@ RESULT_COLUMNS = (
 CSV_COLUMNS = ("msgid", "userid", "external_userid", "chat_id", "status", "send_time")  # as ?format=csv
 MEMBER_STAGES = ("sent", "unsent")
 CUSTOMER_STAGES = ("sent", "unsent", "not_friend", "limit_reached")
+MEMBER_COLUMNS = (
+    Column("MEMBER", "userid"),
+    Column("STATUS", "status"),
+    Column("SEND_TIME", "send_time"),
+    Column("SENT", "c_sent"),
+    Column("UNSENT", "c_unsent"),
+    Column("NOT_FRIEND", "c_not_friend"),
+    Column("LIMIT", "c_limit_reached"),
+    Column("RATE", "rate"),
+)
 REMINDER_COLUMNS = (
     Column("AT", "at"),
     Column("MSGID", "msgid", max_width=24),
@@ -138,6 +148,7 @@ def _add_results(actions: argparse._SubParsersAction, common: argparse.ArgumentP
     )
     results.add_argument("campaign_id", metavar="ID")
     results.add_argument("--status", help="only this status (unsent, sent, not_friend, limit_reached)")
+    results.add_argument("--member", help="only this member's (userid) customers")
     results.add_argument("--csv", metavar="FILE", help="write all results as CSV to FILE ('-' = stdout)")
     _add_paging(results, "results")
     results.set_defaults(func=campaign_results)
@@ -263,7 +274,25 @@ def describe(doc: dict[str, Any]) -> str:
         f"delivery (synced {format_time(synced)}):" if synced else "delivery (not synced from WeCom yet):"
     )
     delivery = heading + "\n" + funnel(doc.get("totals") or {})
-    return "\n\n".join([key_values(pairs), delivery, _reminders(doc.get("reminders"))])
+    return "\n\n".join([key_values(pairs), delivery, _members(doc), _reminders(doc.get("reminders"))])
+
+
+def _members(doc: dict[str, Any]) -> str:
+    """Per member: sent or not, when, and what became of their customers (as last synced)."""
+    members = doc.get("members") or []
+    if not members:
+        return "members: none synced yet"
+    rows = [
+        {
+            **m,
+            "send_time": format_time(m.get("send_time")),
+            **{f"c_{k}": (m.get("customers") or {}).get(k, 0) for k in CUSTOMER_STAGES},
+            "rate": "" if m.get("sent_rate") is None else f"{100 * m['sent_rate']:.1f}%",
+        }
+        for m in members
+    ]
+    more = " (first 1000; see `wecomctl campaigns results --member`)" if doc.get("members_truncated") else ""
+    return f"members: {len(members)}{more}\n" + table(rows, MEMBER_COLUMNS)
 
 
 def _chunk_states(chunks: Any) -> str | None:
@@ -342,7 +371,7 @@ def remind_campaign(args: argparse.Namespace, ctx: Context) -> int:
 # ------------------------------------------------------------------------------------------- results
 def campaign_results(args: argparse.Namespace, ctx: Context) -> int:
     path = f"{BASE}/{segment(args.campaign_id)}/results"
-    query = {"status": args.status, "limit": args.limit, "cursor": args.cursor}
+    query = {"status": args.status, "member": args.member, "limit": args.limit, "cursor": args.cursor}
     if args.csv:
         return _write_csv(ctx, path, query, args.csv)
     return ctx.list_pages(

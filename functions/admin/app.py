@@ -13,7 +13,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 
-from wecom_bundle import campaigns, openapi, reminders, welcome_admin
+from wecom_bundle import campaign_results, campaigns, openapi, reminders, welcome_admin
 from wecom_bundle.validation import NotFound, ValidationError
 
 logger = Logger()
@@ -146,11 +146,15 @@ def remind_campaign(campaign_id: str) -> Response:
 
 
 @app.get("/admin/campaigns/<campaign_id>/results")
-def campaign_results(campaign_id: str) -> Response:
-    kind, doc = campaigns.campaign_results(campaign_id, _query())
-    if kind == "csv":
-        return Response(200, "text/csv; charset=utf-8", doc)
-    return _ok(200, doc)
+def get_campaign_results(campaign_id: str) -> Response:
+    query = _query()
+    if query.get("format", "json") not in ("json", "csv"):
+        raise ValidationError("format", "must be json or csv")
+    page = campaign_results.results_page(campaigns.known_id(campaign_id), query)
+    if query.get("format") == "csv":  # a page at a time too: the next page's cursor is in a header
+        headers = {"X-Next-Cursor": page.cursor} if page.cursor else None
+        return Response(200, "text/csv; charset=utf-8", page.csv(), headers=headers)
+    return _ok(200, {"items": page.items, "cursor": page.cursor})
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId", clear_state=True)

@@ -15,8 +15,9 @@ import requests
 
 from local.wecom_sim.calllog import calls
 from local.wecom_sim.server import SimulatorHandle
-from wecom_bundle import campaigns, reminders, runtime, storage
+from wecom_bundle import campaign_results, campaigns, reminders, runtime, storage
 from wecom_bundle.campaigns import CampaignError
+from wecom_bundle.sync_totals import zero_totals
 from wecom_bundle.validation import NotFound
 
 pytestmark = pytest.mark.usefixtures("moto_table")
@@ -442,7 +443,7 @@ def test_list_newest_first_by_status_and_paginated(sim: SimulatorHandle) -> None
     assert listed["cursor"] is None
     first = listed["items"][1]
     assert first["status"] == "active" and first["name"] == "c2" and first["origin"] == "admin_api"
-    assert first["totals"] == campaigns.ZERO_TOTALS and first["msgid_count"] == 1
+    assert first["totals"] == zero_totals() and first["msgid_count"] == 1
     assert [c["campaign_id"] for c in campaigns.list_campaigns({"status": "scheduled"})["items"]] == [
         scheduled.body["campaign_id"]
     ]
@@ -479,10 +480,11 @@ def test_show_has_the_contract_fields(sim: SimulatorHandle) -> None:
 def test_results_are_empty_until_the_result_sync(sim: SimulatorHandle) -> None:
     created = campaigns.create_campaign(body(["wm00000"]), None)
     cid = created.body["campaign_id"]
-    assert campaigns.campaign_results(cid, {}) == ("json", {"items": [], "cursor": None})
-    assert campaigns.campaign_results(cid, {"format": "csv"}) == ("csv", campaigns.RESULTS_CSV_HEADER)
+    page = campaign_results.results_page(cid, {})
+    assert (page.items, page.cursor) == ([], None)
+    assert page.csv() == ",".join(campaign_results.CSV_COLUMNS) + "\n"
     with pytest.raises(NotFound):
-        campaigns.campaign_results("cmp-nope", {})
+        campaign_results.results_page("cmp-nope", {})
 
 
 def test_no_scan_in_the_campaign_code(sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch) -> None:

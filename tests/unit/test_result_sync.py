@@ -6,6 +6,7 @@ Against the WeCom simulator over real HTTP, moto's DynamoDB and moto's SQS (the 
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from typing import Any
@@ -14,13 +15,16 @@ import boto3
 import pytest
 import requests
 
+from local.events import http_event
 from local.wecom_sim.calllog import calls
 from local.wecom_sim.server import SimulatorHandle
+from tests.support import function_under_test
 from wecom_bundle import campaigns, result_fanout, result_ingest, result_sync, storage, sync_budget
 from wecom_bundle.sync_budget import Budget, OutOfTime
 from wecom_bundle.sync_cadence import DAY, HOUR, Cadence
 from wecom_bundle.sync_queue import SyncMessage
 from wecom_bundle.sync_totals import STATUS_NAMES
+from wecomctl.campaigns import describe
 
 MEMBERS = ("u0", "u1", "u2", "u3")
 PER_MEMBER = 5
@@ -460,3 +464,75 @@ def test_tasks_before_2020_11_17_are_synced_from_send_results_alone(sim: Simulat
     assert api_calls(sim, "get_groupmsg_task") == 0
     campaign = storage.get_campaign(result_ingest.external_campaign_id(old["msgid"]))
     assert campaign["totals"] == ground_truth(sim, old["msgid"])
+
+
+# ----------------------------------------------------------------------------------------------- admin reads
+@pytest.fixture
+def admin_get() -> Any:
+    admin = function_under_test("AdminFunction")
+
+    def get(path: str, query: dict[str, str] | None = None) -> tuple[int, dict[str, str], Any]:
+        parts = path.split("/")
+        event = http_event("GET", path, query, None, {}, {"campaign_id": parts[3]})
+        answer = admin(event)
+        headers = answer.get("headers", {})
+        text = answer.get("body") or ""
+        doc = json.loads(text) if headers.get("Content-Type", "").startswith("application/json") else text
+        return answer["statusCode"], headers, doc
+
+    return get
+
+
+def test_admin_serves_totals_members_and_paged_filtered_results(
+    sim: SimulatorHandle, sqs: Any, moto_table: Any, admin_get: Any
+) -> None:
+    campaign_id, msgid = new_campaign()
+    members_send(sim, msgid, ["u0", "u2"], c2_1="not_friend", c2_2="limit_reached")
+    sync_round(sqs, int(time.time()))
+    base = f"/admin/campaigns/{campaign_id}"
+
+    status, _, shown = admin_get(base)
+    assert status == 200 and shown["totals"] == ground_truth(sim, msgid)
+    by_member = {m["userid"]: m for m in shown["members"]}
+    assert by_member["u2"]["customers"] == {"sent": 3, "unsent": 0, "not_friend": 1, "limit_reached": 1}
+    assert by_member["u2"]["sent_rate"] == 0.6 and by_member["u1"]["status"] == "unsent"
+    assert shown["sync"][0]["msgid"] == msgid and shown["sync"][0]["sync_state"] == "active"
+
+    seen: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        _, _, page = admin_get(f"{base}/results", {"limit": "7", **({"cursor": cursor} if cursor else {})})
+        assert len(page["items"]) <= 7
+        seen += page["items"]
+        cursor = page["cursor"]
+        if cursor is None:
+            break
+    assert len(seen) == len(MEMBERS) * PER_MEMBER
+    assert len({r["external_userid"] for r in seen}) == len(seen)  # no row twice across pages
+    _, _, sent = admin_get(f"{base}/results", {"status": "not_friend"})
+    assert [r["external_userid"] for r in sent["items"]] == ["c2_1"]
+    _, _, mine = admin_get(f"{base}/results", {"member": "u0"})
+    assert {r["status"] for r in mine["items"]} == {"sent"} and len(mine["items"]) == PER_MEMBER
+
+    status, headers, text = admin_get(f"{base}/results", {"format": "csv", "limit": "15"})
+    assert status == 200 and headers["Content-Type"].startswith("text/csv")
+    lines = text.strip().split("\n")
+    assert lines[0] == "msgid,userid,external_userid,chat_id,status,send_time" and len(lines) == 16
+    assert "X-Next-Cursor" in headers
+    for query, field in (
+        ({"status": "gone"}, "status"),
+        ({"cursor": "nope"}, "cursor"),
+        ({"format": "xml"}, "format"),
+    ):
+        status, _, error = admin_get(f"{base}/results", query)
+        assert status == 400 and error["error"]["field"] == field
+
+
+def test_campaigns_show_prints_the_funnel_and_the_member_table(sim: SimulatorHandle, sqs: Any) -> None:
+    campaign_id, msgid = new_campaign()
+    members_send(sim, msgid, ["u3"], c3_0="not_friend")
+    sync_round(sqs, int(time.time()))
+    text = describe(campaigns.get_campaign(campaign_id))
+    assert "members: 4" in text
+    u3 = next(line for line in text.splitlines() if line.startswith("u3"))
+    assert u3.split()[1] == "sent" and u3.rstrip().endswith("80.0%")

@@ -23,8 +23,9 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from wecom_bundle import campaign_validation, config, runtime, storage
+from wecom_bundle import campaign_results, campaign_validation, config, runtime, storage
 from wecom_bundle.reminder_policy import ReminderPolicy
+from wecom_bundle.sync_totals import zero_totals
 from wecom_bundle.validation import NotFound, ValidationError, parse_limit
 from wecom_bundle.wecom.errors import TransportError, WeComError
 
@@ -50,12 +51,6 @@ MIN_ORPHAN_AGE_S = 30  # never link a task to a chunk whose call may still be an
 DUE_BATCH = 25
 ORIGIN = "admin_api"
 STATUSES = ("scheduled", "creating", "active", "completed", "cancelled", "failed")
-RESULT_STATUSES = ("unsent", "sent", "not_friend", "limit_reached")
-RESULTS_CSV_HEADER = "msgid,userid,external_userid,chat_id,status,send_time\n"
-ZERO_TOTALS = {
-    "members": {"sent": 0, "unsent": 0},
-    "customers": {"sent": 0, "unsent": 0, "not_friend": 0, "limit_reached": 0},
-}
 
 _sleep = time.sleep  # tests replace it to keep retries fast
 
@@ -261,7 +256,7 @@ def _campaign_record(
         "send_at": spec["send_at"],
         "created_at": now,
         "reminder_policy": spec["reminders"],
-        "totals": ZERO_TOTALS,
+        "totals": zero_totals(),
         "gsi1pk": storage.CAMPAIGN_LIST_PK,
         "gsi1sk": order,
         "gsi2sk": order,
@@ -603,6 +598,9 @@ def get_campaign(campaign_id: str) -> dict[str, Any]:
             if e.get("kind") == "reminder"
         ],
     }
+    members, truncated = campaign_results.member_stats(chunks)
+    doc |= {"members": members, "members_truncated": truncated}
+    doc["sync"] = campaign_results.sync_states(doc["msgids"]) if doc["msgids"] else []
     return doc
 
 
@@ -614,7 +612,7 @@ def _summary(campaign: dict[str, Any]) -> dict[str, Any]:
         "audience_size": campaign.get("audience_size", 0),
         "msgid_count": campaign.get("msgid_count", 0),
         "fail_list_size": campaign.get("fail_list_size", 0),
-        "totals": campaign.get("totals", ZERO_TOTALS),
+        "totals": campaign.get("totals") or zero_totals(),
         "totals_synced_at": campaign.get("totals_synced_at"),
     }
     if campaign.get("errcode") is not None:
@@ -638,21 +636,3 @@ def list_campaigns(params: dict[str, str]) -> dict[str, Any]:
     except ValueError as exc:
         raise ValidationError("cursor", "is not a cursor this API gave out") from exc
     return {"items": [_summary(c) for c in page.items], "cursor": page.cursor}
-
-
-def campaign_results(campaign_id: str, params: dict[str, str]) -> tuple[str, Any]:
-    """Per-customer results. The result sync (next issue) fills them; until then every page is empty.
-
-    Answers ("json", doc) or ("csv", text).
-    """
-    status, fmt = params.get("status") or None, params.get("format") or "json"
-    parse_limit(params.get("limit"))
-    if status is not None and status not in RESULT_STATUSES:
-        raise ValidationError("status", f"must be one of {', '.join(RESULT_STATUSES)}")
-    if fmt not in ("json", "csv"):
-        raise ValidationError("format", "must be json or csv")
-    if storage.get_campaign(known_id(campaign_id)) is None:
-        raise NotFound(f"campaign {campaign_id} does not exist")
-    if fmt == "csv":
-        return "csv", RESULTS_CSV_HEADER
-    return "json", {"items": [], "cursor": None}

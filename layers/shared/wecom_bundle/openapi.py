@@ -463,12 +463,15 @@ PATHS.update(
             "parameters": [CAMPAIGN_ID],
             "get": {
                 "operationId": "getCampaignResults",
-                "description": "Per-customer results, filled by the scheduled result sync (empty before).",
+                "description": "Per-customer (or per-chat) results as last synced from WeCom by the scheduled "
+                "result sync, msgid by msgid; empty before the first sync. With format=csv the page is CSV "
+                "and the next page's cursor is in the X-Next-Cursor header.",
                 "parameters": [
                     _query(
                         "status",
                         {"type": "string", "enum": ["unsent", "sent", "not_friend", "limit_reached"]},
                     ),
+                    _query("member", {"type": "string", "description": "only this member's (userid) rows"}),
                     _query("limit", {"type": "integer", "minimum": 1, "maximum": 100}),
                     _query("cursor"),
                     _query("format", {"type": "string", "enum": ["json", "csv"]}),

@@ -1,0 +1,132 @@
+"""What operators read of synced results: per-customer rows (paged, filtered, CSV) and per-member stats.
+
+Why a module of its own: campaigns.py creates, cancels and shows campaigns; this one reads what the result
+sync stored (docs/data-model.md, "Result sync") and only reads. Rows live in one partition per msgid, so a
+campaign's results are the msgids' partitions one after another; the page cursor names the msgid and the
+position inside it.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from wecom_bundle import storage
+from wecom_bundle.sync_totals import NAME_STATUS, STATUS_NAMES, sent_rate
+from wecom_bundle.validation import NotFound, ValidationError, parse_limit
+
+CSV_COLUMNS = ("msgid", "userid", "external_userid", "chat_id", "status", "send_time")
+MEMBER_VIEW_LIMIT = 1000  # members listed in GET /admin/campaigns/{id}; results pages cover the rest
+
+
+@dataclass(frozen=True)
+class ResultsPage:
+    items: list[dict[str, Any]]
+    cursor: str | None
+
+    def csv(self) -> str:
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(self.items)
+        return out.getvalue()
+
+
+def _encode_cursor(index: int, last: dict[str, Any] | None) -> str:
+    raw = json.dumps({"i": index, "k": last}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str | None) -> tuple[int, dict[str, Any] | None]:
+    if not cursor:
+        return 0, None
+    try:
+        doc = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        index, last = doc["i"], doc["k"]
+        valid = isinstance(index, int) and index >= 0 and (last is None or _is_key(last))
+    except (ValueError, TypeError, KeyError):
+        valid = False
+    if not valid:
+        raise ValidationError("cursor", "is not a cursor this API gave out")
+    return index, last
+
+
+def _is_key(last: Any) -> bool:
+    return (
+        isinstance(last, dict)
+        and set(last) == {"pk", "sk"}
+        and all(isinstance(v, str) for v in last.values())
+    )
+
+
+def _status_filter(params: dict[str, str]) -> int | None:
+    status = params.get("status") or None
+    if status is not None and status not in NAME_STATUS:
+        raise ValidationError("status", f"must be one of {', '.join(NAME_STATUS)}")
+    return None if status is None else NAME_STATUS[status]
+
+
+def _msgids(campaign_id: str) -> list[str]:
+    if storage.get_campaign(campaign_id) is None:
+        raise NotFound(f"campaign {campaign_id} does not exist")
+    return [str(c["msgid"]) for c in storage.campaign_chunks(campaign_id) if c.get("msgid")]
+
+
+def _public_row(row: dict[str, Any]) -> dict[str, Any]:
+    doc = {
+        key: row[key] for key in ("msgid", "userid", "external_userid", "chat_id", "send_time") if key in row
+    }
+    return {**doc, "status": STATUS_NAMES.get(int(row.get("status") or 0), "unsent")}
+
+
+def results_page(campaign_id: str, params: dict[str, str]) -> ResultsPage:
+    """One page of a campaign's result rows, optionally of one ``status`` and one ``member`` (userid)."""
+    status, member = _status_filter(params), params.get("member") or None
+    limit = parse_limit(params.get("limit"))
+    index, last = _decode_cursor(params.get("cursor"))
+    msgids = _msgids(campaign_id)
+    items: list[dict[str, Any]] = []
+    while index < len(msgids) and len(items) < limit:
+        rows, last = storage.query_results(
+            msgids[index], userid=member, status=status, limit=limit - len(items), start=last
+        )
+        items += [_public_row(r) for r in rows]
+        if last is None:
+            index += 1
+    more = index < len(msgids)
+    return ResultsPage(items, _encode_cursor(index, last) if more else None)
+
+
+def member_stats(chunks: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bool]:
+    """Per member of each msgid: status, send time, customers by status and the sent rate (capped)."""
+    members: list[dict[str, Any]] = []
+    for chunk in chunks:
+        if not chunk.get("msgid"):
+            continue
+        for item in storage.sync_members(str(chunk["msgid"])):
+            counts = item.get("results") or {}
+            doc = {
+                "msgid": chunk["msgid"],
+                "userid": item["userid"],
+                "status": "sent" if item.get("status") == 2 else "unsent",
+                "send_time": item.get("send_time"),
+                "customers": counts,
+                "sent_rate": sent_rate(counts),
+            }
+            members.append({k: v for k, v in doc.items() if v is not None})
+            if len(members) >= MEMBER_VIEW_LIMIT:
+                return members, True
+    return members, False
+
+
+def sync_states(msgids: list[str]) -> list[dict[str, Any]]:
+    """Where each msgid's sync stands (operators: "when was this last pulled, when next?")."""
+    found = storage.msgid_items(msgids)
+    keys = ("sync_state", "last_synced_at", "next_sync_at", "sync_errcode")
+    return [
+        {"msgid": m, **{k: found[m][k] for k in keys if found.get(m, {}).get(k) is not None}} for m in msgids
+    ]
