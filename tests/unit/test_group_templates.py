@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 import requests
 from botocore.exceptions import ClientError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from local.wecom_sim.calllog import calls
 from local.wecom_sim.server import SimulatorHandle
@@ -390,3 +392,31 @@ def test_reconcile_body_is_validated(call: Any, wecom_sim: SimulatorHandle, body
     status, doc = call("POST", f"{BASE}/reconcile", body)
     assert status == 400
     assert doc["error"]["field"] in ("repair", "body")
+
+
+_SCALAR = st.none() | st.booleans() | st.integers(-5, 2**40) | st.text(max_size=8)
+_PART = st.dictionaries(
+    st.sampled_from(
+        ["media_id", "pic_url", "title", "url", "desc", "picurl", "appid", "page", "pic_media_id"]
+    ),
+    _SCALAR,
+    max_size=4,
+)
+_BODY = st.dictionaries(
+    st.sampled_from(["text", "image", "link", "miniprogram", "file", "video", "notify", "agentid", "other"]),
+    _SCALAR | _PART | st.fixed_dictionaries({"content": _SCALAR}),
+    max_size=4,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=_BODY)
+def test_fuzzed_template_writes_never_answer_5xx(call: Any, wecom_sim: SimulatorHandle, body: Any) -> None:
+    status, doc = call("POST", BASE, body)
+    assert status in (201, 400), doc
+    if status == 400:
+        assert set(doc["error"]) >= {"code", "message"}
+        assert storage.group_template_intents() == []
+    else:
+        assert storage.get_group_template(doc["template_id"]) is not None
+        assert call("DELETE", f"{BASE}/{doc['template_id']}")[0] == 204
