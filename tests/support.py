@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from typing import Any
 
+from local.events import http_event
 from local.lambda_runtime import load_handler, make_context
 from local.settings import DEV_DEFAULTS
 from local.template import load_template
@@ -18,6 +20,23 @@ def function_under_test(logical_id: str) -> Callable[[dict[str, Any]], Any]:
     spec = load_template().functions[logical_id]
     handler = load_handler(spec)
     return lambda event: handler(event, make_context(spec))
+
+
+def call_json(
+    handler: Callable[[dict[str, Any]], Any],
+    method: str,
+    path: str,
+    body: Any = None,
+    *,
+    params: dict[str, str] | None = None,
+    query: dict[str, str] | None = None,
+    raw: str | None = None,
+) -> tuple[int, Any]:
+    """One JSON request to an HTTP handler as a payload 2.0 event: (status, decoded body or None)."""
+    payload = raw if raw is not None else (json.dumps(body) if body is not None else None)
+    answer = handler(http_event(method, path, query, payload, {"content-type": "application/json"}, params))
+    text = answer.get("body") or ""
+    return answer["statusCode"], json.loads(text) if text else None
 
 
 def dev_simulator(corp_secret: str | None = None) -> SimulatorHandle:

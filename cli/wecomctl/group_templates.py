@@ -1,8 +1,9 @@
 """``wecomctl group-templates``: group welcome templates (``/admin/group-welcome-templates``).
 
-The admin API mirrors WeCom's ``group_welcome_template/*``. A template holds text plus at most one other part;
-WeCom silently keeps only the first of image > link > miniprogram > file > video, so ``create``/``edit`` warn
-when a body names several instead of letting the operator find out from a customer's screen.
+The admin API mirrors WeCom's ``group_welcome_template/*``. A template holds text plus at most one other part
+(WeCom would silently keep only the first of image > link > miniprogram > file > video: the API refuses such a
+body and says why). The API's ``warnings`` (e.g. a ``%nickname%`` WeCom will not replace) go to stderr.
+``reconcile`` compares the DynamoDB mirror with WeCom and, with ``--repair``, makes the mirror follow WeCom.
 """
 
 from __future__ import annotations
@@ -23,10 +24,15 @@ LIST_COLUMNS = (
     Column("PART", "part"),
     Column("UPDATED", "updated"),
 )
+REPORT_COLUMNS = (
+    Column("DRIFT", "kind"),
+    Column("TEMPLATE_OR_INTENT", "template_id", max_width=40),
+    Column("REPAIR", "repair"),
+)
 
 
 def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    """Add ``group-templates list|get|create|edit|delete``."""
+    """Add ``group-templates list|get|create|edit|delete|reconcile``."""
     templates = commands.add_parser(
         "group-templates",
         help="group welcome templates (入群欢迎语素材)",
@@ -44,25 +50,32 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
         action.set_defaults(func=func)
     create = actions.add_parser("create", parents=[common], help="create a template")
     _content_options(create)
+    create.add_argument(
+        "--notify",
+        action=argparse.BooleanOptionalAction,
+        help="tell members to apply the template to their groups (WeCom's default: yes; creation only)",
+    )
     create.set_defaults(func=create_template)
     edit = actions.add_parser("edit", parents=[common], help="replace a template's content")
     edit.add_argument("template_id", metavar="ID")
     _content_options(edit)
-    edit.set_defaults(func=edit_template)
+    edit.set_defaults(func=edit_template, notify=None)
+    reconcile = actions.add_parser(
+        "reconcile", parents=[common], help="compare the mirror with WeCom (and --repair the mirror)"
+    )
+    reconcile.add_argument(
+        "--repair", action="store_true", help="make the mirror follow WeCom (WeCom itself is never changed)"
+    )
+    reconcile.set_defaults(func=reconcile_templates)
 
 
 def _content_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--file", help="a JSON body: text, image|link|miniprogram|file|video, notify")
+    parser.add_argument("--file", help="a JSON body: text, one of image|link|miniprogram|file|video, notify")
     parser.add_argument("--text", help="template text (≤ 3000 bytes; %%NICKNAME%% is case-sensitive)")
-    parser.add_argument(
-        "--notify",
-        action=argparse.BooleanOptionalAction,
-        help="tell members to apply the template to their groups (WeCom's default: yes)",
-    )
 
 
-def build_template(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
-    """The body from ``--file`` with ``--text``/``--notify`` laid over it; warns about parts WeCom drops."""
+def build_template(args: argparse.Namespace) -> dict[str, Any]:
+    """The body from ``--file`` with ``--text``/``--notify`` laid over it (the API validates the rest)."""
     body = read_json_file(args.file, "template") if args.file else {}
     if not isinstance(body, dict):
         raise UsageError(f"template file {args.file} must hold a JSON object")
@@ -74,10 +87,12 @@ def build_template(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
         raise UsageError(
             "a template needs --text and/or --file with an image, link, miniprogram, file or video"
         )
-    present = [part for part in PARTS if body.get(part)]
-    if len(present) > 1:
-        ctx.note(f"warning: WeCom keeps only {present[0]} and drops {', '.join(present[1:])}")
     return body
+
+
+def _warn(ctx: Context, doc: dict[str, Any]) -> None:
+    for warning in doc.get("warnings") or []:
+        ctx.note(f"warning: {warning}")
 
 
 # ------------------------------------------------------------------------------------------ handlers
@@ -101,18 +116,20 @@ def get_template(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def create_template(args: argparse.Namespace, ctx: Context) -> int:
-    response = ctx.client.request("POST", BASE, body=build_template(args, ctx))
+    response = ctx.client.request("POST", BASE, body=build_template(args))
+    doc = response.json() or {}
+    _warn(ctx, doc)
     if ctx.json_mode:
         ctx.raw(response)
         return 0
-    doc = response.json() or {}
     ctx.out(f"created group welcome template {doc.get('template_id')}")
     return 0
 
 
 def edit_template(args: argparse.Namespace, ctx: Context) -> int:
-    body = build_template(args, ctx)
+    body = build_template(args)
     response = ctx.client.request("PUT", f"{BASE}/{segment(args.template_id)}", body=body)
+    _warn(ctx, response.json() or {})
     if ctx.json_mode:
         ctx.raw(response)
         return 0
@@ -122,11 +139,45 @@ def edit_template(args: argparse.Namespace, ctx: Context) -> int:
 
 def delete_template(args: argparse.Namespace, ctx: Context) -> int:
     response = ctx.client.request("DELETE", f"{BASE}/{segment(args.template_id)}")
+    _warn(ctx, response.json() or {})
     if ctx.json_mode:
         ctx.raw(response)
         return 0
     ctx.out(f"deleted group welcome template {args.template_id}")
     return 0
+
+
+def reconcile_templates(args: argparse.Namespace, ctx: Context) -> int:
+    """Exit 0 when the mirror matches WeCom (or every drift was repaired), else 1 (for cron and scripts)."""
+    body = {"repair": True} if args.repair else None
+    response = ctx.client.request("POST", f"{BASE}/reconcile", body=body)
+    doc = response.json() or {}
+    if ctx.json_mode:
+        ctx.raw(response)
+    else:
+        ctx.out(_report(doc))
+    settled = all(d.get("repaired") for d in doc.get("drift", [])) and not doc.get("unchecked")
+    return 0 if doc.get("in_sync") or (args.repair and settled) else 1
+
+
+def _report(doc: dict[str, Any]) -> str:
+    checked = doc.get("checked") or {}
+    lines = [
+        f"checked {checked.get('templates', 0)} mirrored templates and {checked.get('intents', 0)} open adds"
+    ]
+    rows = [
+        {
+            "kind": d.get("kind"),
+            "template_id": d.get("template_id") or d.get("intent_id"),
+            "repair": (d.get("repair") if d.get("repaired") else "NOT repaired") if "repaired" in d else "",
+        }
+        for d in doc.get("drift", [])
+    ]
+    lines.append(table(rows, REPORT_COLUMNS) if rows else "no drift: the mirror matches WeCom")
+    lines += [f"unchecked {u.get('template_id')}: {u.get('reason')}" for u in doc.get("unchecked", [])]
+    if doc.get("in_flight"):
+        lines.append(f"{doc['in_flight']} add(s) still in flight: run again in a minute")
+    return "\n".join(lines)
 
 
 def describe(doc: dict[str, Any]) -> str:
@@ -136,6 +187,10 @@ def describe(doc: dict[str, Any]) -> str:
             ("template_id", doc.get("template_id")),
             ("text", (doc.get("text") or {}).get("content")),
             (part or "part", doc.get(part) if part else None),
+            ("notify", doc.get("notify")),
+            ("origin", doc.get("origin")),
+            ("mirrored", doc.get("mirrored")),
+            ("in_sync", doc.get("in_sync")),
             ("updated", format_time(doc.get("updated_at_ms") or doc.get("updated_at"))),
         ]
     )

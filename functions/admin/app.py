@@ -13,8 +13,16 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 
-from wecom_bundle import campaign_results, campaigns, openapi, reminders, welcome_admin
-from wecom_bundle.validation import NotFound, ValidationError
+from wecom_bundle import (
+    campaign_results,
+    campaigns,
+    group_template_reconcile,
+    group_templates,
+    openapi,
+    reminders,
+    welcome_admin,
+)
+from wecom_bundle.validation import NotFound, Refused, ValidationError
 
 logger = Logger()
 app = APIGatewayHttpResolver()
@@ -95,10 +103,13 @@ def list_welcomes() -> Response:
     return _ok(200, welcome_admin.list_welcomes(params))
 
 
-# ------------------------------------------------------------------------------------------------ campaigns
-@app.exception_handler(campaigns.CampaignError)
-def _campaign_refused(exc: campaigns.CampaignError) -> Response:
+@app.exception_handler(Refused)
+def _refused(exc: Refused) -> Response:
+    """Domain refusals (campaigns, group templates) carry their own status, code and extra fields."""
     return _error(exc.status, exc.code, exc.message, **exc.extra)
+
+
+# ------------------------------------------------------------------------------------------------ campaigns
 
 
 def _query() -> dict[str, str]:
@@ -155,6 +166,38 @@ def get_campaign_results(campaign_id: str) -> Response:
         headers = {"X-Next-Cursor": page.cursor} if page.cursor else None
         return Response(200, "text/csv; charset=utf-8", page.csv(), headers=headers)
     return _ok(200, {"items": page.items, "cursor": page.cursor})
+
+
+# ------------------------------------------------------------------------------------------ group templates
+@app.post("/admin/group-welcome-templates")
+def create_group_template() -> Response:
+    return _ok(201, group_templates.create_template(_json_body()))
+
+
+@app.get("/admin/group-welcome-templates")
+def list_group_templates() -> Response:
+    return _ok(200, group_templates.list_templates())
+
+
+@app.post("/admin/group-welcome-templates/reconcile")
+def reconcile_group_templates() -> Response:
+    return _ok(200, group_template_reconcile.reconcile(_optional_json_body()))
+
+
+@app.get("/admin/group-welcome-templates/<template_id>")
+def get_group_template(template_id: str) -> Response:
+    return _ok(200, group_templates.get_template(template_id))
+
+
+@app.put("/admin/group-welcome-templates/<template_id>")
+def edit_group_template(template_id: str) -> Response:
+    return _ok(200, group_templates.edit_template(template_id, _json_body()))
+
+
+@app.delete("/admin/group-welcome-templates/<template_id>")
+def delete_group_template(template_id: str) -> Response:
+    doc = group_templates.delete_template(template_id)
+    return Response(204, content_types.APPLICATION_JSON, "") if doc is None else _ok(200, doc)
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId", clear_state=True)

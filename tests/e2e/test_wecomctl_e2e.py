@@ -322,14 +322,16 @@ def test_campaign_errors(campaigns: Cli) -> None:
 # -------------------------------------------------------------------------------------- group templates
 @pytest.fixture
 def group_templates(cli: Cli) -> Cli:
-    """Skips while AdminFunction has no group-template routes (they come after the campaigns)."""
-    answer = requests.get(f"{cli.stack.api_url}/admin/group-welcome-templates", timeout=10)
-    if answer.status_code == 404:
-        pytest.skip(
-            "group welcome template routes of AdminFunction not implemented yet: "
-            "GET /admin/group-welcome-templates answers 404"
-        )
+    """The simulator was just reset: repair the mirror (templates of earlier tests are gone in WeCom)."""
+    repaired = cli("group-templates", "reconcile", "--repair")
+    assert repaired.code == 0, repaired.out + repaired.err
+    assert cli("--json", "group-templates", "list").json()["items"] == []
     return cli
+
+
+def _sim_templates(cli: Cli) -> dict[str, Any]:
+    rows = requests.get(f"{cli.stack.simulator.url}/__sim/group_welcome_templates", timeout=5).json()
+    return {row["template_id"]: row for row in rows}
 
 
 def test_group_templates_create_list_get_edit_delete(group_templates: Cli) -> None:
@@ -337,6 +339,11 @@ def test_group_templates_create_list_get_edit_delete(group_templates: Cli) -> No
     created = cli("--json", "group-templates", "create", "--text", "欢迎 %NICKNAME% 入群", "--no-notify")
     assert created.code == 0, created.err
     template_id = created.json()["template_id"]
+    assert _sim_templates(cli)[template_id]["content"] == {"text": {"content": "欢迎 %NICKNAME% 入群"}}
+    listed = cli("--json", "group-templates", "list").json()
+    assert [(t["template_id"], t["notify"], t["created_by_app"]) for t in listed["items"]] == [
+        (template_id, 0, True)
+    ]
     assert template_id in cli("group-templates", "list").out
     got = cli("group-templates", "get", template_id)
     assert got.code == 0, got.err
@@ -346,7 +353,54 @@ def test_group_templates_create_list_get_edit_delete(group_templates: Cli) -> No
     assert cli("--json", "group-templates", "get", template_id).json()["text"] == {
         "content": "Welcome %NICKNAME%"
     }
+    mirrored = cli("--json", "group-templates", "list").json()["items"][0]
+    assert mirrored["text"] == {"content": "Welcome %NICKNAME%"}
+    assert _sim_templates(cli)[template_id]["content"] == {"text": {"content": "Welcome %NICKNAME%"}}
+    assert cli("group-templates", "reconcile").code == 0
     assert cli("group-templates", "delete", template_id).code == 0
+    assert template_id not in _sim_templates(cli)
+    assert cli("--json", "group-templates", "list").json()["items"] == []
     gone = cli("group-templates", "get", template_id)
     assert gone.code == 1
-    assert gone.err.startswith("error: ")
+    assert gone.err.startswith("error: not_found (HTTP 404)")
+
+
+def test_group_templates_warnings_and_refusals(group_templates: Cli, tmp_path: Path) -> None:
+    cli = group_templates
+    warned = cli("group-templates", "create", "--text", "Hi %nickname%")
+    assert warned.code == 0, warned.err
+    assert "warning: text.content: %nickname% is not replaced" in warned.err
+    body = tmp_path / "two-parts.json"
+    body.write_text(
+        json.dumps({"image": {"pic_url": "https://x/y.png"}, "link": {"title": "t", "url": "https://x"}})
+    )
+    several = cli("group-templates", "create", "--file", str(body))
+    assert several.code == 1
+    assert "error: invalid_request (HTTP 400): link: " in several.err
+    assert "silently keep only image" in several.err
+    assert len(_sim_templates(cli)) == 1
+    other = requests.post(
+        f"{cli.stack.simulator.url}/__sim/group_welcome_templates", json={"text": {"content": "x"}}, timeout=5
+    ).json()["template_id"]
+    refused = cli("group-templates", "edit", other, "--text", "mine now")
+    assert refused.code == 1
+    assert refused.err.startswith("error: not_template_owner (HTTP 403)")
+    assert "WeCom errcode 48002" in refused.err
+
+
+def test_the_101st_group_template_fails_clearly(group_templates: Cli) -> None:
+    cli = group_templates
+    ours = cli("--json", "group-templates", "create", "--text", "ours")
+    assert ours.code == 0, ours.err
+    for i in range(99):  # the cap counts every app's templates
+        requests.post(
+            f"{cli.stack.simulator.url}/__sim/group_welcome_templates",
+            json={"text": {"content": f"theirs {i}"}},
+            timeout=5,
+        ).raise_for_status()
+    refused = cli("group-templates", "create", "--text", "one too many")
+    assert refused.code == 1
+    assert refused.err.startswith("error: template_limit_reached (HTTP 409): WeCom holds at most 100")
+    assert "WeCom errcode 41055" in refused.err and "count: 1" in refused.err
+    assert len(_sim_templates(cli)) == 100
+    assert len(cli("--json", "group-templates", "list").json()["items"]) == 1

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
 import pytest
 
-from local.events import http_event
-from tests.support import function_under_test
+from tests.support import call_json, function_under_test
 from wecom_bundle import storage
 
 pytestmark = pytest.mark.usefixtures("moto_table")
@@ -26,11 +24,7 @@ def call(admin: Any) -> Any:
         method: str, path: str, body: Any = None, query: dict[str, str] | None = None, raw: str | None = None
     ) -> tuple[int, Any]:
         params = {"rule_id": path.rsplit("/", 1)[1]} if path.startswith("/admin/welcome-rules/") else None
-        payload = raw if raw is not None else (json.dumps(body) if body is not None else None)
-        event = http_event(method, path, query, payload, {"content-type": "application/json"}, params)
-        answer = admin(event)
-        text = answer.get("body") or ""
-        return answer["statusCode"], json.loads(text) if text else None
+        return call_json(admin, method, path, body, params=params, query=query, raw=raw)
 
     return _call
 

@@ -520,27 +520,106 @@ def test_campaign_results_csv_follows_every_page(
 
 
 # ---------------------------------------------------------------------------------- group templates
-def test_group_template_create_warns_about_parts_wecom_drops(
+def test_group_template_create_sends_the_body_and_prints_the_apis_warnings(
     api: FakeApi, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     body = tmp_path / "tpl.json"
-    body.write_text(
-        json.dumps({"image": {"pic_url": "https://x/y.png"}, "link": {"title": "t", "url": "https://x"}})
-    )
-    api.replies = [(201, {"template_id": "tpl1"})]
+    body.write_text(json.dumps({"link": {"title": "t", "url": "https://x"}}))
+    warning = "text.content: %nickname% is not replaced by the customer's nickname"
+    api.replies = [(201, {"template_id": "tpl1", "warnings": [warning]})]
     assert (
-        api.run("group-templates", "create", "--file", str(body), "--text", "欢迎 %NICKNAME%", "--no-notify")
+        api.run("group-templates", "create", "--file", str(body), "--text", "欢迎 %nickname%", "--no-notify")
         == 0
     )
+    assert (api.requests[0].method, api.requests[0].path) == ("POST", "/admin/group-welcome-templates")
     assert api.requests[0].json() == {
-        "image": {"pic_url": "https://x/y.png"},
         "link": {"title": "t", "url": "https://x"},
-        "text": {"content": "欢迎 %NICKNAME%"},
+        "text": {"content": "欢迎 %nickname%"},
         "notify": 0,
     }
     captured = capsys.readouterr()
     assert captured.out == "created group welcome template tpl1\n"
-    assert "WeCom keeps only image and drops link" in captured.err
+    assert f"warning: {warning}" in captured.err
+
+
+def test_group_template_refusals_show_code_errcode_and_count(
+    api: FakeApi, capsys: pytest.CaptureFixture[str]
+) -> None:
+    error = {"code": "template_limit_reached", "message": "at most 100", "errcode": 41055, "count": 7}
+    api.replies = [(409, {"error": {**error, "limit": 100}})]
+    assert api.run("group-templates", "create", "--text", "hi") == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: template_limit_reached (HTTP 409): at most 100")
+    assert "WeCom errcode 41055" in err and "count: 7" in err
+
+
+def test_group_template_edit_takes_no_notify(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        api.run("group-templates", "edit", "tpl1", "--text", "hi", "--no-notify")
+    assert api.requests == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "reply", "sent", "code"),
+    [
+        (
+            [],
+            {"checked": {"templates": 2, "intents": 0}, "in_sync": True, "drift": [], "unchecked": []},
+            None,
+            0,
+        ),
+        (
+            [],
+            {
+                "checked": {"templates": 2, "intents": 1},
+                "in_sync": False,
+                "drift": [{"kind": "missing_in_mirror", "template_id": "msgA", "intent_id": "i1"}],
+                "unchecked": [],
+            },
+            None,
+            1,
+        ),
+        (
+            ["--repair"],
+            {
+                "checked": {"templates": 2, "intents": 1},
+                "in_sync": False,
+                "drift": [
+                    {
+                        "kind": "missing_in_wecom",
+                        "template_id": "msgB",
+                        "repaired": True,
+                        "repair": "removed from the mirror",
+                    }
+                ],
+                "unchecked": [],
+            },
+            {"repair": True},
+            0,
+        ),
+    ],
+)
+def test_group_template_reconcile(
+    api: FakeApi,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    reply: dict[str, Any],
+    sent: Any,
+    code: int,
+) -> None:
+    api.replies = [(200, reply)]
+    assert api.run("group-templates", "reconcile", *argv) == code
+    (request,) = api.requests
+    assert (request.method, request.path) == ("POST", "/admin/group-welcome-templates/reconcile")
+    assert (request.json() if request.body else None) == sent
+    out = capsys.readouterr().out
+    assert out.startswith(f"checked 2 mirrored templates and {reply['checked']['intents']} open adds")
+    for drift in reply["drift"]:
+        assert drift["kind"] in out and drift["template_id"] in out
+    if not reply["drift"]:
+        assert "no drift" in out
+    if argv:
+        assert "removed from the mirror" in out
 
 
 def test_group_template_edit_list_delete(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:

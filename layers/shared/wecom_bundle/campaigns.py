@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from wecom_bundle import campaign_results, campaign_validation, config, runtime, storage
 from wecom_bundle.reminder_policy import ReminderPolicy
 from wecom_bundle.sync_totals import zero_totals
-from wecom_bundle.validation import NotFound, ValidationError, parse_limit
+from wecom_bundle.validation import NotFound, Refused, ValidationError, parse_limit
 from wecom_bundle.wecom.errors import TransportError, WeComError
 
 if TYPE_CHECKING:
@@ -65,15 +65,8 @@ def known_id(campaign_id: str) -> str:
     return campaign_id
 
 
-class CampaignError(Exception):
-    """A refusal with its HTTP status and contract error code (extra fields go into the error object)."""
-
-    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.extra = extra
+class CampaignError(Refused):
+    """A campaign refusal (status, contract error code, extra error fields: see ``validation.Refused``)."""
 
 
 class _Unavailable(Exception):

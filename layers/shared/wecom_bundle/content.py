@@ -70,6 +70,15 @@ def _media(obj: dict[str, Any], field: str) -> dict[str, Any]:
 _BUILDERS = {"image": _image, "link": _link, "miniprogram": _miniprogram, "video": _media, "file": _media}
 
 
+def validate_part(msgtype: str, value: Any, field: str) -> dict[str, Any]:
+    """One non-text part (the object under ``image``, ``link``, ...), normalised.
+
+    Public because group welcome templates carry the same parts as top-level keys instead of a list:
+    one validator per part type keeps the two APIs (and any new reference form) in step.
+    """
+    return _BUILDERS[msgtype](require_object(value, field), field)
+
+
 def validate_attachment(value: Any, field: str) -> dict[str, Any]:
     attachment = require_object(value, field)
     msgtype = attachment.get("msgtype")
@@ -78,8 +87,7 @@ def validate_attachment(value: Any, field: str) -> dict[str, Any]:
     reject_unknown(attachment, {"msgtype", msgtype}, f"{field}.")
     if msgtype not in attachment:
         raise ValidationError(f"{field}.{msgtype}", f"is required when msgtype is {msgtype}")
-    body = require_object(attachment[msgtype], f"{field}.{msgtype}")
-    return {"msgtype": msgtype, msgtype: _BUILDERS[msgtype](body, f"{field}.{msgtype}")}
+    return {"msgtype": msgtype, msgtype: validate_part(msgtype, attachment[msgtype], f"{field}.{msgtype}")}
 
 
 def validate_attachments(value: Any, field: str = "attachments") -> list[dict[str, Any]]:

@@ -500,6 +500,191 @@ PATHS.update(
 )
 
 
+# ------------------------------------------------------------------------------------------ group templates
+_PART_SCHEMAS = {
+    name: ATTACHMENT["properties"][name] for name in ("image", "link", "miniprogram", "file", "video")
+}
+GROUP_TEMPLATE_CONTENT = {
+    "text": {"type": "object", "additionalProperties": False, "properties": {"content": _STR}},
+    **_PART_SCHEMAS,
+}
+GROUP_TEMPLATE_BODY = {
+    "type": "object",
+    "additionalProperties": False,
+    "description": "text (<= 3000 bytes UTF-8) and at most one of image, link, miniprogram, file, video (WeCom "
+    "would silently keep only the highest priority one, so several are refused); not all empty. "
+    "%NICKNAME% is case-sensitive: other spellings are accepted with a warning.",
+    "properties": {
+        **GROUP_TEMPLATE_CONTENT,
+        "notify": {"type": "integer", "enum": [0, 1], "description": "creation only; default 1"},
+        "agentid": {"type": "integer", "minimum": 1},
+    },
+}
+GROUP_TEMPLATE = {
+    "type": "object",
+    "properties": {
+        "template_id": _STR,
+        **GROUP_TEMPLATE_CONTENT,
+        "notify": _INT,
+        "agentid": _INT,
+        "origin": {"type": "string", "enum": ["admin_api", "adopted"]},
+        "created_by_app": {"type": "boolean"},
+        "created_at_ms": _INT,
+        "updated_at_ms": _INT,
+        "mirrored": {"type": "boolean", "description": "false: WeCom changed but the mirror write failed"},
+        "in_sync": {"type": "boolean", "description": "GET only: WeCom's content matches the mirror's"},
+        "warnings": {"type": "array", "items": _STR},
+    },
+}
+GROUP_TEMPLATE_ID = {"name": "template_id", "in": "path", "required": True, "schema": {"type": "string"}}
+_LIMIT_REACHED = {
+    "description": "WeCom's cap of 100 templates per corp (errcode 41055); count = this app's mirrored templates",
+    **_json(
+        {
+            "type": "object",
+            "properties": {
+                "error": {
+                    "type": "object",
+                    "properties": {
+                        "code": _STR,
+                        "message": _STR,
+                        "errcode": _INT,
+                        "count": _INT,
+                        "limit": _INT,
+                    },
+                }
+            },
+        }
+    ),
+}
+_NOT_OWNER = {"description": "only the creating app may edit or delete (WeCom errcode 48002)", **_json(ERROR)}
+_DRIFT = {
+    "type": "object",
+    "properties": {
+        "kind": {
+            "type": "string",
+            "enum": [
+                "missing_in_wecom",
+                "content_differs",
+                "missing_in_mirror",
+                "add_not_in_wecom",
+                "add_unconfirmed",
+            ],
+        },
+        "template_id": {"type": "string", "nullable": True},
+        "intent_id": _STR,
+        "mirror": {"type": "object"},
+        "wecom": {"type": "object"},
+        "repaired": {"type": "boolean"},
+        "repair": _STR,
+    },
+}
+
+PATHS.update(
+    {
+        "/admin/group-welcome-templates": {
+            "post": {
+                "operationId": "createGroupWelcomeTemplate",
+                "requestBody": {"required": True, **_json(GROUP_TEMPLATE_BODY)},
+                "responses": {
+                    "201": {"description": "created on WeCom and mirrored", **_json(GROUP_TEMPLATE)},
+                    "409": _LIMIT_REACHED,
+                    **_errors(400, 503),
+                },
+            },
+            "get": {
+                "operationId": "listGroupWelcomeTemplates",
+                "description": "The mirror (WeCom has no list call), oldest first.",
+                "responses": {
+                    "200": {
+                        "description": "mirrored templates",
+                        **_json(
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "items": {"type": "array", "items": GROUP_TEMPLATE},
+                                    "count": _INT,
+                                    "limit": _INT,
+                                },
+                            }
+                        ),
+                    }
+                },
+            },
+        },
+        "/admin/group-welcome-templates/reconcile": {
+            "post": {
+                "operationId": "reconcileGroupWelcomeTemplates",
+                "description": "Compare the mirror with WeCom; with repair, make the mirror follow WeCom.",
+                "requestBody": {
+                    "required": False,
+                    **_json(
+                        {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "properties": {"repair": {"type": "boolean"}},
+                        }
+                    ),
+                },
+                "responses": {
+                    "200": {
+                        "description": "the drift report",
+                        **_json(
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "checked": {"type": "object"},
+                                    "in_sync": {"type": "boolean"},
+                                    "drift": {"type": "array", "items": _DRIFT},
+                                    "unchecked": {"type": "array", "items": {"type": "object"}},
+                                    "in_flight": _INT,
+                                    "repair": {"type": "boolean"},
+                                },
+                            }
+                        ),
+                    },
+                    **_errors(400),
+                },
+            },
+        },
+        "/admin/group-welcome-templates/{template_id}": {
+            "parameters": [GROUP_TEMPLATE_ID],
+            "get": {
+                "operationId": "getGroupWelcomeTemplate",
+                "responses": {
+                    "200": {
+                        "description": "WeCom's content with the mirror's metadata",
+                        **_json(GROUP_TEMPLATE),
+                    },
+                    **_errors(400, 404, 503),
+                },
+            },
+            "put": {
+                "operationId": "editGroupWelcomeTemplate",
+                "requestBody": {"required": True, **_json(GROUP_TEMPLATE_BODY)},
+                "responses": {
+                    "200": {"description": "edited on WeCom and mirrored", **_json(GROUP_TEMPLATE)},
+                    "403": _NOT_OWNER,
+                    **_errors(400, 404, 503),
+                },
+            },
+            "delete": {
+                "operationId": "deleteGroupWelcomeTemplate",
+                "responses": {
+                    "204": {"description": "deleted on WeCom (or already gone there) and in the mirror"},
+                    "200": {
+                        "description": "deleted on WeCom; the mirror write failed",
+                        **_json(GROUP_TEMPLATE),
+                    },
+                    "403": _NOT_OWNER,
+                    **_errors(400, 404, 503),
+                },
+            },
+        },
+    }
+)
+
+
 def document() -> dict[str, Any]:
     return {
         "openapi": "3.0.3",

@@ -196,6 +196,83 @@ def delete_rule(rule_id: str) -> bool:
     return "Attributes" in answer
 
 
+# ----------------------------------------------------------------------------------------------- group welcome templates
+# Layout (docs/data-model.md, "Group welcome templates"): one small partition (WeCom caps a corp at 100
+# templates) holds the mirror records and the intents written before each ``add``. The intent exists because
+# WeCom has no "list templates" call: without it, an add whose mirror write failed would leave a template in
+# WeCom that nobody can find again.
+GROUP_TEMPLATE_PK = "GROUP_TEMPLATE"
+
+
+def _group_template_key(template_id: str) -> dict[str, Any]:
+    return encode_item({"pk": GROUP_TEMPLATE_PK, "sk": f"TEMPLATE#{template_id}"})
+
+
+def _group_template_intent_key(intent_id: str) -> dict[str, Any]:
+    return encode_item({"pk": GROUP_TEMPLATE_PK, "sk": f"INTENT#{intent_id}"})
+
+
+def put_group_template_intent(intent: dict[str, Any]) -> None:
+    """Record an ``add`` about to be sent to WeCom (its content, time; no template id yet)."""
+    item = {"pk": GROUP_TEMPLATE_PK, "sk": f"INTENT#{intent['intent_id']}", **intent}
+    client().put_item(
+        TableName=_table(), Item=encode_item(item), ConditionExpression="attribute_not_exists(pk)"
+    )
+
+
+def record_group_template_added(intent_id: str, template: dict[str, Any]) -> None:
+    """The mirror record of a template WeCom created, and the end of its intent, in one transaction."""
+    record = {"pk": GROUP_TEMPLATE_PK, "sk": f"TEMPLATE#{template['template_id']}", **template}
+    client().transact_write_items(
+        TransactItems=[
+            {"Put": {"TableName": _table(), "Item": encode_item(record)}},
+            {"Delete": {"TableName": _table(), "Key": _group_template_intent_key(intent_id)}},
+        ]
+    )
+
+
+def note_group_template_intent_id(intent_id: str, template_id: str) -> None:
+    """Keep WeCom's answer on the intent when the mirror record could not be written (reconcile reads it)."""
+    _update(
+        _group_template_intent_key(intent_id),
+        {"template_id": template_id},
+        condition="attribute_exists(pk)",
+    )
+
+
+def delete_group_template_intent(intent_id: str) -> None:
+    client().delete_item(TableName=_table(), Key=_group_template_intent_key(intent_id))
+
+
+def group_template_intents() -> list[dict[str, Any]]:
+    """Every intent still open: adds in flight, or adds whose outcome the mirror does not hold."""
+    return _query_all(GROUP_TEMPLATE_PK, "INTENT#")
+
+
+def put_group_template(template: dict[str, Any]) -> None:
+    """Create or replace a mirror record (after a WeCom edit, or a repair by reconcile)."""
+    item = {"pk": GROUP_TEMPLATE_PK, "sk": f"TEMPLATE#{template['template_id']}", **template}
+    client().put_item(TableName=_table(), Item=encode_item(item))
+
+
+def get_group_template(template_id: str) -> dict[str, Any] | None:
+    answer = client().get_item(TableName=_table(), Key=_group_template_key(template_id), ConsistentRead=True)
+    return _public(decode_item(answer["Item"])) if "Item" in answer else None
+
+
+def list_group_templates() -> list[dict[str, Any]]:
+    """Every mirrored template (at most 100 per corp: one Query of the partition, no paging for callers)."""
+    return _query_all(GROUP_TEMPLATE_PK, "TEMPLATE#")
+
+
+def delete_group_template(template_id: str) -> bool:
+    """Remove a mirror record; answer whether it existed."""
+    answer = client().delete_item(
+        TableName=_table(), Key=_group_template_key(template_id), ReturnValues="ALL_OLD"
+    )
+    return "Attributes" in answer
+
+
 # ----------------------------------------------------------------------------------------------- welcome events
 @dataclass(frozen=True)
 class Claim:

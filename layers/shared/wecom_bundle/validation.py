@@ -20,6 +20,17 @@ class NotFound(LookupError):
     """The addressed entity does not exist (404)."""
 
 
+class Refused(Exception):
+    """A refusal with its HTTP status and contract error code (extra fields go into the error object)."""
+
+    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.extra = extra
+
+
 MAX_PAGE = 100
 DEFAULT_PAGE = 50
 _TIMESTAMP = "must be epoch seconds or an ISO 8601 timestamp"

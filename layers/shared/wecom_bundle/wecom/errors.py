@@ -12,6 +12,8 @@ BUSY_ERRCODES = frozenset({-1})
 WELCOME_ALREADY_SENT = 41051  # the welcome was delivered (by us or another app): a success, stop
 WELCOME_BEING_SENT = 41096  # another app is sending now; delivery not confirmed: retry until the deadline
 TEMPLATE_LIMIT_REACHED = 41055  # at most 100 group welcome templates per corp
+TEMPLATE_NOT_OWNED = 48002  # api forbidden: only the app that created a group welcome template may change it
+TEMPLATE_UNKNOWN = 40037  # invalid template_id: the group welcome template does not exist (any more)
 MEDIA_EXPIRED = 40007  # invalid media_id (temporary media live 3 days)
 
 

@@ -1,0 +1,257 @@
+"""Group welcome templates: WeCom holds them, DynamoDB mirrors them (admin API and ``wecomctl group-templates``).
+
+Every change runs validate → WeCom → mirror. WeCom is the source of truth; the mirror answers the list (WeCom has
+no list call) and keeps what only this app knows: the notify flag, the times, the origin, and that this app
+created the template (only the creating app may edit or delete it). A WeCom refusal changes nothing. A mirror
+write that fails after WeCom succeeded is reported in the answer (``mirrored: false``) and found again by
+``reconcile`` (see ``group_template_reconcile``), which is why every ``add`` first writes an intent.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from wecom_bundle import runtime, storage
+from wecom_bundle.group_template_validation import TemplateInput, parse_template, validate_template_id
+from wecom_bundle.validation import Refused
+from wecom_bundle.wecom import group_templates as wecom_templates
+from wecom_bundle.wecom.client import WeComClient
+from wecom_bundle.wecom.errors import (
+    TEMPLATE_LIMIT_REACHED,
+    TEMPLATE_NOT_OWNED,
+    TEMPLATE_UNKNOWN,
+    TransportError,
+    WeComError,
+)
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+LIMIT = 100  # per corp, every app's and the admin console's templates together (41055 beyond)
+ORIGIN_API = "admin_api"  # created through this API
+ORIGIN_ADOPTED = "adopted"  # not in the mirror, but WeCom let this app edit it: this app created it
+MIRROR_FAILED = (
+    "WeCom holds the change but the mirror write failed: run `wecomctl group-templates reconcile --repair`"
+)
+_METADATA = ("notify", "agentid", "origin", "created_by_app", "created_at_ms", "updated_at_ms")
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+# ----------------------------------------------------------------------------------------------- errors
+def refusal(exc: WeComError, template_id: str | None) -> Refused:
+    """WeCom's errcode as the admin API's answer; the errcode always travels along."""
+    code = exc.errcode
+    if code == TEMPLATE_LIMIT_REACHED:
+        count = len(storage.list_group_templates())
+        return Refused(
+            409,
+            "template_limit_reached",
+            f"WeCom holds at most {LIMIT} group welcome templates per corp, counting every app's and the admin "
+            f"console's; {count} of them are this app's (the mirror's count): delete unused templates first",
+            errcode=code,
+            count=count,
+            limit=LIMIT,
+        )
+    if code == TEMPLATE_NOT_OWNED:
+        return Refused(
+            403,
+            "not_template_owner",
+            f"only the app that created group welcome template {template_id} may edit or delete it; "
+            "WeCom refused this app",
+            errcode=code,
+        )
+    if code == TEMPLATE_UNKNOWN:
+        return Refused(404, "not_found", f"WeCom has no group welcome template {template_id}", errcode=code)
+    if exc.retryable:
+        return Refused(503, "wecom_busy", f"WeCom is busy or rate-limiting: {exc.errmsg}", errcode=code)
+    return Refused(400, "wecom_error", f"WeCom refused the request: {exc.errmsg}", errcode=code)
+
+
+@contextmanager
+def _wecom(template_id: str | None = None) -> Iterator[WeComClient]:
+    """The WeCom client, with its errors turned into the admin API's refusals."""
+    try:
+        yield runtime.wecom_client()
+    except WeComError as exc:
+        raise refusal(exc, template_id) from exc
+    except TransportError as exc:
+        raise Refused(503, "wecom_unavailable", f"WeCom did not answer ({exc.reason}); try again") from exc
+
+
+def mirror(write: Callable[[], T], what: str) -> tuple[bool, T | None]:
+    """Run a mirror write after WeCom already changed: a DynamoDB fault must not hide WeCom's success."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return True, write()
+    except (ClientError, BotoCoreError) as exc:
+        logger.error("group template mirror write failed (%s): %s", what, type(exc).__name__)
+        return False, None
+
+
+def view(
+    record: dict[str, Any], *, mirrored: bool = True, warnings: list[str] | None = None
+) -> dict[str, Any]:
+    """A mirror record as the API shows it: content keys at the top level, like WeCom's own answer."""
+    doc = {"template_id": record["template_id"], **record.get("content", {})}
+    doc |= {key: record[key] for key in _METADATA if key in record}
+    doc["mirrored"] = mirrored
+    if warnings is not None:
+        doc["warnings"] = warnings
+    return doc
+
+
+def _wecom_body(parsed: TemplateInput) -> dict[str, Any]:
+    extra = {
+        key: value
+        for key, value in (("notify", parsed.notify), ("agentid", parsed.agentid))
+        if value is not None
+    }
+    return {**parsed.content, **extra}
+
+
+def _with_agentid(doc: dict[str, Any], agentid: int | None) -> dict[str, Any]:
+    return doc if agentid is None else {**doc, "agentid": agentid}
+
+
+# ----------------------------------------------------------------------------------------------- create
+def create_template(body: Any) -> dict[str, Any]:
+    """``POST /admin/group-welcome-templates`` → 201 with the template, ``warnings`` and ``mirrored``."""
+    parsed = parse_template(body, creating=True)
+    now = _now_ms()
+    notify = 1 if parsed.notify is None else parsed.notify  # WeCom's default: notify
+    intent = _with_agentid(
+        {"intent_id": uuid.uuid4().hex, "content": parsed.content, "notify": notify, "started_at_ms": now},
+        parsed.agentid,
+    )
+    storage.put_group_template_intent(intent)  # a fault here: WeCom was not called, nothing changed
+    template_id = _add(intent["intent_id"], parsed)
+    record = new_record(template_id, intent, now)
+    mirrored, _ = mirror(lambda: storage.record_group_template_added(intent["intent_id"], record), "add")
+    if not mirrored:  # keep WeCom's answer on the intent, so reconcile can restore the record
+        mirror(lambda: storage.note_group_template_intent_id(intent["intent_id"], template_id), "add id")
+    return view(record, mirrored=mirrored, warnings=parsed.warnings + ([] if mirrored else [MIRROR_FAILED]))
+
+
+def new_record(template_id: str, intent: dict[str, Any], now: int) -> dict[str, Any]:
+    """The mirror record of a template created from ``intent`` (by the add, or restored by reconcile)."""
+    record = {
+        "template_id": template_id,
+        "content": intent["content"],
+        "notify": intent["notify"],
+        "origin": ORIGIN_API,
+        "created_by_app": True,
+        "created_at_ms": int(intent["started_at_ms"]),
+        "updated_at_ms": now,
+        "intent_id": intent["intent_id"],
+    }
+    return _with_agentid(record, intent.get("agentid"))
+
+
+def _add(intent_id: str, parsed: TemplateInput) -> str:
+    """WeCom's add; a refusal ends the intent, no answer leaves it for reconcile (the add may have landed)."""
+    try:
+        return wecom_templates.add(runtime.wecom_client(), _wecom_body(parsed))
+    except WeComError as exc:
+        mirror(lambda: storage.delete_group_template_intent(intent_id), "end intent")
+        raise refusal(exc, None) from exc
+    except TransportError as exc:
+        raise Refused(
+            503,
+            "wecom_unavailable",
+            f"WeCom did not answer ({exc.reason}): the template may have been created; "
+            "`reconcile` reports it after a minute",
+        ) from exc
+
+
+# ----------------------------------------------------------------------------------------------- read
+def get_template(template_id: str) -> dict[str, Any]:
+    """``GET .../{id}``: WeCom's content (``get``) with the mirror's metadata; ``in_sync`` compares the two."""
+    template_id = validate_template_id(template_id)
+    with _wecom(template_id) as client:
+        content = wecom_templates.get(client, template_id)
+    record = storage.get_group_template(template_id)
+    doc = {"template_id": template_id, **content, "mirrored": record is not None}
+    if record is not None:
+        doc |= {key: record[key] for key in _METADATA if key in record}
+        doc["in_sync"] = comparable(content) == comparable(record["content"])
+    return doc
+
+
+def list_templates() -> dict[str, Any]:
+    """``GET /admin/group-welcome-templates``: the mirror (WeCom has no list call), oldest first."""
+    records = sorted(
+        storage.list_group_templates(), key=lambda r: (int(r.get("created_at_ms") or 0), r["template_id"])
+    )
+    return {"items": [view(r) for r in records], "count": len(records), "limit": LIMIT}
+
+
+def comparable(content: dict[str, Any]) -> dict[str, Any]:
+    """What WeCom's ``get`` reliably echoes: text, link and the miniprogram's title/appid/page as sent; an
+    image comes back as a URL and file/video/cover media ids may come back as other ids of the same file, so
+    for those only the part's presence is compared."""
+    out: dict[str, Any] = {}
+    for key, value in content.items():
+        if key in ("text", "link"):
+            out[key] = value
+        elif key == "miniprogram":
+            out[key] = {k: value.get(k) for k in ("title", "appid", "page")}
+        else:
+            out[key] = True
+    return out
+
+
+# ----------------------------------------------------------------------------------------------- change
+def edit_template(template_id: str, body: Any) -> dict[str, Any]:
+    """``PUT .../{id}``: replace the content on WeCom, then in the mirror (``notify`` is fixed at creation)."""
+    template_id = validate_template_id(template_id)
+    parsed = parse_template(body, creating=False)
+    with _wecom(template_id) as client:
+        wecom_templates.edit(client, template_id, _wecom_body(parsed))
+    now = _now_ms()
+
+    def write() -> dict[str, Any]:
+        record = _edited(storage.get_group_template(template_id), template_id, parsed, now)
+        storage.put_group_template(record)
+        return record
+
+    mirrored, record = mirror(write, "edit")
+    shown = record or _edited(None, template_id, parsed, now)
+    return view(shown, mirrored=mirrored, warnings=parsed.warnings + ([] if mirrored else [MIRROR_FAILED]))
+
+
+def _edited(
+    existing: dict[str, Any] | None, template_id: str, parsed: TemplateInput, now: int
+) -> dict[str, Any]:
+    """A template WeCom let us edit is ours even when the mirror lacks it (then it is adopted)."""
+    base = existing or {"template_id": template_id, "origin": ORIGIN_ADOPTED, "created_by_app": True}
+    return _with_agentid({**base, "content": parsed.content, "updated_at_ms": now}, parsed.agentid)
+
+
+def delete_template(template_id: str) -> dict[str, Any] | None:
+    """``DELETE .../{id}``: WeCom ``del``, then the mirror. None when both are done (204).
+
+    A template WeCom no longer has (40037: deleted in the admin console, or by an earlier delete whose mirror
+    write failed) still leaves the mirror; without a mirror record that is a 404.
+    """
+    template_id = validate_template_id(template_id)
+    record = storage.get_group_template(template_id)
+    with _wecom(template_id) as client:
+        try:
+            wecom_templates.delete(client, template_id, (record or {}).get("agentid"))
+        except WeComError as exc:
+            if exc.errcode != TEMPLATE_UNKNOWN or record is None:
+                raise
+            logger.info("group template %s already gone in WeCom: removing it from the mirror", template_id)
+    mirrored, _ = mirror(lambda: storage.delete_group_template(template_id), "delete")
+    if mirrored:
+        return None
+    return {"template_id": template_id, "deleted": True, "mirrored": False, "warnings": [MIRROR_FAILED]}
