@@ -6,7 +6,7 @@ import json
 import platform
 import sys
 
-from bench import cold_import, warm_callback, welcome_burst
+from bench import cold_import, sync_bench, warm_callback, welcome_burst
 from local.settings import apply_dev_defaults
 
 TARGETS = {
@@ -15,6 +15,11 @@ TARGETS = {
     "latency_ms_p99": ("<", 1000),
     "gettoken_calls": ("<=", 3),
     "dynamodb_calls_per_welcome": ("<=", 3),
+    # Result sync: the minimum WeCom pages, and an unchanged re-sync writes no row, member or aggregate.
+    "sync_first_wecom_calls_over_minimum": ("<=", 0),
+    "sync_resync_task_pages_over_minimum": ("<=", 0),
+    "sync_resync_result_pages": ("<=", 0),
+    "sync_resync_item_writes": ("<=", 0),
 }
 
 
@@ -37,6 +42,7 @@ def main() -> int:
         ("cold import", cold_import.measure),
         ("warm callback", warm_callback.measure),
         ("welcome burst", welcome_burst.run),
+        ("result sync", sync_bench.run),
     ):
         print(f"== {name}", flush=True)
         measured = fn()
@@ -46,7 +52,9 @@ def main() -> int:
     failures = _check(results)
     burst_ok = results["events_delivered_exactly_once"] == results["events"]
     print(f"  every welcome exactly once: {'ok' if burst_ok else 'MISSED'}")
-    return 1 if failures or not burst_ok else 0
+    totals_ok = results["sync_totals_equal_ground_truth"] is True
+    print(f"  sync totals (admin API) equal the simulator's: {'ok' if totals_ok else 'MISSED'}")
+    return 1 if failures or not burst_ok or not totals_ok else 0
 
 
 if __name__ == "__main__":
