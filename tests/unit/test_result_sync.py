@@ -137,6 +137,7 @@ def test_first_sync_stores_members_rows_and_totals_equal_to_wecom(
     assert summary["outcome"] == "synced"
     assert summary["members_pulled"] == len(MEMBERS)
     assert summary["rows_written"] == len(MEMBERS) * PER_MEMBER
+    assert summary["members_written"] == len(MEMBERS)  # once each, after its results
     campaign = storage.get_campaign(campaign_id)
     assert campaign["totals"] == ground_truth(sim, msgid)
     assert campaign["totals"]["customers"] == {"sent": 8, "unsent": 10, "not_friend": 1, "limit_reached": 1}

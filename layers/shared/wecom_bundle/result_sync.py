@@ -56,6 +56,7 @@ class PassState:
     budget: Budget
     now: int
     members: dict[str, dict[str, Any]] = field(default_factory=dict)
+    unsaved: set[str] = field(default_factory=set)  # members changed in memory, not yet written
     members_written: int = 0
     rows_written: int = 0
     members_pulled: int = 0
@@ -143,8 +144,8 @@ def _store_member_status(state: PassState, row: dict[str, Any]) -> None:
     if stored is not None and stored.get("status") == status and stored.get("send_time") == send_time:
         return
     member = {**(stored or {}), "userid": userid, "status": status, "results_pending": True}
-    member = _with(member, "send_time", send_time)
-    _save_member(state, member)
+    state.members[userid] = _with(member, "send_time", send_time)
+    state.unsaved.add(userid)  # written once, after its results are pulled (or at a checkpoint)
 
 
 def _seed_known_senders(state: PassState) -> None:
@@ -162,11 +163,22 @@ def _needs_results(member: dict[str, Any], state: PassState) -> bool:
 
 
 def _save_member(state: PassState, member: dict[str, Any]) -> None:
-    if state.members.get(member["userid"]) == member:
+    """Write a member that differs from what is stored. Why a status change is not written as soon as it is
+    seen: until the member's results are pulled, the stored status stays the old one, so a pass that dies
+    before the pull finds the same change again; one write per changed member instead of two."""
+    userid = member["userid"]
+    if state.members.get(userid) == member and userid not in state.unsaved:
         return
     storage.put_sync_member(state.msgid, member)
-    state.members[member["userid"]] = member
+    state.members[userid] = member
+    state.unsaved.discard(userid)
     state.members_written += 1
+
+
+def _save_unsaved(state: PassState) -> None:
+    """Before a checkpoint: the continuation must still know which members changed (it resumes past them)."""
+    for userid in sorted(state.unsaved):
+        _save_member(state, state.members[userid])
 
 
 # ----------------------------------------------------------------------------------------------- results
@@ -261,7 +273,9 @@ def _summary(state: PassState, outcome: str) -> dict[str, Any]:
 def _continue_later(state: PassState, stop: _Interrupted) -> dict[str, Any]:
     """Save where the pass stopped, keep the claim, and queue the rest as a new message."""
     if stop.member is not None:
-        _save_member(state, stop.member)
+        state.members[stop.member["userid"]] = stop.member
+        state.unsaved.add(stop.member["userid"])
+    _save_unsaved(state)
     if not storage.renew_msgid_sync(state.msgid, state.token, state.now + LEASE_S, stop.checkpoint):
         return _summary(state, "superseded")
     sync_queue.send([SyncMessage(state.msgid, state.token)])
@@ -281,6 +295,7 @@ def _refused(state: PassState, exc: WeComError) -> dict[str, Any]:
 
 def _finish(state: PassState) -> dict[str, Any]:
     """Aggregates (written only when changed), the campaign's completion, and the next sync time."""
+    _save_unsaved(state)
     members = list(state.members.values())
     own = chunk_totals(members)
     campaign_id, chunk_no = str(state.registry["campaign_id"]), int(state.registry.get("chunk") or 1)
