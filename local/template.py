@@ -29,6 +29,7 @@ LOCAL_DROPPED_VARIABLES = frozenset({"WECOM_SECRET_ID"})
 FUNCTION_TYPES = {"AWS::Serverless::Function", "AWS::Lambda::Function"}
 LAYER_TYPES = {"AWS::Serverless::LayerVersion", "AWS::Lambda::LayerVersion"}
 TABLE_TYPE = "AWS::DynamoDB::Table"
+BUCKET_TYPE = "AWS::S3::Bucket"
 SCHEDULE_EVENT_TYPES = {"Schedule", "ScheduleV2"}
 
 
@@ -210,6 +211,8 @@ class _Resolver:
         kind = self._type_of(name)
         if kind in (TABLE_TYPE, *FUNCTION_TYPES):
             return name  # locally a table / function is named by its logical id
+        if kind == BUCKET_TYPE:
+            return bucket_name(name)
         raise Unresolvable(f"Ref {name} ({kind}) has no local value")
 
     def get_att(self, name: str, attribute: str) -> str:
@@ -268,6 +271,11 @@ def local_arn(resource_type: str, logical_id: str, region: str = LOCAL_REGION) -
     if resource_type == "AWS::SNS::Topic":
         return prefix.format(service="sns") + logical_id
     return prefix.format(service="local") + logical_id
+
+
+def bucket_name(logical_id: str) -> str:
+    """The local name of a template bucket (S3 names are lowercase): ``MediaBucket`` → ``local-mediabucket``."""
+    return f"local-{logical_id.lower()}"
 
 
 def resolve_environment(
