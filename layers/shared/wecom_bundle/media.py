@@ -51,6 +51,7 @@ SLOTS = {
     ("miniprogram", "pic_s3_key"): ("image", "pic_media_id"),
 }
 LEASE_S = 30
+WAIT_STEP_S = 0.1
 CACHE_RETENTION_S = 30 * 86400  # TTL of a cache item nobody refreshes any more
 
 TimeLeft = Callable[[], float]
@@ -255,7 +256,7 @@ def upload(
     bucket, now, owner = media_bucket.bucket_name(), int(_now()), uuid.uuid4().hex
     stale = now - settings.refresh_after_s if stale_before is None else stale_before
     leased = storage.claim_media_upload(ref.kind, bucket, ref.key, owner, now, now + LEASE_S, stale)
-    if not leased and (current := _stored(ref)) and current.created_at >= stale:
+    if not leased and (current := _await_other(ref, stale, settings, time_left)):
         _remember(ref, current)
         return current  # another container has just refreshed it
     try:
@@ -267,6 +268,21 @@ def upload(
     storage.store_media(ref.kind, bucket, ref.key, _item(ref, bucket, entry, settings))
     _remember(ref, entry)
     return entry
+
+
+def _await_other(
+    ref: MediaRef, stale_before: int, settings: Settings, time_left: TimeLeft | None
+) -> _Entry | None:
+    """Another uploader holds the lease: wait for its id while we could still upload ourselves in time.
+    None means upload anyway (it is slow or crashed): a second upload is only a wasted call."""
+    give_up = time.monotonic() + LEASE_S
+    while True:
+        current = _stored(ref)
+        if current and current.created_at >= stale_before:
+            return current
+        if time.monotonic() >= give_up or (time_left is not None and time_left() < settings.upload_min_s + 1):
+            return None
+        time.sleep(WAIT_STEP_S)
 
 
 def _upload_object(ref: MediaRef, client: WeComClient, time_left: TimeLeft | None) -> _Entry:
