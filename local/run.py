@@ -40,6 +40,7 @@ def describe(stack: StackHandle) -> str:
         f"  API            {stack.api_url}   (callback URL: {stack.api_url}/callback)",
         f"  DynamoDB       {stack.dynamodb_mode} at {stack.dynamodb_endpoint}   tables: {', '.join(stack.template.tables)}",
         f"  WeCom API      {stack.wecom_api_base}   ({api})",
+        f"  Media bucket   {os.environ.get('MEDIA_BUCKET', '(none)')} at {os.environ.get('S3_ENDPOINT', 'AWS')}",
         f"  Corp ID        {os.environ.get('WECOM_CORP_ID', '')}",
         f"  Secrets        {secrets}",
         f"  Time zone      {os.environ.get('WELCOME_TIMEZONE', '')}",

@@ -204,6 +204,7 @@ def _start_parts(
     stack._stoppers.append(gateway.stop)
 
     apply_environment(stack.template.functions.values(), env)
+    _start_media_bucket(stack, env)
     reset_layer_state(_layer_dirs(template))
     gateway.start()
 
@@ -254,6 +255,18 @@ def _start_pollers(stack: StackHandle, region: str) -> None:
         region,
     )
     stack._stoppers.extend(poller.stop for poller in stack.pollers)
+
+
+def _start_media_bucket(stack: StackHandle, env: EnvironmentChanges) -> None:
+    """moto's S3 (the DynamoDB moto server, or its own) with the bucket MEDIA_BUCKET names; exports S3_ENDPOINT."""
+    from local.s3 import create_bucket, start_s3
+
+    if not env.get("MEDIA_BUCKET"):
+        return
+    s3 = start_s3(stack.dynamodb, env.get("S3_ENDPOINT"))
+    stack._stoppers.append(s3.stop)
+    env["S3_ENDPOINT"] = s3.endpoint
+    create_bucket(s3.endpoint, env["AWS_REGION"], env["MEDIA_BUCKET"])
 
 
 def _start_wecom_api(

@@ -32,6 +32,7 @@ FUNCTION_TYPES = {"AWS::Serverless::Function", "AWS::Lambda::Function"}
 LAYER_TYPES = {"AWS::Serverless::LayerVersion", "AWS::Lambda::LayerVersion"}
 TABLE_TYPE = "AWS::DynamoDB::Table"
 QUEUE_TYPE = "AWS::SQS::Queue"
+BUCKET_TYPE = "AWS::S3::Bucket"
 SCHEDULE_EVENT_TYPES = {"Schedule", "ScheduleV2"}
 
 
@@ -232,6 +233,8 @@ class _Resolver:
             return name  # locally a table / function is named by its logical id
         if kind == QUEUE_TYPE:
             return self.queue_url(name)
+        if kind == BUCKET_TYPE:
+            return bucket_name(name)
         raise Unresolvable(f"Ref {name} ({kind}) has no local value")
 
     def get_att(self, name: str, attribute: str) -> str:
@@ -312,6 +315,11 @@ def queue_arn(queue_url: str, region: str = LOCAL_REGION) -> str:
     """The ARN of the queue at `queue_url` (`.../{account}/{name}`, the form both SQS and moto use)."""
     account, name = urlsplit(queue_url).path.strip("/").split("/")[-2:]
     return f"arn:aws:sqs:{region}:{account}:{name}"
+
+
+def bucket_name(logical_id: str) -> str:
+    """The local name of a template bucket (S3 names are lowercase): ``MediaBucket`` → ``local-mediabucket``."""
+    return f"local-{logical_id.lower()}"
 
 
 def resolve_environment(

@@ -143,3 +143,11 @@ def test_fuzzed_welcome_log_reads_never_answer_5xx(admin: Any, query: dict[str, 
     assert status in (200, 400), doc
     if status == 200:
         assert isinstance(doc["items"], list)
+
+
+def test_attachment_schema_documents_bucket_references() -> None:
+    attachment = openapi.ATTACHMENT["properties"]
+    assert set(attachment["image"]["properties"]) == {"media_id", "s3_key", "pic_url", "pic_s3_key"}
+    for kind in ("video", "file"):
+        assert attachment[kind]["oneOf"] == [{"required": ["media_id"]}, {"required": ["s3_key"]}]
+    assert {"required": ["pic_s3_key"]} in attachment["miniprogram"]["oneOf"]

@@ -10,8 +10,16 @@ import yaml
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 
-FUNCTIONS = ("CallbackFunction", "AdminFunction", "ReminderFunction", "ResultSyncFunction")
-SCHEDULED = ("ReminderFunction", "ResultSyncFunction")
+FUNCTIONS = (
+    "CallbackFunction",
+    "AdminFunction",
+    "ReminderFunction",
+    "ResultSyncFunction",
+    "MediaRefreshFunction",
+)
+SCHEDULED = ("ReminderFunction", "ResultSyncFunction", "MediaRefreshFunction")
+# Functions that read the media bucket (resolve or refresh bucket-backed attachments).
+MEDIA_READERS = ("CallbackFunction", "AdminFunction", "ReminderFunction", "MediaRefreshFunction")
 
 # DESIGN.md, "HTTP routes": every admin route of the contract (the template may declare more).
 ADMIN_ROUTES = {
@@ -126,6 +134,7 @@ def test_every_function_uses_the_shared_layer_and_contract_settings(template: di
         assert var in env, var
     assert env["TABLE_NAME"] == {"Ref": "MainTable"}
     assert env["WECOM_SECRET_ID"] == {"Ref": "WeComSecretArn"}
+    assert env["MEDIA_BUCKET"] == {"Ref": "MediaBucket"}
 
 
 def test_callback_routes_are_public_and_go_to_the_callback_function(resources: dict[str, Any]) -> None:
@@ -280,6 +289,10 @@ def test_policies_are_scoped(resources: dict[str, Any], function: str) -> None:
                 "Fn::GetAtt": ["ResultSyncQueue", "QueueName"]
             }
             continue
+        if "S3ReadPolicy" in policy:
+            assert function in MEDIA_READERS, f"{function} reads the media bucket without a reason"
+            assert policy["S3ReadPolicy"] == {"BucketName": {"Ref": "MediaBucket"}}, function
+            continue
         assert set(policy) == {"Statement"}, f"{function}: unexpected policy {policy!r}"
         for statement in policy["Statement"]:
             actions = statement["Action"]
@@ -290,3 +303,42 @@ def test_policies_are_scoped(resources: dict[str, Any], function: str) -> None:
                 {"Fn::GetAtt": ["MainTable", "Arn"]},
                 {"Fn::Sub": "${MainTable.Arn}/index/*"},
             ], function
+
+
+def test_media_bucket_is_private_encrypted_versioned_and_tls_only(resources: dict[str, Any]) -> None:
+    bucket = resources["MediaBucket"]
+    assert bucket["Type"] == "AWS::S3::Bucket"
+    props = bucket["Properties"]
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    sse = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+    assert sse["SSEAlgorithm"] in ("AES256", "aws:kms")
+    policy = next(r["Properties"] for r in resources.values() if r["Type"] == "AWS::S3::BucketPolicy")
+    assert policy["Bucket"] == {"Ref": "MediaBucket"}
+    deny = [s for s in policy["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
+    assert any(s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in deny)
+
+
+@pytest.mark.parametrize("function", MEDIA_READERS)
+def test_media_readers_may_read_the_bucket(resources: dict[str, Any], function: str) -> None:
+    policies = resources[function]["Properties"]["Policies"]
+    assert {"S3ReadPolicy": {"BucketName": {"Ref": "MediaBucket"}}} in policies
+
+
+def test_media_refresh_runs_well_inside_the_three_day_expiry(resources: dict[str, Any]) -> None:
+    """Due at 60 h, used until 70 h: the period must leave at least two runs in between."""
+    props = resources["MediaRefreshFunction"]["Properties"]
+    (expression,) = [e["Properties"]["ScheduleExpression"] for e in props["Events"].values()]
+    amount, unit = expression.removeprefix("rate(").removesuffix(")").split()
+    hours = int(amount) * {"minute": 1 / 60, "minutes": 1 / 60, "hour": 1, "hours": 1}[unit]
+    assert hours <= 5
+    alarms = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    assert any(
+        {"Name": "FunctionName", "Value": {"Ref": "MediaRefreshFunction"}} in a.get("Dimensions", [])
+        for a in alarms
+    )

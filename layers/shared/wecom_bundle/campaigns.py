@@ -23,11 +23,11 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from wecom_bundle import campaign_results, campaign_validation, config, runtime, storage
+from wecom_bundle import campaign_results, campaign_validation, config, media, runtime, storage
 from wecom_bundle.reminder_policy import ReminderPolicy
 from wecom_bundle.sync_totals import zero_totals
 from wecom_bundle.validation import NotFound, Refused, ValidationError, parse_limit
-from wecom_bundle.wecom.errors import TransportError, WeComError
+from wecom_bundle.wecom.errors import MEDIA_EXPIRED, TransportError, WeComError
 
 if TYPE_CHECKING:
     from wecom_bundle.wecom.client import WeComClient
@@ -110,6 +110,7 @@ def create_campaign(
     now = _now() if now is None else now
     spec = campaign_validation.parse_campaign(body, now)
     key = campaign_validation.parse_idempotency_key(idempotency_key)
+    media.check_exist(spec["attachments"])
     request_hash = _request_hash(spec)
     if key is not None:
         replay = _replay(key, request_hash, now)
@@ -332,6 +333,7 @@ def _send_chunk(client: WeComClient, campaign: dict[str, Any], chunk: dict[str, 
         return  # linked meanwhile (by a repair)
     chunk = {**chunk, "state": "calling", "first_attempt_at": first, "attempt_at": now}
     body = task_body(campaign, storage.campaign_part_ids(campaign_id, "AUD", n))
+    used = _resolve_media(client, body, campaign)
     for attempt in range(CALL_ATTEMPTS):
         try:
             answer = client.post(ADD_PATH, body, timeout=CALL_TIMEOUT)
@@ -344,12 +346,32 @@ def _send_chunk(client: WeComClient, campaign: dict[str, Any], chunk: dict[str, 
             if exc.retryable:  # rate limit or busy: WeCom refused, nothing was created
                 backoff(attempt)
                 continue
+            if exc.errcode == MEDIA_EXPIRED and used:  # refused, nothing created: fresh uploads, once
+                for ref, media_id in used.items():
+                    media.invalidate(ref, media_id)
+                _resolve_media(client, body, campaign)
+                used = {}
+                continue
             storage.record_chunk_failed(campaign_id, n, exc.errcode, exc.errmsg)
             logger.warning("campaign %s chunk %s refused: errcode %s", campaign_id, n, exc.errcode)
             return
         _record_answer(campaign_id, n, answer)
         return
     raise _Unavailable()
+
+
+def _resolve_media(client: WeComClient, body: dict[str, Any], campaign: dict[str, Any]) -> dict[Any, str]:
+    """Bucket references → WeCom ids in the call's body (the stored campaign keeps the references, so a
+    resumed or scheduled send resolves afresh); answers the ids used. No id: retry at the next run."""
+    if not media.refs_in(campaign.get("attachments")):
+        return {}
+    try:
+        resolution = media.resolve_attachments(campaign["attachments"], client)
+    except media.MediaUnavailable as exc:
+        logger.warning("campaign %s media unavailable: %s", campaign["campaign_id"], exc.reason)
+        raise _Unavailable() from exc
+    body["attachments"] = resolution.attachments
+    return resolution.used
 
 
 def task_body(campaign: dict[str, Any], ids: list[str]) -> dict[str, Any]:

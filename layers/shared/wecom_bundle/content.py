@@ -2,6 +2,11 @@
 
 Validated on write so nothing invalid ever reaches WeCom: a bad welcome rule would otherwise be found out
 only when a real customer's 20-second welcome code is burned on a 4xx.
+
+Attachments that never expire: where WeCom takes a temporary ``media_id`` (image, video, file, miniprogram
+``pic_media_id``) the content may instead name an object of the bundle's bucket (``s3_key`` /
+``pic_s3_key``), and an image's ``pic_url`` may be ``pic_s3_key`` (uploaded once with ``media/uploadimg``:
+a permanent URL). ``wecom_bundle.media`` turns those references into WeCom ids when a message is sent.
 """
 
 from __future__ import annotations
@@ -9,6 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 from wecom_bundle.validation import ValidationError, optional_str, reject_unknown, require_object
+
+S3_KEY_MAX_BYTES = 1024
 
 TEXT_MAX_BYTES = 4000
 MAX_ATTACHMENTS = 9
@@ -28,13 +35,42 @@ def validate_text(value: Any, field: str = "text", max_bytes: int = TEXT_MAX_BYT
     return {"content": content} if content else None
 
 
+def s3_key(obj: dict[str, Any], key: str, field: str) -> str | None:
+    """A safe S3 object key or None: 1-1024 UTF-8 bytes, no control characters, no leading ``/`` and no
+    ``.``/``..`` segments (keys reach logs, the cache key and the upload's file name)."""
+    value = optional_str(obj, key, field, max_bytes=S3_KEY_MAX_BYTES)
+    if value is None:
+        return None
+    if not value or value.startswith("/") or any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValidationError(field, "must be a non-empty S3 key without a leading '/' or control characters")
+    if any(part in (".", "..") for part in value.split("/")):
+        raise ValidationError(field, "must not contain '.' or '..' path segments")
+    return value
+
+
+def _one_of(obj: dict[str, Any], field: str, id_key: str, ref_key: str, *, required: bool) -> dict[str, str]:
+    """Exactly one of a WeCom id (``id_key``) and a bucket reference (``ref_key``)."""
+    given = {
+        id_key: optional_str(obj, id_key, f"{field}.{id_key}"),
+        ref_key: s3_key(obj, ref_key, f"{field}.{ref_key}"),
+    }
+    present = {k: v for k, v in given.items() if v}
+    if len(present) > 1:
+        raise ValidationError(f"{field}.{ref_key}", f"give {id_key} or {ref_key}, not both")
+    if required and not present:
+        raise ValidationError(f"{field}.{id_key}", f"{id_key} or {ref_key} is required")
+    return present
+
+
 def _image(obj: dict[str, Any], field: str) -> dict[str, Any]:
-    reject_unknown(obj, {"media_id", "pic_url"}, f"{field}.")
-    media_id = optional_str(obj, "media_id", f"{field}.media_id")
-    pic_url = optional_str(obj, "pic_url", f"{field}.pic_url")
-    if not media_id and not pic_url:
-        raise ValidationError(f"{field}.media_id", "an image needs media_id or pic_url")
-    return {k: v for k, v in (("media_id", media_id), ("pic_url", pic_url)) if v}
+    reject_unknown(obj, {"media_id", "s3_key", "pic_url", "pic_s3_key"}, f"{field}.")
+    out = {
+        **_one_of(obj, field, "media_id", "s3_key", required=False),
+        **_one_of(obj, field, "pic_url", "pic_s3_key", required=False),
+    }
+    if not out:
+        raise ValidationError(f"{field}.media_id", "an image needs media_id, s3_key, pic_url or pic_s3_key")
+    return out
 
 
 def _link(obj: dict[str, Any], field: str) -> dict[str, Any]:
@@ -51,20 +87,20 @@ def _link(obj: dict[str, Any], field: str) -> dict[str, Any]:
 
 
 def _miniprogram(obj: dict[str, Any], field: str) -> dict[str, Any]:
-    reject_unknown(obj, {"title", "pic_media_id", "appid", "page"}, f"{field}.")
+    reject_unknown(obj, {"title", "pic_media_id", "pic_s3_key", "appid", "page"}, f"{field}.")
     return {
         "title": optional_str(
             obj, "title", f"{field}.title", max_bytes=MINIPROGRAM_TITLE_MAX_BYTES, required=True
         ),
-        "pic_media_id": optional_str(obj, "pic_media_id", f"{field}.pic_media_id", required=True),
+        **_one_of(obj, field, "pic_media_id", "pic_s3_key", required=True),
         "appid": optional_str(obj, "appid", f"{field}.appid", required=True),
         "page": optional_str(obj, "page", f"{field}.page", required=True),
     }
 
 
 def _media(obj: dict[str, Any], field: str) -> dict[str, Any]:
-    reject_unknown(obj, {"media_id"}, f"{field}.")
-    return {"media_id": optional_str(obj, "media_id", f"{field}.media_id", required=True)}
+    reject_unknown(obj, {"media_id", "s3_key"}, f"{field}.")
+    return _one_of(obj, field, "media_id", "s3_key", required=True)
 
 
 _BUILDERS = {"image": _image, "link": _link, "miniprogram": _miniprogram, "video": _media, "file": _media}

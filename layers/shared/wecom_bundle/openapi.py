@@ -30,24 +30,49 @@ TEXT = {
     "properties": {"content": {"type": "string", "maxLength": 4000}},
 }
 
+# Bucket references (``s3_key`` / ``pic_s3_key``): an object of the bundle's media bucket, uploaded to WeCom when
+# needed and re-uploaded before the 3-day media expiry. Exactly one of an id and a reference per field.
+S3_KEY = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 1024,
+    "description": "key of an object in the bundle's media bucket (MEDIA_BUCKET); no leading '/', no '..'",
+}
+
+
+def _media_holder(id_field: str, ref_field: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An object that takes a WeCom id or a bucket reference, not both."""
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {id_field: _STR, ref_field: S3_KEY, **(extra or {})},
+        "oneOf": [{"required": [id_field]}, {"required": [ref_field]}],
+    }
+
+
 ATTACHMENT = {
     "type": "object",
     "required": ["msgtype"],
     "properties": {
         "msgtype": {"type": "string", "enum": ["image", "link", "miniprogram", "video", "file"]},
-        "image": {"type": "object", "properties": {"media_id": _STR, "pic_url": _STR}},
+        "image": {
+            "type": "object",
+            "additionalProperties": False,
+            "description": "media_id or s3_key (temporary media), and/or pic_url or pic_s3_key (permanent URL)",
+            "properties": {"media_id": _STR, "s3_key": S3_KEY, "pic_url": _STR, "pic_s3_key": S3_KEY},
+            "minProperties": 1,
+        },
         "link": {
             "type": "object",
             "required": ["title", "url"],
             "properties": {"title": _STR, "url": _STR, "picurl": _STR, "desc": _STR},
         },
         "miniprogram": {
-            "type": "object",
-            "required": ["title", "pic_media_id", "appid", "page"],
-            "properties": {"title": _STR, "pic_media_id": _STR, "appid": _STR, "page": _STR},
+            **_media_holder("pic_media_id", "pic_s3_key", {"title": _STR, "appid": _STR, "page": _STR}),
+            "required": ["title", "appid", "page"],
         },
-        "video": {"type": "object", "required": ["media_id"], "properties": {"media_id": _STR}},
-        "file": {"type": "object", "required": ["media_id"], "properties": {"media_id": _STR}},
+        "video": _media_holder("media_id", "s3_key"),
+        "file": _media_holder("media_id", "s3_key"),
     },
 }
 

@@ -700,11 +700,16 @@ def list_campaigns(status: str | None, *, limit: int, cursor: str | None) -> Pag
 
 def due_campaigns(kind: str, now: int, limit: int) -> list[dict[str, Any]]:
     """Campaigns whose send (DUE#SEND) or reminder turn (DUE#REMIND) is due, oldest first (gsi3)."""
+    return _due("gsi3", kind, now, limit)
+
+
+def _due(index: str, partition: str, upto: int, limit: int) -> list[dict[str, Any]]:
+    """Items of a due partition (sort key ``{time:010d}#…``) whose time is at or before ``upto``, oldest first."""
     answer = client().query(
         TableName=_table(),
-        IndexName="gsi3",
-        KeyConditionExpression="gsi3pk = :pk AND gsi3sk <= :upto",
-        ExpressionAttributeValues=_values(pk=kind, upto=f"{int(now):010d}#~"),
+        IndexName=index,
+        KeyConditionExpression=f"{index}pk = :pk AND {index}sk <= :upto",
+        ExpressionAttributeValues=_values(pk=partition, upto=f"{int(upto):010d}#~"),
         ScanIndexForward=True,
         Limit=limit,
     )
@@ -1318,3 +1323,92 @@ def put_reminder_event(campaign_id: str, msgid: str, at_ms: int, trigger: str, o
         "outcome": outcome,
     }
     client().put_item(TableName=_table(), Item=encode_item(item))
+
+
+# ----------------------------------------------------------------------------------------------- media cache
+# One item per (WeCom media kind, bucket, key): the WeCom id the object was last uploaded as, when, and the
+# object's ETag then. Temporary media (image/video/file) sit in the due index (gsi1 ``MEDIA#DUE``, sorted by
+# the time they should be refreshed); permanent image URLs (kind ``imgurl``) never do.
+MEDIA_SK = "MEDIA"
+MEDIA_DUE = "MEDIA#DUE"
+
+
+def media_pk(kind: str, bucket: str, key: str) -> str:
+    return f"MEDIA#{kind}#{bucket}#{key}"
+
+
+def _media_key(kind: str, bucket: str, key: str) -> dict[str, Any]:
+    return encode_item({"pk": media_pk(kind, bucket, key), "sk": MEDIA_SK})
+
+
+def media_due_sk(refresh_at: int, kind: str, bucket: str, key: str) -> str:
+    return f"{int(refresh_at):010d}#{media_pk(kind, bucket, key)}"
+
+
+def get_media(kind: str, bucket: str, key: str) -> dict[str, Any] | None:
+    """The cached WeCom id of one object (hot path: one GetItem when the container's copy is not fresh)."""
+    answer = client().get_item(TableName=_table(), Key=_media_key(kind, bucket, key), ConsistentRead=True)
+    return _public(decode_item(answer["Item"])) if "Item" in answer else None
+
+
+def claim_media_upload(
+    kind: str, bucket: str, key: str, owner: str, now: int, lease_until: int, stale_before: int
+) -> bool:
+    """Become the one uploader of an object (like the token lease): refused while another holds an unexpired
+    lease, and when the cached id was created at or after ``stale_before`` (someone refreshed meanwhile)."""
+    return (
+        _update(
+            _media_key(kind, bucket, key),
+            {"lease_owner": owner, "lease_until": lease_until},
+            condition="(attribute_not_exists(lease_until) OR lease_until < :now)"
+            " AND (attribute_not_exists(created_at) OR created_at < :stale)",
+            values={"now": now, "stale": stale_before},
+        )
+        is not None
+    )
+
+
+def store_media(kind: str, bucket: str, key: str, fields: dict[str, Any]) -> bool:
+    """Publish a fresh upload (``fields`` has media_id, created_at, etag, index keys) and drop any lease;
+    never overwrites a newer upload. False when a newer one is already stored."""
+    return (
+        _update(
+            _media_key(kind, bucket, key),
+            fields,
+            removes=("lease_owner", "lease_until"),
+            condition="attribute_not_exists(created_at) OR created_at <= :created",
+            values={"created": fields["created_at"]},
+        )
+        is not None
+    )
+
+
+def release_media_lease(kind: str, bucket: str, key: str, owner: str) -> None:
+    """Give the upload lease back after a failed upload so the next caller may try at once."""
+    _update(
+        _media_key(kind, bucket, key),
+        {},
+        removes=("lease_owner", "lease_until"),
+        condition="lease_owner = :owner",
+        values={"owner": owner},
+    )
+
+
+def expire_media(kind: str, bucket: str, key: str, media_id: str) -> None:
+    """WeCom rejected this id (40007): mark it stale and due now, unless it was already replaced."""
+    _update(
+        _media_key(kind, bucket, key),
+        {"created_at": 0, "gsi1sk": media_due_sk(0, kind, bucket, key)},
+        condition="media_id = :mid",
+        values={"mid": media_id},
+    )
+
+
+def due_media(upto: int, limit: int) -> list[dict[str, Any]]:
+    """Cached temporary media whose refresh time is at or before ``upto``, oldest first (gsi1 MEDIA#DUE)."""
+    return _due("gsi1", MEDIA_DUE, upto, limit)
+
+
+def unindex_media(kind: str, bucket: str, key: str) -> None:
+    """No content references the object any more: stop refreshing it (TTL removes the item later)."""
+    _update(_media_key(kind, bucket, key), {}, removes=("gsi1pk", "gsi1sk"), condition="attribute_exists(pk)")

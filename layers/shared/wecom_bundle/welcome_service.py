@@ -5,9 +5,14 @@ Order of work (two DynamoDB round trips on the warm path: the claim and the outc
    WeCom's retries and concurrent invocations send nothing twice;
 2. pick the rule from the in-memory rule cache;
 3. fill ``%NICKNAME%`` from ``externalcontact/get`` if there is time, else remove it cleanly;
-4. call ``send_welcome_msg`` with timeouts cut from the time left, retrying what may still succeed
-   (41096, network faults, 5xx, -1, rate limits) until the deadline;
-5. record the outcome, which is also the welcome log entry.
+4. resolve bucket-backed attachments from the media cache (``media``): an upload happens only when the cached
+   id is missing or too old *and* enough time is left (``MEDIA_UPLOAD_MIN_BUDGET_MS`` beyond a reserve for
+   the send); otherwise that attachment is dropped (metric ``WelcomeMediaDropped{reason}``) — a welcome
+   without the file beats a welcome that is late;
+5. call ``send_welcome_msg`` with timeouts cut from the time left, retrying what may still succeed
+   (41096, network faults, 5xx, -1, rate limits) until the deadline; a 40007 (media id expired anyway)
+   re-uploads the bucket-backed media once, within the same budget;
+6. record the outcome, which is also the welcome log entry.
 """
 
 from __future__ import annotations
@@ -24,9 +29,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from wecom_bundle import config, storage
+from wecom_bundle import config, media, storage, telemetry
+from wecom_bundle.media import MediaRef
 from wecom_bundle.wecom.client import WeComClient
 from wecom_bundle.wecom.errors import (
+    MEDIA_EXPIRED,
     WELCOME_ALREADY_SENT,
     WELCOME_BEING_SENT,
     TokenError,
@@ -42,6 +49,7 @@ NICKNAME = "%NICKNAME%"
 _NICKNAME_GAP = re.compile(r"[ \t\u3000]*%NICKNAME%")
 LOG_RETENTION_DAYS_DEFAULT = 180
 NICKNAME_BUDGET_S = 1.5  # at most this long for the name; the welcome itself matters more
+MEDIA_SEND_RESERVE_S = 3.0  # an upload may only use the time left beyond this reserve for the send itself
 
 
 @dataclass(frozen=True)
@@ -183,7 +191,18 @@ class WelcomeService:
         if rule is None:
             return Result("no_rule")
         body = self._message(rule, event, deadline_ms)
-        result = self._send(body, owner, key, deadline_ms)
+        attachments = rule.get("attachments") or []
+        used = self._attach(body, attachments, deadline_ms)
+        if "text" not in body and "attachments" not in body:
+            return Result("failed", rule_id=str(rule["rule_id"]), latency_ms=self.clock() - created_ms)
+
+        def renew_media() -> None:
+            for ref, media_id in used.items():
+                media.invalidate(ref, media_id)
+            used.clear()
+            used.update(self._attach(body, attachments, deadline_ms))
+
+        result = self._send(body, owner, key, deadline_ms, renew_media if used else None)
         result.rule_id = str(rule["rule_id"])
         result.latency_ms = self.clock() - created_ms
         return result
@@ -197,9 +216,30 @@ class WelcomeService:
             rendered = render_text(text, nickname)
             if rendered.strip():
                 body["text"] = {"content": rendered}
-        if rule.get("attachments"):
-            body["attachments"] = rule["attachments"]
         return body
+
+    def _attach(self, body: dict[str, Any], attachments: list[Any], deadline_ms: int) -> dict[MediaRef, str]:
+        """Put the rule's attachments into ``body`` with bucket references resolved; answers the media ids
+        used per reference (to invalidate on 40007). Uploads only within the deadline budget."""
+        body.pop("attachments", None)
+        if not media.refs_in(attachments):
+            if attachments:
+                body["attachments"] = attachments
+            return {}
+        resolution = media.resolve_attachments(
+            attachments,
+            self.client,
+            time_left=lambda: (deadline_ms - self.clock()) / 1000 - MEDIA_SEND_RESERVE_S,
+            drop_unavailable=True,
+        )
+        for dropped in resolution.dropped:
+            logger.warning(
+                "welcome attachment dropped", extra={"kind": dropped.ref.kind, "reason": dropped.reason}
+            )
+            telemetry.count("WelcomeMediaDropped", {"reason": dropped.reason})
+        if resolution.attachments:
+            body["attachments"] = resolution.attachments
+        return resolution.used
 
     def _nickname(self, event: dict[str, str], deadline_ms: int) -> str | None:
         """The customer's name, only if it can be had well inside the deadline; None otherwise."""
@@ -219,7 +259,14 @@ class WelcomeService:
         return str(name) if name else None
 
     # -------------------------------------------------------------------------------------------- sending
-    def _send(self, body: dict[str, Any], owner: str, key: str, deadline_ms: int) -> Result:
+    def _send(
+        self,
+        body: dict[str, Any],
+        owner: str,
+        key: str,
+        deadline_ms: int,
+        renew_media: Callable[[], None] | None = None,
+    ) -> Result:
         attempts, errcode, backoff = 0, None, 0.1
         while True:
             left_s = (deadline_ms - self.clock()) / 1000
@@ -238,6 +285,10 @@ class WelcomeService:
             except WeComError as exc:
                 if exc.errcode == WELCOME_ALREADY_SENT:
                     return Result("already_sent", errcode=exc.errcode, attempts=attempts)
+                if exc.errcode == MEDIA_EXPIRED and renew_media is not None:
+                    renew_media()  # once: the code was not consumed, a fresh upload may still make it
+                    renew_media, errcode = None, exc.errcode
+                    continue
                 if exc.errcode != WELCOME_BEING_SENT and not exc.retryable:
                     return Result("failed", errcode=exc.errcode, attempts=attempts)
                 errcode = exc.errcode

@@ -116,6 +116,17 @@ class WeComClient:
             "GET", path, params=params, timeout=timeout or (DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT)
         )
 
+    def upload(
+        self, path: str, kind: str | None, filename: str, data: bytes, content_type: str, timeout: Timeout
+    ) -> dict[str, Any]:
+        """A multipart upload (``media/upload?type=kind`` or ``media/uploadimg``): WeCom reads the file from
+        the form field ``media``. Same errcode and token handling as every other call; the bytes are resent
+        as they are when the token had to be refreshed."""
+        params = {"type": kind} if kind else None
+        return self.call(
+            "POST", path, params=params, files={"media": (filename, data, content_type)}, timeout=timeout
+        )
+
     def paginate(
         self,
         path: str,

@@ -1,0 +1,333 @@
+"""Bucket references → WeCom media ids: upload when first needed, cache, and re-upload before the 3-day expiry.
+
+WeCom's temporary ``media_id`` (``media/upload``) dies after 3 days, so content that names a bucket object
+(``s3_key`` / ``pic_s3_key``, see ``content``) is resolved at send time through a cache:
+
+- this container's memory, then the DynamoDB item of the object (``storage`` "media cache");
+- an id older than ``MEDIA_REFRESH_AFTER_SECONDS`` (default 2.5 days) is due: ``MediaRefreshFunction``
+  re-uploads it ahead of time, so senders normally never upload;
+- a sender uploads only when the cached id is missing or older than ``MEDIA_MAX_AGE_SECONDS`` (default
+  3 days − 2 h), and only if its time budget allows (``time_left``; the welcome path passes its deadline);
+- one uploader per object at a time (a DynamoDB lease, like the access token); correctness first: whoever
+  cannot get the lease and has no usable id uploads anyway;
+- WeCom answering 40007 for an id we sent: ``invalidate`` it, resolve again (a fresh upload), retry once.
+
+``pic_s3_key`` of an image becomes a permanent ``pic_url`` (``media/uploadimg``), cached forever (until the
+object's ETag changes). Any content holder (welcome rules, campaigns, group templates) calls
+``resolve_attachments`` with WeCom-shaped attachments; ``media_sources`` tells the refresh what to keep fresh.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from wecom_bundle import config, storage
+
+if TYPE_CHECKING:
+    from wecom_bundle.wecom.client import WeComClient
+
+logger = logging.getLogger(__name__)
+
+MEDIA_TTL_S = 3 * 86400
+URL_KIND = "imgurl"  # media/uploadimg: a permanent image URL
+UPLOAD_PATHS = {
+    "image": "media/upload",
+    "video": "media/upload",
+    "file": "media/upload",
+    URL_KIND: "media/uploadimg",
+}
+# (msgtype, reference field) → (kind of WeCom media, field WeCom reads)
+SLOTS = {
+    ("image", "s3_key"): ("image", "media_id"),
+    ("image", "pic_s3_key"): (URL_KIND, "pic_url"),
+    ("video", "s3_key"): ("video", "media_id"),
+    ("file", "s3_key"): ("file", "media_id"),
+    ("miniprogram", "pic_s3_key"): ("image", "pic_media_id"),
+}
+LEASE_S = 30
+WAIT_STEP_S = 0.1
+CACHE_RETENTION_S = 30 * 86400  # TTL of a cache item nobody refreshes any more
+
+TimeLeft = Callable[[], float]
+
+
+def _now() -> float:
+    """The cache's clock (epoch seconds). One seam: tests align it with the WeCom simulator's clock."""
+    return time.time()
+
+
+@dataclass(frozen=True, order=True)
+class MediaRef:
+    kind: str  # image | video | file | imgurl
+    key: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    refresh_after_s: int  # due for the scheduled refresh
+    max_age_s: int  # a sender uploads rather than send an id this old
+    upload_min_s: float  # a sender uploads only with at least this much time left
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls(
+            refresh_after_s=config.env_int("MEDIA_REFRESH_AFTER_SECONDS", 216_000),
+            max_age_s=config.env_int("MEDIA_MAX_AGE_SECONDS", MEDIA_TTL_S - 7200),
+            upload_min_s=config.env_int("MEDIA_UPLOAD_MIN_BUDGET_MS", 2500) / 1000,
+        )
+
+
+class MediaUnavailable(Exception):
+    """No usable WeCom id for a reference (object missing, no time to upload, upload failed)."""
+
+    def __init__(self, ref: MediaRef, reason: str) -> None:
+        super().__init__(f"{ref.kind} {ref.key}: {reason}")
+        self.ref = ref
+        self.reason = reason  # missing_object | no_budget | upload_failed
+
+
+@dataclass
+class Resolution:
+    """WeCom-ready attachments, the ids used per reference (to invalidate on 40007), what was dropped."""
+
+    attachments: list[dict[str, Any]]
+    used: dict[MediaRef, str] = field(default_factory=dict)
+    dropped: list[MediaUnavailable] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    media_id: str
+    created_at: int
+    etag: str
+
+
+_memory: dict[MediaRef, _Entry] = {}
+_lock = threading.Lock()
+
+
+def reset_client() -> None:
+    """Forget this container's memory cache (the local runtime calls this hook for a cold start)."""
+    with _lock:
+        _memory.clear()
+
+
+# ----------------------------------------------------------------------------------------------- references
+def refs_in(attachments: Iterable[dict[str, Any]] | None) -> list[MediaRef]:
+    """Every bucket reference in WeCom-shaped attachments (``[{"msgtype": t, t: {...}}]``), in order."""
+    refs = []
+    for attachment in attachments or []:
+        msgtype = attachment.get("msgtype")
+        body = attachment.get(msgtype) if isinstance(msgtype, str) else None
+        for (slot_type, ref_field), (kind, _) in SLOTS.items():
+            if slot_type == msgtype and isinstance(body, dict) and body.get(ref_field):
+                refs.append(MediaRef(kind, str(body[ref_field])))
+    return refs
+
+
+def check_exist(attachments: Iterable[dict[str, Any]] | None) -> None:
+    """On write: every referenced object must be in the bucket (a 400 now beats a broken welcome later)."""
+    from wecom_bundle import media_bucket
+    from wecom_bundle.validation import ValidationError
+
+    for ref in sorted(set(refs_in(attachments))):
+        if media_bucket.head(ref.key) is None:
+            raise ValidationError("attachments", f"s3 object {ref.key!r} does not exist in the media bucket")
+
+
+def warm(attachments: Iterable[dict[str, Any]] | None, client: WeComClient) -> None:
+    """Upload what is not cached yet right after content is saved, so its first send finds a fresh id.
+    Best effort: a failure here is retried by the next send or the scheduled refresh."""
+    settings = Settings.from_env()
+    for ref in sorted(set(refs_in(attachments))):
+        try:
+            media_id_for(ref, client, settings)
+        except MediaUnavailable as exc:
+            logger.warning("media warm-up failed", extra={"kind": ref.kind, "reason": exc.reason})
+
+
+# ----------------------------------------------------------------------------------------------- resolving
+def resolve_attachments(
+    attachments: list[dict[str, Any]] | None,
+    client: WeComClient,
+    *,
+    time_left: TimeLeft | None = None,
+    drop_unavailable: bool = False,
+) -> Resolution:
+    """Replace bucket references with WeCom ids. ``time_left`` (seconds, None: unbounded) gates uploads.
+
+    An attachment whose reference cannot be resolved is dropped when ``drop_unavailable`` (the welcome path:
+    a welcome without that file beats no welcome), else ``MediaUnavailable`` is raised (campaigns retry).
+    """
+    settings = Settings.from_env()
+    out = Resolution([])
+    for attachment in attachments or []:
+        try:
+            out.attachments.append(_resolve_one(attachment, client, settings, time_left, out.used))
+        except MediaUnavailable as exc:
+            if not drop_unavailable:
+                raise
+            out.dropped.append(exc)
+    return out
+
+
+def _resolve_one(
+    attachment: dict[str, Any],
+    client: WeComClient,
+    settings: Settings,
+    time_left: TimeLeft | None,
+    used: dict[MediaRef, str],
+) -> dict[str, Any]:
+    msgtype = str(attachment.get("msgtype"))
+    body = dict(attachment.get(msgtype) or {})
+    for (slot_type, ref_field), (kind, wecom_field) in SLOTS.items():
+        if slot_type != msgtype or not body.get(ref_field):
+            continue
+        ref = MediaRef(kind, str(body.pop(ref_field)))
+        body[wecom_field] = used[ref] if ref in used else media_id_for(ref, client, settings, time_left)
+        used[ref] = body[wecom_field]
+    return {"msgtype": msgtype, msgtype: body}
+
+
+def media_id_for(
+    ref: MediaRef, client: WeComClient, settings: Settings, time_left: TimeLeft | None = None
+) -> str:
+    """A usable WeCom id (or URL) for ``ref``: memory, then DynamoDB, then an upload if time allows."""
+    now = int(_now())
+    entry = _memory.get(ref)
+    if entry and _fresh(ref, entry, now, settings.refresh_after_s):
+        return entry.media_id
+    entry = _stored(ref)
+    if entry and _fresh(ref, entry, now, settings.max_age_s):
+        _remember(ref, entry)
+        return entry.media_id
+    if time_left is not None and time_left() < settings.upload_min_s:
+        raise MediaUnavailable(ref, "no_budget")
+    return upload(ref, client, settings, time_left=time_left).media_id
+
+
+def _fresh(ref: MediaRef, entry: _Entry, now: int, max_age_s: int) -> bool:
+    return ref.kind == URL_KIND or now - entry.created_at < max_age_s
+
+
+def _stored(ref: MediaRef) -> _Entry | None:
+    from wecom_bundle.media_bucket import bucket_name
+
+    item = storage.get_media(ref.kind, bucket_name(), ref.key)
+    if not item or not item.get("media_id"):
+        return None
+    return _Entry(str(item["media_id"]), int(item.get("created_at") or 0), str(item.get("etag") or ""))
+
+
+def _remember(ref: MediaRef, entry: _Entry) -> None:
+    with _lock:
+        _memory[ref] = entry
+
+
+def invalidate(ref: MediaRef, media_id: str) -> None:
+    """WeCom rejected ``media_id`` (40007): forget it here and in DynamoDB so the next resolve uploads."""
+    from wecom_bundle.media_bucket import bucket_name
+
+    with _lock:
+        if (entry := _memory.get(ref)) and entry.media_id == media_id:
+            del _memory[ref]
+    storage.expire_media(ref.kind, bucket_name(), ref.key, media_id)
+
+
+# ----------------------------------------------------------------------------------------------- uploading
+def upload(
+    ref: MediaRef,
+    client: WeComClient,
+    settings: Settings,
+    *,
+    time_left: TimeLeft | None = None,
+    stale_before: int | None = None,
+) -> _Entry:
+    """Read the object and upload it to WeCom under a lease; publish the id. ``stale_before``: ids created
+    before it are replaced (default: older than the refresh age); a newer one found meanwhile is used."""
+    from wecom_bundle import media_bucket
+
+    bucket, now, owner = media_bucket.bucket_name(), int(_now()), uuid.uuid4().hex
+    stale = now - settings.refresh_after_s if stale_before is None else stale_before
+    leased = storage.claim_media_upload(ref.kind, bucket, ref.key, owner, now, now + LEASE_S, stale)
+    if not leased and (current := _await_other(ref, stale, settings, time_left)):
+        _remember(ref, current)
+        return current  # another container has just refreshed it
+    try:
+        entry = _upload_object(ref, client, time_left)
+    except BaseException:
+        if leased:
+            storage.release_media_lease(ref.kind, bucket, ref.key, owner)
+        raise
+    storage.store_media(ref.kind, bucket, ref.key, _item(ref, bucket, entry, settings))
+    _remember(ref, entry)
+    return entry
+
+
+def _await_other(
+    ref: MediaRef, stale_before: int, settings: Settings, time_left: TimeLeft | None
+) -> _Entry | None:
+    """Another uploader holds the lease: wait for its id while we could still upload ourselves in time.
+    None means upload anyway (it is slow or crashed): a second upload is only a wasted call."""
+    give_up = time.monotonic() + LEASE_S
+    while True:
+        current = _stored(ref)
+        if current and current.created_at >= stale_before:
+            return current
+        if time.monotonic() >= give_up or (time_left is not None and time_left() < settings.upload_min_s + 1):
+            return None
+        time.sleep(WAIT_STEP_S)
+
+
+def _upload_object(ref: MediaRef, client: WeComClient, time_left: TimeLeft | None) -> _Entry:
+    from wecom_bundle import media_bucket
+    from wecom_bundle.wecom.errors import TransportError, WeComError
+
+    created_at = int(_now())  # before the call: the id can only be younger than this
+    try:
+        obj = media_bucket.read(ref.key)
+    except Exception as exc:  # S3 unreachable or refusing: the caller decides (drop, retry later)
+        logger.warning("media read failed", extra={"kind": ref.kind, "reason": type(exc).__name__})
+        raise MediaUnavailable(ref, "upload_failed") from exc
+    if obj is None:
+        raise MediaUnavailable(ref, "missing_object")
+    budget = 20.0 if time_left is None else time_left()
+    if budget <= 0.2:
+        raise MediaUnavailable(ref, "no_budget")
+    kind = None if ref.kind == URL_KIND else ref.kind
+    filename = ref.key.rsplit("/", 1)[-1]
+    try:
+        answer = client.upload(
+            UPLOAD_PATHS[ref.kind], kind, filename, obj.data, obj.content_type, (min(1.0, budget), budget)
+        )
+    except (WeComError, TransportError) as exc:
+        logger.warning("media upload failed", extra={"kind": ref.kind, "reason": type(exc).__name__})
+        raise MediaUnavailable(ref, "upload_failed") from exc
+    media_id = str(answer.get("url") if ref.kind == URL_KIND else answer.get("media_id"))
+    return _Entry(media_id, created_at, obj.etag)
+
+
+def _item(ref: MediaRef, bucket: str, entry: _Entry, settings: Settings) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "kind": ref.kind,
+        "bucket": bucket,
+        "s3_key": ref.key,
+        "media_id": entry.media_id,
+        "created_at": entry.created_at,
+        "etag": entry.etag,
+    }
+    if ref.kind != URL_KIND:
+        refresh_at = entry.created_at + settings.refresh_after_s
+        item |= {
+            "refresh_at": refresh_at,
+            "expires_at": entry.created_at + CACHE_RETENTION_S,
+            "gsi1pk": storage.MEDIA_DUE,
+            "gsi1sk": storage.media_due_sk(refresh_at, ref.kind, bucket, ref.key),
+        }
+    return item
