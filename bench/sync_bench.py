@@ -18,6 +18,7 @@ member, one ``put_item`` per row) writes under its own key prefix so the real da
 from __future__ import annotations
 
 import math
+import os
 import resource
 import threading
 import time
@@ -40,7 +41,9 @@ WAIT_S = 120.0
 # take minutes, so it runs over this many members of each msgid (its full task list, every page of each
 # of those members) and its calls and writes are scaled to the campaign (both are exactly linear in members
 # and rows); its rows per second are measured.
-NAIVE_MEMBERS_PER_MSGID = 10
+NAIVE_MEMBERS_PER_MSGID = int(
+    os.environ.get("BENCH_NAIVE_MEMBERS_PER_MSGID") or 10
+)  # 50 = the whole campaign
 TASK_PATH, RESULT_PATH = "get_groupmsg_task", "get_groupmsg_send_result"
 STATUS_NAMES = {0: "unsent", 1: "sent", 2: "not_friend", 3: "limit_reached"}
 
