@@ -309,6 +309,42 @@ def test_a_worker_killed_mid_pass_is_redone_without_loss_or_double_counting(
     assert len(stored_rows(moto_table, msgid)) == len(MEMBERS) * PER_MEMBER
 
 
+def test_a_pass_that_fails_resumes_from_its_page_checkpoints(
+    sim: SimulatorHandle, sqs: Any, moto_table: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(result_sync, "PAGE_LIMIT", 2)  # 2 task pages, 3 result pages per member
+    campaign_id, msgid = new_campaign()
+    members_send(sim, msgid, list(MEMBERS), c0_4="not_friend")
+    now = int(time.time())
+    result_fanout.run_due(60, now=now)
+    client, url = sqs
+    (message,) = client.receive_message(QueueUrl=url)["Messages"]
+    msg = SyncMessage.decode(message["Body"])
+    real_write = storage.write_results
+    writes = {"n": 0}
+
+    def failing_write(msgid_: str, rows: list[dict[str, Any]]) -> None:
+        writes["n"] += 1
+        if writes["n"] == 2:  # u0's second result page
+            raise RuntimeError("DynamoDB unavailable")
+        real_write(msgid_, rows)
+
+    with monkeypatch.context() as patch, pytest.raises(RuntimeError):
+        patch.setattr(storage, "write_results", failing_write)
+        result_sync.sync_msgid(msg.msgid, msg.token, Budget(60), now=now)
+    assert storage.get_msgid_owner(msgid)["task_cursor"]
+
+    again = result_sync.sync_msgid(msg.msgid, msg.token, Budget(60), now=now)  # SQS redelivers it
+
+    assert again["outcome"] == "synced"
+    # Only the page that failed is fetched twice: the task page after the checkpoint, u0's second page.
+    assert api_calls(sim, "get_groupmsg_task") == 2 + 1
+    assert api_calls(sim, "get_groupmsg_send_result") == len(MEMBERS) * 3 + 1
+    totals = storage.get_campaign(campaign_id)["totals"]
+    assert totals == ground_truth(sim, msgid)
+    assert totals["customers"] == recount(stored_rows(moto_table, msgid))
+
+
 def test_stale_and_malformed_messages(sim: SimulatorHandle, sqs: Any) -> None:
     _, msgid = new_campaign()
     result_fanout.run_due(60, now=int(time.time()))

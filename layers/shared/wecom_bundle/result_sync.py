@@ -130,22 +130,33 @@ def _pull_tasks(state: PassState, cursor: str) -> None:
             return
         except OutOfTime as exc:
             raise _Interrupted({"task_cursor": cursor, "sync_phase": "tasks"}) from exc
-        for row in rows:
-            _store_member_status(state, row)
+        changed = [_store_member_status(state, row) for row in rows]
+        if next_cursor and any(changed):
+            _checkpoint_tasks(state, next_cursor)
         cursor = next_cursor
 
 
-def _store_member_status(state: PassState, row: dict[str, Any]) -> None:
+def _checkpoint_tasks(state: PassState, next_cursor: str) -> None:
+    """After a task page that changed members, when more pages follow (tasks of over 1 000 members): store
+    those members and the cursor, so a pass that fails from here resumes at the next page."""
+    _save_unsaved(state)
+    checkpoint = {"task_cursor": next_cursor, "sync_phase": "tasks"}
+    storage.renew_msgid_sync(state.msgid, state.token, state.now + LEASE_S, checkpoint)
+
+
+def _store_member_status(state: PassState, row: dict[str, Any]) -> bool:
+    """Take one task row; answers whether the member changed."""
     userid = str(row.get("userid") or "")
     if not userid:
-        return
+        return False
     status, send_time = int(row.get("status") or 0), row.get("send_time")
     stored = state.members.get(userid)
     if stored is not None and stored.get("status") == status and stored.get("send_time") == send_time:
-        return
+        return False
     member = {**(stored or {}), "userid": userid, "status": status, "results_pending": True}
     state.members[userid] = _with(member, "send_time", send_time)
     state.unsaved.add(userid)  # written once, after its results are pulled (or at a checkpoint)
+    return True
 
 
 def _seed_known_senders(state: PassState) -> None:
@@ -218,6 +229,9 @@ def _pull_member_results(state: PassState, userid: str) -> None:
         changed = _changed_rows(state, userid, rows, known)
         storage.write_results(state.msgid, changed)
         state.rows_written += len(changed)
+        if next_cursor and changed:  # a member of over 1 000 customers: a failure resumes at the next page
+            member = {**member, "result_cursor": next_cursor}
+            _save_member(state, member)
         cursor = next_cursor
     state.members_pulled += 1
     _save_member(state, _recounted(member, member_counts(known.values())))
