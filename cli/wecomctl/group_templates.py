@@ -4,6 +4,7 @@ The admin API mirrors WeCom's ``group_welcome_template/*``. A template holds tex
 (WeCom would silently keep only the first of image > link > miniprogram > file > video: the API refuses such a
 body and says why). The API's ``warnings`` (e.g. a ``%nickname%`` WeCom will not replace) go to stderr.
 ``reconcile`` compares the DynamoDB mirror with WeCom and, with ``--repair``, makes the mirror follow WeCom.
+Parts may name a media-bucket object (``{"image": {"s3_key": ...}}``): ``get`` shows that source content.
 """
 
 from __future__ import annotations
@@ -181,19 +182,22 @@ def _report(doc: dict[str, Any]) -> str:
 
 
 def describe(doc: dict[str, Any]) -> str:
+    """One template: its source content (bucket references as written); when the media refresh could not
+    edit it in WeCom, why (its attachment will expire)."""
     part = next((p for p in PARTS if doc.get(p)), None)
-    return key_values(
-        [
-            ("template_id", doc.get("template_id")),
-            ("text", (doc.get("text") or {}).get("content")),
-            (part or "part", doc.get(part) if part else None),
-            ("notify", doc.get("notify")),
-            ("origin", doc.get("origin")),
-            ("mirrored", doc.get("mirrored")),
-            ("in_sync", doc.get("in_sync")),
-            ("updated", format_time(doc.get("updated_at_ms") or doc.get("updated_at"))),
-        ]
-    )
+    pairs = [
+        ("template_id", doc.get("template_id")),
+        ("text", (doc.get("text") or {}).get("content")),
+        (part or "part", doc.get(part) if part else None),
+        ("notify", doc.get("notify")),
+        ("origin", doc.get("origin")),
+        ("mirrored", doc.get("mirrored")),
+        ("in_sync", doc.get("in_sync")),
+        ("updated", format_time(doc.get("updated_at_ms") or doc.get("updated_at"))),
+    ]
+    if doc.get("media_refresh_error"):
+        pairs.append(("media_error", doc["media_refresh_error"]))
+    return key_values(pairs)
 
 
 def _row(doc: dict[str, Any]) -> dict[str, Any]:

@@ -19,10 +19,10 @@ from .control_common import (
     required_str,
     string_list,
 )
-from .endpoints_templates import create_template, render
+from .endpoints_templates import create_template, media_state, render
 from .errors import WeComError
 from .http_types import Request, Response
-from .models import Chat, Customer
+from .models import Chat, Customer, WelcomeTemplate
 from .state import SimulatorState
 
 OTHER_APP = "other-app"
@@ -197,8 +197,18 @@ def post_template(ctx: ControlContext, req: Request, _: dict[str, str]) -> Respo
 
 
 def list_templates(ctx: ControlContext, req: Request, _: dict[str, str]) -> Response:
+    """Every template as stored, as ``get`` renders it, and its media: ``expired`` when any id it holds is."""
     with ctx.state.lock:
-        return reply([t.as_dict() | {"rendered": render(ctx.state, t)} for t in ctx.state.templates.values()])
+        return reply([_template_doc(ctx, t) for t in ctx.state.templates.values()])
+
+
+def _template_doc(ctx: ControlContext, template: WelcomeTemplate) -> dict[str, Any]:
+    held = media_state(ctx.state, template)
+    return template.as_dict() | {
+        "rendered": render(ctx.state, template),
+        "media": held,
+        "expired": any(m["expired"] for m in held),
+    }
 
 
 def pagination(ctx: ControlContext, req: Request, _: dict[str, str]) -> Response:

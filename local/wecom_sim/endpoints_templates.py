@@ -3,7 +3,9 @@
 Rules kept: at most 100 per corp, counting every app's (41055); only the creating app may edit or delete
 (another app's template: 48002, our pick); non-text parts are mutually exclusive by priority and the losers are
 dropped silently; ``get`` of a GET request is refused like any POST API called without a body (40063).
-Unknown template ids: 40037 (our pick).
+Unknown template ids: 40037 (our pick). Temporary media ids are checked on add/edit (40007 when expired);
+``media_state`` tells the control API whether a stored template's media has expired since (WeCom would then
+show new groups a broken attachment: the product must edit the template with fresh ids in time).
 """
 
 from __future__ import annotations
@@ -74,6 +76,30 @@ def delete(state: SimulatorState, req: Request) -> dict[str, Any]:
     with state.lock:
         del state.templates[_template(state, body, owned=True).template_id]
         return errors.ok()
+
+
+MEDIA_FIELDS = (
+    ("image", "media_id"),
+    ("miniprogram", "pic_media_id"),
+    ("file", "media_id"),
+    ("video", "media_id"),
+)
+
+
+def media_state(state: SimulatorState, template: WelcomeTemplate) -> list[dict[str, Any]]:
+    """Each temporary media id the template holds, with its expiry on the simulator clock."""
+    held = []
+    for part, field in MEDIA_FIELDS:
+        media_id = (template.content.get(part) or {}).get(field)
+        if not media_id:
+            continue
+        media = state.media.get(media_id)
+        expires_at = media.created_at + state.config.media_ttl if media else None
+        expired = expires_at is None or state.now() >= expires_at
+        held.append(
+            {"field": f"{part}.{field}", "media_id": media_id, "expires_at": expires_at, "expired": expired}
+        )
+    return held
 
 
 def render(state: SimulatorState, template: WelcomeTemplate) -> dict[str, Any]:

@@ -95,3 +95,23 @@ def test_s3_image_welcome_across_simulated_weeks(stack: Any) -> None:
         assert requests.get(f"{stack.simulator.url}/__sim/media/{media_id}", timeout=5).content == IMAGE
     assert not [c for c in _calls(stack, "send_welcome_msg") if c["errcode"] == 40007]
     assert not [c for c in _calls(stack, "") if c["errcode"] == 40007]
+
+
+def test_s3_image_group_template_stays_valid_across_a_simulated_week(stack: Any) -> None:
+    """A group welcome template is stored in WeCom with our id: the scheduled refresh edits it in time."""
+    body = {"text": {"content": "欢迎 %NICKNAME%"}, "image": {"s3_key": KEY}}
+    answer = requests.post(f"{stack.api_url}/admin/group-welcome-templates", json=body, timeout=10)
+    assert answer.status_code == 201, answer.text
+    template_id = answer.json()["template_id"]
+    repointed = 0
+    for _tick in range(7 * 6):  # one week of the 4-hour schedule
+        _advance(stack, 4 * HOUR)
+        invoked = requests.post(f"{stack.api_url}/__local/invoke/MediaRefreshFunction", data=b"", timeout=30)
+        assert invoked.status_code == 200, invoked.text
+        repointed += invoked.json()["templates_repointed"]
+        held = requests.get(f"{stack.simulator.url}/__sim/group_welcome_templates", timeout=5).json()
+        assert [t["expired"] for t in held if t["template_id"] == template_id] == [False]
+    assert repointed >= 2
+    got = requests.get(f"{stack.api_url}/admin/group-welcome-templates/{template_id}", timeout=10).json()
+    assert got["image"] == {"s3_key": KEY} and got["in_sync"] is True
+    assert requests.delete(f"{stack.api_url}/admin/group-welcome-templates/{template_id}", timeout=10).ok

@@ -201,7 +201,8 @@ def test_an_image_by_media_id_stays_in_sync_although_wecom_answers_a_url(
     template_id = _create(call, "pic", image={"media_id": media_id})["template_id"]
     status, got = call("GET", f"{BASE}/{template_id}")
     assert status == 200
-    assert set(got["image"]) == {"pic_url"} and got["in_sync"] is True
+    assert got["image"] == {"media_id": media_id}  # the mirror's source content
+    assert set(got["wecom"]["image"]) == {"pic_url"} and got["in_sync"] is True
     assert storage.get_group_template(template_id)["content"]["image"] == {"media_id": media_id}  # type: ignore[index]
     assert call("POST", f"{BASE}/reconcile")[1]["in_sync"] is True
 

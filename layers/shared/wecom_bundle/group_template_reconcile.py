@@ -129,6 +129,21 @@ def _record_drift(record: dict[str, Any], found: dict[str, Any] | None) -> Drift
     return None
 
 
+def repaired_content(mirrored: dict[str, Any], found: dict[str, Any]) -> dict[str, Any]:
+    """WeCom's content, except that a media part WeCom holds in the same slot as the mirror keeps the mirror's
+    form: WeCom answers ids and URLs where the mirror holds the bucket reference that the media refresh keeps
+    alive (replacing it would let the template's media expire). Only the media fields are kept."""
+    content = dict(found)
+    for part, value in found.items():
+        source = mirrored.get(part)
+        if part in ("image", "file", "video") and source:
+            content[part] = source
+        elif part == "miniprogram" and source:
+            media_fields = {k: v for k, v in source.items() if k in ("pic_media_id", "pic_s3_key")}
+            content[part] = {k: v for k, v in value.items() if k != "pic_media_id"} | media_fields
+    return content
+
+
 def _intent_drift(intent: dict[str, Any], found: dict[str, Any] | None) -> Drift:
     kind = "add_not_in_wecom" if found is None else "missing_in_mirror"
     return Drift(kind, intent["template_id"], intent=intent, wecom=found)
@@ -139,7 +154,8 @@ def _repair(item: Drift, now: int) -> None:
     if item.kind == "missing_in_wecom":
         storage.delete_group_template(str(item.template_id))
     elif item.kind == "content_differs" and item.record is not None and item.wecom is not None:
-        storage.put_group_template({**item.record, "content": item.wecom, "updated_at_ms": now})
+        content = repaired_content(item.record["content"], item.wecom)
+        storage.put_group_template({**item.record, "content": content, "updated_at_ms": now})
     elif item.kind == "missing_in_mirror" and item.intent is not None:
         record = new_record(str(item.template_id), item.intent, now) | {"restored_by": "reconcile"}
         storage.record_group_template_added(item.intent["intent_id"], record)

@@ -5,6 +5,9 @@ no list call) and keeps what only this app knows: the notify flag, the times, th
 created the template (only the creating app may edit or delete it). A WeCom refusal changes nothing. A mirror
 write that fails after WeCom succeeded is reported in the answer (``mirrored: false``) and found again by
 ``reconcile`` (see ``group_template_reconcile``), which is why every ``add`` first writes an intent.
+
+Parts may name an object of the media bucket (``s3_key`` / ``pic_s3_key``): the mirror keeps that source
+content, WeCom gets media ids, and ``group_template_media`` keeps the ids WeCom holds fresh.
 """
 
 from __future__ import annotations
@@ -16,8 +19,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from wecom_bundle import runtime, storage
+from wecom_bundle import group_template_media, runtime, storage
 from wecom_bundle.group_template_validation import TemplateInput, parse_template, validate_template_id
+from wecom_bundle.media import MediaUnavailable
 from wecom_bundle.validation import Refused
 from wecom_bundle.wecom import group_templates as wecom_templates
 from wecom_bundle.wecom.client import WeComClient
@@ -38,7 +42,17 @@ ORIGIN_ADOPTED = "adopted"  # not in the mirror, but WeCom let this app edit it:
 MIRROR_FAILED = (
     "WeCom holds the change but the mirror write failed: run `wecomctl group-templates reconcile --repair`"
 )
-_METADATA = ("notify", "agentid", "origin", "created_by_app", "created_at_ms", "updated_at_ms")
+_METADATA = (
+    "notify",
+    "agentid",
+    "origin",
+    "created_by_app",
+    "created_at_ms",
+    "updated_at_ms",
+    "wecom_media",
+    "media_refreshed_at_ms",
+    "media_refresh_error",
+)
 
 
 def _now_ms() -> int:
@@ -75,6 +89,15 @@ def refusal(exc: WeComError, template_id: str | None) -> Refused:
     return Refused(400, "wecom_error", f"WeCom refused the request: {exc.errmsg}", errcode=code)
 
 
+def media_refusal(exc: MediaUnavailable) -> Refused:
+    """A bucket object that could not be uploaded: WeCom was not asked to change anything."""
+    if exc.reason == "missing_object":
+        return Refused(
+            400, "invalid_request", f"s3 object {exc.ref.key!r} does not exist in the media bucket"
+        )
+    return Refused(503, "media_unavailable", f"uploading {exc.ref.key!r} to WeCom failed; try again")
+
+
 @contextmanager
 def _wecom(template_id: str | None = None) -> Iterator[WeComClient]:
     """The WeCom client, with its errors turned into the admin API's refusals."""
@@ -84,6 +107,8 @@ def _wecom(template_id: str | None = None) -> Iterator[WeComClient]:
         raise refusal(exc, template_id) from exc
     except TransportError as exc:
         raise Refused(503, "wecom_unavailable", f"WeCom did not answer ({exc.reason}); try again") from exc
+    except MediaUnavailable as exc:
+        raise media_refusal(exc) from exc
 
 
 def mirror(write: Callable[[], T], what: str) -> tuple[bool, T | None]:
@@ -109,13 +134,14 @@ def view(
     return doc
 
 
-def _wecom_body(parsed: TemplateInput) -> dict[str, Any]:
+def _wecom_body(parsed: TemplateInput, content: dict[str, Any]) -> dict[str, Any]:
+    """The add/edit body: ``content`` resolved to media ids, plus notify/agentid when given."""
     extra = {
         key: value
         for key, value in (("notify", parsed.notify), ("agentid", parsed.agentid))
         if value is not None
     }
-    return {**parsed.content, **extra}
+    return {**content, **extra}
 
 
 def _with_agentid(doc: dict[str, Any], agentid: int | None) -> dict[str, Any]:
@@ -126,6 +152,7 @@ def _with_agentid(doc: dict[str, Any], agentid: int | None) -> dict[str, Any]:
 def create_template(body: Any) -> dict[str, Any]:
     """``POST /admin/group-welcome-templates`` → 201 with the template, ``warnings`` and ``mirrored``."""
     parsed = parse_template(body, creating=True)
+    group_template_media.check_exist(parsed.content)
     now = _now_ms()
     notify = 1 if parsed.notify is None else parsed.notify  # WeCom's default: notify
     intent = _with_agentid(
@@ -133,8 +160,8 @@ def create_template(body: Any) -> dict[str, Any]:
         parsed.agentid,
     )
     storage.put_group_template_intent(intent)  # a fault here: WeCom was not called, nothing changed
-    template_id = _add(intent["intent_id"], parsed)
-    record = new_record(template_id, intent, now)
+    template_id, wecom_media = _add(intent["intent_id"], parsed)
+    record = new_record(template_id, intent, now) | ({"wecom_media": wecom_media} if wecom_media else {})
     mirrored, _ = mirror(lambda: storage.record_group_template_added(intent["intent_id"], record), "add")
     if not mirrored:  # keep WeCom's answer on the intent, so reconcile can restore the record
         mirror(lambda: storage.note_group_template_intent_id(intent["intent_id"], template_id), "add id")
@@ -156,13 +183,20 @@ def new_record(template_id: str, intent: dict[str, Any], now: int) -> dict[str, 
     return _with_agentid(record, intent.get("agentid"))
 
 
-def _add(intent_id: str, parsed: TemplateInput) -> str:
-    """WeCom's add; a refusal ends the intent, no answer leaves it for reconcile (the add may have landed)."""
+def _add(intent_id: str, parsed: TemplateInput) -> tuple[str, dict[str, Any]]:
+    """WeCom's add (answers the template id and the ``wecom_media`` it holds); a refusal ends the intent, no
+    answer leaves it for reconcile (the add may have landed)."""
+    client = runtime.wecom_client()
     try:
-        return wecom_templates.add(runtime.wecom_client(), _wecom_body(parsed))
+        return group_template_media.call_with_media(
+            client, parsed.content, lambda content: wecom_templates.add(client, _wecom_body(parsed, content))
+        )
     except WeComError as exc:
         mirror(lambda: storage.delete_group_template_intent(intent_id), "end intent")
         raise refusal(exc, None) from exc
+    except MediaUnavailable as exc:  # nothing was created
+        mirror(lambda: storage.delete_group_template_intent(intent_id), "end intent")
+        raise media_refusal(exc) from exc
     except TransportError as exc:
         raise Refused(
             503,
@@ -174,15 +208,17 @@ def _add(intent_id: str, parsed: TemplateInput) -> str:
 
 # ----------------------------------------------------------------------------------------------- read
 def get_template(template_id: str) -> dict[str, Any]:
-    """``GET .../{id}``: WeCom's content (``get``) with the mirror's metadata; ``in_sync`` compares the two."""
+    """``GET .../{id}``: the mirror's source content (bucket references as the operator wrote them) and
+    metadata, WeCom's content (``get``) under ``wecom``; ``in_sync`` compares the two. Without a mirror
+    record: WeCom's content."""
     template_id = validate_template_id(template_id)
     with _wecom(template_id) as client:
         content = wecom_templates.get(client, template_id)
     record = storage.get_group_template(template_id)
-    doc = {"template_id": template_id, **content, "mirrored": record is not None}
-    if record is not None:
-        doc |= {key: record[key] for key in _METADATA if key in record}
-        doc["in_sync"] = comparable(content) == comparable(record["content"])
+    if record is None:
+        return {"template_id": template_id, **content, "mirrored": False}
+    doc = view(record) | {"wecom": content}
+    doc["in_sync"] = comparable(content) == comparable(record["content"])
     return doc
 
 
@@ -214,26 +250,40 @@ def edit_template(template_id: str, body: Any) -> dict[str, Any]:
     """``PUT .../{id}``: replace the content on WeCom, then in the mirror (``notify`` is fixed at creation)."""
     template_id = validate_template_id(template_id)
     parsed = parse_template(body, creating=False)
+    group_template_media.check_exist(parsed.content)
     with _wecom(template_id) as client:
-        wecom_templates.edit(client, template_id, _wecom_body(parsed))
+        _, held = group_template_media.call_with_media(
+            client,
+            parsed.content,
+            lambda content: wecom_templates.edit(client, template_id, _wecom_body(parsed, content)),
+        )
     now = _now_ms()
 
     def write() -> dict[str, Any]:
-        record = _edited(storage.get_group_template(template_id), template_id, parsed, now)
+        record = _edited(storage.get_group_template(template_id), template_id, parsed, now, held)
         storage.put_group_template(record)
         return record
 
     mirrored, record = mirror(write, "edit")
-    shown = record or _edited(None, template_id, parsed, now)
+    shown = record or _edited(None, template_id, parsed, now, held)
     return view(shown, mirrored=mirrored, warnings=parsed.warnings + ([] if mirrored else [MIRROR_FAILED]))
 
 
 def _edited(
-    existing: dict[str, Any] | None, template_id: str, parsed: TemplateInput, now: int
+    existing: dict[str, Any] | None,
+    template_id: str,
+    parsed: TemplateInput,
+    now: int,
+    held: dict[str, Any],
 ) -> dict[str, Any]:
-    """A template WeCom let us edit is ours even when the mirror lacks it (then it is adopted)."""
+    """A template WeCom let us edit is ours even when the mirror lacks it (then it is adopted). The media
+    fields describe what WeCom holds now: the edit's ids, no refresh error."""
     base = existing or {"template_id": template_id, "origin": ORIGIN_ADOPTED, "created_by_app": True}
-    return _with_agentid({**base, "content": parsed.content, "updated_at_ms": now}, parsed.agentid)
+    base = {k: v for k, v in base.items() if k not in ("wecom_media", "media_refresh_error")}
+    record = {**base, "content": parsed.content, "updated_at_ms": now} | (
+        {"wecom_media": held} if held else {}
+    )
+    return _with_agentid(record, parsed.agentid)
 
 
 def delete_template(template_id: str) -> dict[str, Any] | None:

@@ -62,6 +62,11 @@ def _now() -> float:
     return time.time()
 
 
+def now() -> int:
+    """The cache's clock for other modules that compare ages with cached ids (through the ``_now`` seam)."""
+    return int(_now())
+
+
 @dataclass(frozen=True, order=True)
 class MediaRef:
     kind: str  # image | video | file | imgurl
@@ -99,6 +104,7 @@ class Resolution:
     attachments: list[dict[str, Any]]
     used: dict[MediaRef, str] = field(default_factory=dict)
     dropped: list[MediaUnavailable] = field(default_factory=list)
+    uploaded_at: dict[MediaRef, int] = field(default_factory=dict)  # creation time of each id used
 
 
 @dataclass(frozen=True)
@@ -119,26 +125,41 @@ def reset_client() -> None:
 
 
 # ----------------------------------------------------------------------------------------------- references
-def refs_in(attachments: Iterable[dict[str, Any]] | None) -> list[MediaRef]:
-    """Every bucket reference in WeCom-shaped attachments (``[{"msgtype": t, t: {...}}]``), in order."""
-    refs = []
-    for attachment in attachments or []:
+def slots_in(attachments: Iterable[dict[str, Any]] | None) -> list[tuple[int, str, str, MediaRef]]:
+    """Every bucket reference in WeCom-shaped attachments (``[{"msgtype": t, t: {...}}]``), in order, with
+    where it sits: (index of the attachment, msgtype, reference field, reference)."""
+    found = []
+    for index, attachment in enumerate(attachments or []):
         msgtype = attachment.get("msgtype")
         body = attachment.get(msgtype) if isinstance(msgtype, str) else None
         for (slot_type, ref_field), (kind, _) in SLOTS.items():
             if slot_type == msgtype and isinstance(body, dict) and body.get(ref_field):
-                refs.append(MediaRef(kind, str(body[ref_field])))
-    return refs
+                found.append((index, str(msgtype), ref_field, MediaRef(kind, str(body[ref_field]))))
+    return found
 
 
-def check_exist(attachments: Iterable[dict[str, Any]] | None) -> None:
-    """On write: every referenced object must be in the bucket (a 400 now beats a broken welcome later)."""
+def refs_in(attachments: Iterable[dict[str, Any]] | None) -> list[MediaRef]:
+    """Every bucket reference in WeCom-shaped attachments, in order."""
+    return [ref for *_, ref in slots_in(attachments)]
+
+
+FieldNamer = Callable[[int, str, str], str]  # (index, msgtype, reference field) → the field an error names
+
+
+def check_exist(attachments: Iterable[dict[str, Any]] | None, field: FieldNamer | None = None) -> None:
+    """On write: every referenced object must be in the bucket (a 400 now beats a broken welcome later).
+    ``field`` names the offending field in the error (default: ``attachments``)."""
     from wecom_bundle import media_bucket
     from wecom_bundle.validation import ValidationError
 
-    for ref in sorted(set(refs_in(attachments))):
+    checked: set[MediaRef] = set()
+    for index, msgtype, ref_field, ref in slots_in(attachments):
+        if ref in checked:
+            continue
+        checked.add(ref)
         if media_bucket.head(ref.key) is None:
-            raise ValidationError("attachments", f"s3 object {ref.key!r} does not exist in the media bucket")
+            name = field(index, msgtype, ref_field) if field else "attachments"
+            raise ValidationError(name, f"s3 object {ref.key!r} does not exist in the media bucket")
 
 
 def warm(attachments: Iterable[dict[str, Any]] | None, client: WeComClient) -> None:
@@ -159,17 +180,20 @@ def resolve_attachments(
     *,
     time_left: TimeLeft | None = None,
     drop_unavailable: bool = False,
+    settings: Settings | None = None,
 ) -> Resolution:
     """Replace bucket references with WeCom ids. ``time_left`` (seconds, None: unbounded) gates uploads.
 
     An attachment whose reference cannot be resolved is dropped when ``drop_unavailable`` (the welcome path:
     a welcome without that file beats no welcome), else ``MediaUnavailable`` is raised (campaigns retry).
+    ``settings`` (default: from the environment) lets a holder that keeps ids for long (a group welcome
+    template stored in WeCom) accept only younger ids.
     """
-    settings = Settings.from_env()
+    settings = settings or Settings.from_env()
     out = Resolution([])
     for attachment in attachments or []:
         try:
-            out.attachments.append(_resolve_one(attachment, client, settings, time_left, out.used))
+            out.attachments.append(_resolve_one(attachment, client, settings, time_left, out))
         except MediaUnavailable as exc:
             if not drop_unavailable:
                 raise
@@ -182,7 +206,7 @@ def _resolve_one(
     client: WeComClient,
     settings: Settings,
     time_left: TimeLeft | None,
-    used: dict[MediaRef, str],
+    out: Resolution,
 ) -> dict[str, Any]:
     msgtype = str(attachment.get("msgtype"))
     body = dict(attachment.get(msgtype) or {})
@@ -190,8 +214,10 @@ def _resolve_one(
         if slot_type != msgtype or not body.get(ref_field):
             continue
         ref = MediaRef(kind, str(body.pop(ref_field)))
-        body[wecom_field] = used[ref] if ref in used else media_id_for(ref, client, settings, time_left)
-        used[ref] = body[wecom_field]
+        if ref not in out.used:
+            entry = _entry_for(ref, client, settings, time_left)
+            out.used[ref], out.uploaded_at[ref] = entry.media_id, entry.created_at
+        body[wecom_field] = out.used[ref]
     return {"msgtype": msgtype, msgtype: body}
 
 
@@ -199,17 +225,21 @@ def media_id_for(
     ref: MediaRef, client: WeComClient, settings: Settings, time_left: TimeLeft | None = None
 ) -> str:
     """A usable WeCom id (or URL) for ``ref``: memory, then DynamoDB, then an upload if time allows."""
+    return _entry_for(ref, client, settings, time_left).media_id
+
+
+def _entry_for(ref: MediaRef, client: WeComClient, settings: Settings, time_left: TimeLeft | None) -> _Entry:
     now = int(_now())
     entry = _memory.get(ref)
-    if entry and _fresh(ref, entry, now, settings.refresh_after_s):
-        return entry.media_id
+    if entry and _fresh(ref, entry, now, min(settings.refresh_after_s, settings.max_age_s)):
+        return entry
     entry = _stored(ref)
     if entry and _fresh(ref, entry, now, settings.max_age_s):
         _remember(ref, entry)
-        return entry.media_id
+        return entry
     if time_left is not None and time_left() < settings.upload_min_s:
         raise MediaUnavailable(ref, "no_budget")
-    return upload(ref, client, settings, time_left=time_left).media_id
+    return upload(ref, client, settings, time_left=time_left)
 
 
 def _fresh(ref: MediaRef, entry: _Entry, now: int, max_age_s: int) -> bool:

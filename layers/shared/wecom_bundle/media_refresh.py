@@ -6,9 +6,14 @@ runs every few hours and re-uploads each referenced object whose cached id is ol
 younger than ``MEDIA_MAX_AGE_SECONDS``.
 
 What is referenced comes from ``SOURCES``: one function per kind of content holder, each yielding attachment
-lists in WeCom's shape (``[{"msgtype": t, t: {...}}]``) read by key Queries (no Scan). Group welcome templates
-join by adding an entry here (see ``lazy_source``). Cached items that no source references any more are
-found through the due index (gsi1 ``MEDIA#DUE``) and dropped from it: they stop being refreshed.
+lists in WeCom's shape (``[{"msgtype": t, t: {...}}]``) read by key Queries (no Scan). Cached items that no
+source references any more are found through the due index (gsi1 ``MEDIA#DUE``) and dropped from it: they
+stop being refreshed.
+
+Content that WeCom itself stores with the ids we sent (group welcome templates) does not pick up a fresh id by
+being sent again: after the uploads, each ``AFTER_REFRESH`` hook re-points its holder at the fresh ids and
+answers counts for the run summary. Holders plug in through ``lazy_source``/``lazy_hook``; this module and
+``media`` stay unaware of them.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 AttachmentSource = Callable[[], Iterable[list[dict[str, Any]] | None]]
+AfterRefresh = Callable[["WeComClient"], dict[str, int]]
 DUE_PAGE = 100
 PENDING_CAMPAIGN_STATUSES = ("scheduled", "creating")
 
@@ -50,8 +56,8 @@ def pending_campaign_attachments() -> Iterator[list[dict[str, Any]] | None]:
 
 
 def lazy_source(module: str, function: str) -> AttachmentSource:
-    """A source living in another module, imported only when the refresh runs (e.g. group templates:
-    ``SOURCES["group_templates"] = lazy_source("wecom_bundle.group_templates", "media_attachments")``)."""
+    """A source living in another module, imported only when the refresh runs (so the refresh's imports stay
+    small and the holder's module may import ``media`` freely)."""
 
     def source() -> Iterable[list[dict[str, Any]] | None]:
         return getattr(importlib.import_module(module), function)()
@@ -59,9 +65,23 @@ def lazy_source(module: str, function: str) -> AttachmentSource:
     return source
 
 
+def lazy_hook(module: str, function: str) -> AfterRefresh:
+    """An ``AFTER_REFRESH`` hook living in another module, imported only when the refresh runs."""
+
+    def hook(client: WeComClient) -> dict[str, int]:
+        return getattr(importlib.import_module(module), function)(client)
+
+    return hook
+
+
 SOURCES: dict[str, AttachmentSource] = {
     "welcome_rules": welcome_rule_attachments,
     "campaigns": pending_campaign_attachments,
+    "group_templates": lazy_source("wecom_bundle.group_template_media", "media_attachments"),
+}
+# Holders that WeCom stores with our ids: re-pointed at the fresh ids once the uploads are done.
+AFTER_REFRESH: dict[str, AfterRefresh] = {
+    "group_templates": lazy_hook("wecom_bundle.group_template_media", "refresh_media"),
 }
 
 
@@ -75,7 +95,9 @@ def referenced(sources: dict[str, AttachmentSource] | None = None) -> set[MediaR
 
 
 def run(budget_s: float | None = None, client: WeComClient | None = None) -> dict[str, int]:
-    """One scheduled pass: refresh what is due, stop refreshing what nothing references. Answers counts."""
+    """One scheduled pass: refresh what is due, stop refreshing what nothing references, then let the
+    ``AFTER_REFRESH`` hooks re-point stored content (even past the budget: a stored template whose id expires
+    is broken for every new group, and its ids are due again only at the next run). Answers counts."""
     settings = Settings.from_env()
     client = client or runtime.wecom_client()
     stop_at = None if budget_s is None else time.monotonic() + budget_s
@@ -86,7 +108,9 @@ def run(budget_s: float | None = None, client: WeComClient | None = None) -> dic
             break  # the rest is due again at the next run, still well inside the 3 days
         summary[refresh(ref, client, settings)] += 1
     summary["unindexed"] = _unindex_unreferenced(refs)
-    if summary["missing"] or summary["failed"]:
+    for hook in AFTER_REFRESH.values():
+        summary |= hook(client)
+    if summary["missing"] or any(count for name, count in summary.items() if name.endswith("failed")):
         logger.warning("media refresh incomplete", extra=summary)
     return summary
 

@@ -538,7 +538,9 @@ GROUP_TEMPLATE_BODY = {
     "additionalProperties": False,
     "description": "text (<= 3000 bytes UTF-8) and at most one of image, link, miniprogram, file, video (WeCom "
     "would silently keep only the highest priority one, so several are refused); not all empty. "
-    "%NICKNAME% is case-sensitive: other spellings are accepted with a warning.",
+    "%NICKNAME% is case-sensitive: other spellings are accepted with a warning. image/file/video s3_key, "
+    "image pic_s3_key and miniprogram pic_s3_key name an object of the media bucket (it must exist: else 400 "
+    "naming the field); WeCom gets media ids, kept fresh by MediaRefreshFunction (it edits the template).",
     "properties": {
         **GROUP_TEMPLATE_CONTENT,
         "notify": {"type": "integer", "enum": [0, 1], "description": "creation only; default 1"},
@@ -558,6 +560,25 @@ GROUP_TEMPLATE = {
         "updated_at_ms": _INT,
         "mirrored": {"type": "boolean", "description": "false: WeCom changed but the mirror write failed"},
         "in_sync": {"type": "boolean", "description": "GET only: WeCom's content matches the mirror's"},
+        "wecom": {
+            "type": "object",
+            "description": "GET only: the content as WeCom holds it (media ids; an image as its URL); the "
+            "top-level content is the mirror's source (bucket references as written)",
+        },
+        "wecom_media": {
+            "type": "object",
+            "description": "per bucket reference ('kind:s3_key'), the id WeCom holds for this template",
+            "additionalProperties": {
+                "type": "object",
+                "properties": {"media_id": _STR, "uploaded_at": {**_INT, "description": "epoch seconds"}},
+            },
+        },
+        "media_refreshed_at_ms": {**_INT, "description": "last time the media refresh edited the template"},
+        "media_refresh_error": {
+            "type": "object",
+            "description": "why the media refresh could not edit the template (48002 not_owned, 40037 gone)",
+            "properties": {"errcode": _INT, "reason": _STR, "at": _INT},
+        },
         "warnings": {"type": "array", "items": _STR},
     },
 }

@@ -265,6 +265,31 @@ def list_group_templates() -> list[dict[str, Any]]:
     return _query_all(GROUP_TEMPLATE_PK, "TEMPLATE#")
 
 
+def note_group_template_media(
+    template_id: str, wecom_media: dict[str, Any], seen_updated_at_ms: int | None, now_ms: int
+) -> bool:
+    """After the media refresh re-pointed a template in WeCom: record the ids WeCom now holds, unless an
+    operator's edit changed the record since it was read (answers False: the caller edits WeCom again)."""
+    seen = {"seen": seen_updated_at_ms} if seen_updated_at_ms is not None else {}
+    answer = _update(
+        _group_template_key(template_id),
+        {"wecom_media": wecom_media, "media_refreshed_at_ms": now_ms},
+        removes=("media_refresh_error",),
+        condition="attribute_exists(pk) AND "
+        + ("updated_at_ms = :seen" if seen else "attribute_not_exists(updated_at_ms)"),
+        values=seen,
+        returns="UPDATED_NEW",
+    )
+    return answer is not None
+
+
+def note_group_template_media_error(template_id: str, error: dict[str, Any]) -> None:
+    """Why the media refresh could not re-point a template (another app's: 48002; gone in WeCom: 40037)."""
+    _update(
+        _group_template_key(template_id), {"media_refresh_error": error}, condition="attribute_exists(pk)"
+    )
+
+
 def delete_group_template(template_id: str) -> bool:
     """Remove a mirror record; answer whether it existed."""
     answer = client().delete_item(
