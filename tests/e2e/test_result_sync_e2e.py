@@ -146,6 +146,14 @@ def test_console_and_member_tasks_show_up_as_campaigns(
     assert campaign(local_stack, console_id)["status"] == "completed"
 
 
+def result_calls(stack: StackHandle) -> int:
+    """How many get_groupmsg_send_result calls the simulator has answered so far."""
+    answer = requests.get(
+        f"{stack.simulator.url}/__sim/calls", params={"path": "get_groupmsg_send_result"}, timeout=30
+    )
+    return len(answer.json())
+
+
 def test_unchanged_resync_pulls_no_results_and_writes_only_the_schedule(
     local_stack: StackHandle, world: dict[str, Any]
 ) -> None:
@@ -153,22 +161,10 @@ def test_unchanged_resync_pulls_no_results_and_writes_only_the_schedule(
     pending = [
         cid for cid, _ in world["campaigns"].items() if campaign(local_stack, cid)["status"] != "completed"
     ]
-    results_before = len(
-        requests.get(
-            f"{local_stack.simulator.url}/__sim/calls",
-            params={"path": "get_groupmsg_send_result"},
-            timeout=30,
-        ).json()
-    )
+    results_before = result_calls(local_stack)
     writes_before = storage.sync_writes.items
     run_sync_and_wait(local_stack, pending)
-    results_after = len(
-        requests.get(
-            f"{local_stack.simulator.url}/__sim/calls",
-            params={"path": "get_groupmsg_send_result"},
-            timeout=30,
-        ).json()
-    )
+    results_after = result_calls(local_stack)
     msgids = sum(len(world["campaigns"][cid]) for cid in pending)
     assert results_after == results_before
     assert storage.sync_writes.items - writes_before == 2 * msgids  # claim + finish per msgid, nothing else

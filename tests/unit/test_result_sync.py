@@ -124,6 +124,29 @@ def api_calls(sim: SimulatorHandle, name: str) -> int:
     return len(calls(sim.state, name))
 
 
+def claimed_message(sqs: tuple[Any, str], now: int) -> SyncMessage:
+    """One scheduled run, and the message it queued (taken off the queue, as a worker would)."""
+    result_fanout.run_due(60, now=now)
+    client, url = sqs
+    (message,) = client.receive_message(QueueUrl=url)["Messages"]
+    client.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return SyncMessage.decode(message["Body"])
+
+
+def writes_failing_at(call: int) -> Any:
+    """``storage.write_results`` that raises on its ``call``-th use (the worker dies there)."""
+    real_write = storage.write_results
+    writes = {"n": 0}
+
+    def write(msgid: str, rows: list[dict[str, Any]]) -> None:
+        writes["n"] += 1
+        if writes["n"] == call:
+            raise RuntimeError("the worker died")
+        real_write(msgid, rows)
+
+    return write
+
+
 # ----------------------------------------------------------------------------------------------- the pass
 def test_first_sync_stores_members_rows_and_totals_equal_to_wecom(
     sim: SimulatorHandle, sqs: Any, moto_table: Any
@@ -254,11 +277,7 @@ def test_out_of_time_checkpoints_and_the_continuation_resumes_without_refetching
     campaign_id, msgid = new_campaign()
     members_send(sim, msgid, ["u0", "u1", "u3"], c3_4="limit_reached")
     now = int(time.time())
-    result_fanout.run_due(60, now=now)
-    client, url = sqs
-    (message,) = client.receive_message(QueueUrl=url)["Messages"]
-    client.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-    msg = SyncMessage.decode(message["Body"])
+    msg = claimed_message(sqs, now)
 
     first = result_sync.sync_msgid(msg.msgid, msg.token, CallsBudget(5), now=now)
 
@@ -280,23 +299,10 @@ def test_a_worker_killed_mid_pass_is_redone_without_loss_or_double_counting(
     campaign_id, msgid = new_campaign()
     members_send(sim, msgid, ["u0", "u2"])
     now = int(time.time())
-    result_fanout.run_due(60, now=now)
-    client, url = sqs
-    (message,) = client.receive_message(QueueUrl=url)["Messages"]
-    msg = SyncMessage.decode(message["Body"])
-    real_write = storage.write_results
-    writes = {"n": 0}
-
-    def dying_write(msgid_: str, rows: list[dict[str, Any]]) -> None:
-        writes["n"] += 1
-        if writes["n"] == 3:
-            raise RuntimeError("Lambda killed")
-        real_write(msgid_, rows)
-
-    monkeypatch.setattr(storage, "write_results", dying_write)
-    with pytest.raises(RuntimeError):
+    msg = claimed_message(sqs, now)
+    with monkeypatch.context() as patch, pytest.raises(RuntimeError):
+        patch.setattr(storage, "write_results", writes_failing_at(3))
         result_sync.sync_msgid(msg.msgid, msg.token, Budget(60), now=now)
-    monkeypatch.setattr(storage, "write_results", real_write)
 
     # SQS redelivers the same message: the pass is redone from what was stored.
     again = result_sync.sync_msgid(msg.msgid, msg.token, Budget(60), now=now)
@@ -316,21 +322,9 @@ def test_a_pass_that_fails_resumes_from_its_page_checkpoints(
     campaign_id, msgid = new_campaign()
     members_send(sim, msgid, list(MEMBERS), c0_4="not_friend")
     now = int(time.time())
-    result_fanout.run_due(60, now=now)
-    client, url = sqs
-    (message,) = client.receive_message(QueueUrl=url)["Messages"]
-    msg = SyncMessage.decode(message["Body"])
-    real_write = storage.write_results
-    writes = {"n": 0}
-
-    def failing_write(msgid_: str, rows: list[dict[str, Any]]) -> None:
-        writes["n"] += 1
-        if writes["n"] == 2:  # u0's second result page
-            raise RuntimeError("DynamoDB unavailable")
-        real_write(msgid_, rows)
-
+    msg = claimed_message(sqs, now)
     with monkeypatch.context() as patch, pytest.raises(RuntimeError):
-        patch.setattr(storage, "write_results", failing_write)
+        patch.setattr(storage, "write_results", writes_failing_at(2))  # u0's second result page
         result_sync.sync_msgid(msg.msgid, msg.token, Budget(60), now=now)
     assert storage.get_msgid_owner(msgid)["task_cursor"]
 
@@ -376,10 +370,7 @@ def test_rate_limit_lasting_past_the_budget_continues_later(
     clock = {"t": 0.0}
     monkeypatch.setattr(sync_budget.time, "monotonic", lambda: clock["t"])
     monkeypatch.setattr(Budget, "sleep", staticmethod(lambda s: clock.__setitem__("t", clock["t"] + s)))
-    result_fanout.run_due(60, now=int(time.time()))
-    client, url = sqs
-    (message,) = client.receive_message(QueueUrl=url)["Messages"]
-    msg = SyncMessage.decode(message["Body"])
+    msg = claimed_message(sqs, int(time.time()))
 
     summary = result_sync.sync_msgid(msg.msgid, msg.token, Budget(60, reserve_s=15), now=int(time.time()))
 

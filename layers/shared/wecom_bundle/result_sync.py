@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +44,7 @@ LEASE_S = 900  # a pass not finished or renewed within this is queued again by t
 CANCEL_SETTLE_S = 60  # a cancelled campaign gets one pass that starts this long after the cancel
 PAGE_RESERVE_S = 15.0  # one page at worst (connect + read timeouts) plus the checkpoint writes
 CALL_TIMEOUT = (3.05, 10.0)
+Page = tuple[list[dict[str, Any]], str]
 
 
 @dataclass
@@ -116,12 +118,24 @@ def _is_pre_task_api(registry: dict[str, Any]) -> bool:
     return int(registry.get("task_created_at") or registry.get("linked_at") or 0) < TASK_API_CUTOFF
 
 
-def _pull_tasks(state: PassState, cursor: str) -> None:
-    """Every page of the member task list from ``cursor``; changed members are stored and flagged."""
-    client = runtime.wecom_client()
-    body = {"msgid": state.msgid, "limit": PAGE_LIMIT}
-    pages = client.paginate(
-        TASK_PATH, body, "task_list", cursor=cursor, timeout=CALL_TIMEOUT, retry=state.budget.call
+class _PageStop(OutOfTime):
+    """Out of time before the page at ``cursor`` was fetched."""
+
+    def __init__(self, cursor: str) -> None:
+        super().__init__()
+        self.cursor = cursor
+
+
+def _pages(state: PassState, path: str, body: dict[str, Any], items_key: str, cursor: str) -> Iterator[Page]:
+    """(rows, next_cursor) of every page from ``cursor``, each call under the pass's budget and back-off;
+    running out of time raises _PageStop with the cursor to resume from."""
+    pages = runtime.wecom_client().paginate(
+        path,
+        {**body, "limit": PAGE_LIMIT},
+        items_key,
+        cursor=cursor,
+        timeout=CALL_TIMEOUT,
+        retry=state.budget.call,
     )
     while True:
         try:
@@ -129,11 +143,20 @@ def _pull_tasks(state: PassState, cursor: str) -> None:
         except StopIteration:
             return
         except OutOfTime as exc:
-            raise _Interrupted({"task_cursor": cursor, "sync_phase": "tasks"}) from exc
-        changed = [_store_member_status(state, row) for row in rows]
-        if next_cursor and any(changed):
-            _checkpoint_tasks(state, next_cursor)
+            raise _PageStop(cursor) from exc
+        yield rows, next_cursor
         cursor = next_cursor
+
+
+def _pull_tasks(state: PassState, cursor: str) -> None:
+    """Every page of the member task list from ``cursor``; changed members are stored and flagged."""
+    try:
+        for rows, next_cursor in _pages(state, TASK_PATH, {"msgid": state.msgid}, "task_list", cursor):
+            changed = [_store_member_status(state, row) for row in rows]
+            if next_cursor and any(changed):
+                _checkpoint_tasks(state, next_cursor)
+    except _PageStop as stop:
+        raise _Interrupted({"task_cursor": stop.cursor, "sync_phase": "tasks"}) from stop
 
 
 def _checkpoint_tasks(state: PassState, next_cursor: str) -> None:
@@ -213,26 +236,21 @@ def _pull_member_results(state: PassState, userid: str) -> None:
     """Every page of one member's results; writes only new or changed rows, then recounts the member."""
     member = state.members[userid]
     known = {_target(r): r for r in storage.member_results(state.msgid, userid)}
-    cursor = str(member.get("result_cursor") or "")
-    client = runtime.wecom_client()
-    body = {"msgid": state.msgid, "userid": userid, "limit": PAGE_LIMIT}
-    pages = client.paginate(
-        RESULT_PATH, body, "send_list", cursor=cursor, timeout=CALL_TIMEOUT, retry=state.budget.call
-    )
-    while True:
-        try:
-            rows, next_cursor = next(pages)
-        except StopIteration:
-            break
-        except OutOfTime as exc:
-            raise _Interrupted({"sync_phase": "results"}, {**member, "result_cursor": cursor}) from exc
-        changed = _changed_rows(state, userid, rows, known)
-        storage.write_results(state.msgid, changed)
-        state.rows_written += len(changed)
-        if next_cursor and changed:  # a member of over 1 000 customers: a failure resumes at the next page
-            member = {**member, "result_cursor": next_cursor}
-            _save_member(state, member)
-        cursor = next_cursor
+    body = {"msgid": state.msgid, "userid": userid}
+    try:
+        for rows, next_cursor in _pages(
+            state, RESULT_PATH, body, "send_list", member.get("result_cursor") or ""
+        ):
+            changed = _changed_rows(state, userid, rows, known)
+            storage.write_results(state.msgid, changed)
+            state.rows_written += len(changed)
+            if (
+                next_cursor and changed
+            ):  # a member of over 1 000 customers: a failure resumes at the next page
+                member = {**member, "result_cursor": next_cursor}
+                _save_member(state, member)
+    except _PageStop as stop:
+        raise _Interrupted({"sync_phase": "results"}, {**member, "result_cursor": stop.cursor}) from stop
     state.members_pulled += 1
     _save_member(state, _recounted(member, member_counts(known.values())))
 
