@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from wecom_bundle import aws
 from wecom_bundle.config import ConfigError
 
 _client: Any = None
@@ -35,20 +36,14 @@ def client() -> Any:
     """The per-container S3 client: short timeouts (a welcome may be waiting), standard retries."""
     global _client
     if _client is None:
-        import botocore.config
-        import botocore.session
-
-        endpoint = os.environ.get("S3_ENDPOINT") or None
-        _client = botocore.session.get_session().create_client(
+        local = bool(os.environ.get("S3_ENDPOINT"))
+        _client = aws.client(
             "s3",
-            region_name=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
-            endpoint_url=endpoint,
-            config=botocore.config.Config(
-                connect_timeout=1,
-                read_timeout=3,
-                retries={"mode": "standard", "max_attempts": 2},
-                s3={"addressing_style": "path" if endpoint else "auto"},
-            ),
+            "S3_ENDPOINT",
+            connect_timeout=1,
+            read_timeout=3,
+            retries={"mode": "standard", "max_attempts": 2},
+            s3={"addressing_style": "path" if local else "auto"},
         )
     return _client
 

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from wecom_bundle import config
+from wecom_bundle import aws, config
 from wecom_bundle.dynamo_codec import decode_item, encode, encode_item
 
 _client: Any = None
@@ -31,21 +30,14 @@ def client() -> Any:
     """The per-container DynamoDB client (endpoint from ``DYNAMODB_ENDPOINT`` when set, e.g. locally)."""
     global _client
     if _client is None:
-        import botocore.config
-        import botocore.session
-
-        session = botocore.session.get_session()
-        _client = session.create_client(
+        _client = aws.client(
             "dynamodb",
-            region_name=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
-            endpoint_url=os.environ.get("DYNAMODB_ENDPOINT") or None,
-            config=botocore.config.Config(
-                connect_timeout=2,
-                read_timeout=5,
-                retries={"mode": "standard", "max_attempts": 4},
-                max_pool_connections=32,
-                tcp_keepalive=True,
-            ),
+            "DYNAMODB_ENDPOINT",
+            connect_timeout=2,
+            read_timeout=5,
+            retries={"mode": "standard", "max_attempts": 4},
+            max_pool_connections=32,
+            tcp_keepalive=True,
         )
     return _client
 

@@ -12,6 +12,8 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from wecom_bundle import aws
+
 _client: Any = None
 _BATCH = 10  # SendMessageBatch maximum
 
@@ -42,15 +44,7 @@ class SyncMessage:
 def _sqs() -> Any:
     global _client
     if _client is None:
-        import botocore.config
-        import botocore.session
-
-        _client = botocore.session.get_session().create_client(
-            "sqs",
-            region_name=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
-            endpoint_url=os.environ.get("AWS_ENDPOINT_URL_SQS") or None,
-            config=botocore.config.Config(retries={"mode": "standard", "max_attempts": 5}),
-        )
+        _client = aws.client("sqs", "AWS_ENDPOINT_URL_SQS", retries={"mode": "standard", "max_attempts": 5})
     return _client
 
 
