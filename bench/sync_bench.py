@@ -353,9 +353,9 @@ def _bench(stack: StackHandle) -> dict[str, Any]:
     truth, min_pages = _ground_truth(stack, msgids)
     rows_total = sum(truth["customers"].values())
 
-    calls0, writes0, meter0 = sim.snapshot(), writes.snapshot(), storage.sync_writes.units
+    calls0, writes0 = sim.snapshot(), writes.snapshot()
     first = _sync_round(int(time.time()), len(msgids), traced=len(msgids) - 1)
-    calls1, writes1, meter1 = sim.snapshot(), writes.snapshot(), storage.sync_writes.units
+    calls1, writes1 = sim.snapshot(), writes.snapshot()
     totals_first = _admin_totals(stack, campaign_id)
     again = _sync_round(first["next_sync_at"], len(msgids))
     calls2, writes2 = sim.snapshot(), writes.snapshot()
@@ -394,7 +394,6 @@ def _bench(stack: StackHandle) -> dict[str, Any]:
         "sync_list_v2_calls": calls2["get_groupmsg_list_v2"] - calls0["get_groupmsg_list_v2"],
         "sync_first_writes": w_first,
         "sync_first_write_units": first_units,
-        "sync_first_write_units_layer_meter": meter1 - meter0,
         "sync_resync_writes": w_again,
         "sync_resync_item_writes": sum(w_again["items"].get(k, 0) for k in content),
         "sync_resync_schedule_writes": w_again["items"].get("schedule", 0),

@@ -456,7 +456,8 @@ def run_due_sends(now: int, deadline: float | None = None) -> dict[str, int]:
 
 
 # ----------------------------------------------------------------------------------------------- repair
-def _row_time(row: dict[str, Any]) -> int | None:
+def row_time(row: dict[str, Any]) -> int | None:
+    """A get_groupmsg_list_v2 row's ``create_time`` (a string in WeCom's answers), None when unusable."""
     try:
         return int(row.get("create_time"))  # a string in list_v2 answers
     except (TypeError, ValueError):
@@ -466,7 +467,7 @@ def _row_time(row: dict[str, Any]) -> int | None:
 def _row_matches(row: dict[str, Any], chunk: dict[str, Any]) -> bool:
     """Could this list_v2 task be the chunk's lost one? Same content, created by the corp (API tasks carry
     no creator; a creator, if present, must be the chunk's sender), during one of the chunk's attempts."""
-    created = _row_time(row)
+    created = row_time(row)
     if created is None or row.get("create_type", 0) not in (0, "0"):
         return False
     creator = row.get("creator")
@@ -521,7 +522,7 @@ def link_orphan_task(row: dict[str, Any], chat_type: str, *, now: int | None = N
     Answers ``{"campaign_id", "chunk", "msgid"}`` or None (not ours, or already linked).
     """
     now = _now() if now is None else now
-    msgid, created = str(row.get("msgid") or ""), _row_time(row)
+    msgid, created = str(row.get("msgid") or ""), row_time(row)
     if not msgid or created is None or storage.get_msgid_owner(msgid) is not None:
         return None
     fingerprint = content_fingerprint(chat_type, row.get("text"), row.get("attachments") or [])

@@ -32,7 +32,6 @@ MAX_WINDOW_S = 30 * 24 * 3600  # list_v2 spans at most one month
 SETTLE_S = campaigns.LEASE_S + campaigns.LINK_SLACK_S
 CHAT_TYPES = ("single", "group")
 ORIGINS = {0: "admin_console", 1: "member"}
-CALL_TIMEOUT = (3.05, 10.0)
 
 
 @dataclass
@@ -67,7 +66,7 @@ def ingest_recent(now: int, budget: Budget) -> IngestCounts:
             "filter_type": 2,
             "limit": LIST_LIMIT,
         }
-        pages = client.paginate(LIST_PATH, query, "group_msg_list", timeout=CALL_TIMEOUT, retry=budget.call)
+        pages = client.paginate(LIST_PATH, query, "group_msg_list", retry=budget.call)
         for rows, _cursor in pages:
             _ingest_page(rows, chat_type, now, counts)
     return counts
@@ -97,10 +96,7 @@ def _create_type(row: dict[str, Any]) -> int:
 
 
 def _created(row: dict[str, Any]) -> int:
-    try:
-        return int(row.get("create_time") or 0)  # a string in list_v2 answers
-    except (TypeError, ValueError):
-        return 0
+    return campaigns.row_time(row) or 0
 
 
 def external_campaign_id(msgid: str) -> str:

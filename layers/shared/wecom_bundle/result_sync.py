@@ -43,7 +43,6 @@ MEMBER_SENT = 2
 LEASE_S = 900  # a pass not finished or renewed within this is queued again by the next scheduled run
 CANCEL_SETTLE_S = 60  # a cancelled campaign gets one pass that starts this long after the cancel
 PAGE_RESERVE_S = 15.0  # one page at worst (connect + read timeouts) plus the checkpoint writes
-CALL_TIMEOUT = (3.05, 10.0)
 Page = tuple[list[dict[str, Any]], str]
 
 
@@ -62,10 +61,6 @@ class PassState:
     members_written: int = 0
     rows_written: int = 0
     members_pulled: int = 0
-
-    @property
-    def chat_type(self) -> str:
-        return str(self.campaign.get("chat_type") or "single")
 
 
 class _Interrupted(OutOfTime):
@@ -134,7 +129,6 @@ def _pages(state: PassState, path: str, body: dict[str, Any], items_key: str, cu
         {**body, "limit": PAGE_LIMIT},
         items_key,
         cursor=cursor,
-        timeout=CALL_TIMEOUT,
         retry=state.budget.call,
     )
     while True:
