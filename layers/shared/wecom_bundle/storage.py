@@ -62,6 +62,47 @@ def _values(**values: Any) -> dict[str, Any]:
     return {f":{name}": encode(value) for name, value in values.items()}
 
 
+def _update(
+    key: dict[str, Any],
+    sets: dict[str, Any],
+    *,
+    removes: tuple[str, ...] = (),
+    condition: str | None = None,
+    values: dict[str, Any] | None = None,
+    names: dict[str, str] | None = None,
+    returns: str = "NONE",
+) -> dict[str, Any] | None:
+    """One conditional UpdateItem; answers the returned attributes, or None when the condition failed."""
+    attr_names = {f"#s{i}": name for i, name in enumerate(sets)} | {
+        f"#r{i}": name for i, name in enumerate(removes)
+    }
+    attr_values = {f":s{i}": encode(value) for i, value in enumerate(sets.values())}
+    clauses = []
+    if sets:
+        clauses.append("SET " + ", ".join(f"#s{i} = :s{i}" for i in range(len(sets))))
+    if removes:
+        clauses.append("REMOVE " + ", ".join(f"#r{i}" for i in range(len(removes))))
+    request: dict[str, Any] = {
+        "TableName": _table(),
+        "Key": key,
+        "UpdateExpression": " ".join(clauses),
+        "ExpressionAttributeNames": {**attr_names, **(names or {})},
+        "ReturnValues": returns,
+    }
+    if condition:
+        request["ConditionExpression"] = condition
+    all_values = {**attr_values, **{f":{k}": encode(v) for k, v in (values or {}).items()}}
+    if all_values:
+        request["ExpressionAttributeValues"] = all_values
+    try:
+        answer = client().update_item(**request)
+    except Exception as exc:
+        if not is_condition_failure(exc):
+            raise
+        return None
+    return decode_item(answer.get("Attributes", {}))
+
+
 def encode_cursor(last_key: dict[str, Any] | None) -> str | None:
     """An opaque page cursor for the admin API (base64url of the LastEvaluatedKey)."""
     if not last_key:
@@ -456,22 +497,16 @@ def acquire_token_lease(
     """Become the one refresher of the token (conditional write). Refused while another holds the lease,
     and also when the stored token is still fresh past ``fresh_until_ms`` — someone refreshed between our
     read and this write, and a second ``gettoken`` would be wasted."""
-    try:
-        client().update_item(
-            TableName=_table(),
-            Key=_token_key(scope),
-            UpdateExpression="SET lease_owner = :owner, lease_until_ms = :lease",
-            ConditionExpression="(attribute_not_exists(lease_until_ms) OR lease_until_ms < :now)"
+    return (
+        _update(
+            _token_key(scope),
+            {"lease_owner": owner, "lease_until_ms": lease_until_ms},
+            condition="(attribute_not_exists(lease_until_ms) OR lease_until_ms < :now)"
             " AND (attribute_not_exists(token_expires_at_ms) OR token_expires_at_ms < :fresh)",
-            ExpressionAttributeValues=_values(
-                owner=owner, lease=lease_until_ms, now=now_ms, fresh=fresh_until_ms
-            ),
+            values={"now": now_ms, "fresh": fresh_until_ms},
         )
-        return True
-    except Exception as exc:
-        if not is_condition_failure(exc):
-            raise
-        return False
+        is not None
+    )
 
 
 def store_token(scope: str, owner: str, access_token: str, token_expires_at_ms: int) -> None:
@@ -487,32 +522,23 @@ def store_token(scope: str, owner: str, access_token: str, token_expires_at_ms: 
 
 def release_token_lease(scope: str, owner: str) -> None:
     """Give the lease back after a failed refresh so another container can try at once."""
-    try:
-        client().update_item(
-            TableName=_table(),
-            Key=_token_key(scope),
-            UpdateExpression="REMOVE lease_owner, lease_until_ms",
-            ConditionExpression="lease_owner = :owner",
-            ExpressionAttributeValues=_values(owner=owner),
-        )
-    except Exception as exc:
-        if not is_condition_failure(exc):
-            raise
+    _update(
+        _token_key(scope),
+        {},
+        removes=("lease_owner", "lease_until_ms"),
+        condition="lease_owner = :owner",
+        values={"owner": owner},
+    )
 
 
 def expire_token(scope: str, access_token: str) -> None:
     """Mark a token WeCom rejected as expired, unless someone already replaced it."""
-    try:
-        client().update_item(
-            TableName=_table(),
-            Key=_token_key(scope),
-            UpdateExpression="SET token_expires_at_ms = :zero",
-            ConditionExpression="access_token = :token",
-            ExpressionAttributeValues=_values(zero=0, token=access_token),
-        )
-    except Exception as exc:
-        if not is_condition_failure(exc):
-            raise
+    _update(
+        _token_key(scope),
+        {"token_expires_at_ms": 0},
+        condition="access_token = :token",
+        values={"token": access_token},
+    )
 
 
 # ----------------------------------------------------------------------------------------------- campaigns
@@ -556,47 +582,6 @@ def _campaign_key(campaign_id: str) -> dict[str, Any]:
 
 def _chunk_key(campaign_id: str, chunk: int) -> dict[str, Any]:
     return encode_item({"pk": campaign_pk(campaign_id), "sk": chunk_sk(chunk)})
-
-
-def _update(
-    key: dict[str, Any],
-    sets: dict[str, Any],
-    *,
-    removes: tuple[str, ...] = (),
-    condition: str | None = None,
-    values: dict[str, Any] | None = None,
-    names: dict[str, str] | None = None,
-    returns: str = "NONE",
-) -> dict[str, Any] | None:
-    """One conditional UpdateItem; answers the returned attributes, or None when the condition failed."""
-    attr_names = {f"#s{i}": name for i, name in enumerate(sets)} | {
-        f"#r{i}": name for i, name in enumerate(removes)
-    }
-    attr_values = {f":s{i}": encode(value) for i, value in enumerate(sets.values())}
-    clauses = []
-    if sets:
-        clauses.append("SET " + ", ".join(f"#s{i} = :s{i}" for i in range(len(sets))))
-    if removes:
-        clauses.append("REMOVE " + ", ".join(f"#r{i}" for i in range(len(removes))))
-    request: dict[str, Any] = {
-        "TableName": _table(),
-        "Key": key,
-        "UpdateExpression": " ".join(clauses),
-        "ExpressionAttributeNames": {**attr_names, **(names or {})},
-        "ReturnValues": returns,
-    }
-    if condition:
-        request["ConditionExpression"] = condition
-    all_values = {**attr_values, **{f":{k}": encode(v) for k, v in (values or {}).items()}}
-    if all_values:
-        request["ExpressionAttributeValues"] = all_values
-    try:
-        answer = client().update_item(**request)
-    except Exception as exc:
-        if not is_condition_failure(exc):
-            raise
-        return None
-    return decode_item(answer.get("Attributes", {}))
 
 
 def put_campaign_part(campaign_id: str, kind: str, chunk: int, part: int, ids: list[str]) -> None:
