@@ -10,7 +10,7 @@ new id (``group_welcome_template/edit``) before then. So:
 - a template only takes ids that are not yet due for the scheduled refresh (``_settings``), so the id it
   holds always outlives the next refresh run;
 - after ``MediaRefreshFunction`` re-uploaded what is due, ``refresh_media`` edits every template whose held
-  ids differ from the cache's (or are due) with the fresh ids, then records them on the mirror;
+  ids differ from the cache's with the fresh ids, then records them on the mirror;
 - WeCom answering 40007 for an id we sent: invalidate it, resolve again, call once more.
 """
 
@@ -173,7 +173,7 @@ def _repoint(record: dict[str, Any], client: WeComClient, *, force: bool = False
     """
     template_id, content = record["template_id"], record["content"]
     resolved = resolve(content, client)
-    if not force and not stale(record.get("wecom_media"), resolved.wecom_media, _settings()):
+    if not force and not stale(record.get("wecom_media"), resolved.wecom_media):
         return "current"
     body = {"agentid": record["agentid"]} if record.get("agentid") is not None else {}
     _, held = call_with_media(
@@ -188,18 +188,13 @@ def _repoint(record: dict[str, Any], client: WeComClient, *, force: bool = False
     return _repoint(latest, client, force=True)
 
 
-def stale(held: dict[str, Any] | None, current: dict[str, dict[str, Any]], settings: Settings) -> bool:
-    """WeCom must be told: it holds other ids than the cache's current ones, or ids due for refresh."""
+def stale(held: dict[str, Any] | None, current: dict[str, dict[str, Any]]) -> bool:
+    """WeCom must be told when it holds other ids than the cache's current ones. The refresh renews the
+    cache first in the same run, so the cache's id is the freshest there is: an id's age alone is no reason
+    to edit (editing with the same id changes nothing, and at the refresh boundary it edited twice)."""
     if not held or set(held) != set(current):
         return True
-    now = media.now()
-    for name, entry in held.items():
-        if entry.get("media_id") != current[name]["media_id"]:
-            return True
-        permanent = name.startswith(f"{media.URL_KIND}:")
-        if not permanent and now - int(entry.get("uploaded_at") or 0) >= settings.refresh_after_s:
-            return True
-    return False
+    return any(entry.get("media_id") != current[name]["media_id"] for name, entry in held.items())
 
 
 def _quietly(write: Callable[[], Any]) -> None:
