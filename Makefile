@@ -56,17 +56,24 @@ run: setup
 demo: setup
 	$(PY) -m local.demo
 
-test: setup
-	$(PY) -m pytest -q
+# pytest-xdist on every core; --dist loadfile keeps a module on one worker, so a module-scoped local stack
+# starts once. Every worker has its own moto backends, DynamoDB Local, ports, queues, buckets and simulator.
+# PYTEST_WORKERS=0 runs in-process (for a debugger); PYTEST_ARGS adds options, e.g. PYTEST_ARGS='-k welcome'.
+PYTEST_WORKERS ?= auto
+PYTEST := $(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
+test: setup
+	$(PYTEST)
+
+# The suites by marker (conftest marks every test by its folder: unit, integration, e2e).
 test-unit: setup
-	$(PY) -m pytest -q tests/unit
+	$(PYTEST) -m unit
 
 test-integration: setup
-	$(PY) -m pytest -q tests/integration
+	$(PYTEST) -m integration
 
 test-e2e: setup
-	$(PY) -m pytest -q tests/e2e
+	$(PYTEST) -m e2e
 
 # `sam validate --lint` is cfn-lint only, and cfn-lint 1.x no longer runs the SAM transform; plain
 # `sam validate` runs it (offline: no credentials needed; the IMDS lookup is switched off so it does not

@@ -16,10 +16,11 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from local.http_server import QuietThreadingHTTPServer
 from local.lambda_runtime import HandlerLoadError, LocalLambdaRuntime, UnknownFunction
 from local.scheduler import scheduled_event
 from local.template import LOCAL_ACCOUNT_ID, RouteSpec, ScheduleSpec
@@ -402,8 +403,7 @@ class LocalGateway:
             return json_response(500, {"errorType": type(exc).__name__, "message": "the function raised"})
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(QuietThreadingHTTPServer):
     # A burst of concurrent callbacks must not overflow the listen backlog (default 5: 1 s SYN retransmits).
     request_queue_size = 256
     gateway: LocalGateway

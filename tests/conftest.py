@@ -44,6 +44,18 @@ LEAKY_VARIABLES = (
 )
 
 
+SUITES = ("unit", "integration", "e2e")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test with its suite, taken from its folder (tests/<suite>/...), so `-m unit` selects
+    exactly tests/unit whatever a module declares itself."""
+    for item in items:
+        suite = next((part for part in item.path.parts if part in SUITES), None)
+        if suite is not None:
+            item.add_marker(suite)
+
+
 @functools.cache
 def _template() -> Template:
     return load_template()

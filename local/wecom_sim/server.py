@@ -12,8 +12,10 @@ import contextlib
 import logging
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, urlsplit
+
+from local.http_server import QuietThreadingHTTPServer
 
 from .callbacks import CallbackPusher
 from .config import SimulatorConfig
@@ -29,8 +31,7 @@ logger = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024 * 1024  # above WeCom's largest upload (20 MB file) with room for multipart overhead
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(QuietThreadingHTTPServer):
     # WeCom-like bursts open dozens of connections at once; the default backlog of 5 drops SYNs and costs
     # the client a 1 s TCP retransmit.
     request_queue_size = 256

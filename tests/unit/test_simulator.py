@@ -6,13 +6,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import requests
 
+from local.http_server import QuietThreadingHTTPServer
 from local.wecom_sim import SimulatorConfig, start_simulator
 from local.wecom_sim.groupmsg import days_in_month, month_key
 from local.wecom_sim.server import SimulatorHandle
@@ -604,7 +605,7 @@ class Receiver:
         self.hits = 0
         self.slow = slow
         self.release = threading.Event()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self.server = QuietThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/callback"
         thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05})
