@@ -75,12 +75,15 @@ test-integration: setup
 test-e2e: setup
 	$(PYTEST) -m e2e
 
+# mypy checks the layer, the CLI and every handler (one by one: each handler module is named `app`).
 # `sam validate --lint` is cfn-lint only, and cfn-lint 1.x no longer runs the SAM transform; plain
 # `sam validate` runs it (offline: no credentials needed; the IMDS lookup is switched off so it does not
 # wait on a metadata endpoint that is not there).
 lint: $(STAMP) $(SAM_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy layers/shared/wecom_bundle cli/wecomctl
+	for handler in functions/*/app.py; do $(VENV)/bin/mypy "$$handler" || exit 1; done
 	$(VENV)/bin/cfn-lint template.yaml
 	$(SAM) validate --lint --region us-east-1
 	AWS_EC2_METADATA_DISABLED=true $(SAM) validate --region us-east-1

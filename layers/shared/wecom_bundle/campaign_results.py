@@ -77,7 +77,7 @@ def _msgids(campaign_id: str) -> list[str]:
 
 
 def _public_row(row: dict[str, Any]) -> dict[str, Any]:
-    doc = {
+    doc: dict[str, Any] = {
         key: row[key] for key in ("msgid", "userid", "external_userid", "chat_id", "send_time") if key in row
     }
     return {**doc, "status": STATUS_NAMES.get(int(row.get("status") or 0), "unsent")}

@@ -459,8 +459,8 @@ def run_due_sends(now: int, deadline: float | None = None) -> dict[str, int]:
 def row_time(row: dict[str, Any]) -> int | None:
     """A get_groupmsg_list_v2 row's ``create_time`` (a string in WeCom's answers), None when unusable."""
     try:
-        return int(row.get("create_time"))  # a string in list_v2 answers
-    except (TypeError, ValueError):
+        return int(row["create_time"])  # a string in list_v2 answers
+    except (KeyError, TypeError, ValueError):
         return None
 
 

@@ -13,6 +13,7 @@ Repair always makes the mirror follow WeCom; it never changes WeCom.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -87,7 +88,7 @@ def reconcile(body: Any, *, now_ms: int | None = None) -> dict[str, Any]:
     real = [item for item in drift if item is not None]
     if repair:
         for item in real:
-            item.repaired, _ = mirror(lambda d=item: _repair(d, now), f"repair {item.kind}")
+            item.repaired, _ = mirror(functools.partial(_repair, item, now), f"repair {item.kind}")
     return {
         "checked": {"templates": len(records), "intents": len(intents)},
         "in_sync": not real and not unchecked,

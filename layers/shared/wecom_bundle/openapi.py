@@ -50,7 +50,7 @@ def _media_holder(id_field: str, ref_field: str, extra: dict[str, Any] | None = 
     }
 
 
-ATTACHMENT = {
+ATTACHMENT: dict[str, Any] = {
     "type": "object",
     "required": ["msgtype"],
     "properties": {
@@ -93,7 +93,7 @@ MATCH = {
     },
 }
 
-WELCOME_RULE_BODY = {
+WELCOME_RULE_BODY: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "properties": {
@@ -307,7 +307,7 @@ _CAMPAIGN_STATUS = {
     "type": "string",
     "enum": ["scheduled", "creating", "active", "completed", "cancelled", "failed"],
 }
-CAMPAIGN_SUMMARY = {
+CAMPAIGN_SUMMARY: dict[str, Any] = {
     "type": "object",
     "properties": {
         "campaign_id": _STR,

@@ -96,13 +96,18 @@ def remind_msgid(
     return Outcome(msgid, "sent")
 
 
+def _oldest_first(at_ms: int | None) -> int:
+    """Sort key of a reminder slot: a never used slot (None) before any used one, then the oldest use."""
+    return -1 if at_ms is None else int(at_ms)
+
+
 def _claim_slot(
     campaign_id: str, msgid: str, trigger: str, now_ms: int
 ) -> tuple[int, str, int | None] | None:
     """The oldest free slot, claimed conditionally; None when all three hold a reminder of the last 24 h."""
     slots = storage.reminder_slots(msgid)
-    times = {i: slots.get(i, {}).get("at_ms") for i in range(CAP_PER_WINDOW)}
-    for slot in sorted(times, key=lambda i: times[i] if times[i] is not None else -1):
+    times: dict[int, int | None] = {i: slots.get(i, {}).get("at_ms") for i in range(CAP_PER_WINDOW)}
+    for slot in sorted(times, key=lambda i: _oldest_first(times[i])):
         if not slot_is_free(times[slot], now_ms):
             continue
         owner = uuid.uuid4().hex
