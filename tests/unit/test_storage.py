@@ -118,3 +118,19 @@ def test_codec_round_trip_through_dynamodb() -> None:
     }
     storage.put_rule(rule)
     assert storage.get_rule("c") == rule
+
+
+def test_the_dynamodb_read_timeout_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    from wecom_bundle.config import ConfigError
+
+    monkeypatch.setenv("DYNAMODB_READ_TIMEOUT_SECONDS", "12.5")
+    storage.reset_client()
+    assert storage.client().meta.config.read_timeout == 12.5
+    monkeypatch.delenv("DYNAMODB_READ_TIMEOUT_SECONDS")
+    storage.reset_client()
+    assert storage.client().meta.config.read_timeout == 5.0  # the AWS default
+    monkeypatch.setenv("DYNAMODB_READ_TIMEOUT_SECONDS", "soon")
+    storage.reset_client()
+    with pytest.raises(ConfigError, match="DYNAMODB_READ_TIMEOUT_SECONDS"):
+        storage.client()
+    storage.reset_client()

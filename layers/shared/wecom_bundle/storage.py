@@ -34,7 +34,8 @@ def client() -> Any:
             "dynamodb",
             "DYNAMODB_ENDPOINT",
             connect_timeout=2,
-            read_timeout=5,
+            # 5 s is far above DynamoDB's latency in AWS; the local stack raises it (see local/settings.py).
+            read_timeout=config.env_float("DYNAMODB_READ_TIMEOUT_SECONDS", 5.0),
             retries={"mode": "standard", "max_attempts": 4},
             max_pool_connections=32,
             tcp_keepalive=True,
