@@ -34,7 +34,8 @@ $(STAMP): requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements-dev.txt
-	$(PY) -m pip install -q --no-deps -e .
+	# PYTHONWARNINGS: setuptools prints a page-long BuildBackendWarning for every editable install.
+	PYTHONWARNINGS=ignore $(PY) -m pip install -q --no-deps -e .
 	touch $@
 
 $(NODE_STAMP): package.json package-lock.json
