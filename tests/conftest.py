@@ -15,6 +15,7 @@ from typing import Any
 
 import boto3
 import pytest
+from hypothesis import HealthCheck, settings
 from moto import mock_aws
 
 from local.dynamodb import (
@@ -32,6 +33,12 @@ from local.wecom_sim.server import SimulatorHandle
 from tests.support import dev_simulator
 
 TEST_REGION = "us-east-1"
+
+# Property tests check behaviour, not speed: on a busy machine one example can take longer than Hypothesis'
+# 200 ms deadline (then it fails as "Flaky" when the retry is fast), and its too_slow health check fails a
+# test for slow data generation. Both are timing, so both are off for every property test.
+settings.register_profile("suite", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("suite")
 
 # Variables from a developer's shell that would point tests at real services or another stack.
 LEAKY_VARIABLES = (

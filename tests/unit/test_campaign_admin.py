@@ -366,7 +366,11 @@ _CAMPAIGN = (
 )
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(body=_CAMPAIGN | _JSON, key=st.none() | st.text(max_size=12))
 def test_fuzzed_create_bodies_never_answer_5xx(
     sim: SimulatorHandle, call: Any, body: Any, key: str | None
@@ -380,7 +384,11 @@ def test_fuzzed_create_bodies_never_answer_5xx(
     assert status in (200, 201, 202) or set(doc["error"]) >= {"code", "message"}
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(
     query=st.dictionaries(
         st.sampled_from(["status", "limit", "cursor", "format"]), st.text(max_size=12), max_size=4

@@ -410,7 +410,11 @@ _BODY = st.dictionaries(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(body=_BODY)
 def test_fuzzed_template_writes_never_answer_5xx(call: Any, wecom_sim: SimulatorHandle, body: Any) -> None:
     status, doc = call("POST", BASE, body)

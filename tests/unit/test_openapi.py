@@ -111,7 +111,11 @@ _RULE = st.fixed_dictionaries(
 
 
 @pytest.mark.usefixtures("moto_table")
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(body=_RULE | _JSON, rule_id=st.text(max_size=70))
 def test_fuzzed_rule_writes_never_answer_5xx(admin: Any, body: Any, rule_id: str) -> None:
     path = f"/admin/welcome-rules/{quote(rule_id, safe='')}"
@@ -130,7 +134,11 @@ def test_fuzzed_rule_writes_never_answer_5xx(admin: Any, body: Any, rule_id: str
 
 
 @pytest.mark.usefixtures("moto_table")
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(
     query=st.dictionaries(
         st.sampled_from(["external_userid", "userid", "state", "since", "limit", "cursor"]),
