@@ -13,6 +13,7 @@ from typing import Any
 
 _session: Any = None
 _session_lock = threading.Lock()
+_create_lock = threading.Lock()
 
 
 def session() -> Any:
@@ -32,12 +33,14 @@ def client(service: str, endpoint_variable: str, **options: Any) -> Any:
     """A botocore client for ``service``; ``options`` are botocore ``Config`` settings."""
     import botocore.config
 
-    return session().create_client(
-        service,
-        region_name=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
-        endpoint_url=os.environ.get(endpoint_variable) or None,
-        config=botocore.config.Config(**options),
-    )
+    shared = session()
+    with _create_lock:  # a botocore session is not thread-safe; the clients it makes are
+        return shared.create_client(
+            service,
+            region_name=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+            endpoint_url=os.environ.get(endpoint_variable) or None,
+            config=botocore.config.Config(**options),
+        )
 
 
 def renew_session() -> None:
