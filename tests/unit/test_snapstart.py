@@ -31,7 +31,10 @@ def _holders_of(needle: str) -> list[str]:
         elif isinstance(obj, list | tuple | set | frozenset):
             hit = _holds(obj, needle)
         else:
-            attributes = getattr(obj, "__dict__", None)
+            try:  # proxies (e.g. Flask's, from moto's server) may refuse even to show their __dict__
+                attributes = object.__getattribute__(obj, "__dict__")
+            except Exception:
+                attributes = None
             hit = isinstance(attributes, dict) and _holds(attributes.values(), needle)
         if hit:
             found.append(type(obj).__name__)
