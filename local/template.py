@@ -351,7 +351,8 @@ def _function_specs(
         props = resource.get("Properties") or {}
         own_env = ((props.get("Environment") or {}).get("Variables")) or {}
         environment = resolve_environment({**global_env, **own_env}, resolver, logical_id)
-        layers = props.get("Layers", globals_fn.get("Layers")) or []
+        # SAM adds a function's own Layers to the Globals ones (lists are additive), it does not replace them.
+        layers = [*(globals_fn.get("Layers") or []), *(props.get("Layers") or [])]
         specs[logical_id] = FunctionSpec(
             logical_id=logical_id,
             code_uri=(root / str(props.get("CodeUri", ".")).rstrip("/")).resolve(),

@@ -18,7 +18,7 @@ import requests
 from local.events import http_event
 from local.wecom_sim.calllog import calls
 from local.wecom_sim.server import SimulatorHandle
-from tests.support import function_under_test
+from tests.support import call_json, function_under_test
 from wecom_bundle import campaigns, result_fanout, result_ingest, result_sync, storage, sync_budget
 from wecom_bundle.sync_budget import Budget, OutOfTime
 from wecom_bundle.sync_cadence import DAY, HOUR, Cadence
@@ -453,11 +453,40 @@ def test_console_and_member_tasks_are_ingested_and_synced(sim: SimulatorHandle, 
     assert summary["tasks_ingested"] == 0 and summary["tasks_listed"] == 2
 
 
-def test_a_young_corp_task_waits_for_its_sender(sim: SimulatorHandle, sqs: Any) -> None:
-    now = int(time.time())
-    control(sim, "groupmsg/admin_task", {"creator": "u0", "external_userid": ["c0_0"]})
-    summary = result_fanout.run_due(60, now=now)
+def crash_after_wecom_answered(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+    """One of our sends whose Lambda dies between WeCom's answer and the msgid write (still in flight)."""
+
+    def crash(*_args: Any, **_kwargs: Any) -> None:
+        raise RuntimeError("Lambda died after WeCom answered")
+
+    with monkeypatch.context() as patch, pytest.raises(RuntimeError):
+        patch.setattr(campaigns, "_record_answer", crash)
+        campaigns.create_campaign({"external_userid": ["c0_0"], "text": {"content": text}}, None)
+
+
+def test_a_young_corp_task_waits_for_its_sender(
+    sim: SimulatorHandle, sqs: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    crash_after_wecom_answered(monkeypatch, "in flight")  # its task is listed before its msgid is stored
+    summary = result_fanout.run_due(60, now=int(time.time()))  # after the task: list_v2's window ends at now
     assert summary["tasks_deferred"] == 1 and summary["tasks_ingested"] == 0
+
+
+def test_a_console_task_created_just_before_a_run_is_listed_after_it(
+    sim: SimulatorHandle, sqs: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    crash_after_wecom_answered(monkeypatch, "ours, other content")  # an own send in flight does not block
+    console = control(
+        sim, "groupmsg/admin_task", {"creator": "u0", "external_userid": ["c0_1"], "text": {"content": "hi"}}
+    )
+    summary = result_fanout.run_due(60, now=int(time.time()))  # the very next scheduled run
+
+    assert summary["tasks_ingested"] == 1 and summary["tasks_deferred"] == 1
+    status, listed = call_json(function_under_test("AdminFunction"), "GET", "/admin/campaigns")
+    assert status == 200
+    ext_id = result_ingest.external_campaign_id(console["msgid"])
+    (shown,) = [c for c in listed["items"] if c["campaign_id"] == ext_id]
+    assert shown["origin"] == "admin_console"
 
 
 def test_a_task_whose_msgid_write_was_lost_is_linked_back(

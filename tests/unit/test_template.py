@@ -278,6 +278,24 @@ def test_layer_is_built_by_sam_for_python313_arm64(resources: dict[str, Any]) ->
     assert (TEMPLATE.parent / "layers" / "shared" / "requirements.txt").is_file()
 
 
+def test_callback_runs_with_snapstart_unless_it_reads_the_secret_through_the_extension(
+    template: dict[str, Any], resources: dict[str, Any]
+) -> None:
+    props = resources["CallbackFunction"]["Properties"]
+    assert props["AutoPublishAlias"]  # SnapStart applies to published versions; the routes call the alias
+    condition = "UseSecretsExtension"
+    assert props["SnapStart"] == {"ApplyOn": {"Fn::If": [condition, "None", "PublishedVersions"]}}
+    assert template["Parameters"]["SecretsExtensionLayerArn"]["Default"] == ""
+    assert props["Layers"] == [
+        {"Fn::If": [condition, {"Ref": "SecretsExtensionLayerArn"}, {"Ref": "AWS::NoValue"}]}
+    ]
+    env = props["Environment"]["Variables"]
+    assert env["PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"]["Fn::If"][0] == condition
+    assert env["PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED"]["Fn::If"][1] == "false"
+    hooks = (TEMPLATE.parent / "functions" / "callback" / "app.py").read_text()
+    assert "snapstart.register()" in hooks
+
+
 @pytest.mark.parametrize("function", FUNCTIONS)
 def test_policies_are_scoped(resources: dict[str, Any], function: str) -> None:
     for policy in resources[function]["Properties"]["Policies"]:

@@ -10,16 +10,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from urllib.parse import unquote
 
-from wecom_bundle import config
+from wecom_bundle import callback_keys, config
 from wecom_bundle.callback_xml import parse_envelope, parse_event
 from wecom_bundle.crypto import (
     DecodeBase64Error,
     DecryptError,
     IllegalBufferError,
-    MsgCrypto,
     ReceiveIdError,
     SignatureError,
     WeComCryptoError,
@@ -46,12 +44,6 @@ class CallbackRequest:
 
     query: Mapping[str, str]
     body: bytes
-
-
-@lru_cache(maxsize=1)
-def _crypto() -> MsgCrypto:
-    settings = config.settings()
-    return MsgCrypto(settings.callback_token, settings.encoding_aes_key, settings.corp_id)
 
 
 def parse_query(raw_query: str) -> dict[str, str]:
@@ -87,7 +79,7 @@ def verify_url(query: Mapping[str, str]) -> str:
     """GET /callback: answer the decrypted echostr (WeCom's URL verification, 1 s budget)."""
     signature, timestamp, nonce, echostr = _required(query, "msg_signature", "timestamp", "nonce", "echostr")
     try:
-        return _crypto().verify_url(signature, timestamp, nonce, echostr.replace(" ", "+"))
+        return callback_keys.open_message(signature, timestamp, nonce, echostr.replace(" ", "+")).decode()
     except WeComCryptoError as exc:
         raise _crypto_rejection(exc) from None
     except UnicodeDecodeError:
@@ -111,10 +103,9 @@ def open_event(request: CallbackRequest, now: float | None = None) -> dict[str, 
     signature, timestamp, nonce = _required(request.query, "msg_signature", "timestamp", "nonce")
     try:
         envelope = parse_envelope(request.body)
-        crypto = _crypto()
-        crypto.verify_signature(signature, timestamp, nonce, envelope.encrypt)
+        plaintext = callback_keys.open_message(signature, timestamp, nonce, envelope.encrypt)
         _check_fresh(timestamp, time.time() if now is None else now)
-        event = parse_event(crypto.decrypt(envelope.encrypt))
+        event = parse_event(plaintext)
     except WeComCryptoError as exc:
         raise _crypto_rejection(exc) from None
     if envelope.to_user_name and envelope.to_user_name != config.settings().corp_id:

@@ -535,6 +535,23 @@ def link_orphan_task(row: dict[str, Any], chat_type: str, *, now: int | None = N
     return None
 
 
+def own_send_in_flight(row: dict[str, Any], chat_type: str, *, now: int | None = None) -> bool:
+    """Could one of our own chunk sends still be about to register this corp task itself?
+
+    True only while a chunk intent with the task's content has no msgid yet and was last attempted less than
+    a send lease ago (its sender may be between WeCom's answer and its DynamoDB write); ingesting the task
+    then would show one task as two campaigns. Anything else (a console task, a long-dead sender's task:
+    ``link_orphan_task`` takes those) is not in flight, so it is ingested or linked at the first sync.
+    """
+    now = _now() if now is None else now
+    created = row_time(row)
+    if created is None:
+        return False
+    fingerprint = content_fingerprint(chat_type, row.get("text"), row.get("attachments") or [])
+    candidates = storage.unlinked_chunks(fingerprint, created - ORPHAN_LOOKBACK_S, created + LINK_SLACK_S)
+    return any(int(c.get("attempt_at", 0)) > now - LEASE_S and _row_matches(row, c) for c in candidates)
+
+
 # ----------------------------------------------------------------------------------------------- cancel
 def cancel_campaign(campaign_id: str, *, now: int | None = None) -> dict[str, Any]:
     """``cancelled`` first (stops a sender and the reminders), then cancel_groupmsg_send for every msgid.

@@ -2,6 +2,13 @@
 
 Why one module: every function needs the same four WeCom settings, and a missing or malformed one must fail
 fast with its *name* (never its value) instead of surfacing later as a confusing signature or token error.
+
+Deployed, the secret is read without boto3 or Powertools Parameters (their imports cost ~250-400 ms on the
+callback's first request): through the AWS Parameters and Secrets Lambda Extension's local HTTP endpoint when
+the function has it (``PARAMETERS_SECRETS_EXTENSION_HTTP_PORT`` set: stdlib ``http.client`` only), else through
+the package's one botocore session (``wecom_bundle.aws``). Settings are kept for
+``POWERTOOLS_PARAMETERS_MAX_AGE`` seconds, not for the container's life, and ``reread_after_rejection`` lets a
+refused signature or secret pick a rotated value up at once (see docs/operations.md, "Rotate ...").
 """
 
 from __future__ import annotations
@@ -10,10 +17,17 @@ import base64
 import binascii
 import json
 import os
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 
 DEFAULT_API_BASE = "https://qyapi.weixin.qq.com"
+DEFAULT_MAX_AGE_S = 300
+# A rejection (bad signature, refused corp secret) re-reads the secret at most this often per container:
+# an attacker sending bad signatures cannot turn the callback into a Secrets Manager load generator.
+REREAD_MIN_INTERVAL_S = 10.0
+SECRET_TIMEOUT_S = 2.0
 
 # Environment variable -> key inside the deployed Secrets Manager secret (JSON).
 SECRET_KEYS = {
@@ -21,6 +35,12 @@ SECRET_KEYS = {
     "WECOM_CORP_SECRET": "corp_secret",
     "WECOM_CALLBACK_TOKEN": "callback_token",
     "WECOM_ENCODING_AES_KEY": "encoding_aes_key",
+}
+# Optional: the callback Token/EncodingAESKey being rotated out. While set, callbacks signed with them still
+# verify (WeCom signs with the old values until its console is saved). Both or neither.
+PREVIOUS_KEYS = {
+    "WECOM_PREVIOUS_CALLBACK_TOKEN": "previous_callback_token",
+    "WECOM_PREVIOUS_ENCODING_AES_KEY": "previous_encoding_aes_key",
 }
 
 
@@ -37,27 +57,49 @@ class WeComSettings:
     callback_token: str
     encoding_aes_key: str
     api_base: str
+    previous_callback_token: str = ""
+    previous_encoding_aes_key: str = ""
 
     def __repr__(self) -> str:
         return f"WeComSettings(corp_id={self.corp_id!r}, api_base={self.api_base!r}, secrets=<hidden>)"
 
+    def callback_keys(self) -> list[tuple[str, str]]:
+        """(Token, EncodingAESKey) pairs a callback may be signed with: the current one first."""
+        keys = [(self.callback_token, self.encoding_aes_key)]
+        if self.previous_callback_token:
+            keys.append((self.previous_callback_token, self.previous_encoding_aes_key))
+        return keys
 
-def _validate(values: dict[str, str | None], source: str) -> dict[str, str]:
-    missing = [name for name, value in values.items() if not value]
-    if missing:
-        raise ConfigError(f"missing setting(s) {', '.join(missing)} (from {source})")
-    aes_key = str(values["WECOM_ENCODING_AES_KEY"])
+
+def _check_aes_key(name: str, aes_key: str) -> None:
     if len(aes_key) != 43:
-        raise ConfigError("WECOM_ENCODING_AES_KEY must be exactly 43 characters")
+        raise ConfigError(f"{name} must be exactly 43 characters")
     try:
         if len(base64.b64decode(aes_key + "=", validate=True)) != 32:
-            raise ConfigError("WECOM_ENCODING_AES_KEY must decode to 32 bytes")
+            raise ConfigError(f"{name} must decode to 32 bytes")
     except (binascii.Error, ValueError) as exc:
-        raise ConfigError("WECOM_ENCODING_AES_KEY is not valid base64") from exc
-    token = str(values["WECOM_CALLBACK_TOKEN"])
+        raise ConfigError(f"{name} is not valid base64") from exc
+
+
+def _check_token(name: str, token: str) -> None:
     if not token.isalnum() or len(token) > 32:
-        raise ConfigError("WECOM_CALLBACK_TOKEN must be 1-32 letters or digits")
-    return {name: str(value) for name, value in values.items()}
+        raise ConfigError(f"{name} must be 1-32 letters or digits")
+
+
+def _validate(values: dict[str, str | None], source: str) -> dict[str, str]:
+    missing = [name for name in SECRET_KEYS if not values.get(name)]
+    if missing:
+        raise ConfigError(f"missing setting(s) {', '.join(missing)} (from {source})")
+    _check_aes_key("WECOM_ENCODING_AES_KEY", str(values["WECOM_ENCODING_AES_KEY"]))
+    _check_token("WECOM_CALLBACK_TOKEN", str(values["WECOM_CALLBACK_TOKEN"]))
+    previous = {name: values.get(name) or "" for name in PREVIOUS_KEYS}
+    if any(previous.values()):
+        absent = [name for name, value in previous.items() if not value]
+        if absent:
+            raise ConfigError(f"{', '.join(absent)} must be set together with the other (from {source})")
+        _check_token("WECOM_PREVIOUS_CALLBACK_TOKEN", str(previous["WECOM_PREVIOUS_CALLBACK_TOKEN"]))
+        _check_aes_key("WECOM_PREVIOUS_ENCODING_AES_KEY", str(previous["WECOM_PREVIOUS_ENCODING_AES_KEY"]))
+    return {name: str(values.get(name) or "") for name in (*SECRET_KEYS, *PREVIOUS_KEYS)}
 
 
 def _api_base() -> str:
@@ -67,29 +109,71 @@ def _api_base() -> str:
     return base.rstrip("/")
 
 
-def _from_secret(secret_id: str) -> dict[str, str | None]:
-    # Imported here: Powertools Parameters pulls in boto3, which the local path does not need.
-    from aws_lambda_powertools.utilities import parameters
+# ------------------------------------------------------------------------------------ reading the secret
+def _secret_via_extension(secret_id: str, port: str) -> str:
+    """GET the secret from the Parameters and Secrets Lambda Extension on localhost (stdlib only)."""
+    import http.client
+    from urllib.parse import quote
 
-    max_age = int(os.environ.get("POWERTOOLS_PARAMETERS_MAX_AGE", "300"))
+    if not port.isdigit():
+        raise ConfigError("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT must be a port number")
+    connection = http.client.HTTPConnection("127.0.0.1", int(port), timeout=SECRET_TIMEOUT_S)
     try:
-        raw = parameters.get_secret(secret_id, max_age=max_age)
-    except parameters.exceptions.GetParameterError as exc:
+        connection.request(
+            "GET",
+            f"/secretsmanager/get?secretId={quote(secret_id, safe='')}",
+            headers={"X-Aws-Parameters-Secrets-Token": os.environ.get("AWS_SESSION_TOKEN", "")},
+        )
+        response = connection.getresponse()
+        body = response.read()
+    except (OSError, http.client.HTTPException) as exc:
+        raise ConfigError("cannot read the secret named by WECOM_SECRET_ID (extension unreachable)") from exc
+    finally:
+        connection.close()
+    if response.status != 200:
+        raise ConfigError(
+            f"cannot read the secret named by WECOM_SECRET_ID (extension HTTP {response.status})"
+        )
+    try:
+        return str(json.loads(body)["SecretString"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ConfigError("the extension's answer for WECOM_SECRET_ID has no SecretString") from exc
+
+
+def _secret_via_botocore(secret_id: str) -> str:
+    """GetSecretValue with the package's shared botocore session (endpoint: AWS_ENDPOINT_URL_SECRETS_MANAGER)."""
+    from wecom_bundle import aws
+
+    try:
+        client = aws.client(
+            "secretsmanager",
+            "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+            connect_timeout=SECRET_TIMEOUT_S,
+            read_timeout=SECRET_TIMEOUT_S,
+            retries={"mode": "standard", "max_attempts": 2},
+        )
+        return str(client.get_secret_value(SecretId=secret_id)["SecretString"])
+    except Exception as exc:  # botocore's errors are generated per client; the message is not ours to echo
         raise ConfigError("cannot read the secret named by WECOM_SECRET_ID") from exc
+
+
+def _from_secret(secret_id: str) -> dict[str, str | None]:
+    port = os.environ.get("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT")
+    raw = _secret_via_extension(secret_id, port) if port else _secret_via_botocore(secret_id)
     try:
-        doc = json.loads(raw) if isinstance(raw, str | bytes) else raw
+        doc = json.loads(raw)
     except ValueError as exc:
         raise ConfigError("the secret named by WECOM_SECRET_ID is not JSON") from exc
     if not isinstance(doc, dict):
         raise ConfigError("the secret named by WECOM_SECRET_ID must be a JSON object")
-    return {env: doc.get(key) for env, key in SECRET_KEYS.items()}
+    return {env: doc.get(key) for env, key in (SECRET_KEYS | PREVIOUS_KEYS).items()}
 
 
 def load_settings() -> WeComSettings:
     """Read the settings now (no caching): env when all four are set, else the secret in WECOM_SECRET_ID."""
-    from_env = {name: os.environ.get(name) for name in SECRET_KEYS}
+    from_env = {name: os.environ.get(name) for name in (*SECRET_KEYS, *PREVIOUS_KEYS)}
     secret_id = os.environ.get("WECOM_SECRET_ID")
-    if all(from_env.values()) or not secret_id:
+    if all(from_env[name] for name in SECRET_KEYS) or not secret_id:
         values = _validate(from_env, "environment")
     else:
         values = _validate(_from_secret(secret_id), "secret WECOM_SECRET_ID")
@@ -99,13 +183,85 @@ def load_settings() -> WeComSettings:
         callback_token=values["WECOM_CALLBACK_TOKEN"],
         encoding_aes_key=values["WECOM_ENCODING_AES_KEY"],
         api_base=_api_base(),
+        previous_callback_token=values["WECOM_PREVIOUS_CALLBACK_TOKEN"],
+        previous_encoding_aes_key=values["WECOM_PREVIOUS_ENCODING_AES_KEY"],
     )
 
 
-@lru_cache(maxsize=1)
-def settings() -> WeComSettings:
-    """Settings for the life of the container. Powertools already caches the secret for its max age."""
-    return load_settings()
+# ------------------------------------------------------------------------------------------------ caching
+class _SettingsCache:
+    """``settings()``: the settings, re-read once they are ``POWERTOOLS_PARAMETERS_MAX_AGE`` seconds old.
+
+    Why not for the container's life: a rotated secret must reach warm containers without a redeploy. Why a
+    class: ``cache_clear`` (tests, the local stack and the SnapStart hooks forget it) and ``reread`` share the
+    lock, so a burst of rejected requests re-reads once, not once per thread.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._value: WeComSettings | None = None
+        self._loaded_at = 0.0
+        self._last_reread = float("-inf")
+        # An instance attribute, not a method: `reset_layer_state` calls every module-level `cache_clear`,
+        # and must not find an unbound one on the class.
+        self.cache_clear = self._clear
+
+    def __call__(self) -> WeComSettings:
+        value = self._value
+        if value is not None and self._clock() - self._loaded_at < _max_age():
+            return value
+        with self._lock:
+            if self._value is None or self._clock() - self._loaded_at >= _max_age():
+                self._store(load_settings())
+            return self._value  # type: ignore[return-value]
+
+    def reread(self) -> bool:
+        """Re-read now unless a re-read happened within REREAD_MIN_INTERVAL_S; True if anything changed."""
+        with self._lock:
+            now = self._clock()
+            if now - self._last_reread < REREAD_MIN_INTERVAL_S:
+                return False
+            self._last_reread = now
+            before = self._value
+            try:
+                self._store(load_settings())
+            except ConfigError:
+                return False  # unreadable now: keep what we have; the rejection stands
+            return before is None or _fields(before) != _fields(self._value)
+
+    def _clear(self) -> None:
+        with self._lock:
+            self._value = None
+            self._last_reread = float("-inf")
+
+    def _store(self, value: WeComSettings) -> None:
+        self._value = value
+        self._loaded_at = self._clock()
+
+
+def _fields(value: WeComSettings | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value.corp_id, value.corp_secret, *(part for pair in value.callback_keys() for part in pair))
+
+
+def _max_age() -> float:
+    return env_float("POWERTOOLS_PARAMETERS_MAX_AGE", DEFAULT_MAX_AGE_S)
+
+
+settings = _SettingsCache()
+
+
+def reread_after_rejection() -> bool:
+    """A signature failed or WeCom refused the corp secret: read the settings again (rate-limited), so a
+    rotated value is used at once. True when the settings changed (the caller retries once)."""
+    return settings.reread()
+
+
+def reset_client() -> None:
+    """Forget the cached settings (``local.lambda_runtime.reset_layer_state`` calls this between stacks)."""
+    settings.cache_clear()
 
 
 def env_int(name: str, default: int) -> int:

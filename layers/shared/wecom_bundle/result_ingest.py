@@ -9,8 +9,10 @@ chat types, ``filter_type`` 2 = corp and member tasks) and, for every msgid stor
 2. otherwise stores it as a campaign of one chunk with ``origin`` ``admin_console`` (create_type 0) or
    ``member`` (create_type 1), due for its first result sync.
 
-A corp task younger than a send lease is left for the next run: our own sender may still be about to
-register it, and ingesting it first would show one task as two campaigns.
+A corp task is left for the next run only while one of our own chunk sends with its content is in flight
+(``campaigns.own_send_in_flight``: an intent without its msgid, attempted less than a lease ago): that sender
+may still be about to register it, and ingesting it first would show one task as two campaigns. Any other
+task, e.g. one an operator just created in the admin console, is ingested at the first run.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ logger = logging.getLogger(__name__)
 LIST_PATH = "externalcontact/get_groupmsg_list_v2"
 LIST_LIMIT = 100
 MAX_WINDOW_S = 30 * 24 * 3600  # list_v2 spans at most one month
+# After this long no send of ours can still claim a task it created (a lease plus the clock slack).
 SETTLE_S = campaigns.LEASE_S + campaigns.LINK_SLACK_S
 CHAT_TYPES = ("single", "group")
 ORIGINS = {0: "admin_console", 1: "member"}
@@ -79,7 +82,7 @@ def _ingest_page(rows: list[dict[str, Any]], chat_type: str, now: int, counts: I
         msgid = str(row.get("msgid") or "")
         if not msgid or msgid in known:
             continue
-        if _create_type(row) == 0 and _created(row) > now - SETTLE_S:
+        if _create_type(row) == 0 and campaigns.own_send_in_flight(row, chat_type, now=now):
             counts.deferred += 1
             continue
         if campaigns.link_orphan_task(row, chat_type, now=now) is not None:

@@ -1,12 +1,14 @@
-"""Per-container wiring: settings → shared token provider → WeCom client, built once on first use.
+"""Per-container wiring: settings → shared token provider → WeCom client, built on first use.
 
 Why lazily: the callback's URL verification (GET) needs none of this, and each piece costs import time
-(requests, botocore) that a cold start should only pay when a request really needs it.
+(requests, botocore) that a cold start should only pay when a request really needs it. Why rebuilt when the
+corp id, corp secret or API origin change: settings are re-read every ``POWERTOOLS_PARAMETERS_MAX_AGE``
+seconds (and at once when WeCom refuses the secret), and a rotated secret must take effect without a redeploy.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
+import threading
 from typing import TYPE_CHECKING
 
 from wecom_bundle import config
@@ -14,23 +16,63 @@ from wecom_bundle import config
 if TYPE_CHECKING:
     from wecom_bundle.wecom.client import WeComClient
 
+# gettoken's answers for a corp id / secret it does not accept (40001 invalid credential, 40013 invalid
+# corpid): the secret may just have been rotated, so it is read again once before the error stands.
+SECRET_REFUSED_ERRCODES = frozenset({40001, 40013})
 
-@lru_cache(maxsize=1)
-def wecom_client() -> WeComClient:
-    from wecom_bundle.token_store import SharedTokenProvider, token_scope
-    from wecom_bundle.wecom.client import WeComClient, fetch_token, new_session
+_lock = threading.Lock()
+_client: WeComClient | None = None
+_built_for: tuple[str, str, str] = ("", "", "")
+
+
+def _identity(settings: config.WeComSettings) -> tuple[str, str, str]:
+    return (settings.api_base, settings.corp_id, settings.corp_secret)
+
+
+def _fetch_token(session: object, timeout: float) -> tuple[str, int]:
+    """gettoken with the current settings; a refused secret re-reads the secret (rate-limited) and retries."""
+    from wecom_bundle.wecom.client import fetch_token
+    from wecom_bundle.wecom.errors import WeComError
 
     settings = config.settings()
+    try:
+        return fetch_token(session, settings.api_base, settings.corp_id, settings.corp_secret, timeout)  # type: ignore[arg-type]
+    except WeComError as exc:
+        if exc.errcode not in SECRET_REFUSED_ERRCODES or not config.reread_after_rejection():
+            raise
+    settings = config.settings()
+    return fetch_token(session, settings.api_base, settings.corp_id, settings.corp_secret, timeout)  # type: ignore[arg-type]
+
+
+def _build(settings: config.WeComSettings) -> WeComClient:
+    from wecom_bundle.token_store import SharedTokenProvider, token_scope
+    from wecom_bundle.wecom.client import WeComClient, new_session
+
     session = new_session()
-
-    def fetch(timeout: float) -> tuple[str, int]:
-        return fetch_token(session, settings.api_base, settings.corp_id, settings.corp_secret, timeout)
-
-    tokens = SharedTokenProvider(token_scope(settings.corp_id, settings.corp_secret), fetch)
+    tokens = SharedTokenProvider(
+        token_scope(settings.corp_id, settings.corp_secret), lambda timeout: _fetch_token(session, timeout)
+    )
     return WeComClient(settings.api_base, tokens, session)
+
+
+def wecom_client() -> WeComClient:
+    """The container's WeCom client; a new one (new token scope) once the corp id, secret or origin change."""
+    global _client, _built_for
+    settings = config.settings()
+    with _lock:
+        if _client is None or _built_for != _identity(settings):
+            _client, _built_for = _build(settings), _identity(settings)
+        return _client
+
+
+def reset_client() -> None:
+    """Forget the client (``local.lambda_runtime.reset_layer_state`` and the SnapStart hooks call this)."""
+    global _client, _built_for
+    with _lock:
+        _client, _built_for = None, ("", "", "")
 
 
 def reset() -> None:
     """Forget the wiring (tests change settings and endpoints between cases)."""
-    wecom_client.cache_clear()
+    reset_client()
     config.settings.cache_clear()
