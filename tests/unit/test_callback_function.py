@@ -224,3 +224,68 @@ def test_rejections_never_log_the_payload(handler: Any, caplog: pytest.LogCaptur
 
 def test_other_methods_are_refused(handler: Any) -> None:
     assert handler(http_event("PUT", "/callback"))["statusCode"] == 405
+
+
+# ------------------------------------------------------------------------------ URL verification (issue 12.1)
+def _replayed_as_get(post: dict[str, Any]) -> dict[str, Any]:
+    """A captured POST replayed as URL verification: its own signed query, its Encrypt as echostr."""
+    encrypted = post["body"].split("<Encrypt><![CDATA[")[1].split("]]>")[0]
+    return http_event("GET", "/callback", {**post["queryStringParameters"], "echostr": encrypted})
+
+
+def _signed_get(plaintext: bytes, timestamp: int | None = None) -> dict[str, Any]:
+    crypto = _crypto()
+    echostr = crypto.encrypt(plaintext)
+    return http_event(
+        "GET", "/callback", {**signed_callback_query(crypto, echostr, timestamp), "echostr": echostr}
+    )
+
+
+@pytest.mark.parametrize("skew", [-301, 301, 86_400])
+def test_url_verification_enforces_the_timestamp_window(handler: Any, skew: int) -> None:
+    answer = handler(_signed_get(b"1616140317555161061", timestamp=int(time.time()) + skew))
+    assert answer["statusCode"] == 400
+    assert "timestamp" in answer["body"]
+
+
+def test_old_post_replayed_as_url_verification_reveals_nothing(handler: Any) -> None:
+    fields = add_contact_fields(ENV, welcome_code="SECRET-CODE-OLD", external_userid="wmReplayed")
+    post = _signed_post(build_event_xml(fields).encode(), timestamp=int(time.time()) - 3600)
+    answer = handler(_replayed_as_get(post))
+    assert answer["statusCode"] == 400
+    assert "SECRET-CODE-OLD" not in answer["body"]
+    assert "wmReplayed" not in answer["body"]
+
+
+def test_fresh_post_replayed_as_url_verification_is_refused(handler: Any) -> None:
+    post = callback_post_event(ENV, add_contact_fields(ENV, welcome_code="SECRET-CODE-NEW"))
+    answer = handler(_replayed_as_get(post))
+    assert 400 <= answer["statusCode"] < 500
+    assert "SECRET-CODE-NEW" not in answer["body"]
+    assert "<xml>" not in answer["body"]
+
+
+@pytest.mark.parametrize(
+    "plaintext",
+    [b"<xml><A>1</A></xml>", b"", b"a" * 129, b"two words", b"tab\there", "渠道".encode(), b"a<b"],
+)
+def test_url_verification_answers_only_a_short_token(handler: Any, plaintext: bytes) -> None:
+    answer = handler(_signed_get(plaintext))
+    assert answer["statusCode"] == 400
+    assert answer["body"] == "echostr is not a verification string"
+
+
+FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+
+
+@pytest.mark.parametrize(
+    "spell",
+    [lambda t: f" {t}", lambda t: f"+{t}", lambda t: f"{t[:4]}_{t[4:]}", lambda t: t.translate(FULL_WIDTH)],
+)
+def test_query_timestamp_must_be_plain_digits(handler: Any, spell: Any) -> None:
+    crypto = _crypto()
+    echostr = crypto.encrypt(b"1616140317555161061")
+    timestamp = spell(str(int(time.time())))  # int() takes every one of these as the current time
+    query = {"msg_signature": crypto.sign(timestamp, "n1", echostr), "timestamp": timestamp, "nonce": "n1"}
+    answer = handler(http_event("GET", "/callback", {**query, "echostr": echostr}))
+    assert (answer["statusCode"], answer["body"]) == (400, "timestamp is not an integer")

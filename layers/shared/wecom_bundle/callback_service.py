@@ -7,6 +7,7 @@ rejected request never causes a partial action.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -28,6 +29,9 @@ from wecom_bundle.crypto import (
 
 MAX_BODY_BYTES = 64 * 1024
 DEFAULT_MAX_SKEW_S = 300
+# WeCom's echostr plaintext is a short random token (digits in practice). Anything else, above all an XML
+# document (a captured POST's Encrypt replayed as echostr), is never echoed: that would decrypt any event.
+_ECHOSTR_PLAINTEXT = re.compile(r"[\x21-\x3b\x3d\x3f-\x7e]{1,128}")  # printable ASCII, no space, '<' or '>'
 
 
 class CallbackRejected(Exception):
@@ -83,24 +87,34 @@ def _crypto_rejection(exc: WeComCryptoError) -> CallbackRejected:
     return CallbackRejected(400, "rejected by callback crypto", exc.code)
 
 
-def verify_url(query: Mapping[str, str]) -> str:
-    """GET /callback: answer the decrypted echostr (WeCom's URL verification, 1 s budget)."""
+def verify_url(query: Mapping[str, str], now: float | None = None) -> str:
+    """GET /callback: answer the decrypted echostr (WeCom's URL verification, 1 s budget).
+
+    The same signature and freshness checks as a POST, then the plaintext must look like an echostr: the
+    signature only proves *some* ciphertext came from WeCom, and a POST's Encrypt is also signed ciphertext.
+    """
     signature, timestamp, nonce, echostr = _required(query, "msg_signature", "timestamp", "nonce", "echostr")
+    echostr = echostr.replace(" ", "+")
     try:
-        return _crypto().verify_url(signature, timestamp, nonce, echostr.replace(" ", "+"))
+        crypto = _crypto()
+        crypto.verify_signature(signature, timestamp, nonce, echostr)
+        _check_fresh(timestamp, time.time() if now is None else now)
+        plaintext = crypto.decrypt(echostr)
     except WeComCryptoError as exc:
         raise _crypto_rejection(exc) from None
-    except UnicodeDecodeError:
-        raise CallbackRejected(400, "echostr is not UTF-8") from None
+    text = plaintext.decode("ascii", "replace")
+    if not _ECHOSTR_PLAINTEXT.fullmatch(text):
+        raise CallbackRejected(400, "echostr is not a verification string")
+    return text
 
 
 def _check_fresh(timestamp: str, now: float) -> None:
+    """The query's ``timestamp`` (ASCII digits only: ``int()`` would also take ' 1', '+1', '1_0', '１')
+    within ``CALLBACK_MAX_SKEW_SECONDS`` of now: a captured request cannot be replayed later."""
     max_skew = config.env_int("CALLBACK_MAX_SKEW_SECONDS", DEFAULT_MAX_SKEW_S)
-    try:
-        sent_at = int(timestamp)
-    except ValueError:
-        raise CallbackRejected(400, "timestamp is not an integer") from None
-    if abs(now - sent_at) > max_skew:
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 20):
+        raise CallbackRejected(400, "timestamp is not an integer")
+    if abs(now - int(timestamp)) > max_skew:
         raise CallbackRejected(400, "timestamp outside the accepted window")
 
 
