@@ -312,3 +312,36 @@ def test_a_failed_claim_is_forgotten_so_the_retry_can_claim(
         service.handle(CORP, event)
     monkeypatch.setattr(storage, "claim_welcome", real_claim)
     assert service.handle(CORP, event).outcome == "sent"
+
+
+# ------------------------------------------------------------------------------ dedupe key (issue 12.4)
+def _key_event(ext: str, user: str, create_time: str | int = 1_700_000_000) -> dict[str, Any]:
+    return {
+        "ExternalUserID": ext,
+        "UserID": user,
+        "ChangeType": "add_external_contact",
+        "CreateTime": create_time,
+    }
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (("wmA#zhangsan", "lisi"), ("wmA", "zhangsan#lisi")),
+        (("wmA", "b#add_external_contact#1"), ("wmA#b", "add_external_contact#1")),
+        (("wm1:2", "x"), ("wm1", "2:x")),
+        (("wm|A", "x"), ("wm", "A|x")),
+    ],
+)
+def test_dedupe_keys_of_different_events_never_collide(first: tuple, second: tuple) -> None:
+    assert event_key(CORP, _key_event(*first)) != event_key(CORP, _key_event(*second))
+
+
+def test_one_event_has_one_dedupe_key_however_createtime_is_typed() -> None:
+    keys = {event_key(CORP, _key_event("wmA", "zhangsan", t)) for t in (1_700_000_000, "1700000000")}
+    assert len(keys) == 1
+
+
+def test_dedupe_key_parts_are_length_prefixed() -> None:
+    key = event_key(CORP, _key_event("wmA#b", "zhangsan"))
+    assert key == f"{len(CORP)}:{CORP}|5:wmA#b|8:zhangsan|20:add_external_contact|10:1700000000"

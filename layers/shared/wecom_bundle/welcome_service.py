@@ -25,7 +25,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,17 +78,23 @@ class Result:
     latency_ms: int | None = None
 
 
-def event_key(corp_id: str, event: dict[str, str]) -> str:
-    """Dedupe key. ExternalUserID and ChangeType are in it: two customers adding the same member in the same
-    second are two events, and must both be welcomed."""
+def event_key(corp_id: str, event: Mapping[str, str | int]) -> str:
+    """Dedupe key: corp, customer, member, change type and CreateTime (ExternalUserID and ChangeType are in
+    it: two customers adding the same member in the same second are two events, and must both be welcomed).
+
+    Each part is length-prefixed (``<characters>:<text>``, joined by ``|``), so no part can spill into its
+    neighbour whatever characters it holds (with ``#`` as a plain separator, ``wmA#b``+``c`` and
+    ``wmA``+``b#c`` were one key, and the second customer was never welcomed); CreateTime is written as its
+    integer, so one event has one key however it was spelt.
+    """
     parts = (
         corp_id,
-        event.get("ExternalUserID", ""),
-        event.get("UserID", ""),
-        event.get("ChangeType", ""),
-        event.get("CreateTime", ""),
+        str(event.get("ExternalUserID", "")),
+        str(event.get("UserID", "")),
+        str(event.get("ChangeType", "")),
+        str(int(event.get("CreateTime") or 0)),
     )
-    return "#".join(parts)
+    return "|".join(f"{len(part)}:{part}" for part in parts)
 
 
 def render_text(content: str, nickname: str | None) -> str:
