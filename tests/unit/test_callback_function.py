@@ -289,3 +289,101 @@ def test_query_timestamp_must_be_plain_digits(handler: Any, spell: Any) -> None:
     query = {"msg_signature": crypto.sign(timestamp, "n1", echostr), "timestamp": timestamp, "nonce": "n1"}
     answer = handler(http_event("GET", "/callback", {**query, "echostr": echostr}))
     assert (answer["statusCode"], answer["body"]) == (400, "timestamp is not an integer")
+
+
+# ------------------------------------------------------------------------------ odd event fields (issue 12.2)
+@pytest.fixture
+def welcome_sim(moto_table: Any, wecom_sim: Any) -> Any:
+    """moto's DynamoDB with a default rule and the WeCom simulator: an accepted event would be welcomed."""
+    from wecom_bundle import storage
+
+    storage.put_rule({"rule_id": "default", "priority": 0, "match": {}, "text": {"content": "Hi"}})
+    return wecom_sim
+
+
+def _welcome_calls(sim: Any) -> list[dict[str, Any]]:
+    import requests
+
+    calls = requests.get(f"{sim.url}/__sim/calls", params={"path": "send_welcome_msg"}, timeout=5).json()
+    return calls["calls"] if isinstance(calls, dict) else calls
+
+
+NOW_TEXT = str(int(time.time()))
+ODD_FIELDS = {
+    "ext_over_dynamodb_key": ("ExternalUserID", "wm" + "x" * 2100),
+    "ext_over_128_bytes": ("ExternalUserID", "wm" + "客" * 43),
+    "ext_with_key_separator": ("ExternalUserID", "wmA#zhangsan"),
+    "ext_with_tab": ("ExternalUserID", "wm\tA"),
+    "ext_with_newline": ("ExternalUserID", "wm\nA"),
+    "ext_with_c1_control": ("ExternalUserID", "wm\x85A"),
+    "ext_with_line_separator": ("ExternalUserID", "wm\u2028A"),
+    "ext_with_blank": ("ExternalUserID", " wmA"),
+    "ext_empty": ("ExternalUserID", ""),
+    "user_over_64_bytes": ("UserID", "u" * 65),
+    "user_with_key_separator": ("UserID", "zhang#san"),
+    "user_with_zero_width": ("UserID", "zhang\u200bsan"),
+    "user_empty": ("UserID", ""),
+    "state_with_control": ("State", "web\x7f"),
+    "state_over_128_bytes": ("State", "s" * 129),
+    "code_over_512_bytes": ("WelcomeCode", "C" * 513),
+    "time_letters": ("CreateTime", "abc"),
+    "time_exponent": ("CreateTime", "1.5e9"),
+    "time_leading_blank": ("CreateTime", " " + NOW_TEXT),
+    "time_trailing_newline": ("CreateTime", NOW_TEXT + "\n"),
+    "time_leading_zero": ("CreateTime", "0" + NOW_TEXT),
+    "time_full_width": ("CreateTime", NOW_TEXT.translate(FULL_WIDTH)),
+    "time_negative": ("CreateTime", "-" + NOW_TEXT),
+    "time_plus_sign": ("CreateTime", "+" + NOW_TEXT),
+    "time_zero": ("CreateTime", "0"),
+    "time_astronomical": ("CreateTime", "9" * 400),
+    "time_past_2106": ("CreateTime", str(2**32)),
+    "time_empty": ("CreateTime", ""),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ODD_FIELDS))
+def test_signed_event_with_odd_field_is_refused_by_field_name(
+    handler: Any, welcome_sim: Any, name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    field, value = ODD_FIELDS[name]
+    event = callback_post_event(
+        ENV, {**add_contact_fields(ENV, welcome_code="SECRET-CODE-ODD"), field: value}
+    )
+    answer = handler(event)
+    assert (answer["statusCode"], answer["body"]) == (400, f"invalid event field: {field}")
+    assert _welcome_calls(welcome_sim) == []
+    rejected = [r for r in caplog.records if r.getMessage() == "callback rejected"]
+    assert [getattr(r, "field", None) for r in rejected] == [field]
+    logged = " ".join(json.dumps(vars(r), default=str) for r in caplog.records)
+    assert "SECRET-CODE-ODD" not in logged
+    if len(value) > 3:
+        assert value not in logged
+
+
+@pytest.mark.parametrize("field", ["CreateTime", "UserID", "ExternalUserID"])
+def test_add_contact_event_without_a_required_field_is_refused(
+    handler: Any, welcome_sim: Any, field: str
+) -> None:
+    fields = add_contact_fields(ENV)
+    del fields[field]
+    answer = handler(callback_post_event(ENV, fields))
+    assert (answer["statusCode"], answer["body"]) == (400, f"invalid event field: {field}")
+    assert _welcome_calls(welcome_sim) == []
+
+
+def test_odd_fields_of_an_ignored_event_are_refused_too(handler: Any) -> None:
+    fields = {"ToUserName": ENV["WECOM_CORP_ID"], "CreateTime": "1.5e9", "MsgType": "event"}
+    fields |= {"Event": "change_external_chat", "ChangeType": "create"}
+    answer = handler(callback_post_event(ENV, fields))
+    assert (answer["statusCode"], answer["body"]) == (400, "invalid event field: CreateTime")
+
+
+def test_usual_event_fields_are_accepted(handler: Any, welcome_sim: Any) -> None:
+    fields = add_contact_fields(
+        ENV,
+        userid="zhang.san-01@corp",
+        external_userid="wmAJ2GCAAAXtWyujaWJHDDGi0mACHAAA",
+        state="渠道#1 spring",
+    )
+    assert handler(callback_post_event(ENV, fields))["statusCode"] == 200
+    assert len(_welcome_calls(welcome_sim)) == 1

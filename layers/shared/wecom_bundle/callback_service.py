@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import unquote
 
-from wecom_bundle import config
+from wecom_bundle import callback_fields, config
+from wecom_bundle.callback_fields import Event, EventFieldError
 from wecom_bundle.callback_xml import parse_envelope, parse_event
 from wecom_bundle.crypto import (
     DecodeBase64Error,
@@ -37,11 +38,12 @@ _ECHOSTR_PLAINTEXT = re.compile(r"[\x21-\x3b\x3d\x3f-\x7e]{1,128}")  # printable
 class CallbackRejected(Exception):
     """A request we refuse: ``status`` is the HTTP status (4xx), ``reason`` a short safe text."""
 
-    def __init__(self, status: int, reason: str, code: int | None = None) -> None:
+    def __init__(self, status: int, reason: str, code: int | None = None, field: str | None = None) -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
         self.code = code  # WeCom's WXBizMsgCrypt error code, when the crypto layer refused it
+        self.field = field  # the event field that broke its rule (its name; never its value)
 
 
 @dataclass(frozen=True)
@@ -118,8 +120,16 @@ def _check_fresh(timestamp: str, now: float) -> None:
         raise CallbackRejected(400, "timestamp outside the accepted window")
 
 
-def open_event(request: CallbackRequest, now: float | None = None) -> dict[str, str]:
-    """POST /callback: every check, then the decrypted event fields. Raises CallbackRejected."""
+def open_event(request: CallbackRequest, now: float | None = None) -> Event:
+    """POST /callback: every check, then the decrypted event, normalised (``callback_fields``).
+
+    Raises CallbackRejected. A signed event whose fields break their rules is refused with 400 naming the
+    field, like any other rejected request (DESIGN: a rejected request gets a 4xx), rather than acknowledged
+    with 200: WeCom never sends such an event, so it is a leaked Token, a bug or a change on WeCom's side,
+    and a 4xx keeps it visible (API Gateway's 4xx metric, WeCom's callback log) where a 200 would lose every
+    such welcome silently. WeCom's two retries are refused the same way, each for one decryption (no
+    DynamoDB, no WeCom call), so refusing cannot grow into a storm.
+    """
     if len(request.body) > MAX_BODY_BYTES:
         raise CallbackRejected(413, f"body over {MAX_BODY_BYTES} bytes")
     signature, timestamp, nonce = _required(request.query, "msg_signature", "timestamp", "nonce")
@@ -133,11 +143,14 @@ def open_event(request: CallbackRequest, now: float | None = None) -> dict[str, 
         raise _crypto_rejection(exc) from None
     if envelope.to_user_name and envelope.to_user_name != config.settings().corp_id:
         raise CallbackRejected(403, "message is for another corp")
-    return event
+    try:
+        return callback_fields.normalise(event)
+    except EventFieldError as exc:
+        raise CallbackRejected(400, str(exc), field=exc.field) from None
 
 
 # ------------------------------------------------------------------------------------------------ dispatch
-EventHandler = Callable[[dict[str, str]], dict[str, object]]
+EventHandler = Callable[[Event], dict[str, object]]
 _registry: dict[tuple[str, str, str], EventHandler] = {}
 
 
@@ -151,7 +164,7 @@ def handles(msg_type: str, event: str = "", change_type: str = "") -> Callable[[
     return register
 
 
-def dispatch(event: dict[str, str]) -> dict[str, object]:
+def dispatch(event: Event) -> dict[str, object]:
     """Run the handler registered for this event; unknown events are acknowledged and ignored."""
     msg_type, name, change = event.get("MsgType", ""), event.get("Event", ""), event.get("ChangeType", "")
     for key in ((msg_type, name, change), (msg_type, name, ""), (msg_type, "", "")):
