@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 import pytest
+import requests
 
 from local.events import (
     add_contact_fields,
@@ -302,8 +303,6 @@ def welcome_sim(moto_table: Any, wecom_sim: Any) -> Any:
 
 
 def _welcome_calls(sim: Any) -> list[dict[str, Any]]:
-    import requests
-
     calls = requests.get(f"{sim.url}/__sim/calls", params={"path": "send_welcome_msg"}, timeout=5).json()
     return calls["calls"] if isinstance(calls, dict) else calls
 
@@ -387,3 +386,68 @@ def test_usual_event_fields_are_accepted(handler: Any, welcome_sim: Any) -> None
     )
     assert handler(callback_post_event(ENV, fields))["statusCode"] == 200
     assert len(_welcome_calls(welcome_sim)) == 1
+
+
+def _welcome_record(fields: dict[str, Any]) -> dict[str, Any] | None:
+    from wecom_bundle import storage
+    from wecom_bundle.welcome_service import event_key
+
+    return storage.get_welcome(event_key(ENV["WECOM_CORP_ID"], fields))
+
+
+def _minted(sim: Any, create_time: int, ext: str = "wmSampleCustomer") -> dict[str, Any]:
+    """An add-contact event whose welcome code the simulator accepts (valid 20 s from ``create_time``)."""
+    from local.wecom_sim.endpoints_welcome import issue_welcome_code
+
+    with sim.state.lock:
+        code = issue_welcome_code(sim.state, "zhangsan", ext, create_time)
+    return add_contact_fields(ENV, external_userid=ext, welcome_code=code, create_time=create_time)
+
+
+# ------------------------------------------------------------------------------ deadline (issue 12.3)
+def test_far_future_create_time_is_welcomed_and_recorded(handler: Any, welcome_sim: Any) -> None:
+    fields = _minted(welcome_sim, 2**32 - 1)
+    assert handler(callback_post_event(ENV, fields))["statusCode"] == 200
+    assert len(welcome_sim.state.delivered_welcomes()) == 1
+    record = _welcome_record(fields)
+    assert record["outcome"] == "sent"
+    assert 0 <= record["latency_ms"] < 5000
+
+
+def test_future_create_time_gives_up_by_receipt_plus_20_s(
+    handler: Any, welcome_sim: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WELCOME_SAFETY_MARGIN_MS", "16500")  # the code's 20 s less this: 3.5 s from receipt
+    requests.post(
+        f"{welcome_sim.url}/__sim/faults",
+        json={"path": "send_welcome_msg", "errcode": 41096, "times": 1000},
+        timeout=5,
+    ).raise_for_status()
+    fields = _minted(welcome_sim, int(time.time()) + 60)
+    assert handler(callback_post_event(ENV, fields))["statusCode"] == 200
+    record = _welcome_record(fields)
+    assert (record["outcome"], record["errcode"]) == ("expired", 41096)
+    assert 0 <= record["latency_ms"] <= record["recorded_at_ms"] - record["claimed_at_ms"] + 1000
+    # Gave up about 3.5 s after receipt (generous bound for a busy machine); the CreateTime to come, 60 s away,
+    # did not extend it.
+    assert record["recorded_at_ms"] - record["claimed_at_ms"] < 10_000
+
+
+# ------------------------------------------------------------------------------ dedupe key (issue 12.4)
+def test_other_spellings_of_one_create_time_send_nothing_more(handler: Any, welcome_sim: Any) -> None:
+    fields = _minted(welcome_sim, int(time.time()))
+    assert handler(callback_post_event(ENV, fields))["statusCode"] == 200
+    spelt = str(fields["CreateTime"])
+    for spelling in (f"0{spelt}", f" {spelt}", f"{spelt} ", spelt.translate(FULL_WIDTH), f"{spelt}.0"):
+        answer = handler(callback_post_event(ENV, {**fields, "CreateTime": spelling}))
+        assert (answer["statusCode"], answer["body"]) == (400, "invalid event field: CreateTime")
+    assert len(_welcome_calls(welcome_sim)) == 1
+
+
+def test_ids_that_would_share_a_key_are_refused_not_merged(handler: Any, welcome_sim: Any) -> None:
+    now = int(time.time())
+    first = {**_minted(welcome_sim, now, ext="wmA#zhangsan"), "UserID": "lisi"}
+    second = {**_minted(welcome_sim, now, ext="wmA"), "UserID": "zhangsan#lisi"}
+    assert handler(callback_post_event(ENV, first))["body"] == "invalid event field: ExternalUserID"
+    assert handler(callback_post_event(ENV, second))["body"] == "invalid event field: UserID"
+    assert _welcome_calls(welcome_sim) == []
