@@ -18,9 +18,12 @@ from local.events import (
     signed_callback_query,
 )
 from local.settings import DEV_DEFAULTS
+from local.wecom_sim.endpoints_welcome import issue_welcome_code
 from tests.support import function_under_test
+from wecom_bundle import storage
 from wecom_bundle.callback_xml import build_envelope, build_event_xml
 from wecom_bundle.crypto import MsgCrypto
+from wecom_bundle.welcome_service import event_key
 
 ENV = {
     k: DEV_DEFAULTS[k]
@@ -296,8 +299,6 @@ def test_query_timestamp_must_be_plain_digits(handler: Any, spell: Any) -> None:
 @pytest.fixture
 def welcome_sim(moto_table: Any, wecom_sim: Any) -> Any:
     """moto's DynamoDB with a default rule and the WeCom simulator: an accepted event would be welcomed."""
-    from wecom_bundle import storage
-
     storage.put_rule({"rule_id": "default", "priority": 0, "match": {}, "text": {"content": "Hi"}})
     return wecom_sim
 
@@ -389,16 +390,11 @@ def test_usual_event_fields_are_accepted(handler: Any, welcome_sim: Any) -> None
 
 
 def _welcome_record(fields: dict[str, Any]) -> dict[str, Any] | None:
-    from wecom_bundle import storage
-    from wecom_bundle.welcome_service import event_key
-
     return storage.get_welcome(event_key(ENV["WECOM_CORP_ID"], fields))
 
 
 def _minted(sim: Any, create_time: int, ext: str = "wmSampleCustomer") -> dict[str, Any]:
     """An add-contact event whose welcome code the simulator accepts (valid 20 s from ``create_time``)."""
-    from local.wecom_sim.endpoints_welcome import issue_welcome_code
-
     with sim.state.lock:
         code = issue_welcome_code(sim.state, "zhangsan", ext, create_time)
     return add_contact_fields(ENV, external_userid=ext, welcome_code=code, create_time=create_time)
