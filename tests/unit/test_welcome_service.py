@@ -371,10 +371,10 @@ def _record_timeouts(monkeypatch: pytest.MonkeyPatch) -> list[tuple[float, float
     client, seen = runtime.wecom_client(), []
     real_post = client.post
 
-    def post(path: str, body: dict[str, Any], timeout: Any = None) -> dict[str, Any]:
+    def post(path: str, body: dict[str, Any], timeout: Any = None, **options: Any) -> dict[str, Any]:
         if path.endswith("send_welcome_msg"):
             seen.append(timeout)
-        return real_post(path, body, timeout=timeout)
+        return real_post(path, body, timeout=timeout, **options)
 
     monkeypatch.setattr(client, "post", post)
     return seen
@@ -469,3 +469,33 @@ def test_warm_path_is_two_dynamodb_round_trips(sim: SimulatorHandle, monkeypatch
         lambda *a, **k: pytest.fail("the claim's lease covers the first attempt"),
     )
     assert service.handle(CORP, _event(sim)).outcome == "sent"
+
+
+def test_every_send_request_is_covered_by_the_lease_even_after_a_refused_token(
+    sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refused token makes a second request (after a fresh token, here a slow ``gettoken``): it too must
+    be covered by a lease that outlives its timeouts, which an internal resend in the client was not."""
+    _rule(content="no nickname here")
+    settings = WelcomeSettings("Asia/Shanghai", safety_margin_ms=1500, lease_ms=500, log_retention_days=180)
+    service = WelcomeService(runtime.wecom_client(), RuleCache(storage.list_rules, 0.0), settings)
+    assert service.handle(CORP, _event(sim, ext="wmBob", user="lisi")).outcome == "sent"  # a token in memory
+    requests.post(f"{sim.url}/__sim/tokens/expire", timeout=5).raise_for_status()  # WeCom revokes it
+    _fault(sim, path="gettoken", delay_ms=1500, times=1)
+    event = _event(sim)
+    session, uncovered, sent = runtime.wecom_client().session, [], []
+    real_request = session.request
+
+    def request(method: str, url: str, **kwargs: Any) -> Any:
+        if "send_welcome_msg" in url:
+            connect, read = kwargs["timeout"]
+            lease_until = storage.get_welcome(event_key(CORP, event))["lease_until_ms"]
+            sent.append(url)
+            if lease_until < time.time() * 1000 + (connect + read) * 1000:
+                uncovered.append(lease_until)
+        return real_request(method, url, **kwargs)
+
+    monkeypatch.setattr(session, "request", request)
+    assert service.handle(CORP, event).outcome == "sent"
+    assert len(sent) == 2  # refused (40014), then resent with a fresh token
+    assert uncovered == []

@@ -303,7 +303,7 @@ class WelcomeService:
     def _send(
         self, body: dict[str, Any], claimed: Claimed, renew_media: Callable[[], None] | None = None
     ) -> Result:
-        attempts, errcode, backoff = 0, None, 0.1
+        attempts, errcode, backoff, token_refused = 0, None, 0.1, False
         while True:
             left_s = (claimed.deadline_ms - self.clock()) / 1000
             if left_s < LAST_ATTEMPT_S / 2:
@@ -316,10 +316,18 @@ class WelcomeService:
                 if not self._hold_lease(claimed, sum(timeout)):
                     return Result("duplicate", errcode=errcode, attempts=attempts)  # taken over
                 attempts += 1
-                self.client.post("externalcontact/send_welcome_msg", body, timeout=timeout)
+                # The client does not resend on a refused token by itself: every request goes through the
+                # lease check above, the resend with a fresh token included.
+                self.client.post(
+                    "externalcontact/send_welcome_msg", body, timeout=timeout, retry_on_token_error=False
+                )
                 return Result("sent", attempts=attempts)
-            except TokenError as exc:  # the client already refreshed once; a second one is not transient
-                return Result("failed", errcode=exc.errcode, attempts=attempts)
+            except TokenError as exc:
+                if token_refused:  # a fresh token refused too: not transient
+                    return Result("failed", errcode=exc.errcode, attempts=attempts)
+                token_refused = True
+                attempts -= 1  # refused for its token, the welcome code unread: not an attempt at the welcome
+                continue  # at once, with a fresh token (the client has invalidated the refused one)
             except WeComError as exc:
                 if exc.errcode == WELCOME_ALREADY_SENT:
                     return Result("already_sent", errcode=exc.errcode, attempts=attempts)
