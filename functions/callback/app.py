@@ -60,6 +60,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         raise CallbackRejected(405, "method not allowed")
     except CallbackRejected as exc:
         logger.warning(
-            "callback rejected", extra={"status": exc.status, "reason": exc.reason, "code": exc.code}
+            "callback rejected",
+            extra={"status": exc.status, "reason": exc.reason, "code": exc.code, "field": exc.field},
         )
         return apigw.text(exc.status, exc.reason)

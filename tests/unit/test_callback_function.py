@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 import pytest
+import requests
 
 from local.events import (
     add_contact_fields,
@@ -17,9 +18,12 @@ from local.events import (
     signed_callback_query,
 )
 from local.settings import DEV_DEFAULTS
+from local.wecom_sim.endpoints_welcome import issue_welcome_code
 from tests.support import function_under_test
+from wecom_bundle import storage
 from wecom_bundle.callback_xml import build_envelope, build_event_xml
 from wecom_bundle.crypto import MsgCrypto
+from wecom_bundle.welcome_service import event_key
 
 ENV = {
     k: DEV_DEFAULTS[k]
@@ -224,3 +228,222 @@ def test_rejections_never_log_the_payload(handler: Any, caplog: pytest.LogCaptur
 
 def test_other_methods_are_refused(handler: Any) -> None:
     assert handler(http_event("PUT", "/callback"))["statusCode"] == 405
+
+
+# ------------------------------------------------------------------------------ URL verification (issue 12.1)
+def _replayed_as_get(post: dict[str, Any]) -> dict[str, Any]:
+    """A captured POST replayed as URL verification: its own signed query, its Encrypt as echostr."""
+    encrypted = post["body"].split("<Encrypt><![CDATA[")[1].split("]]>")[0]
+    return http_event("GET", "/callback", {**post["queryStringParameters"], "echostr": encrypted})
+
+
+def _signed_get(plaintext: bytes, timestamp: int | None = None) -> dict[str, Any]:
+    crypto = _crypto()
+    echostr = crypto.encrypt(plaintext)
+    return http_event(
+        "GET", "/callback", {**signed_callback_query(crypto, echostr, timestamp), "echostr": echostr}
+    )
+
+
+@pytest.mark.parametrize("skew", [-301, 301, 86_400])
+def test_url_verification_enforces_the_timestamp_window(handler: Any, skew: int) -> None:
+    answer = handler(_signed_get(b"1616140317555161061", timestamp=int(time.time()) + skew))
+    assert answer["statusCode"] == 400
+    assert "timestamp" in answer["body"]
+
+
+def test_old_post_replayed_as_url_verification_reveals_nothing(handler: Any) -> None:
+    fields = add_contact_fields(ENV, welcome_code="SECRET-CODE-OLD", external_userid="wmReplayed")
+    post = _signed_post(build_event_xml(fields).encode(), timestamp=int(time.time()) - 3600)
+    answer = handler(_replayed_as_get(post))
+    assert answer["statusCode"] == 400
+    assert "SECRET-CODE-OLD" not in answer["body"]
+    assert "wmReplayed" not in answer["body"]
+
+
+def test_fresh_post_replayed_as_url_verification_is_refused(handler: Any) -> None:
+    post = callback_post_event(ENV, add_contact_fields(ENV, welcome_code="SECRET-CODE-NEW"))
+    answer = handler(_replayed_as_get(post))
+    assert 400 <= answer["statusCode"] < 500
+    assert "SECRET-CODE-NEW" not in answer["body"]
+    assert "<xml>" not in answer["body"]
+
+
+@pytest.mark.parametrize(
+    "plaintext",
+    [b"<xml><A>1</A></xml>", b"", b"a" * 129, b"two words", b"tab\there", "渠道".encode(), b"a<b"],
+)
+def test_url_verification_answers_only_a_short_token(handler: Any, plaintext: bytes) -> None:
+    answer = handler(_signed_get(plaintext))
+    assert answer["statusCode"] == 400
+    assert answer["body"] == "echostr is not a verification string"
+
+
+FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+
+
+@pytest.mark.parametrize(
+    "spell",
+    [lambda t: f" {t}", lambda t: f"+{t}", lambda t: f"{t[:4]}_{t[4:]}", lambda t: t.translate(FULL_WIDTH)],
+)
+def test_query_timestamp_must_be_plain_digits(handler: Any, spell: Any) -> None:
+    crypto = _crypto()
+    echostr = crypto.encrypt(b"1616140317555161061")
+    timestamp = spell(str(int(time.time())))  # int() takes every one of these as the current time
+    query = {"msg_signature": crypto.sign(timestamp, "n1", echostr), "timestamp": timestamp, "nonce": "n1"}
+    answer = handler(http_event("GET", "/callback", {**query, "echostr": echostr}))
+    assert (answer["statusCode"], answer["body"]) == (400, "timestamp is not an integer")
+
+
+# ------------------------------------------------------------------------------ odd event fields (issue 12.2)
+@pytest.fixture
+def welcome_sim(moto_table: Any, wecom_sim: Any) -> Any:
+    """moto's DynamoDB with a default rule and the WeCom simulator: an accepted event would be welcomed."""
+    storage.put_rule({"rule_id": "default", "priority": 0, "match": {}, "text": {"content": "Hi"}})
+    return wecom_sim
+
+
+def _welcome_calls(sim: Any) -> list[dict[str, Any]]:
+    calls = requests.get(f"{sim.url}/__sim/calls", params={"path": "send_welcome_msg"}, timeout=5).json()
+    return calls["calls"] if isinstance(calls, dict) else calls
+
+
+NOW_TEXT = str(int(time.time()))
+ODD_FIELDS = {
+    "ext_over_dynamodb_key": ("ExternalUserID", "wm" + "x" * 2100),
+    "ext_over_128_bytes": ("ExternalUserID", "wm" + "客" * 43),
+    "ext_with_key_separator": ("ExternalUserID", "wmA#zhangsan"),
+    "ext_with_tab": ("ExternalUserID", "wm\tA"),
+    "ext_with_newline": ("ExternalUserID", "wm\nA"),
+    "ext_with_c1_control": ("ExternalUserID", "wm\x85A"),
+    "ext_with_line_separator": ("ExternalUserID", "wm\u2028A"),
+    "ext_with_blank": ("ExternalUserID", " wmA"),
+    "ext_empty": ("ExternalUserID", ""),
+    "user_over_64_bytes": ("UserID", "u" * 65),
+    "user_with_key_separator": ("UserID", "zhang#san"),
+    "user_with_zero_width": ("UserID", "zhang\u200bsan"),
+    "user_empty": ("UserID", ""),
+    "state_with_control": ("State", "web\x7f"),
+    "state_over_128_bytes": ("State", "s" * 129),
+    "code_over_512_bytes": ("WelcomeCode", "C" * 513),
+    "time_letters": ("CreateTime", "abc"),
+    "time_exponent": ("CreateTime", "1.5e9"),
+    "time_leading_blank": ("CreateTime", " " + NOW_TEXT),
+    "time_trailing_newline": ("CreateTime", NOW_TEXT + "\n"),
+    "time_leading_zero": ("CreateTime", "0" + NOW_TEXT),
+    "time_full_width": ("CreateTime", NOW_TEXT.translate(FULL_WIDTH)),
+    "time_negative": ("CreateTime", "-" + NOW_TEXT),
+    "time_plus_sign": ("CreateTime", "+" + NOW_TEXT),
+    "time_zero": ("CreateTime", "0"),
+    "time_astronomical": ("CreateTime", "9" * 400),
+    "time_past_2106": ("CreateTime", str(2**32)),
+    "time_empty": ("CreateTime", ""),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ODD_FIELDS))
+def test_signed_event_with_odd_field_is_refused_by_field_name(
+    handler: Any, welcome_sim: Any, name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    field, value = ODD_FIELDS[name]
+    event = callback_post_event(
+        ENV, {**add_contact_fields(ENV, welcome_code="SECRET-CODE-ODD"), field: value}
+    )
+    answer = handler(event)
+    assert (answer["statusCode"], answer["body"]) == (400, f"invalid event field: {field}")
+    assert _welcome_calls(welcome_sim) == []
+    rejected = [r for r in caplog.records if r.getMessage() == "callback rejected"]
+    assert [getattr(r, "field", None) for r in rejected] == [field]
+    logged = " ".join(json.dumps(vars(r), default=str) for r in caplog.records)
+    assert "SECRET-CODE-ODD" not in logged
+    if len(value) > 3:
+        assert value not in logged
+
+
+@pytest.mark.parametrize("field", ["CreateTime", "UserID", "ExternalUserID"])
+def test_add_contact_event_without_a_required_field_is_refused(
+    handler: Any, welcome_sim: Any, field: str
+) -> None:
+    fields = add_contact_fields(ENV)
+    del fields[field]
+    answer = handler(callback_post_event(ENV, fields))
+    assert (answer["statusCode"], answer["body"]) == (400, f"invalid event field: {field}")
+    assert _welcome_calls(welcome_sim) == []
+
+
+def test_odd_fields_of_an_ignored_event_are_refused_too(handler: Any) -> None:
+    fields = {"ToUserName": ENV["WECOM_CORP_ID"], "CreateTime": "1.5e9", "MsgType": "event"}
+    fields |= {"Event": "change_external_chat", "ChangeType": "create"}
+    answer = handler(callback_post_event(ENV, fields))
+    assert (answer["statusCode"], answer["body"]) == (400, "invalid event field: CreateTime")
+
+
+def test_usual_event_fields_are_accepted(handler: Any, welcome_sim: Any) -> None:
+    fields = add_contact_fields(
+        ENV,
+        userid="zhang.san-01@corp",
+        external_userid="wmAJ2GCAAAXtWyujaWJHDDGi0mACHAAA",
+        state="渠道#1 spring",
+    )
+    assert handler(callback_post_event(ENV, fields))["statusCode"] == 200
+    assert len(_welcome_calls(welcome_sim)) == 1
+
+
+def _welcome_record(fields: dict[str, Any]) -> dict[str, Any] | None:
+    return storage.get_welcome(event_key(ENV["WECOM_CORP_ID"], fields))
+
+
+def _minted(sim: Any, create_time: int, ext: str = "wmSampleCustomer") -> dict[str, Any]:
+    """An add-contact event whose welcome code the simulator accepts (valid 20 s from ``create_time``)."""
+    with sim.state.lock:
+        code = issue_welcome_code(sim.state, "zhangsan", ext, create_time)
+    return add_contact_fields(ENV, external_userid=ext, welcome_code=code, create_time=create_time)
+
+
+# ------------------------------------------------------------------------------ deadline (issue 12.3)
+def test_far_future_create_time_is_welcomed_and_recorded(handler: Any, welcome_sim: Any) -> None:
+    fields = _minted(welcome_sim, 2**32 - 1)
+    assert handler(callback_post_event(ENV, fields))["statusCode"] == 200
+    assert len(welcome_sim.state.delivered_welcomes()) == 1
+    record = _welcome_record(fields)
+    assert record["outcome"] == "sent"
+    assert 0 <= record["latency_ms"] < 5000
+
+
+def test_future_create_time_gives_up_by_receipt_plus_20_s(
+    handler: Any, welcome_sim: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WELCOME_SAFETY_MARGIN_MS", "16500")  # the code's 20 s less this: 3.5 s from receipt
+    requests.post(
+        f"{welcome_sim.url}/__sim/faults",
+        json={"path": "send_welcome_msg", "errcode": 41096, "times": 1000},
+        timeout=5,
+    ).raise_for_status()
+    fields = _minted(welcome_sim, int(time.time()) + 60)
+    assert handler(callback_post_event(ENV, fields))["statusCode"] == 200
+    record = _welcome_record(fields)
+    assert (record["outcome"], record["errcode"]) == ("expired", 41096)
+    assert 0 <= record["latency_ms"] <= record["recorded_at_ms"] - record["claimed_at_ms"] + 1000
+    # Gave up about 3.5 s after receipt (generous bound for a busy machine); the CreateTime to come, 60 s away,
+    # did not extend it.
+    assert record["recorded_at_ms"] - record["claimed_at_ms"] < 10_000
+
+
+# ------------------------------------------------------------------------------ dedupe key (issue 12.4)
+def test_other_spellings_of_one_create_time_send_nothing_more(handler: Any, welcome_sim: Any) -> None:
+    fields = _minted(welcome_sim, int(time.time()))
+    assert handler(callback_post_event(ENV, fields))["statusCode"] == 200
+    spelt = str(fields["CreateTime"])
+    for spelling in (f"0{spelt}", f" {spelt}", f"{spelt} ", spelt.translate(FULL_WIDTH), f"{spelt}.0"):
+        answer = handler(callback_post_event(ENV, {**fields, "CreateTime": spelling}))
+        assert (answer["statusCode"], answer["body"]) == (400, "invalid event field: CreateTime")
+    assert len(_welcome_calls(welcome_sim)) == 1
+
+
+def test_ids_that_would_share_a_key_are_refused_not_merged(handler: Any, welcome_sim: Any) -> None:
+    now = int(time.time())
+    first = {**_minted(welcome_sim, now, ext="wmA#zhangsan"), "UserID": "lisi"}
+    second = {**_minted(welcome_sim, now, ext="wmA"), "UserID": "zhangsan#lisi"}
+    assert handler(callback_post_event(ENV, first))["body"] == "invalid event field: ExternalUserID"
+    assert handler(callback_post_event(ENV, second))["body"] == "invalid event field: UserID"
+    assert _welcome_calls(welcome_sim) == []

@@ -83,6 +83,18 @@ def test_second_token_error_is_raised(sim: SimulatorHandle, client: WeComClient)
     assert caught.value.errcode == 42001
 
 
+def test_a_caller_may_resend_after_a_token_error_itself(sim: SimulatorHandle, client: WeComClient) -> None:
+    _fault(sim, path="externalcontact/send_welcome_msg", errcode=40014, times=1)
+    with pytest.raises(TokenError) as caught:
+        client.post("externalcontact/send_welcome_msg", {"welcome_code": "C"}, retry_on_token_error=False)
+    assert caught.value.errcode == 40014
+    assert (
+        len(client.tokens.invalidated) == 1
+    )  # the refused token is dropped; the next request gets a new one
+    calls = requests.get(f"{sim.url}/__sim/calls", params={"path": "send_welcome_msg"}, timeout=5).json()
+    assert len(calls) == 1  # and nothing was resent behind the caller's back
+
+
 def test_rate_limits_and_transport_faults_are_typed(sim: SimulatorHandle, client: WeComClient) -> None:
     _fault(sim, path="externalcontact/get", errcode=45033, times=1)
     with pytest.raises(RateLimitError) as limited:

@@ -5,6 +5,7 @@ Covers every outcome, nickname fill and fallback, retries within the deadline, d
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -312,3 +313,190 @@ def test_a_failed_claim_is_forgotten_so_the_retry_can_claim(
         service.handle(CORP, event)
     monkeypatch.setattr(storage, "claim_welcome", real_claim)
     assert service.handle(CORP, event).outcome == "sent"
+
+
+# ------------------------------------------------------------------------------ dedupe key (issue 12.4)
+def _key_event(ext: str, user: str, create_time: str | int = 1_700_000_000) -> dict[str, Any]:
+    return {
+        "ExternalUserID": ext,
+        "UserID": user,
+        "ChangeType": "add_external_contact",
+        "CreateTime": create_time,
+    }
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (("wmA#zhangsan", "lisi"), ("wmA", "zhangsan#lisi")),
+        (("wmA", "b#add_external_contact#1"), ("wmA#b", "add_external_contact#1")),
+        (("wm1:2", "x"), ("wm1", "2:x")),
+        (("wm|A", "x"), ("wm", "A|x")),
+    ],
+)
+def test_dedupe_keys_of_different_events_never_collide(first: tuple, second: tuple) -> None:
+    assert event_key(CORP, _key_event(*first)) != event_key(CORP, _key_event(*second))
+
+
+def test_one_event_has_one_dedupe_key_however_createtime_is_typed() -> None:
+    keys = {event_key(CORP, _key_event("wmA", "zhangsan", t)) for t in (1_700_000_000, "1700000000")}
+    assert len(keys) == 1
+
+
+def test_dedupe_key_parts_are_length_prefixed() -> None:
+    key = event_key(CORP, _key_event("wmA#b", "zhangsan"))
+    assert key == f"{len(CORP)}:{CORP}|5:wmA#b|8:zhangsan|20:add_external_contact|10:1700000000"
+
+
+# ------------------------------------------------------------------------------ deadline (issue 12.3)
+class FakeTime:
+    """A clock that only sleeping moves (HTTP calls take no fake time): a 20 s budget runs in a moment.
+    Sleeping past ``limit_s`` fails the test at once instead of letting a runaway loop run for an hour."""
+
+    def __init__(self, limit_s: float) -> None:
+        self.start_ms = int(time.time() * 1000)
+        self.now_ms = self.start_ms
+        self.limit_ms = limit_s * 1000
+
+    def clock(self) -> int:
+        return self.now_ms
+
+    def sleep(self, seconds: float) -> None:
+        self.now_ms += int(seconds * 1000)
+        if self.now_ms - self.start_ms > self.limit_ms:
+            pytest.fail(f"still retrying {self.limit_ms / 1000} s after receipt")
+
+
+def _record_timeouts(monkeypatch: pytest.MonkeyPatch) -> list[tuple[float, float]]:
+    client, seen = runtime.wecom_client(), []
+    real_post = client.post
+
+    def post(path: str, body: dict[str, Any], timeout: Any = None, **options: Any) -> dict[str, Any]:
+        if path.endswith("send_welcome_msg"):
+            seen.append(timeout)
+        return real_post(path, body, timeout=timeout, **options)
+
+    monkeypatch.setattr(client, "post", post)
+    return seen
+
+
+@pytest.mark.parametrize("create_time", ["in an hour", "in 2106"])  # ids stable across xdist workers
+def test_future_create_time_cannot_stretch_the_deadline(
+    sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch, create_time: str
+) -> None:
+    ahead_s = 3600 if create_time == "in an hour" else 2**32 - 1 - int(time.time())
+    _rule(content="no nickname here")
+    _fault(sim, path="externalcontact/send_welcome_msg", errcode=41096, times=10_000)
+    fake = FakeTime(limit_s=20)
+    settings = WelcomeSettings("Asia/Shanghai", safety_margin_ms=1500, lease_ms=6000, log_retention_days=180)
+    service = WelcomeService(
+        runtime.wecom_client(), RuleCache(storage.list_rules, 0.0), settings, fake.clock, fake.sleep
+    )
+    timeouts = _record_timeouts(monkeypatch)
+    event = _event(sim, age_s=-ahead_s)
+    result = service.handle(CORP, event)
+    assert (result.outcome, result.errcode) == ("expired", 41096)
+    assert fake.now_ms - fake.start_ms <= 18_500  # receipt + 20 s - the safety margin
+    assert all(connect <= 1.0 and read <= 4.0 for connect, read in timeouts)  # each attempt capped
+    assert len(timeouts) < 40  # backed off to the end: no burst of calls in the last moments
+    record = storage.get_welcome(event_key(CORP, event))
+    assert record["outcome"] == "expired"
+    assert 0 <= record["latency_ms"] <= 18_500  # counted from receipt, not from a CreateTime to come
+
+
+def test_far_future_create_time_is_sent_and_recorded(sim: SimulatorHandle, service: WelcomeService) -> None:
+    _rule(content="no nickname here")
+    event = _event(sim, age_s=-(2**32 - 1 - int(time.time())))
+    result = service.handle(CORP, event)
+    assert result.outcome == "sent"
+    assert len(_delivered(sim)) == 1
+    record = storage.get_welcome(event_key(CORP, event))
+    assert (record["outcome"], record["create_time"]) == ("sent", 2**32 - 1)
+    assert 0 <= record["latency_ms"] < 5000
+
+
+def test_outcome_is_recorded_when_sending_breaks_unexpectedly(
+    sim: SimulatorHandle, service: WelcomeService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _rule(content="no nickname here")
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise OverflowError("timeout doesn't fit into C timeval")  # what a huge timeout did after the send
+
+    monkeypatch.setattr(runtime.wecom_client(), "post", broken)
+    event = _event(sim)
+    assert service.handle(CORP, event).outcome == "failed"
+    assert storage.get_welcome(event_key(CORP, event))["outcome"] == "failed"
+    assert service.handle(CORP, event).outcome == "duplicate"  # and WeCom's retry finds it finished
+
+
+# ------------------------------------------------------------------------------ lease (issue 12.5)
+def test_lease_outlives_the_attempt_in_flight(sim: SimulatorHandle) -> None:
+    """Container A waits on a slow WeCom longer than the claim's lease; container B, whose clock says A's
+    claim lease has run out, must still not take the event over while A's attempt is in flight."""
+    _rule(content="no nickname here")
+    _fault(sim, path="externalcontact/send_welcome_msg", delay_ms=2500, times=1)
+    settings = WelcomeSettings("Asia/Shanghai", safety_margin_ms=1500, lease_ms=500, log_retention_days=180)
+    first = WelcomeService(runtime.wecom_client(), RuleCache(storage.list_rules, 0.0), settings)
+    later = WelcomeService(
+        runtime.wecom_client(),
+        RuleCache(storage.list_rules, 0.0),
+        settings,
+        clock=lambda: int(time.time() * 1000) + 1500,  # past the claim's 500 ms, inside one attempt
+    )
+    event = _event(sim)
+    results: list[Any] = []
+    worker = threading.Thread(target=lambda: results.append(first.handle(CORP, event)))
+    worker.start()
+    give_up = time.monotonic() + 10
+    while sim.state.faults and time.monotonic() < give_up:  # the slow fault is taken: A's call is in flight
+        time.sleep(0.01)
+    assert not sim.state.faults
+    assert later.handle(CORP, event).outcome == "duplicate"
+    worker.join(timeout=15)
+    assert [r.outcome for r in results] == ["sent"]
+    assert len(_sends(sim)) == 1
+
+
+def test_warm_path_is_two_dynamodb_round_trips(sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch) -> None:
+    _rule()  # with %NICKNAME%: the name lookup happens between the claim and the send
+    service = WelcomeService(
+        runtime.wecom_client(), RuleCache(storage.list_rules, 0.0), WelcomeSettings.from_env()
+    )
+    service.handle(CORP, _event(sim, ext="wmBob", user="lisi"))  # warms the token
+    monkeypatch.setattr(
+        storage,
+        "renew_welcome_lease",
+        lambda *a, **k: pytest.fail("the claim's lease covers the first attempt"),
+    )
+    assert service.handle(CORP, _event(sim)).outcome == "sent"
+
+
+def test_every_send_request_is_covered_by_the_lease_even_after_a_refused_token(
+    sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refused token makes a second request (after a fresh token, here a slow ``gettoken``): it too must
+    be covered by a lease that outlives its timeouts, which an internal resend in the client was not."""
+    _rule(content="no nickname here")
+    settings = WelcomeSettings("Asia/Shanghai", safety_margin_ms=1500, lease_ms=500, log_retention_days=180)
+    service = WelcomeService(runtime.wecom_client(), RuleCache(storage.list_rules, 0.0), settings)
+    assert service.handle(CORP, _event(sim, ext="wmBob", user="lisi")).outcome == "sent"  # a token in memory
+    requests.post(f"{sim.url}/__sim/tokens/expire", timeout=5).raise_for_status()  # WeCom revokes it
+    _fault(sim, path="gettoken", delay_ms=1500, times=1)
+    event = _event(sim)
+    session, uncovered, sent = runtime.wecom_client().session, [], []
+    real_request = session.request
+
+    def request(method: str, url: str, **kwargs: Any) -> Any:
+        if "send_welcome_msg" in url:
+            connect, read = kwargs["timeout"]
+            lease_until = storage.get_welcome(event_key(CORP, event))["lease_until_ms"]
+            sent.append(url)
+            if lease_until < time.time() * 1000 + (connect + read) * 1000:
+                uncovered.append(lease_until)
+        return real_request(method, url, **kwargs)
+
+    monkeypatch.setattr(session, "request", request)
+    assert service.handle(CORP, event).outcome == "sent"
+    assert len(sent) == 2  # refused (40014), then resent with a fresh token
+    assert uncovered == []

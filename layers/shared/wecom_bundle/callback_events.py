@@ -11,6 +11,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from wecom_bundle import config, telemetry
+from wecom_bundle.callback_fields import Event
 from wecom_bundle.callback_service import handles
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ def welcome_service() -> WelcomeService:
 
 
 @handles("event", "change_external_contact", "add_external_contact")
-def on_add_external_contact(event: dict[str, str]) -> dict[str, object]:
+def on_add_external_contact(event: Event) -> dict[str, object]:
     """A member added a customer: send the welcome while the code is alive."""
     if not event.get("WelcomeCode"):
         # No code: the admin console has a welcome for this member, or they already chat. Nothing to send.

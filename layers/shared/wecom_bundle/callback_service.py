@@ -7,12 +7,14 @@ rejected request never causes a partial action.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from wecom_bundle import callback_keys, config
+from wecom_bundle import callback_fields, callback_keys, config
+from wecom_bundle.callback_fields import Event, EventFieldError
 from wecom_bundle.callback_xml import parse_envelope, parse_event
 from wecom_bundle.crypto import (
     DecodeBase64Error,
@@ -26,16 +28,20 @@ from wecom_bundle.crypto import (
 
 MAX_BODY_BYTES = 64 * 1024
 DEFAULT_MAX_SKEW_S = 300
+# WeCom's echostr plaintext is a short random token (digits in practice). Anything else, above all an XML
+# document (a captured POST's Encrypt replayed as echostr), is never echoed: that would decrypt any event.
+_ECHOSTR_PLAINTEXT = re.compile(r"[\x21-\x3b\x3d\x3f-\x7e]{1,128}")  # printable ASCII, no space, '<' or '>'
 
 
 class CallbackRejected(Exception):
     """A request we refuse: ``status`` is the HTTP status (4xx), ``reason`` a short safe text."""
 
-    def __init__(self, status: int, reason: str, code: int | None = None) -> None:
+    def __init__(self, status: int, reason: str, code: int | None = None, field: str | None = None) -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
         self.code = code  # WeCom's WXBizMsgCrypt error code, when the crypto layer refused it
+        self.field = field  # the event field that broke its rule (its name; never its value)
 
 
 @dataclass(frozen=True)
@@ -75,29 +81,45 @@ def _crypto_rejection(exc: WeComCryptoError) -> CallbackRejected:
     return CallbackRejected(400, "rejected by callback crypto", exc.code)
 
 
-def verify_url(query: Mapping[str, str]) -> str:
-    """GET /callback: answer the decrypted echostr (WeCom's URL verification, 1 s budget)."""
+def verify_url(query: Mapping[str, str], now: float | None = None) -> str:
+    """GET /callback: answer the decrypted echostr (WeCom's URL verification, 1 s budget).
+
+    The same signature and freshness checks as a POST, then the plaintext must look like an echostr: the
+    signature only proves *some* ciphertext came from WeCom, and a POST's Encrypt is also signed ciphertext.
+    """
     signature, timestamp, nonce, echostr = _required(query, "msg_signature", "timestamp", "nonce", "echostr")
+    echostr = echostr.replace(" ", "+")
     try:
-        return callback_keys.open_message(signature, timestamp, nonce, echostr.replace(" ", "+")).decode()
+        plaintext = callback_keys.open_message(signature, timestamp, nonce, echostr)
+        _check_fresh(timestamp, time.time() if now is None else now)
     except WeComCryptoError as exc:
         raise _crypto_rejection(exc) from None
-    except UnicodeDecodeError:
-        raise CallbackRejected(400, "echostr is not UTF-8") from None
+    text = plaintext.decode("ascii", "replace")
+    if not _ECHOSTR_PLAINTEXT.fullmatch(text):
+        raise CallbackRejected(400, "echostr is not a verification string")
+    return text
 
 
 def _check_fresh(timestamp: str, now: float) -> None:
+    """The query's ``timestamp`` (ASCII digits only: ``int()`` would also take ' 1', '+1', '1_0', '１')
+    within ``CALLBACK_MAX_SKEW_SECONDS`` of now: a captured request cannot be replayed later."""
     max_skew = config.env_int("CALLBACK_MAX_SKEW_SECONDS", DEFAULT_MAX_SKEW_S)
-    try:
-        sent_at = int(timestamp)
-    except ValueError:
-        raise CallbackRejected(400, "timestamp is not an integer") from None
-    if abs(now - sent_at) > max_skew:
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 20):
+        raise CallbackRejected(400, "timestamp is not an integer")
+    if abs(now - int(timestamp)) > max_skew:
         raise CallbackRejected(400, "timestamp outside the accepted window")
 
 
-def open_event(request: CallbackRequest, now: float | None = None) -> dict[str, str]:
-    """POST /callback: every check, then the decrypted event fields. Raises CallbackRejected."""
+def open_event(request: CallbackRequest, now: float | None = None) -> Event:
+    """POST /callback: every check, then the decrypted event, normalised (``callback_fields``).
+
+    Raises CallbackRejected. A signed event whose fields break their rules is refused with 400 naming the
+    field, like any other rejected request (DESIGN: a rejected request gets a 4xx), rather than acknowledged
+    with 200: WeCom never sends such an event, so it is a leaked Token, a bug or a change on WeCom's side,
+    and a 4xx keeps it visible (API Gateway's 4xx metric, WeCom's callback log) where a 200 would lose every
+    such welcome silently. WeCom's two retries are refused the same way, each for one decryption (no
+    DynamoDB, no WeCom call), so refusing cannot grow into a storm.
+    """
     if len(request.body) > MAX_BODY_BYTES:
         raise CallbackRejected(413, f"body over {MAX_BODY_BYTES} bytes")
     signature, timestamp, nonce = _required(request.query, "msg_signature", "timestamp", "nonce")
@@ -110,11 +132,14 @@ def open_event(request: CallbackRequest, now: float | None = None) -> dict[str, 
         raise _crypto_rejection(exc) from None
     if envelope.to_user_name and envelope.to_user_name != config.settings().corp_id:
         raise CallbackRejected(403, "message is for another corp")
-    return event
+    try:
+        return callback_fields.normalise(event)
+    except EventFieldError as exc:
+        raise CallbackRejected(400, str(exc), field=exc.field) from None
 
 
 # ------------------------------------------------------------------------------------------------ dispatch
-EventHandler = Callable[[dict[str, str]], dict[str, object]]
+EventHandler = Callable[[Event], dict[str, object]]
 _registry: dict[tuple[str, str, str], EventHandler] = {}
 
 
@@ -128,9 +153,9 @@ def handles(msg_type: str, event: str = "", change_type: str = "") -> Callable[[
     return register
 
 
-def dispatch(event: dict[str, str]) -> dict[str, object]:
+def dispatch(event: Event) -> dict[str, object]:
     """Run the handler registered for this event; unknown events are acknowledged and ignored."""
-    msg_type, name, change = event.get("MsgType", ""), event.get("Event", ""), event.get("ChangeType", "")
+    msg_type, name, change = (str(event.get(field, "")) for field in ("MsgType", "Event", "ChangeType"))
     for key in ((msg_type, name, change), (msg_type, name, ""), (msg_type, "", "")):
         handler = _registry.get(key)
         if handler is not None:

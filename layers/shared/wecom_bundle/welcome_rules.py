@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -114,13 +114,13 @@ def _in_window(local: datetime, time_from: str, time_to: str) -> bool:
     return start <= now < end if start < end else now >= start or now < end
 
 
-def matches(rule: dict[str, Any], event: dict[str, str], local: datetime) -> bool:
+def matches(rule: dict[str, Any], event: Mapping[str, str | int], local: datetime) -> bool:
     match = rule.get("match") or {}
-    state = event.get("State", "")
+    state = str(event.get("State", ""))
     checks = (
         "state" not in match or state == match["state"],
         "state_prefix" not in match or state.startswith(match["state_prefix"]),
-        "userid" not in match or event.get("UserID", "") == match["userid"],
+        "userid" not in match or str(event.get("UserID", "")) == match["userid"],
         "weekdays" not in match or local.isoweekday() in match["weekdays"],
         "time_from" not in match or _in_window(local, match["time_from"], match["time_to"]),
     )
@@ -132,7 +132,9 @@ def _rank(rule: dict[str, Any]) -> tuple[int, int, str]:
     return (-int(rule.get("priority", 0)), -len(rule.get("match") or {}), str(rule["rule_id"]))
 
 
-def choose_rule(rules: list[dict[str, Any]], event: dict[str, str], timezone: str) -> dict[str, Any] | None:
+def choose_rule(
+    rules: list[dict[str, Any]], event: Mapping[str, str | int], timezone: str
+) -> dict[str, Any] | None:
     """The winning rule for an add-contact event, judged at the event's CreateTime in ``timezone``."""
     local = datetime.fromtimestamp(int(event.get("CreateTime") or time.time()), ZoneInfo(timezone))
     candidates = [rule for rule in rules if matches(rule, event, local)]

@@ -9,10 +9,16 @@ Order of work (two DynamoDB round trips on the warm path: the claim and the outc
    id is missing or too old *and* enough time is left (``MEDIA_UPLOAD_MIN_BUDGET_MS`` beyond a reserve for
    the send); otherwise that attachment is dropped (metric ``WelcomeMediaDropped{reason}``) — a welcome
    without the file beats a welcome that is late;
-5. call ``send_welcome_msg`` with timeouts cut from the time left, retrying what may still succeed
-   (41096, network faults, 5xx, -1, rate limits) until the deadline; a 40007 (media id expired anyway)
-   re-uploads the bucket-backed media once, within the same budget;
-6. record the outcome, which is also the welcome log entry.
+5. call ``send_welcome_msg`` with timeouts cut from the time left (and capped per attempt), retrying what may
+   still succeed (41096, network faults, 5xx, -1, rate limits) until the deadline; a 40007 (media id expired
+   anyway) re-uploads the bucket-backed media once, within the same budget. Before each attempt the claim's
+   lease is made to outlive that attempt, so no other invocation can take the event over while WeCom may
+   still be delivering it;
+6. record the outcome, which is also the welcome log entry - always, whatever happened in between.
+
+The deadline is the code's 20 s counted from the earlier of CreateTime and our receipt, less a safety margin:
+a CreateTime in the future (a skewed clock, a forged event) cannot stretch the work past the function's
+timeout.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +56,13 @@ _NICKNAME_GAP = re.compile(r"[ \t\u3000]*%NICKNAME%")
 LOG_RETENTION_DAYS_DEFAULT = 180
 NICKNAME_BUDGET_S = 1.5  # at most this long for the name; the welcome itself matters more
 MEDIA_SEND_RESERVE_S = 3.0  # an upload may only use the time left beyond this reserve for the send itself
+# One send attempt waits at most this long to connect and for WeCom's answer (send_welcome_msg answers in well
+# under a second; a hung connection is abandoned and the attempt retried while the code lives).
+ATTEMPT_CONNECT_TIMEOUT_S = 1.0
+ATTEMPT_READ_TIMEOUT_S = 4.0
+# A lease is made to outlive the attempt it covers by this much (DynamoDB latency, clocks of containers).
+LEASE_SLACK_MS = 1000
+LAST_ATTEMPT_S = 0.1  # the shortest attempt worth starting
 
 
 @dataclass(frozen=True)
@@ -64,9 +77,20 @@ class WelcomeSettings:
         return cls(
             timezone=os.environ.get("WELCOME_TIMEZONE") or "Asia/Shanghai",
             safety_margin_ms=config.env_int("WELCOME_SAFETY_MARGIN_MS", 1500),
-            lease_ms=config.env_int("WELCOME_LEASE_MS", 6000),
+            lease_ms=config.env_int("WELCOME_LEASE_MS", 8000),
             log_retention_days=config.env_int("WELCOME_LOG_RETENTION_DAYS", LOG_RETENTION_DAYS_DEFAULT),
         )
+
+
+@dataclass
+class Claimed:
+    """An event this invocation owns: its key, our owner id, the code's window and how long we hold it."""
+
+    key: str
+    owner: str
+    started_ms: int  # the earlier of CreateTime and receipt: where the code's 20 s (and latency) count from
+    deadline_ms: int  # no attempt starts after this
+    lease_until_ms: int  # what DynamoDB holds for us; another invocation may take the event over after it
 
 
 @dataclass
@@ -78,17 +102,23 @@ class Result:
     latency_ms: int | None = None
 
 
-def event_key(corp_id: str, event: dict[str, str]) -> str:
-    """Dedupe key. ExternalUserID and ChangeType are in it: two customers adding the same member in the same
-    second are two events, and must both be welcomed."""
+def event_key(corp_id: str, event: Mapping[str, str | int]) -> str:
+    """Dedupe key: corp, customer, member, change type and CreateTime (ExternalUserID and ChangeType are in
+    it: two customers adding the same member in the same second are two events, and must both be welcomed).
+
+    Each part is length-prefixed (``<characters>:<text>``, joined by ``|``), so no part can spill into its
+    neighbour whatever characters it holds (with ``#`` as a plain separator, ``wmA#b``+``c`` and
+    ``wmA``+``b#c`` were one key, and the second customer was never welcomed); CreateTime is written as its
+    integer, so one event has one key however it was spelt.
+    """
     parts = (
         corp_id,
-        event.get("ExternalUserID", ""),
-        event.get("UserID", ""),
-        event.get("ChangeType", ""),
-        event.get("CreateTime", ""),
+        str(event.get("ExternalUserID", "")),
+        str(event.get("UserID", "")),
+        str(event.get("ChangeType", "")),
+        str(int(event.get("CreateTime") or 0)),
     )
-    return "#".join(parts)
+    return "|".join(f"{len(part)}:{part}" for part in parts)
 
 
 def render_text(content: str, nickname: str | None) -> str:
@@ -151,42 +181,51 @@ class WelcomeService:
         self.recent = RecentEvents()
 
     # -------------------------------------------------------------------------------------------- entry
-    def handle(self, corp_id: str, event: dict[str, str]) -> Result:
+    def handle(self, corp_id: str, event: Mapping[str, str | int]) -> Result:
+        received_ms = self.clock()
         key = event_key(corp_id, event)
         if not self.recent.add_if_new(key):
             return Result("duplicate")  # a retry that reached the container handling it
         try:
-            claim = self._claim(key, event)
+            claimed = self._claim(key, event, received_ms)
         except Exception:
             self.recent.forget(key)  # nothing was claimed: WeCom's retry must be able to try again
             raise
-        if claim is None:
+        if claimed is None:
             return Result("duplicate")
-        owner, created_ms, deadline_ms = claim
-        result = self._welcome(event, owner, key, created_ms, deadline_ms)
+        result = self._welcome_or_failed(event, claimed)
         if result.outcome != "duplicate":  # a lost lease means the new owner records the outcome
-            self._record(key, owner, event, result, created_ms)
+            self._record(claimed, event, result)
         return result
 
-    def _claim(self, key: str, event: dict[str, str]) -> tuple[str, int, int] | None:
+    def _claim(self, key: str, event: Mapping[str, str | int], received_ms: int) -> Claimed | None:
         """Own the event in DynamoDB; None when another invocation owns (or finished) it."""
         owner = uuid.uuid4().hex
-        created_ms = int(event.get("CreateTime") or 0) * 1000
-        deadline_ms = created_ms + CODE_LIFETIME_MS - self.settings.safety_margin_ms
+        started_ms = min(int(event.get("CreateTime") or 0) * 1000, received_ms)
+        deadline_ms = started_ms + CODE_LIFETIME_MS - self.settings.safety_margin_ms
         now = self.clock()
-        lease_until = min(now + self.settings.lease_ms, deadline_ms + 1000)
+        lease_until = min(now + self.settings.lease_ms, deadline_ms + LEASE_SLACK_MS)
         claim = storage.claim_welcome(key, owner, now, lease_until, self._record_base(event))
         if claim.won:
-            return owner, created_ms, deadline_ms
+            return Claimed(key, owner, started_ms, deadline_ms, lease_until)
         if (claim.current or {}).get("outcome") == "pending":
             self.recent.forget(key)  # its owner may have crashed: a later retry must be able to take over
         return None
 
-    def _welcome(
-        self, event: dict[str, str], owner: str, key: str, created_ms: int, deadline_ms: int
-    ) -> Result:
+    def _welcome_or_failed(self, event: Mapping[str, str | int], claimed: Claimed) -> Result:
+        """The welcome, or ``failed`` when something unexpected broke it: the claim is ours, so an outcome
+        must be recorded (a raise would leave the event ``pending`` and out of the welcome log)."""
+        try:
+            return self._welcome(event, claimed)
+        except Exception as exc:
+            # The type only: a message could quote a welcome code or an id.
+            logger.error("welcome broke unexpectedly", extra={"error": type(exc).__name__})
+            return Result("failed", latency_ms=self.clock() - claimed.started_ms)
+
+    def _welcome(self, event: Mapping[str, str | int], claimed: Claimed) -> Result:
+        deadline_ms = claimed.deadline_ms
         if self.clock() >= deadline_ms:
-            return Result("expired", latency_ms=self.clock() - created_ms)
+            return Result("expired", latency_ms=self.clock() - claimed.started_ms)
         rule = choose_rule(self.rules.rules(), event, self.settings.timezone)
         if rule is None:
             return Result("no_rule")
@@ -194,7 +233,9 @@ class WelcomeService:
         attachments = rule.get("attachments") or []
         used = self._attach(body, attachments, deadline_ms)
         if "text" not in body and "attachments" not in body:
-            return Result("failed", rule_id=str(rule["rule_id"]), latency_ms=self.clock() - created_ms)
+            return Result(
+                "failed", rule_id=str(rule["rule_id"]), latency_ms=self.clock() - claimed.started_ms
+            )
 
         def renew_media() -> None:
             for ref, media_id in used.items():
@@ -202,13 +243,15 @@ class WelcomeService:
             used.clear()
             used.update(self._attach(body, attachments, deadline_ms))
 
-        result = self._send(body, owner, key, deadline_ms, renew_media if used else None)
+        result = self._send(body, claimed, renew_media if used else None)
         result.rule_id = str(rule["rule_id"])
-        result.latency_ms = self.clock() - created_ms
+        result.latency_ms = self.clock() - claimed.started_ms
         return result
 
     # -------------------------------------------------------------------------------------------- content
-    def _message(self, rule: dict[str, Any], event: dict[str, str], deadline_ms: int) -> dict[str, Any]:
+    def _message(
+        self, rule: dict[str, Any], event: Mapping[str, str | int], deadline_ms: int
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {"welcome_code": event.get("WelcomeCode", "")}
         text = (rule.get("text") or {}).get("content")
         if text:
@@ -241,7 +284,7 @@ class WelcomeService:
             body["attachments"] = resolution.attachments
         return resolution.used
 
-    def _nickname(self, event: dict[str, str], deadline_ms: int) -> str | None:
+    def _nickname(self, event: Mapping[str, str | int], deadline_ms: int) -> str | None:
         """The customer's name, only if it can be had well inside the deadline; None otherwise."""
         budget = min(NICKNAME_BUDGET_S, (deadline_ms - self.clock()) / 1000 / 4)
         if budget < 0.05:
@@ -260,28 +303,33 @@ class WelcomeService:
 
     # -------------------------------------------------------------------------------------------- sending
     def _send(
-        self,
-        body: dict[str, Any],
-        owner: str,
-        key: str,
-        deadline_ms: int,
-        renew_media: Callable[[], None] | None = None,
+        self, body: dict[str, Any], claimed: Claimed, renew_media: Callable[[], None] | None = None
     ) -> Result:
-        attempts, errcode, backoff = 0, None, 0.1
+        attempts, errcode, backoff, token_refused = 0, None, 0.1, False
         while True:
-            left_s = (deadline_ms - self.clock()) / 1000
-            if left_s <= 0.05:
+            left_s = (claimed.deadline_ms - self.clock()) / 1000
+            if left_s < LAST_ATTEMPT_S / 2:
                 return Result("expired", errcode=errcode, attempts=attempts)
-            if attempts and not storage.renew_welcome_lease(
-                key, owner, self.clock() + self.settings.lease_ms
-            ):
-                return Result("duplicate", errcode=errcode, attempts=attempts)  # our lease was taken over
-            attempts += 1
+            timeout = (min(ATTEMPT_CONNECT_TIMEOUT_S, left_s), min(ATTEMPT_READ_TIMEOUT_S, left_s))
             try:
-                self.client.post("externalcontact/send_welcome_msg", body, timeout=(min(1.0, left_s), left_s))
+                self.client.tokens.get(
+                    left_s
+                )  # a cold token first: the lease below is sized for the HTTP call
+                if not self._hold_lease(claimed, sum(timeout)):
+                    return Result("duplicate", errcode=errcode, attempts=attempts)  # taken over
+                attempts += 1
+                # The client does not resend on a refused token by itself: every request goes through the
+                # lease check above, the resend with a fresh token included.
+                self.client.post(
+                    "externalcontact/send_welcome_msg", body, timeout=timeout, retry_on_token_error=False
+                )
                 return Result("sent", attempts=attempts)
-            except TokenError as exc:  # the client already refreshed once; a second one is not transient
-                return Result("failed", errcode=exc.errcode, attempts=attempts)
+            except TokenError as exc:
+                if token_refused:  # a fresh token refused too: not transient
+                    return Result("failed", errcode=exc.errcode, attempts=attempts)
+                token_refused = True
+                attempts -= 1  # refused for its token, the welcome code unread: not an attempt at the welcome
+                continue  # at once, with a fresh token (the client has invalidated the refused one)
             except WeComError as exc:
                 if exc.errcode == WELCOME_ALREADY_SENT:
                     return Result("already_sent", errcode=exc.errcode, attempts=attempts)
@@ -294,12 +342,28 @@ class WelcomeService:
                 errcode = exc.errcode
             except TransportError as exc:
                 errcode = exc.status
-            pause = min(backoff * (0.5 + random.random()), max(0.0, left_s - 0.1))  # noqa: S311 - jitter only
-            self.sleep(pause)
+            time_for_more_s = (claimed.deadline_ms - self.clock()) / 1000 - LAST_ATTEMPT_S
+            if (
+                time_for_more_s <= 0
+            ):  # no pause can fit before one more attempt: a zero pause would be a burst
+                return Result("expired", errcode=errcode, attempts=attempts)
+            self.sleep(min(backoff * (0.5 + random.random()), time_for_more_s))  # noqa: S311 - jitter only
             backoff = min(backoff * 2, 1.0)
 
+    def _hold_lease(self, claimed: Claimed, attempt_s: float) -> bool:
+        """Make our lease outlive an attempt of ``attempt_s`` starting now; False when the event was taken
+        over. Renews only when the lease held would run out first (the claim's lease usually covers the
+        first attempt, keeping the warm path at two DynamoDB round trips)."""
+        needed = self.clock() + int(attempt_s * 1000) + LEASE_SLACK_MS
+        if claimed.lease_until_ms >= needed:
+            return True
+        if not storage.renew_welcome_lease(claimed.key, claimed.owner, needed):
+            return False
+        claimed.lease_until_ms = needed
+        return True
+
     # -------------------------------------------------------------------------------------------- log
-    def _record_base(self, event: dict[str, str]) -> dict[str, Any]:
+    def _record_base(self, event: Mapping[str, str | int]) -> dict[str, Any]:
         retention_s = self.settings.log_retention_days * 86400
         return {
             "external_userid": event.get("ExternalUserID", ""),
@@ -310,7 +374,7 @@ class WelcomeService:
             "expires_at": int(time.time()) + retention_s,
         }
 
-    def _record(self, key: str, owner: str, event: dict[str, str], result: Result, created_ms: int) -> None:
+    def _record(self, claimed: Claimed, event: Mapping[str, str | int], result: Result) -> None:
         outcome = {
             "outcome": result.outcome,
             "rule_id": result.rule_id,
@@ -320,12 +384,12 @@ class WelcomeService:
             "recorded_at_ms": self.clock(),
         }
         recorded = storage.record_welcome_outcome(
-            key,
-            owner,
+            claimed.key,
+            claimed.owner,
             outcome,
-            external_userid=event.get("ExternalUserID", ""),
-            userid=event.get("UserID", ""),
-            create_time=created_ms // 1000,
+            external_userid=str(event.get("ExternalUserID", "")),
+            userid=str(event.get("UserID", "")),
+            create_time=int(event.get("CreateTime") or 0),
         )
         if not recorded:
             logger.warning("welcome outcome not recorded: another invocation owns the event now")

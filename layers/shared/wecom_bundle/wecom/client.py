@@ -92,8 +92,13 @@ class WeComClient:
         params: dict[str, Any] | None = None,
         files: dict[str, Any] | None = None,
         timeout: Timeout = (DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT),
+        retry_on_token_error: bool = True,
     ) -> dict[str, Any]:
-        """One API call; on a token errcode, invalidate the token and retry exactly once."""
+        """One API call; on a token errcode, invalidate the token and retry exactly once.
+
+        ``retry_on_token_error=False`` raises the TokenError after invalidating, so the caller makes the
+        second request itself: the welcome must extend its lease before *every* request it sends.
+        """
         token = self.tokens.get(_total(timeout))
         try:
             return self._call_once(
@@ -101,14 +106,27 @@ class WeComClient:
             )
         except TokenError:
             self.tokens.invalidate(token)
+            if not retry_on_token_error:
+                raise
             token = self.tokens.get(_total(timeout))
             return self._call_once(
                 method, path, token, json=json, params=params, files=files, timeout=timeout
             )
 
-    def post(self, path: str, body: dict[str, Any], timeout: Timeout | None = None) -> dict[str, Any]:
+    def post(
+        self,
+        path: str,
+        body: dict[str, Any],
+        timeout: Timeout | None = None,
+        *,
+        retry_on_token_error: bool = True,
+    ) -> dict[str, Any]:
         return self.call(
-            "POST", path, json=body, timeout=timeout or (DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT)
+            "POST",
+            path,
+            json=body,
+            timeout=timeout or (DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT),
+            retry_on_token_error=retry_on_token_error,
         )
 
     def get(self, path: str, params: dict[str, Any], timeout: Timeout | None = None) -> dict[str, Any]:
