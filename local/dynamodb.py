@@ -175,6 +175,9 @@ def start_aws_services() -> tuple[str, Callable[[], None]]:
     """
     from moto.server import ThreadedMotoServer
 
+    from local import moto_atomic
+
+    moto_atomic.install()  # each DynamoDB request atomic, as in AWS (conditional writes race otherwise)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access-log line per AWS call is noise
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()

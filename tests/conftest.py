@@ -18,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 from moto import mock_aws
 
+from local import moto_atomic
 from local.dynamodb import (
     DynamoDBHandle,
     create_tables,
@@ -106,6 +107,7 @@ def moto_table(aws_env: dict[str, str]) -> Iterator[Any]:
     Do not combine with `local_stack` in one test: `mock_aws` resets every moto backend of the process,
     including the one behind the stack's embedded DynamoDB.
     """
+    moto_atomic.install()  # conditional writes atomic, as in DynamoDB: the product's races rely on it
     with mock_aws():
         create_tables(boto3.client("dynamodb", region_name=TEST_REGION), _template().tables.values())
         reset_layer_state(_layer_dirs())

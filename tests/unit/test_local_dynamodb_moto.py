@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+import requests
 
 from local.dynamodb import (
     DynamoDBHandle,
@@ -21,6 +22,9 @@ from local.template import load_template
 @pytest.fixture
 def moto_server(aws_env: dict[str, str]) -> Iterator[DynamoDBHandle]:
     handle = start_moto()
+    # moto keeps one set of backends per process, shared by every server and mock_aws in it: a table left by
+    # an earlier test on this worker would already exist here. Start from nothing, as a new stack does.
+    requests.post(f"{handle.endpoint}/moto-api/reset", timeout=5).raise_for_status()
     yield handle
     handle.stop()
 
