@@ -29,6 +29,8 @@ TIME_PATTERN = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 MATCH_FIELDS = frozenset({"state", "state_prefix", "userid", "weekdays", "time_from", "time_to"})
 RULE_FIELDS = frozenset({"priority", "match", "text", "attachments", "description"})
 STATE_MAX_CHARS = 30  # WeCom's 「联系我」state is at most 30 characters
+USERID_MAX_CHARS = 64  # a WeCom member's userid is 1-64 characters
+MATCH_MAX_CHARS = {"state": STATE_MAX_CHARS, "state_prefix": STATE_MAX_CHARS, "userid": USERID_MAX_CHARS}
 
 
 def validate_rule_id(rule_id: str) -> str:
@@ -61,6 +63,8 @@ def _validate_match(value: Any) -> dict[str, Any]:
         if text is not None:
             if not text:
                 raise ValidationError(f"match.{key}", "must not be empty (leave it out to match any)")
+            if len(text) > MATCH_MAX_CHARS[key]:
+                raise ValidationError(f"match.{key}", f"must be at most {MATCH_MAX_CHARS[key]} characters")
             out[key] = text
     if "state" in out and "state_prefix" in out:
         raise ValidationError("match.state_prefix", "give either state or state_prefix, not both")
