@@ -27,7 +27,13 @@ ERROR = {
 TEXT = {
     "type": "object",
     "additionalProperties": False,
-    "properties": {"content": {"type": "string", "maxLength": 4000}},
+    "properties": {
+        "content": {
+            "type": "string",
+            "maxLength": 4000,
+            "description": "at most 4 000 bytes in UTF-8; in welcome rules each %NICKNAME% counts as 128 bytes",
+        }
+    },
 }
 
 # Bucket references (``s3_key`` / ``pic_s3_key``): an object of the bundle's media bucket, uploaded to WeCom when
@@ -111,6 +117,14 @@ WELCOME_RULE = {
     "properties": {**WELCOME_RULE_BODY["properties"], "rule_id": _STR, "updated_at_ms": _INT},
 }
 
+WARNINGS = {
+    "type": "array",
+    "description": "things to know about the saved rule, e.g. near_text_limit: its text is within 400 bytes "
+    "of WeCom's 4 000 once each %NICKNAME% holds the longest name (128 bytes)",
+    "items": {"type": "object", "properties": {"field": _STR, "code": _STR, "message": _STR}},
+}
+WELCOME_RULE_SAVED = {**WELCOME_RULE, "properties": {**WELCOME_RULE["properties"], "warnings": WARNINGS}}
+
 WELCOME_RECORD = {
     "type": "object",
     "properties": {
@@ -124,7 +138,13 @@ WELCOME_RECORD = {
         },
         "errcode": {"type": "integer", "nullable": True},
         "latency_ms": {"type": "integer", "nullable": True},
-        "attempts": _INT,
+        "attempts": {"type": "integer", "description": "send_welcome_msg calls made for this welcome"},
+        "first_error": {
+            "type": "string",
+            "nullable": True,
+            "description": "what the first attempt got when it failed (errcode N, HTTP 5xx or a network fault "
+            "such as ConnectionError); with already_sent it means our own lost answer may have delivered it",
+        },
         "create_time": _INT,
     },
 }
@@ -186,8 +206,8 @@ PATHS: dict[str, Any] = {
             "operationId": "putWelcomeRule",
             "requestBody": {"required": True, **_json(WELCOME_RULE_BODY)},
             "responses": {
-                "200": {"description": "replaced", **_json(WELCOME_RULE)},
-                "201": {"description": "created", **_json(WELCOME_RULE)},
+                "200": {"description": "replaced", **_json(WELCOME_RULE_SAVED)},
+                "201": {"description": "created", **_json(WELCOME_RULE_SAVED)},
                 **_errors(400),
             },
         },

@@ -9,21 +9,21 @@ from typing import Any
 
 from wecom_bundle import cursors, media, runtime, storage
 from wecom_bundle.validation import NotFound, ValidationError, parse_limit, parse_timestamp
-from wecom_bundle.welcome_rules import parse_rule, validate_rule_id
+from wecom_bundle.welcome_rules import parse_rule, rule_warnings, validate_rule_id
 
 PAGING = ("cursor", "limit")
 LOG_MONTHS_BACK = 7  # the log keeps 180 days by default: never walk further back than that
 
 
 def put_rule(rule_id: str, body: Any) -> tuple[dict[str, Any], bool]:
-    """Create or replace a rule; answers (rule, created)."""
+    """Create or replace a rule; answers (the rule with its ``warnings``, created)."""
     rule = parse_rule(rule_id, body, int(time.time() * 1000))
     media.check_exist(rule.get("attachments"))
     existed = storage.get_rule(rule_id) is not None
     storage.put_rule(rule)
     if media.refs_in(rule.get("attachments")):
         media.warm(rule.get("attachments"), runtime.wecom_client())
-    return rule, not existed
+    return {**rule, "warnings": rule_warnings(rule)}, not existed
 
 
 def get_rule(rule_id: str) -> dict[str, Any]:

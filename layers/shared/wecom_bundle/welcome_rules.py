@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from wecom_bundle.content import validate_content
+from wecom_bundle.content import check_nickname_room, validate_content
 from wecom_bundle.validation import (
     ValidationError,
     optional_int,
@@ -84,8 +84,15 @@ def _validate_match(value: Any) -> dict[str, Any]:
     return out
 
 
+def rule_warnings(rule: dict[str, Any]) -> list[dict[str, str]]:
+    """What an operator should know about a valid rule (a text close to WeCom's limit)."""
+    content = (rule.get("text") or {}).get("content")
+    return check_nickname_room(content, "text.content") if content else []
+
+
 def parse_rule(rule_id: str, body: Any, now_ms: int) -> dict[str, Any]:
-    """Validate a PUT body into the stored rule; raises ValidationError naming the field."""
+    """Validate a PUT body into the stored rule; raises ValidationError naming the field (a text that the
+    longest %NICKNAME% would push past 4 000 bytes included)."""
     validate_rule_id(rule_id)
     doc = require_object(body, "body")
     reject_unknown(doc, RULE_FIELDS)
@@ -100,6 +107,7 @@ def parse_rule(rule_id: str, body: Any, now_ms: int) -> dict[str, Any]:
         "updated_at_ms": now_ms,
     }
     if text is not None:
+        check_nickname_room(text["content"], "text.content")
         rule["text"] = text
     if description:
         rule["description"] = description

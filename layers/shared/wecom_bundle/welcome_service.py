@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wecom_bundle import config, media, storage, telemetry
+from wecom_bundle.content import fit_nickname
 from wecom_bundle.media import MediaRef
 from wecom_bundle.wecom.client import WeComClient
 from wecom_bundle.wecom.errors import (
@@ -95,6 +96,7 @@ def render_text(content: str, nickname: str | None) -> str:
     """Fill the placeholder, or remove it with the blank before it: 'Hi %NICKNAME%, …' → 'Hi, …'."""
     if NICKNAME not in content:
         return content
+    nickname = nickname and fit_nickname(content, nickname)  # within WeCom's 4 000 bytes, whatever the name
     if nickname:
         return content.replace(NICKNAME, nickname)
     return _NICKNAME_GAP.sub("", content).lstrip(" \t\u3000")
