@@ -77,6 +77,7 @@ class Result:
     errcode: int | None = None
     attempts: int = 0
     latency_ms: int | None = None
+    first_error: str | None = None  # what the first send attempt got, when it failed (see _post_welcome)
 
 
 def event_key(corp_id: str, event: dict[str, str]) -> str:
@@ -151,6 +152,9 @@ class WelcomeService:
         self.clock = clock
         self.sleep = sleep
         self.recent = RecentEvents()
+        self._first_errors: dict[
+            str, str
+        ] = {}  # event key -> the first failed attempt of a welcome in flight
 
     # -------------------------------------------------------------------------------------------- entry
     def handle(self, corp_id: str, event: dict[str, str]) -> Result:
@@ -166,6 +170,7 @@ class WelcomeService:
             return Result("duplicate")
         owner, created_ms, deadline_ms = claim
         result = self._welcome(event, owner, key, created_ms, deadline_ms)
+        result.first_error = self._first_errors.pop(key, None)
         if result.outcome != "duplicate":  # a lost lease means the new owner records the outcome
             self._record(key, owner, event, result, created_ms)
         return result
@@ -280,7 +285,7 @@ class WelcomeService:
                 return Result("duplicate", errcode=errcode, attempts=attempts)  # our lease was taken over
             attempts += 1
             try:
-                self.client.post("externalcontact/send_welcome_msg", body, timeout=(min(1.0, left_s), left_s))
+                self._post_welcome(key, body, timeout=(min(1.0, left_s), left_s))
                 return Result("sent", attempts=attempts)
             except TokenError as exc:  # the client already refreshed once; a second one is not transient
                 return Result("failed", errcode=exc.errcode, attempts=attempts)
@@ -300,6 +305,19 @@ class WelcomeService:
             self.sleep(pause)
             backoff = min(backoff * 2, 1.0)
 
+    def _post_welcome(self, key: str, body: dict[str, Any], timeout: tuple[float, float]) -> None:
+        """One send_welcome_msg call; remembers the first failure of the event. Why: when the connection
+        drops after WeCom delivered, the retry's 41051 reads ``already_sent`` as if someone else had sent
+        it; the log keeps the first error (and ``attempts``) so an operator sees our own attempt may have."""
+        try:
+            self.client.post("externalcontact/send_welcome_msg", body, timeout=timeout)
+        except WeComError as exc:
+            self._first_errors.setdefault(key, f"errcode {exc.errcode}")
+            raise
+        except TransportError as exc:  # reason: an exception type or an HTTP status, never the URL
+            self._first_errors.setdefault(key, exc.reason)
+            raise
+
     # -------------------------------------------------------------------------------------------- log
     def _record_base(self, event: dict[str, str]) -> dict[str, Any]:
         retention_s = self.settings.log_retention_days * 86400
@@ -318,6 +336,7 @@ class WelcomeService:
             "rule_id": result.rule_id,
             "errcode": result.errcode,
             "attempts": result.attempts,
+            "first_error": result.first_error,
             "latency_ms": result.latency_ms,
             "recorded_at_ms": self.clock(),
         }
