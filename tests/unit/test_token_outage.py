@@ -59,3 +59,18 @@ def test_gettoken_outage_is_not_hammered_and_welcomes_resume(wecom_sim: Simulato
     answer = _callback(handler, wecom_sim, 99, 0)
     assert answer["statusCode"] == 200
     assert [w.external_userid for w in wecom_sim.state.welcomes] == ["wm99"]
+
+
+def test_a_welcome_that_expired_in_a_gettoken_outage_says_so(wecom_sim: SimulatorHandle) -> None:
+    storage.put_rule(
+        {"rule_id": "r", "priority": 0, "match": {}, "text": {"content": "hi"}, "attachments": []}
+    )
+    faults.add(
+        wecom_sim.state, faults.parse_fault({"path": "gettoken", "http_status": 500, "times": 100_000})
+    )
+    assert _callback(function_under_test("CallbackFunction"), wecom_sim, 1, 15)["statusCode"] == 200
+    _, log = call_json(
+        function_under_test("AdminFunction"), "GET", "/admin/welcomes", query={"userid": "zhangsan"}
+    )
+    assert log["items"][0]["outcome"] == "expired"
+    assert log["items"][0]["first_error"] == "gettoken: HTTP 500"

@@ -534,6 +534,20 @@ def release_token_lease(scope: str, owner: str) -> None:
     )
 
 
+def claim_token_fallback(scope: str, now_ms: int, backoff_until_ms: int) -> bool:
+    """Take the one lease-less refresh allowed per back-off period (token_store's last resort when the
+    lease holder looks stuck): sets the back-off first, so the other waiters do not all fetch at once."""
+    return (
+        _update(
+            _token_key(scope),
+            {"refresh_backoff_until_ms": backoff_until_ms},
+            condition="attribute_not_exists(refresh_backoff_until_ms) OR refresh_backoff_until_ms <= :now",
+            values={"now": now_ms},
+        )
+        is not None
+    )
+
+
 def fail_token_refresh(scope: str, owner: str | None, backoff_until_ms: int) -> None:
     """A gettoken call failed: nobody refreshes again before ``backoff_until_ms`` (shared by every container)
     and the consecutive-failure count grows. ``owner``: release our lease too (None: we refreshed without

@@ -124,6 +124,8 @@ class SharedTokenProvider:
                 self._wait_out_backoff((backoff_until - now) / 1000, give_up_at)
                 continue
             if time.monotonic() >= give_up_at:
+                if not storage.claim_token_fallback(self.scope, now, now + backoff_ms(failures + 1)):
+                    raise TokenUnavailable("token refresh in progress")  # someone else's last resort
                 return self._refresh_without_lease(failures)
             time.sleep(WAIT_STEP_S)
 
@@ -132,7 +134,7 @@ class SharedTokenProvider:
         """A refresh failed moments ago: wait until its back-off ends if that is within our time, else fail
         fast (the caller retries within its own budget; nobody calls gettoken meanwhile)."""
         if time.monotonic() + wait_s >= give_up_at:
-            raise TokenUnavailable("gettoken failing: refresh backing off")
+            raise TokenUnavailable("refresh backing off after failures")
         time.sleep(wait_s + random.uniform(0, WAIT_STEP_S))  # noqa: S311 - spread the waiters' next read
 
     def _refresh(self, failures: int) -> str:
@@ -156,7 +158,7 @@ class SharedTokenProvider:
 
     def _refresh_without_lease(self, failures: int) -> str:
         """Last resort when the lease holder is stuck and no valid token exists: fetch for ourselves only.
-        A failure here backs everyone off as well."""
+        One caller per back-off period gets here (``claim_token_fallback``); a failure counts like any."""
         try:
             token, expires_in = self._fetch(3.0)
         except Exception:

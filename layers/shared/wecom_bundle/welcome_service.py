@@ -315,7 +315,8 @@ class WelcomeService:
             self._first_errors.setdefault(key, f"errcode {exc.errcode}")
             raise
         except TransportError as exc:  # reason: an exception type or an HTTP status, never the URL
-            self._first_errors.setdefault(key, exc.reason)
+            where = "" if exc.path.endswith("send_welcome_msg") else f"{exc.path}: "  # e.g. gettoken failing
+            self._first_errors.setdefault(key, where + exc.reason)
             raise
 
     # -------------------------------------------------------------------------------------------- log
