@@ -152,9 +152,8 @@ class WelcomeService:
         self.clock = clock
         self.sleep = sleep
         self.recent = RecentEvents()
-        self._first_errors: dict[
-            str, str
-        ] = {}  # event key -> the first failed attempt of a welcome in flight
+        # event key -> what the first failed send attempt of a welcome in flight got
+        self._first_errors: dict[str, str] = {}
 
     # -------------------------------------------------------------------------------------------- entry
     def handle(self, corp_id: str, event: dict[str, str]) -> Result:
@@ -169,8 +168,11 @@ class WelcomeService:
         if claim is None:
             return Result("duplicate")
         owner, created_ms, deadline_ms = claim
-        result = self._welcome(event, owner, key, created_ms, deadline_ms)
-        result.first_error = self._first_errors.pop(key, None)
+        try:
+            result = self._welcome(event, owner, key, created_ms, deadline_ms)
+        finally:
+            first_error = self._first_errors.pop(key, None)  # never left behind, even when _welcome raises
+        result.first_error = first_error
         if result.outcome != "duplicate":  # a lost lease means the new owner records the outcome
             self._record(key, owner, event, result, created_ms)
         return result
