@@ -166,6 +166,18 @@ RULE_ID = {
 }
 
 
+CURSOR = {
+    "type": "string",
+    "maxLength": 2048,
+    "description": "the cursor of the previous page, as given: opaque, signed and valid only for the same "
+    "listing (route and filters); anything else is a 400",
+}
+SINCE = {
+    "type": "string",
+    "description": "epoch seconds or ISO 8601 (naive = UTC), between 1970-01-01 and 2099-12-31",
+}
+
+
 def _query(name: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"name": name, "in": "query", "required": False, "schema": schema or _STR}
 
@@ -223,9 +235,9 @@ PATHS: dict[str, Any] = {
                 _query("external_userid"),
                 _query("userid"),
                 _query("state"),
-                _query("since"),
+                _query("since", SINCE),
                 _query("limit", {"type": "integer", "minimum": 1, "maximum": 100}),
-                _query("cursor"),
+                _query("cursor", CURSOR),
             ],
             "responses": {
                 "200": {
@@ -399,7 +411,8 @@ PATHS.update(
                         "name": "Idempotency-Key",
                         "in": "header",
                         "required": False,
-                        "description": "same key and body: the same campaign, no new WeCom call (24 h)",
+                        "description": "same key and body: the same campaign, no new WeCom call (24 h); "
+                        "sent empty or malformed: 400",
                         "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,128}$"},
                     }
                 ],
@@ -419,7 +432,7 @@ PATHS.update(
                 "parameters": [
                     _query("status", _CAMPAIGN_STATUS),
                     _query("limit", {"type": "integer", "minimum": 1, "maximum": 100}),
-                    _query("cursor"),
+                    _query("cursor", CURSOR),
                 ],
                 "responses": {
                     "200": {
@@ -518,7 +531,7 @@ PATHS.update(
                     ),
                     _query("member", {"type": "string", "description": "only this member's (userid) rows"}),
                     _query("limit", {"type": "integer", "minimum": 1, "maximum": 100}),
-                    _query("cursor"),
+                    _query("cursor", CURSOR),
                     _query("format", {"type": "string", "enum": ["json", "csv"]}),
                 ],
                 "responses": {
