@@ -174,7 +174,7 @@ CURSOR = {
 }
 SINCE = {
     "type": "string",
-    "description": "epoch seconds or ISO 8601 (naive = UTC), between 1970-01-01 and 2099-12-31",
+    "description": "epoch seconds or ISO 8601 (naive = UTC), between 1970-01-01 and 9999-12-31",
 }
 
 

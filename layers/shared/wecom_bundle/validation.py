@@ -47,11 +47,11 @@ def parse_limit(raw: str | None) -> int:
     return int(text)
 
 
-# Timestamps the API accepts: 1970-01-01 up to (not including) 2100-01-01 UTC. Outside it, month partitions,
-# zero-padded sort keys and datetime itself stop working, so such a value is a 400, never a 500.
+# Timestamps the API accepts: 1970-01-01 up to the end of 9999 UTC (what datetime and the YYYY-MM month
+# partitions can represent). Outside it, a value is a 400, never a 500.
 EARLIEST_TS = 0
-LATEST_TS = 4_102_444_800
-_RANGE = "must lie between 1970-01-01 and 2099-12-31 (UTC)"
+LATEST_TS = 253_402_300_800
+_RANGE = "must lie between 1970-01-01 and 9999-12-31 (UTC)"
 
 
 def parse_timestamp(value: Any, field: str) -> int:

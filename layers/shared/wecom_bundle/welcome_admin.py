@@ -50,7 +50,8 @@ def parse_since(raw: str | None) -> int | None:
     return None if raw in (None, "") else parse_timestamp(raw, "since")
 
 
-MONTH = re.compile(r"^(19[7-9]\d|20\d\d)-(0[1-9]|1[0-2])$")  # the range parse_timestamp accepts
+MONTH = re.compile(r"^(19[7-9]\d|[2-9]\d\d\d)-(0[1-9]|1[0-2])$")  # the range parse_timestamp accepts
+LAST_LOGGED_TS = 9_999_999_999  # create_time sort keys are 10 digits: nothing is logged after 2286
 
 
 def _month_cursor(scope: str, month: str, inner: str | None) -> str:
@@ -79,6 +80,8 @@ def _strip(record: dict[str, Any]) -> dict[str, Any]:
 def list_welcomes(params: dict[str, str]) -> dict[str, Any]:
     """Welcome outcomes newest first, by customer, member, channel and time; paginated by ``cursor``."""
     limit, since = parse_limit(params.get("limit")), parse_since(params.get("since"))
+    if since is not None and since > LAST_LOGGED_TS:
+        return {"items": [], "cursor": None}  # a valid time no record can be newer than
     ext, user, state, cursor = (
         params.get(k) or None for k in ("external_userid", "userid", "state", "cursor")
     )
