@@ -71,3 +71,17 @@ def race(workers: int, work: Callable[[int], Any]) -> list[Any]:
         thread.join()
     assert errors == []
     return results
+
+
+def table_snapshot(table: Any) -> list[dict[str, Any]]:
+    """Every item of a (small, test) DynamoDB table, in key order: compare before and after a refused
+    request to show it changed nothing."""
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"ConsistentRead": True}
+    while True:
+        page = table.scan(**kwargs)
+        items += page["Items"]
+        if "LastEvaluatedKey" not in page:
+            break
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return sorted(items, key=lambda item: (str(item.get("pk")), str(item.get("sk"))))

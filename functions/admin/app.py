@@ -14,6 +14,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 
 from wecom_bundle import (
+    apigw,
     campaign_results,
     campaigns,
     group_template_reconcile,
@@ -22,7 +23,14 @@ from wecom_bundle import (
     reminders,
     welcome_admin,
 )
-from wecom_bundle.validation import NotFound, Refused, ValidationError
+from wecom_bundle.validation import (
+    MAX_JSON_DEPTH,
+    NotFound,
+    Refused,
+    ValidationError,
+    check_json,
+    check_text,
+)
 
 logger = Logger()
 app = APIGatewayHttpResolver()
@@ -40,14 +48,39 @@ def _ok(status: int, doc: Any) -> Response:
     return Response(status, content_types.APPLICATION_JSON, json.dumps(doc, ensure_ascii=False))
 
 
+MAX_BODY_BYTES = 6 * 1024 * 1024  # Lambda's own request limit; each field has its own, smaller one
+
+
+def _body_text() -> str:
+    """The request body as text: base64 (API Gateway's encoding of binary bodies) and UTF-8 checked here,
+    where it enters, so a bad body is a 400 naming ``body`` rather than a UnicodeDecodeError later."""
+    event = app.current_event.raw_event
+    body = event.get("body") or ""
+    if not event.get("isBase64Encoded"):
+        text = str(body)
+    else:
+        try:
+            text = apigw.raw_body(event).decode("utf-8")
+        except apigw.BodyError as exc:
+            raise ValidationError("body", "is not valid base64") from exc
+        except UnicodeDecodeError as exc:
+            raise ValidationError("body", "is not UTF-8 text") from exc
+    if len(text) > MAX_BODY_BYTES:
+        raise ValidationError("body", f"must be at most {MAX_BODY_BYTES} bytes")
+    return text
+
+
 def _json_body() -> Any:
-    body = app.current_event.decoded_body
+    body = _body_text()
     if not body:
         raise ValidationError("body", "a JSON body is required")
     try:
-        return json.loads(body)
+        doc = json.loads(body)
+    except RecursionError as exc:
+        raise ValidationError("body", f"nests deeper than {MAX_JSON_DEPTH} levels") from exc
     except ValueError as exc:
         raise ValidationError("body", "is not valid JSON") from exc
+    return check_json(doc)
 
 
 @app.exception_handler(ValidationError)
@@ -99,8 +132,7 @@ def delete_rule(rule_id: str) -> Response:
 
 @app.get("/admin/welcomes")
 def list_welcomes() -> Response:
-    params = {k: str(v) for k, v in (app.current_event.query_string_parameters or {}).items()}
-    return _ok(200, welcome_admin.list_welcomes(params))
+    return _ok(200, welcome_admin.list_welcomes(_query()))
 
 
 @app.exception_handler(Refused)
@@ -113,11 +145,16 @@ def _refused(exc: Refused) -> Response:
 
 
 def _query() -> dict[str, str]:
-    return {k: str(v) for k, v in (app.current_event.query_string_parameters or {}).items()}
+    """Query parameters, each name and value checked as text (the value is never echoed)."""
+    params = {str(k): str(v) for k, v in (app.current_event.query_string_parameters or {}).items()}
+    for name, value in params.items():
+        check_text(name, "query")
+        check_text(value, name)
+    return params
 
 
 def _optional_json_body() -> Any:
-    return _json_body() if app.current_event.decoded_body else None
+    return _json_body() if app.current_event.raw_event.get("body") else None
 
 
 def _deadline() -> float | None:
@@ -128,7 +165,7 @@ def _deadline() -> float | None:
 
 @app.post("/admin/campaigns")
 def create_campaign() -> Response:
-    key = app.current_event.headers.get("Idempotency-Key")  # case-insensitive
+    key = app.current_event.headers.get("Idempotency-Key")  # case-insensitive; "" when sent empty
     result = campaigns.create_campaign(_json_body(), key, deadline=_deadline())
     response = _ok(result.status, result.body)
     if result.replayed:

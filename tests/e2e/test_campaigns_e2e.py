@@ -114,8 +114,12 @@ def test_25000_customers_three_tasks_replay_remind_cancel(
     assert results.status_code == 200 and results.text.startswith("msgid,")
 
 
-def test_scheduled_campaign_is_created_once_by_the_reminder_function(local_stack: StackHandle) -> None:
-    body = {"external_userid": ["wmE2E00000", "wmE2E00001"], "text": {"content": f"later {time.time_ns()}"}}
+def test_scheduled_campaign_is_created_once_by_the_reminder_function(
+    local_stack: StackHandle, audience: dict[str, list[str]]
+) -> None:
+    # The customers must be known to the simulator (the audience fixture): with another test order, or
+    # this test alone on a worker, WeCom would refuse the task (41048: nobody to send to).
+    body = {"external_userid": audience["all"][:2], "text": {"content": f"later {time.time_ns()}"}}
     created = api(local_stack, "POST", "/admin/campaigns", json={**body, "send_at": int(time.time()) + 2})
     assert created.status_code == 201 and created.json()["status"] == "scheduled"
     cid = created.json()["campaign_id"]

@@ -116,3 +116,31 @@ def test_claims_race_to_one_winner(on_dynamodb_local: None) -> None:
     now = int(time.time() * 1000)
     wins = race(12, lambda i: storage.claim_welcome(key, f"owner-{i}", now, now + 6000, {}).won)
     assert wins.count(True) == 1
+
+
+def test_failing_gettoken_is_shared_by_racing_containers(on_dynamodb_local: None) -> None:
+    """gettoken down (issue 12, item 7): eight containers of four threads each retry for 2 s; the shared
+    back-off (>= 0.25 s, 0.5 s, 1 s ...) bounds the calls by time, not by the 32 callers."""
+    from wecom_bundle.wecom.errors import TransportError
+
+    scope = f"corp#{uuid.uuid4().hex[:8]}"
+    fetched: list[int] = []
+
+    def fetch(timeout: float) -> tuple[str, int]:
+        fetched.append(1)  # list.append is atomic
+        raise TransportError("gettoken", "HTTP 500", 500)
+
+    providers = [SharedTokenProvider(scope, fetch) for _ in range(8)]
+    stop_at = time.monotonic() + 2.0
+
+    def caller(i: int) -> int:
+        refused = 0
+        while time.monotonic() < stop_at:
+            with pytest.raises(TransportError):
+                providers[i % 8].get(timeout=0.3)
+            refused += 1
+        return refused
+
+    refusals = race(32, caller)
+    assert 1 <= len(fetched) <= 8, len(fetched)
+    assert sum(refusals) > 4 * len(fetched)

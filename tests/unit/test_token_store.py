@@ -129,3 +129,76 @@ def test_scope_hides_the_secret() -> None:
     assert scope.startswith("wwcorp#")
     assert "very-secret" not in scope
     assert scope != token_store.token_scope("wwcorp", "rotated-secret")
+
+
+# ------------------------------------------------------------------------------ gettoken outage (issue 12, 7)
+class FailingFetch(CountingFetch):
+    """gettoken answering errors until ``healthy`` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.healthy = threading.Event()
+
+    def __call__(self, timeout: float) -> tuple[str, int]:
+        with self._lock:
+            self.calls += 1
+            n = self.calls
+        if not self.healthy.is_set():
+            raise token_store.TransportError("gettoken", "HTTP 500", 500)
+        return f"TOKEN-{n}", 7200
+
+
+def test_an_outage_costs_gettoken_calls_by_time_not_by_traffic() -> None:
+    # One container, many threads (racing containers need a real DynamoDB: tests/integration); other
+    # containers read the same back-off from the record (see the fail-fast test below).
+    fetch = FailingFetch()
+    provider = SharedTokenProvider("corp#app", fetch)
+    outcomes: list[str] = []  # list.append is atomic: safe from many threads
+    stop_at = time.monotonic() + 2.0
+
+    def caller(provider: SharedTokenProvider) -> None:
+        while time.monotonic() < stop_at:  # a welcome retrying as fast as it may
+            try:
+                outcomes.append(provider.get(timeout=0.3))
+            except token_store.TransportError as exc:
+                outcomes.append(type(exc).__name__)
+
+    threads = [threading.Thread(target=caller, args=(provider,)) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # back-offs of >= 0.25 s, 0.5 s, 1 s after the failures: at most ~5 calls in 2 s, however many callers
+    assert fetch.calls <= 6, fetch.calls
+    assert set(outcomes) <= {"TransportError", "TokenUnavailable"}
+    assert len(outcomes) > 3 * fetch.calls
+    record = storage.get_token("corp#app") or {}
+    assert record["refresh_failures"] == fetch.calls and "lease_owner" not in record
+
+
+def test_a_caller_whose_time_ends_before_the_backoff_fails_fast_without_calling_gettoken() -> None:
+    now = int(time.time() * 1000)
+    storage.fail_token_refresh("corp#app", None, now + 60_000)
+    fetch = CountingFetch()
+    with pytest.raises(token_store.TokenUnavailable):
+        SharedTokenProvider("corp#app", fetch).get(timeout=1)
+    assert fetch.calls == 0
+
+
+def test_after_recovery_the_next_caller_gets_a_token_within_one_backoff() -> None:
+    fetch = FailingFetch()
+    provider = SharedTokenProvider("corp#app", fetch)
+    for _ in range(6):  # the back-off has grown to its cap
+        with pytest.raises(token_store.TransportError):
+            provider.get(timeout=3)
+    fetch.healthy.set()
+    assert (
+        SharedTokenProvider("corp#app", fetch).get(timeout=token_store.BACKOFF_CAP_MS / 1000 + 1) == "TOKEN-7"
+    )
+    assert "refresh_failures" not in (storage.get_token("corp#app") or {})
+
+
+def test_backoff_grows_with_jitter_and_is_capped() -> None:
+    for failures, low, high in ((1, 250, 500), (2, 500, 1000), (3, 1000, 2000), (30, 1000, 2000)):
+        delays = {token_store.backoff_ms(failures) for _ in range(50)}
+        assert low <= min(delays) and max(delays) <= high and len(delays) > 1

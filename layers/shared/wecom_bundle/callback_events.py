@@ -49,6 +49,7 @@ def on_add_external_contact(event: Event) -> dict[str, object]:
             "rule_id": result.rule_id,
             "errcode": result.errcode,
             "attempts": result.attempts,
+            "first_error": result.first_error,
             "latency_ms": result.latency_ms,
         },
     )

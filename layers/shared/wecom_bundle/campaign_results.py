@@ -8,14 +8,13 @@ position inside it.
 
 from __future__ import annotations
 
-import base64
 import csv
 import io
 import json
 from dataclasses import dataclass
 from typing import Any
 
-from wecom_bundle import storage
+from wecom_bundle import cursors, storage
 from wecom_bundle.sync_totals import NAME_STATUS, STATUS_NAMES, sent_rate
 from wecom_bundle.validation import NotFound, ValidationError, parse_limit
 
@@ -36,22 +35,27 @@ class ResultsPage:
         return out.getvalue()
 
 
-def _encode_cursor(index: int, last: dict[str, Any] | None) -> str:
-    raw = json.dumps({"i": index, "k": last}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+def _scope(campaign_id: str, status: int | None, member: str | None) -> str:
+    """A cursor continues one campaign's listing with the same filters (its start key is in that listing)."""
+    return json.dumps(["results", campaign_id, status, member])
 
 
-def _decode_cursor(cursor: str | None) -> tuple[int, dict[str, Any] | None]:
+def _encode_cursor(scope: str, index: int, last: dict[str, Any] | None) -> str:
+    return cursors.seal(scope, {"i": index, "k": last})
+
+
+def _decode_cursor(scope: str, cursor: str | None) -> tuple[int, dict[str, Any] | None]:
     if not cursor:
         return 0, None
-    try:
-        doc = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        index, last = doc["i"], doc["k"]
-        valid = isinstance(index, int) and index >= 0 and (last is None or _is_key(last))
-    except (ValueError, TypeError, KeyError):
-        valid = False
-    if not valid:
-        raise ValidationError("cursor", "is not a cursor this API gave out")
+    doc = cursors.unseal(scope, cursor)
+    index, last = (doc.get("i"), doc.get("k")) if isinstance(doc, dict) else (None, None)
+    if (
+        not isinstance(index, int)
+        or isinstance(index, bool)
+        or index < 0
+        or not (last is None or _is_key(last))
+    ):
+        raise ValidationError("cursor", "is not a cursor this API gave out for this listing")
     return index, last
 
 
@@ -87,7 +91,8 @@ def results_page(campaign_id: str, params: dict[str, str]) -> ResultsPage:
     """One page of a campaign's result rows, optionally of one ``status`` and one ``member`` (userid)."""
     status, member = _status_filter(params), params.get("member") or None
     limit = parse_limit(params.get("limit"))
-    index, last = _decode_cursor(params.get("cursor"))
+    scope = _scope(campaign_id, status, member)
+    index, last = _decode_cursor(scope, params.get("cursor"))
     msgids = _msgids(campaign_id)
     items: list[dict[str, Any]] = []
     while index < len(msgids) and len(items) < limit:
@@ -98,7 +103,7 @@ def results_page(campaign_id: str, params: dict[str, str]) -> ResultsPage:
         if last is None:
             index += 1
     more = index < len(msgids)
-    return ResultsPage(items, _encode_cursor(index, last) if more else None)
+    return ResultsPage(items, _encode_cursor(scope, index, last) if more else None)
 
 
 def member_stats(chunks: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bool]:

@@ -180,9 +180,11 @@ def parse_send_at(value: Any, now: float) -> int | None:
 
 
 def parse_idempotency_key(value: str | None) -> str | None:
-    if value is None or value == "":
+    """The header's key, or None when the header is absent. Sent but empty or malformed is a 400: treating
+    it as "no key" would let the client's retry create a second campaign."""
+    if value is None:
         return None
-    if not IDEMPOTENCY_KEY.match(value):
+    if not IDEMPOTENCY_KEY.fullmatch(value):
         raise ValidationError("Idempotency-Key", "must be 1-128 printable ASCII characters without spaces")
     return value
 

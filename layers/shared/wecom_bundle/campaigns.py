@@ -23,7 +23,7 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from wecom_bundle import campaign_results, campaign_validation, config, media, runtime, storage
+from wecom_bundle import campaign_results, campaign_validation, config, cursors, media, runtime, storage
 from wecom_bundle.reminder_policy import ReminderPolicy
 from wecom_bundle.sync_totals import zero_totals
 from wecom_bundle.validation import NotFound, Refused, ValidationError, parse_limit
@@ -664,8 +664,12 @@ def list_campaigns(params: dict[str, str]) -> dict[str, Any]:
     if status is not None and status not in STATUSES:
         raise ValidationError("status", f"must be one of {', '.join(STATUSES)}")
     limit = parse_limit(params.get("limit"))
-    try:
-        page = storage.list_campaigns(status, limit=limit, cursor=params.get("cursor") or None)
-    except ValueError as exc:
-        raise ValidationError("cursor", "is not a cursor this API gave out") from exc
-    return {"items": [_summary(c) for c in page.items], "cursor": page.cursor}
+    scope = f"campaigns|{status or ''}"  # each status is its own index partition
+    cursor = cursors.unseal(scope, params["cursor"]) if params.get("cursor") else None
+    if not isinstance(cursor, str | None):
+        raise ValidationError("cursor", "is not a cursor this API gave out for this listing")
+    page = storage.list_campaigns(status, limit=limit, cursor=cursor)
+    return {
+        "items": [_summary(c) for c in page.items],
+        "cursor": page.cursor and cursors.seal(scope, page.cursor),
+    }

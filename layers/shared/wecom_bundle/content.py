@@ -18,6 +18,14 @@ from wecom_bundle.validation import ValidationError, optional_str, reject_unknow
 S3_KEY_MAX_BYTES = 1024
 
 TEXT_MAX_BYTES = 4000
+NICKNAME = "%NICKNAME%"  # case-sensitive placeholder of 1:1 welcome texts, filled with the customer's name
+# The longest name a %NICKNAME% is filled with: a WeChat nickname is at most 32 characters, each at most
+# 4 bytes in UTF-8 (emoji). Rules are validated as if every placeholder took this much; a longer name (or a
+# rule stored before this check) is shortened when the welcome is sent, so the text never exceeds WeCom's
+# limit (45002) and the customer is welcomed all the same.
+NICKNAME_MAX_BYTES = 128
+NEAR_LIMIT_BYTES = 3600  # the admin API warns above this (worst case): little room left for edits
+ELLIPSIS = "\u2026"
 MAX_ATTACHMENTS = 9
 ATTACHMENT_TYPES = ("image", "link", "miniprogram", "video", "file")
 LINK_TITLE_MAX_BYTES = 128
@@ -143,3 +151,51 @@ def validate_content(doc: dict[str, Any]) -> tuple[dict[str, str] | None, list[d
     if text is None and not attachments:
         raise ValidationError("text", "text and attachments cannot both be empty")
     return text, attachments
+
+
+# ------------------------------------------------------------------------------------------------ nickname
+def worst_case_bytes(content: str) -> int:
+    """UTF-8 size of ``content`` once every %NICKNAME% holds a name of NICKNAME_MAX_BYTES."""
+    count = content.count(NICKNAME)
+    return len(content.encode("utf-8")) + count * (NICKNAME_MAX_BYTES - len(NICKNAME))
+
+
+def check_nickname_room(content: str, field: str) -> list[dict[str, str]]:
+    """Refuse a welcome text that the longest name would push past TEXT_MAX_BYTES; answer the warnings for
+    one that is close (the admin API returns them with the saved rule)."""
+    worst = worst_case_bytes(content)
+    if worst > TEXT_MAX_BYTES and NICKNAME in content:
+        raise ValidationError(
+            field,
+            f"must be at most {TEXT_MAX_BYTES} bytes in UTF-8 with each {NICKNAME} counted as "
+            f"{NICKNAME_MAX_BYTES} bytes (the longest name it is filled with)",
+        )
+    if worst > NEAR_LIMIT_BYTES:
+        return [
+            {
+                "field": field,
+                "code": "near_text_limit",
+                "message": f"{worst} of {TEXT_MAX_BYTES} bytes with the longest name: little room left",
+            }
+        ]
+    return []
+
+
+def _truncate_utf8(text: str, max_bytes: int) -> str:
+    """The longest prefix of ``text`` within ``max_bytes`` in UTF-8, cut between characters."""
+    raw = text.encode("utf-8")
+    return text if len(raw) <= max_bytes else raw[: max(0, max_bytes)].decode("utf-8", "ignore")
+
+
+def fit_nickname(content: str, name: str) -> str | None:
+    """``name`` as it can fill every %NICKNAME% of ``content`` within TEXT_MAX_BYTES: whole, shortened with
+    an ellipsis, or None (no room: send the text without it)."""
+    count = content.count(NICKNAME)
+    if not count:
+        return name
+    name = _truncate_utf8(name, NICKNAME_MAX_BYTES)
+    room = (TEXT_MAX_BYTES - (len(content.encode("utf-8")) - count * len(NICKNAME))) // count
+    if len(name.encode("utf-8")) <= room:
+        return name
+    shortened = _truncate_utf8(name, room - len(ELLIPSIS.encode("utf-8")))
+    return shortened + ELLIPSIS if shortened else None

@@ -27,7 +27,13 @@ ERROR = {
 TEXT = {
     "type": "object",
     "additionalProperties": False,
-    "properties": {"content": {"type": "string", "maxLength": 4000}},
+    "properties": {
+        "content": {
+            "type": "string",
+            "maxLength": 4000,
+            "description": "at most 4 000 bytes in UTF-8; in welcome rules each %NICKNAME% counts as 128 bytes",
+        }
+    },
 }
 
 # Bucket references (``s3_key`` / ``pic_s3_key``): an object of the bundle's media bucket, uploaded to WeCom when
@@ -111,6 +117,14 @@ WELCOME_RULE = {
     "properties": {**WELCOME_RULE_BODY["properties"], "rule_id": _STR, "updated_at_ms": _INT},
 }
 
+WARNINGS = {
+    "type": "array",
+    "description": "things to know about the saved rule, e.g. near_text_limit: its text is within 400 bytes "
+    "of WeCom's 4 000 once each %NICKNAME% holds the longest name (128 bytes)",
+    "items": {"type": "object", "properties": {"field": _STR, "code": _STR, "message": _STR}},
+}
+WELCOME_RULE_SAVED = {**WELCOME_RULE, "properties": {**WELCOME_RULE["properties"], "warnings": WARNINGS}}
+
 WELCOME_RECORD = {
     "type": "object",
     "properties": {
@@ -124,7 +138,13 @@ WELCOME_RECORD = {
         },
         "errcode": {"type": "integer", "nullable": True},
         "latency_ms": {"type": "integer", "nullable": True},
-        "attempts": _INT,
+        "attempts": {"type": "integer", "description": "send_welcome_msg calls made for this welcome"},
+        "first_error": {
+            "type": "string",
+            "nullable": True,
+            "description": "what the first attempt got when it failed (errcode N, HTTP 5xx or a network fault "
+            "such as ConnectionError); with already_sent it means our own lost answer may have delivered it",
+        },
         "create_time": _INT,
     },
 }
@@ -143,6 +163,18 @@ RULE_ID = {
     "in": "path",
     "required": True,
     "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,64}$"},
+}
+
+
+CURSOR = {
+    "type": "string",
+    "maxLength": 2048,
+    "description": "the cursor of the previous page, as given: opaque, signed and valid only for the same "
+    "listing (route and filters); anything else is a 400",
+}
+SINCE = {
+    "type": "string",
+    "description": "epoch seconds or ISO 8601 (naive = UTC), between 1970-01-01 and 9999-12-31",
 }
 
 
@@ -186,8 +218,8 @@ PATHS: dict[str, Any] = {
             "operationId": "putWelcomeRule",
             "requestBody": {"required": True, **_json(WELCOME_RULE_BODY)},
             "responses": {
-                "200": {"description": "replaced", **_json(WELCOME_RULE)},
-                "201": {"description": "created", **_json(WELCOME_RULE)},
+                "200": {"description": "replaced", **_json(WELCOME_RULE_SAVED)},
+                "201": {"description": "created", **_json(WELCOME_RULE_SAVED)},
                 **_errors(400),
             },
         },
@@ -203,9 +235,9 @@ PATHS: dict[str, Any] = {
                 _query("external_userid"),
                 _query("userid"),
                 _query("state"),
-                _query("since"),
+                _query("since", SINCE),
                 _query("limit", {"type": "integer", "minimum": 1, "maximum": 100}),
-                _query("cursor"),
+                _query("cursor", CURSOR),
             ],
             "responses": {
                 "200": {
@@ -379,7 +411,8 @@ PATHS.update(
                         "name": "Idempotency-Key",
                         "in": "header",
                         "required": False,
-                        "description": "same key and body: the same campaign, no new WeCom call (24 h)",
+                        "description": "same key and body: the same campaign, no new WeCom call (24 h); "
+                        "sent empty or malformed: 400",
                         "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,128}$"},
                     }
                 ],
@@ -399,7 +432,7 @@ PATHS.update(
                 "parameters": [
                     _query("status", _CAMPAIGN_STATUS),
                     _query("limit", {"type": "integer", "minimum": 1, "maximum": 100}),
-                    _query("cursor"),
+                    _query("cursor", CURSOR),
                 ],
                 "responses": {
                     "200": {
@@ -498,7 +531,7 @@ PATHS.update(
                     ),
                     _query("member", {"type": "string", "description": "only this member's (userid) rows"}),
                     _query("limit", {"type": "integer", "minimum": 1, "maximum": 100}),
-                    _query("cursor"),
+                    _query("cursor", CURSOR),
                     _query("format", {"type": "string", "enum": ["json", "csv"]}),
                 ],
                 "responses": {

@@ -4,11 +4,19 @@ Why: ``gettoken`` is rate-limited and a token lives ~2 h, so calling it per requ
 during a burst of a thousand callbacks) gets the corp throttled. The order of lookup is: this container's
 memory → the shared DynamoDB record → a refresh by *one* lease holder, while everyone else keeps using the
 current token (if still valid) or waits briefly for the new one.
+
+When gettoken fails, the failure is shared too: the refresher writes a back-off deadline into the record
+(0.5 s after the first failure, doubling to at most 2 s, with jitter) and nobody calls gettoken again before
+it. Callers wait for the back-off if it ends within their own time, else fail fast with a retryable
+TransportError. So during an outage gettoken is called about once per back-off period for the whole corp
+app, however many welcomes arrive (it used to be once per retry of every welcome: 368 calls in 18 s for 30
+welcomes), and at most one back-off period after gettoken recovers the next caller has a token.
 """
 
 from __future__ import annotations
 
 import hashlib
+import random
 import threading
 import time
 import uuid
@@ -16,10 +24,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from wecom_bundle import storage
+from wecom_bundle.wecom.errors import TransportError
 
 REFRESH_AHEAD_MS = 10 * 60 * 1000  # refresh 10 min before expiry: no caller ever holds an expiring token
 LEASE_MS = 10_000  # a refresher has this long to fetch and publish before another may try
 WAIT_STEP_S = 0.1
+BACKOFF_BASE_MS = 500  # after the first failed refresh
+BACKOFF_CAP_MS = 2_000  # bounds gettoken calls in an outage (~1 per 1-2 s) and the wait after it recovers
 
 
 @dataclass
@@ -30,6 +41,20 @@ class _Cached:
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def backoff_ms(failures: int) -> int:
+    """How long nobody refreshes after ``failures`` consecutive failed refreshes: exponential from
+    BACKOFF_BASE_MS, capped at BACKOFF_CAP_MS, half of it random so containers do not move in step."""
+    ceiling = min(BACKOFF_CAP_MS, BACKOFF_BASE_MS << min(max(failures, 1) - 1, 8))
+    return ceiling // 2 + random.randint(0, ceiling // 2)  # noqa: S311 - jitter, not security
+
+
+class TokenUnavailable(TransportError):
+    """No valid token within the caller's time: gettoken is failing and backing off. Retryable."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("gettoken", reason)
 
 
 def token_scope(corp_id: str, corp_secret: str) -> str:
@@ -57,8 +82,15 @@ class SharedTokenProvider:
         cached = self._cached
         if cached and cached.expires_at_ms - REFRESH_AHEAD_MS > self._clock():
             return cached.token
-        with self._lock:  # one thread per container goes to DynamoDB; the others reuse its answer
-            return self._get_shared(time.monotonic() + max(timeout, 0.5))
+        give_up_at = time.monotonic() + max(timeout, 0.5)
+        # One thread per container goes to DynamoDB; the others reuse its answer, but never wait on it for
+        # longer than their own time (during an outage the holder may be waiting out a back-off).
+        if not self._lock.acquire(timeout=max(0.0, give_up_at - time.monotonic())):
+            raise TokenUnavailable("token refresh in progress")
+        try:
+            return self._get_shared(give_up_at)
+        finally:
+            self._lock.release()
 
     def invalidate(self, token: str) -> None:
         """WeCom rejected ``token`` (40001/40014/42001): drop it here and in the shared record."""
@@ -79,22 +111,39 @@ class SharedTokenProvider:
             if current.token and current.expires_at_ms - REFRESH_AHEAD_MS > now:
                 self._cached = current
                 return current.token
-            if storage.acquire_token_lease(
+            failures = int(record.get("refresh_failures", 0))
+            backoff_until = int(record.get("refresh_backoff_until_ms", 0))
+            if backoff_until <= now and storage.acquire_token_lease(
                 self.scope, self._owner, now, now + LEASE_MS, now + REFRESH_AHEAD_MS
             ):
-                return self._refresh()
+                return self._refresh(failures)
             if current.token and current.expires_at_ms > now:
                 self._cached = current  # someone is refreshing; the current token still works meanwhile
                 return current.token
+            if backoff_until > now:
+                self._wait_out_backoff((backoff_until - now) / 1000, give_up_at)
+                continue
             if time.monotonic() >= give_up_at:
-                return self._refresh_without_lease()
+                if not storage.claim_token_fallback(self.scope, now, now + backoff_ms(failures + 1)):
+                    raise TokenUnavailable("token refresh in progress")  # someone else's last resort
+                return self._refresh_without_lease(failures)
             time.sleep(WAIT_STEP_S)
 
-    def _refresh(self) -> str:
+    @staticmethod
+    def _wait_out_backoff(wait_s: float, give_up_at: float) -> None:
+        """A refresh failed moments ago: wait until its back-off ends if that is within our time, else fail
+        fast (the caller retries within its own budget; nobody calls gettoken meanwhile)."""
+        if time.monotonic() + wait_s >= give_up_at:
+            raise TokenUnavailable("refresh backing off after failures")
+        time.sleep(wait_s + random.uniform(0, WAIT_STEP_S))  # noqa: S311 - spread the waiters' next read
+
+    def _refresh(self, failures: int) -> str:
         try:
             token, expires_in = self._fetch(LEASE_MS / 1000 - 1)
         except Exception:
-            storage.release_token_lease(self.scope, self._owner)
+            # Release the lease with a back-off: nobody (here or in another container) calls gettoken again
+            # before it ends, so an outage costs one call per back-off period, not one per caller.
+            storage.fail_token_refresh(self.scope, self._owner, self._clock() + backoff_ms(failures + 1))
             raise
         expires_at = self._clock() + expires_in * 1000
         self._cached = _Cached(token, expires_at)
@@ -107,8 +156,13 @@ class SharedTokenProvider:
                 raise
         return token
 
-    def _refresh_without_lease(self) -> str:
-        """Last resort when the lease holder is stuck and no valid token exists: fetch for ourselves only."""
-        token, expires_in = self._fetch(3.0)
+    def _refresh_without_lease(self, failures: int) -> str:
+        """Last resort when the lease holder is stuck and no valid token exists: fetch for ourselves only.
+        One caller per back-off period gets here (``claim_token_fallback``); a failure counts like any."""
+        try:
+            token, expires_in = self._fetch(3.0)
+        except Exception:
+            storage.fail_token_refresh(self.scope, None, self._clock() + backoff_ms(failures + 1))
+            raise
         self._cached = _Cached(token, self._clock() + expires_in * 1000)
         return token

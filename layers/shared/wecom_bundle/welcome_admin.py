@@ -2,28 +2,28 @@
 
 from __future__ import annotations
 
-import base64
 import json
+import re
 import time
-from datetime import datetime
 from typing import Any
 
-from wecom_bundle import media, runtime, storage
+from wecom_bundle import cursors, media, runtime, storage
 from wecom_bundle.validation import NotFound, ValidationError, parse_limit, parse_timestamp
-from wecom_bundle.welcome_rules import parse_rule, validate_rule_id
+from wecom_bundle.welcome_rules import parse_rule, rule_warnings, validate_rule_id
 
+PAGING = ("cursor", "limit")
 LOG_MONTHS_BACK = 7  # the log keeps 180 days by default: never walk further back than that
 
 
 def put_rule(rule_id: str, body: Any) -> tuple[dict[str, Any], bool]:
-    """Create or replace a rule; answers (rule, created)."""
+    """Create or replace a rule; answers (the rule with its ``warnings``, created)."""
     rule = parse_rule(rule_id, body, int(time.time() * 1000))
     media.check_exist(rule.get("attachments"))
     existed = storage.get_rule(rule_id) is not None
     storage.put_rule(rule)
     if media.refs_in(rule.get("attachments")):
         media.warm(rule.get("attachments"), runtime.wecom_client())
-    return rule, not existed
+    return {**rule, "warnings": rule_warnings(rule)}, not existed
 
 
 def get_rule(rule_id: str) -> dict[str, Any]:
@@ -50,18 +50,20 @@ def parse_since(raw: str | None) -> int | None:
     return None if raw in (None, "") else parse_timestamp(raw, "since")
 
 
-def _month_cursor(month: str, inner: str | None) -> str:
-    raw = json.dumps({"m": month, "k": inner}).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+MONTH = re.compile(r"^(19[7-9]\d|[2-9]\d\d\d)-(0[1-9]|1[0-2])$")  # the range parse_timestamp accepts
+LAST_LOGGED_TS = 9_999_999_999  # create_time sort keys are 10 digits: nothing is logged after 2286
 
 
-def _open_month_cursor(cursor: str) -> tuple[str, str | None]:
-    try:
-        doc = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        month, inner = str(doc["m"]), doc.get("k")
-        datetime.strptime(month, "%Y-%m")
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ValidationError("cursor", "is not a cursor this API gave out") from exc
+def _month_cursor(scope: str, month: str, inner: str | None) -> str:
+    return cursors.seal(scope, {"m": month, "k": inner})
+
+
+def _open_month_cursor(scope: str, cursor: str) -> tuple[str, str | None]:
+    """A signed cursor of this listing; its month is checked again (a cursor outlives code changes)."""
+    doc = cursors.unseal(scope, cursor)
+    month, inner = (doc.get("m"), doc.get("k")) if isinstance(doc, dict) else (None, None)
+    if not isinstance(month, str) or not MONTH.match(month) or not isinstance(inner, str | None):
+        raise ValidationError("cursor", "is not a cursor this API gave out for this listing")
     return month, inner
 
 
@@ -78,47 +80,52 @@ def _strip(record: dict[str, Any]) -> dict[str, Any]:
 def list_welcomes(params: dict[str, str]) -> dict[str, Any]:
     """Welcome outcomes newest first, by customer, member, channel and time; paginated by ``cursor``."""
     limit, since = parse_limit(params.get("limit")), parse_since(params.get("since"))
+    if since is not None and since > LAST_LOGGED_TS:
+        return {"items": [], "cursor": None}  # a valid time no record can be newer than
     ext, user, state, cursor = (
         params.get(k) or None for k in ("external_userid", "userid", "state", "cursor")
     )
+    # A cursor continues exactly the listing that gave it out: its start key lies in that partition and
+    # inside that ``since`` (DynamoDB answers a start key outside the key condition with an error).
+    scope = "welcomes|" + json.dumps({k: v for k, v in sorted(params.items()) if v and k not in PAGING})
     if ext or user:
         by, value = ("external_userid", ext) if ext else ("userid", user)
         equals = {k: v for k, v in (("userid", user if ext else None), ("state", state)) if v is not None}
-        try:
-            page = storage.query_welcomes(
-                by, str(value), since=since, limit=limit, cursor=cursor, equals=equals
-            )
-        except ValueError as exc:
-            raise ValidationError("cursor", "is not a cursor this API gave out") from exc
-        return {"items": [_strip(i) for i in page.items], "cursor": page.cursor}
-    return _list_by_month(limit, since, state, cursor)
+        inner = cursors.unseal(scope, cursor) if cursor else None
+        if not isinstance(inner, str | None):
+            raise ValidationError("cursor", "is not a cursor this API gave out for this listing")
+        page = storage.query_welcomes(by, str(value), since=since, limit=limit, cursor=inner, equals=equals)
+        return {
+            "items": [_strip(i) for i in page.items],
+            "cursor": page.cursor and cursors.seal(scope, page.cursor),
+        }
+    return _list_by_month(scope, limit, since, state, cursor)
 
 
-def _list_by_month(limit: int, since: int | None, state: str | None, cursor: str | None) -> dict[str, Any]:
+def _list_by_month(
+    scope: str, limit: int, since: int | None, state: str | None, cursor: str | None
+) -> dict[str, Any]:
     """No customer or member given: walk the month partitions from the newest back to ``since``."""
     month, inner = (
-        _open_month_cursor(cursor) if cursor else (storage.welcome_log_month(int(time.time())), None)
+        _open_month_cursor(scope, cursor) if cursor else (storage.welcome_log_month(int(time.time())), None)
     )
     oldest = storage.welcome_log_month(since) if since is not None else None
     items: list[dict[str, Any]] = []
     for _ in range(LOG_MONTHS_BACK):
-        try:
-            page = storage.query_welcomes(
-                "month",
-                month,
-                since=since,
-                limit=limit - len(items),
-                cursor=inner,
-                equals={"state": state} if state is not None else None,
-            )
-        except ValueError as exc:
-            raise ValidationError("cursor", "is not a cursor this API gave out") from exc
+        page = storage.query_welcomes(
+            "month",
+            month,
+            since=since,
+            limit=limit - len(items),
+            cursor=inner,
+            equals={"state": state} if state is not None else None,
+        )
         items.extend(_strip(i) for i in page.items)
         if page.cursor:
-            return {"items": items, "cursor": _month_cursor(month, page.cursor)}
+            return {"items": items, "cursor": _month_cursor(scope, month, page.cursor)}
         if month == oldest:
             break
         month, inner = _previous_month(month), None
         if len(items) >= limit:
-            return {"items": items, "cursor": _month_cursor(month, None)}
+            return {"items": items, "cursor": _month_cursor(scope, month, None)}
     return {"items": items, "cursor": None}

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from wecom_bundle.content import validate_content
+from wecom_bundle.content import check_nickname_room, validate_content
 from wecom_bundle.validation import (
     ValidationError,
     optional_int,
@@ -29,6 +29,8 @@ TIME_PATTERN = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 MATCH_FIELDS = frozenset({"state", "state_prefix", "userid", "weekdays", "time_from", "time_to"})
 RULE_FIELDS = frozenset({"priority", "match", "text", "attachments", "description"})
 STATE_MAX_CHARS = 30  # WeCom's 「联系我」state is at most 30 characters
+USERID_MAX_CHARS = 64  # a WeCom member's userid is 1-64 characters
+MATCH_MAX_CHARS = {"state": STATE_MAX_CHARS, "state_prefix": STATE_MAX_CHARS, "userid": USERID_MAX_CHARS}
 
 
 def validate_rule_id(rule_id: str) -> str:
@@ -61,6 +63,8 @@ def _validate_match(value: Any) -> dict[str, Any]:
         if text is not None:
             if not text:
                 raise ValidationError(f"match.{key}", "must not be empty (leave it out to match any)")
+            if len(text) > MATCH_MAX_CHARS[key]:
+                raise ValidationError(f"match.{key}", f"must be at most {MATCH_MAX_CHARS[key]} characters")
             out[key] = text
     if "state" in out and "state_prefix" in out:
         raise ValidationError("match.state_prefix", "give either state or state_prefix, not both")
@@ -80,8 +84,15 @@ def _validate_match(value: Any) -> dict[str, Any]:
     return out
 
 
+def rule_warnings(rule: dict[str, Any]) -> list[dict[str, str]]:
+    """What an operator should know about a valid rule (a text close to WeCom's limit)."""
+    content = (rule.get("text") or {}).get("content")
+    return check_nickname_room(content, "text.content") if content else []
+
+
 def parse_rule(rule_id: str, body: Any, now_ms: int) -> dict[str, Any]:
-    """Validate a PUT body into the stored rule; raises ValidationError naming the field."""
+    """Validate a PUT body into the stored rule; raises ValidationError naming the field (a text that the
+    longest %NICKNAME% would push past 4 000 bytes included)."""
     validate_rule_id(rule_id)
     doc = require_object(body, "body")
     reject_unknown(doc, RULE_FIELDS)
@@ -96,6 +107,7 @@ def parse_rule(rule_id: str, body: Any, now_ms: int) -> dict[str, Any]:
         "updated_at_ms": now_ms,
     }
     if text is not None:
+        check_nickname_room(text["content"], "text.content")
         rule["text"] = text
     if description:
         rule["description"] = description

@@ -23,6 +23,7 @@ timeout.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import random
@@ -31,11 +32,12 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from wecom_bundle import config, media, storage, telemetry
+from wecom_bundle.content import fit_nickname
 from wecom_bundle.media import MediaRef
 from wecom_bundle.wecom.client import WeComClient
 from wecom_bundle.wecom.errors import (
@@ -100,6 +102,7 @@ class Result:
     errcode: int | None = None
     attempts: int = 0
     latency_ms: int | None = None
+    first_error: str | None = None  # what the first send attempt got, when it failed (see _post_welcome)
 
 
 def event_key(corp_id: str, event: Mapping[str, str | int]) -> str:
@@ -125,6 +128,7 @@ def render_text(content: str, nickname: str | None) -> str:
     """Fill the placeholder, or remove it with the blank before it: 'Hi %NICKNAME%, …' → 'Hi, …'."""
     if NICKNAME not in content:
         return content
+    nickname = nickname and fit_nickname(content, nickname)  # within WeCom's 4 000 bytes, whatever the name
     if nickname:
         return content.replace(NICKNAME, nickname)
     return _NICKNAME_GAP.sub("", content).lstrip(" \t\u3000")
@@ -179,6 +183,8 @@ class WelcomeService:
         self.clock = clock
         self.sleep = sleep
         self.recent = RecentEvents()
+        # event key -> what the first failed send attempt of a welcome in flight got
+        self._first_errors: dict[str, str] = {}
 
     # -------------------------------------------------------------------------------------------- entry
     def handle(self, corp_id: str, event: Mapping[str, str | int]) -> Result:
@@ -193,7 +199,11 @@ class WelcomeService:
             raise
         if claimed is None:
             return Result("duplicate")
-        result = self._welcome_or_failed(event, claimed)
+        try:
+            result = self._welcome_or_failed(event, claimed)
+        finally:
+            first_error = self._first_errors.pop(key, None)  # never left behind, even when _welcome raises
+        result.first_error = first_error
         if result.outcome != "duplicate":  # a lost lease means the new owner records the outcome
             self._record(claimed, event, result)
         return result
@@ -312,17 +322,16 @@ class WelcomeService:
                 return Result("expired", errcode=errcode, attempts=attempts)
             timeout = (min(ATTEMPT_CONNECT_TIMEOUT_S, left_s), min(ATTEMPT_READ_TIMEOUT_S, left_s))
             try:
-                self.client.tokens.get(
-                    left_s
-                )  # a cold token first: the lease below is sized for the HTTP call
-                if not self._hold_lease(claimed, sum(timeout)):
-                    return Result("duplicate", errcode=errcode, attempts=attempts)  # taken over
-                attempts += 1
-                # The client does not resend on a refused token by itself: every request goes through the
-                # lease check above, the resend with a fresh token included.
-                self.client.post(
-                    "externalcontact/send_welcome_msg", body, timeout=timeout, retry_on_token_error=False
-                )
+                with self._first_error_of(claimed.key):
+                    self.client.tokens.get(left_s)  # a cold token first: the lease is sized for the HTTP call
+                    if not self._hold_lease(claimed, sum(timeout)):
+                        return Result("duplicate", errcode=errcode, attempts=attempts)  # taken over
+                    attempts += 1
+                    # The client does not resend on a refused token by itself: every request goes through
+                    # the lease check above, the resend with a fresh token included.
+                    self.client.post(
+                        "externalcontact/send_welcome_msg", body, timeout=timeout, retry_on_token_error=False
+                    )
                 return Result("sent", attempts=attempts)
             except TokenError as exc:
                 if token_refused:  # a fresh token refused too: not transient
@@ -362,6 +371,21 @@ class WelcomeService:
         claimed.lease_until_ms = needed
         return True
 
+    @contextlib.contextmanager
+    def _first_error_of(self, key: str) -> Iterator[None]:
+        """Remember the first failure of the event's send attempts. Why: when the connection drops after
+        WeCom delivered, the retry's 41051 reads ``already_sent`` as if someone else had sent it; the log
+        keeps the first error (and ``attempts``) so an operator sees our own attempt may have."""
+        try:
+            yield
+        except WeComError as exc:
+            self._first_errors.setdefault(key, f"errcode {exc.errcode}")
+            raise
+        except TransportError as exc:  # reason: an exception type or an HTTP status, never the URL
+            where = "" if exc.path.endswith("send_welcome_msg") else f"{exc.path}: "  # e.g. gettoken failing
+            self._first_errors.setdefault(key, where + exc.reason)
+            raise
+
     # -------------------------------------------------------------------------------------------- log
     def _record_base(self, event: Mapping[str, str | int]) -> dict[str, Any]:
         retention_s = self.settings.log_retention_days * 86400
@@ -380,6 +404,7 @@ class WelcomeService:
             "rule_id": result.rule_id,
             "errcode": result.errcode,
             "attempts": result.attempts,
+            "first_error": result.first_error,
             "latency_ms": result.latency_ms,
             "recorded_at_ms": self.clock(),
         }
