@@ -85,3 +85,18 @@ def table_snapshot(table: Any) -> list[dict[str, Any]]:
             break
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
     return sorted(items, key=lambda item: (str(item.get("pk")), str(item.get("sk"))))
+
+
+def with_campaign_customers(sim: SimulatorHandle, monkeypatch: Any) -> SimulatorHandle:
+    """The simulator knowing member zhangsan and customers wm0..wm2, campaign retries without pauses: the
+    setting every admin campaign test starts from."""
+    import requests
+
+    from wecom_bundle import campaigns
+
+    monkeypatch.setattr(campaigns, "_sleep", lambda _s: None)
+    customers = [{"external_userid": f"wm{i}", "name": f"c{i}", "owner": "zhangsan"} for i in range(3)]
+    requests.post(
+        f"{sim.url}/__sim/contacts", json={"members": ["zhangsan"], "customers": customers}, timeout=5
+    ).raise_for_status()
+    return sim

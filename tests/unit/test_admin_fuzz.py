@@ -11,15 +11,14 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import event as note_event
 from hypothesis import strategies as st
 
 from local.events import http_event
 from local.wecom_sim.server import SimulatorHandle
-from tests.support import function_under_test, table_snapshot
-from wecom_bundle import campaigns, openapi
+from tests.support import function_under_test, table_snapshot, with_campaign_customers
+from wecom_bundle import openapi
 
 pytestmark = pytest.mark.usefixtures("moto_table")
 VERBS = ("get", "put", "post", "delete", "patch")
@@ -149,12 +148,7 @@ def admin() -> Any:
 
 @pytest.fixture
 def sim(wecom_sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch) -> SimulatorHandle:
-    monkeypatch.setattr(campaigns, "_sleep", lambda _s: None)
-    customers = [{"external_userid": f"wm{i}", "name": f"c{i}", "owner": "zhangsan"} for i in range(3)]
-    requests.post(
-        f"{wecom_sim.url}/__sim/contacts", json={"members": ["zhangsan"], "customers": customers}, timeout=5
-    ).raise_for_status()
-    return wecom_sim
+    return with_campaign_customers(wecom_sim, monkeypatch)
 
 
 def _data(table: Any) -> list[dict[str, Any]]:

@@ -9,13 +9,12 @@ import time
 from typing import Any
 
 import pytest
-import requests
 
 from local.events import http_event
 from local.wecom_sim.calllog import calls
 from local.wecom_sim.server import SimulatorHandle
-from tests.support import function_under_test, table_snapshot
-from wecom_bundle import campaigns, storage
+from tests.support import function_under_test, table_snapshot, with_campaign_customers
+from wecom_bundle import storage
 
 pytestmark = pytest.mark.usefixtures("moto_table")
 RULE = {"text": {"content": "hello"}}
@@ -213,12 +212,7 @@ def test_a_cursor_only_continues_its_own_listing(admin: Any, moto_table: Any) ->
 
 @pytest.fixture
 def sim(wecom_sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch) -> SimulatorHandle:
-    monkeypatch.setattr(campaigns, "_sleep", lambda _s: None)
-    customers = [{"external_userid": f"wm{i}", "name": f"c{i}", "owner": "zhangsan"} for i in range(3)]
-    requests.post(
-        f"{wecom_sim.url}/__sim/contacts", json={"members": ["zhangsan"], "customers": customers}, timeout=5
-    ).raise_for_status()
-    return wecom_sim
+    return with_campaign_customers(wecom_sim, monkeypatch)
 
 
 def _create(admin: Any, name: str) -> str:

@@ -12,15 +12,13 @@ import time
 from typing import Any
 
 import pytest
-import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from local.events import http_event
 from local.wecom_sim.calllog import calls
 from local.wecom_sim.server import SimulatorHandle
-from tests.support import function_under_test
-from wecom_bundle import campaigns
+from tests.support import function_under_test, with_campaign_customers
 from wecom_bundle.campaign_validation import parse_campaign
 
 pytestmark = pytest.mark.usefixtures("moto_table")
@@ -39,12 +37,7 @@ def admin() -> Any:
 
 @pytest.fixture
 def sim(wecom_sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch) -> SimulatorHandle:
-    monkeypatch.setattr(campaigns, "_sleep", lambda _s: None)
-    customers = [{"external_userid": f"wm{i}", "name": f"c{i}", "owner": "zhangsan"} for i in range(3)]
-    requests.post(
-        f"{wecom_sim.url}/__sim/contacts", json={"members": ["zhangsan"], "customers": customers}, timeout=5
-    ).raise_for_status()
-    return wecom_sim
+    return with_campaign_customers(wecom_sim, monkeypatch)
 
 
 @pytest.fixture
