@@ -19,6 +19,7 @@ from wecom_bundle import campaign_results, campaigns, reminders, runtime, storag
 from wecom_bundle.campaigns import CampaignError
 from wecom_bundle.sync_totals import zero_totals
 from wecom_bundle.validation import NotFound
+from wecom_bundle.wecom import groupmsg
 
 pytestmark = pytest.mark.usefixtures("moto_table")
 TEXT = {"content": "双十一 85 折"}
@@ -209,8 +210,8 @@ def crash_after_first_call(monkeypatch: pytest.MonkeyPatch) -> None:
 def list_v2(chat_type: str = "single") -> list[dict[str, Any]]:
     now = int(time.time())
     query = {"chat_type": chat_type, "start_time": now - 3600, "end_time": now + 3600, "filter_type": 2}
-    client = runtime.wecom_client()
-    return [row for rows, _ in client.paginate(campaigns.LIST_PATH, query, "group_msg_list") for row in rows]
+    pages = groupmsg.get_groupmsg_list_v2(runtime.wecom_client(), query)
+    return [row for rows, _ in pages for row in rows]
 
 
 def test_crash_between_call_and_write_is_linked_back_from_list_v2(

@@ -27,16 +27,15 @@ from wecom_bundle import campaign_results, campaign_validation, config, cursors,
 from wecom_bundle.reminder_policy import ReminderPolicy
 from wecom_bundle.sync_totals import zero_totals
 from wecom_bundle.validation import NotFound, Refused, ValidationError, parse_limit
-from wecom_bundle.wecom.errors import MEDIA_EXPIRED, TransportError, WeComError
+from wecom_bundle.wecom import groupmsg
+from wecom_bundle.wecom.errcodes import Errcode
+from wecom_bundle.wecom.errors import TransportError, WeComError
 
 if TYPE_CHECKING:
     from wecom_bundle.wecom.client import WeComClient
 
 logger = logging.getLogger(__name__)
 
-ADD_PATH = "externalcontact/add_msg_template"
-CANCEL_PATH = "externalcontact/cancel_groupmsg_send"
-LIST_PATH = "externalcontact/get_groupmsg_list_v2"
 CHUNK_SIZE = 10_000  # external_userid per add_msg_template call (page 004)
 PART_SIZE = 5_000  # ids per DynamoDB item: 5 000 x <= 64 bytes stays far below the 400 KB item limit
 # Longer than the slowest chunk (3 x (13 s call + backoff + 13 s list_v2 look) ~ 90 s): a live owner never
@@ -336,7 +335,7 @@ def _send_chunk(client: WeComClient, campaign: dict[str, Any], chunk: dict[str, 
     used = _resolve_media(client, body, campaign)
     for attempt in range(CALL_ATTEMPTS):
         try:
-            answer = client.post(ADD_PATH, body, timeout=CALL_TIMEOUT)
+            answer = groupmsg.add_msg_template(client, body, timeout=CALL_TIMEOUT)
         except TransportError:
             backoff(attempt)  # the request may have reached WeCom: look for its task before calling again
             if _repair_chunk(client, chunk):
@@ -346,7 +345,9 @@ def _send_chunk(client: WeComClient, campaign: dict[str, Any], chunk: dict[str, 
             if exc.retryable:  # rate limit or busy: WeCom refused, nothing was created
                 backoff(attempt)
                 continue
-            if exc.errcode == MEDIA_EXPIRED and used:  # refused, nothing created: fresh uploads, once
+            if (
+                exc.errcode == Errcode.INVALID_MEDIA_ID and used
+            ):  # refused, nothing created: fresh uploads, once
                 for ref, media_id in used.items():
                     media.invalidate(ref, media_id)
                 _resolve_media(client, body, campaign)
@@ -494,7 +495,7 @@ def _repair_chunk(client: WeComClient, chunk: dict[str, Any]) -> bool:
         "limit": 100,
     }
     try:
-        for rows, _cursor in client.paginate(LIST_PATH, query, "group_msg_list", timeout=CALL_TIMEOUT):
+        for rows, _cursor in groupmsg.get_groupmsg_list_v2(client, query, timeout=CALL_TIMEOUT):
             for row in rows:
                 if _link_if_match(row, chunk):
                     logger.info(
@@ -594,7 +595,7 @@ def _cancel_msgid(client: WeComClient, msgid: str) -> dict[str, Any] | None:
     error: dict[str, Any] = {}
     for attempt in range(CALL_ATTEMPTS + 1):
         try:
-            client.post(CANCEL_PATH, {"msgid": msgid}, timeout=CALL_TIMEOUT)
+            groupmsg.cancel_groupmsg_send(client, msgid, timeout=CALL_TIMEOUT)
             return None
         except TransportError as exc:
             error = {"reason": exc.reason}

@@ -28,19 +28,14 @@ from wecom_bundle import media, storage
 from wecom_bundle.media import MediaRef, MediaUnavailable, Settings
 from wecom_bundle.wecom import group_templates as wecom_templates
 from wecom_bundle.wecom.client import WeComClient
-from wecom_bundle.wecom.errors import (
-    MEDIA_EXPIRED,
-    TEMPLATE_NOT_OWNED,
-    TEMPLATE_UNKNOWN,
-    TransportError,
-    WeComError,
-)
+from wecom_bundle.wecom.errcodes import Errcode
+from wecom_bundle.wecom.errors import TransportError, WeComError
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 PARTS = ("image", "link", "miniprogram", "file", "video")
-SKIPPED = {TEMPLATE_NOT_OWNED: "not_owned", TEMPLATE_UNKNOWN: "gone"}
+SKIPPED: dict[int, str] = {Errcode.API_FORBIDDEN: "not_owned", Errcode.INVALID_TEMPLATE_ID: "gone"}
 OUTCOMES = ("current", "repointed", "not_owned", "gone", "failed")
 
 
@@ -112,7 +107,7 @@ def call_with_media(
     try:
         return call(resolved.content), resolved.wecom_media
     except WeComError as exc:
-        if exc.errcode != MEDIA_EXPIRED or not resolved.used:
+        if exc.errcode != Errcode.INVALID_MEDIA_ID or not resolved.used:
             raise
         logger.info("WeCom refused a template's media id (40007): uploading again")
     for ref, media_id in resolved.used.items():

@@ -23,7 +23,8 @@ from wecom_bundle.group_templates import comparable, mirror, new_record
 from wecom_bundle.validation import ValidationError
 from wecom_bundle.wecom import group_templates as wecom_templates
 from wecom_bundle.wecom.client import WeComClient
-from wecom_bundle.wecom.errors import TEMPLATE_UNKNOWN, TransportError, WeComError
+from wecom_bundle.wecom.errcodes import Errcode
+from wecom_bundle.wecom.errors import TransportError, WeComError
 
 INTENT_GRACE_MS = 60_000  # an add younger than this may still be waiting for WeCom's answer
 
@@ -113,7 +114,7 @@ def _read(
         try:
             found[template_id] = wecom_templates.get(client, template_id)
         except WeComError as exc:
-            if exc.errcode == TEMPLATE_UNKNOWN:
+            if exc.errcode == Errcode.INVALID_TEMPLATE_ID:
                 found[template_id] = None
             else:
                 unchecked.append({"template_id": template_id, "errcode": exc.errcode, "reason": exc.errmsg})

@@ -25,13 +25,8 @@ from wecom_bundle.media import MediaUnavailable
 from wecom_bundle.validation import Refused
 from wecom_bundle.wecom import group_templates as wecom_templates
 from wecom_bundle.wecom.client import WeComClient
-from wecom_bundle.wecom.errors import (
-    TEMPLATE_LIMIT_REACHED,
-    TEMPLATE_NOT_OWNED,
-    TEMPLATE_UNKNOWN,
-    TransportError,
-    WeComError,
-)
+from wecom_bundle.wecom.errcodes import Errcode
+from wecom_bundle.wecom.errors import TransportError, WeComError
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -63,7 +58,7 @@ def _now_ms() -> int:
 def refusal(exc: WeComError, template_id: str | None) -> Refused:
     """WeCom's errcode as the admin API's answer; the errcode always travels along."""
     code = exc.errcode
-    if code == TEMPLATE_LIMIT_REACHED:
+    if code == Errcode.TEMPLATE_LIMIT_REACHED:
         count = len(storage.list_group_templates())
         return Refused(
             409,
@@ -74,7 +69,7 @@ def refusal(exc: WeComError, template_id: str | None) -> Refused:
             count=count,
             limit=LIMIT,
         )
-    if code == TEMPLATE_NOT_OWNED:
+    if code == Errcode.API_FORBIDDEN:
         return Refused(
             403,
             "not_template_owner",
@@ -82,7 +77,7 @@ def refusal(exc: WeComError, template_id: str | None) -> Refused:
             "WeCom refused this app",
             errcode=code,
         )
-    if code == TEMPLATE_UNKNOWN:
+    if code == Errcode.INVALID_TEMPLATE_ID:
         return Refused(404, "not_found", f"WeCom has no group welcome template {template_id}", errcode=code)
     if exc.retryable:
         return Refused(503, "wecom_busy", f"WeCom is busy or rate-limiting: {exc.errmsg}", errcode=code)
@@ -298,7 +293,7 @@ def delete_template(template_id: str) -> dict[str, Any] | None:
         try:
             wecom_templates.delete(client, template_id, (record or {}).get("agentid"))
         except WeComError as exc:
-            if exc.errcode != TEMPLATE_UNKNOWN or record is None:
+            if exc.errcode != Errcode.INVALID_TEMPLATE_ID or record is None:
                 raise
             logger.info("group template %s already gone in WeCom: removing it from the mirror", template_id)
     mirrored, _ = mirror(lambda: storage.delete_group_template(template_id), "delete")

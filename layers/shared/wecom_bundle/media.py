@@ -36,12 +36,6 @@ logger = logging.getLogger(__name__)
 
 MEDIA_TTL_S = 3 * 86400
 URL_KIND = "imgurl"  # media/uploadimg: a permanent image URL
-UPLOAD_PATHS = {
-    "image": "media/upload",
-    "video": "media/upload",
-    "file": "media/upload",
-    URL_KIND: "media/uploadimg",
-}
 # (msgtype, reference field) → (kind of WeCom media, field WeCom reads)
 SLOTS = {
     ("image", "s3_key"): ("image", "media_id"),
@@ -317,6 +311,7 @@ def _await_other(
 
 def _upload_object(ref: MediaRef, client: WeComClient, time_left: TimeLeft | None) -> _Entry:
     from wecom_bundle import media_bucket
+    from wecom_bundle.wecom import media as wecom_media
     from wecom_bundle.wecom.errors import TransportError, WeComError
 
     created_at = int(_now())  # before the call: the id can only be younger than this
@@ -330,16 +325,17 @@ def _upload_object(ref: MediaRef, client: WeComClient, time_left: TimeLeft | Non
     budget = 20.0 if time_left is None else time_left()
     if budget <= 0.2:
         raise MediaUnavailable(ref, "no_budget")
-    kind = None if ref.kind == URL_KIND else ref.kind
-    filename = ref.key.rsplit("/", 1)[-1]
+    filename, timeout = ref.key.rsplit("/", 1)[-1], (min(1.0, budget), budget)
     try:
-        answer = client.upload(
-            UPLOAD_PATHS[ref.kind], kind, filename, obj.data, obj.content_type, (min(1.0, budget), budget)
-        )
+        if ref.kind == URL_KIND:
+            media_id = wecom_media.upload_img(client, filename, obj.data, obj.content_type, timeout=timeout)
+        else:
+            media_id = wecom_media.upload(
+                client, ref.kind, filename, obj.data, obj.content_type, timeout=timeout
+            )
     except (WeComError, TransportError) as exc:
         logger.warning("media upload failed", extra={"kind": ref.kind, "reason": type(exc).__name__})
         raise MediaUnavailable(ref, "upload_failed") from exc
-    media_id = str(answer.get("url") if ref.kind == URL_KIND else answer.get("media_id"))
     return _Entry(media_id, created_at, obj.etag)
 
 

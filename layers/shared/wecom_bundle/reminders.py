@@ -32,6 +32,8 @@ from wecom_bundle import campaigns, config, runtime, storage
 from wecom_bundle.campaigns import CampaignError
 from wecom_bundle.reminder_policy import CAP_PER_WINDOW, ReminderPolicy, next_allowed_at, slot_is_free
 from wecom_bundle.validation import NotFound, ValidationError
+from wecom_bundle.wecom import groupmsg
+from wecom_bundle.wecom.errcodes import Errcode
 from wecom_bundle.wecom.errors import TransportError, WeComError
 
 if TYPE_CHECKING:
@@ -39,8 +41,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-REMIND_PATH = "externalcontact/remind_groupmsg_send"
-WECOM_FREQUENCY_LIMIT = 45009
 CALL_ATTEMPTS = 3
 
 
@@ -85,7 +85,7 @@ def remind_msgid(
         storage.put_reminder_event(campaign_id, msgid, now_ms, trigger, "uncertain")
         return Outcome(msgid, "uncertain")
     except WeComError as exc:
-        if exc.errcode == WECOM_FREQUENCY_LIMIT:
+        if exc.errcode == Errcode.RATE_LIMITED:
             return Outcome(
                 msgid, "refused", next_allowed_at=_next_allowed(msgid, now_ms), errcode=exc.errcode
             )
@@ -128,10 +128,10 @@ def _call_remind(client: WeComClient, msgid: str) -> None:
     A transport fault is not retried: the reminder may have happened and the slot covers only one."""
     for attempt in range(CALL_ATTEMPTS):
         try:
-            client.post(REMIND_PATH, {"msgid": msgid}, timeout=campaigns.CALL_TIMEOUT)
+            groupmsg.remind_groupmsg_send(client, msgid, timeout=campaigns.CALL_TIMEOUT)
             return
         except WeComError as exc:
-            if not exc.retryable or exc.errcode == WECOM_FREQUENCY_LIMIT or attempt == CALL_ATTEMPTS - 1:
+            if not exc.retryable or exc.errcode == Errcode.RATE_LIMITED or attempt == CALL_ATTEMPTS - 1:
                 raise
             campaigns.backoff(attempt)
 

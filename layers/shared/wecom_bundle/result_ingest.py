@@ -25,10 +25,10 @@ from typing import Any
 from wecom_bundle import campaigns, config, runtime, storage
 from wecom_bundle.sync_budget import Budget
 from wecom_bundle.sync_totals import zero_totals
+from wecom_bundle.wecom import groupmsg
 
 logger = logging.getLogger(__name__)
 
-LIST_PATH = "externalcontact/get_groupmsg_list_v2"
 LIST_LIMIT = 100
 MAX_WINDOW_S = 30 * 24 * 3600  # list_v2 spans at most one month
 # After this long no send of ours can still claim a task it created (a lease plus the clock slack).
@@ -69,7 +69,7 @@ def ingest_recent(now: int, budget: Budget) -> IngestCounts:
             "filter_type": 2,
             "limit": LIST_LIMIT,
         }
-        pages = client.paginate(LIST_PATH, query, "group_msg_list", retry=budget.call)
+        pages = groupmsg.get_groupmsg_list_v2(client, query, retry=budget.call)
         for rows, _cursor in pages:
             _ingest_page(rows, chat_type, now, counts)
     return counts

@@ -31,19 +31,18 @@ from wecom_bundle.sync_budget import Budget, OutOfTime
 from wecom_bundle.sync_cadence import Cadence
 from wecom_bundle.sync_queue import SyncMessage
 from wecom_bundle.sync_totals import MemberCounts, campaign_totals, chunk_totals, member_counts
+from wecom_bundle.wecom import groupmsg
 from wecom_bundle.wecom.errors import WeComError
+from wecom_bundle.wecom.groupmsg import Page
 
 logger = logging.getLogger(__name__)
 
-TASK_PATH = "externalcontact/get_groupmsg_task"
-RESULT_PATH = "externalcontact/get_groupmsg_send_result"
 PAGE_LIMIT = 1000
 TASK_API_CUTOFF = 1605542400  # 2020-11-17 00:00 +08:00
 MEMBER_SENT = 2
 LEASE_S = 900  # a pass not finished or renewed within this is queued again by the next scheduled run
 CANCEL_SETTLE_S = 60  # a cancelled campaign gets one pass that starts this long after the cancel
 PAGE_RESERVE_S = 15.0  # one page at worst (connect + read timeouts) plus the checkpoint writes
-Page = tuple[list[dict[str, Any]], str]
 
 
 @dataclass
@@ -121,16 +120,9 @@ class _PageStop(OutOfTime):
         self.cursor = cursor
 
 
-def _pages(state: PassState, path: str, body: dict[str, Any], items_key: str, cursor: str) -> Iterator[Page]:
-    """(rows, next_cursor) of every page from ``cursor``, each call under the pass's budget and back-off;
-    running out of time raises _PageStop with the cursor to resume from."""
-    pages = runtime.wecom_client().paginate(
-        path,
-        {**body, "limit": PAGE_LIMIT},
-        items_key,
-        cursor=cursor,
-        retry=state.budget.call,
-    )
+def _pages(pages: Iterator[Page], cursor: str) -> Iterator[Page]:
+    """(rows, next_cursor) of every page of ``pages`` (a WeCom list from ``cursor``, each call under the
+    pass's budget and back-off); running out of time raises _PageStop with the cursor to resume from."""
     while True:
         try:
             rows, next_cursor = next(pages)
@@ -145,7 +137,10 @@ def _pages(state: PassState, path: str, body: dict[str, Any], items_key: str, cu
 def _pull_tasks(state: PassState, cursor: str) -> None:
     """Every page of the member task list from ``cursor``; changed members are stored and flagged."""
     try:
-        for rows, next_cursor in _pages(state, TASK_PATH, {"msgid": state.msgid}, "task_list", cursor):
+        tasks = groupmsg.get_groupmsg_task(
+            runtime.wecom_client(), state.msgid, limit=PAGE_LIMIT, cursor=cursor, retry=state.budget.call
+        )
+        for rows, next_cursor in _pages(tasks, cursor):
             changed = [_store_member_status(state, row) for row in rows]
             if next_cursor and any(changed):
                 _checkpoint_tasks(state, next_cursor)
@@ -230,11 +225,17 @@ def _pull_member_results(state: PassState, userid: str) -> None:
     """Every page of one member's results; writes only new or changed rows, then recounts the member."""
     member = state.members[userid]
     known = {_target(r): r for r in storage.member_results(state.msgid, userid)}
-    body = {"msgid": state.msgid, "userid": userid}
+    cursor = member.get("result_cursor") or ""
     try:
-        for rows, next_cursor in _pages(
-            state, RESULT_PATH, body, "send_list", member.get("result_cursor") or ""
-        ):
+        results = groupmsg.get_groupmsg_send_result(
+            runtime.wecom_client(),
+            state.msgid,
+            userid,
+            limit=PAGE_LIMIT,
+            cursor=cursor,
+            retry=state.budget.call,
+        )
+        for rows, next_cursor in _pages(results, cursor):
             changed = _changed_rows(state, userid, rows, known)
             storage.write_results(state.msgid, changed)
             state.rows_written += len(changed)

@@ -16,10 +16,6 @@ from wecom_bundle import config
 if TYPE_CHECKING:
     from wecom_bundle.wecom.client import WeComClient
 
-# gettoken's answers for a corp id / secret it does not accept (40001 invalid credential, 40013 invalid
-# corpid): the secret may just have been rotated, so it is read again once before the error stands.
-SECRET_REFUSED_ERRCODES = frozenset({40001, 40013})
-
 _lock = threading.Lock()
 _client: WeComClient | None = None
 _built_for: tuple[str, str, str] = ("", "", "")
@@ -32,6 +28,7 @@ def _identity(settings: config.WeComSettings) -> tuple[str, str, str]:
 def _fetch_token(session: object, timeout: float) -> tuple[str, int]:
     """gettoken with the current settings; a refused secret re-reads the secret (rate-limited) and retries."""
     from wecom_bundle.wecom.client import fetch_token
+    from wecom_bundle.wecom.errcodes import SECRET_REFUSED_ERRCODES
     from wecom_bundle.wecom.errors import WeComError
 
     settings = config.settings()

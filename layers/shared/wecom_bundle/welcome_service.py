@@ -39,15 +39,10 @@ from typing import Any
 from wecom_bundle import config, media, storage, telemetry
 from wecom_bundle.content import fit_nickname
 from wecom_bundle.media import MediaRef
+from wecom_bundle.wecom import welcome as wecom_welcome
 from wecom_bundle.wecom.client import WeComClient
-from wecom_bundle.wecom.errors import (
-    MEDIA_EXPIRED,
-    WELCOME_ALREADY_SENT,
-    WELCOME_BEING_SENT,
-    TokenError,
-    TransportError,
-    WeComError,
-)
+from wecom_bundle.wecom.errcodes import Errcode
+from wecom_bundle.wecom.errors import TokenError, TransportError, WeComError
 from wecom_bundle.welcome_rules import RuleCache, choose_rule
 
 logger = logging.getLogger(__name__)
@@ -300,16 +295,12 @@ class WelcomeService:
         if budget < 0.05:
             return None
         try:
-            answer = self.client.get(
-                "externalcontact/get",
-                {"external_userid": event.get("ExternalUserID", "")},
-                timeout=(min(0.5, budget), budget),
+            return wecom_welcome.external_contact_name(
+                self.client, str(event.get("ExternalUserID", "")), timeout=(min(0.5, budget), budget)
             )
         except (WeComError, TransportError) as exc:
             logger.info("nickname unavailable, sending without it", extra={"reason": type(exc).__name__})
             return None
-        name = (answer.get("external_contact") or {}).get("name")
-        return str(name) if name else None
 
     # -------------------------------------------------------------------------------------------- sending
     def _send(
@@ -329,9 +320,7 @@ class WelcomeService:
                     attempts += 1
                     # The client does not resend on a refused token by itself: every request goes through
                     # the lease check above, the resend with a fresh token included.
-                    self.client.post(
-                        "externalcontact/send_welcome_msg", body, timeout=timeout, retry_on_token_error=False
-                    )
+                    wecom_welcome.send_welcome_msg(self.client, body, timeout=timeout)
                 return Result("sent", attempts=attempts)
             except TokenError as exc:
                 if token_refused:  # a fresh token refused too: not transient
@@ -340,13 +329,13 @@ class WelcomeService:
                 attempts -= 1  # refused for its token, the welcome code unread: not an attempt at the welcome
                 continue  # at once, with a fresh token (the client has invalidated the refused one)
             except WeComError as exc:
-                if exc.errcode == WELCOME_ALREADY_SENT:
+                if exc.errcode == Errcode.WELCOME_ALREADY_SENT:
                     return Result("already_sent", errcode=exc.errcode, attempts=attempts)
-                if exc.errcode == MEDIA_EXPIRED and renew_media is not None:
+                if exc.errcode == Errcode.INVALID_MEDIA_ID and renew_media is not None:
                     renew_media()  # once: the code was not consumed, a fresh upload may still make it
                     renew_media, errcode = None, exc.errcode
                     continue
-                if exc.errcode != WELCOME_BEING_SENT and not exc.retryable:
+                if exc.errcode != Errcode.WELCOME_BEING_SENT and not exc.retryable:
                     return Result("failed", errcode=exc.errcode, attempts=attempts)
                 errcode = exc.errcode
             except TransportError as exc:
@@ -382,7 +371,9 @@ class WelcomeService:
             self._first_errors.setdefault(key, f"errcode {exc.errcode}")
             raise
         except TransportError as exc:  # reason: an exception type or an HTTP status, never the URL
-            where = "" if exc.path.endswith("send_welcome_msg") else f"{exc.path}: "  # e.g. gettoken failing
+            where = (
+                "" if exc.path == wecom_welcome.SEND_WELCOME_MSG else f"{exc.path}: "
+            )  # e.g. gettoken failing
             self._first_errors.setdefault(key, where + exc.reason)
             raise
 

@@ -1,20 +1,11 @@
-"""WeCom errcodes as typed exceptions, so callers decide on *kinds* of failure, not magic numbers."""
+"""WeCom errcodes as typed exceptions, so callers decide on *kinds* of failure, not magic numbers.
+
+The codes themselves (and which are token, rate-limit or busy codes) are defined once in ``errcodes``.
+"""
 
 from __future__ import annotations
 
-# Token problems: refresh the access token and retry once.
-TOKEN_ERRCODES = frozenset({40001, 40014, 42001})
-# Rate limits: back off and retry later (45009 frequency limit, 45033 too many concurrent calls).
-RATE_LIMIT_ERRCODES = frozenset({45009, 45033})
-# WeCom's own "system busy": retryable.
-BUSY_ERRCODES = frozenset({-1})
-
-WELCOME_ALREADY_SENT = 41051  # the welcome was delivered (by us or another app): a success, stop
-WELCOME_BEING_SENT = 41096  # another app is sending now; delivery not confirmed: retry until the deadline
-TEMPLATE_LIMIT_REACHED = 41055  # at most 100 group welcome templates per corp
-TEMPLATE_NOT_OWNED = 48002  # api forbidden: only the app that created a group welcome template may change it
-TEMPLATE_UNKNOWN = 40037  # invalid template_id: the group welcome template does not exist (any more)
-MEDIA_EXPIRED = 40007  # invalid media_id (temporary media live 3 days)
+from wecom_bundle.wecom.errcodes import BUSY_ERRCODES, RATE_LIMIT_ERRCODES, TOKEN_ERRCODES
 
 
 class WeComError(Exception):
