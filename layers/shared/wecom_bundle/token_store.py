@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from wecom_bundle import storage
+from wecom_bundle.wecom.client import GETTOKEN
 from wecom_bundle.wecom.errors import TransportError
 
 REFRESH_AHEAD_MS = 10 * 60 * 1000  # refresh 10 min before expiry: no caller ever holds an expiring token
@@ -54,7 +55,7 @@ class TokenUnavailable(TransportError):
     """No valid token within the caller's time: gettoken is failing and backing off. Retryable."""
 
     def __init__(self, reason: str) -> None:
-        super().__init__("gettoken", reason)
+        super().__init__(GETTOKEN, reason)
 
 
 def token_scope(corp_id: str, corp_secret: str) -> str:

@@ -14,6 +14,7 @@ import requests
 
 from wecom_bundle.wecom.errors import TokenError, TransportError, error_for
 
+GETTOKEN = "gettoken"  # the one path the transport calls itself (every other path lives in its area's module)
 DEFAULT_CONNECT_TIMEOUT = 3.05
 DEFAULT_READ_TIMEOUT = 10.0
 Timeout = float | tuple[float, float]
@@ -55,7 +56,7 @@ def fetch_token(
 ) -> tuple[str, int]:
     """Call ``gettoken`` once; answer (access_token, expires_in seconds). Callers cache it (see token_store)."""
     query = {"corpid": corp_id, "corpsecret": secret}
-    body = _request(session, "GET", api_base, "gettoken", params=query, timeout=timeout)
+    body = _request(session, "GET", api_base, GETTOKEN, params=query, timeout=timeout)
     return str(body["access_token"]), int(body.get("expires_in", 7200))
 
 
