@@ -371,9 +371,8 @@ class WelcomeService:
             self._first_errors.setdefault(key, f"errcode {exc.errcode}")
             raise
         except TransportError as exc:  # reason: an exception type or an HTTP status, never the URL
-            where = (
-                "" if exc.path == wecom_welcome.SEND_WELCOME_MSG else f"{exc.path}: "
-            )  # e.g. gettoken failing
+            on_send = exc.path == wecom_welcome.SEND_WELCOME_MSG
+            where = "" if on_send else f"{exc.path}: "  # e.g. gettoken failing
             self._first_errors.setdefault(key, where + exc.reason)
             raise
 
