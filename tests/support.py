@@ -17,7 +17,6 @@ from local.lambda_runtime import load_handler, make_context
 from local.settings import DEV_DEFAULTS
 from local.template import load_template
 from local.wecom_sim.server import SimulatorConfig, SimulatorHandle, start_simulator
-from wecom_bundle.campaigns import CreateResult
 from wecom_bundle.domain_errors import DomainError, InvalidField, NotFound
 
 ADMIN_REFUSALS = Path(__file__).resolve().parents[1] / "functions" / "admin" / "refusals.py"
@@ -147,6 +146,8 @@ def as_admin(service: Callable[..., Any]) -> Callable[..., Any]:
     """``service`` seen through the admin function's table, for tests that state the HTTP contract of a
     service call (a create's 201/202/200, a refusal's 409 and extra fields) without an HTTP event.
     InvalidField and NotFound pass through as raised: those tests assert the domain error itself."""
+    from wecom_bundle.campaigns import CreateResult  # here: conftest imports this module before any test
+
     table = admin_refusals()
 
     @functools.wraps(service)
