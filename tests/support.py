@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import json
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from local.events import http_event
@@ -12,6 +17,9 @@ from local.lambda_runtime import load_handler, make_context
 from local.settings import DEV_DEFAULTS
 from local.template import load_template
 from local.wecom_sim.server import SimulatorConfig, SimulatorHandle, start_simulator
+from wecom_bundle.domain_errors import DomainError, InvalidField, NotFound
+
+ADMIN_REFUSALS = Path(__file__).resolve().parents[1] / "functions" / "admin" / "refusals.py"
 
 
 def function_under_test(logical_id: str) -> Callable[[dict[str, Any]], Any]:
@@ -100,3 +108,61 @@ def with_campaign_customers(sim: SimulatorHandle, monkeypatch: Any) -> Simulator
         f"{sim.url}/__sim/contacts", json={"members": ["zhangsan"], "customers": customers}, timeout=5
     ).raise_for_status()
     return sim
+
+
+# ------------------------------------------------------------------------------------ services as the admin API
+@functools.cache
+def admin_refusals() -> ModuleType:
+    """The admin function's table from domain errors to HTTP (``functions/admin/refusals.py``), imported
+    from its file: only the admin function has it on its path."""
+    spec = importlib.util.spec_from_file_location("admin_refusals_under_test", ADMIN_REFUSALS)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@dataclass(frozen=True)
+class AdminAnswer:
+    """A service's result with the status the admin function answers it with."""
+
+    status: int
+    body: dict[str, Any]
+    replayed: bool = False
+
+
+class AdminRefusal(Exception):
+    """A domain error as the admin function answers it: status, contract code, message, extra fields."""
+
+    def __init__(self, status: int, code: str, message: str, extra: dict[str, Any]) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.extra = extra
+
+
+def as_admin(service: Callable[..., Any]) -> Callable[..., Any]:
+    """``service`` seen through the admin function's table, for tests that state the HTTP contract of a
+    service call (a create's 201/202/200, a refusal's 409 and extra fields) without an HTTP event.
+    InvalidField and NotFound pass through as raised: those tests assert the domain error itself."""
+    from wecom_bundle.campaigns import CreateResult  # here: conftest imports this module before any test
+
+    table = admin_refusals()
+
+    @functools.wraps(service)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            result = service(*args, **kwargs)
+        except (InvalidField, NotFound):
+            raise
+        except DomainError as exc:
+            status, doc = table.error_answer(exc)
+            extra = {k: v for k, v in doc["error"].items() if k not in ("code", "message")}
+            raise AdminRefusal(status, doc["error"]["code"], doc["error"]["message"], extra) from exc
+        if isinstance(result, CreateResult):
+            status = table.create_status(creating=result.creating, replayed=result.replayed)
+            return AdminAnswer(status, result.body, result.replayed)
+        return result
+
+    return call

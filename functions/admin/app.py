@@ -1,7 +1,8 @@
 """AdminFunction: the operators' JSON API (IAM-signed when deployed, open on loopback locally).
 
 Each route parses its input, calls one layer service and shapes the answer; every error leaves as
-``{"error": {"code", "message"[, "field"][, "errcode"]}}`` with a 4xx status.
+``{"error": {"code", "message"[, "field"][, "errcode"]}}`` with the status ``refusals.STATUS_AND_CODE`` gives
+the service's domain error (the services themselves know nothing of HTTP).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from refusals import create_status, error_answer
 
 from wecom_bundle import (
     apigw,
@@ -23,14 +25,8 @@ from wecom_bundle import (
     reminders,
     welcome_admin,
 )
-from wecom_bundle.validation import (
-    MAX_JSON_DEPTH,
-    NotFound,
-    Refused,
-    ValidationError,
-    check_json,
-    check_text,
-)
+from wecom_bundle.domain_errors import DomainError
+from wecom_bundle.validation import MAX_JSON_DEPTH, ValidationError, check_json, check_text
 
 logger = Logger()
 app = APIGatewayHttpResolver()
@@ -83,14 +79,11 @@ def _json_body() -> Any:
     return check_json(doc)
 
 
-@app.exception_handler(ValidationError)
-def _invalid(exc: ValidationError) -> Response:
-    return _error(400, "invalid_request", exc.message, field=exc.field)
-
-
-@app.exception_handler(NotFound)
-def _not_found(exc: NotFound) -> Response:
-    return _error(404, "not_found", str(exc))
+@app.exception_handler(DomainError)
+def _refused(exc: DomainError) -> Response:
+    """Every domain error, through the one table (``refusals.py``)."""
+    status, doc = error_answer(exc)
+    return Response(status, content_types.APPLICATION_JSON, json.dumps(doc))
 
 
 @app.not_found
@@ -135,12 +128,6 @@ def list_welcomes() -> Response:
     return _ok(200, welcome_admin.list_welcomes(_query()))
 
 
-@app.exception_handler(Refused)
-def _refused(exc: Refused) -> Response:
-    """Domain refusals (campaigns, group templates) carry their own status, code and extra fields."""
-    return _error(exc.status, exc.code, exc.message, **exc.extra)
-
-
 # ------------------------------------------------------------------------------------------------ campaigns
 
 
@@ -167,7 +154,7 @@ def _deadline() -> float | None:
 def create_campaign() -> Response:
     key = app.current_event.headers.get("Idempotency-Key")  # case-insensitive; "" when sent empty
     result = campaigns.create_campaign(_json_body(), key, deadline=_deadline())
-    response = _ok(result.status, result.body)
+    response = _ok(create_status(creating=result.creating, replayed=result.replayed), result.body)
     if result.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return response

@@ -18,11 +18,13 @@ import requests
 
 from local.wecom_sim.calllog import calls
 from local.wecom_sim.server import SimulatorHandle
-from tests.support import dev_simulator, race
+from tests.support import AdminRefusal, as_admin, dev_simulator, race
 from wecom_bundle import campaigns, reminders, runtime, storage
-from wecom_bundle.campaigns import CampaignError
 
 pytestmark = pytest.mark.integration
+# Creates and reminders as the admin API answers them (the services return domain results, not statuses).
+create_campaign = as_admin(campaigns.create_campaign)
+remind_campaign = as_admin(reminders.remind_campaign)
 DAY_MS = 86_400_000
 
 
@@ -66,8 +68,8 @@ def test_one_key_raced_by_many_requests_creates_one_campaign(sim: SimulatorHandl
 
     def post(_i: int) -> tuple[int, str]:
         try:
-            result = campaigns.create_campaign(body, key)
-        except CampaignError as exc:  # the key is being used right now, by the winner
+            result = create_campaign(body, key)
+        except AdminRefusal as exc:  # the key is being used right now, by the winner
             assert exc.code == "idempotency_conflict"
             return 409, exc.extra.get("campaign_id", "")
         return result.status, result.body["campaign_id"]
@@ -89,7 +91,7 @@ def test_a_scheduled_campaign_raced_by_scheduled_runs_is_created_once(sim: Simul
         "text": unique_text(),
         "send_at": now + 60,
     }
-    created = campaigns.create_campaign(body, None, now=now)
+    created = create_campaign(body, None, now=now)
     assert created.body["status"] == "scheduled"
 
     summaries = race(6, lambda _i: reminders.run_due(now=now + 61))
@@ -111,7 +113,7 @@ def _rolling_max(times_ms: list[int]) -> int:
 def test_reminder_cap_holds_under_concurrent_scheduled_and_manual_reminders(sim: SimulatorHandle) -> None:
     policy = {"first_after_minutes": 0, "every_minutes": 1}
     body = {"external_userid": ["wm0", "wm1", "wm2"], "text": unique_text(), "reminders": policy}
-    created = campaigns.create_campaign(body, None)
+    created = create_campaign(body, None)
     campaign_id, msgids = created.body["campaign_id"], created.body["msgids"]
     sent_at = int(storage.get_campaign(campaign_id)["sent_at"])
 
@@ -122,10 +124,8 @@ def test_reminder_cap_holds_under_concurrent_scheduled_and_manual_reminders(sim:
                 return reminders.run_due(now=sent_at + offset_s + 60 * (i // 3))
             if kind == 1:  # operators pressing "remind"
                 try:
-                    return reminders.remind_campaign(
-                        campaign_id, None, now_ms=(sent_at + offset_s) * 1000 + i
-                    )
-                except CampaignError as exc:
+                    return remind_campaign(campaign_id, None, now_ms=(sent_at + offset_s) * 1000 + i)
+                except AdminRefusal as exc:
                     assert exc.code == "reminder_limit" and exc.extra["next_allowed_at"] > sent_at + offset_s
                     return exc.code
             # a scheduled run that somehow skipped the turn claim: only the ledger stands in its way

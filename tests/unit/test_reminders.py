@@ -14,12 +14,14 @@ import requests
 
 from local.wecom_sim.calllog import calls
 from local.wecom_sim.server import SimulatorHandle
+from tests.support import AdminRefusal, as_admin
 from wecom_bundle import campaigns, reminders, storage
-from wecom_bundle.campaigns import CampaignError
 from wecom_bundle.reminder_policy import ReminderPolicy, next_allowed_at, parse_policy
 from wecom_bundle.validation import NotFound, ValidationError
 
 pytestmark = pytest.mark.usefixtures("moto_table")
+# Manual reminders as the admin API answers them (the service raises domain errors, not statuses).
+remind_campaign = as_admin(reminders.remind_campaign)
 DAY_MS = 86_400_000
 
 
@@ -102,19 +104,19 @@ def test_manual_reminders_stop_at_three_per_msgid_per_rolling_24h(sim: Simulator
     campaign_id, msgids, _ = active_campaign()
     t0 = int(time.time() * 1000)
     for hour in range(3):
-        answer = reminders.remind_campaign(campaign_id, None, now_ms=t0 + hour * 3_600_000)
+        answer = remind_campaign(campaign_id, None, now_ms=t0 + hour * 3_600_000)
         assert sorted(answer["reminded"]) == sorted(msgids)
-    with pytest.raises(CampaignError) as refused:
-        reminders.remind_campaign(campaign_id, None, now_ms=t0 + 3 * 3_600_000)
+    with pytest.raises(AdminRefusal) as refused:
+        remind_campaign(campaign_id, None, now_ms=t0 + 3 * 3_600_000)
     assert (refused.value.status, refused.value.code) == (429, "reminder_limit")
     assert refused.value.extra["next_allowed_at"] == -(-(t0 + DAY_MS) // 1000)
     assert len(accepted_reminds(sim)) == 6
 
     advance_sim(sim, 86_400)
-    answer = reminders.remind_campaign(campaign_id, None, now_ms=t0 + DAY_MS)  # t0's slot left the window
+    answer = remind_campaign(campaign_id, None, now_ms=t0 + DAY_MS)  # t0's slot left the window
     assert sorted(answer["reminded"]) == sorted(msgids)
-    with pytest.raises(CampaignError) as again:
-        reminders.remind_campaign(campaign_id, None, now_ms=t0 + DAY_MS + 1_800_000)
+    with pytest.raises(AdminRefusal) as again:
+        remind_campaign(campaign_id, None, now_ms=t0 + DAY_MS + 1_800_000)
     assert again.value.extra["next_allowed_at"] == -(-(t0 + 3_600_000 + DAY_MS) // 1000)
     assert [
         c for c in calls(sim.state, "remind_groupmsg_send") if c["errcode"] == 45009
@@ -127,14 +129,14 @@ def test_manual_reminders_stop_at_three_per_msgid_per_rolling_24h(sim: Simulator
 
 def test_chosen_msgids_only(sim: SimulatorHandle) -> None:
     campaign_id, msgids, _ = active_campaign()
-    answer = reminders.remind_campaign(campaign_id, {"msgids": [msgids[1]]})
+    answer = remind_campaign(campaign_id, {"msgids": [msgids[1]]})
     assert answer["reminded"] == [msgids[1]]
     assert [c["body"]["msgid"] for c in accepted_reminds(sim)] == [msgids[1]]
     with pytest.raises(ValidationError) as refused:
-        reminders.remind_campaign(campaign_id, {"msgids": ["msg-not-ours"]})
+        remind_campaign(campaign_id, {"msgids": ["msg-not-ours"]})
     assert refused.value.field == "msgids"
     with pytest.raises(ValidationError):
-        reminders.remind_campaign(campaign_id, {"everyone": True})
+        remind_campaign(campaign_id, {"everyone": True})
 
 
 def test_wecom_45009_keeps_the_slot_and_refuses(sim: SimulatorHandle) -> None:
@@ -171,13 +173,13 @@ def test_busy_is_retried_and_a_lost_answer_counts(sim: SimulatorHandle) -> None:
 
 def test_manual_refusals(sim: SimulatorHandle) -> None:
     with pytest.raises(NotFound):
-        reminders.remind_campaign("cmp-nope", None)
+        remind_campaign("cmp-nope", None)
     now = int(time.time())
     scheduled = campaigns.create_campaign(
         {"external_userid": ["wm0"], "text": {"content": "x"}, "send_at": now + 600}, None
     )
-    with pytest.raises(CampaignError) as refused:
-        reminders.remind_campaign(scheduled.body["campaign_id"], None)
+    with pytest.raises(AdminRefusal) as refused:
+        remind_campaign(scheduled.body["campaign_id"], None)
     assert (refused.value.status, refused.value.code) == (409, "invalid_state")
     assert calls(sim.state, "remind_groupmsg_send") == []
 
@@ -205,13 +207,13 @@ def test_scheduled_reminders_follow_the_policy(sim: SimulatorHandle) -> None:
 def test_scheduled_and_manual_share_the_cap(sim: SimulatorHandle) -> None:
     campaign_id, _, sent_at = active_campaign({"first_after_minutes": 0, "every_minutes": 30})
     now_ms = sent_at * 1000
-    reminders.remind_campaign(campaign_id, None, now_ms=now_ms)
-    reminders.remind_campaign(campaign_id, None, now_ms=now_ms + 1000)
+    remind_campaign(campaign_id, None, now_ms=now_ms)
+    remind_campaign(campaign_id, None, now_ms=now_ms + 1000)
     assert reminders.run_due(now=sent_at + 2)["reminders_sent"] == 2
     summary = reminders.run_due(now=sent_at + 2 + 1800)  # the next turn: every_minutes after the last
     assert (summary["reminders_sent"], summary["reminders_refused"]) == (0, 2)
-    with pytest.raises(CampaignError) as refused:
-        reminders.remind_campaign(campaign_id, None, now_ms=now_ms + 3000)
+    with pytest.raises(AdminRefusal) as refused:
+        remind_campaign(campaign_id, None, now_ms=now_ms + 3000)
     assert refused.value.code == "reminder_limit"
     assert len(accepted_reminds(sim)) == 6
 
@@ -238,6 +240,6 @@ def test_disabled_cancelled_and_synced_campaigns_get_no_scheduled_reminder(
     assert summary["reminders_sent"] == 1  # only the partly synced campaign's second msgid
     assert [c["body"]["msgid"] for c in accepted_reminds(sim)] == [msgids[1]]
     assert storage.get_campaign(synced)["reminders_stopped"] == "no unsent members"
-    with pytest.raises(CampaignError) as refused:
-        reminders.remind_campaign(synced, None)
+    with pytest.raises(AdminRefusal) as refused:
+        remind_campaign(synced, None)
     assert refused.value.code == "nothing_to_remind"

@@ -24,9 +24,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from wecom_bundle import campaign_results, campaign_validation, config, cursors, media, runtime, storage
+from wecom_bundle.domain_errors import IdempotencyConflict, InvalidState, WeComRefused
 from wecom_bundle.reminder_policy import ReminderPolicy
 from wecom_bundle.sync_totals import zero_totals
-from wecom_bundle.validation import NotFound, Refused, ValidationError, parse_limit
+from wecom_bundle.validation import NotFound, ValidationError, parse_limit
 from wecom_bundle.wecom import groupmsg
 from wecom_bundle.wecom.errcodes import Errcode
 from wecom_bundle.wecom.errors import TransportError, WeComError
@@ -64,20 +65,18 @@ def known_id(campaign_id: str) -> str:
     return campaign_id
 
 
-class CampaignError(Refused):
-    """A campaign refusal (status, contract error code, extra error fields: see ``validation.Refused``)."""
-
-
 class _Unavailable(Exception):
     """WeCom kept failing transiently: stop now, the scheduled function resumes after the lease."""
 
 
 @dataclass(frozen=True)
 class CreateResult:
-    status: (
-        int  # 201 created or scheduled; 202 still creating (resumed by the scheduled function); 200 replay
-    )
+    """A create's answer: the campaign as it stands (``body``), whether the scheduled function still has
+    tasks to create for it (``creating``), and whether it is a stored answer replayed for a repeated
+    Idempotency-Key (``replayed``: no new campaign, no WeCom call)."""
+
     body: dict[str, Any]
+    creating: bool
     replayed: bool = False
 
 
@@ -104,7 +103,7 @@ def create_campaign(
     """Validate, store the intent, then create the WeCom tasks (or leave the campaign ``scheduled``).
 
     ``deadline`` (``time.monotonic()``) stops before the Lambda's own timeout; what is left is resumed by the
-    scheduled function, and the answer is 202 with the campaign as it stands.
+    scheduled function, and the answer is the campaign as it stands (``creating``).
     """
     now = _now() if now is None else now
     spec = campaign_validation.parse_campaign(body, now)
@@ -146,19 +145,19 @@ def _request_hash(spec: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def _conflict(detail: str, **extra: Any) -> CreateResult:
-    raise CampaignError(409, "idempotency_conflict", f"Idempotency-Key conflict: {detail}", **extra)
+def _conflict(detail: str, campaign_id: str | None = None) -> CreateResult:
+    raise IdempotencyConflict(f"Idempotency-Key conflict: {detail}", campaign_id)
 
 
 def _replay(key: str, request_hash: str, now: int) -> CreateResult | None:
-    """Same key and same body: the stored campaign, no new WeCom call. Same key, other body: 409."""
+    """Same key and same body: the stored campaign, no new WeCom call. Same key, other body: a conflict."""
     held = storage.get_idempotency(key)
     if held is None or int(held.get("expires_at", 0)) < now:
         return None
     if held["request_hash"] != request_hash:
         _conflict("it was used with a different body", campaign_id=held["campaign_id"])
     answer = _answer(held["campaign_id"])
-    return CreateResult(200 if answer.status == 201 else answer.status, answer.body, replayed=True)
+    return CreateResult(answer.body, answer.creating, replayed=True)
 
 
 def _answer(campaign_id: str) -> CreateResult:
@@ -167,9 +166,7 @@ def _answer(campaign_id: str) -> CreateResult:
     if campaign is None:
         raise NotFound(f"campaign {campaign_id} does not exist")
     if campaign["status"] == "failed":
-        raise CampaignError(
-            400,
-            "wecom_error",
+        raise WeComRefused(
             f"WeCom refused the campaign: {campaign.get('errmsg', '')}".strip(),
             errcode=campaign.get("errcode"),
             campaign_id=campaign_id,
@@ -185,7 +182,7 @@ def _answer(campaign_id: str) -> CreateResult:
     errors = _chunk_errors(chunks)
     if errors:
         body["chunk_errors"] = errors
-    return CreateResult(202 if campaign["status"] == "creating" else 201, body)
+    return CreateResult(body, creating=campaign["status"] == "creating")
 
 
 def _fail_ids(campaign_id: str, chunk: dict[str, Any]) -> list[str]:
@@ -564,7 +561,7 @@ def cancel_campaign(campaign_id: str, *, now: int | None = None) -> dict[str, An
     if campaign is None:
         raise NotFound(f"campaign {campaign_id} does not exist")
     if campaign["status"] == "failed":
-        raise CampaignError(409, "invalid_state", "the campaign failed: WeCom holds no task to cancel")
+        raise InvalidState("the campaign failed: WeCom holds no task to cancel")
     storage.mark_campaign_cancelled(campaign_id, _now() if now is None else now)
     outcome = cancel_sent_chunks(campaign_id)
     return {"campaign_id": campaign_id, "status": "cancelled", **outcome}

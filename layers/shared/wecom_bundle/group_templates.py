@@ -20,9 +20,19 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from wecom_bundle import group_template_media, runtime, storage
+from wecom_bundle.domain_errors import (
+    DomainError,
+    LimitReached,
+    MediaMissing,
+    MediaUploadFailed,
+    NotFound,
+    NotOwned,
+    WeComBusy,
+    WeComRefused,
+    WeComUnavailable,
+)
 from wecom_bundle.group_template_validation import TemplateInput, parse_template, validate_template_id
 from wecom_bundle.media import MediaUnavailable
-from wecom_bundle.validation import Refused
 from wecom_bundle.wecom import group_templates as wecom_templates
 from wecom_bundle.wecom.client import WeComClient
 from wecom_bundle.wecom.errcodes import Errcode
@@ -55,53 +65,53 @@ def _now_ms() -> int:
 
 
 # ----------------------------------------------------------------------------------------------- errors
-def refusal(exc: WeComError, template_id: str | None) -> Refused:
-    """WeCom's errcode as the admin API's answer; the errcode always travels along."""
+def refusal(exc: WeComError, template_id: str | None) -> DomainError:
+    """WeCom's errcode as a domain error; the errcode always travels along. A full cap (41055) is counted
+    against the mirror by ``_refused`` before this is asked."""
     code = exc.errcode
-    if code == Errcode.TEMPLATE_LIMIT_REACHED:
-        count = len(storage.list_group_templates())
-        return Refused(
-            409,
-            "template_limit_reached",
-            f"WeCom holds at most {LIMIT} group welcome templates per corp, counting every app's and the admin "
-            f"console's; {count} of them are this app's (the mirror's count): delete unused templates first",
-            errcode=code,
-            count=count,
-            limit=LIMIT,
-        )
     if code == Errcode.API_FORBIDDEN:
-        return Refused(
-            403,
-            "not_template_owner",
+        return NotOwned(
             f"only the app that created group welcome template {template_id} may edit or delete it; "
             "WeCom refused this app",
             errcode=code,
         )
     if code == Errcode.INVALID_TEMPLATE_ID:
-        return Refused(404, "not_found", f"WeCom has no group welcome template {template_id}", errcode=code)
+        return NotFound(f"WeCom has no group welcome template {template_id}", errcode=code)
     if exc.retryable:
-        return Refused(503, "wecom_busy", f"WeCom is busy or rate-limiting: {exc.errmsg}", errcode=code)
-    return Refused(400, "wecom_error", f"WeCom refused the request: {exc.errmsg}", errcode=code)
+        return WeComBusy(f"WeCom is busy or rate-limiting: {exc.errmsg}", errcode=code)
+    return WeComRefused(f"WeCom refused the request: {exc.errmsg}", errcode=code)
 
 
-def media_refusal(exc: MediaUnavailable) -> Refused:
+def _refused(exc: WeComError, template_id: str | None) -> DomainError:
+    """``refusal``, with the mirror's count gathered here when WeCom says the corp's cap is full."""
+    if exc.errcode != Errcode.TEMPLATE_LIMIT_REACHED:
+        return refusal(exc, template_id)
+    count = len(storage.list_group_templates())
+    return LimitReached(
+        f"WeCom holds at most {LIMIT} group welcome templates per corp, counting every app's and the admin "
+        f"console's; {count} of them are this app's (the mirror's count): delete unused templates first",
+        errcode=exc.errcode,
+        count=count,
+        limit=LIMIT,
+    )
+
+
+def media_refusal(exc: MediaUnavailable) -> DomainError:
     """A bucket object that could not be uploaded: WeCom was not asked to change anything."""
     if exc.reason == "missing_object":
-        return Refused(
-            400, "invalid_request", f"s3 object {exc.ref.key!r} does not exist in the media bucket"
-        )
-    return Refused(503, "media_unavailable", f"uploading {exc.ref.key!r} to WeCom failed; try again")
+        return MediaMissing(f"s3 object {exc.ref.key!r} does not exist in the media bucket")
+    return MediaUploadFailed(f"uploading {exc.ref.key!r} to WeCom failed; try again")
 
 
 @contextmanager
 def _wecom(template_id: str | None = None) -> Iterator[WeComClient]:
-    """The WeCom client, with its errors turned into the admin API's refusals."""
+    """The WeCom client, with its errors turned into domain errors."""
     try:
         yield runtime.wecom_client()
     except WeComError as exc:
-        raise refusal(exc, template_id) from exc
+        raise _refused(exc, template_id) from exc
     except TransportError as exc:
-        raise Refused(503, "wecom_unavailable", f"WeCom did not answer ({exc.reason}); try again") from exc
+        raise WeComUnavailable(f"WeCom did not answer ({exc.reason}); try again") from exc
     except MediaUnavailable as exc:
         raise media_refusal(exc) from exc
 
@@ -145,7 +155,7 @@ def _with_agentid(doc: dict[str, Any], agentid: int | None) -> dict[str, Any]:
 
 # ----------------------------------------------------------------------------------------------- create
 def create_template(body: Any) -> dict[str, Any]:
-    """``POST /admin/group-welcome-templates`` → 201 with the template, ``warnings`` and ``mirrored``."""
+    """``POST /admin/group-welcome-templates``: the created template, ``warnings`` and ``mirrored``."""
     parsed = parse_template(body, creating=True)
     group_template_media.check_exist(parsed.content)
     now = _now_ms()
@@ -188,14 +198,12 @@ def _add(intent_id: str, parsed: TemplateInput) -> tuple[str, dict[str, Any]]:
         )
     except WeComError as exc:
         mirror(lambda: storage.delete_group_template_intent(intent_id), "end intent")
-        raise refusal(exc, None) from exc
+        raise _refused(exc, None) from exc
     except MediaUnavailable as exc:  # nothing was created
         mirror(lambda: storage.delete_group_template_intent(intent_id), "end intent")
         raise media_refusal(exc) from exc
     except TransportError as exc:
-        raise Refused(
-            503,
-            "wecom_unavailable",
+        raise WeComUnavailable(
             f"WeCom did not answer ({exc.reason}): the template may have been created; "
             "`reconcile` reports it after a minute",
         ) from exc
@@ -282,10 +290,10 @@ def _edited(
 
 
 def delete_template(template_id: str) -> dict[str, Any] | None:
-    """``DELETE .../{id}``: WeCom ``del``, then the mirror. None when both are done (204).
+    """``DELETE .../{id}``: WeCom ``del``, then the mirror. None when both are done.
 
     A template WeCom no longer has (40037: deleted in the admin console, or by an earlier delete whose mirror
-    write failed) still leaves the mirror; without a mirror record that is a 404.
+    write failed) still leaves the mirror; without a mirror record that is ``NotFound``.
     """
     template_id = validate_template_id(template_id)
     record = storage.get_group_template(template_id)

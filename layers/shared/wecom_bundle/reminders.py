@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from wecom_bundle import campaigns, config, runtime, storage
-from wecom_bundle.campaigns import CampaignError
+from wecom_bundle.domain_errors import InvalidState, NothingToDo, TooSoon, WeComRefused
 from wecom_bundle.reminder_policy import CAP_PER_WINDOW, ReminderPolicy, next_allowed_at, slot_is_free
 from wecom_bundle.validation import NotFound, ValidationError
 from wecom_bundle.wecom import groupmsg
@@ -156,20 +156,18 @@ def _nothing_unsent(campaign: dict[str, Any]) -> bool:
 def remind_campaign(campaign_id: str, body: Any, *, now_ms: int | None = None) -> dict[str, Any]:
     """``POST /admin/campaigns/{id}/remind``: remind every eligible msgid now (or those in ``msgids``).
 
-    Refused by the cap for every msgid → 429 ``reminder_limit`` with ``next_allowed_at`` (epoch seconds).
+    Refused by the cap for every msgid → ``TooSoon`` with ``next_allowed_at`` (epoch seconds).
     """
     campaign, chunks, _ = storage.campaign_view(campaigns.known_id(campaign_id))
     if campaign is None:
         raise NotFound(f"campaign {campaign_id} does not exist")
     if campaign["status"] != "active":
-        raise CampaignError(
-            409, "invalid_state", f"the campaign is {campaign['status']}: only active campaigns are reminded"
-        )
+        raise InvalidState(f"the campaign is {campaign['status']}: only active campaigns are reminded")
     if _nothing_unsent(campaign):
-        raise CampaignError(409, "nothing_to_remind", "every member has sent")
+        raise NothingToDo("every member has sent")
     msgids = _chosen(_eligible_msgids(campaign, chunks), body)
     if not msgids:
-        raise CampaignError(409, "nothing_to_remind", "no msgid with unsent members left")
+        raise NothingToDo("no msgid with unsent members left")
     outcomes = [remind_msgid(campaign_id, m, "manual", now_ms=now_ms) for m in msgids]
     _raise_if_nothing_sent(outcomes)
     return {
@@ -202,14 +200,12 @@ def _raise_if_nothing_sent(outcomes: list[Outcome]) -> None:
         return
     refused = [o for o in outcomes if o.result == "refused"]
     if refused:
-        raise CampaignError(
-            429,
-            "reminder_limit",
+        raise TooSoon(
             "at most 3 reminders per msgid in 24 hours",
             next_allowed_at=min(int(o.next_allowed_at or 0) for o in refused),
         )
     first = outcomes[0]
-    raise CampaignError(400, "wecom_error", "WeCom refused the reminder", errcode=first.errcode)
+    raise WeComRefused("WeCom refused the reminder", errcode=first.errcode)
 
 
 # ----------------------------------------------------------------------------------------------- scheduled

@@ -1,4 +1,4 @@
-"""Request validation errors that name the offending field, shared by every admin route."""
+"""Request validation that names the offending field, shared by every admin route."""
 
 from __future__ import annotations
 
@@ -6,29 +6,11 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
+from wecom_bundle.domain_errors import InvalidField
+from wecom_bundle.domain_errors import NotFound as NotFound  # re-exported: the services import it from here
 
-class ValidationError(ValueError):
-    """Bad input: becomes a 400 ``{"error": {"code": "invalid_request", "field": ..., "message": ...}}``."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
-
-
-class NotFound(LookupError):
-    """The addressed entity does not exist (404)."""
-
-
-class Refused(Exception):
-    """A refusal with its HTTP status and contract error code (extra fields go into the error object)."""
-
-    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.extra = extra
+# Every validator raises ``ValidationError``: the domain's InvalidField under the name its callers know.
+ValidationError = InvalidField
 
 
 MAX_PAGE = 100
