@@ -30,11 +30,11 @@ EVENT ?=
 
 setup: $(STAMP) $(NODE_STAMP)
 
+# PYTHONWARNINGS=ignore: setuptools prints a page-long BuildBackendWarning for every editable install.
 $(STAMP): requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements-dev.txt
-	# PYTHONWARNINGS: setuptools prints a page-long BuildBackendWarning for every editable install.
 	PYTHONWARNINGS=ignore $(PY) -m pip install -q --no-deps -e .
 	touch $@
 
