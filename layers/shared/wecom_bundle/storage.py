@@ -978,23 +978,6 @@ _BATCH_WRITE_MAX = 25
 _BATCH_GET_MAX = 100
 
 
-@dataclass
-class WriteMeter:
-    """Items the result sync has written (rows, members, aggregates, schedule).
-
-    Why: "an unchanged re-sync writes nothing" is a claim about cost that tests assert on; ``make bench``
-    measures the capacity units themselves with its own hook on the client.
-    """
-
-    items: int = 0
-
-    def add(self, items: int) -> None:
-        self.items += items
-
-
-sync_writes = WriteMeter()
-
-
 def msgid_pk(msgid: str) -> str:
     return f"MSGID#{msgid}"
 
@@ -1006,12 +989,6 @@ def _msgid_key(msgid: str) -> dict[str, Any]:
 def sync_due_keys(at: int, msgid: str) -> dict[str, Any]:
     """The msgid's place in the sync due index (gsi3): by next sync time, oldest first."""
     return {"next_sync_at": int(at), "gsi3pk": DUE_SYNC, "gsi3sk": due_sk(at, msgid)}
-
-
-def _metered_update(key: dict[str, Any], sets: dict[str, Any], **kwargs: Any) -> dict[str, Any] | None:
-    answer = _update(key, sets, **kwargs)
-    sync_writes.add(1)
-    return answer
 
 
 def due_sync_msgids(
@@ -1041,7 +1018,7 @@ def claim_msgid_sync(msgid: str, seen_due_sk: str, token: str, lease_until: int)
     does not queue it again while a worker holds it) and ``sync_token`` names the pass. False when another
     run took it first (its due key changed)."""
     return (
-        _metered_update(
+        _update(
             _msgid_key(msgid),
             {"sync_token": token, **sync_due_keys(lease_until, msgid)},
             condition="gsi3sk = :seen",
@@ -1054,7 +1031,7 @@ def claim_msgid_sync(msgid: str, seen_due_sk: str, token: str, lease_until: int)
 def renew_msgid_sync(msgid: str, token: str, lease_until: int, checkpoint: dict[str, Any]) -> bool:
     """Save a pass's checkpoint (cursor, phase) and extend its lease; False when the pass is no longer ours."""
     return (
-        _metered_update(
+        _update(
             _msgid_key(msgid),
             {**checkpoint, **sync_due_keys(lease_until, msgid)},
             condition="sync_token = :token",
@@ -1076,7 +1053,7 @@ def finish_msgid_sync(
     else:
         sets |= sync_due_keys(next_sync_at, msgid)
     return (
-        _metered_update(
+        _update(
             _msgid_key(msgid), sets, removes=removes, condition="sync_token = :token", values={"token": token}
         )
         is not None
@@ -1122,7 +1099,6 @@ def put_sync_member(msgid: str, member: dict[str, Any]) -> None:
     """Create or replace one member item (status, send_time, result counts, checkpoint)."""
     item = {"pk": msgid_pk(msgid), "sk": f"{MEMBER_PREFIX}{member['userid']}", "msgid": msgid, **member}
     client().put_item(TableName=_table(), Item=encode_item(item))
-    sync_writes.add(1)
 
 
 def result_prefix(userid: str | None) -> str:
@@ -1161,8 +1137,6 @@ def _batch_write(requests: list[dict[str, Any]]) -> None:
     for attempt in range(10):
         answer = client().batch_write_item(RequestItems=pending)
         unprocessed = answer.get("UnprocessedItems") or {}
-        done = len(pending[_table()]) - len(unprocessed.get(_table(), []))
-        sync_writes.add(done)
         if not unprocessed:
             return
         pending = unprocessed
@@ -1172,7 +1146,7 @@ def _batch_write(requests: list[dict[str, Any]]) -> None:
 
 def record_chunk_totals(campaign_id: str, chunk: int, fields: dict[str, Any]) -> None:
     """Per-msgid aggregates on its chunk item (totals, members_unsent, first/last send time, rates)."""
-    _metered_update(_chunk_key(campaign_id, chunk), fields, condition="attribute_exists(pk)")
+    _update(_chunk_key(campaign_id, chunk), fields, condition="attribute_exists(pk)")
 
 
 def record_campaign_totals(campaign_id: str, totals: dict[str, Any], now: int, complete: bool) -> bool:
@@ -1180,9 +1154,9 @@ def record_campaign_totals(campaign_id: str, totals: dict[str, Any], now: int, c
     ``completed``. Answers whether the campaign became completed now."""
     sets: dict[str, Any] = {"totals": totals, "totals_synced_at": now}
     if not complete:
-        _metered_update(_campaign_key(campaign_id), sets, condition="attribute_exists(pk)")
+        _update(_campaign_key(campaign_id), sets, condition="attribute_exists(pk)")
         return False
-    done = _metered_update(
+    done = _update(
         _campaign_key(campaign_id),
         {**sets, **campaign_status_keys("completed"), "completed_at": now},
         condition="#st = :active",
@@ -1190,7 +1164,7 @@ def record_campaign_totals(campaign_id: str, totals: dict[str, Any], now: int, c
         values={"active": "active"},
     )
     if done is None:
-        _metered_update(_campaign_key(campaign_id), sets, condition="attribute_exists(pk)")
+        _update(_campaign_key(campaign_id), sets, condition="attribute_exists(pk)")
     return done is not None
 
 
