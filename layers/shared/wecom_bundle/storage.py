@@ -54,6 +54,7 @@ from wecom_bundle.dynamo.keys import (
     msgid_pk,
     orphan_keys,
     orphan_pk,
+    orphan_sk_from,
     part_prefix,
     part_sk,
     reminder_event_sk,
@@ -67,6 +68,9 @@ from wecom_bundle.dynamo.keys import (
     welcome_key,
     welcome_log_keys,
     welcome_log_sk_from,
+)
+from wecom_bundle.dynamo.keys import (
+    campaign_list_keys as campaign_list_keys,  # campaigns and result_ingest build the record
 )
 from wecom_bundle.dynamo.keys import (
     welcome_log_month as welcome_log_month,  # welcome_admin asks storage which month to list
@@ -747,7 +751,7 @@ def unlinked_chunks(fingerprint: str, created_from: int, created_to: int) -> lis
         IndexName="gsi1",
         KeyConditionExpression="gsi1pk = :pk AND gsi1sk BETWEEN :lo AND :hi",
         ExpressionAttributeValues=expression_values(
-            pk=orphan_pk(fingerprint), lo=f"{max(0, created_from):010d}", hi=due_upto(created_to)
+            pk=orphan_pk(fingerprint), lo=orphan_sk_from(created_from), hi=due_upto(created_to)
         ),
     )
     return [public(decode_item(item)) for item in answer.get("Items", [])]

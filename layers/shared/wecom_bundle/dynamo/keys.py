@@ -31,11 +31,11 @@ Indexes (sparse: an item writes only the index keys it needs; due sort keys are 
 index  partition (gsiNpk)                      sort key (gsiNsk)
 =====  ======================================  ===============================================================
 gsi1   ``WLOG#EXT#{external_userid}``          ``{create_time:010d}#{external_userid}#{userid}`` (welcome log)
-gsi1   ``CAMPAIGNS``                           campaign creation order (all campaigns, newest first)
+gsi1   ``CAMPAIGNS``                           ``{created_at:010d}#{campaign_id}`` (all campaigns)
 gsi1   ``ORPHAN#{fingerprint}``                ``{first_attempt_at:010d}#{campaign_id}#{chunk:03d}``
 gsi1   ``MEDIA#DUE``                           ``{refresh_at:010d}#MEDIA#{kind}#{bucket}#{key}``
 gsi2   ``WLOG#USER#{userid}``                  welcome log sort key, as in gsi1
-gsi2   ``CAMPAIGNS#{status}``                  campaign creation order (one status, newest first)
+gsi2   ``CAMPAIGNS#{status}``                  ``{created_at:010d}#{campaign_id}`` (one status)
 gsi3   ``WLOG#MONTH#{YYYY-MM}``                welcome log sort key, as in gsi1
 gsi3   ``DUE#SEND`` / ``DUE#REMIND``           ``{at:010d}#{campaign_id}`` (send / reminder turn due)
 gsi3   ``DUE#SYNC``                            ``{next_sync_at:010d}#{msgid}`` (result sync due)
@@ -177,6 +177,13 @@ def reminder_event_sk(at_ms: int, msgid: str) -> str:
     return f"{EVENT_PREFIX}REMIND#{at_ms:013d}#{msgid}"
 
 
+def campaign_list_keys(created_at: int, campaign_id: str) -> dict[str, str]:
+    """A campaign's place in the lists (gsi1: all campaigns; gsi2, whose partition is its status: see
+    ``campaign_status_keys``): by creation time, newest first when read backwards."""
+    order = due_sk(created_at, campaign_id)
+    return {"gsi1pk": CAMPAIGN_LIST_PK, "gsi1sk": order, "gsi2sk": order}
+
+
 def campaign_status_keys(status: str) -> dict[str, str]:
     """Status and its list index partition change together (gsi2: campaigns by status, newest first)."""
     return {"status": status, "gsi2pk": f"{CAMPAIGN_LIST_PK}#{status}"}
@@ -200,6 +207,11 @@ def orphan_keys(fingerprint: str, first_attempt_at: int, campaign_id: str, chunk
 
 def orphan_pk(fingerprint: str) -> str:
     return f"ORPHAN#{fingerprint}"
+
+
+def orphan_sk_from(first_attempt_at: int) -> str:
+    """The smallest orphan-index sort key at or after ``first_attempt_at`` (never before the epoch)."""
+    return f"{max(0, int(first_attempt_at)):010d}"
 
 
 # ----------------------------------------------------------------------------------------------- result sync
