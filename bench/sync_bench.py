@@ -295,7 +295,7 @@ def naive_sync(msgids: list[str], members_per_msgid: int | None = None) -> dict[
     ``BENCHNAIVE#<msgid>`` so the real rows, members and totals are not disturbed.
     """
     from wecom_bundle import config, runtime, storage
-    from wecom_bundle.dynamo_codec import encode_item
+    from wecom_bundle.dynamo.codec import encode_item
 
     wecom, dynamodb, table = runtime.wecom_client(), storage.client(), config.table_name()
     rows = 0

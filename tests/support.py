@@ -166,3 +166,55 @@ def as_admin(service: Callable[..., Any]) -> Callable[..., Any]:
         return result
 
     return call
+
+
+class DynamoWrites:
+    """Items written through one DynamoDB client, counted by a botocore hook on that client.
+
+    Why here and not in the layer: "an unchanged re-sync writes nothing" is a claim about cost that tests
+    assert on; production code keeps no counters for tests. Counts every item a write call touched:
+    PutItem, UpdateItem and DeleteItem one each (refused conditional writes too: they cost a write),
+    TransactWriteItems one per entry, BatchWriteItem the items DynamoDB processed (not those it handed back).
+    """
+
+    def __init__(self) -> None:
+        self.items = 0
+        self._lock = threading.Lock()
+        self._events: Any = None
+
+    def install(self, client: Any) -> DynamoWrites:
+        """Start counting the writes of ``client`` (e.g. ``storage.client()``); answers self."""
+        self._events = client.meta.events
+        self._events.register("before-parameter-build.dynamodb", self._before, unique_id=f"{self._hook_id}-b")
+        self._events.register("after-call.dynamodb", self._after, unique_id=f"{self._hook_id}-a")
+        return self
+
+    def uninstall(self) -> None:
+        if self._events is not None:
+            self._events.unregister("before-parameter-build.dynamodb", unique_id=f"{self._hook_id}-b")
+            self._events.unregister("after-call.dynamodb", unique_id=f"{self._hook_id}-a")
+            self._events = None
+
+    @property
+    def _hook_id(self) -> str:
+        """botocore keys unique ids per emitter, not per event: each hook gets its own suffix."""
+        return f"dynamo-writes-{id(self)}"
+
+    def _before(self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+        """Note how many items the call asks to write (the parsed answer alone does not say)."""
+        context[self._hook_id] = _items_sent(model.name, params)
+
+    def _after(self, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        handed_back = sum(len(requests) for requests in (parsed.get("UnprocessedItems") or {}).values())
+        with self._lock:
+            self.items += context.get(self._hook_id, 0) - handed_back
+
+
+def _items_sent(operation: str, params: dict[str, Any]) -> int:
+    if operation in ("PutItem", "UpdateItem", "DeleteItem"):
+        return 1
+    if operation == "TransactWriteItems":
+        return len(params.get("TransactItems", []))
+    if operation == "BatchWriteItem":
+        return sum(len(requests) for requests in params.get("RequestItems", {}).values())
+    return 0

@@ -16,6 +16,7 @@ import requests
 
 from local.stack import StackHandle
 from tests.e2e.test_wecomctl_e2e import Cli
+from tests.support import DynamoWrites
 from wecom_bundle import result_ingest, storage
 from wecom_bundle.sync_totals import STATUS_NAMES
 
@@ -162,12 +163,13 @@ def test_unchanged_resync_pulls_no_results_and_writes_only_the_schedule(
         cid for cid, _ in world["campaigns"].items() if campaign(local_stack, cid)["status"] != "completed"
     ]
     results_before = result_calls(local_stack)
-    writes_before = storage.sync_writes.items
+    writes = DynamoWrites().install(storage.client())
+    writes_before = writes.items
     run_sync_and_wait(local_stack, pending)
     results_after = result_calls(local_stack)
     msgids = sum(len(world["campaigns"][cid]) for cid in pending)
     assert results_after == results_before
-    assert storage.sync_writes.items - writes_before == 2 * msgids  # claim + finish per msgid, nothing else
+    assert writes.items - writes_before == 2 * msgids  # claim + finish per msgid, nothing else
 
 
 def funnel_counts(text: str) -> dict[str, int]:

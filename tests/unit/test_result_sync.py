@@ -18,7 +18,7 @@ import requests
 from local.events import http_event
 from local.wecom_sim.calllog import calls
 from local.wecom_sim.server import SimulatorHandle
-from tests.support import call_json, function_under_test
+from tests.support import DynamoWrites, call_json, function_under_test
 from wecom_bundle import campaigns, result_fanout, result_ingest, result_sync, storage, sync_budget
 from wecom_bundle.sync_budget import Budget, OutOfTime
 from wecom_bundle.sync_cadence import DAY, HOUR, Cadence
@@ -178,7 +178,8 @@ def test_unchanged_resync_calls_one_task_page_and_writes_no_row(sim: SimulatorHa
     now = int(time.time())
     sync_round(sqs, now)
     before = (api_calls(sim, "get_groupmsg_task"), api_calls(sim, "get_groupmsg_send_result"))
-    writes_before = storage.sync_writes.items
+    writes = DynamoWrites().install(storage.client())
+    writes_before = writes.items
 
     (summary,) = sync_round(sqs, now + 2)
 
@@ -188,7 +189,7 @@ def test_unchanged_resync_calls_one_task_page_and_writes_no_row(sim: SimulatorHa
     )
     assert summary["rows_written"] == summary["members_written"] == 0
     # Only the schedule moves: the run's claim and the worker's finish on the msgid item.
-    assert storage.sync_writes.items - writes_before == 2
+    assert writes.items - writes_before == 2
 
 
 def test_members_who_send_later_are_the_only_ones_pulled_again(

@@ -14,6 +14,7 @@ from local.events import callback_get_event
 from local.settings import DEV_DEFAULTS
 from tests.support import function_under_test
 from wecom_bundle import aws, callback_keys, config, runtime, snapstart, storage
+from wecom_bundle.dynamo import client as dynamo_client
 
 
 def _holds(values: Any, needle: str) -> bool:
@@ -87,7 +88,7 @@ def test_before_snapshot_loads_code_and_models_and_keeps_no_secret_client_or_con
 
     assert _holders_of("".join(deployed["token"])) == []
     assert _holders_of("".join(deployed["corp_secret"])) == []
-    assert runtime._client is None and storage._client is None and callback_keys._built == []
+    assert runtime._client is None and dynamo_client._client is None and callback_keys._built == []
     assert config.settings._value is None
     assert aws.session().get_component("data_loader") is loader  # models kept ...
     assert aws.session()._credentials is None  # ... credentials not

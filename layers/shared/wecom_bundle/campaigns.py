@@ -229,7 +229,6 @@ def plan_campaign(
 def _campaign_record(
     campaign_id: str, spec: dict[str, Any], now: int, owner: str | None, audience: int, chunks: int
 ) -> dict[str, Any]:
-    order = f"{now:010d}#{campaign_id}"
     record = {
         "campaign_id": campaign_id,
         "name": spec["name"],
@@ -247,9 +246,7 @@ def _campaign_record(
         "created_at": now,
         "reminder_policy": spec["reminders"],
         "totals": zero_totals(),
-        "gsi1pk": storage.CAMPAIGN_LIST_PK,
-        "gsi1sk": order,
-        "gsi2sk": order,
+        **storage.campaign_list_keys(now, campaign_id),
         "gsi3pk": storage.DUE_SEND,
     }
     if owner is None:

@@ -111,7 +111,6 @@ def _store_external(row: dict[str, Any], chat_type: str, now: int) -> bool:
     msgid, created = str(row["msgid"]), _created(row)
     campaign_id = external_campaign_id(msgid)
     creator = row.get("creator") or None
-    order = f"{created:010d}#{campaign_id}"
     campaign = {
         "campaign_id": campaign_id,
         "origin": ORIGINS.get(_create_type(row), "admin_console"),
@@ -126,9 +125,7 @@ def _store_external(row: dict[str, Any], chat_type: str, now: int) -> bool:
         "fail_list_size": 0,
         "totals": zero_totals(),
         **storage.campaign_status_keys("active"),
-        "gsi1pk": storage.CAMPAIGN_LIST_PK,
-        "gsi1sk": order,
-        "gsi2sk": order,
+        **storage.campaign_list_keys(created, campaign_id),
     }
     chunk = {"campaign_id": campaign_id, "chunk": 1, "state": "sent", "msgid": msgid, "chat_type": chat_type}
     chunk |= {"linked_by": "list_v2", "sent_at": created}
