@@ -88,6 +88,7 @@ class Claimed:
     started_ms: int  # the earlier of CreateTime and receipt: where the code's 20 s (and latency) count from
     deadline_ms: int  # no attempt starts after this
     lease_until_ms: int  # what DynamoDB holds for us; another invocation may take the event over after it
+    first_error: str | None = None  # what the first failed send attempt got (for the welcome log)
 
 
 @dataclass
@@ -178,8 +179,6 @@ class WelcomeService:
         self.clock = clock
         self.sleep = sleep
         self.recent = RecentEvents()
-        # event key -> what the first failed send attempt of a welcome in flight got
-        self._first_errors: dict[str, str] = {}
 
     # -------------------------------------------------------------------------------------------- entry
     def handle(self, corp_id: str, event: Mapping[str, str | int]) -> Result:
@@ -194,11 +193,8 @@ class WelcomeService:
             raise
         if claimed is None:
             return Result("duplicate")
-        try:
-            result = self._welcome_or_failed(event, claimed)
-        finally:
-            first_error = self._first_errors.pop(key, None)  # never left behind, even when _welcome raises
-        result.first_error = first_error
+        result = self._welcome_or_failed(event, claimed)
+        result.first_error = claimed.first_error
         if result.outcome != "duplicate":  # a lost lease means the new owner records the outcome
             self._record(claimed, event, result)
         return result
@@ -313,7 +309,7 @@ class WelcomeService:
                 return Result("expired", errcode=errcode, attempts=attempts)
             timeout = (min(ATTEMPT_CONNECT_TIMEOUT_S, left_s), min(ATTEMPT_READ_TIMEOUT_S, left_s))
             try:
-                with self._first_error_of(claimed.key):
+                with self._first_error_of(claimed):
                     self.client.tokens.get(left_s)  # a cold token first: the lease is sized for the HTTP call
                     if not self._hold_lease(claimed, sum(timeout)):
                         return Result("duplicate", errcode=errcode, attempts=attempts)  # taken over
@@ -361,19 +357,19 @@ class WelcomeService:
         return True
 
     @contextlib.contextmanager
-    def _first_error_of(self, key: str) -> Iterator[None]:
+    def _first_error_of(self, claimed: Claimed) -> Iterator[None]:
         """Remember the first failure of the event's send attempts. Why: when the connection drops after
         WeCom delivered, the retry's 41051 reads ``already_sent`` as if someone else had sent it; the log
         keeps the first error (and ``attempts``) so an operator sees our own attempt may have."""
         try:
             yield
         except WeComError as exc:
-            self._first_errors.setdefault(key, f"errcode {exc.errcode}")
+            claimed.first_error = claimed.first_error or f"errcode {exc.errcode}"
             raise
         except TransportError as exc:  # reason: an exception type or an HTTP status, never the URL
             on_send = exc.path == wecom_welcome.SEND_WELCOME_MSG
             where = "" if on_send else f"{exc.path}: "  # e.g. gettoken failing
-            self._first_errors.setdefault(key, where + exc.reason)
+            claimed.first_error = claimed.first_error or where + exc.reason
             raise
 
     # -------------------------------------------------------------------------------------------- log
