@@ -73,3 +73,18 @@ def reset() -> None:
     """Forget the wiring (tests change settings and endpoints between cases)."""
     reset_client()
     config.settings.cache_clear()
+
+
+# Services receive their collaborators (repository, WeCom API, clock, sleep, settings); the builders below
+# assemble them once per container. Imports stay inside each builder: the callback pays only for its own.
+
+# ----------------------------------------------------------------------------------------------- welcome
+# (welcome and callback builders)
+
+
+# ----------------------------------------------------------------------------------------------- campaigns
+# (campaigns, reminders and result sync builders)
+
+
+# ----------------------------------------------------------------------------------------------- group templates
+# (group templates and media builders)
