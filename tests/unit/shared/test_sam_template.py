@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
+TEMPLATE = Path(__file__).resolve().parents[3] / "template.yaml"
 
 FUNCTIONS = (
     "CallbackFunction",
