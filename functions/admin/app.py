@@ -19,13 +19,13 @@ from wecom_bundle import (
     apigw,
     campaign_results,
     campaigns,
-    group_template_reconcile,
-    group_templates,
     openapi,
     reminders,
     welcome_admin,
 )
 from wecom_bundle.domain_errors import DomainError
+from wecom_bundle.group_templates import reconcile as group_template_reconcile
+from wecom_bundle.group_templates import service as group_templates
 from wecom_bundle.validation import MAX_JSON_DEPTH, ValidationError, check_json, check_text
 
 logger = Logger()

@@ -15,9 +15,13 @@ import requests
 from local.wecom_sim.calllog import calls
 from local.wecom_sim.server import SimulatorHandle
 from tests.support import call_json, function_under_test
-from tests.unit.test_media import BUCKET, DAY, HOUR, PDF, PNG, advance, uploads
-from wecom_bundle import group_template_media, group_templates, media, media_refresh, storage
-from wecom_bundle.media import MediaRef
+from tests.unit.media.test_media import BUCKET, DAY, HOUR, PDF, PNG, advance, uploads
+from wecom_bundle import storage
+from wecom_bundle.group_templates import media as group_template_media
+from wecom_bundle.group_templates import service as group_templates
+from wecom_bundle.media import cache as media
+from wecom_bundle.media import refresh as media_refresh
+from wecom_bundle.media.cache import MediaRef
 
 pytestmark = pytest.mark.usefixtures("moto_table")
 BASE = "/admin/group-welcome-templates"

@@ -19,7 +19,7 @@ from local.wecom_sim.calllog import calls
 from local.wecom_sim.server import SimulatorHandle
 from tests.support import call_json, function_under_test
 from wecom_bundle import runtime, storage
-from wecom_bundle.group_template_reconcile import INTENT_GRACE_MS
+from wecom_bundle.group_templates.reconcile import INTENT_GRACE_MS
 
 pytestmark = pytest.mark.usefixtures("moto_table")
 BASE = "/admin/group-welcome-templates"
@@ -363,7 +363,7 @@ def test_add_whose_answer_is_lost_is_reported_after_the_grace_period(
     fresh = call("POST", f"{BASE}/reconcile")[1]
     assert (fresh["drift"], fresh["in_flight"]) == ([], 1)  # may still be waiting for WeCom
 
-    from wecom_bundle import group_template_reconcile
+    from wecom_bundle.group_templates import reconcile as group_template_reconcile
 
     (intent,) = storage.group_template_intents()
     later = int(intent["started_at_ms"]) + INTENT_GRACE_MS

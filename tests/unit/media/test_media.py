@@ -20,9 +20,11 @@ from local.wecom_sim.calllog import calls
 from local.wecom_sim.endpoints_welcome import issue_welcome_code
 from local.wecom_sim.server import SimulatorHandle
 from tests.support import function_under_test, race
-from wecom_bundle import campaigns, media, media_refresh, runtime, storage, welcome_admin
+from wecom_bundle import campaigns, runtime, storage, welcome_admin
 from wecom_bundle.content import validate_attachments
-from wecom_bundle.media import MediaRef, MediaUnavailable, Settings
+from wecom_bundle.media import cache as media
+from wecom_bundle.media import refresh as media_refresh
+from wecom_bundle.media.cache import MediaRef, MediaUnavailable, Settings
 from wecom_bundle.validation import ValidationError
 from wecom_bundle.welcome_rules import RuleCache
 from wecom_bundle.welcome_service import WelcomeService, WelcomeSettings
@@ -386,7 +388,7 @@ def test_new_content_holders_join_through_a_source(
     )
     assert media_refresh.run()["refreshed"] == 1
     assert storage.get_media("file", BUCKET, "docs/brochure.pdf") is not None
-    lazy = media_refresh.lazy_source("wecom_bundle.media_refresh", "welcome_rule_attachments")
+    lazy = media_refresh.lazy_source("wecom_bundle.media.refresh", "welcome_rule_attachments")
     assert list(lazy()) == []
 
 

@@ -24,8 +24,9 @@ from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from wecom_bundle import media, storage
-from wecom_bundle.media import MediaRef, MediaUnavailable, Settings
+from wecom_bundle import storage
+from wecom_bundle.media import cache as media
+from wecom_bundle.media.cache import MediaRef, MediaUnavailable, Settings
 from wecom_bundle.wecom import group_templates as wecom_templates
 from wecom_bundle.wecom.client import WeComClient
 from wecom_bundle.wecom.errcodes import Errcode

@@ -3,7 +3,7 @@
 Why it exists: every change is WeCom first, mirror second, and the second step can fail (DynamoDB fault,
 Lambda timeout). WeCom has no "list templates" call, so drift is found from what the mirror knows:
 - each mirror record is read back with ``get``: ``missing_in_wecom`` (WeCom answers 40037) or
-  ``content_differs`` (see ``group_templates.comparable``);
+  ``content_differs`` (see ``group_templates.service.comparable``);
 - each open add intent (written before every ``add``): with the template id WeCom answered, the template is
   ``missing_in_mirror`` (WeCom has it) or ``add_not_in_wecom``; without an id (no answer, and the id could
   not be kept) and older than a minute, it is ``add_unconfirmed``: WeCom may hold a template that nobody can
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wecom_bundle import runtime, storage
-from wecom_bundle.group_templates import comparable, mirror, new_record
+from wecom_bundle.group_templates.service import comparable, mirror, new_record
 from wecom_bundle.validation import ValidationError
 from wecom_bundle.wecom import group_templates as wecom_templates
 from wecom_bundle.wecom.client import WeComClient

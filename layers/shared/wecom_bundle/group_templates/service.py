@@ -4,10 +4,10 @@ Every change runs validate → WeCom → mirror. WeCom is the source of truth; t
 no list call) and keeps what only this app knows: the notify flag, the times, the origin, and that this app
 created the template (only the creating app may edit or delete it). A WeCom refusal changes nothing. A mirror
 write that fails after WeCom succeeded is reported in the answer (``mirrored: false``) and found again by
-``reconcile`` (see ``group_template_reconcile``), which is why every ``add`` first writes an intent.
+``reconcile`` (see ``group_templates.reconcile``), which is why every ``add`` first writes an intent.
 
 Parts may name an object of the media bucket (``s3_key`` / ``pic_s3_key``): the mirror keeps that source
-content, WeCom gets media ids, and ``group_template_media`` keeps the ids WeCom holds fresh.
+content, WeCom gets media ids, and ``group_templates.media`` keeps the ids WeCom holds fresh.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from wecom_bundle import group_template_media, runtime, storage
+from wecom_bundle import runtime, storage
 from wecom_bundle.domain_errors import (
     DomainError,
     LimitReached,
@@ -31,8 +31,9 @@ from wecom_bundle.domain_errors import (
     WeComRefused,
     WeComUnavailable,
 )
-from wecom_bundle.group_template_validation import TemplateInput, parse_template, validate_template_id
-from wecom_bundle.media import MediaUnavailable
+from wecom_bundle.group_templates import media as template_media
+from wecom_bundle.group_templates.validation import TemplateInput, parse_template, validate_template_id
+from wecom_bundle.media.cache import MediaUnavailable
 from wecom_bundle.wecom import group_templates as wecom_templates
 from wecom_bundle.wecom.client import WeComClient
 from wecom_bundle.wecom.errcodes import Errcode
@@ -157,7 +158,7 @@ def _with_agentid(doc: dict[str, Any], agentid: int | None) -> dict[str, Any]:
 def create_template(body: Any) -> dict[str, Any]:
     """``POST /admin/group-welcome-templates``: the created template, ``warnings`` and ``mirrored``."""
     parsed = parse_template(body, creating=True)
-    group_template_media.check_exist(parsed.content)
+    template_media.check_exist(parsed.content)
     now = _now_ms()
     notify = 1 if parsed.notify is None else parsed.notify  # WeCom's default: notify
     intent = _with_agentid(
@@ -193,7 +194,7 @@ def _add(intent_id: str, parsed: TemplateInput) -> tuple[str, dict[str, Any]]:
     answer leaves it for reconcile (the add may have landed)."""
     client = runtime.wecom_client()
     try:
-        return group_template_media.call_with_media(
+        return template_media.call_with_media(
             client, parsed.content, lambda content: wecom_templates.add(client, _wecom_body(parsed, content))
         )
     except WeComError as exc:
@@ -253,9 +254,9 @@ def edit_template(template_id: str, body: Any) -> dict[str, Any]:
     """``PUT .../{id}``: replace the content on WeCom, then in the mirror (``notify`` is fixed at creation)."""
     template_id = validate_template_id(template_id)
     parsed = parse_template(body, creating=False)
-    group_template_media.check_exist(parsed.content)
+    template_media.check_exist(parsed.content)
     with _wecom(template_id) as client:
-        _, held = group_template_media.call_with_media(
+        _, held = template_media.call_with_media(
             client,
             parsed.content,
             lambda content: wecom_templates.edit(client, template_id, _wecom_body(parsed, content)),

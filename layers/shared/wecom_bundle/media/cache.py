@@ -143,7 +143,7 @@ FieldNamer = Callable[[int, str, str], str]  # (index, msgtype, reference field)
 def check_exist(attachments: Iterable[dict[str, Any]] | None, field: FieldNamer | None = None) -> None:
     """On write: every referenced object must be in the bucket (a 400 now beats a broken welcome later).
     ``field`` names the offending field in the error (default: ``attachments``)."""
-    from wecom_bundle import media_bucket
+    from wecom_bundle.media import bucket as media_bucket
     from wecom_bundle.validation import ValidationError
 
     checked: set[MediaRef] = set()
@@ -241,7 +241,7 @@ def _fresh(ref: MediaRef, entry: _Entry, now: int, max_age_s: int) -> bool:
 
 
 def _stored(ref: MediaRef) -> _Entry | None:
-    from wecom_bundle.media_bucket import bucket_name
+    from wecom_bundle.media.bucket import bucket_name
 
     item = storage.get_media(ref.kind, bucket_name(), ref.key)
     if not item or not item.get("media_id"):
@@ -256,7 +256,7 @@ def _remember(ref: MediaRef, entry: _Entry) -> None:
 
 def invalidate(ref: MediaRef, media_id: str) -> None:
     """WeCom rejected ``media_id`` (40007): forget it here and in DynamoDB so the next resolve uploads."""
-    from wecom_bundle.media_bucket import bucket_name
+    from wecom_bundle.media.bucket import bucket_name
 
     with _lock:
         if (entry := _memory.get(ref)) and entry.media_id == media_id:
@@ -275,7 +275,7 @@ def upload(
 ) -> _Entry:
     """Read the object and upload it to WeCom under a lease; publish the id. ``stale_before``: ids created
     before it are replaced (default: older than the refresh age); a newer one found meanwhile is used."""
-    from wecom_bundle import media_bucket
+    from wecom_bundle.media import bucket as media_bucket
 
     bucket, now, owner = media_bucket.bucket_name(), int(_now()), uuid.uuid4().hex
     stale = now - settings.refresh_after_s if stale_before is None else stale_before
@@ -310,7 +310,7 @@ def _await_other(
 
 
 def _upload_object(ref: MediaRef, client: WeComClient, time_left: TimeLeft | None) -> _Entry:
-    from wecom_bundle import media_bucket
+    from wecom_bundle.media import bucket as media_bucket
     from wecom_bundle.wecom import media as wecom_media
     from wecom_bundle.wecom.errors import TransportError, WeComError
 

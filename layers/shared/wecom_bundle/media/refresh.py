@@ -24,8 +24,9 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from wecom_bundle import media, runtime, storage
-from wecom_bundle.media import MediaRef, MediaUnavailable, Settings
+from wecom_bundle import runtime, storage
+from wecom_bundle.media import cache as media
+from wecom_bundle.media.cache import MediaRef, MediaUnavailable, Settings
 
 if TYPE_CHECKING:
     from wecom_bundle.wecom.client import WeComClient
@@ -77,11 +78,11 @@ def lazy_hook(module: str, function: str) -> AfterRefresh:
 SOURCES: dict[str, AttachmentSource] = {
     "welcome_rules": welcome_rule_attachments,
     "campaigns": pending_campaign_attachments,
-    "group_templates": lazy_source("wecom_bundle.group_template_media", "media_attachments"),
+    "group_templates": lazy_source("wecom_bundle.group_templates.media", "media_attachments"),
 }
 # Holders that WeCom stores with our ids: re-pointed at the fresh ids once the uploads are done.
 AFTER_REFRESH: dict[str, AfterRefresh] = {
-    "group_templates": lazy_hook("wecom_bundle.group_template_media", "refresh_media"),
+    "group_templates": lazy_hook("wecom_bundle.group_templates.media", "refresh_media"),
 }
 
 
@@ -117,7 +118,7 @@ def run(budget_s: float | None = None, client: WeComClient | None = None) -> dic
 
 def refresh(ref: MediaRef, client: WeComClient, settings: Settings) -> str:
     """Re-upload one object if its id is due or its content changed: fresh | refreshed | missing | failed."""
-    from wecom_bundle import media_bucket
+    from wecom_bundle.media import bucket as media_bucket
 
     now = int(media._now())
     head = media_bucket.head(ref.key)
@@ -137,7 +138,7 @@ def refresh(ref: MediaRef, client: WeComClient, settings: Settings) -> str:
 
 
 def _unindex_unreferenced(refs: set[MediaRef]) -> int:
-    from wecom_bundle.media_bucket import bucket_name
+    from wecom_bundle.media.bucket import bucket_name
 
     bucket, dropped = bucket_name(), 0
     for item in storage.due_media(int(media._now()), DUE_PAGE):
