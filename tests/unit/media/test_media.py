@@ -24,6 +24,7 @@ from wecom_bundle import campaigns, runtime, storage, welcome_admin
 from wecom_bundle.content import validate_attachments
 from wecom_bundle.media import cache as media
 from wecom_bundle.media import refresh as media_refresh
+from wecom_bundle.media import repo as media_repo
 from wecom_bundle.media.cache import MediaRef, MediaUnavailable, Settings
 from wecom_bundle.validation import ValidationError
 from wecom_bundle.welcome_rules import RuleCache
@@ -179,7 +180,7 @@ def test_miss_uploads_multipart_that_the_simulator_receives(sim: SimulatorHandle
     assert stored_image.content_type == "image/png"
     assert (stored_file.type, stored_file.data, stored_file.filename) == ("file", PDF, "brochure.pdf")
     assert [c["query"]["type"] for c in uploads(sim)] == ["image", "file"]
-    item = storage.get_media("image", BUCKET, IMAGE_REF.key)
+    item = media_repo.get_media("image", BUCKET, IMAGE_REF.key)
     assert item is not None and item["media_id"] == image_id
     assert item["refresh_at"] == item["created_at"] + Settings.from_env().refresh_after_s
     assert "lease_owner" not in item
@@ -191,7 +192,7 @@ def test_hit_uploads_nothing_and_memory_spares_dynamodb(
     first = resolve(IMAGE).attachments
     media.reset_client()  # a cold container: DynamoDB answers
     assert resolve(IMAGE).attachments == first
-    monkeypatch.setattr(storage, "get_media", lambda *_: pytest.fail("warm container read DynamoDB"))
+    monkeypatch.setattr(media_repo, "get_media", lambda *_: pytest.fail("warm container read DynamoDB"))
     assert resolve(IMAGE).attachments == first
     assert len(uploads(sim)) == 1
 
@@ -228,7 +229,7 @@ def test_pic_s3_key_is_uploaded_once_as_a_permanent_url(sim: SimulatorHandle) ->
     media.reset_client()
     assert resolve(attachments).attachments[0]["image"]["pic_url"] == url
     assert len(calls(sim.state, "media/uploadimg")) == 1
-    assert storage.due_media(int(sim.state.clock.now()) + 365 * DAY, 10) == []  # never due
+    assert media_repo.due_media(int(sim.state.clock.now()) + 365 * DAY, 10) == []  # never due
 
 
 def test_concurrent_refreshers_upload_once(sim: SimulatorHandle) -> None:
@@ -244,7 +245,7 @@ def test_failed_upload_gives_the_lease_back(sim: SimulatorHandle) -> None:
     )
     with pytest.raises(MediaUnavailable):
         resolve(IMAGE)
-    assert "lease_owner" not in (storage.get_media("image", BUCKET, IMAGE_REF.key) or {})
+    assert "lease_owner" not in (media_repo.get_media("image", BUCKET, IMAGE_REF.key) or {})
     assert resolve(IMAGE).used[IMAGE_REF]
 
 
@@ -305,7 +306,7 @@ def test_40007_reuploads_once_and_the_welcome_goes_out(sim: SimulatorHandle) -> 
     assert [c["errcode"] for c in calls(sim.state, "send_welcome_msg")] == [40007, 0]
     assert len(uploads(sim)) == 2
     new_id = sent_bodies(sim)[0]["attachments"][0]["image"]["media_id"]
-    assert storage.get_media("image", BUCKET, IMAGE_REF.key)["media_id"] == new_id
+    assert media_repo.get_media("image", BUCKET, IMAGE_REF.key)["media_id"] == new_id
 
 
 def test_welcome_with_an_s3_image_keeps_working_across_simulated_weeks(sim: SimulatorHandle) -> None:
@@ -338,19 +339,19 @@ def test_welcome_with_an_s3_image_keeps_working_across_simulated_weeks(sim: Simu
 # ----------------------------------------------------------------------------------------------- refresh
 def test_refresh_replaces_due_ids_and_leaves_fresh_ones(sim: SimulatorHandle) -> None:
     welcome_admin.put_rule("img", image_rule())
-    first = storage.get_media("image", BUCKET, IMAGE_REF.key)["media_id"]
+    first = media_repo.get_media("image", BUCKET, IMAGE_REF.key)["media_id"]
     assert media_refresh.run()["fresh"] == 1
     advance(sim, 60 * HOUR + 1)
     summary = media_refresh.run()
     assert (summary["referenced"], summary["refreshed"]) == (1, 1)
-    assert storage.get_media("image", BUCKET, IMAGE_REF.key)["media_id"] != first
+    assert media_repo.get_media("image", BUCKET, IMAGE_REF.key)["media_id"] != first
 
 
 def test_refresh_reuploads_a_replaced_object(sim: SimulatorHandle) -> None:
     welcome_admin.put_rule("img", image_rule())
     boto3.client("s3", region_name="us-east-1").put_object(Bucket=BUCKET, Key=IMAGE_REF.key, Body=PNG + b"v2")
     assert media_refresh.run()["refreshed"] == 1
-    media_id = storage.get_media("image", BUCKET, IMAGE_REF.key)["media_id"]
+    media_id = media_repo.get_media("image", BUCKET, IMAGE_REF.key)["media_id"]
     assert sim.state.media[media_id].data == PNG + b"v2"
 
 
@@ -360,7 +361,7 @@ def test_refresh_stops_for_objects_nothing_references(sim: SimulatorHandle) -> N
     advance(sim, 61 * HOUR)
     summary = media_refresh.run()
     assert (summary["referenced"], summary["refreshed"], summary["unindexed"]) == (0, 0, 1)
-    assert storage.due_media(int(sim.state.clock.now()) + 10 * DAY, 10) == []
+    assert media_repo.due_media(int(sim.state.clock.now()) + 10 * DAY, 10) == []
     assert len(uploads(sim)) == 1
 
 
@@ -387,7 +388,7 @@ def test_new_content_holders_join_through_a_source(
         lambda: [[{"msgtype": k, k: v} for k, v in template.items()]],
     )
     assert media_refresh.run()["refreshed"] == 1
-    assert storage.get_media("file", BUCKET, "docs/brochure.pdf") is not None
+    assert media_repo.get_media("file", BUCKET, "docs/brochure.pdf") is not None
     lazy = media_refresh.lazy_source("wecom_bundle.media.refresh", "welcome_rule_attachments")
     assert list(lazy()) == []
 

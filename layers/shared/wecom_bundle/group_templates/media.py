@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from wecom_bundle import storage
+from wecom_bundle.group_templates import repo
 from wecom_bundle.media import cache as media
 from wecom_bundle.media.cache import MediaRef, MediaUnavailable, Settings
 from wecom_bundle.wecom import group_templates as wecom_templates
@@ -120,7 +120,7 @@ def call_with_media(
 # ----------------------------------------------------------------------------------------------- refresh
 def media_attachments() -> Iterator[list[dict[str, Any]]]:
     """``media_refresh`` source: every mirrored template's parts (one Query of the GROUP_TEMPLATE partition)."""
-    for record in storage.list_group_templates():
+    for record in repo.list_group_templates():
         yield attachments_of(record.get("content") or {})
 
 
@@ -132,7 +132,7 @@ def refresh_media(client: WeComClient) -> dict[str, int]:
     any other failure is counted and retried at the next run (the held id still has hours left).
     """
     counts = dict.fromkeys(OUTCOMES, 0)
-    for record in storage.list_group_templates():
+    for record in repo.list_group_templates():
         if has_media(record.get("content") or {}):
             counts[_outcome(record, client)] += 1
     return {f"templates_{name}": count for name, count in counts.items()}
@@ -151,7 +151,7 @@ def _outcome(record: dict[str, Any], client: WeComClient) -> str:
         if skipped is None:
             return "failed"
         error = {"errcode": exc.errcode, "reason": skipped, "at": media.now()}
-        _quietly(lambda: storage.note_group_template_media_error(template_id, error))
+        _quietly(lambda: repo.note_group_template_media_error(template_id, error))
         return skipped
     except (TransportError, MediaUnavailable, ClientError, BotoCoreError) as exc:
         logger.warning(
@@ -176,9 +176,9 @@ def _repoint(record: dict[str, Any], client: WeComClient, *, force: bool = False
         client, content, lambda c: wecom_templates.edit(client, template_id, {**c, **body}), resolved
     )
     seen = record.get("updated_at_ms")
-    if storage.note_group_template_media(template_id, held, seen, media.now() * 1000):
+    if repo.note_group_template_media(template_id, held, seen, media.now() * 1000):
         return "repointed"
-    latest = storage.get_group_template(template_id)
+    latest = repo.get_group_template(template_id)
     if latest is None or force or not has_media(latest.get("content") or {}):
         return "repointed"
     return _repoint(latest, client, force=True)

@@ -18,7 +18,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from wecom_bundle import runtime, storage
+from wecom_bundle import runtime
+from wecom_bundle.group_templates import repo
 from wecom_bundle.group_templates.service import comparable, mirror, new_record
 from wecom_bundle.validation import ValidationError
 from wecom_bundle.wecom import group_templates as wecom_templates
@@ -77,7 +78,7 @@ def reconcile(body: Any, *, now_ms: int | None = None) -> dict[str, Any]:
     """``POST /admin/group-welcome-templates/reconcile``: the drift report (and its repair with ``repair``)."""
     repair = parse_repair(body)
     now = now_ms if now_ms is not None else int(time.time() * 1000)
-    records, intents = storage.list_group_templates(), storage.group_template_intents()
+    records, intents = repo.list_group_templates(), repo.group_template_intents()
     named = [r["template_id"] for r in records] + [i["template_id"] for i in intents if i.get("template_id")]
     found, unchecked = _read(runtime.wecom_client(), named)
     drift: list[Drift | None] = [
@@ -154,12 +155,12 @@ def _intent_drift(intent: dict[str, Any], found: dict[str, Any] | None) -> Drift
 def _repair(item: Drift, now: int) -> None:
     """Make the mirror follow WeCom for one drift."""
     if item.kind == "missing_in_wecom":
-        storage.delete_group_template(str(item.template_id))
+        repo.delete_group_template(str(item.template_id))
     elif item.kind == "content_differs" and item.record is not None and item.wecom is not None:
         content = repaired_content(item.record["content"], item.wecom)
-        storage.put_group_template({**item.record, "content": content, "updated_at_ms": now})
+        repo.put_group_template({**item.record, "content": content, "updated_at_ms": now})
     elif item.kind == "missing_in_mirror" and item.intent is not None:
         record = new_record(str(item.template_id), item.intent, now) | {"restored_by": "reconcile"}
-        storage.record_group_template_added(item.intent["intent_id"], record)
+        repo.record_group_template_added(item.intent["intent_id"], record)
     elif item.intent is not None:
-        storage.delete_group_template_intent(item.intent["intent_id"])
+        repo.delete_group_template_intent(item.intent["intent_id"])

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from wecom_bundle import runtime, storage
+from wecom_bundle import runtime
 from wecom_bundle.domain_errors import (
     DomainError,
     LimitReached,
@@ -32,6 +32,7 @@ from wecom_bundle.domain_errors import (
     WeComUnavailable,
 )
 from wecom_bundle.group_templates import media as template_media
+from wecom_bundle.group_templates import repo
 from wecom_bundle.group_templates.validation import TemplateInput, parse_template, validate_template_id
 from wecom_bundle.media.cache import MediaUnavailable
 from wecom_bundle.wecom import group_templates as wecom_templates
@@ -87,7 +88,7 @@ def _refused(exc: WeComError, template_id: str | None) -> DomainError:
     """``refusal``, with the mirror's count gathered here when WeCom says the corp's cap is full."""
     if exc.errcode != Errcode.TEMPLATE_LIMIT_REACHED:
         return refusal(exc, template_id)
-    count = len(storage.list_group_templates())
+    count = len(repo.list_group_templates())
     return LimitReached(
         f"WeCom holds at most {LIMIT} group welcome templates per corp, counting every app's and the admin "
         f"console's; {count} of them are this app's (the mirror's count): delete unused templates first",
@@ -165,12 +166,12 @@ def create_template(body: Any) -> dict[str, Any]:
         {"intent_id": uuid.uuid4().hex, "content": parsed.content, "notify": notify, "started_at_ms": now},
         parsed.agentid,
     )
-    storage.put_group_template_intent(intent)  # a fault here: WeCom was not called, nothing changed
+    repo.put_group_template_intent(intent)  # a fault here: WeCom was not called, nothing changed
     template_id, wecom_media = _add(intent["intent_id"], parsed)
     record = new_record(template_id, intent, now) | ({"wecom_media": wecom_media} if wecom_media else {})
-    mirrored, _ = mirror(lambda: storage.record_group_template_added(intent["intent_id"], record), "add")
+    mirrored, _ = mirror(lambda: repo.record_group_template_added(intent["intent_id"], record), "add")
     if not mirrored:  # keep WeCom's answer on the intent, so reconcile can restore the record
-        mirror(lambda: storage.note_group_template_intent_id(intent["intent_id"], template_id), "add id")
+        mirror(lambda: repo.note_group_template_intent_id(intent["intent_id"], template_id), "add id")
     return view(record, mirrored=mirrored, warnings=parsed.warnings + ([] if mirrored else [MIRROR_FAILED]))
 
 
@@ -198,10 +199,10 @@ def _add(intent_id: str, parsed: TemplateInput) -> tuple[str, dict[str, Any]]:
             client, parsed.content, lambda content: wecom_templates.add(client, _wecom_body(parsed, content))
         )
     except WeComError as exc:
-        mirror(lambda: storage.delete_group_template_intent(intent_id), "end intent")
+        mirror(lambda: repo.delete_group_template_intent(intent_id), "end intent")
         raise _refused(exc, None) from exc
     except MediaUnavailable as exc:  # nothing was created
-        mirror(lambda: storage.delete_group_template_intent(intent_id), "end intent")
+        mirror(lambda: repo.delete_group_template_intent(intent_id), "end intent")
         raise media_refusal(exc) from exc
     except TransportError as exc:
         raise WeComUnavailable(
@@ -218,7 +219,7 @@ def get_template(template_id: str) -> dict[str, Any]:
     template_id = validate_template_id(template_id)
     with _wecom(template_id) as client:
         content = wecom_templates.get(client, template_id)
-    record = storage.get_group_template(template_id)
+    record = repo.get_group_template(template_id)
     if record is None:
         return {"template_id": template_id, **content, "mirrored": False}
     doc = view(record) | {"wecom": content}
@@ -229,7 +230,7 @@ def get_template(template_id: str) -> dict[str, Any]:
 def list_templates() -> dict[str, Any]:
     """``GET /admin/group-welcome-templates``: the mirror (WeCom has no list call), oldest first."""
     records = sorted(
-        storage.list_group_templates(), key=lambda r: (int(r.get("created_at_ms") or 0), r["template_id"])
+        repo.list_group_templates(), key=lambda r: (int(r.get("created_at_ms") or 0), r["template_id"])
     )
     return {"items": [view(r) for r in records], "count": len(records), "limit": LIMIT}
 
@@ -264,8 +265,8 @@ def edit_template(template_id: str, body: Any) -> dict[str, Any]:
     now = _now_ms()
 
     def write() -> dict[str, Any]:
-        record = _edited(storage.get_group_template(template_id), template_id, parsed, now, held)
-        storage.put_group_template(record)
+        record = _edited(repo.get_group_template(template_id), template_id, parsed, now, held)
+        repo.put_group_template(record)
         return record
 
     mirrored, record = mirror(write, "edit")
@@ -297,7 +298,7 @@ def delete_template(template_id: str) -> dict[str, Any] | None:
     write failed) still leaves the mirror; without a mirror record that is ``NotFound``.
     """
     template_id = validate_template_id(template_id)
-    record = storage.get_group_template(template_id)
+    record = repo.get_group_template(template_id)
     with _wecom(template_id) as client:
         try:
             wecom_templates.delete(client, template_id, (record or {}).get("agentid"))
@@ -305,7 +306,7 @@ def delete_template(template_id: str) -> dict[str, Any] | None:
             if exc.errcode != Errcode.INVALID_TEMPLATE_ID or record is None:
                 raise
             logger.info("group template %s already gone in WeCom: removing it from the mirror", template_id)
-    mirrored, _ = mirror(lambda: storage.delete_group_template(template_id), "delete")
+    mirrored, _ = mirror(lambda: repo.delete_group_template(template_id), "delete")
     if mirrored:
         return None
     return {"template_id": template_id, "deleted": True, "mirrored": False, "warnings": [MIRROR_FAILED]}

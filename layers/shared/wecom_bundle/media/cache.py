@@ -3,7 +3,7 @@
 WeCom's temporary ``media_id`` (``media/upload``) dies after 3 days, so content that names a bucket object
 (``s3_key`` / ``pic_s3_key``, see ``content``) is resolved at send time through a cache:
 
-- this container's memory, then the DynamoDB item of the object (``storage`` "media cache");
+- this container's memory, then the DynamoDB item of the object (``media.repo``);
 - an id older than ``MEDIA_REFRESH_AFTER_SECONDS`` (default 2.5 days) is due: ``MediaRefreshFunction``
   re-uploads it ahead of time, so senders normally never upload;
 - a sender uploads only when the cached id is missing or older than ``MEDIA_MAX_AGE_SECONDS`` (default
@@ -27,7 +27,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from wecom_bundle import config, storage
+from wecom_bundle import config
+from wecom_bundle.media import repo
 
 if TYPE_CHECKING:
     from wecom_bundle.wecom.client import WeComClient
@@ -243,7 +244,7 @@ def _fresh(ref: MediaRef, entry: _Entry, now: int, max_age_s: int) -> bool:
 def _stored(ref: MediaRef) -> _Entry | None:
     from wecom_bundle.media.bucket import bucket_name
 
-    item = storage.get_media(ref.kind, bucket_name(), ref.key)
+    item = repo.get_media(ref.kind, bucket_name(), ref.key)
     if not item or not item.get("media_id"):
         return None
     return _Entry(str(item["media_id"]), int(item.get("created_at") or 0), str(item.get("etag") or ""))
@@ -261,7 +262,7 @@ def invalidate(ref: MediaRef, media_id: str) -> None:
     with _lock:
         if (entry := _memory.get(ref)) and entry.media_id == media_id:
             del _memory[ref]
-    storage.expire_media(ref.kind, bucket_name(), ref.key, media_id)
+    repo.expire_media(ref.kind, bucket_name(), ref.key, media_id)
 
 
 # ----------------------------------------------------------------------------------------------- uploading
@@ -279,7 +280,7 @@ def upload(
 
     bucket, now, owner = media_bucket.bucket_name(), int(_now()), uuid.uuid4().hex
     stale = now - settings.refresh_after_s if stale_before is None else stale_before
-    leased = storage.claim_media_upload(ref.kind, bucket, ref.key, owner, now, now + LEASE_S, stale)
+    leased = repo.claim_media_upload(ref.kind, bucket, ref.key, owner, now, now + LEASE_S, stale)
     if not leased and (current := _await_other(ref, stale, settings, time_left)):
         _remember(ref, current)
         return current  # another container has just refreshed it
@@ -287,9 +288,9 @@ def upload(
         entry = _upload_object(ref, client, time_left)
     except BaseException:
         if leased:
-            storage.release_media_lease(ref.kind, bucket, ref.key, owner)
+            repo.release_media_lease(ref.kind, bucket, ref.key, owner)
         raise
-    storage.store_media(ref.kind, bucket, ref.key, _item(ref, bucket, entry, settings))
+    repo.store_media(ref.kind, bucket, ref.key, _item(ref, bucket, entry, settings))
     _remember(ref, entry)
     return entry
 
@@ -353,7 +354,6 @@ def _item(ref: MediaRef, bucket: str, entry: _Entry, settings: Settings) -> dict
         item |= {
             "refresh_at": refresh_at,
             "expires_at": entry.created_at + CACHE_RETENTION_S,
-            "gsi1pk": storage.MEDIA_DUE,
-            "gsi1sk": storage.media_due_sk(refresh_at, ref.kind, bucket, ref.key),
+            **repo.due_index(refresh_at, ref.kind, bucket, ref.key),
         }
     return item

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from wecom_bundle import runtime, storage
 from wecom_bundle.media import cache as media
+from wecom_bundle.media import repo
 from wecom_bundle.media.cache import MediaRef, MediaUnavailable, Settings
 
 if TYPE_CHECKING:
@@ -141,9 +142,9 @@ def _unindex_unreferenced(refs: set[MediaRef]) -> int:
     from wecom_bundle.media.bucket import bucket_name
 
     bucket, dropped = bucket_name(), 0
-    for item in storage.due_media(int(media._now()), DUE_PAGE):
+    for item in repo.due_media(int(media._now()), DUE_PAGE):
         ref = MediaRef(str(item["kind"]), str(item["s3_key"]))
         if ref not in refs or item.get("bucket") != bucket:
-            storage.unindex_media(ref.kind, str(item["bucket"]), ref.key)
+            repo.unindex_media(ref.kind, str(item["bucket"]), ref.key)
             dropped += 1
     return dropped
