@@ -7,6 +7,7 @@ control API, whether a stored template holds an expired id. The media cache's cl
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -16,11 +17,10 @@ from local.wecom_sim.calllog import calls
 from local.wecom_sim.server import SimulatorHandle
 from tests.support import call_json, function_under_test
 from tests.unit.media.test_media import BUCKET, DAY, HOUR, PDF, PNG, advance, uploads
+from wecom_bundle import runtime
 from wecom_bundle.group_templates import media as group_template_media
 from wecom_bundle.group_templates import repo
-from wecom_bundle.group_templates import service as group_templates
 from wecom_bundle.media import cache as media
-from wecom_bundle.media import refresh as media_refresh
 from wecom_bundle.media import repo as media_repo
 from wecom_bundle.media.cache import MediaRef
 
@@ -176,8 +176,6 @@ def test_add_and_edit_answered_40007_upload_again_once(admin: Any, sim: Simulato
 
 
 def _client() -> Any:
-    from wecom_bundle import runtime
-
     return runtime.wecom_client()
 
 
@@ -185,7 +183,7 @@ def _client() -> Any:
 def test_templates_are_a_refresh_source(admin: Any, sim: SimulatorHandle) -> None:
     _create(admin, IMAGE_BODY)
     _create(admin, {"file": {"s3_key": FILE_KEY}})
-    assert media_refresh.referenced() == {MediaRef("image", IMAGE_KEY), MediaRef("file", FILE_KEY)}
+    assert runtime.media_refresh().referenced() == {MediaRef("image", IMAGE_KEY), MediaRef("file", FILE_KEY)}
 
 
 def test_a_template_never_holds_an_expired_id_across_simulated_weeks(
@@ -221,7 +219,7 @@ def test_a_template_never_holds_an_expired_id_across_simulated_weeks(
 def test_refresh_leaves_fresh_templates_alone(admin: Any, sim: SimulatorHandle) -> None:
     _create(admin, IMAGE_BODY)
     _create(admin, {"text": {"content": "text only"}})
-    summary = media_refresh.run()
+    summary = runtime.media_refresh().run()
     assert (summary["templates_current"], summary["templates_repointed"]) == (1, 0)
     assert _template_calls(sim, "edit") == []
 
@@ -239,7 +237,7 @@ def test_refresh_skips_and_records_foreign_and_deleted_templates(admin: Any, sim
     with sim.state.lock:
         del sim.state.templates[gone]  # deleted in the admin console
     advance(sim, 61 * HOUR)
-    summary = media_refresh.run()
+    summary = runtime.media_refresh().run()
     assert (summary["templates_repointed"], summary["templates_not_owned"], summary["templates_gone"]) == (
         1,
         1,
@@ -257,29 +255,32 @@ def test_refresh_40007_uploads_again_and_edits(admin: Any, sim: SimulatorHandle)
     repo.note_group_template_media(template_id, {}, repo.get_group_template(template_id)["updated_at_ms"], 0)  # type: ignore[index]
     with sim.state.lock:
         sim.state.media.clear()  # the cached id is unknown to WeCom
-    assert media_refresh.run()["templates_repointed"] == 1
+    assert runtime.media_refresh().run()["templates_repointed"] == 1
     assert [c["errcode"] for c in _template_calls(sim, "edit")] == [40007, 0]
     assert not _sim_templates(sim)[template_id]["expired"]
 
 
-def test_an_operator_edit_racing_the_refresh_wins_in_wecom(
-    admin: Any, sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_an_operator_edit_racing_the_refresh_wins_in_wecom(admin: Any, sim: SimulatorHandle) -> None:
     """The operator's edit lands after the refresh read the record but before its WeCom edit: the refresh's
     mirror write finds the record changed and edits WeCom again with the operator's content."""
     template_id = _create(admin, IMAGE_BODY)["template_id"]
     advance(sim, 61 * HOUR)
-    resolve = group_template_media.resolve
+    operator_edits = [{"text": {"content": "new"}, "image": {"s3_key": IMAGE_KEY}}]
 
-    def operator_edits_meanwhile(*args: Any) -> Any:
-        monkeypatch.setattr(group_template_media, "resolve", resolve)
-        group_templates.edit_template(
-            template_id, {"text": {"content": "new"}, "image": {"s3_key": IMAGE_KEY}}
-        )
-        return resolve(*args)
+    class OperatorEditsMeanwhile(group_template_media.TemplateMedia):
+        """The refresh's template media: its first resolve lets the operator's edit land (once)."""
 
-    monkeypatch.setattr(group_template_media, "resolve", operator_edits_meanwhile)
-    assert media_refresh.run()["templates_repointed"] == 1
+        def resolve(self, content: dict[str, Any], client: Any) -> group_template_media.Resolved:
+            if operator_edits:
+                runtime.group_templates().edit_template(template_id, operator_edits.pop())
+            return super().resolve(content, client)
+
+    wired = runtime.group_template_media()
+    racing = OperatorEditsMeanwhile(wired.repo, wired.cache)
+    refresh = dataclasses.replace(
+        runtime.media_refresh(), after_refresh={"group_templates": racing.refresh_media}
+    )
+    assert refresh.run()["templates_repointed"] == 1
     texts = [c["body"].get("text") for c in _template_calls(sim, "edit")]
     assert texts == [{"content": "new"}, IMAGE_BODY["text"], {"content": "new"}]  # operator, refresh, refresh
     assert _sim_templates(sim)[template_id]["content"]["text"] == {"content": "new"}

@@ -7,6 +7,7 @@ mirror write fails after WeCom succeeded, ``reconcile`` reports the drift and ``
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -66,11 +67,27 @@ def _fault(sim: SimulatorHandle, api: str, **fault: Any) -> None:
     ).raise_for_status()
 
 
-def _storage_fault(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
-    def fail(*_args: Any, **_kwargs: Any) -> None:
-        raise ClientError({"Error": {"Code": "InternalServerError", "Message": "injected"}}, name)
+class _FailingRepo:
+    """The mirror's repository with one write failing as DynamoDB would; everything else is ``base``."""
 
-    monkeypatch.setattr(repo, name, fail)
+    def __init__(self, base: Any, failing: str) -> None:
+        self.base, self.failing = base, failing
+
+    def __getattr__(self, name: str) -> Any:
+        if name != self.failing:
+            return getattr(self.base, name)
+
+        def fail(*_args: Any, **_kwargs: Any) -> None:
+            raise ClientError({"Error": {"Code": "InternalServerError", "Message": "injected"}}, name)
+
+        return fail
+
+
+def _storage_fault(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """The admin function gets a service (from the wiring) whose mirror write ``name`` fails."""
+    current = runtime.group_templates()
+    service = dataclasses.replace(current, repo=_FailingRepo(current.repo, name))
+    monkeypatch.setattr(runtime, "group_templates", lambda: service)
 
 
 def _upload(kind: str) -> str:
@@ -364,11 +381,10 @@ def test_add_whose_answer_is_lost_is_reported_after_the_grace_period(
     fresh = call("POST", f"{BASE}/reconcile")[1]
     assert (fresh["drift"], fresh["in_flight"]) == ([], 1)  # may still be waiting for WeCom
 
-    from wecom_bundle.group_templates import reconcile as group_template_reconcile
-
     (intent,) = repo.group_template_intents()
     later = int(intent["started_at_ms"]) + INTENT_GRACE_MS
-    report = group_template_reconcile.reconcile({"repair": True}, now_ms=later)
+    reconciler = dataclasses.replace(runtime.group_template_reconcile(), clock_ms=lambda: later)
+    report = reconciler.reconcile({"repair": True})
     (drift,) = report["drift"]
     assert (drift["kind"], drift["template_id"], drift["mirror"]) == (
         "add_unconfirmed", None, {"text": {"content": "unnamed"}},

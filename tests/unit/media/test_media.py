@@ -7,6 +7,7 @@ aligned with the simulator's (``media._now``), so advancing the simulator ages t
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from typing import Any
@@ -23,7 +24,6 @@ from tests.support import function_under_test, race
 from wecom_bundle import campaigns, runtime, storage, welcome_admin
 from wecom_bundle.content import validate_attachments
 from wecom_bundle.media import cache as media
-from wecom_bundle.media import refresh as media_refresh
 from wecom_bundle.media import repo as media_repo
 from wecom_bundle.media.cache import MediaRef, MediaUnavailable, Settings
 from wecom_bundle.validation import ValidationError
@@ -340,9 +340,9 @@ def test_welcome_with_an_s3_image_keeps_working_across_simulated_weeks(sim: Simu
 def test_refresh_replaces_due_ids_and_leaves_fresh_ones(sim: SimulatorHandle) -> None:
     welcome_admin.put_rule("img", image_rule())
     first = media_repo.get_media("image", BUCKET, IMAGE_REF.key)["media_id"]
-    assert media_refresh.run()["fresh"] == 1
+    assert runtime.media_refresh().run()["fresh"] == 1
     advance(sim, 60 * HOUR + 1)
-    summary = media_refresh.run()
+    summary = runtime.media_refresh().run()
     assert (summary["referenced"], summary["refreshed"]) == (1, 1)
     assert media_repo.get_media("image", BUCKET, IMAGE_REF.key)["media_id"] != first
 
@@ -350,7 +350,7 @@ def test_refresh_replaces_due_ids_and_leaves_fresh_ones(sim: SimulatorHandle) ->
 def test_refresh_reuploads_a_replaced_object(sim: SimulatorHandle) -> None:
     welcome_admin.put_rule("img", image_rule())
     boto3.client("s3", region_name="us-east-1").put_object(Bucket=BUCKET, Key=IMAGE_REF.key, Body=PNG + b"v2")
-    assert media_refresh.run()["refreshed"] == 1
+    assert runtime.media_refresh().run()["refreshed"] == 1
     media_id = media_repo.get_media("image", BUCKET, IMAGE_REF.key)["media_id"]
     assert sim.state.media[media_id].data == PNG + b"v2"
 
@@ -359,7 +359,7 @@ def test_refresh_stops_for_objects_nothing_references(sim: SimulatorHandle) -> N
     welcome_admin.put_rule("img", image_rule())
     welcome_admin.delete_rule("img")
     advance(sim, 61 * HOUR)
-    summary = media_refresh.run()
+    summary = runtime.media_refresh().run()
     assert (summary["referenced"], summary["refreshed"], summary["unindexed"]) == (0, 0, 1)
     assert media_repo.due_media(int(sim.state.clock.now()) + 10 * DAY, 10) == []
     assert len(uploads(sim)) == 1
@@ -374,23 +374,25 @@ def test_refresh_reports_missing_objects(sim: SimulatorHandle) -> None:
             "attachments": [{"msgtype": "file", "file": {"s3_key": "x.pdf"}}],
         }
     )
-    assert media_refresh.run()["missing"] == 1
+    assert runtime.media_refresh().run()["missing"] == 1
 
 
-def test_new_content_holders_join_through_a_source(
-    sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The extension point group templates use: a source yielding WeCom-shaped attachment lists."""
+def test_new_content_holders_join_through_a_source(sim: SimulatorHandle) -> None:
+    """The extension point group templates use: a source yielding WeCom-shaped attachment lists, passed in
+    with the others (the wiring passes every holder's source; no module is named by a string)."""
     template = {"file": {"s3_key": "docs/brochure.pdf"}}
-    monkeypatch.setitem(
-        media_refresh.SOURCES,
-        "group_templates",
-        lambda: [[{"msgtype": k, k: v} for k, v in template.items()]],
+    wired = runtime.media_refresh()
+    refresh = dataclasses.replace(
+        wired,
+        sources={
+            **wired.sources,
+            "group_templates": lambda: [[{"msgtype": k, k: v} for k, v in template.items()]],
+        },
     )
-    assert media_refresh.run()["refreshed"] == 1
+    assert refresh.run()["refreshed"] == 1
     assert media_repo.get_media("file", BUCKET, "docs/brochure.pdf") is not None
-    lazy = media_refresh.lazy_source("wecom_bundle.media.refresh", "welcome_rule_attachments")
-    assert list(lazy()) == []
+    rules = wired.sources["welcome_rules"]  # another module's source, wired in by runtime
+    assert list(rules()) == []
 
 
 def test_scheduled_campaigns_are_refreshed_ahead_of_their_send(sim: SimulatorHandle) -> None:
@@ -403,7 +405,7 @@ def test_scheduled_campaigns_are_refreshed_ahead_of_their_send(sim: SimulatorHan
         None,
     )
     assert created.body["status"] == "scheduled"
-    assert media_refresh.referenced() == {MediaRef("file", "docs/brochure.pdf")}
+    assert runtime.media_refresh().referenced() == {MediaRef("file", "docs/brochure.pdf")}
 
 
 # ----------------------------------------------------------------------------------------------- campaigns

@@ -12,6 +12,10 @@ new id (``group_welcome_template/edit``) before then. So:
 - after ``MediaRefreshFunction`` re-uploaded what is due, ``refresh_media`` edits every template whose held
   ids differ from the cache's with the fresh ids, then records them on the mirror;
 - WeCom answering 40007 for an id we sent: invalidate it, resolve again, call once more.
+
+``TemplateMedia`` does the work with its collaborators passed in (the mirror's repository and the media
+cache); ``runtime.group_template_media`` wires them, and hands ``media_attachments`` / ``refresh_media`` to the
+media refresh as its group template source and hook.
 """
 
 from __future__ import annotations
@@ -20,13 +24,12 @@ import dataclasses
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from wecom_bundle.group_templates import repo
-from wecom_bundle.media import cache as media
-from wecom_bundle.media.cache import MediaRef, MediaUnavailable, Settings
+from wecom_bundle.group_templates.repo import TemplateRepo
+from wecom_bundle.media.cache import FieldNamer, MediaRef, MediaUnavailable, Resolution, Settings, refs_in
 from wecom_bundle.wecom import group_templates as wecom_templates
 from wecom_bundle.wecom.client import WeComClient
 from wecom_bundle.wecom.errcodes import Errcode
@@ -57,12 +60,24 @@ def field_of(_index: int, msgtype: str, ref_field: str) -> str:
 
 
 def has_media(content: dict[str, Any]) -> bool:
-    return bool(media.refs_in(attachments_of(content)))
+    return bool(refs_in(attachments_of(content)))
 
 
-def check_exist(content: dict[str, Any]) -> None:
-    """On write: the referenced object must be in the bucket (400 naming the field, before WeCom is called)."""
-    media.check_exist(attachments_of(content), field_of)
+class MediaCache(Protocol):
+    """What templates need of the media cache (``wecom_bundle.media.cache`` satisfies it)."""
+
+    def check_exist(
+        self, attachments: list[dict[str, Any]] | None, field: FieldNamer | None = None
+    ) -> None: ...
+    def resolve_attachments(
+        self,
+        attachments: list[dict[str, Any]] | None,
+        client: WeComClient,
+        *,
+        settings: Settings | None = None,
+    ) -> Resolution: ...
+    def invalidate(self, ref: MediaRef, media_id: str) -> None: ...
+    def now(self) -> int: ...
 
 
 # ----------------------------------------------------------------------------------------------- resolving
@@ -82,106 +97,115 @@ def _settings() -> Settings:
     return dataclasses.replace(settings, max_age_s=min(settings.max_age_s, settings.refresh_after_s))
 
 
-def resolve(content: dict[str, Any], client: WeComClient) -> Resolved:
-    """Bucket references → WeCom ids (uploading when needed). Raises ``MediaUnavailable``."""
-    attachments = attachments_of(content)
-    if not media.refs_in(attachments):
-        return Resolved(content, {}, {})
-    resolution = media.resolve_attachments(attachments, client, settings=_settings())
-    resolved = {**content, **{a["msgtype"]: a[a["msgtype"]] for a in resolution.attachments}}
-    held = {
-        ref_name(ref): {"media_id": media_id, "uploaded_at": resolution.uploaded_at[ref]}
-        for ref, media_id in resolution.used.items()
-    }
-    return Resolved(resolved, dict(resolution.used), held)
+@dataclass(frozen=True)
+class TemplateMedia:
+    """Template media with its collaborators: the mirror (``repo``) and the media cache (``cache``)."""
 
+    repo: TemplateRepo
+    cache: MediaCache
 
-def call_with_media(
-    client: WeComClient,
-    content: dict[str, Any],
-    call: Callable[[dict[str, Any]], T],
-    resolved: Resolved | None = None,
-) -> tuple[T, dict[str, dict[str, Any]]]:
-    """``call`` WeCom with the resolved content; answers its result and the ``wecom_media`` it now holds.
-    A 40007 (an id WeCom no longer knows although the cache thought it fresh): fresh uploads, once."""
-    resolved = resolved or resolve(content, client)
-    try:
+    def check_exist(self, content: dict[str, Any]) -> None:
+        """On write: the referenced object must be in the bucket (400 naming the field, before WeCom is
+        called)."""
+        self.cache.check_exist(attachments_of(content), field_of)
+
+    def resolve(self, content: dict[str, Any], client: WeComClient) -> Resolved:
+        """Bucket references → WeCom ids (uploading when needed). Raises ``MediaUnavailable``."""
+        attachments = attachments_of(content)
+        if not refs_in(attachments):
+            return Resolved(content, {}, {})
+        resolution = self.cache.resolve_attachments(attachments, client, settings=_settings())
+        resolved = {**content, **{a["msgtype"]: a[a["msgtype"]] for a in resolution.attachments}}
+        held = {
+            ref_name(ref): {"media_id": media_id, "uploaded_at": resolution.uploaded_at[ref]}
+            for ref, media_id in resolution.used.items()
+        }
+        return Resolved(resolved, dict(resolution.used), held)
+
+    def call_with_media(
+        self,
+        client: WeComClient,
+        content: dict[str, Any],
+        call: Callable[[dict[str, Any]], T],
+        resolved: Resolved | None = None,
+    ) -> tuple[T, dict[str, dict[str, Any]]]:
+        """``call`` WeCom with the resolved content; answers its result and the ``wecom_media`` it now holds.
+        A 40007 (an id WeCom no longer knows although the cache thought it fresh): fresh uploads, once."""
+        resolved = resolved or self.resolve(content, client)
+        try:
+            return call(resolved.content), resolved.wecom_media
+        except WeComError as exc:
+            if exc.errcode != Errcode.INVALID_MEDIA_ID or not resolved.used:
+                raise
+            logger.info("WeCom refused a template's media id (40007): uploading again")
+        for ref, media_id in resolved.used.items():
+            self.cache.invalidate(ref, media_id)
+        resolved = self.resolve(content, client)
         return call(resolved.content), resolved.wecom_media
-    except WeComError as exc:
-        if exc.errcode != Errcode.INVALID_MEDIA_ID or not resolved.used:
-            raise
-        logger.info("WeCom refused a template's media id (40007): uploading again")
-    for ref, media_id in resolved.used.items():
-        media.invalidate(ref, media_id)
-    resolved = resolve(content, client)
-    return call(resolved.content), resolved.wecom_media
 
+    # ------------------------------------------------------------------------------------------- refresh
+    def media_attachments(self) -> Iterator[list[dict[str, Any]]]:
+        """The media refresh's source: every mirrored template's parts (one Query of the GROUP_TEMPLATE
+        partition)."""
+        for record in self.repo.list_group_templates():
+            yield attachments_of(record.get("content") or {})
 
-# ----------------------------------------------------------------------------------------------- refresh
-def media_attachments() -> Iterator[list[dict[str, Any]]]:
-    """``media_refresh`` source: every mirrored template's parts (one Query of the GROUP_TEMPLATE partition)."""
-    for record in repo.list_group_templates():
-        yield attachments_of(record.get("content") or {})
+    def refresh_media(self, client: WeComClient) -> dict[str, int]:
+        """The media refresh's hook: point every mirrored template with bucket media at fresh ids in WeCom.
 
+        Runs after the refresh re-uploaded what is due, so the cache holds the ids to use. A template WeCom
+        refuses to change (another app's: 48002) or no longer has (40037) is recorded on the mirror and
+        skipped; any other failure is counted and retried at the next run (the held id still has hours left).
+        """
+        counts = dict.fromkeys(OUTCOMES, 0)
+        for record in self.repo.list_group_templates():
+            if has_media(record.get("content") or {}):
+                counts[self._outcome(record, client)] += 1
+        return {f"templates_{name}": count for name, count in counts.items()}
 
-def refresh_media(client: WeComClient) -> dict[str, int]:
-    """``media_refresh`` hook: point every mirrored template with bucket media at fresh ids in WeCom.
-
-    Runs after the refresh re-uploaded what is due, so the cache holds the ids to use. A template WeCom
-    refuses to change (another app's: 48002) or no longer has (40037) is recorded on the mirror and skipped;
-    any other failure is counted and retried at the next run (the held id still has hours left).
-    """
-    counts = dict.fromkeys(OUTCOMES, 0)
-    for record in repo.list_group_templates():
-        if has_media(record.get("content") or {}):
-            counts[_outcome(record, client)] += 1
-    return {f"templates_{name}": count for name, count in counts.items()}
-
-
-def _outcome(record: dict[str, Any], client: WeComClient) -> str:
-    template_id = record["template_id"]
-    try:
-        return _repoint(record, client)
-    except WeComError as exc:
-        skipped = SKIPPED.get(exc.errcode)
-        logger.warning(
-            "group template media refresh refused",
-            extra={"template_id": template_id, "errcode": exc.errcode, "skipped": skipped},
-        )
-        if skipped is None:
+    def _outcome(self, record: dict[str, Any], client: WeComClient) -> str:
+        template_id = record["template_id"]
+        try:
+            return self._repoint(record, client)
+        except WeComError as exc:
+            skipped = SKIPPED.get(exc.errcode)
+            logger.warning(
+                "group template media refresh refused",
+                extra={"template_id": template_id, "errcode": exc.errcode, "skipped": skipped},
+            )
+            if skipped is None:
+                return "failed"
+            error = {"errcode": exc.errcode, "reason": skipped, "at": self.cache.now()}
+            _quietly(lambda: self.repo.note_group_template_media_error(template_id, error))
+            return skipped
+        except (TransportError, MediaUnavailable, ClientError, BotoCoreError) as exc:
+            logger.warning(
+                "group template media refresh failed",
+                extra={"template_id": template_id, "reason": type(exc).__name__},
+            )
             return "failed"
-        error = {"errcode": exc.errcode, "reason": skipped, "at": media.now()}
-        _quietly(lambda: repo.note_group_template_media_error(template_id, error))
-        return skipped
-    except (TransportError, MediaUnavailable, ClientError, BotoCoreError) as exc:
-        logger.warning(
-            "group template media refresh failed",
-            extra={"template_id": template_id, "reason": type(exc).__name__},
+
+    def _repoint(self, record: dict[str, Any], client: WeComClient, *, force: bool = False) -> str:
+        """Edit the template in WeCom if the ids it holds are not the cache's fresh ones; record what it holds.
+
+        When an operator's edit lands between our read and our mirror write, WeCom may now hold our (older)
+        content: edit once more with the record as it is now (``force``).
+        """
+        template_id, content = record["template_id"], record["content"]
+        resolved = self.resolve(content, client)
+        if not force and not stale(record.get("wecom_media"), resolved.wecom_media):
+            return "current"
+        body = {"agentid": record["agentid"]} if record.get("agentid") is not None else {}
+        _, held = self.call_with_media(
+            client, content, lambda c: wecom_templates.edit(client, template_id, {**c, **body}), resolved
         )
-        return "failed"
-
-
-def _repoint(record: dict[str, Any], client: WeComClient, *, force: bool = False) -> str:
-    """Edit the template in WeCom if the ids it holds are not the cache's fresh ones; record what it holds.
-
-    When an operator's edit lands between our read and our mirror write, WeCom may now hold our (older)
-    content: edit once more with the record as it is now (``force``).
-    """
-    template_id, content = record["template_id"], record["content"]
-    resolved = resolve(content, client)
-    if not force and not stale(record.get("wecom_media"), resolved.wecom_media):
-        return "current"
-    body = {"agentid": record["agentid"]} if record.get("agentid") is not None else {}
-    _, held = call_with_media(
-        client, content, lambda c: wecom_templates.edit(client, template_id, {**c, **body}), resolved
-    )
-    seen = record.get("updated_at_ms")
-    if repo.note_group_template_media(template_id, held, seen, media.now() * 1000):
-        return "repointed"
-    latest = repo.get_group_template(template_id)
-    if latest is None or force or not has_media(latest.get("content") or {}):
-        return "repointed"
-    return _repoint(latest, client, force=True)
+        seen = record.get("updated_at_ms")
+        if self.repo.note_group_template_media(template_id, held, seen, self.cache.now() * 1000):
+            return "repointed"
+        latest = self.repo.get_group_template(template_id)
+        if latest is None or force or not has_media(latest.get("content") or {}):
+            return "repointed"
+        return self._repoint(latest, client, force=True)
 
 
 def stale(held: dict[str, Any] | None, current: dict[str, dict[str, Any]]) -> bool:

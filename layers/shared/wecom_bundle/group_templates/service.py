@@ -8,18 +8,20 @@ write that fails after WeCom succeeded is reported in the answer (``mirrored: fa
 
 Parts may name an object of the media bucket (``s3_key`` / ``pic_s3_key``): the mirror keeps that source
 content, WeCom gets media ids, and ``group_templates.media`` keeps the ids WeCom holds fresh.
+
+``GroupTemplateService`` receives its collaborators (the mirror's repository, the WeCom client, the template
+media, a clock); ``runtime.group_templates`` wires them per container.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from wecom_bundle import runtime
 from wecom_bundle.domain_errors import (
     DomainError,
     LimitReached,
@@ -31,8 +33,8 @@ from wecom_bundle.domain_errors import (
     WeComRefused,
     WeComUnavailable,
 )
-from wecom_bundle.group_templates import media as template_media
-from wecom_bundle.group_templates import repo
+from wecom_bundle.group_templates.media import TemplateMedia
+from wecom_bundle.group_templates.repo import TemplateRepo
 from wecom_bundle.group_templates.validation import TemplateInput, parse_template, validate_template_id
 from wecom_bundle.media.cache import MediaUnavailable
 from wecom_bundle.wecom import group_templates as wecom_templates
@@ -62,11 +64,7 @@ _METADATA = (
 )
 
 
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-# ----------------------------------------------------------------------------------------------- errors
+# ----------------------------------------------------------------------------------------------- shapes and errors
 def refusal(exc: WeComError, template_id: str | None) -> DomainError:
     """WeCom's errcode as a domain error; the errcode always travels along. A full cap (41055) is counted
     against the mirror by ``_refused`` before this is asked."""
@@ -84,7 +82,7 @@ def refusal(exc: WeComError, template_id: str | None) -> DomainError:
     return WeComRefused(f"WeCom refused the request: {exc.errmsg}", errcode=code)
 
 
-def _refused(exc: WeComError, template_id: str | None) -> DomainError:
+def _refused(exc: WeComError, template_id: str | None, repo: TemplateRepo) -> DomainError:
     """``refusal``, with the mirror's count gathered here when WeCom says the corp's cap is full."""
     if exc.errcode != Errcode.TEMPLATE_LIMIT_REACHED:
         return refusal(exc, template_id)
@@ -103,19 +101,6 @@ def media_refusal(exc: MediaUnavailable) -> DomainError:
     if exc.reason == "missing_object":
         return MediaMissing(f"s3 object {exc.ref.key!r} does not exist in the media bucket")
     return MediaUploadFailed(f"uploading {exc.ref.key!r} to WeCom failed; try again")
-
-
-@contextmanager
-def _wecom(template_id: str | None = None) -> Iterator[WeComClient]:
-    """The WeCom client, with its errors turned into domain errors."""
-    try:
-        yield runtime.wecom_client()
-    except WeComError as exc:
-        raise _refused(exc, template_id) from exc
-    except TransportError as exc:
-        raise WeComUnavailable(f"WeCom did not answer ({exc.reason}); try again") from exc
-    except MediaUnavailable as exc:
-        raise media_refusal(exc) from exc
 
 
 def mirror(write: Callable[[], T], what: str) -> tuple[bool, T | None]:
@@ -155,26 +140,6 @@ def _with_agentid(doc: dict[str, Any], agentid: int | None) -> dict[str, Any]:
     return doc if agentid is None else {**doc, "agentid": agentid}
 
 
-# ----------------------------------------------------------------------------------------------- create
-def create_template(body: Any) -> dict[str, Any]:
-    """``POST /admin/group-welcome-templates``: the created template, ``warnings`` and ``mirrored``."""
-    parsed = parse_template(body, creating=True)
-    template_media.check_exist(parsed.content)
-    now = _now_ms()
-    notify = 1 if parsed.notify is None else parsed.notify  # WeCom's default: notify
-    intent = _with_agentid(
-        {"intent_id": uuid.uuid4().hex, "content": parsed.content, "notify": notify, "started_at_ms": now},
-        parsed.agentid,
-    )
-    repo.put_group_template_intent(intent)  # a fault here: WeCom was not called, nothing changed
-    template_id, wecom_media = _add(intent["intent_id"], parsed)
-    record = new_record(template_id, intent, now) | ({"wecom_media": wecom_media} if wecom_media else {})
-    mirrored, _ = mirror(lambda: repo.record_group_template_added(intent["intent_id"], record), "add")
-    if not mirrored:  # keep WeCom's answer on the intent, so reconcile can restore the record
-        mirror(lambda: repo.note_group_template_intent_id(intent["intent_id"], template_id), "add id")
-    return view(record, mirrored=mirrored, warnings=parsed.warnings + ([] if mirrored else [MIRROR_FAILED]))
-
-
 def new_record(template_id: str, intent: dict[str, Any], now: int) -> dict[str, Any]:
     """The mirror record of a template created from ``intent`` (by the add, or restored by reconcile)."""
     record = {
@@ -190,51 +155,6 @@ def new_record(template_id: str, intent: dict[str, Any], now: int) -> dict[str, 
     return _with_agentid(record, intent.get("agentid"))
 
 
-def _add(intent_id: str, parsed: TemplateInput) -> tuple[str, dict[str, Any]]:
-    """WeCom's add (answers the template id and the ``wecom_media`` it holds); a refusal ends the intent, no
-    answer leaves it for reconcile (the add may have landed)."""
-    client = runtime.wecom_client()
-    try:
-        return template_media.call_with_media(
-            client, parsed.content, lambda content: wecom_templates.add(client, _wecom_body(parsed, content))
-        )
-    except WeComError as exc:
-        mirror(lambda: repo.delete_group_template_intent(intent_id), "end intent")
-        raise _refused(exc, None) from exc
-    except MediaUnavailable as exc:  # nothing was created
-        mirror(lambda: repo.delete_group_template_intent(intent_id), "end intent")
-        raise media_refusal(exc) from exc
-    except TransportError as exc:
-        raise WeComUnavailable(
-            f"WeCom did not answer ({exc.reason}): the template may have been created; "
-            "`reconcile` reports it after a minute",
-        ) from exc
-
-
-# ----------------------------------------------------------------------------------------------- read
-def get_template(template_id: str) -> dict[str, Any]:
-    """``GET .../{id}``: the mirror's source content (bucket references as the operator wrote them) and
-    metadata, WeCom's content (``get``) under ``wecom``; ``in_sync`` compares the two. Without a mirror
-    record: WeCom's content."""
-    template_id = validate_template_id(template_id)
-    with _wecom(template_id) as client:
-        content = wecom_templates.get(client, template_id)
-    record = repo.get_group_template(template_id)
-    if record is None:
-        return {"template_id": template_id, **content, "mirrored": False}
-    doc = view(record) | {"wecom": content}
-    doc["in_sync"] = comparable(content) == comparable(record["content"])
-    return doc
-
-
-def list_templates() -> dict[str, Any]:
-    """``GET /admin/group-welcome-templates``: the mirror (WeCom has no list call), oldest first."""
-    records = sorted(
-        repo.list_group_templates(), key=lambda r: (int(r.get("created_at_ms") or 0), r["template_id"])
-    )
-    return {"items": [view(r) for r in records], "count": len(records), "limit": LIMIT}
-
-
 def comparable(content: dict[str, Any]) -> dict[str, Any]:
     """What WeCom's ``get`` reliably echoes: text, link and the miniprogram's title/appid/page as sent; an
     image comes back as a URL and file/video/cover media ids may come back as other ids of the same file, so
@@ -248,30 +168,6 @@ def comparable(content: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = True
     return out
-
-
-# ----------------------------------------------------------------------------------------------- change
-def edit_template(template_id: str, body: Any) -> dict[str, Any]:
-    """``PUT .../{id}``: replace the content on WeCom, then in the mirror (``notify`` is fixed at creation)."""
-    template_id = validate_template_id(template_id)
-    parsed = parse_template(body, creating=False)
-    template_media.check_exist(parsed.content)
-    with _wecom(template_id) as client:
-        _, held = template_media.call_with_media(
-            client,
-            parsed.content,
-            lambda content: wecom_templates.edit(client, template_id, _wecom_body(parsed, content)),
-        )
-    now = _now_ms()
-
-    def write() -> dict[str, Any]:
-        record = _edited(repo.get_group_template(template_id), template_id, parsed, now, held)
-        repo.put_group_template(record)
-        return record
-
-    mirrored, record = mirror(write, "edit")
-    shown = record or _edited(None, template_id, parsed, now, held)
-    return view(shown, mirrored=mirrored, warnings=parsed.warnings + ([] if mirrored else [MIRROR_FAILED]))
 
 
 def _edited(
@@ -291,22 +187,143 @@ def _edited(
     return _with_agentid(record, parsed.agentid)
 
 
-def delete_template(template_id: str) -> dict[str, Any] | None:
-    """``DELETE .../{id}``: WeCom ``del``, then the mirror. None when both are done.
+# ----------------------------------------------------------------------------------------------- the service
+@dataclass(frozen=True)
+class GroupTemplateService:
+    """The admin API's group template operations with their collaborators passed in."""
 
-    A template WeCom no longer has (40037: deleted in the admin console, or by an earlier delete whose mirror
-    write failed) still leaves the mirror; without a mirror record that is ``NotFound``.
-    """
-    template_id = validate_template_id(template_id)
-    record = repo.get_group_template(template_id)
-    with _wecom(template_id) as client:
+    repo: TemplateRepo  # the mirror
+    wecom: Callable[[], WeComClient]  # the container's client (a new one after a secret rotation)
+    media: TemplateMedia  # bucket references → the ids WeCom holds
+    clock_ms: Callable[[], int]  # epoch milliseconds
+
+    @contextmanager
+    def _wecom(self, template_id: str | None = None) -> Iterator[WeComClient]:
+        """The WeCom client, with its errors turned into domain errors."""
         try:
-            wecom_templates.delete(client, template_id, (record or {}).get("agentid"))
+            yield self.wecom()
         except WeComError as exc:
-            if exc.errcode != Errcode.INVALID_TEMPLATE_ID or record is None:
-                raise
-            logger.info("group template %s already gone in WeCom: removing it from the mirror", template_id)
-    mirrored, _ = mirror(lambda: repo.delete_group_template(template_id), "delete")
-    if mirrored:
-        return None
-    return {"template_id": template_id, "deleted": True, "mirrored": False, "warnings": [MIRROR_FAILED]}
+            raise _refused(exc, template_id, self.repo) from exc
+        except TransportError as exc:
+            raise WeComUnavailable(f"WeCom did not answer ({exc.reason}); try again") from exc
+        except MediaUnavailable as exc:
+            raise media_refusal(exc) from exc
+
+    def create_template(self, body: Any) -> dict[str, Any]:
+        """``POST /admin/group-welcome-templates``: the created template, ``warnings`` and ``mirrored``."""
+        parsed = parse_template(body, creating=True)
+        self.media.check_exist(parsed.content)
+        now = self.clock_ms()
+        notify = 1 if parsed.notify is None else parsed.notify  # WeCom's default: notify
+        intent = _with_agentid(
+            {
+                "intent_id": uuid.uuid4().hex,
+                "content": parsed.content,
+                "notify": notify,
+                "started_at_ms": now,
+            },
+            parsed.agentid,
+        )
+        self.repo.put_group_template_intent(intent)  # a fault here: WeCom was not called, nothing changed
+        template_id, wecom_media = self._add(intent["intent_id"], parsed)
+        record = new_record(template_id, intent, now) | ({"wecom_media": wecom_media} if wecom_media else {})
+        mirrored, _ = mirror(
+            lambda: self.repo.record_group_template_added(intent["intent_id"], record), "add"
+        )
+        if not mirrored:  # keep WeCom's answer on the intent, so reconcile can restore the record
+            mirror(
+                lambda: self.repo.note_group_template_intent_id(intent["intent_id"], template_id), "add id"
+            )
+        return view(
+            record, mirrored=mirrored, warnings=parsed.warnings + ([] if mirrored else [MIRROR_FAILED])
+        )
+
+    def _add(self, intent_id: str, parsed: TemplateInput) -> tuple[str, dict[str, Any]]:
+        """WeCom's add (answers the template id and the ``wecom_media`` it holds); a refusal ends the intent, no
+        answer leaves it for reconcile (the add may have landed)."""
+        client = self.wecom()
+        try:
+            return self.media.call_with_media(
+                client,
+                parsed.content,
+                lambda content: wecom_templates.add(client, _wecom_body(parsed, content)),
+            )
+        except WeComError as exc:
+            mirror(lambda: self.repo.delete_group_template_intent(intent_id), "end intent")
+            raise _refused(exc, None, self.repo) from exc
+        except MediaUnavailable as exc:  # nothing was created
+            mirror(lambda: self.repo.delete_group_template_intent(intent_id), "end intent")
+            raise media_refusal(exc) from exc
+        except TransportError as exc:
+            raise WeComUnavailable(
+                f"WeCom did not answer ({exc.reason}): the template may have been created; "
+                "`reconcile` reports it after a minute",
+            ) from exc
+
+    def get_template(self, template_id: str) -> dict[str, Any]:
+        """``GET .../{id}``: the mirror's source content (bucket references as the operator wrote them) and
+        metadata, WeCom's content (``get``) under ``wecom``; ``in_sync`` compares the two. Without a mirror
+        record: WeCom's content."""
+        template_id = validate_template_id(template_id)
+        with self._wecom(template_id) as client:
+            content = wecom_templates.get(client, template_id)
+        record = self.repo.get_group_template(template_id)
+        if record is None:
+            return {"template_id": template_id, **content, "mirrored": False}
+        doc = view(record) | {"wecom": content}
+        doc["in_sync"] = comparable(content) == comparable(record["content"])
+        return doc
+
+    def list_templates(self) -> dict[str, Any]:
+        """``GET /admin/group-welcome-templates``: the mirror (WeCom has no list call), oldest first."""
+        records = sorted(
+            self.repo.list_group_templates(),
+            key=lambda r: (int(r.get("created_at_ms") or 0), r["template_id"]),
+        )
+        return {"items": [view(r) for r in records], "count": len(records), "limit": LIMIT}
+
+    def edit_template(self, template_id: str, body: Any) -> dict[str, Any]:
+        """``PUT .../{id}``: replace the content on WeCom, then in the mirror (``notify`` is fixed at creation)."""
+        template_id = validate_template_id(template_id)
+        parsed = parse_template(body, creating=False)
+        self.media.check_exist(parsed.content)
+        with self._wecom(template_id) as client:
+            _, held = self.media.call_with_media(
+                client,
+                parsed.content,
+                lambda content: wecom_templates.edit(client, template_id, _wecom_body(parsed, content)),
+            )
+        now = self.clock_ms()
+
+        def write() -> dict[str, Any]:
+            record = _edited(self.repo.get_group_template(template_id), template_id, parsed, now, held)
+            self.repo.put_group_template(record)
+            return record
+
+        mirrored, record = mirror(write, "edit")
+        shown = record or _edited(None, template_id, parsed, now, held)
+        return view(
+            shown, mirrored=mirrored, warnings=parsed.warnings + ([] if mirrored else [MIRROR_FAILED])
+        )
+
+    def delete_template(self, template_id: str) -> dict[str, Any] | None:
+        """``DELETE .../{id}``: WeCom ``del``, then the mirror. None when both are done.
+
+        A template WeCom no longer has (40037: deleted in the admin console, or by an earlier delete whose mirror
+        write failed) still leaves the mirror; without a mirror record that is ``NotFound``.
+        """
+        template_id = validate_template_id(template_id)
+        record = self.repo.get_group_template(template_id)
+        with self._wecom(template_id) as client:
+            try:
+                wecom_templates.delete(client, template_id, (record or {}).get("agentid"))
+            except WeComError as exc:
+                if exc.errcode != Errcode.INVALID_TEMPLATE_ID or record is None:
+                    raise
+                logger.info(
+                    "group template %s already gone in WeCom: removing it from the mirror", template_id
+                )
+        mirrored, _ = mirror(lambda: self.repo.delete_group_template(template_id), "delete")
+        if mirrored:
+            return None
+        return {"template_id": template_id, "deleted": True, "mirrored": False, "warnings": [MIRROR_FAILED]}

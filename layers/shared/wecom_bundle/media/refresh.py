@@ -5,116 +5,107 @@ runs every few hours and re-uploads each referenced object whose cached id is ol
 ``MEDIA_REFRESH_AFTER_SECONDS`` (or whose ETag changed: the object was replaced), so ids in use are always
 younger than ``MEDIA_MAX_AGE_SECONDS``.
 
-What is referenced comes from ``SOURCES``: one function per kind of content holder, each yielding attachment
-lists in WeCom's shape (``[{"msgtype": t, t: {...}}]``) read by key Queries (no Scan). Cached items that no
-source references any more are found through the due index (gsi1 ``MEDIA#DUE``) and dropped from it: they
-stop being refreshed.
+What is referenced comes from the refresh's ``sources``: one function per kind of content holder, each
+yielding attachment lists in WeCom's shape (``[{"msgtype": t, t: {...}}]``) read by key Queries (no Scan).
+Cached items that no source references any more are found through the due index (gsi1 ``MEDIA#DUE``) and
+dropped from it: they stop being refreshed.
 
 Content that WeCom itself stores with the ids we sent (group welcome templates) does not pick up a fresh id by
-being sent again: after the uploads, each ``AFTER_REFRESH`` hook re-points its holder at the fresh ids and
-answers counts for the run summary. Holders plug in through ``lazy_source``/``lazy_hook``; this module and
-``media`` stay unaware of them.
+being sent again: after the uploads, each ``after_refresh`` hook re-points its holder at the fresh ids and
+answers counts for the run summary. The holders are passed in by the wiring (``runtime.media_refresh``), so
+this module and ``media.cache`` import none of them and no holder has to import this module: no cycle, and no
+module named by a string.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from wecom_bundle import runtime, storage
 from wecom_bundle.media import cache as media
 from wecom_bundle.media import repo
 from wecom_bundle.media.cache import MediaRef, MediaUnavailable, Settings
 
 if TYPE_CHECKING:
+    from wecom_bundle.dynamo.table import Page
     from wecom_bundle.wecom.client import WeComClient
 
 logger = logging.getLogger(__name__)
 
-AttachmentSource = Callable[[], Iterable[list[dict[str, Any]] | None]]
+Attachments = list[dict[str, Any]] | None
+AttachmentSource = Callable[[], Iterable[Attachments]]
 AfterRefresh = Callable[["WeComClient"], dict[str, int]]
 DUE_PAGE = 100
 PENDING_CAMPAIGN_STATUSES = ("scheduled", "creating")
 
 
-def welcome_rule_attachments() -> Iterator[list[dict[str, Any]] | None]:
-    """Every welcome rule (one small partition: Query ``pk = RULE``)."""
-    for rule in storage.list_rules():
-        yield rule.get("attachments")
+def rule_attachments(list_rules: Callable[[], list[dict[str, Any]]]) -> AttachmentSource:
+    """The source of welcome rules: every rule (one small partition: Query ``pk = RULE``)."""
 
-
-def pending_campaign_attachments() -> Iterator[list[dict[str, Any]] | None]:
-    """Campaigns whose tasks are still to be created (gsi2 by status), so their send finds fresh ids."""
-    for status in PENDING_CAMPAIGN_STATUSES:
-        cursor = None
-        while True:
-            page = storage.list_campaigns(status, limit=100, cursor=cursor)
-            yield from (campaign.get("attachments") for campaign in page.items)
-            if not (cursor := page.cursor):
-                break
-
-
-def lazy_source(module: str, function: str) -> AttachmentSource:
-    """A source living in another module, imported only when the refresh runs (so the refresh's imports stay
-    small and the holder's module may import ``media`` freely)."""
-
-    def source() -> Iterable[list[dict[str, Any]] | None]:
-        return getattr(importlib.import_module(module), function)()
+    def source() -> Iterator[Attachments]:
+        for rule in list_rules():
+            yield rule.get("attachments")
 
     return source
 
 
-def lazy_hook(module: str, function: str) -> AfterRefresh:
-    """An ``AFTER_REFRESH`` hook living in another module, imported only when the refresh runs."""
+def pending_campaign_attachments(list_campaigns: Callable[..., Page]) -> AttachmentSource:
+    """The source of campaigns whose tasks are still to be created (gsi2 by status), so their send finds
+    fresh ids. ``list_campaigns(status, limit=, cursor=)`` pages one status."""
 
-    def hook(client: WeComClient) -> dict[str, int]:
-        return getattr(importlib.import_module(module), function)(client)
+    def source() -> Iterator[Attachments]:
+        for status in PENDING_CAMPAIGN_STATUSES:
+            cursor = None
+            while True:
+                page = list_campaigns(status, limit=100, cursor=cursor)
+                yield from (campaign.get("attachments") for campaign in page.items)
+                if not (cursor := page.cursor):
+                    break
 
-    return hook
-
-
-SOURCES: dict[str, AttachmentSource] = {
-    "welcome_rules": welcome_rule_attachments,
-    "campaigns": pending_campaign_attachments,
-    "group_templates": lazy_source("wecom_bundle.group_templates.media", "media_attachments"),
-}
-# Holders that WeCom stores with our ids: re-pointed at the fresh ids once the uploads are done.
-AFTER_REFRESH: dict[str, AfterRefresh] = {
-    "group_templates": lazy_hook("wecom_bundle.group_templates.media", "refresh_media"),
-}
+    return source
 
 
-def referenced(sources: dict[str, AttachmentSource] | None = None) -> set[MediaRef]:
-    """Every bucket reference of every content holder."""
-    refs: set[MediaRef] = set()
-    for source in (SOURCES if sources is None else sources).values():
-        for attachments in source():
-            refs.update(media.refs_in(attachments))
-    return refs
+@dataclass(frozen=True)
+class MediaRefresh:
+    """One scheduled refresh with its collaborators: the content holders' ``sources`` (name → source), the
+    ``after_refresh`` hooks of holders that WeCom stores with our ids, and the WeCom client."""
 
+    sources: Mapping[str, AttachmentSource]
+    after_refresh: Mapping[str, AfterRefresh]
+    wecom: Callable[[], WeComClient]
 
-def run(budget_s: float | None = None, client: WeComClient | None = None) -> dict[str, int]:
-    """One scheduled pass: refresh what is due, stop refreshing what nothing references, then let the
-    ``AFTER_REFRESH`` hooks re-point stored content (even past the budget: a stored template whose id expires
-    is broken for every new group, and its ids are due again only at the next run). Answers counts."""
-    settings = Settings.from_env()
-    client = client or runtime.wecom_client()
-    stop_at = None if budget_s is None else time.monotonic() + budget_s
-    refs = referenced()
-    summary = {"referenced": len(refs), "fresh": 0, "refreshed": 0, "missing": 0, "failed": 0, "unindexed": 0}
-    for ref in sorted(refs):
-        if stop_at is not None and time.monotonic() > stop_at:
-            break  # the rest is due again at the next run, still well inside the 3 days
-        summary[refresh(ref, client, settings)] += 1
-    summary["unindexed"] = _unindex_unreferenced(refs)
-    for hook in AFTER_REFRESH.values():
-        summary |= hook(client)
-    if summary["missing"] or any(count for name, count in summary.items() if name.endswith("failed")):
-        logger.warning("media refresh incomplete", extra=summary)
-    return summary
+    def referenced(self) -> set[MediaRef]:
+        """Every bucket reference of every content holder."""
+        refs: set[MediaRef] = set()
+        for source in self.sources.values():
+            for attachments in source():
+                refs.update(media.refs_in(attachments))
+        return refs
+
+    def run(self, budget_s: float | None = None) -> dict[str, int]:
+        """One scheduled pass: refresh what is due, stop refreshing what nothing references, then let the
+        ``after_refresh`` hooks re-point stored content (even past the budget: a stored template whose id
+        expires is broken for every new group, and its ids are due again only at the next run). Answers
+        counts."""
+        settings = Settings.from_env()
+        client = self.wecom()
+        stop_at = None if budget_s is None else time.monotonic() + budget_s
+        refs = self.referenced()
+        summary = dict.fromkeys(("fresh", "refreshed", "missing", "failed", "unindexed"), 0)
+        summary = {"referenced": len(refs), **summary}
+        for ref in sorted(refs):
+            if stop_at is not None and time.monotonic() > stop_at:
+                break  # the rest is due again at the next run, still well inside the 3 days
+            summary[refresh(ref, client, settings)] += 1
+        summary["unindexed"] = _unindex_unreferenced(refs)
+        for hook in self.after_refresh.values():
+            summary |= hook(client)
+        if summary["missing"] or any(count for name, count in summary.items() if name.endswith("failed")):
+            logger.warning("media refresh incomplete", extra=summary)
+        return summary
 
 
 def refresh(ref: MediaRef, client: WeComClient, settings: Settings) -> str:
