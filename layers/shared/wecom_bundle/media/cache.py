@@ -103,13 +103,15 @@ class Resolution:
 
 
 @dataclass(frozen=True)
-class _Entry:
+class CachedId:
+    """One object's WeCom id (or permanent URL), when it was created, and the object's ETag then."""
+
     media_id: str
     created_at: int
     etag: str
 
 
-_memory: dict[MediaRef, _Entry] = {}
+_memory: dict[MediaRef, CachedId] = {}
 _lock = threading.Lock()
 
 
@@ -223,13 +225,15 @@ def media_id_for(
     return _entry_for(ref, client, settings, time_left).media_id
 
 
-def _entry_for(ref: MediaRef, client: WeComClient, settings: Settings, time_left: TimeLeft | None) -> _Entry:
+def _entry_for(
+    ref: MediaRef, client: WeComClient, settings: Settings, time_left: TimeLeft | None
+) -> CachedId:
     now = int(_now())
     entry = _memory.get(ref)
-    if entry and _fresh(ref, entry, now, min(settings.refresh_after_s, settings.max_age_s)):
+    if entry and is_fresh(ref, entry, now, min(settings.refresh_after_s, settings.max_age_s)):
         return entry
-    entry = _stored(ref)
-    if entry and _fresh(ref, entry, now, settings.max_age_s):
+    entry = stored_entry(ref)
+    if entry and is_fresh(ref, entry, now, settings.max_age_s):
         _remember(ref, entry)
         return entry
     if time_left is not None and time_left() < settings.upload_min_s:
@@ -237,20 +241,22 @@ def _entry_for(ref: MediaRef, client: WeComClient, settings: Settings, time_left
     return upload(ref, client, settings, time_left=time_left)
 
 
-def _fresh(ref: MediaRef, entry: _Entry, now: int, max_age_s: int) -> bool:
+def is_fresh(ref: MediaRef, entry: CachedId, now: int, max_age_s: int) -> bool:
+    """Younger than ``max_age_s`` (a permanent image URL always is)."""
     return ref.kind == URL_KIND or now - entry.created_at < max_age_s
 
 
-def _stored(ref: MediaRef) -> _Entry | None:
+def stored_entry(ref: MediaRef) -> CachedId | None:
+    """The id DynamoDB holds for ``ref`` (None: never uploaded, or expired by a 40007)."""
     from wecom_bundle.media.bucket import bucket_name
 
     item = repo.get_media(ref.kind, bucket_name(), ref.key)
     if not item or not item.get("media_id"):
         return None
-    return _Entry(str(item["media_id"]), int(item.get("created_at") or 0), str(item.get("etag") or ""))
+    return CachedId(str(item["media_id"]), int(item.get("created_at") or 0), str(item.get("etag") or ""))
 
 
-def _remember(ref: MediaRef, entry: _Entry) -> None:
+def _remember(ref: MediaRef, entry: CachedId) -> None:
     with _lock:
         _memory[ref] = entry
 
@@ -273,7 +279,7 @@ def upload(
     *,
     time_left: TimeLeft | None = None,
     stale_before: int | None = None,
-) -> _Entry:
+) -> CachedId:
     """Read the object and upload it to WeCom under a lease; publish the id. ``stale_before``: ids created
     before it are replaced (default: older than the refresh age); a newer one found meanwhile is used."""
     from wecom_bundle.media import bucket as media_bucket
@@ -297,12 +303,12 @@ def upload(
 
 def _await_other(
     ref: MediaRef, stale_before: int, settings: Settings, time_left: TimeLeft | None
-) -> _Entry | None:
+) -> CachedId | None:
     """Another uploader holds the lease: wait for its id while we could still upload ourselves in time.
     None means upload anyway (it is slow or crashed): a second upload is only a wasted call."""
     give_up = time.monotonic() + LEASE_S
     while True:
-        current = _stored(ref)
+        current = stored_entry(ref)
         if current and current.created_at >= stale_before:
             return current
         if time.monotonic() >= give_up or (time_left is not None and time_left() < settings.upload_min_s + 1):
@@ -310,7 +316,7 @@ def _await_other(
         time.sleep(WAIT_STEP_S)
 
 
-def _upload_object(ref: MediaRef, client: WeComClient, time_left: TimeLeft | None) -> _Entry:
+def _upload_object(ref: MediaRef, client: WeComClient, time_left: TimeLeft | None) -> CachedId:
     from wecom_bundle.media import bucket as media_bucket
     from wecom_bundle.wecom import media as wecom_media
     from wecom_bundle.wecom.errors import TransportError, WeComError
@@ -337,10 +343,10 @@ def _upload_object(ref: MediaRef, client: WeComClient, time_left: TimeLeft | Non
     except (WeComError, TransportError) as exc:
         logger.warning("media upload failed", extra={"kind": ref.kind, "reason": type(exc).__name__})
         raise MediaUnavailable(ref, "upload_failed") from exc
-    return _Entry(media_id, created_at, obj.etag)
+    return CachedId(media_id, created_at, obj.etag)
 
 
-def _item(ref: MediaRef, bucket: str, entry: _Entry, settings: Settings) -> dict[str, Any]:
+def _item(ref: MediaRef, bucket: str, entry: CachedId, settings: Settings) -> dict[str, Any]:
     item: dict[str, Any] = {
         "kind": ref.kind,
         "bucket": bucket,

@@ -112,14 +112,14 @@ def refresh(ref: MediaRef, client: WeComClient, settings: Settings) -> str:
     """Re-upload one object if its id is due or its content changed: fresh | refreshed | missing | failed."""
     from wecom_bundle.media import bucket as media_bucket
 
-    now = int(media._now())
+    now = media.now()
     head = media_bucket.head(ref.key)
     if head is None:
         logger.warning("referenced media object is missing", extra={"kind": ref.kind})
         return "missing"
-    entry = media._stored(ref)
+    entry = media.stored_entry(ref)
     changed = entry is not None and entry.etag != head.etag
-    if entry is not None and not changed and media._fresh(ref, entry, now, settings.refresh_after_s):
+    if entry is not None and not changed and media.is_fresh(ref, entry, now, settings.refresh_after_s):
         return "fresh"
     try:
         media.upload(ref, client, settings, stale_before=now + 1 if changed else None)
@@ -133,7 +133,7 @@ def _unindex_unreferenced(refs: set[MediaRef]) -> int:
     from wecom_bundle.media.bucket import bucket_name
 
     bucket, dropped = bucket_name(), 0
-    for item in repo.due_media(int(media._now()), DUE_PAGE):
+    for item in repo.due_media(media.now(), DUE_PAGE):
         ref = MediaRef(str(item["kind"]), str(item["s3_key"]))
         if ref not in refs or item.get("bucket") != bucket:
             repo.unindex_media(ref.kind, str(item["bucket"]), ref.key)
