@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import boto3
@@ -23,6 +24,7 @@ from local.wecom_sim.server import SimulatorHandle
 from tests.support import function_under_test, race
 from wecom_bundle import campaigns, runtime, storage, welcome_admin
 from wecom_bundle.content import validate_attachments
+from wecom_bundle.dynamo import client as dynamo_client
 from wecom_bundle.media import cache as media
 from wecom_bundle.media import repo as media_repo
 from wecom_bundle.media.cache import MediaRef, MediaUnavailable, Settings
@@ -186,15 +188,30 @@ def test_miss_uploads_multipart_that_the_simulator_receives(sim: SimulatorHandle
     assert "lease_owner" not in item
 
 
-def test_hit_uploads_nothing_and_memory_spares_dynamodb(
-    sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_hit_uploads_nothing_and_memory_spares_dynamodb(sim: SimulatorHandle) -> None:
     first = resolve(IMAGE).attachments
     media.reset_client()  # a cold container: DynamoDB answers
     assert resolve(IMAGE).attachments == first
-    monkeypatch.setattr(media_repo, "get_media", lambda *_: pytest.fail("warm container read DynamoDB"))
-    assert resolve(IMAGE).attachments == first
+    with dynamodb_calls() as seen:  # the layer's own client, watched through a botocore event hook
+        assert resolve(IMAGE).attachments == first
+    assert seen == [], "warm container read DynamoDB"
     assert len(uploads(sim)) == 1
+
+
+@contextmanager
+def dynamodb_calls() -> Iterator[list[str]]:
+    """The operations the layer's DynamoDB client sends while the block runs."""
+    events = dynamo_client.client().meta.events
+    seen: list[str] = []
+
+    def record(model: Any, **_: Any) -> None:
+        seen.append(model.name)
+
+    events.register("before-call.dynamodb", record, unique_id="test-media-dynamodb-calls")
+    try:
+        yield seen
+    finally:
+        events.unregister("before-call.dynamodb", unique_id="test-media-dynamodb-calls")
 
 
 def test_due_but_usable_id_is_used_and_too_old_one_is_replaced(sim: SimulatorHandle) -> None:
