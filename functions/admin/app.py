@@ -19,10 +19,9 @@ from wecom_bundle import (
     apigw,
     campaign_results,
     campaigns,
-    group_template_reconcile,
-    group_templates,
     openapi,
     reminders,
+    runtime,
     welcome_admin,
 )
 from wecom_bundle.domain_errors import DomainError
@@ -195,32 +194,32 @@ def get_campaign_results(campaign_id: str) -> Response:
 # ------------------------------------------------------------------------------------------ group templates
 @app.post("/admin/group-welcome-templates")
 def create_group_template() -> Response:
-    return _ok(201, group_templates.create_template(_json_body()))
+    return _ok(201, runtime.group_templates().create_template(_json_body()))
 
 
 @app.get("/admin/group-welcome-templates")
 def list_group_templates() -> Response:
-    return _ok(200, group_templates.list_templates())
+    return _ok(200, runtime.group_templates().list_templates())
 
 
 @app.post("/admin/group-welcome-templates/reconcile")
 def reconcile_group_templates() -> Response:
-    return _ok(200, group_template_reconcile.reconcile(_optional_json_body()))
+    return _ok(200, runtime.group_template_reconcile().reconcile(_optional_json_body()))
 
 
 @app.get("/admin/group-welcome-templates/<template_id>")
 def get_group_template(template_id: str) -> Response:
-    return _ok(200, group_templates.get_template(template_id))
+    return _ok(200, runtime.group_templates().get_template(template_id))
 
 
 @app.put("/admin/group-welcome-templates/<template_id>")
 def edit_group_template(template_id: str) -> Response:
-    return _ok(200, group_templates.edit_template(template_id, _json_body()))
+    return _ok(200, runtime.group_templates().edit_template(template_id, _json_body()))
 
 
 @app.delete("/admin/group-welcome-templates/<template_id>")
 def delete_group_template(template_id: str) -> Response:
-    doc = group_templates.delete_template(template_id)
+    doc = runtime.group_templates().delete_template(template_id)
     return Response(204, content_types.APPLICATION_JSON, "") if doc is None else _ok(200, doc)
 
 

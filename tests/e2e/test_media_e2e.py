@@ -16,7 +16,7 @@ import botocore.config
 import pytest
 import requests
 
-from wecom_bundle import media
+from wecom_bundle.media import cache as media
 
 pytestmark = pytest.mark.e2e
 RUN = uuid.uuid4().hex[:6]

@@ -23,8 +23,9 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from wecom_bundle import campaign_results, campaign_validation, config, cursors, media, runtime, storage
+from wecom_bundle import campaign_results, campaign_validation, config, cursors, runtime, storage
 from wecom_bundle.domain_errors import IdempotencyConflict, InvalidState, WeComRefused
+from wecom_bundle.media import cache as media
 from wecom_bundle.reminder_policy import ReminderPolicy
 from wecom_bundle.sync_totals import zero_totals
 from wecom_bundle.validation import NotFound, ValidationError, parse_limit

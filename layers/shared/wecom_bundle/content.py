@@ -6,7 +6,7 @@ only when a real customer's 20-second welcome code is burned on a 4xx.
 Attachments that never expire: where WeCom takes a temporary ``media_id`` (image, video, file, miniprogram
 ``pic_media_id``) the content may instead name an object of the bundle's bucket (``s3_key`` /
 ``pic_s3_key``), and an image's ``pic_url`` may be ``pic_s3_key`` (uploaded once with ``media/uploadimg``:
-a permanent URL). ``wecom_bundle.media`` turns those references into WeCom ids when a message is sent.
+a permanent URL). ``wecom_bundle.media.cache`` turns those references into WeCom ids when a message is sent.
 """
 
 from __future__ import annotations

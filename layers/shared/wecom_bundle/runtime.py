@@ -8,12 +8,18 @@ seconds (and at once when WeCom refuses the secret), and a rotated secret must t
 
 from __future__ import annotations
 
+import functools
 import threading
+import time
 from typing import TYPE_CHECKING
 
 from wecom_bundle import config
 
 if TYPE_CHECKING:
+    from wecom_bundle.group_templates.media import TemplateMedia
+    from wecom_bundle.group_templates.reconcile import Reconciler
+    from wecom_bundle.group_templates.service import GroupTemplateService
+    from wecom_bundle.media.refresh import MediaRefresh
     from wecom_bundle.wecom.client import WeComClient
 
 _lock = threading.Lock()
@@ -88,3 +94,54 @@ def reset() -> None:
 
 # ----------------------------------------------------------------------------------------------- group templates
 # (group templates and media builders)
+def _epoch_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@functools.cache
+def group_template_media() -> TemplateMedia:
+    """Template media on the mirror's repository and the media cache (the admin API and the refresh)."""
+    from wecom_bundle.group_templates import repo
+    from wecom_bundle.group_templates.media import TemplateMedia
+    from wecom_bundle.media import cache
+
+    return TemplateMedia(repo=repo, cache=cache)
+
+
+@functools.cache
+def group_templates() -> GroupTemplateService:
+    """The admin API's group template service."""
+    from wecom_bundle.group_templates import repo
+    from wecom_bundle.group_templates.service import GroupTemplateService
+
+    return GroupTemplateService(
+        repo=repo, wecom=wecom_client, media=group_template_media(), clock_ms=_epoch_ms
+    )
+
+
+@functools.cache
+def group_template_reconcile() -> Reconciler:
+    """Drift between WeCom and the group template mirror (the admin API's reconcile route)."""
+    from wecom_bundle.group_templates import repo
+    from wecom_bundle.group_templates.reconcile import Reconciler
+
+    return Reconciler(repo=repo, wecom=wecom_client, clock_ms=_epoch_ms)
+
+
+@functools.cache
+def media_refresh() -> MediaRefresh:
+    """The scheduled media refresh with every content holder as a source: welcome rules, campaigns not yet
+    created, group templates (also re-pointed at fresh ids after the uploads: WeCom stores them with ours)."""
+    from wecom_bundle import storage
+    from wecom_bundle.media.refresh import MediaRefresh, pending_campaign_attachments, rule_attachments
+
+    templates = group_template_media()
+    return MediaRefresh(
+        sources={
+            "welcome_rules": rule_attachments(storage.list_rules),
+            "campaigns": pending_campaign_attachments(storage.list_campaigns),
+            "group_templates": templates.media_attachments,
+        },
+        after_refresh={"group_templates": templates.refresh_media},
+        wecom=wecom_client,
+    )

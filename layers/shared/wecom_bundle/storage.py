@@ -25,15 +25,11 @@ from wecom_bundle.dynamo.keys import (
     DUE_SEND,
     DUE_SYNC,
     EVENT_PREFIX,
-    GROUP_TEMPLATE_PK,
-    INTENT_PREFIX,
-    MEDIA_DUE,
     MEMBER_PREFIX,
     MSGID_SK,
     RULE_PK,
     RULE_PREFIX,
     SLOT_PREFIX,
-    TEMPLATE_PREFIX,
     VIEW_LAST_SK,
     WELCOME_LOG_PARTITIONS,
     campaign_key,
@@ -44,11 +40,7 @@ from wecom_bundle.dynamo.keys import (
     chunk_sk,
     due_sk,
     due_upto,
-    group_template_intent_key,
-    group_template_key,
     idempotency_key,
-    media_due_sk,
-    media_key,
     member_sk,
     msgid_key,
     msgid_pk,
@@ -114,101 +106,6 @@ def delete_rule(rule_id: str) -> bool:
         TableName=table_name(),
         Key=encode_item(rule_key(rule_id)),
         ReturnValues="ALL_OLD",
-    )
-    return "Attributes" in answer
-
-
-# ----------------------------------------------------------------------------------------------- group welcome templates
-# Layout (docs/data-model.md, "Group welcome templates"): one small partition (WeCom caps a corp at 100
-# templates) holds the mirror records and the intents written before each ``add``. The intent exists because
-# WeCom has no "list templates" call: without it, an add whose mirror write failed would leave a template in
-# WeCom that nobody can find again.
-def put_group_template_intent(intent: dict[str, Any]) -> None:
-    """Record an ``add`` about to be sent to WeCom (its content, time; no template id yet)."""
-    item = {**group_template_intent_key(intent["intent_id"]), **intent}
-    client().put_item(
-        TableName=table_name(), Item=encode_item(item), ConditionExpression="attribute_not_exists(pk)"
-    )
-
-
-def record_group_template_added(intent_id: str, template: dict[str, Any]) -> None:
-    """The mirror record of a template WeCom created, and the end of its intent, in one transaction."""
-    record = {**group_template_key(template["template_id"]), **template}
-    client().transact_write_items(
-        TransactItems=[
-            {"Put": {"TableName": table_name(), "Item": encode_item(record)}},
-            {"Delete": {"TableName": table_name(), "Key": encode_item(group_template_intent_key(intent_id))}},
-        ]
-    )
-
-
-def note_group_template_intent_id(intent_id: str, template_id: str) -> None:
-    """Keep WeCom's answer on the intent when the mirror record could not be written (reconcile reads it)."""
-    update(
-        encode_item(group_template_intent_key(intent_id)),
-        {"template_id": template_id},
-        condition="attribute_exists(pk)",
-    )
-
-
-def delete_group_template_intent(intent_id: str) -> None:
-    client().delete_item(TableName=table_name(), Key=encode_item(group_template_intent_key(intent_id)))
-
-
-def group_template_intents() -> list[dict[str, Any]]:
-    """Every intent still open: adds in flight, or adds whose outcome the mirror does not hold."""
-    return query_all(GROUP_TEMPLATE_PK, INTENT_PREFIX)
-
-
-def put_group_template(template: dict[str, Any]) -> None:
-    """Create or replace a mirror record (after a WeCom edit, or a repair by reconcile)."""
-    item = {**group_template_key(template["template_id"]), **template}
-    client().put_item(TableName=table_name(), Item=encode_item(item))
-
-
-def get_group_template(template_id: str) -> dict[str, Any] | None:
-    answer = client().get_item(
-        TableName=table_name(), Key=encode_item(group_template_key(template_id)), ConsistentRead=True
-    )
-    return public(decode_item(answer["Item"])) if "Item" in answer else None
-
-
-def list_group_templates() -> list[dict[str, Any]]:
-    """Every mirrored template (at most 100 per corp: one Query of the partition, no paging for callers)."""
-    return query_all(GROUP_TEMPLATE_PK, TEMPLATE_PREFIX)
-
-
-def note_group_template_media(
-    template_id: str, wecom_media: dict[str, Any], seen_updated_at_ms: int | None, now_ms: int
-) -> bool:
-    """After the media refresh re-pointed a template in WeCom: record the ids WeCom now holds, unless an
-    operator's edit changed the record since it was read (answers False: the caller edits WeCom again)."""
-    seen = {"seen": seen_updated_at_ms} if seen_updated_at_ms is not None else {}
-    answer = update(
-        encode_item(group_template_key(template_id)),
-        {"wecom_media": wecom_media, "media_refreshed_at_ms": now_ms},
-        removes=("media_refresh_error",),
-        condition="attribute_exists(pk) AND "
-        + ("updated_at_ms = :seen" if seen else "attribute_not_exists(updated_at_ms)"),
-        values=seen,
-        returns="UPDATED_NEW",
-    )
-    return answer is not None
-
-
-def note_group_template_media_error(template_id: str, error: dict[str, Any]) -> None:
-    """Why the media refresh could not re-point a template (another app's: 48002; gone in WeCom: 40037)."""
-    update(
-        encode_item(group_template_key(template_id)),
-        {"media_refresh_error": error},
-        condition="attribute_exists(pk)",
-    )
-
-
-def delete_group_template(template_id: str) -> bool:
-    """Remove a mirror record; answer whether it existed."""
-    answer = client().delete_item(
-        TableName=table_name(), Key=encode_item(group_template_key(template_id)), ReturnValues="ALL_OLD"
     )
     return "Attributes" in answer
 
@@ -1072,83 +969,3 @@ def put_reminder_event(campaign_id: str, msgid: str, at_ms: int, trigger: str, o
         "outcome": outcome,
     }
     client().put_item(TableName=table_name(), Item=encode_item(item))
-
-
-# ----------------------------------------------------------------------------------------------- media cache
-# One item per (WeCom media kind, bucket, key): the WeCom id the object was last uploaded as, when, and the
-# object's ETag then. Temporary media (image/video/file) sit in the due index (gsi1 ``MEDIA#DUE``, sorted by
-# the time they should be refreshed); permanent image URLs (kind ``imgurl``) never do.
-def get_media(kind: str, bucket: str, key: str) -> dict[str, Any] | None:
-    """The cached WeCom id of one object (hot path: one GetItem when the container's copy is not fresh)."""
-    answer = client().get_item(
-        TableName=table_name(), Key=encode_item(media_key(kind, bucket, key)), ConsistentRead=True
-    )
-    return public(decode_item(answer["Item"])) if "Item" in answer else None
-
-
-def claim_media_upload(
-    kind: str, bucket: str, key: str, owner: str, now: int, lease_until: int, stale_before: int
-) -> bool:
-    """Become the one uploader of an object (like the token lease): refused while another holds an unexpired
-    lease, and when the cached id was created at or after ``stale_before`` (someone refreshed meanwhile)."""
-    return (
-        update(
-            encode_item(media_key(kind, bucket, key)),
-            {"lease_owner": owner, "lease_until": lease_until},
-            condition="(attribute_not_exists(lease_until) OR lease_until < :now)"
-            " AND (attribute_not_exists(created_at) OR created_at < :stale)",
-            values={"now": now, "stale": stale_before},
-        )
-        is not None
-    )
-
-
-def store_media(kind: str, bucket: str, key: str, fields: dict[str, Any]) -> bool:
-    """Publish a fresh upload (``fields`` has media_id, created_at, etag, index keys) and drop any lease;
-    never overwrites a newer upload. False when a newer one is already stored."""
-    return (
-        update(
-            encode_item(media_key(kind, bucket, key)),
-            fields,
-            removes=("lease_owner", "lease_until"),
-            condition="attribute_not_exists(created_at) OR created_at <= :created",
-            values={"created": fields["created_at"]},
-        )
-        is not None
-    )
-
-
-def release_media_lease(kind: str, bucket: str, key: str, owner: str) -> None:
-    """Give the upload lease back after a failed upload so the next caller may try at once."""
-    update(
-        encode_item(media_key(kind, bucket, key)),
-        {},
-        removes=("lease_owner", "lease_until"),
-        condition="lease_owner = :owner",
-        values={"owner": owner},
-    )
-
-
-def expire_media(kind: str, bucket: str, key: str, media_id: str) -> None:
-    """WeCom rejected this id (40007): mark it stale and due now, unless it was already replaced."""
-    update(
-        encode_item(media_key(kind, bucket, key)),
-        {"created_at": 0, "gsi1sk": media_due_sk(0, kind, bucket, key)},
-        condition="media_id = :mid",
-        values={"mid": media_id},
-    )
-
-
-def due_media(upto: int, limit: int) -> list[dict[str, Any]]:
-    """Cached temporary media whose refresh time is at or before ``upto``, oldest first (gsi1 MEDIA#DUE)."""
-    return due("gsi1", MEDIA_DUE, upto, limit)
-
-
-def unindex_media(kind: str, bucket: str, key: str) -> None:
-    """No content references the object any more: stop refreshing it (TTL removes the item later)."""
-    update(
-        encode_item(media_key(kind, bucket, key)),
-        {},
-        removes=("gsi1pk", "gsi1sk"),
-        condition="attribute_exists(pk)",
-    )

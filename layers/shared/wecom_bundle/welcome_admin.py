@@ -7,7 +7,8 @@ import re
 import time
 from typing import Any
 
-from wecom_bundle import cursors, media, runtime, storage
+from wecom_bundle import cursors, runtime, storage
+from wecom_bundle.media import cache as media
 from wecom_bundle.validation import NotFound, ValidationError, parse_limit, parse_timestamp
 from wecom_bundle.welcome_rules import parse_rule, rule_warnings, validate_rule_id
 

@@ -36,9 +36,10 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from wecom_bundle import config, media, storage, telemetry
+from wecom_bundle import config, storage, telemetry
 from wecom_bundle.content import fit_nickname
-from wecom_bundle.media import MediaRef
+from wecom_bundle.media import cache as media
+from wecom_bundle.media.cache import MediaRef
 from wecom_bundle.wecom import welcome as wecom_welcome
 from wecom_bundle.wecom.client import WeComClient
 from wecom_bundle.wecom.errcodes import Errcode

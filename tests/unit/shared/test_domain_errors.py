@@ -114,11 +114,11 @@ def test_the_scheduled_functions_services_import_nothing_of_the_admin_http() -> 
     services = [
         "wecom_bundle.reminders",
         "wecom_bundle.campaigns",
-        "wecom_bundle.media_refresh",
+        "wecom_bundle.media.refresh",
         "wecom_bundle.result_sync",
         "wecom_bundle.result_ingest",
-        "wecom_bundle.group_templates",
-        "wecom_bundle.group_template_reconcile",
+        "wecom_bundle.group_templates.service",
+        "wecom_bundle.group_templates.reconcile",
     ]
     probe = (
         "import importlib, sys\n"

@@ -7,8 +7,10 @@ aligned with the simulator's (``media._now``), so advancing the simulator ages t
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import boto3
@@ -20,9 +22,12 @@ from local.wecom_sim.calllog import calls
 from local.wecom_sim.endpoints_welcome import issue_welcome_code
 from local.wecom_sim.server import SimulatorHandle
 from tests.support import function_under_test, race
-from wecom_bundle import campaigns, media, media_refresh, runtime, storage, welcome_admin
+from wecom_bundle import campaigns, runtime, storage, welcome_admin
 from wecom_bundle.content import validate_attachments
-from wecom_bundle.media import MediaRef, MediaUnavailable, Settings
+from wecom_bundle.dynamo import client as dynamo_client
+from wecom_bundle.media import cache as media
+from wecom_bundle.media import repo as media_repo
+from wecom_bundle.media.cache import MediaRef, MediaUnavailable, Settings
 from wecom_bundle.validation import ValidationError
 from wecom_bundle.welcome_rules import RuleCache
 from wecom_bundle.welcome_service import WelcomeService, WelcomeSettings
@@ -177,21 +182,36 @@ def test_miss_uploads_multipart_that_the_simulator_receives(sim: SimulatorHandle
     assert stored_image.content_type == "image/png"
     assert (stored_file.type, stored_file.data, stored_file.filename) == ("file", PDF, "brochure.pdf")
     assert [c["query"]["type"] for c in uploads(sim)] == ["image", "file"]
-    item = storage.get_media("image", BUCKET, IMAGE_REF.key)
+    item = media_repo.get_media("image", BUCKET, IMAGE_REF.key)
     assert item is not None and item["media_id"] == image_id
     assert item["refresh_at"] == item["created_at"] + Settings.from_env().refresh_after_s
     assert "lease_owner" not in item
 
 
-def test_hit_uploads_nothing_and_memory_spares_dynamodb(
-    sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_hit_uploads_nothing_and_memory_spares_dynamodb(sim: SimulatorHandle) -> None:
     first = resolve(IMAGE).attachments
     media.reset_client()  # a cold container: DynamoDB answers
     assert resolve(IMAGE).attachments == first
-    monkeypatch.setattr(storage, "get_media", lambda *_: pytest.fail("warm container read DynamoDB"))
-    assert resolve(IMAGE).attachments == first
+    with dynamodb_calls() as seen:  # the layer's own client, watched through a botocore event hook
+        assert resolve(IMAGE).attachments == first
+    assert seen == [], "warm container read DynamoDB"
     assert len(uploads(sim)) == 1
+
+
+@contextmanager
+def dynamodb_calls() -> Iterator[list[str]]:
+    """The operations the layer's DynamoDB client sends while the block runs."""
+    events = dynamo_client.client().meta.events
+    seen: list[str] = []
+
+    def record(model: Any, **_: Any) -> None:
+        seen.append(model.name)
+
+    events.register("before-call.dynamodb", record, unique_id="test-media-dynamodb-calls")
+    try:
+        yield seen
+    finally:
+        events.unregister("before-call.dynamodb", unique_id="test-media-dynamodb-calls")
 
 
 def test_due_but_usable_id_is_used_and_too_old_one_is_replaced(sim: SimulatorHandle) -> None:
@@ -226,7 +246,7 @@ def test_pic_s3_key_is_uploaded_once_as_a_permanent_url(sim: SimulatorHandle) ->
     media.reset_client()
     assert resolve(attachments).attachments[0]["image"]["pic_url"] == url
     assert len(calls(sim.state, "media/uploadimg")) == 1
-    assert storage.due_media(int(sim.state.clock.now()) + 365 * DAY, 10) == []  # never due
+    assert media_repo.due_media(int(sim.state.clock.now()) + 365 * DAY, 10) == []  # never due
 
 
 def test_concurrent_refreshers_upload_once(sim: SimulatorHandle) -> None:
@@ -242,7 +262,7 @@ def test_failed_upload_gives_the_lease_back(sim: SimulatorHandle) -> None:
     )
     with pytest.raises(MediaUnavailable):
         resolve(IMAGE)
-    assert "lease_owner" not in (storage.get_media("image", BUCKET, IMAGE_REF.key) or {})
+    assert "lease_owner" not in (media_repo.get_media("image", BUCKET, IMAGE_REF.key) or {})
     assert resolve(IMAGE).used[IMAGE_REF]
 
 
@@ -303,7 +323,7 @@ def test_40007_reuploads_once_and_the_welcome_goes_out(sim: SimulatorHandle) -> 
     assert [c["errcode"] for c in calls(sim.state, "send_welcome_msg")] == [40007, 0]
     assert len(uploads(sim)) == 2
     new_id = sent_bodies(sim)[0]["attachments"][0]["image"]["media_id"]
-    assert storage.get_media("image", BUCKET, IMAGE_REF.key)["media_id"] == new_id
+    assert media_repo.get_media("image", BUCKET, IMAGE_REF.key)["media_id"] == new_id
 
 
 def test_welcome_with_an_s3_image_keeps_working_across_simulated_weeks(sim: SimulatorHandle) -> None:
@@ -336,19 +356,19 @@ def test_welcome_with_an_s3_image_keeps_working_across_simulated_weeks(sim: Simu
 # ----------------------------------------------------------------------------------------------- refresh
 def test_refresh_replaces_due_ids_and_leaves_fresh_ones(sim: SimulatorHandle) -> None:
     welcome_admin.put_rule("img", image_rule())
-    first = storage.get_media("image", BUCKET, IMAGE_REF.key)["media_id"]
-    assert media_refresh.run()["fresh"] == 1
+    first = media_repo.get_media("image", BUCKET, IMAGE_REF.key)["media_id"]
+    assert runtime.media_refresh().run()["fresh"] == 1
     advance(sim, 60 * HOUR + 1)
-    summary = media_refresh.run()
+    summary = runtime.media_refresh().run()
     assert (summary["referenced"], summary["refreshed"]) == (1, 1)
-    assert storage.get_media("image", BUCKET, IMAGE_REF.key)["media_id"] != first
+    assert media_repo.get_media("image", BUCKET, IMAGE_REF.key)["media_id"] != first
 
 
 def test_refresh_reuploads_a_replaced_object(sim: SimulatorHandle) -> None:
     welcome_admin.put_rule("img", image_rule())
     boto3.client("s3", region_name="us-east-1").put_object(Bucket=BUCKET, Key=IMAGE_REF.key, Body=PNG + b"v2")
-    assert media_refresh.run()["refreshed"] == 1
-    media_id = storage.get_media("image", BUCKET, IMAGE_REF.key)["media_id"]
+    assert runtime.media_refresh().run()["refreshed"] == 1
+    media_id = media_repo.get_media("image", BUCKET, IMAGE_REF.key)["media_id"]
     assert sim.state.media[media_id].data == PNG + b"v2"
 
 
@@ -356,9 +376,9 @@ def test_refresh_stops_for_objects_nothing_references(sim: SimulatorHandle) -> N
     welcome_admin.put_rule("img", image_rule())
     welcome_admin.delete_rule("img")
     advance(sim, 61 * HOUR)
-    summary = media_refresh.run()
+    summary = runtime.media_refresh().run()
     assert (summary["referenced"], summary["refreshed"], summary["unindexed"]) == (0, 0, 1)
-    assert storage.due_media(int(sim.state.clock.now()) + 10 * DAY, 10) == []
+    assert media_repo.due_media(int(sim.state.clock.now()) + 10 * DAY, 10) == []
     assert len(uploads(sim)) == 1
 
 
@@ -371,23 +391,25 @@ def test_refresh_reports_missing_objects(sim: SimulatorHandle) -> None:
             "attachments": [{"msgtype": "file", "file": {"s3_key": "x.pdf"}}],
         }
     )
-    assert media_refresh.run()["missing"] == 1
+    assert runtime.media_refresh().run()["missing"] == 1
 
 
-def test_new_content_holders_join_through_a_source(
-    sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The extension point group templates use: a source yielding WeCom-shaped attachment lists."""
+def test_new_content_holders_join_through_a_source(sim: SimulatorHandle) -> None:
+    """The extension point group templates use: a source yielding WeCom-shaped attachment lists, passed in
+    with the others (the wiring passes every holder's source; no module is named by a string)."""
     template = {"file": {"s3_key": "docs/brochure.pdf"}}
-    monkeypatch.setitem(
-        media_refresh.SOURCES,
-        "group_templates",
-        lambda: [[{"msgtype": k, k: v} for k, v in template.items()]],
+    wired = runtime.media_refresh()
+    refresh = dataclasses.replace(
+        wired,
+        sources={
+            **wired.sources,
+            "group_templates": lambda: [[{"msgtype": k, k: v} for k, v in template.items()]],
+        },
     )
-    assert media_refresh.run()["refreshed"] == 1
-    assert storage.get_media("file", BUCKET, "docs/brochure.pdf") is not None
-    lazy = media_refresh.lazy_source("wecom_bundle.media_refresh", "welcome_rule_attachments")
-    assert list(lazy()) == []
+    assert refresh.run()["refreshed"] == 1
+    assert media_repo.get_media("file", BUCKET, "docs/brochure.pdf") is not None
+    rules = wired.sources["welcome_rules"]  # another module's source, wired in by runtime
+    assert list(rules()) == []
 
 
 def test_scheduled_campaigns_are_refreshed_ahead_of_their_send(sim: SimulatorHandle) -> None:
@@ -400,7 +422,7 @@ def test_scheduled_campaigns_are_refreshed_ahead_of_their_send(sim: SimulatorHan
         None,
     )
     assert created.body["status"] == "scheduled"
-    assert media_refresh.referenced() == {MediaRef("file", "docs/brochure.pdf")}
+    assert runtime.media_refresh().referenced() == {MediaRef("file", "docs/brochure.pdf")}
 
 
 # ----------------------------------------------------------------------------------------------- campaigns

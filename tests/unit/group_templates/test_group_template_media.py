@@ -7,6 +7,7 @@ control API, whether a stored template holds an expired id. The media cache's cl
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -15,9 +16,13 @@ import requests
 from local.wecom_sim.calllog import calls
 from local.wecom_sim.server import SimulatorHandle
 from tests.support import call_json, function_under_test
-from tests.unit.test_media import BUCKET, DAY, HOUR, PDF, PNG, advance, uploads
-from wecom_bundle import group_template_media, group_templates, media, media_refresh, storage
-from wecom_bundle.media import MediaRef
+from tests.unit.media.test_media import BUCKET, DAY, HOUR, PDF, PNG, advance, uploads
+from wecom_bundle import runtime
+from wecom_bundle.group_templates import media as group_template_media
+from wecom_bundle.group_templates import repo
+from wecom_bundle.media import cache as media
+from wecom_bundle.media import repo as media_repo
+from wecom_bundle.media.cache import MediaRef
 
 pytestmark = pytest.mark.usefixtures("moto_table")
 BASE = "/admin/group-welcome-templates"
@@ -102,15 +107,15 @@ def test_bucket_forms_are_validated_before_wecom_is_called(
     status, doc = _call(admin, "POST", BASE, {"text": {"content": "x"}, **body})
     assert (status, doc["error"]["field"]) == (400, field), doc
     assert calls(sim.state) == []  # neither an upload nor a template call
-    assert storage.list_group_templates() == [] and storage.group_template_intents() == []
+    assert repo.list_group_templates() == [] and repo.group_template_intents() == []
 
 
 def test_edit_naming_a_missing_object_is_400_and_changes_nothing(admin: Any, sim: SimulatorHandle) -> None:
     template_id = _create(admin, IMAGE_BODY)["template_id"]
-    before = storage.get_group_template(template_id)
+    before = repo.get_group_template(template_id)
     status, doc = _call(admin, "PUT", f"{BASE}/{template_id}", {"video": {"s3_key": "gone.mp4"}})
     assert (status, doc["error"]["field"]) == (400, "video.s3_key")
-    assert storage.get_group_template(template_id) == before
+    assert repo.get_group_template(template_id) == before
     assert _template_calls(sim, "edit") == []
 
 
@@ -122,7 +127,7 @@ def test_create_sends_an_uploaded_id_and_mirrors_the_reference(admin: Any, sim: 
     held = _sim_templates(sim)[template_id]
     media_id = held["content"]["image"]["media_id"]
     assert sim.state.media[media_id].data == PNG and held["expired"] is False
-    record = storage.get_group_template(template_id)
+    record = repo.get_group_template(template_id)
     assert record is not None and record["content"] == IMAGE_BODY  # the source, not the id
     assert set(record["wecom_media"]) == {f"image:{IMAGE_KEY}"}
     held_media = record["wecom_media"][f"image:{IMAGE_KEY}"]
@@ -150,7 +155,7 @@ def test_miniprogram_cover_and_file_from_the_bucket(admin: Any, sim: SimulatorHa
     held = _sim_templates(sim)[template_id]
     assert sim.state.media[held["content"]["file"]["media_id"]].data == PDF
     assert list(edited["wecom_media"]) == [f"file:{FILE_KEY}"]
-    assert storage.get_group_template(template_id)["content"] == {"file": {"s3_key": FILE_KEY}}  # type: ignore[index]
+    assert repo.get_group_template(template_id)["content"] == {"file": {"s3_key": FILE_KEY}}  # type: ignore[index]
 
 
 def test_add_and_edit_answered_40007_upload_again_once(admin: Any, sim: SimulatorHandle) -> None:
@@ -166,13 +171,11 @@ def test_add_and_edit_answered_40007_upload_again_once(admin: Any, sim: Simulato
     assert [c["errcode"] for c in _template_calls(sim, "edit")] == [40007, 0]
     media_id = _sim_templates(sim)[template_id]["content"]["image"]["media_id"]
     assert edited["wecom_media"][f"image:{IMAGE_KEY}"]["media_id"] == media_id
-    assert storage.get_media("image", BUCKET, IMAGE_KEY)["media_id"] == media_id  # type: ignore[index]
+    assert media_repo.get_media("image", BUCKET, IMAGE_KEY)["media_id"] == media_id  # type: ignore[index]
     assert len(uploads(sim)) == 3
 
 
 def _client() -> Any:
-    from wecom_bundle import runtime
-
     return runtime.wecom_client()
 
 
@@ -180,7 +183,7 @@ def _client() -> Any:
 def test_templates_are_a_refresh_source(admin: Any, sim: SimulatorHandle) -> None:
     _create(admin, IMAGE_BODY)
     _create(admin, {"file": {"s3_key": FILE_KEY}})
-    assert media_refresh.referenced() == {MediaRef("image", IMAGE_KEY), MediaRef("file", FILE_KEY)}
+    assert runtime.media_refresh().referenced() == {MediaRef("image", IMAGE_KEY), MediaRef("file", FILE_KEY)}
 
 
 def test_a_template_never_holds_an_expired_id_across_simulated_weeks(
@@ -201,7 +204,7 @@ def test_a_template_never_holds_an_expired_id_across_simulated_weeks(
         held = _sim_templates(sim)
         assert not any(t["expired"] for t in held.values())
         for template_id in (image_id, file_id):
-            record = storage.get_group_template(template_id)
+            record = repo.get_group_template(template_id)
             assert record is not None
             ids = {m["media_id"] for m in held[template_id]["media"]}
             assert {m["media_id"] for m in record["wecom_media"].values()} == ids  # the mirror knows
@@ -216,7 +219,7 @@ def test_a_template_never_holds_an_expired_id_across_simulated_weeks(
 def test_refresh_leaves_fresh_templates_alone(admin: Any, sim: SimulatorHandle) -> None:
     _create(admin, IMAGE_BODY)
     _create(admin, {"text": {"content": "text only"}})
-    summary = media_refresh.run()
+    summary = runtime.media_refresh().run()
     assert (summary["templates_current"], summary["templates_repointed"]) == (1, 0)
     assert _template_calls(sim, "edit") == []
 
@@ -228,59 +231,60 @@ def test_refresh_skips_and_records_foreign_and_deleted_templates(admin: Any, sim
         f"{sim.url}/__sim/group_welcome_templates", json={"text": {"content": "x"}}, timeout=5
     )
     foreign = answer.json()["template_id"]  # another app's, yet mirrored (e.g. restored by hand)
-    storage.put_group_template(
+    repo.put_group_template(
         {"template_id": foreign, "content": {"file": {"s3_key": FILE_KEY}}, "updated_at_ms": 1}
     )
     with sim.state.lock:
         del sim.state.templates[gone]  # deleted in the admin console
     advance(sim, 61 * HOUR)
-    summary = media_refresh.run()
+    summary = runtime.media_refresh().run()
     assert (summary["templates_repointed"], summary["templates_not_owned"], summary["templates_gone"]) == (
         1,
         1,
         1,
     )
     assert summary["templates_failed"] == 0
-    assert storage.get_group_template(foreign)["media_refresh_error"]["errcode"] == 48002  # type: ignore[index]
-    assert storage.get_group_template(gone)["media_refresh_error"]["errcode"] == 40037  # type: ignore[index]
+    assert repo.get_group_template(foreign)["media_refresh_error"]["errcode"] == 48002  # type: ignore[index]
+    assert repo.get_group_template(gone)["media_refresh_error"]["errcode"] == 40037  # type: ignore[index]
     assert not _sim_templates(sim)[ours]["expired"]
-    assert "media_refresh_error" not in (storage.get_group_template(ours) or {})
+    assert "media_refresh_error" not in (repo.get_group_template(ours) or {})
 
 
 def test_refresh_40007_uploads_again_and_edits(admin: Any, sim: SimulatorHandle) -> None:
     template_id = _create(admin, IMAGE_BODY)["template_id"]
-    storage.note_group_template_media(
-        template_id, {}, storage.get_group_template(template_id)["updated_at_ms"], 0
-    )  # type: ignore[index]
+    repo.note_group_template_media(template_id, {}, repo.get_group_template(template_id)["updated_at_ms"], 0)  # type: ignore[index]
     with sim.state.lock:
         sim.state.media.clear()  # the cached id is unknown to WeCom
-    assert media_refresh.run()["templates_repointed"] == 1
+    assert runtime.media_refresh().run()["templates_repointed"] == 1
     assert [c["errcode"] for c in _template_calls(sim, "edit")] == [40007, 0]
     assert not _sim_templates(sim)[template_id]["expired"]
 
 
-def test_an_operator_edit_racing_the_refresh_wins_in_wecom(
-    admin: Any, sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_an_operator_edit_racing_the_refresh_wins_in_wecom(admin: Any, sim: SimulatorHandle) -> None:
     """The operator's edit lands after the refresh read the record but before its WeCom edit: the refresh's
     mirror write finds the record changed and edits WeCom again with the operator's content."""
     template_id = _create(admin, IMAGE_BODY)["template_id"]
     advance(sim, 61 * HOUR)
-    resolve = group_template_media.resolve
+    operator_edits = [{"text": {"content": "new"}, "image": {"s3_key": IMAGE_KEY}}]
 
-    def operator_edits_meanwhile(*args: Any) -> Any:
-        monkeypatch.setattr(group_template_media, "resolve", resolve)
-        group_templates.edit_template(
-            template_id, {"text": {"content": "new"}, "image": {"s3_key": IMAGE_KEY}}
-        )
-        return resolve(*args)
+    class OperatorEditsMeanwhile(group_template_media.TemplateMedia):
+        """The refresh's template media: its first resolve lets the operator's edit land (once)."""
 
-    monkeypatch.setattr(group_template_media, "resolve", operator_edits_meanwhile)
-    assert media_refresh.run()["templates_repointed"] == 1
+        def resolve(self, content: dict[str, Any], client: Any) -> group_template_media.Resolved:
+            if operator_edits:
+                runtime.group_templates().edit_template(template_id, operator_edits.pop())
+            return super().resolve(content, client)
+
+    wired = runtime.group_template_media()
+    racing = OperatorEditsMeanwhile(wired.repo, wired.cache)
+    refresh = dataclasses.replace(
+        runtime.media_refresh(), after_refresh={"group_templates": racing.refresh_media}
+    )
+    assert refresh.run()["templates_repointed"] == 1
     texts = [c["body"].get("text") for c in _template_calls(sim, "edit")]
     assert texts == [{"content": "new"}, IMAGE_BODY["text"], {"content": "new"}]  # operator, refresh, refresh
     assert _sim_templates(sim)[template_id]["content"]["text"] == {"content": "new"}
-    record = storage.get_group_template(template_id)
+    record = repo.get_group_template(template_id)
     assert record is not None and record["content"]["text"] == {"content": "new"}
     assert {m["media_id"] for m in record["wecom_media"].values()} == {
         _sim_templates(sim)[template_id]["content"]["image"]["media_id"]
@@ -305,7 +309,7 @@ def test_reconcile_repair_keeps_the_bucket_reference(admin: Any, sim: SimulatorH
         sim.state.templates[template_id].content["text"] = {"content": "changed in WeCom"}
     status, report = _call(admin, "POST", f"{BASE}/reconcile", {"repair": True})
     assert status == 200 and [d["kind"] for d in report["drift"]] == ["content_differs"]
-    record = storage.get_group_template(template_id)
+    record = repo.get_group_template(template_id)
     assert record is not None
     assert record["content"] == {"text": {"content": "changed in WeCom"}, "image": {"s3_key": IMAGE_KEY}}
     assert group_template_media.has_media(record["content"])

@@ -3,7 +3,7 @@
 WeCom's temporary ``media_id`` (``media/upload``) dies after 3 days, so content that names a bucket object
 (``s3_key`` / ``pic_s3_key``, see ``content``) is resolved at send time through a cache:
 
-- this container's memory, then the DynamoDB item of the object (``storage`` "media cache");
+- this container's memory, then the DynamoDB item of the object (``media.repo``);
 - an id older than ``MEDIA_REFRESH_AFTER_SECONDS`` (default 2.5 days) is due: ``MediaRefreshFunction``
   re-uploads it ahead of time, so senders normally never upload;
 - a sender uploads only when the cached id is missing or older than ``MEDIA_MAX_AGE_SECONDS`` (default
@@ -27,7 +27,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from wecom_bundle import config, storage
+from wecom_bundle import config
+from wecom_bundle.media import repo
 
 if TYPE_CHECKING:
     from wecom_bundle.wecom.client import WeComClient
@@ -102,13 +103,15 @@ class Resolution:
 
 
 @dataclass(frozen=True)
-class _Entry:
+class CachedId:
+    """One object's WeCom id (or permanent URL), when it was created, and the object's ETag then."""
+
     media_id: str
     created_at: int
     etag: str
 
 
-_memory: dict[MediaRef, _Entry] = {}
+_memory: dict[MediaRef, CachedId] = {}
 _lock = threading.Lock()
 
 
@@ -143,7 +146,7 @@ FieldNamer = Callable[[int, str, str], str]  # (index, msgtype, reference field)
 def check_exist(attachments: Iterable[dict[str, Any]] | None, field: FieldNamer | None = None) -> None:
     """On write: every referenced object must be in the bucket (a 400 now beats a broken welcome later).
     ``field`` names the offending field in the error (default: ``attachments``)."""
-    from wecom_bundle import media_bucket
+    from wecom_bundle.media import bucket as media_bucket
     from wecom_bundle.validation import ValidationError
 
     checked: set[MediaRef] = set()
@@ -222,13 +225,15 @@ def media_id_for(
     return _entry_for(ref, client, settings, time_left).media_id
 
 
-def _entry_for(ref: MediaRef, client: WeComClient, settings: Settings, time_left: TimeLeft | None) -> _Entry:
+def _entry_for(
+    ref: MediaRef, client: WeComClient, settings: Settings, time_left: TimeLeft | None
+) -> CachedId:
     now = int(_now())
     entry = _memory.get(ref)
-    if entry and _fresh(ref, entry, now, min(settings.refresh_after_s, settings.max_age_s)):
+    if entry and is_fresh(ref, entry, now, min(settings.refresh_after_s, settings.max_age_s)):
         return entry
-    entry = _stored(ref)
-    if entry and _fresh(ref, entry, now, settings.max_age_s):
+    entry = stored_entry(ref)
+    if entry and is_fresh(ref, entry, now, settings.max_age_s):
         _remember(ref, entry)
         return entry
     if time_left is not None and time_left() < settings.upload_min_s:
@@ -236,32 +241,34 @@ def _entry_for(ref: MediaRef, client: WeComClient, settings: Settings, time_left
     return upload(ref, client, settings, time_left=time_left)
 
 
-def _fresh(ref: MediaRef, entry: _Entry, now: int, max_age_s: int) -> bool:
+def is_fresh(ref: MediaRef, entry: CachedId, now: int, max_age_s: int) -> bool:
+    """Younger than ``max_age_s`` (a permanent image URL always is)."""
     return ref.kind == URL_KIND or now - entry.created_at < max_age_s
 
 
-def _stored(ref: MediaRef) -> _Entry | None:
-    from wecom_bundle.media_bucket import bucket_name
+def stored_entry(ref: MediaRef) -> CachedId | None:
+    """The id DynamoDB holds for ``ref`` (None: never uploaded, or expired by a 40007)."""
+    from wecom_bundle.media.bucket import bucket_name
 
-    item = storage.get_media(ref.kind, bucket_name(), ref.key)
+    item = repo.get_media(ref.kind, bucket_name(), ref.key)
     if not item or not item.get("media_id"):
         return None
-    return _Entry(str(item["media_id"]), int(item.get("created_at") or 0), str(item.get("etag") or ""))
+    return CachedId(str(item["media_id"]), int(item.get("created_at") or 0), str(item.get("etag") or ""))
 
 
-def _remember(ref: MediaRef, entry: _Entry) -> None:
+def _remember(ref: MediaRef, entry: CachedId) -> None:
     with _lock:
         _memory[ref] = entry
 
 
 def invalidate(ref: MediaRef, media_id: str) -> None:
     """WeCom rejected ``media_id`` (40007): forget it here and in DynamoDB so the next resolve uploads."""
-    from wecom_bundle.media_bucket import bucket_name
+    from wecom_bundle.media.bucket import bucket_name
 
     with _lock:
         if (entry := _memory.get(ref)) and entry.media_id == media_id:
             del _memory[ref]
-    storage.expire_media(ref.kind, bucket_name(), ref.key, media_id)
+    repo.expire_media(ref.kind, bucket_name(), ref.key, media_id)
 
 
 # ----------------------------------------------------------------------------------------------- uploading
@@ -272,14 +279,14 @@ def upload(
     *,
     time_left: TimeLeft | None = None,
     stale_before: int | None = None,
-) -> _Entry:
+) -> CachedId:
     """Read the object and upload it to WeCom under a lease; publish the id. ``stale_before``: ids created
     before it are replaced (default: older than the refresh age); a newer one found meanwhile is used."""
-    from wecom_bundle import media_bucket
+    from wecom_bundle.media import bucket as media_bucket
 
     bucket, now, owner = media_bucket.bucket_name(), int(_now()), uuid.uuid4().hex
     stale = now - settings.refresh_after_s if stale_before is None else stale_before
-    leased = storage.claim_media_upload(ref.kind, bucket, ref.key, owner, now, now + LEASE_S, stale)
+    leased = repo.claim_media_upload(ref.kind, bucket, ref.key, owner, now, now + LEASE_S, stale)
     if not leased and (current := _await_other(ref, stale, settings, time_left)):
         _remember(ref, current)
         return current  # another container has just refreshed it
@@ -287,21 +294,21 @@ def upload(
         entry = _upload_object(ref, client, time_left)
     except BaseException:
         if leased:
-            storage.release_media_lease(ref.kind, bucket, ref.key, owner)
+            repo.release_media_lease(ref.kind, bucket, ref.key, owner)
         raise
-    storage.store_media(ref.kind, bucket, ref.key, _item(ref, bucket, entry, settings))
+    repo.store_media(ref.kind, bucket, ref.key, _item(ref, bucket, entry, settings))
     _remember(ref, entry)
     return entry
 
 
 def _await_other(
     ref: MediaRef, stale_before: int, settings: Settings, time_left: TimeLeft | None
-) -> _Entry | None:
+) -> CachedId | None:
     """Another uploader holds the lease: wait for its id while we could still upload ourselves in time.
     None means upload anyway (it is slow or crashed): a second upload is only a wasted call."""
     give_up = time.monotonic() + LEASE_S
     while True:
-        current = _stored(ref)
+        current = stored_entry(ref)
         if current and current.created_at >= stale_before:
             return current
         if time.monotonic() >= give_up or (time_left is not None and time_left() < settings.upload_min_s + 1):
@@ -309,8 +316,8 @@ def _await_other(
         time.sleep(WAIT_STEP_S)
 
 
-def _upload_object(ref: MediaRef, client: WeComClient, time_left: TimeLeft | None) -> _Entry:
-    from wecom_bundle import media_bucket
+def _upload_object(ref: MediaRef, client: WeComClient, time_left: TimeLeft | None) -> CachedId:
+    from wecom_bundle.media import bucket as media_bucket
     from wecom_bundle.wecom import media as wecom_media
     from wecom_bundle.wecom.errors import TransportError, WeComError
 
@@ -336,10 +343,10 @@ def _upload_object(ref: MediaRef, client: WeComClient, time_left: TimeLeft | Non
     except (WeComError, TransportError) as exc:
         logger.warning("media upload failed", extra={"kind": ref.kind, "reason": type(exc).__name__})
         raise MediaUnavailable(ref, "upload_failed") from exc
-    return _Entry(media_id, created_at, obj.etag)
+    return CachedId(media_id, created_at, obj.etag)
 
 
-def _item(ref: MediaRef, bucket: str, entry: _Entry, settings: Settings) -> dict[str, Any]:
+def _item(ref: MediaRef, bucket: str, entry: CachedId, settings: Settings) -> dict[str, Any]:
     item: dict[str, Any] = {
         "kind": ref.kind,
         "bucket": bucket,
@@ -353,7 +360,6 @@ def _item(ref: MediaRef, bucket: str, entry: _Entry, settings: Settings) -> dict
         item |= {
             "refresh_at": refresh_at,
             "expires_at": entry.created_at + CACHE_RETENTION_S,
-            "gsi1pk": storage.MEDIA_DUE,
-            "gsi1sk": storage.media_due_sk(refresh_at, ref.kind, bucket, ref.key),
+            **repo.due_index(refresh_at, ref.kind, bucket, ref.key),
         }
     return item

@@ -7,6 +7,7 @@ mirror write fails after WeCom succeeded, ``reconcile`` reports the drift and ``
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -18,8 +19,9 @@ from hypothesis import strategies as st
 from local.wecom_sim.calllog import calls
 from local.wecom_sim.server import SimulatorHandle
 from tests.support import call_json, function_under_test
-from wecom_bundle import runtime, storage
-from wecom_bundle.group_template_reconcile import INTENT_GRACE_MS
+from wecom_bundle import runtime
+from wecom_bundle.group_templates import repo
+from wecom_bundle.group_templates.reconcile import INTENT_GRACE_MS
 
 pytestmark = pytest.mark.usefixtures("moto_table")
 BASE = "/admin/group-welcome-templates"
@@ -65,11 +67,27 @@ def _fault(sim: SimulatorHandle, api: str, **fault: Any) -> None:
     ).raise_for_status()
 
 
-def _storage_fault(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
-    def fail(*_args: Any, **_kwargs: Any) -> None:
-        raise ClientError({"Error": {"Code": "InternalServerError", "Message": "injected"}}, name)
+class _FailingRepo:
+    """The mirror's repository with one write failing as DynamoDB would; everything else is ``base``."""
 
-    monkeypatch.setattr(storage, name, fail)
+    def __init__(self, base: Any, failing: str) -> None:
+        self.base, self.failing = base, failing
+
+    def __getattr__(self, name: str) -> Any:
+        if name != self.failing:
+            return getattr(self.base, name)
+
+        def fail(*_args: Any, **_kwargs: Any) -> None:
+            raise ClientError({"Error": {"Code": "InternalServerError", "Message": "injected"}}, name)
+
+        return fail
+
+
+def _storage_fault(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """The admin function gets a service (from the wiring) whose mirror write ``name`` fails."""
+    current = runtime.group_templates()
+    service = dataclasses.replace(current, repo=_FailingRepo(current.repo, name))
+    monkeypatch.setattr(runtime, "group_templates", lambda: service)
 
 
 def _upload(kind: str) -> str:
@@ -120,7 +138,7 @@ def test_invalid_create_is_400_naming_the_field_and_reaches_nobody(
     assert doc["error"]["code"] == "invalid_request"
     assert doc["error"]["field"] == field
     assert _wecom_calls(wecom_sim) == []
-    assert storage.list_group_templates() == [] and storage.group_template_intents() == []
+    assert repo.list_group_templates() == [] and repo.group_template_intents() == []
 
 
 def test_several_parts_are_refused_with_wecoms_silent_priority_explained(
@@ -145,10 +163,10 @@ def test_invalid_edit_is_400_and_changes_nothing(
     call: Any, wecom_sim: SimulatorHandle, method: str, body: dict[str, Any], field: str
 ) -> None:
     created = _create(call, "before")
-    before = storage.get_group_template(created["template_id"])
+    before = repo.get_group_template(created["template_id"])
     status, doc = call(method, f"{BASE}/{created['template_id']}", body)
     assert (status, doc["error"]["field"]) == (400, field)
-    assert storage.get_group_template(created["template_id"]) == before
+    assert repo.get_group_template(created["template_id"]) == before
     assert [c["path"].rsplit("/", 1)[1] for c in _wecom_calls(wecom_sim)] == ["add"]
 
 
@@ -163,12 +181,12 @@ def test_create_get_list_edit_delete_are_mirrored(call: Any, wecom_sim: Simulato
     template_id = created["template_id"]
     assert created["warnings"] == [] and created["mirrored"] is True
     assert _sim_templates(wecom_sim)[template_id] == {"text": {"content": "欢迎 %NICKNAME%"}, "link": LINK}
-    record = storage.get_group_template(template_id)
+    record = repo.get_group_template(template_id)
     assert record is not None
     assert record["content"] == {"text": {"content": "欢迎 %NICKNAME%"}, "link": LINK}
     assert (record["notify"], record["origin"], record["created_by_app"]) == (0, "admin_api", True)
     assert record["created_at_ms"] <= record["updated_at_ms"]
-    assert storage.group_template_intents() == []
+    assert repo.group_template_intents() == []
 
     status, got = call("GET", f"{BASE}/{template_id}")
     assert status == 200
@@ -182,7 +200,7 @@ def test_create_get_list_edit_delete_are_mirrored(call: Any, wecom_sim: Simulato
     status, edited = call("PUT", f"{BASE}/{template_id}", {"text": {"content": "Hi"}, "miniprogram": mini})
     assert status == 200, edited
     assert _sim_templates(wecom_sim)[template_id] == {"text": {"content": "Hi"}, "miniprogram": mini}
-    after = storage.get_group_template(template_id)
+    after = repo.get_group_template(template_id)
     assert after is not None
     assert after["content"] == {"text": {"content": "Hi"}, "miniprogram": mini}
     assert (after["notify"], after["created_at_ms"]) == (0, record["created_at_ms"])  # kept from creation
@@ -190,7 +208,7 @@ def test_create_get_list_edit_delete_are_mirrored(call: Any, wecom_sim: Simulato
     status, _ = call("DELETE", f"{BASE}/{template_id}")
     assert status == 204
     assert template_id not in _sim_templates(wecom_sim)
-    assert storage.get_group_template(template_id) is None
+    assert repo.get_group_template(template_id) is None
     assert call("GET", f"{BASE}/{template_id}")[0] == 404
 
 
@@ -203,7 +221,7 @@ def test_an_image_by_media_id_stays_in_sync_although_wecom_answers_a_url(
     assert status == 200
     assert got["image"] == {"media_id": media_id}  # the mirror's source content
     assert set(got["wecom"]["image"]) == {"pic_url"} and got["in_sync"] is True
-    assert storage.get_group_template(template_id)["content"]["image"] == {"media_id": media_id}  # type: ignore[index]
+    assert repo.get_group_template(template_id)["content"]["image"] == {"media_id": media_id}  # type: ignore[index]
     assert call("POST", f"{BASE}/reconcile")[1]["in_sync"] is True
 
 
@@ -236,8 +254,8 @@ def test_the_101st_template_is_409_with_errcode_and_count(call: Any, wecom_sim: 
         "template_limit_reached", 41055, 60, 100,
     )  # fmt: skip
     assert "at most 100" in error["message"]
-    assert sorted(t["template_id"] for t in storage.list_group_templates()) == sorted(ours)
-    assert storage.group_template_intents() == []  # the refused add left no intent
+    assert sorted(t["template_id"] for t in repo.list_group_templates()) == sorted(ours)
+    assert repo.group_template_intents() == []  # the refused add left no intent
 
 
 @pytest.mark.parametrize("method", ["PUT", "DELETE"])
@@ -252,7 +270,7 @@ def test_another_apps_template_is_403_with_wecoms_errcode(
     assert (doc["error"]["code"], doc["error"]["errcode"]) == ("not_template_owner", 48002)
     assert "only the app that created" in doc["error"]["message"]
     assert _sim_templates(wecom_sim)[template_id] == {"text": {"content": "theirs"}}
-    assert storage.get_group_template(template_id) is None
+    assert repo.get_group_template(template_id) is None
     status, got = call("GET", f"{BASE}/{template_id}")  # reading is allowed
     assert (status, got["mirrored"], got["text"]) == (200, False, {"content": "theirs"})
 
@@ -270,7 +288,7 @@ def test_delete_of_a_template_already_gone_in_wecom_cleans_the_mirror(
     with wecom_sim.state.lock:
         del wecom_sim.state.templates[template_id]  # e.g. deleted in the admin console
     assert call("DELETE", f"{BASE}/{template_id}")[0] == 204
-    assert storage.get_group_template(template_id) is None
+    assert repo.get_group_template(template_id) is None
 
 
 # ------------------------------------------------------------------------------------------------ mirror consistency
@@ -279,7 +297,7 @@ def test_failed_wecom_calls_leave_the_mirror_unchanged(
     call: Any, wecom_sim: SimulatorHandle, fault: dict[str, Any]
 ) -> None:
     template_id = _create(call, "kept")["template_id"]
-    before = storage.list_group_templates()
+    before = repo.list_group_templates()
     for api, method, body in (
         ("edit", "PUT", {"text": {"content": "changed"}}),
         ("del", "DELETE", None),
@@ -291,10 +309,10 @@ def test_failed_wecom_calls_leave_the_mirror_unchanged(
     _fault(wecom_sim, "add", **fault)
     status, doc = call("POST", BASE, {"text": {"content": "new"}})
     assert status in (400, 503)
-    assert storage.list_group_templates() == before
+    assert repo.list_group_templates() == before
     assert _sim_templates(wecom_sim) == {template_id: {"text": {"content": "kept"}}}
     # a refusal ends the add's intent; no answer keeps it (the add may have landed) for reconcile
-    assert len(storage.group_template_intents()) == (1 if "http_status" in fault else 0)
+    assert len(repo.group_template_intents()) == (1 if "http_status" in fault else 0)
 
 
 def test_add_whose_mirror_write_fails_is_reported_and_repaired(
@@ -313,14 +331,14 @@ def test_add_whose_mirror_write_fails_is_reported_and_repaired(
     assert status == 200
     assert report["in_sync"] is False
     assert [(d["kind"], d["template_id"]) for d in report["drift"]] == [("missing_in_mirror", template_id)]
-    assert storage.get_group_template(template_id) is None  # a report alone repairs nothing
+    assert repo.get_group_template(template_id) is None  # a report alone repairs nothing
 
     status, repaired = call("POST", f"{BASE}/reconcile", {"repair": True})
     assert (status, repaired["drift"][0]["repaired"]) == (200, True)
-    record = storage.get_group_template(template_id)
+    record = repo.get_group_template(template_id)
     assert record is not None
     assert (record["content"], record["created_by_app"]) == ({"text": {"content": "lost"}}, True)
-    assert storage.group_template_intents() == []
+    assert repo.group_template_intents() == []
     assert call("POST", f"{BASE}/reconcile")[1]["in_sync"] is True
 
 
@@ -346,9 +364,9 @@ def test_edit_and_delete_whose_mirror_write_fails_are_reported_and_repaired(
     assert kinds[deleted_id]["kind"] == "missing_in_wecom"
 
     call("POST", f"{BASE}/reconcile", {"repair": True})
-    record = storage.get_group_template(edited_id)
+    record = repo.get_group_template(edited_id)
     assert record is not None and record["content"] == {"text": {"content": "new"}}
-    assert storage.get_group_template(deleted_id) is None
+    assert repo.get_group_template(deleted_id) is None
     assert call("POST", f"{BASE}/reconcile")[1]["in_sync"] is True
 
 
@@ -363,17 +381,16 @@ def test_add_whose_answer_is_lost_is_reported_after_the_grace_period(
     fresh = call("POST", f"{BASE}/reconcile")[1]
     assert (fresh["drift"], fresh["in_flight"]) == ([], 1)  # may still be waiting for WeCom
 
-    from wecom_bundle import group_template_reconcile
-
-    (intent,) = storage.group_template_intents()
+    (intent,) = repo.group_template_intents()
     later = int(intent["started_at_ms"]) + INTENT_GRACE_MS
-    report = group_template_reconcile.reconcile({"repair": True}, now_ms=later)
+    reconciler = dataclasses.replace(runtime.group_template_reconcile(), clock_ms=lambda: later)
+    report = reconciler.reconcile({"repair": True})
     (drift,) = report["drift"]
     assert (drift["kind"], drift["template_id"], drift["mirror"]) == (
         "add_unconfirmed", None, {"text": {"content": "unnamed"}},
     )  # fmt: skip
     assert "admin console" in drift["repair"]
-    assert storage.group_template_intents() == []
+    assert repo.group_template_intents() == []
 
 
 def test_reconcile_reports_templates_wecom_could_not_answer_for(
@@ -385,7 +402,7 @@ def test_reconcile_reports_templates_wecom_could_not_answer_for(
     assert report["drift"] == []
     assert [u["template_id"] for u in report["unchecked"]] == [template_id]
     assert report["in_sync"] is False
-    assert storage.get_group_template(template_id) is not None
+    assert repo.get_group_template(template_id) is not None
 
 
 @pytest.mark.parametrize("body", [{"repair": "yes"}, {"fix": True}, [True]])
@@ -421,7 +438,7 @@ def test_fuzzed_template_writes_never_answer_5xx(call: Any, wecom_sim: Simulator
     assert status in (201, 400), doc
     if status == 400:
         assert set(doc["error"]) >= {"code", "message"}
-        assert storage.group_template_intents() == []
+        assert repo.group_template_intents() == []
     else:
-        assert storage.get_group_template(doc["template_id"]) is not None
+        assert repo.get_group_template(doc["template_id"]) is not None
         assert call("DELETE", f"{BASE}/{doc['template_id']}")[0] == 204

@@ -3,23 +3,26 @@
 Why it exists: every change is WeCom first, mirror second, and the second step can fail (DynamoDB fault,
 Lambda timeout). WeCom has no "list templates" call, so drift is found from what the mirror knows:
 - each mirror record is read back with ``get``: ``missing_in_wecom`` (WeCom answers 40037) or
-  ``content_differs`` (see ``group_templates.comparable``);
+  ``content_differs`` (see ``group_templates.service.comparable``);
 - each open add intent (written before every ``add``): with the template id WeCom answered, the template is
   ``missing_in_mirror`` (WeCom has it) or ``add_not_in_wecom``; without an id (no answer, and the id could
   not be kept) and older than a minute, it is ``add_unconfirmed``: WeCom may hold a template that nobody can
   name any more (it counts against the 100-cap; only the WeCom admin console can show and remove it).
 Repair always makes the mirror follow WeCom; it never changes WeCom.
+
+``Reconciler`` receives its collaborators (the mirror's repository, the WeCom client, a clock);
+``runtime.group_template_reconcile`` wires them per container.
 """
 
 from __future__ import annotations
 
 import functools
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from wecom_bundle import runtime, storage
-from wecom_bundle.group_templates import comparable, mirror, new_record
+from wecom_bundle.group_templates.repo import TemplateRepo
+from wecom_bundle.group_templates.service import comparable, mirror, new_record
 from wecom_bundle.validation import ValidationError
 from wecom_bundle.wecom import group_templates as wecom_templates
 from wecom_bundle.wecom.client import WeComClient
@@ -73,31 +76,55 @@ def parse_repair(body: Any) -> bool:
     return repair
 
 
-def reconcile(body: Any, *, now_ms: int | None = None) -> dict[str, Any]:
-    """``POST /admin/group-welcome-templates/reconcile``: the drift report (and its repair with ``repair``)."""
-    repair = parse_repair(body)
-    now = now_ms if now_ms is not None else int(time.time() * 1000)
-    records, intents = storage.list_group_templates(), storage.group_template_intents()
-    named = [r["template_id"] for r in records] + [i["template_id"] for i in intents if i.get("template_id")]
-    found, unchecked = _read(runtime.wecom_client(), named)
-    drift: list[Drift | None] = [
-        _record_drift(r, found[r["template_id"]]) for r in records if r["template_id"] in found
-    ]
-    drift += [_intent_drift(i, found[i["template_id"]]) for i in intents if i.get("template_id") in found]
-    unnamed = [i for i in intents if not i.get("template_id")]
-    drift += [Drift("add_unconfirmed", None, intent=i) for i in unnamed if _settled(i, now)]
-    real = [item for item in drift if item is not None]
-    if repair:
-        for item in real:
-            item.repaired, _ = mirror(functools.partial(_repair, item, now), f"repair {item.kind}")
-    return {
-        "checked": {"templates": len(records), "intents": len(intents)},
-        "in_sync": not real and not unchecked,
-        "drift": [item.as_dict() for item in real],
-        "unchecked": unchecked,
-        "in_flight": sum(1 for i in unnamed if not _settled(i, now)),
-        "repair": repair,
-    }
+@dataclass(frozen=True)
+class Reconciler:
+    """Drift between WeCom and the mirror, with its collaborators passed in."""
+
+    repo: TemplateRepo  # the mirror
+    wecom: Callable[[], WeComClient]  # the container's client
+    clock_ms: Callable[[], int]  # epoch milliseconds (an intent's grace period is measured on it)
+
+    def reconcile(self, body: Any) -> dict[str, Any]:
+        """``POST /admin/group-welcome-templates/reconcile``: the drift report (and its repair with
+        ``repair``)."""
+        repair = parse_repair(body)
+        now = self.clock_ms()
+        records, intents = self.repo.list_group_templates(), self.repo.group_template_intents()
+        named = [r["template_id"] for r in records] + [
+            i["template_id"] for i in intents if i.get("template_id")
+        ]
+        found, unchecked = _read(self.wecom(), named)
+        drift: list[Drift | None] = [
+            _record_drift(r, found[r["template_id"]]) for r in records if r["template_id"] in found
+        ]
+        drift += [_intent_drift(i, found[i["template_id"]]) for i in intents if i.get("template_id") in found]
+        unnamed = [i for i in intents if not i.get("template_id")]
+        drift += [Drift("add_unconfirmed", None, intent=i) for i in unnamed if _settled(i, now)]
+        real = [item for item in drift if item is not None]
+        if repair:
+            for item in real:
+                item.repaired, _ = mirror(functools.partial(self._repair, item, now), f"repair {item.kind}")
+        return {
+            "checked": {"templates": len(records), "intents": len(intents)},
+            "in_sync": not real and not unchecked,
+            "drift": [item.as_dict() for item in real],
+            "unchecked": unchecked,
+            "in_flight": sum(1 for i in unnamed if not _settled(i, now)),
+            "repair": repair,
+        }
+
+    def _repair(self, item: Drift, now: int) -> None:
+        """Make the mirror follow WeCom for one drift."""
+        if item.kind == "missing_in_wecom":
+            self.repo.delete_group_template(str(item.template_id))
+        elif item.kind == "content_differs" and item.record is not None and item.wecom is not None:
+            content = repaired_content(item.record["content"], item.wecom)
+            self.repo.put_group_template({**item.record, "content": content, "updated_at_ms": now})
+        elif item.kind == "missing_in_mirror" and item.intent is not None:
+            record = new_record(str(item.template_id), item.intent, now) | {"restored_by": "reconcile"}
+            self.repo.record_group_template_added(item.intent["intent_id"], record)
+        elif item.intent is not None:
+            self.repo.delete_group_template_intent(item.intent["intent_id"])
 
 
 def _settled(intent: dict[str, Any], now: int) -> bool:
@@ -149,17 +176,3 @@ def repaired_content(mirrored: dict[str, Any], found: dict[str, Any]) -> dict[st
 def _intent_drift(intent: dict[str, Any], found: dict[str, Any] | None) -> Drift:
     kind = "add_not_in_wecom" if found is None else "missing_in_mirror"
     return Drift(kind, intent["template_id"], intent=intent, wecom=found)
-
-
-def _repair(item: Drift, now: int) -> None:
-    """Make the mirror follow WeCom for one drift."""
-    if item.kind == "missing_in_wecom":
-        storage.delete_group_template(str(item.template_id))
-    elif item.kind == "content_differs" and item.record is not None and item.wecom is not None:
-        content = repaired_content(item.record["content"], item.wecom)
-        storage.put_group_template({**item.record, "content": content, "updated_at_ms": now})
-    elif item.kind == "missing_in_mirror" and item.intent is not None:
-        record = new_record(str(item.template_id), item.intent, now) | {"restored_by": "reconcile"}
-        storage.record_group_template_added(item.intent["intent_id"], record)
-    elif item.intent is not None:
-        storage.delete_group_template_intent(item.intent["intent_id"])
