@@ -100,9 +100,9 @@ def with_campaign_customers(sim: SimulatorHandle, monkeypatch: Any) -> Simulator
     setting every admin campaign test starts from."""
     import requests
 
-    from wecom_bundle import campaigns
+    from wecom_bundle.campaigns import limits
 
-    monkeypatch.setattr(campaigns, "_sleep", lambda _s: None)
+    monkeypatch.setattr(limits, "_sleep", lambda _s: None)
     customers = [{"external_userid": f"wm{i}", "name": f"c{i}", "owner": "zhangsan"} for i in range(3)]
     requests.post(
         f"{sim.url}/__sim/contacts", json={"members": ["zhangsan"], "customers": customers}, timeout=5
@@ -146,7 +146,9 @@ def as_admin(service: Callable[..., Any]) -> Callable[..., Any]:
     """``service`` seen through the admin function's table, for tests that state the HTTP contract of a
     service call (a create's 201/202/200, a refusal's 409 and extra fields) without an HTTP event.
     InvalidField and NotFound pass through as raised: those tests assert the domain error itself."""
-    from wecom_bundle.campaigns import CreateResult  # here: conftest imports this module before any test
+    from wecom_bundle.campaigns.create import (
+        CreateResult,
+    )  # here: conftest imports this module before any test
 
     table = admin_refusals()
 

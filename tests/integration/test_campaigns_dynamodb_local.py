@@ -19,11 +19,12 @@ import requests
 from local.wecom_sim.calllog import calls
 from local.wecom_sim.server import SimulatorHandle
 from tests.support import AdminRefusal, as_admin, dev_simulator, race
-from wecom_bundle import campaigns, reminders, runtime, storage
+from wecom_bundle import runtime, storage
+from wecom_bundle.campaigns import create, limits, queries, reminders
 
 pytestmark = pytest.mark.integration
 # Creates and reminders as the admin API answers them (the services return domain results, not statuses).
-create_campaign = as_admin(campaigns.create_campaign)
+create_campaign = as_admin(create.create_campaign)
 remind_campaign = as_admin(reminders.remind_campaign)
 DAY_MS = 86_400_000
 
@@ -40,8 +41,8 @@ def sim(
     storage.reset_client()
     handle = dev_simulator(corp_secret=secret)
     monkeypatch.setenv("WECOM_API_BASE", handle.url)
-    monkeypatch.setattr(campaigns, "CHUNK_SIZE", 2)
-    monkeypatch.setattr(campaigns, "_sleep", lambda _s: None)
+    monkeypatch.setattr(limits, "CHUNK_SIZE", 2)
+    monkeypatch.setattr(limits, "_sleep", lambda _s: None)
     runtime.reset()
     customers = [{"external_userid": f"wm{i}", "name": f"c{i}", "owner": "zhangsan"} for i in range(5)]
     requests.post(
@@ -81,7 +82,7 @@ def test_one_key_raced_by_many_requests_creates_one_campaign(sim: SimulatorHandl
     assert statuses.count(201) == 1  # the creator; the others replayed (202 while it was still creating)
     assert set(statuses) <= {200, 201, 202}
     assert len(added(sim)) == 2  # two chunks, once
-    assert campaigns.get_campaign(winner)["status"] == "active"
+    assert queries.get_campaign(winner)["status"] == "active"
 
 
 def test_a_scheduled_campaign_raced_by_scheduled_runs_is_created_once(sim: SimulatorHandle) -> None:
@@ -97,7 +98,7 @@ def test_a_scheduled_campaign_raced_by_scheduled_runs_is_created_once(sim: Simul
     summaries = race(6, lambda _i: reminders.run_due(now=now + 61))
 
     assert sum(s["campaigns_claimed"] for s in summaries) >= 1
-    shown = campaigns.get_campaign(created.body["campaign_id"])
+    shown = queries.get_campaign(created.body["campaign_id"])
     assert shown["status"] == "active" and len(shown["msgids"]) == 3
     ours = [c for c in added(sim) if c["body"]["text"] == body["text"]]
     assert len(ours) == 3  # three chunks, each created exactly once
@@ -137,7 +138,7 @@ def test_reminder_cap_holds_under_concurrent_scheduled_and_manual_reminders(sim:
         return work
 
     race(15, storm(0))
-    events = campaigns.get_campaign(campaign_id)["reminders"]
+    events = queries.get_campaign(campaign_id)["reminders"]
     for msgid in msgids:
         mine = [e for e in events if e["msgid"] == msgid]
         assert len(mine) == 3, events  # the cap is reached, never passed

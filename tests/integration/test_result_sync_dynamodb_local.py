@@ -19,10 +19,13 @@ import requests
 
 from local.wecom_sim.server import SimulatorHandle
 from tests.support import dev_simulator, race
-from wecom_bundle import campaigns, result_fanout, result_sync, runtime, storage, sync_queue
-from wecom_bundle.sync_budget import Budget
-from wecom_bundle.sync_queue import SyncMessage
-from wecom_bundle.sync_totals import STATUS_NAMES
+from wecom_bundle import runtime, storage
+from wecom_bundle.campaigns import create as campaign_create
+from wecom_bundle.campaigns import limits
+from wecom_bundle.result_sync import fanout, queue, sync_pass
+from wecom_bundle.result_sync.budget import Budget
+from wecom_bundle.result_sync.queue import SyncMessage
+from wecom_bundle.result_sync.totals import STATUS_NAMES
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +40,7 @@ def sim(
     storage.reset_client()
     handle = dev_simulator(corp_secret=secret)
     monkeypatch.setenv("WECOM_API_BASE", handle.url)
-    monkeypatch.setattr(campaigns, "_sleep", lambda _s: None)
+    monkeypatch.setattr(limits, "_sleep", lambda _s: None)
     runtime.reset()
     members = [f"sr{m}" for m in range(3)]
     customers = [
@@ -65,13 +68,13 @@ def queued(monkeypatch: pytest.MonkeyPatch) -> list[SyncMessage]:
             sent.extend(messages)
         return []
 
-    monkeypatch.setattr(sync_queue, "send", send)
+    monkeypatch.setattr(queue, "send", send)
     return sent
 
 
 def create(text: str) -> tuple[str, list[str]]:
     ids = [f"src{m}_{i}" for m in range(3) for i in range(40)]
-    created = campaigns.create_campaign({"external_userid": ids, "text": {"content": text}}, None)
+    created = campaign_create.create_campaign({"external_userid": ids, "text": {"content": text}}, None)
     return created.body["campaign_id"], created.body["msgids"]
 
 
@@ -81,7 +84,7 @@ def test_racing_scheduled_runs_queue_each_due_msgid_once(
     ours = {m for n in range(4) for m in create(f"race {n} {time.time_ns()}")[1]}
     now = int(time.time()) + 5
 
-    race(6, lambda _i: result_fanout.queue_due(now, 1000))
+    race(6, lambda _i: fanout.queue_due(now, 1000))
 
     counted = Counter(m.msgid for m in queued if m.msgid in ours)
     assert set(counted) == ours and set(counted.values()) == {1}
@@ -98,12 +101,10 @@ def test_duplicate_deliveries_of_one_pass_leave_rows_and_totals_right(
     ).raise_for_status()
     now = int(time.time()) + 5
     storage.mark_msgid_sync_due(msgid, now)  # due at our "now" whatever other suites left in the index
-    result_fanout.queue_due(now, 1000)
+    fanout.queue_due(now, 1000)
     (message,) = [m for m in queued if m.msgid == msgid]
 
-    outcomes = race(
-        4, lambda _i: result_sync.sync_msgid(msgid, message.token, Budget(60), now=now)["outcome"]
-    )
+    outcomes = race(4, lambda _i: sync_pass.sync_msgid(msgid, message.token, Budget(60), now=now)["outcome"])
 
     assert "synced" in outcomes and set(outcomes) <= {"synced", "stale"}
     task = requests.get(f"{sim.url}/__sim/groupmsg/{msgid}", timeout=5).json()

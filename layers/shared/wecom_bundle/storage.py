@@ -1023,7 +1023,7 @@ def claim_reminder_slot(
     """Claim one of the msgid's slots if it is empty or its reminder is older than 24 h (conditional write:
     two claimers of one slot cannot both win). Answers the slot's previous values ({} when it was empty),
     or None when refused. ``expires_at`` lets TTL drop the ledger once it no longer constrains anything."""
-    from wecom_bundle.reminder_policy import WINDOW_MS
+    from wecom_bundle.campaigns.reminder_policy import WINDOW_MS
 
     return update(
         encode_item(slot_key(msgid, slot)),

@@ -16,8 +16,9 @@ import requests
 from local.wecom_sim.calllog import calls
 from local.wecom_sim.server import SimulatorHandle
 from tests.support import AdminRefusal, as_admin
-from wecom_bundle import campaign_results, campaigns, reminders, runtime, storage
-from wecom_bundle.sync_totals import zero_totals
+from wecom_bundle import runtime, storage
+from wecom_bundle.campaigns import cancel, create, limits, queries, reminders, repair, results, send
+from wecom_bundle.result_sync.totals import zero_totals
 from wecom_bundle.validation import NotFound
 from wecom_bundle.wecom import groupmsg
 
@@ -26,13 +27,13 @@ TEXT = {"content": "双十一 85 折"}
 
 
 # Creates and cancels as the admin API answers them (the service returns domain results, not statuses).
-create_campaign = as_admin(campaigns.create_campaign)
-cancel_campaign = as_admin(campaigns.cancel_campaign)
+create_campaign = as_admin(create.create_campaign)
+cancel_campaign = as_admin(cancel.cancel_campaign)
 
 
 @pytest.fixture
 def sim(wecom_sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch) -> SimulatorHandle:
-    monkeypatch.setattr(campaigns, "_sleep", lambda _s: None)
+    monkeypatch.setattr(limits, "_sleep", lambda _s: None)
     contacts(wecom_sim, {"zhangsan": [f"wm{i:05d}" for i in range(6)], "lisi": ["wmL1", "wmL2"]})
     return wecom_sim
 
@@ -40,8 +41,8 @@ def sim(wecom_sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch) -> Simulato
 @pytest.fixture
 def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Chunks of 2 recipients and parts of 1 id: every multi-chunk path with a handful of customers."""
-    monkeypatch.setattr(campaigns, "CHUNK_SIZE", 2)
-    monkeypatch.setattr(campaigns, "PART_SIZE", 1)
+    monkeypatch.setattr(limits, "CHUNK_SIZE", 2)
+    monkeypatch.setattr(limits, "PART_SIZE", 1)
 
 
 def contacts(sim: SimulatorHandle, owners: dict[str, list[str]]) -> None:
@@ -92,7 +93,7 @@ def test_25000_customers_become_three_tasks_with_msgids_and_fail_lists(sim: Simu
     assert [i for c in adds for i in c["body"]["external_userid"]] == audience  # order kept, nothing twice
     assert all(c["body"]["text"] == TEXT and c["body"]["chat_type"] == "single" for c in adds)
 
-    shown = campaigns.get_campaign(result.body["campaign_id"])
+    shown = queries.get_campaign(result.body["campaign_id"])
     assert shown["msgids"] == msgids
     assert shown["fail_list_size"] == 1_000
     assert shown["audience_size"] == 25_000
@@ -116,7 +117,7 @@ def test_audience_items_stay_far_below_the_item_size_limit(sim: SimulatorHandle,
     )
     parts = [i for i in items["Items"] if i["sk"].startswith("PART#")]
     assert {p["sk"][:9] for p in parts} == {"PART#AUD#", "PART#FAIL"}
-    assert max(len(p["ids"]) for p in parts) == campaigns.PART_SIZE
+    assert max(len(p["ids"]) for p in parts) == limits.PART_SIZE
     assert max(len(str(p).encode()) for p in items["Items"]) < 200_000
 
 
@@ -194,8 +195,8 @@ def test_a_key_taken_between_check_and_write_replays_the_winner(
     loser = create_campaign(body(["wm00000"]), "key-4")
     assert loser.replayed and loser.body["campaign_id"] == winner.body["campaign_id"]
     assert len(wecom_calls(sim, "add_msg_template")) == 1
-    assert campaigns.list_campaigns({})["items"][0]["campaign_id"] == winner.body["campaign_id"]
-    assert len(campaigns.list_campaigns({})["items"]) == 1
+    assert queries.list_campaigns({})["items"][0]["campaign_id"] == winner.body["campaign_id"]
+    assert len(queries.list_campaigns({})["items"]) == 1
 
 
 # ---------------------------------------------------------------------------------------------- crash and repair
@@ -239,20 +240,20 @@ def test_crash_between_call_and_write_is_linked_back_from_list_v2(
     ).raise_for_status()
     rows = list_v2()
     assert len(rows) == 2
-    too_soon = campaigns.link_orphan_task(next(r for r in rows if r["msgid"] == orphan_msgid), "single")
+    too_soon = repair.link_orphan_task(next(r for r in rows if r["msgid"] == orphan_msgid), "single")
     assert too_soon is None  # the call may still be answering: wait MIN_ORPHAN_AGE_S
-    later = int(time.time()) + campaigns.MIN_ORPHAN_AGE_S + 1
-    linked = [campaigns.link_orphan_task(row, "single", now=later) for row in rows]
+    later = int(time.time()) + repair.MIN_ORPHAN_AGE_S + 1
+    linked = [repair.link_orphan_task(row, "single", now=later) for row in rows]
     assert [x for x in linked if x] == [{"campaign_id": campaign_id, "chunk": 1, "msgid": orphan_msgid}]
     assert (
-        campaigns.link_orphan_task(next(r for r in rows if r["msgid"] == orphan_msgid), "single", now=later)
+        repair.link_orphan_task(next(r for r in rows if r["msgid"] == orphan_msgid), "single", now=later)
         is None
     )
 
     # the next scheduled run resumes the stalled campaign once its lease is over: chunk 2 only
-    summary = reminders.run_due(now=int(time.time()) + campaigns.LEASE_S + 1)
+    summary = reminders.run_due(now=int(time.time()) + limits.LEASE_S + 1)
     assert summary["campaigns_created"] == 1
-    shown = campaigns.get_campaign(campaign_id)
+    shown = queries.get_campaign(campaign_id)
     assert shown["status"] == "active"
     assert shown["msgids"][0] == orphan_msgid and len(shown["msgids"]) == 2
     assert len(wecom_calls(sim, "add_msg_template")) == 2  # nothing created twice
@@ -267,9 +268,9 @@ def test_resuming_sender_repairs_its_own_lost_answer(
     with pytest.raises(RuntimeError):
         create_campaign(body(["wm00000", "wm00001", "wm00002"]), None)
     assert reminders.run_due(now=int(time.time()) + 10)["campaigns_claimed"] == 0  # lease still held
-    reminders.run_due(now=int(time.time()) + campaigns.LEASE_S + 1)
-    (campaign,) = campaigns.list_campaigns({})["items"]
-    shown = campaigns.get_campaign(campaign["campaign_id"])
+    reminders.run_due(now=int(time.time()) + limits.LEASE_S + 1)
+    (campaign,) = queries.list_campaigns({})["items"]
+    shown = queries.get_campaign(campaign["campaign_id"])
     assert shown["status"] == "active" and len(shown["msgids"]) == 2
     assert len(wecom_calls(sim, "add_msg_template")) == 2
     assert len(calls(sim.state, "get_groupmsg_list_v2")) == 1
@@ -279,7 +280,7 @@ def test_an_authoritative_answer_takes_back_a_msgid_a_repair_guessed_wrong(sim: 
     """Two chunks of identical content: the repair of A may guess B's task; B's own answer wins."""
     now = int(time.time())
     spec = {"chat_type": "single", "text": TEXT, "attachments": []}
-    fingerprint = campaigns.content_fingerprint(**spec)
+    fingerprint = repair.content_fingerprint(**spec)
     for cid in ("cmp-a", "cmp-b"):
         chunk = {
             "campaign_id": cid,
@@ -290,8 +291,8 @@ def test_an_authoritative_answer_takes_back_a_msgid_a_repair_guessed_wrong(sim: 
         }
         storage.create_campaign_items({"campaign_id": cid, "status": "creating"}, [chunk], None, now)
         storage.start_chunk_call(cid, 1, fingerprint, now - 60, now - 60)
-    assert campaigns._link("cmp-a", 1, "msgB", None, "repair")
-    assert campaigns._link("cmp-b", 1, "msgB", 0, "call")
+    assert repair.link("cmp-a", 1, "msgB", None, "repair")
+    assert repair.link("cmp-b", 1, "msgB", 0, "call")
     assert storage.get_msgid_owner("msgB")["campaign_id"] == "cmp-b"
     a_chunk, b_chunk = storage.campaign_chunks("cmp-a")[0], storage.campaign_chunks("cmp-b")[0]
     assert (a_chunk["state"], a_chunk.get("msgid")) == ("calling", None)
@@ -317,7 +318,7 @@ def test_wecom_down_leaves_the_campaign_to_the_scheduled_function(
     assert (result.status, result.body["status"], result.body["msgids"]) == (202, "creating", [])
     requests.delete(f"{sim.url}/__sim/faults", timeout=5).raise_for_status()
     assert reminders.run_due()["campaigns_created"] == 1  # lease released: due at once
-    shown = campaigns.get_campaign(result.body["campaign_id"])
+    shown = queries.get_campaign(result.body["campaign_id"])
     assert shown["status"] == "active" and len(shown["msgids"]) == 2
 
 
@@ -330,7 +331,7 @@ def test_wecom_refusal_fails_the_campaign_with_its_errcode(sim: SimulatorHandle)
         40003,
     )
     campaign_id = refused.value.extra["campaign_id"]
-    assert campaigns.get_campaign(campaign_id)["status"] == "failed"
+    assert queries.get_campaign(campaign_id)["status"] == "failed"
     with pytest.raises(AdminRefusal) as replayed:
         create_campaign(body(["wm00000"], sender="nobody"), "refused-key")
     assert replayed.value.extra == refused.value.extra
@@ -348,7 +349,7 @@ def test_future_send_at_is_scheduled_and_sent_once_when_due(sim: SimulatorHandle
     assert reminders.run_due(now=now + 3600)["campaigns_created"] == 1
     assert reminders.run_due(now=now + 3700)["campaigns_claimed"] == 0
     assert len(wecom_calls(sim, "add_msg_template")) == 2
-    shown = campaigns.get_campaign(result.body["campaign_id"])
+    shown = queries.get_campaign(result.body["campaign_id"])
     assert shown["status"] == "active" and len(shown["msgids"]) == 2 and shown["send_at"] == now + 3600
 
 
@@ -385,7 +386,7 @@ def test_cancel_reaches_wecom_for_every_msgid_and_keeps_sent_counts(
     assert answer["failed"] == []
     assert sorted(c["body"]["msgid"] for c in wecom_calls(sim, "cancel_groupmsg_send")) == sorted(msgids)
     assert all(sim_task(sim, m)["cancelled_at"] for m in msgids)
-    shown = campaigns.get_campaign(campaign_id)
+    shown = queries.get_campaign(campaign_id)
     assert shown["status"] == "cancelled" and shown["totals"] == totals
     again = cancel_campaign(campaign_id)
     assert sorted(again["cancelled"]) == sorted(msgids)
@@ -422,14 +423,14 @@ def test_cancel_while_creating_cancels_what_the_sender_creates_next(
     sim: SimulatorHandle, small_chunks: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A cancel lands between two chunks: the sender stops, and cancels the task it had just created."""
-    real = campaigns._record_answer
+    real = send._record_answer
 
     def record_then_cancel(campaign_id: str, chunk: int, answer: dict[str, Any]) -> None:
         real(campaign_id, chunk, answer)
         if chunk == 1:
             storage.mark_campaign_cancelled(campaign_id, int(time.time()))
 
-    monkeypatch.setattr(campaigns, "_record_answer", record_then_cancel)
+    monkeypatch.setattr(send, "_record_answer", record_then_cancel)
     result = create_campaign(body(["wm00000", "wm00001", "wm00002"]), None)
     assert result.body["status"] == "cancelled" and len(result.body["msgids"]) == 1
     assert len(wecom_calls(sim, "add_msg_template")) == 1
@@ -444,23 +445,23 @@ def test_list_newest_first_by_status_and_paginated(sim: SimulatorHandle) -> None
         for i in range(3)
     ]
     scheduled = create_campaign(body(["wm00001"], send_at=now + 3600), None, now=now + 3)
-    listed = campaigns.list_campaigns({})
+    listed = queries.list_campaigns({})
     assert [c["campaign_id"] for c in listed["items"]] == [scheduled.body["campaign_id"], *reversed(ids)]
     assert listed["cursor"] is None
     first = listed["items"][1]
     assert first["status"] == "active" and first["name"] == "c2" and first["origin"] == "admin_api"
     assert first["totals"] == zero_totals() and first["msgid_count"] == 1
-    assert [c["campaign_id"] for c in campaigns.list_campaigns({"status": "scheduled"})["items"]] == [
+    assert [c["campaign_id"] for c in queries.list_campaigns({"status": "scheduled"})["items"]] == [
         scheduled.body["campaign_id"]
     ]
-    page1 = campaigns.list_campaigns({"status": "active", "limit": "2"})
-    page2 = campaigns.list_campaigns({"status": "active", "limit": "2", "cursor": page1["cursor"]})
+    page1 = queries.list_campaigns({"status": "active", "limit": "2"})
+    page2 = queries.list_campaigns({"status": "active", "limit": "2", "cursor": page1["cursor"]})
     assert [c["campaign_id"] for c in page1["items"] + page2["items"]] == list(reversed(ids))
 
 
 def test_show_has_the_contract_fields(sim: SimulatorHandle) -> None:
     created = create_campaign(body(["wm00000", "wmGhost"], name="n"), None)
-    shown = campaigns.get_campaign(created.body["campaign_id"])
+    shown = queries.get_campaign(created.body["campaign_id"])
     for key in (
         "status",
         "name",
@@ -480,17 +481,17 @@ def test_show_has_the_contract_fields(sim: SimulatorHandle) -> None:
         "customers": {"sent": 0, "unsent": 0, "not_friend": 0, "limit_reached": 0},
     }
     with pytest.raises(NotFound):
-        campaigns.get_campaign("cmp-nope")
+        queries.get_campaign("cmp-nope")
 
 
 def test_results_are_empty_until_the_result_sync(sim: SimulatorHandle) -> None:
     created = create_campaign(body(["wm00000"]), None)
     cid = created.body["campaign_id"]
-    page = campaign_results.results_page(cid, {})
+    page = results.results_page(cid, {})
     assert (page.items, page.cursor) == ([], None)
-    assert page.csv() == ",".join(campaign_results.CSV_COLUMNS) + "\n"
+    assert page.csv() == ",".join(results.CSV_COLUMNS) + "\n"
     with pytest.raises(NotFound):
-        campaign_results.results_page("cmp-nope", {})
+        results.results_page("cmp-nope", {})
 
 
 def test_no_scan_in_the_campaign_code(sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -498,6 +499,6 @@ def test_no_scan_in_the_campaign_code(sim: SimulatorHandle, monkeypatch: pytest.
     monkeypatch.setattr(client, "scan", lambda **_kw: pytest.fail("Scan"), raising=False)
     now = int(time.time())
     created = create_campaign(body(["wm00000"]), "k", now=now)
-    campaigns.list_campaigns({"status": "active"})
-    campaigns.get_campaign(created.body["campaign_id"])
+    queries.list_campaigns({"status": "active"})
+    queries.get_campaign(created.body["campaign_id"])
     assert reminders.run_due(now=now + 3 * 3600)["reminders_sent"] == 1

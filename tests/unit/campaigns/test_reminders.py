@@ -15,8 +15,9 @@ import requests
 from local.wecom_sim.calllog import calls
 from local.wecom_sim.server import SimulatorHandle
 from tests.support import AdminRefusal, as_admin
-from wecom_bundle import campaigns, reminders, storage
-from wecom_bundle.reminder_policy import ReminderPolicy, next_allowed_at, parse_policy
+from wecom_bundle import storage
+from wecom_bundle.campaigns import cancel, create, limits, queries, reminders
+from wecom_bundle.campaigns.reminder_policy import ReminderPolicy, next_allowed_at, parse_policy
 from wecom_bundle.validation import NotFound, ValidationError
 
 pytestmark = pytest.mark.usefixtures("moto_table")
@@ -27,8 +28,8 @@ DAY_MS = 86_400_000
 
 @pytest.fixture
 def sim(wecom_sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch) -> SimulatorHandle:
-    monkeypatch.setattr(campaigns, "_sleep", lambda _s: None)
-    monkeypatch.setattr(campaigns, "CHUNK_SIZE", 2)
+    monkeypatch.setattr(limits, "_sleep", lambda _s: None)
+    monkeypatch.setattr(limits, "CHUNK_SIZE", 2)
     customers = [{"external_userid": f"wm{i}", "name": f"c{i}", "owner": "zhangsan"} for i in range(4)]
     requests.post(
         f"{wecom_sim.url}/__sim/contacts", json={"members": ["zhangsan"], "customers": customers}, timeout=5
@@ -41,7 +42,7 @@ def active_campaign(policy: dict[str, Any] | None = None) -> tuple[str, list[str
     doc: dict[str, Any] = {"external_userid": ["wm0", "wm1", "wm2"], "text": {"content": "hi"}}
     if policy is not None:
         doc["reminders"] = policy
-    created = campaigns.create_campaign(doc, None)
+    created = create.create_campaign(doc, None)
     assert created.body["status"] == "active" and len(created.body["msgids"]) == 2
     campaign = storage.get_campaign(created.body["campaign_id"])
     return created.body["campaign_id"], created.body["msgids"], int(campaign["sent_at"])
@@ -122,7 +123,7 @@ def test_manual_reminders_stop_at_three_per_msgid_per_rolling_24h(sim: Simulator
         c for c in calls(sim.state, "remind_groupmsg_send") if c["errcode"] == 45009
     ] == []  # never WeCom's cap
 
-    shown = campaigns.get_campaign(campaign_id)["reminders"]
+    shown = queries.get_campaign(campaign_id)["reminders"]
     assert len(shown) == 8 and {r["trigger"] for r in shown} == {"manual"}
     assert {r["msgid"] for r in shown} == set(msgids)
 
@@ -167,7 +168,7 @@ def test_busy_is_retried_and_a_lost_answer_counts(sim: SimulatorHandle) -> None:
     fault(sim, path="remind_groupmsg_send", http_status=502, times=1)
     assert reminders.remind_msgid(campaign_id, msgids[0], "manual").result == "uncertain"
     assert sum(t is not None for t in slots(msgids[0])) == 2
-    outcomes = [r["outcome"] for r in campaigns.get_campaign(campaign_id)["reminders"]]
+    outcomes = [r["outcome"] for r in queries.get_campaign(campaign_id)["reminders"]]
     assert outcomes == ["sent", "uncertain"]
 
 
@@ -175,7 +176,7 @@ def test_manual_refusals(sim: SimulatorHandle) -> None:
     with pytest.raises(NotFound):
         remind_campaign("cmp-nope", None)
     now = int(time.time())
-    scheduled = campaigns.create_campaign(
+    scheduled = create.create_campaign(
         {"external_userid": ["wm0"], "text": {"content": "x"}, "send_at": now + 600}, None
     )
     with pytest.raises(AdminRefusal) as refused:
@@ -199,7 +200,7 @@ def test_scheduled_reminders_follow_the_policy(sim: SimulatorHandle) -> None:
     assert reminders.run_due(now=sent_at + 3600 + 14400)["reminders_sent"] == 2  # at stop_after exactly
     assert storage.get_campaign(campaign_id).get("next_remind_at") is None  # no turn after stop_after
     assert reminders.run_due(now=sent_at + 10 * 3600)["campaigns_checked"] == 0
-    shown = campaigns.get_campaign(campaign_id)["reminders"]
+    shown = queries.get_campaign(campaign_id)["reminders"]
     assert len(shown) == 6 and {r["trigger"] for r in shown} == {"scheduled"}
     assert len(accepted_reminds(sim)) == 6
 
@@ -224,7 +225,7 @@ def test_disabled_cancelled_and_synced_campaigns_get_no_scheduled_reminder(
     disabled, _, sent_at = active_campaign({"enabled": False})
     assert storage.get_campaign(disabled).get("next_remind_at") is None
     cancelled, _, _ = active_campaign()
-    campaigns.cancel_campaign(cancelled)
+    cancel.cancel_campaign(cancelled)
     partly, msgids, _ = active_campaign()
     synced, _, _ = active_campaign()
     key = {"pk": storage.campaign_pk(partly), "sk": storage.chunk_sk(1)}

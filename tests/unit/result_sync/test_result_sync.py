@@ -19,11 +19,14 @@ from local.events import http_event
 from local.wecom_sim.calllog import calls
 from local.wecom_sim.server import SimulatorHandle
 from tests.support import DynamoWrites, call_json, function_under_test
-from wecom_bundle import campaigns, result_fanout, result_ingest, result_sync, storage, sync_budget
-from wecom_bundle.sync_budget import Budget, OutOfTime
-from wecom_bundle.sync_cadence import DAY, HOUR, Cadence
-from wecom_bundle.sync_queue import SyncMessage
-from wecom_bundle.sync_totals import STATUS_NAMES
+from wecom_bundle import storage
+from wecom_bundle.campaigns import cancel, create, limits, queries, send
+from wecom_bundle.result_sync import budget as sync_budget
+from wecom_bundle.result_sync import fanout, ingest, sync_pass
+from wecom_bundle.result_sync.budget import Budget, OutOfTime
+from wecom_bundle.result_sync.cadence import DAY, HOUR, Cadence
+from wecom_bundle.result_sync.queue import SyncMessage
+from wecom_bundle.result_sync.totals import STATUS_NAMES
 from wecomctl.campaigns import describe
 
 MEMBERS = ("u0", "u1", "u2", "u3")
@@ -40,7 +43,7 @@ def sqs(moto_table: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, str]:
 
 @pytest.fixture
 def sim(wecom_sim: SimulatorHandle, sqs: tuple[Any, str], monkeypatch: pytest.MonkeyPatch) -> SimulatorHandle:
-    monkeypatch.setattr(campaigns, "_sleep", lambda _s: None)
+    monkeypatch.setattr(limits, "_sleep", lambda _s: None)
     monkeypatch.setattr(Budget, "sleep", staticmethod(lambda _s: None))
     customers = [
         {"external_userid": f"c{m}_{i}", "name": f"c{m}{i}", "owner": f"u{m}"}
@@ -59,7 +62,7 @@ def control(sim: SimulatorHandle, path: str, body: dict[str, Any]) -> dict[str, 
 
 def new_campaign(members: tuple[str, ...] = MEMBERS) -> tuple[str, str]:
     ids = [f"c{m[1:]}_{i}" for m in members for i in range(PER_MEMBER)]
-    created = campaigns.create_campaign({"external_userid": ids, "text": {"content": "sale"}}, None)
+    created = create.create_campaign({"external_userid": ids, "text": {"content": "sale"}}, None)
     assert created.body["status"] == "active"
     (msgid,) = created.body["msgids"]
     return created.body["campaign_id"], msgid
@@ -79,14 +82,14 @@ def drain(sqs: tuple[Any, str], now: int, budget: Any = None) -> list[dict[str, 
             return summaries
         for message in messages:
             msg = SyncMessage.decode(message["Body"])
-            summaries.append(result_sync.sync_msgid(msg.msgid, msg.token, budget or Budget(120), now=now))
+            summaries.append(sync_pass.sync_msgid(msg.msgid, msg.token, budget or Budget(120), now=now))
             client.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
     raise AssertionError("the queue never drained")
 
 
 def sync_round(sqs: tuple[Any, str], now: int, budget: Any = None) -> list[dict[str, Any]]:
     """One scheduled run (ingest + queue due msgids), then the workers."""
-    result_fanout.run_due(60, now=now)
+    fanout.run_due(60, now=now)
     return drain(sqs, now, budget)
 
 
@@ -126,7 +129,7 @@ def api_calls(sim: SimulatorHandle, name: str) -> int:
 
 def claimed_message(sqs: tuple[Any, str], now: int) -> SyncMessage:
     """One scheduled run, and the message it queued (taken off the queue, as a worker would)."""
-    result_fanout.run_due(60, now=now)
+    fanout.run_due(60, now=now)
     client, url = sqs
     (message,) = client.receive_message(QueueUrl=url)["Messages"]
     client.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
@@ -213,7 +216,7 @@ def test_members_who_send_later_are_the_only_ones_pulled_again(
 def test_pages_are_followed_to_an_empty_last_page(
     sim: SimulatorHandle, sqs: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(result_sync, "PAGE_LIMIT", 2)
+    monkeypatch.setattr(sync_pass, "PAGE_LIMIT", 2)
     control(sim, "groupmsg/pagination", {"trailing_empty_page": True})
     campaign_id, msgid = new_campaign()
     members_send(sim, msgid, list(MEMBERS))
@@ -230,9 +233,7 @@ def test_pages_are_followed_to_an_empty_last_page(
 
 def test_group_tasks_store_chat_id_rows(sim: SimulatorHandle, sqs: Any) -> None:
     control(sim, "contacts", {"chats": [{"chat_id": f"wr{i}", "owner": "u0"} for i in range(3)]})
-    created = campaigns.create_campaign(
-        {"chat_type": "group", "sender": "u0", "text": {"content": "hi"}}, None
-    )
+    created = create.create_campaign({"chat_type": "group", "sender": "u0", "text": {"content": "hi"}}, None)
     (msgid,) = created.body["msgids"]
     members_send(sim, msgid, ["u0"])
 
@@ -274,13 +275,13 @@ class CallsBudget(Budget):
 def test_out_of_time_checkpoints_and_the_continuation_resumes_without_refetching(
     sim: SimulatorHandle, sqs: Any, moto_table: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(result_sync, "PAGE_LIMIT", 2)
+    monkeypatch.setattr(sync_pass, "PAGE_LIMIT", 2)
     campaign_id, msgid = new_campaign()
     members_send(sim, msgid, ["u0", "u1", "u3"], c3_4="limit_reached")
     now = int(time.time())
     msg = claimed_message(sqs, now)
 
-    first = result_sync.sync_msgid(msg.msgid, msg.token, CallsBudget(5), now=now)
+    first = sync_pass.sync_msgid(msg.msgid, msg.token, CallsBudget(5), now=now)
 
     assert first["outcome"] == "continued"
     assert storage.get_msgid_owner(msgid)["sync_phase"] == "results"
@@ -303,10 +304,10 @@ def test_a_worker_killed_mid_pass_is_redone_without_loss_or_double_counting(
     msg = claimed_message(sqs, now)
     with monkeypatch.context() as patch, pytest.raises(RuntimeError):
         patch.setattr(storage, "write_results", writes_failing_at(3))
-        result_sync.sync_msgid(msg.msgid, msg.token, Budget(60), now=now)
+        sync_pass.sync_msgid(msg.msgid, msg.token, Budget(60), now=now)
 
     # SQS redelivers the same message: the pass is redone from what was stored.
-    again = result_sync.sync_msgid(msg.msgid, msg.token, Budget(60), now=now)
+    again = sync_pass.sync_msgid(msg.msgid, msg.token, Budget(60), now=now)
 
     assert again["outcome"] == "synced"
     assert again["rows_written"] == (len(MEMBERS) - 2) * PER_MEMBER  # the rows stored before the crash stay
@@ -319,17 +320,17 @@ def test_a_worker_killed_mid_pass_is_redone_without_loss_or_double_counting(
 def test_a_pass_that_fails_resumes_from_its_page_checkpoints(
     sim: SimulatorHandle, sqs: Any, moto_table: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(result_sync, "PAGE_LIMIT", 2)  # 2 task pages, 3 result pages per member
+    monkeypatch.setattr(sync_pass, "PAGE_LIMIT", 2)  # 2 task pages, 3 result pages per member
     campaign_id, msgid = new_campaign()
     members_send(sim, msgid, list(MEMBERS), c0_4="not_friend")
     now = int(time.time())
     msg = claimed_message(sqs, now)
     with monkeypatch.context() as patch, pytest.raises(RuntimeError):
         patch.setattr(storage, "write_results", writes_failing_at(2))  # u0's second result page
-        result_sync.sync_msgid(msg.msgid, msg.token, Budget(60), now=now)
+        sync_pass.sync_msgid(msg.msgid, msg.token, Budget(60), now=now)
     assert storage.get_msgid_owner(msgid)["task_cursor"]
 
-    again = result_sync.sync_msgid(msg.msgid, msg.token, Budget(60), now=now)  # SQS redelivers it
+    again = sync_pass.sync_msgid(msg.msgid, msg.token, Budget(60), now=now)  # SQS redelivers it
 
     assert again["outcome"] == "synced"
     # Only the page that failed is fetched twice: the task page after the checkpoint, u0's second page.
@@ -342,12 +343,12 @@ def test_a_pass_that_fails_resumes_from_its_page_checkpoints(
 
 def test_stale_and_malformed_messages(sim: SimulatorHandle, sqs: Any) -> None:
     _, msgid = new_campaign()
-    result_fanout.run_due(60, now=int(time.time()))
-    assert result_sync.sync_msgid(msgid, "not-the-claim", Budget(60))["outcome"] == "stale"
+    fanout.run_due(60, now=int(time.time()))
+    assert sync_pass.sync_msgid(msgid, "not-the-claim", Budget(60))["outcome"] == "stale"
     assert api_calls(sim, "get_groupmsg_task") == 0
     for body in ("not json", "[]", '{"msgid": "m"}', '{"msgid": "", "token": "t"}'):
         with pytest.raises(ValueError):
-            result_sync.sync_message(body, budget_ms=60_000)
+            sync_pass.sync_message(body, budget_ms=60_000)
 
 
 @pytest.mark.parametrize("errcode", [45033, 45009])
@@ -373,7 +374,7 @@ def test_rate_limit_lasting_past_the_budget_continues_later(
     monkeypatch.setattr(Budget, "sleep", staticmethod(lambda s: clock.__setitem__("t", clock["t"] + s)))
     msg = claimed_message(sqs, int(time.time()))
 
-    summary = result_sync.sync_msgid(msg.msgid, msg.token, Budget(60, reserve_s=15), now=int(time.time()))
+    summary = sync_pass.sync_msgid(msg.msgid, msg.token, Budget(60, reserve_s=15), now=int(time.time()))
 
     assert summary["outcome"] == "continued" and summary["backoffs"] >= 2
     assert (
@@ -419,10 +420,10 @@ def test_a_cancelled_campaign_gets_one_settling_pass(sim: SimulatorHandle, sqs: 
     campaign_id, msgid = new_campaign()
     members_send(sim, msgid, ["u0"])
     now = int(time.time())
-    campaigns.cancel_campaign(campaign_id, now=now)
+    cancel.cancel_campaign(campaign_id, now=now)
     (first,) = sync_round(sqs, now + 1)
-    assert first["next_sync_at"] == now + result_sync.CANCEL_SETTLE_S
-    (last,) = sync_round(sqs, now + result_sync.CANCEL_SETTLE_S)
+    assert first["next_sync_at"] == now + sync_pass.CANCEL_SETTLE_S
+    (last,) = sync_round(sqs, now + sync_pass.CANCEL_SETTLE_S)
     assert last["next_sync_at"] is None
     assert storage.get_campaign(campaign_id)["totals"] == ground_truth(sim, msgid)
 
@@ -441,16 +442,16 @@ def test_console_and_member_tasks_are_ingested_and_synced(sim: SimulatorHandle, 
     members_send(sim, console["msgid"], ["u0"])
     members_send(sim, member["msgid"], ["u1"], c1_2="not_friend")
 
-    sync_round(sqs, now + result_ingest.SETTLE_S + 1)
+    sync_round(sqs, now + ingest.SETTLE_S + 1)
 
     for created, origin in ((console, "admin_console"), (member, "member")):
-        campaign = storage.get_campaign(result_ingest.external_campaign_id(created["msgid"]))
+        campaign = storage.get_campaign(ingest.external_campaign_id(created["msgid"]))
         assert campaign["origin"] == origin
         assert campaign["totals"] == ground_truth(sim, created["msgid"])
         assert campaign["status"] == "completed"
-    assert storage.get_campaign(result_ingest.external_campaign_id(member["msgid"]))["sender"] == "u1"
+    assert storage.get_campaign(ingest.external_campaign_id(member["msgid"]))["sender"] == "u1"
     # listed again at the next run: already known, nothing new
-    summary = result_fanout.run_due(60, now=now + result_ingest.SETTLE_S + 2)
+    summary = fanout.run_due(60, now=now + ingest.SETTLE_S + 2)
     assert summary["tasks_ingested"] == 0 and summary["tasks_listed"] == 2
 
 
@@ -461,15 +462,15 @@ def crash_after_wecom_answered(monkeypatch: pytest.MonkeyPatch, text: str) -> No
         raise RuntimeError("Lambda died after WeCom answered")
 
     with monkeypatch.context() as patch, pytest.raises(RuntimeError):
-        patch.setattr(campaigns, "_record_answer", crash)
-        campaigns.create_campaign({"external_userid": ["c0_0"], "text": {"content": text}}, None)
+        patch.setattr(send, "_record_answer", crash)
+        create.create_campaign({"external_userid": ["c0_0"], "text": {"content": text}}, None)
 
 
 def test_a_young_corp_task_waits_for_its_sender(
     sim: SimulatorHandle, sqs: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     crash_after_wecom_answered(monkeypatch, "in flight")  # its task is listed before its msgid is stored
-    summary = result_fanout.run_due(60, now=int(time.time()))  # after the task: list_v2's window ends at now
+    summary = fanout.run_due(60, now=int(time.time()))  # after the task: list_v2's window ends at now
     assert summary["tasks_deferred"] == 1 and summary["tasks_ingested"] == 0
 
 
@@ -480,12 +481,12 @@ def test_a_console_task_created_just_before_a_run_is_listed_after_it(
     console = control(
         sim, "groupmsg/admin_task", {"creator": "u0", "external_userid": ["c0_1"], "text": {"content": "hi"}}
     )
-    summary = result_fanout.run_due(60, now=int(time.time()))  # the very next scheduled run
+    summary = fanout.run_due(60, now=int(time.time()))  # the very next scheduled run
 
     assert summary["tasks_ingested"] == 1 and summary["tasks_deferred"] == 1
     status, listed = call_json(function_under_test("AdminFunction"), "GET", "/admin/campaigns")
     assert status == 200
-    ext_id = result_ingest.external_campaign_id(console["msgid"])
+    ext_id = ingest.external_campaign_id(console["msgid"])
     (shown,) = [c for c in listed["items"] if c["campaign_id"] == ext_id]
     assert shown["origin"] == "admin_console"
 
@@ -497,11 +498,11 @@ def test_a_task_whose_msgid_write_was_lost_is_linked_back(
         raise RuntimeError("Lambda died after WeCom answered")
 
     with monkeypatch.context() as patch, pytest.raises(RuntimeError):
-        patch.setattr(campaigns, "_record_answer", crash)
-        campaigns.create_campaign({"external_userid": ["c2_0", "c2_1"], "text": {"content": "lost"}}, None)
+        patch.setattr(send, "_record_answer", crash)
+        create.create_campaign({"external_userid": ["c2_0", "c2_1"], "text": {"content": "lost"}}, None)
     (task,) = requests.get(f"{sim.url}/__sim/groupmsg", timeout=5).json()
 
-    summary = result_fanout.run_due(60, now=int(time.time()) + result_ingest.SETTLE_S + 1)
+    summary = fanout.run_due(60, now=int(time.time()) + ingest.SETTLE_S + 1)
 
     assert summary["tasks_linked"] == 1 and summary["tasks_ingested"] == 0
     owner = storage.get_msgid_owner(task["msgid"])
@@ -514,13 +515,13 @@ def test_tasks_before_2020_11_17_are_synced_from_send_results_alone(sim: Simulat
     )
     members_send(sim, old["msgid"], ["u3"], c3_0="limit_reached")
     row = {"msgid": old["msgid"], "creator": "u3", "create_time": "1600000000", "create_type": 1}
-    assert result_ingest._store_external(row, "single", int(time.time()))
+    assert ingest._store_external(row, "single", int(time.time()))
 
     (summary,) = sync_round(sqs, int(time.time()))
 
     assert summary["outcome"] == "synced"
     assert api_calls(sim, "get_groupmsg_task") == 0
-    campaign = storage.get_campaign(result_ingest.external_campaign_id(old["msgid"]))
+    campaign = storage.get_campaign(ingest.external_campaign_id(old["msgid"]))
     assert campaign["totals"] == ground_truth(sim, old["msgid"])
 
 
@@ -590,7 +591,7 @@ def test_campaigns_show_prints_the_funnel_and_the_member_table(sim: SimulatorHan
     campaign_id, msgid = new_campaign()
     members_send(sim, msgid, ["u3"], c3_0="not_friend")
     sync_round(sqs, int(time.time()))
-    text = describe(campaigns.get_campaign(campaign_id))
+    text = describe(queries.get_campaign(campaign_id))
     assert "members: 4" in text
     u3 = next(line for line in text.splitlines() if line.startswith("u3"))
     assert u3.split()[1] == "sent" and u3.rstrip().endswith("80.0%")

@@ -28,9 +28,15 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from wecom_bundle import campaigns, config, runtime, storage
+from wecom_bundle import config, runtime, storage
+from wecom_bundle.campaigns import limits, queries, send
+from wecom_bundle.campaigns.reminder_policy import (
+    CAP_PER_WINDOW,
+    ReminderPolicy,
+    next_allowed_at,
+    slot_is_free,
+)
 from wecom_bundle.domain_errors import InvalidState, NothingToDo, TooSoon, WeComRefused
-from wecom_bundle.reminder_policy import CAP_PER_WINDOW, ReminderPolicy, next_allowed_at, slot_is_free
 from wecom_bundle.validation import NotFound, ValidationError
 from wecom_bundle.wecom import groupmsg
 from wecom_bundle.wecom.errcodes import Errcode
@@ -128,12 +134,12 @@ def _call_remind(client: WeComClient, msgid: str) -> None:
     A transport fault is not retried: the reminder may have happened and the slot covers only one."""
     for attempt in range(CALL_ATTEMPTS):
         try:
-            groupmsg.remind_groupmsg_send(client, msgid, timeout=campaigns.CALL_TIMEOUT)
+            groupmsg.remind_groupmsg_send(client, msgid, timeout=limits.CALL_TIMEOUT)
             return
         except WeComError as exc:
             if not exc.retryable or exc.errcode == Errcode.RATE_LIMITED or attempt == CALL_ATTEMPTS - 1:
                 raise
-            campaigns.backoff(attempt)
+            limits.backoff(attempt)
 
 
 def _eligible_msgids(campaign: dict[str, Any], chunks: list[dict[str, Any]]) -> list[str]:
@@ -158,7 +164,7 @@ def remind_campaign(campaign_id: str, body: Any, *, now_ms: int | None = None) -
 
     Refused by the cap for every msgid → ``TooSoon`` with ``next_allowed_at`` (epoch seconds).
     """
-    campaign, chunks, _ = storage.campaign_view(campaigns.known_id(campaign_id))
+    campaign, chunks, _ = storage.campaign_view(queries.known_id(campaign_id))
     if campaign is None:
         raise NotFound(f"campaign {campaign_id} does not exist")
     if campaign["status"] != "active":
@@ -218,9 +224,9 @@ def run_due(now: int | None = None, budget_s: float | None = None) -> dict[str, 
     now = int(time.time()) if now is None else now
     budget = config.env_float("REMINDER_RUN_BUDGET_SECONDS", 240.0) if budget_s is None else budget_s
     deadline = time.monotonic() + budget
-    summary: dict[str, Any] = campaigns.run_due_sends(now, deadline)
+    summary: dict[str, Any] = send.run_due_sends(now, deadline)
     checked, outcomes = 0, []
-    for campaign in storage.due_campaigns(storage.DUE_REMIND, now, campaigns.DUE_BATCH):
+    for campaign in storage.due_campaigns(storage.DUE_REMIND, now, limits.DUE_BATCH):
         if time.monotonic() > deadline:
             break
         checked += 1

@@ -1,7 +1,7 @@
 """What operators read of synced results: per-customer rows (paged, filtered, CSV) and per-member stats.
 
-Why a module of its own: campaigns.py creates, cancels and shows campaigns; this one reads what the result
-sync stored (docs/data-model.md, "Result sync") and only reads. Rows live in one partition per msgid, so a
+Why a module of its own: create, send, cancel and queries write and show campaigns; this one reads what
+the result sync stored (docs/data-model.md, "Result sync") and only reads. Rows live in one partition per msgid, so a
 campaign's results are the msgids' partitions one after another; the page cursor names the msgid and the
 position inside it.
 """
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wecom_bundle import cursors, storage
-from wecom_bundle.sync_totals import NAME_STATUS, STATUS_NAMES, sent_rate
+from wecom_bundle.result_sync.totals import NAME_STATUS, STATUS_NAMES, sent_rate
 from wecom_bundle.validation import NotFound, ValidationError, parse_limit
 
 CSV_COLUMNS = ("msgid", "userid", "external_userid", "chat_id", "status", "send_time")

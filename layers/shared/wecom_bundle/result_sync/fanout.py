@@ -14,10 +14,11 @@ import time
 import uuid
 from typing import Any
 
-from wecom_bundle import config, result_ingest, storage, sync_queue
-from wecom_bundle.result_sync import LEASE_S
-from wecom_bundle.sync_budget import Budget, OutOfTime
-from wecom_bundle.sync_queue import SyncMessage
+from wecom_bundle import config, storage
+from wecom_bundle.result_sync import ingest, queue
+from wecom_bundle.result_sync.budget import Budget, OutOfTime
+from wecom_bundle.result_sync.queue import SyncMessage
+from wecom_bundle.result_sync.sync_pass import LEASE_S
 from wecom_bundle.wecom.errors import TransportError, WeComError
 
 logger = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ def run_due(budget_s: float, *, now: int | None = None) -> dict[str, Any]:
     budget = Budget(budget_s, reserve_s=15.0)
     summary: dict[str, Any] = {}
     try:
-        summary |= result_ingest.ingest_recent(now, budget).as_dict()
+        summary |= ingest.ingest_recent(now, budget).as_dict()
     except (OutOfTime, WeComError, TransportError) as exc:
         # Ingestion is retried by the next run; the due msgids must still be queued now.
         logger.warning("list_v2 ingestion stopped early: %s", type(exc).__name__)
@@ -53,7 +54,7 @@ def queue_due(now: int, limit: int) -> dict[str, int]:
                 claimed.append(SyncMessage(item["msgid"], token))
         if start is None:
             break
-    refused = sync_queue.send(claimed) if claimed else []
+    refused = queue.send(claimed) if claimed else []
     if refused:
         logger.warning(
             "%d sync messages refused by SQS: their msgids are due again after the lease", len(refused)

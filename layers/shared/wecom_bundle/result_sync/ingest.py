@@ -4,13 +4,13 @@ Tasks created in the admin console or by members never pass through the product,
 results too. Each scheduled run lists a rolling window (``SYNC_INGEST_WINDOW_HOURS``, default 48 h; both
 chat types, ``filter_type`` 2 = corp and member tasks) and, for every msgid storage does not know:
 
-1. offers it to ``campaigns.link_orphan_task`` first: it may be one of our own chunks whose msgid write was
+1. offers it to ``campaigns.repair.link_orphan_task`` first: it may be one of our own chunks whose msgid write was
    lost when a sender crashed between WeCom's answer and DynamoDB;
 2. otherwise stores it as a campaign of one chunk with ``origin`` ``admin_console`` (create_type 0) or
    ``member`` (create_type 1), due for its first result sync.
 
 A corp task is left for the next run only while one of our own chunk sends with its content is in flight
-(``campaigns.own_send_in_flight``: an intent without its msgid, attempted less than a lease ago): that sender
+(``campaigns.repair.own_send_in_flight``: an intent without its msgid, attempted less than a lease ago): that sender
 may still be about to register it, and ingesting it first would show one task as two campaigns. Any other
 task, e.g. one an operator just created in the admin console, is ingested at the first run.
 """
@@ -22,9 +22,10 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from wecom_bundle import campaigns, config, runtime, storage
-from wecom_bundle.sync_budget import Budget
-from wecom_bundle.sync_totals import zero_totals
+from wecom_bundle import config, runtime, storage
+from wecom_bundle.campaigns import limits, repair
+from wecom_bundle.result_sync.budget import Budget
+from wecom_bundle.result_sync.totals import zero_totals
 from wecom_bundle.wecom import groupmsg
 
 logger = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ logger = logging.getLogger(__name__)
 LIST_LIMIT = 100
 MAX_WINDOW_S = 30 * 24 * 3600  # list_v2 spans at most one month
 # After this long no send of ours can still claim a task it created (a lease plus the clock slack).
-SETTLE_S = campaigns.LEASE_S + campaigns.LINK_SLACK_S
+SETTLE_S = limits.LEASE_S + repair.LINK_SLACK_S
 CHAT_TYPES = ("single", "group")
 ORIGINS = {0: "admin_console", 1: "member"}
 
@@ -82,10 +83,10 @@ def _ingest_page(rows: list[dict[str, Any]], chat_type: str, now: int, counts: I
         msgid = str(row.get("msgid") or "")
         if not msgid or msgid in known:
             continue
-        if _create_type(row) == 0 and campaigns.own_send_in_flight(row, chat_type, now=now):
+        if _create_type(row) == 0 and repair.own_send_in_flight(row, chat_type, now=now):
             counts.deferred += 1
             continue
-        if campaigns.link_orphan_task(row, chat_type, now=now) is not None:
+        if repair.link_orphan_task(row, chat_type, now=now) is not None:
             counts.linked += 1
         elif _store_external(row, chat_type, now):
             counts.ingested += 1
@@ -99,7 +100,7 @@ def _create_type(row: dict[str, Any]) -> int:
 
 
 def _created(row: dict[str, Any]) -> int:
-    return campaigns.row_time(row) or 0
+    return repair.row_time(row) or 0
 
 
 def external_campaign_id(msgid: str) -> str:

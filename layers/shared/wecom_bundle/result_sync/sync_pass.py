@@ -26,11 +26,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from wecom_bundle import runtime, storage, sync_queue
-from wecom_bundle.sync_budget import Budget, OutOfTime
-from wecom_bundle.sync_cadence import Cadence
-from wecom_bundle.sync_queue import SyncMessage
-from wecom_bundle.sync_totals import MemberCounts, campaign_totals, chunk_totals, member_counts
+from wecom_bundle import runtime, storage
+from wecom_bundle.result_sync import queue
+from wecom_bundle.result_sync.budget import Budget, OutOfTime
+from wecom_bundle.result_sync.cadence import Cadence
+from wecom_bundle.result_sync.queue import SyncMessage
+from wecom_bundle.result_sync.totals import MemberCounts, campaign_totals, chunk_totals, member_counts
 from wecom_bundle.wecom import groupmsg
 from wecom_bundle.wecom.errors import WeComError
 from wecom_bundle.wecom.groupmsg import Page
@@ -305,7 +306,7 @@ def _continue_later(state: PassState, stop: _Interrupted) -> dict[str, Any]:
     _save_unsaved(state)
     if not storage.renew_msgid_sync(state.msgid, state.token, state.now + LEASE_S, stop.checkpoint):
         return _summary(state, "superseded")
-    sync_queue.send([SyncMessage(state.msgid, state.token)])
+    queue.send([SyncMessage(state.msgid, state.token)])
     logger.info("msgid %s: out of time, continues from its checkpoint", state.msgid)
     return _summary(state, "continued")
 
