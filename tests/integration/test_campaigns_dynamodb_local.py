@@ -19,8 +19,10 @@ import requests
 from local.wecom_sim.calllog import calls
 from local.wecom_sim.server import SimulatorHandle
 from tests.support import AdminRefusal, as_admin, dev_simulator, race
-from wecom_bundle import runtime, storage
+from wecom_bundle import runtime
 from wecom_bundle.campaigns import create, limits, queries, reminders
+from wecom_bundle.campaigns import repo as campaign_repo
+from wecom_bundle.dynamo import client as dynamo_client
 
 pytestmark = pytest.mark.integration
 # Creates and reminders as the admin API answers them (the services return domain results, not statuses).
@@ -38,7 +40,7 @@ def sim(
     # other suites on this session-wide DynamoDB Local use, so no stale token of ours reaches them.
     secret = f"campaign-races-{uuid.uuid4().hex}"
     monkeypatch.setenv("WECOM_CORP_SECRET", secret)
-    storage.reset_client()
+    dynamo_client.reset_client()
     handle = dev_simulator(corp_secret=secret)
     monkeypatch.setenv("WECOM_API_BASE", handle.url)
     monkeypatch.setattr(limits, "CHUNK_SIZE", 2)
@@ -51,7 +53,7 @@ def sim(
     yield handle
     handle.stop()
     runtime.reset()
-    storage.reset_client()
+    dynamo_client.reset_client()
 
 
 def unique_text() -> dict[str, str]:
@@ -76,7 +78,7 @@ def test_one_key_raced_by_many_requests_creates_one_campaign(sim: SimulatorHandl
         return result.status, result.body["campaign_id"]
 
     answers = race(8, post)
-    winner = storage.get_idempotency(key)["campaign_id"]
+    winner = campaign_repo.get_idempotency(key)["campaign_id"]
     assert {cid for _, cid in answers if cid} == {winner}
     statuses = [status for status, _ in answers]
     assert statuses.count(201) == 1  # the creator; the others replayed (202 while it was still creating)
@@ -116,7 +118,7 @@ def test_reminder_cap_holds_under_concurrent_scheduled_and_manual_reminders(sim:
     body = {"external_userid": ["wm0", "wm1", "wm2"], "text": unique_text(), "reminders": policy}
     created = create_campaign(body, None)
     campaign_id, msgids = created.body["campaign_id"], created.body["msgids"]
-    sent_at = int(storage.get_campaign(campaign_id)["sent_at"])
+    sent_at = int(campaign_repo.get_campaign(campaign_id)["sent_at"])
 
     def storm(offset_s: int) -> Callable[[int], Any]:
         def work(i: int) -> Any:
@@ -148,7 +150,7 @@ def test_reminder_cap_holds_under_concurrent_scheduled_and_manual_reminders(sim:
     race(15, storm(86_400))
     race(6, storm(86_400 + 3600))  # an hour later: still inside the second window
 
-    events = storage.campaign_view(campaign_id)[2]
+    events = campaign_repo.campaign_view(campaign_id)[2]
     for msgid in msgids:
         # "uncertain" (no answer from WeCom, e.g. a very slow machine) counts: it holds its slot
         times = [int(e["at_ms"]) for e in events if e["msgid"] == msgid]

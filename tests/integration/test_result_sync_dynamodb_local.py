@@ -19,10 +19,13 @@ import requests
 
 from local.wecom_sim.server import SimulatorHandle
 from tests.support import dev_simulator, race
-from wecom_bundle import runtime, storage
+from wecom_bundle import runtime
 from wecom_bundle.campaigns import create as campaign_create
 from wecom_bundle.campaigns import limits
+from wecom_bundle.campaigns import repo as campaign_repo
+from wecom_bundle.dynamo import client as dynamo_client
 from wecom_bundle.result_sync import fanout, queue, sync_pass
+from wecom_bundle.result_sync import repo as sync_repo
 from wecom_bundle.result_sync.budget import Budget
 from wecom_bundle.result_sync.queue import SyncMessage
 from wecom_bundle.result_sync.totals import STATUS_NAMES
@@ -37,7 +40,7 @@ def sim(
     monkeypatch.setenv("DYNAMODB_ENDPOINT", dynamodb_local.endpoint)
     secret = f"sync-races-{uuid.uuid4().hex}"  # our own token record on the session-wide DynamoDB Local
     monkeypatch.setenv("WECOM_CORP_SECRET", secret)
-    storage.reset_client()
+    dynamo_client.reset_client()
     handle = dev_simulator(corp_secret=secret)
     monkeypatch.setenv("WECOM_API_BASE", handle.url)
     monkeypatch.setattr(limits, "_sleep", lambda _s: None)
@@ -54,7 +57,7 @@ def sim(
     yield handle
     handle.stop()
     runtime.reset()
-    storage.reset_client()
+    dynamo_client.reset_client()
 
 
 @pytest.fixture
@@ -100,7 +103,7 @@ def test_duplicate_deliveries_of_one_pass_leave_rows_and_totals_right(
         timeout=5,
     ).raise_for_status()
     now = int(time.time()) + 5
-    storage.mark_msgid_sync_due(msgid, now)  # due at our "now" whatever other suites left in the index
+    sync_repo.mark_msgid_sync_due(msgid, now)  # due at our "now" whatever other suites left in the index
     fanout.queue_due(now, 1000)
     (message,) = [m for m in queued if m.msgid == msgid]
 
@@ -109,7 +112,7 @@ def test_duplicate_deliveries_of_one_pass_leave_rows_and_totals_right(
     assert "synced" in outcomes and set(outcomes) <= {"synced", "stale"}
     task = requests.get(f"{sim.url}/__sim/groupmsg/{msgid}", timeout=5).json()
     truth = Counter(STATUS_NAMES[r["status"]] for m in task["members"] for r in m["recipients"])
-    totals = storage.get_campaign(campaign_id)["totals"]["customers"]
+    totals = campaign_repo.get_campaign(campaign_id)["totals"]["customers"]
     assert totals == {name: truth[name] for name in STATUS_NAMES.values()}
-    rows = [r for m in ("sr0", "sr1", "sr2") for r in storage.member_results(msgid, m)]
+    rows = [r for m in ("sr0", "sr1", "sr2") for r in sync_repo.member_results(msgid, m)]
     assert len(rows) == 120 and len({r["external_userid"] for r in rows}) == 120

@@ -22,6 +22,7 @@ from local.wecom_sim.server import SimulatorHandle
 from tests.support import function_under_test, race
 from wecom_bundle import media, media_refresh, runtime, storage, welcome_admin
 from wecom_bundle.campaigns import create, limits
+from wecom_bundle.campaigns import repo as campaign_repo
 from wecom_bundle.content import validate_attachments
 from wecom_bundle.media import MediaRef, MediaUnavailable, Settings
 from wecom_bundle.validation import ValidationError
@@ -416,7 +417,7 @@ def test_campaign_with_an_s3_file(sim: SimulatorHandle) -> None:
     (call,) = [c for c in calls(sim.state, "add_msg_template") if c["errcode"] == 0]
     media_id = call["body"]["attachments"][0]["file"]["media_id"]
     assert sim.state.media[media_id].data == PDF
-    stored = storage.get_campaign(created.body["campaign_id"])
+    stored = campaign_repo.get_campaign(created.body["campaign_id"])
     assert stored["attachments"] == doc["attachments"]  # the reference is kept, ids are per send
 
 
@@ -424,7 +425,7 @@ def test_campaign_naming_a_missing_object_is_refused(sim: SimulatorHandle) -> No
     doc = {"external_userid": ["wm1"], "attachments": [{"msgtype": "file", "file": {"s3_key": "no.pdf"}}]}
     with pytest.raises(ValidationError):
         create.create_campaign(doc, "key-1")
-    assert storage.get_idempotency("key-1") is None
+    assert campaign_repo.get_idempotency("key-1") is None
     assert calls(sim.state, "add_msg_template") == []
 
 

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from wecom_bundle import media, runtime, storage
+from wecom_bundle.campaigns import repo as campaign_repo
 from wecom_bundle.media import MediaRef, MediaUnavailable, Settings
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ def pending_campaign_attachments() -> Iterator[list[dict[str, Any]] | None]:
     for status in PENDING_CAMPAIGN_STATUSES:
         cursor = None
         while True:
-            page = storage.list_campaigns(status, limit=100, cursor=cursor)
+            page = campaign_repo.list_campaigns(status, limit=100, cursor=cursor)
             yield from (campaign.get("attachments") for campaign in page.items)
             if not (cursor := page.cursor):
                 break

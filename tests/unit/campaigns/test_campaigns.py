@@ -16,8 +16,11 @@ import requests
 from local.wecom_sim.calllog import calls
 from local.wecom_sim.server import SimulatorHandle
 from tests.support import AdminRefusal, as_admin
-from wecom_bundle import runtime, storage
+from wecom_bundle import runtime
 from wecom_bundle.campaigns import cancel, create, limits, queries, reminders, repair, results, send
+from wecom_bundle.campaigns import repo as campaign_repo
+from wecom_bundle.dynamo import client as dynamo_client
+from wecom_bundle.dynamo import keys
 from wecom_bundle.result_sync.totals import zero_totals
 from wecom_bundle.validation import NotFound
 from wecom_bundle.wecom import groupmsg
@@ -102,16 +105,16 @@ def test_25000_customers_become_three_tasks_with_msgids_and_fail_lists(sim: Simu
     assert sum(per_chunk) == 1_000 and all(n > 0 for n in per_chunk)
     for n, msgid in enumerate(msgids, start=1):  # each chunk's fail_list is WeCom's own for that msgid
         assert (
-            storage.campaign_part_ids(result.body["campaign_id"], "FAIL", n)
+            campaign_repo.campaign_part_ids(result.body["campaign_id"], "FAIL", n)
             == sim_task(sim, msgid)["fail_list"]
         )
-        assert storage.get_msgid_owner(msgid)["chunk"] == n
+        assert campaign_repo.get_msgid_owner(msgid)["chunk"] == n
 
 
 def test_audience_items_stay_far_below_the_item_size_limit(sim: SimulatorHandle, moto_table: Any) -> None:
     ids = [f"wm{i:05d}" for i in range(6)] + [f"wmUnknown{i:05d}" for i in range(12_000)]
     result = create_campaign(body(ids), None)
-    campaign_pk = storage.campaign_pk(result.body["campaign_id"])
+    campaign_pk = keys.campaign_pk(result.body["campaign_id"])
     items = moto_table.query(
         KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": campaign_pk}
     )
@@ -173,7 +176,7 @@ def test_keys_expire(sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("CAMPAIGN_IDEMPOTENCY_TTL_HOURS", "1")
     now = int(time.time())
     first = create_campaign(body(["wm00000"]), "key-3", now=now)
-    held = storage.get_idempotency("key-3")
+    held = campaign_repo.get_idempotency("key-3")
     assert held["expires_at"] == now + 3600
     later = create_campaign(body(["wm00000"]), "key-3", now=now + 3601)
     assert later.status == 201 and later.body["campaign_id"] != first.body["campaign_id"]
@@ -184,14 +187,14 @@ def test_a_key_taken_between_check_and_write_replays_the_winner(
 ) -> None:
     """The race of two requests with one key, made deterministic: the loser's first look sees no key."""
     winner = create_campaign(body(["wm00000"]), "key-4")
-    real = storage.get_idempotency
+    real = campaign_repo.get_idempotency
     seen: list[str] = []
 
     def late_look(key: str) -> dict[str, Any] | None:
         seen.append(key)
         return None if len(seen) == 1 else real(key)
 
-    monkeypatch.setattr(storage, "get_idempotency", late_look)
+    monkeypatch.setattr(campaign_repo, "get_idempotency", late_look)
     loser = create_campaign(body(["wm00000"]), "key-4")
     assert loser.replayed and loser.body["campaign_id"] == winner.body["campaign_id"]
     assert len(wecom_calls(sim, "add_msg_template")) == 1
@@ -202,7 +205,7 @@ def test_a_key_taken_between_check_and_write_replays_the_winner(
 # ---------------------------------------------------------------------------------------------- crash and repair
 def crash_after_first_call(monkeypatch: pytest.MonkeyPatch) -> None:
     """WeCom created the task, then the write of its msgid failed (the Lambda died there)."""
-    real = storage.claim_msgid
+    real = campaign_repo.claim_msgid
     state = {"armed": True}
 
     def dying(*args: Any, **kwargs: Any) -> Any:
@@ -210,7 +213,7 @@ def crash_after_first_call(monkeypatch: pytest.MonkeyPatch) -> None:
             raise RuntimeError("Lambda died between the WeCom call and the write")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(storage, "claim_msgid", dying)
+    monkeypatch.setattr(campaign_repo, "claim_msgid", dying)
 
 
 def list_v2(chat_type: str = "single") -> list[dict[str, Any]]:
@@ -227,8 +230,8 @@ def test_crash_between_call_and_write_is_linked_back_from_list_v2(
     with pytest.raises(RuntimeError):
         create_campaign(body(["wm00000", "wm00001", "wm00002"]), "crash-key")
     (orphan_msgid,) = [t["msgid"] for t in requests.get(f"{sim.url}/__sim/groupmsg", timeout=5).json()]
-    campaign_id = storage.get_idempotency("crash-key")["campaign_id"]
-    chunk = storage.campaign_chunks(campaign_id)[0]
+    campaign_id = campaign_repo.get_idempotency("crash-key")["campaign_id"]
+    chunk = campaign_repo.campaign_chunks(campaign_id)[0]
     assert (chunk["state"], chunk.get("msgid")) == ("calling", None)
     assert chunk["fingerprint"] and chunk["first_attempt_at"] and chunk["chat_type"] == "single"
 
@@ -257,7 +260,7 @@ def test_crash_between_call_and_write_is_linked_back_from_list_v2(
     assert shown["status"] == "active"
     assert shown["msgids"][0] == orphan_msgid and len(shown["msgids"]) == 2
     assert len(wecom_calls(sim, "add_msg_template")) == 2  # nothing created twice
-    first = storage.campaign_chunks(campaign_id)[0]
+    first = campaign_repo.campaign_chunks(campaign_id)[0]
     assert (first["linked_by"], first["fail_list_lost"]) == ("repair", True)
 
 
@@ -289,15 +292,17 @@ def test_an_authoritative_answer_takes_back_a_msgid_a_repair_guessed_wrong(sim: 
             "chat_type": "single",
             "fingerprint": fingerprint,
         }
-        storage.create_campaign_items({"campaign_id": cid, "status": "creating"}, [chunk], None, now)
-        storage.start_chunk_call(cid, 1, fingerprint, now - 60, now - 60)
+        campaign_repo.create_campaign_items({"campaign_id": cid, "status": "creating"}, [chunk], None, now)
+        campaign_repo.start_chunk_call(cid, 1, fingerprint, now - 60, now - 60)
     assert repair.link("cmp-a", 1, "msgB", None, "repair")
     assert repair.link("cmp-b", 1, "msgB", 0, "call")
-    assert storage.get_msgid_owner("msgB")["campaign_id"] == "cmp-b"
-    a_chunk, b_chunk = storage.campaign_chunks("cmp-a")[0], storage.campaign_chunks("cmp-b")[0]
+    assert campaign_repo.get_msgid_owner("msgB")["campaign_id"] == "cmp-b"
+    a_chunk, b_chunk = campaign_repo.campaign_chunks("cmp-a")[0], campaign_repo.campaign_chunks("cmp-b")[0]
     assert (a_chunk["state"], a_chunk.get("msgid")) == ("calling", None)
     assert (b_chunk["state"], b_chunk["msgid"]) == ("sent", "msgB")
-    assert [c["campaign_id"] for c in storage.unlinked_chunks(fingerprint, now - 3600, now)] == ["cmp-a"]
+    assert [c["campaign_id"] for c in campaign_repo.unlinked_chunks(fingerprint, now - 3600, now)] == [
+        "cmp-a"
+    ]
 
 
 # ---------------------------------------------------------------------------------------------- faults
@@ -374,7 +379,7 @@ def test_cancel_reaches_wecom_for_every_msgid_and_keeps_sent_counts(
         "customers": {"sent": 2, "unsent": 3, "not_friend": 0, "limit_reached": 0},
     }
     moto_table.update_item(  # what the result sync will write
-        Key={"pk": storage.campaign_pk(campaign_id), "sk": "CAMPAIGN"},
+        Key={"pk": keys.campaign_pk(campaign_id), "sk": "CAMPAIGN"},
         UpdateExpression="SET totals = :t",
         ExpressionAttributeValues={":t": totals},
     )
@@ -428,7 +433,7 @@ def test_cancel_while_creating_cancels_what_the_sender_creates_next(
     def record_then_cancel(campaign_id: str, chunk: int, answer: dict[str, Any]) -> None:
         real(campaign_id, chunk, answer)
         if chunk == 1:
-            storage.mark_campaign_cancelled(campaign_id, int(time.time()))
+            campaign_repo.mark_campaign_cancelled(campaign_id, int(time.time()))
 
     monkeypatch.setattr(send, "_record_answer", record_then_cancel)
     result = create_campaign(body(["wm00000", "wm00001", "wm00002"]), None)
@@ -495,7 +500,7 @@ def test_results_are_empty_until_the_result_sync(sim: SimulatorHandle) -> None:
 
 
 def test_no_scan_in_the_campaign_code(sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch) -> None:
-    client = storage.client()
+    client = dynamo_client.client()
     monkeypatch.setattr(client, "scan", lambda **_kw: pytest.fail("Scan"), raising=False)
     now = int(time.time())
     created = create_campaign(body(["wm00000"]), "k", now=now)

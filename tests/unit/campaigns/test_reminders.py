@@ -15,9 +15,10 @@ import requests
 from local.wecom_sim.calllog import calls
 from local.wecom_sim.server import SimulatorHandle
 from tests.support import AdminRefusal, as_admin
-from wecom_bundle import storage
-from wecom_bundle.campaigns import cancel, create, limits, queries, reminders
+from wecom_bundle.campaigns import cancel, create, limits, queries, reminder_repo, reminders
+from wecom_bundle.campaigns import repo as campaign_repo
 from wecom_bundle.campaigns.reminder_policy import ReminderPolicy, next_allowed_at, parse_policy
+from wecom_bundle.dynamo import keys
 from wecom_bundle.validation import NotFound, ValidationError
 
 pytestmark = pytest.mark.usefixtures("moto_table")
@@ -44,7 +45,7 @@ def active_campaign(policy: dict[str, Any] | None = None) -> tuple[str, list[str
         doc["reminders"] = policy
     created = create.create_campaign(doc, None)
     assert created.body["status"] == "active" and len(created.body["msgids"]) == 2
-    campaign = storage.get_campaign(created.body["campaign_id"])
+    campaign = campaign_repo.get_campaign(created.body["campaign_id"])
     return created.body["campaign_id"], created.body["msgids"], int(campaign["sent_at"])
 
 
@@ -63,7 +64,7 @@ def accepted_reminds(sim: SimulatorHandle) -> list[dict[str, Any]]:
 
 
 def slots(msgid: str) -> list[int | None]:
-    held = storage.reminder_slots(msgid)
+    held = reminder_repo.reminder_slots(msgid)
     return [held.get(i, {}).get("at_ms") for i in range(3)]
 
 
@@ -190,7 +191,7 @@ def test_scheduled_reminders_follow_the_policy(sim: SimulatorHandle) -> None:
     campaign_id, _, sent_at = active_campaign(
         {"first_after_minutes": 60, "every_minutes": 120, "stop_after_hours": 5}
     )
-    assert storage.get_campaign(campaign_id)["next_remind_at"] == sent_at + 3600
+    assert campaign_repo.get_campaign(campaign_id)["next_remind_at"] == sent_at + 3600
     assert reminders.run_due(now=sent_at + 3599)["campaigns_checked"] == 0
     turn1 = reminders.run_due(now=sent_at + 3600)
     assert (turn1["campaigns_checked"], turn1["reminders_sent"]) == (1, 2)
@@ -198,7 +199,7 @@ def test_scheduled_reminders_follow_the_policy(sim: SimulatorHandle) -> None:
     assert reminders.run_due(now=sent_at + 3600 + 7199)["campaigns_checked"] == 0
     assert reminders.run_due(now=sent_at + 3600 + 7200)["reminders_sent"] == 2
     assert reminders.run_due(now=sent_at + 3600 + 14400)["reminders_sent"] == 2  # at stop_after exactly
-    assert storage.get_campaign(campaign_id).get("next_remind_at") is None  # no turn after stop_after
+    assert campaign_repo.get_campaign(campaign_id).get("next_remind_at") is None  # no turn after stop_after
     assert reminders.run_due(now=sent_at + 10 * 3600)["campaigns_checked"] == 0
     shown = queries.get_campaign(campaign_id)["reminders"]
     assert len(shown) == 6 and {r["trigger"] for r in shown} == {"scheduled"}
@@ -223,24 +224,24 @@ def test_disabled_cancelled_and_synced_campaigns_get_no_scheduled_reminder(
     sim: SimulatorHandle, moto_table: Any
 ) -> None:
     disabled, _, sent_at = active_campaign({"enabled": False})
-    assert storage.get_campaign(disabled).get("next_remind_at") is None
+    assert campaign_repo.get_campaign(disabled).get("next_remind_at") is None
     cancelled, _, _ = active_campaign()
     cancel.cancel_campaign(cancelled)
     partly, msgids, _ = active_campaign()
     synced, _, _ = active_campaign()
-    key = {"pk": storage.campaign_pk(partly), "sk": storage.chunk_sk(1)}
+    key = {"pk": keys.campaign_pk(partly), "sk": keys.chunk_sk(1)}
     moto_table.update_item(
         Key=key, UpdateExpression="SET members_unsent = :z", ExpressionAttributeValues={":z": 0}
     )
     moto_table.update_item(
-        Key={"pk": storage.campaign_pk(synced), "sk": "CAMPAIGN"},
+        Key={"pk": keys.campaign_pk(synced), "sk": "CAMPAIGN"},
         UpdateExpression="SET totals_synced_at = :t, totals.members.unsent = :z",
         ExpressionAttributeValues={":t": sent_at, ":z": 0},
     )
     summary = reminders.run_due(now=sent_at + 3 * 3600)
     assert summary["reminders_sent"] == 1  # only the partly synced campaign's second msgid
     assert [c["body"]["msgid"] for c in accepted_reminds(sim)] == [msgids[1]]
-    assert storage.get_campaign(synced)["reminders_stopped"] == "no unsent members"
+    assert campaign_repo.get_campaign(synced)["reminders_stopped"] == "no unsent members"
     with pytest.raises(AdminRefusal) as refused:
         remind_campaign(synced, None)
     assert refused.value.code == "nothing_to_remind"

@@ -19,10 +19,12 @@ from local.events import http_event
 from local.wecom_sim.calllog import calls
 from local.wecom_sim.server import SimulatorHandle
 from tests.support import DynamoWrites, call_json, function_under_test
-from wecom_bundle import storage
 from wecom_bundle.campaigns import cancel, create, limits, queries, send
+from wecom_bundle.campaigns import repo as campaign_repo
+from wecom_bundle.dynamo import client as dynamo_client
 from wecom_bundle.result_sync import budget as sync_budget
 from wecom_bundle.result_sync import fanout, ingest, sync_pass
+from wecom_bundle.result_sync import repo as sync_repo
 from wecom_bundle.result_sync.budget import Budget, OutOfTime
 from wecom_bundle.result_sync.cadence import DAY, HOUR, Cadence
 from wecom_bundle.result_sync.queue import SyncMessage
@@ -137,8 +139,8 @@ def claimed_message(sqs: tuple[Any, str], now: int) -> SyncMessage:
 
 
 def writes_failing_at(call: int) -> Any:
-    """``storage.write_results`` that raises on its ``call``-th use (the worker dies there)."""
-    real_write = storage.write_results
+    """``sync_repo.write_results`` that raises on its ``call``-th use (the worker dies there)."""
+    real_write = sync_repo.write_results
     writes = {"n": 0}
 
     def write(msgid: str, rows: list[dict[str, Any]]) -> None:
@@ -164,13 +166,13 @@ def test_first_sync_stores_members_rows_and_totals_equal_to_wecom(
     assert summary["members_pulled"] == len(MEMBERS)
     assert summary["rows_written"] == len(MEMBERS) * PER_MEMBER
     assert summary["members_written"] == len(MEMBERS)  # once each, after its results
-    campaign = storage.get_campaign(campaign_id)
+    campaign = campaign_repo.get_campaign(campaign_id)
     assert campaign["totals"] == ground_truth(sim, msgid)
     assert campaign["totals"]["customers"] == {"sent": 8, "unsent": 10, "not_friend": 1, "limit_reached": 1}
     assert campaign["totals"]["customers"] == recount(stored_rows(moto_table, msgid))
-    row = storage.member_results(msgid, "u1")[0]
+    row = sync_repo.member_results(msgid, "u1")[0]
     assert set(row) >= {"msgid", "userid", "external_userid", "status"} and "chat_id" not in row
-    chunk = storage.campaign_chunks(campaign_id)[0]
+    chunk = campaign_repo.campaign_chunks(campaign_id)[0]
     assert chunk["members_unsent"] == 2
     assert chunk["first_send_time"] <= chunk["last_send_time"]
 
@@ -181,7 +183,7 @@ def test_unchanged_resync_calls_one_task_page_and_writes_no_row(sim: SimulatorHa
     now = int(time.time())
     sync_round(sqs, now)
     before = (api_calls(sim, "get_groupmsg_task"), api_calls(sim, "get_groupmsg_send_result"))
-    writes = DynamoWrites().install(storage.client())
+    writes = DynamoWrites().install(dynamo_client.client())
     writes_before = writes.items
 
     (summary,) = sync_round(sqs, now + 2)
@@ -209,8 +211,10 @@ def test_members_who_send_later_are_the_only_ones_pulled_again(
 
     assert api_calls(sim, "get_groupmsg_send_result") - before == 1
     assert summary["rows_written"] == PER_MEMBER
-    assert storage.get_campaign(campaign_id)["totals"] == ground_truth(sim, msgid)
-    assert storage.get_campaign(campaign_id)["totals"]["customers"] == recount(stored_rows(moto_table, msgid))
+    assert campaign_repo.get_campaign(campaign_id)["totals"] == ground_truth(sim, msgid)
+    assert campaign_repo.get_campaign(campaign_id)["totals"]["customers"] == recount(
+        stored_rows(moto_table, msgid)
+    )
 
 
 def test_pages_are_followed_to_an_empty_last_page(
@@ -226,7 +230,7 @@ def test_pages_are_followed_to_an_empty_last_page(
     # 4 members in pages of 2 plus the empty page; 5 rows per member in pages of 2 plus the empty page.
     assert api_calls(sim, "get_groupmsg_task") == 3
     assert api_calls(sim, "get_groupmsg_send_result") == len(MEMBERS) * 4
-    campaign = storage.get_campaign(campaign_id)
+    campaign = campaign_repo.get_campaign(campaign_id)
     assert campaign["totals"] == ground_truth(sim, msgid)
     assert campaign["status"] == "completed"
 
@@ -239,10 +243,10 @@ def test_group_tasks_store_chat_id_rows(sim: SimulatorHandle, sqs: Any) -> None:
 
     sync_round(sqs, int(time.time()))
 
-    rows = storage.member_results(msgid, "u0")
+    rows = sync_repo.member_results(msgid, "u0")
     assert sorted(r["chat_id"] for r in rows) == ["wr0", "wr1", "wr2"]
     assert all("external_userid" not in r for r in rows)
-    assert storage.get_campaign(created.body["campaign_id"])["totals"] == ground_truth(sim, msgid)
+    assert campaign_repo.get_campaign(created.body["campaign_id"])["totals"] == ground_truth(sim, msgid)
 
 
 def test_completed_when_every_member_sent_and_every_row_is_final(sim: SimulatorHandle, sqs: Any) -> None:
@@ -253,8 +257,8 @@ def test_completed_when_every_member_sent_and_every_row_is_final(sim: SimulatorH
     (summary,) = sync_round(sqs, now)
 
     assert summary["campaign_completed"] is True and summary["next_sync_at"] is None
-    assert storage.get_campaign(campaign_id)["status"] == "completed"
-    registry = storage.get_msgid_owner(msgid)
+    assert campaign_repo.get_campaign(campaign_id)["status"] == "completed"
+    registry = campaign_repo.get_msgid_owner(msgid)
     assert registry["sync_state"] == "done" and "next_sync_at" not in registry
     assert sync_round(sqs, now + DAY) == []  # never queued again
 
@@ -284,13 +288,13 @@ def test_out_of_time_checkpoints_and_the_continuation_resumes_without_refetching
     first = sync_pass.sync_msgid(msg.msgid, msg.token, CallsBudget(5), now=now)
 
     assert first["outcome"] == "continued"
-    assert storage.get_msgid_owner(msgid)["sync_phase"] == "results"
+    assert campaign_repo.get_msgid_owner(msgid)["sync_phase"] == "results"
     rest = drain(sqs, now)  # the continuation message, same token
     assert [s["outcome"] for s in rest] == ["synced"]
     # 2 task pages + 4 members x 3 result pages: every page fetched exactly once across both invocations.
     assert api_calls(sim, "get_groupmsg_task") == 2
     assert api_calls(sim, "get_groupmsg_send_result") == len(MEMBERS) * 3
-    totals = storage.get_campaign(campaign_id)["totals"]
+    totals = campaign_repo.get_campaign(campaign_id)["totals"]
     assert totals == ground_truth(sim, msgid)
     assert totals["customers"] == recount(stored_rows(moto_table, msgid))
 
@@ -303,7 +307,7 @@ def test_a_worker_killed_mid_pass_is_redone_without_loss_or_double_counting(
     now = int(time.time())
     msg = claimed_message(sqs, now)
     with monkeypatch.context() as patch, pytest.raises(RuntimeError):
-        patch.setattr(storage, "write_results", writes_failing_at(3))
+        patch.setattr(sync_repo, "write_results", writes_failing_at(3))
         sync_pass.sync_msgid(msg.msgid, msg.token, Budget(60), now=now)
 
     # SQS redelivers the same message: the pass is redone from what was stored.
@@ -311,7 +315,7 @@ def test_a_worker_killed_mid_pass_is_redone_without_loss_or_double_counting(
 
     assert again["outcome"] == "synced"
     assert again["rows_written"] == (len(MEMBERS) - 2) * PER_MEMBER  # the rows stored before the crash stay
-    totals = storage.get_campaign(campaign_id)["totals"]
+    totals = campaign_repo.get_campaign(campaign_id)["totals"]
     assert totals == ground_truth(sim, msgid)
     assert totals["customers"] == recount(stored_rows(moto_table, msgid))
     assert len(stored_rows(moto_table, msgid)) == len(MEMBERS) * PER_MEMBER
@@ -326,9 +330,9 @@ def test_a_pass_that_fails_resumes_from_its_page_checkpoints(
     now = int(time.time())
     msg = claimed_message(sqs, now)
     with monkeypatch.context() as patch, pytest.raises(RuntimeError):
-        patch.setattr(storage, "write_results", writes_failing_at(2))  # u0's second result page
+        patch.setattr(sync_repo, "write_results", writes_failing_at(2))  # u0's second result page
         sync_pass.sync_msgid(msg.msgid, msg.token, Budget(60), now=now)
-    assert storage.get_msgid_owner(msgid)["task_cursor"]
+    assert campaign_repo.get_msgid_owner(msgid)["task_cursor"]
 
     again = sync_pass.sync_msgid(msg.msgid, msg.token, Budget(60), now=now)  # SQS redelivers it
 
@@ -336,7 +340,7 @@ def test_a_pass_that_fails_resumes_from_its_page_checkpoints(
     # Only the page that failed is fetched twice: the task page after the checkpoint, u0's second page.
     assert api_calls(sim, "get_groupmsg_task") == 2 + 1
     assert api_calls(sim, "get_groupmsg_send_result") == len(MEMBERS) * 3 + 1
-    totals = storage.get_campaign(campaign_id)["totals"]
+    totals = campaign_repo.get_campaign(campaign_id)["totals"]
     assert totals == ground_truth(sim, msgid)
     assert totals["customers"] == recount(stored_rows(moto_table, msgid))
 
@@ -361,7 +365,7 @@ def test_rate_limits_back_off_and_retry(sim: SimulatorHandle, sqs: Any, errcode:
     (summary,) = sync_round(sqs, int(time.time()))
 
     assert summary["outcome"] == "synced" and summary["backoffs"] == 3
-    assert storage.get_campaign(campaign_id)["totals"] == ground_truth(sim, msgid)
+    assert campaign_repo.get_campaign(campaign_id)["totals"] == ground_truth(sim, msgid)
 
 
 def test_rate_limit_lasting_past_the_budget_continues_later(
@@ -378,7 +382,7 @@ def test_rate_limit_lasting_past_the_budget_continues_later(
 
     assert summary["outcome"] == "continued" and summary["backoffs"] >= 2
     assert (
-        storage.get_msgid_owner(msgid)["sync_token"] == msg.token
+        campaign_repo.get_msgid_owner(msgid)["sync_token"] == msg.token
     )  # still claimed: the continuation owns it
 
 
@@ -387,7 +391,7 @@ def test_a_definite_refusal_stops_syncing_that_msgid(sim: SimulatorHandle, sqs: 
     control(sim, "faults", {"path": "get_groupmsg_task", "errcode": 41063, "times": 1})
     (summary,) = sync_round(sqs, int(time.time()))
     assert summary["outcome"] == "refused" and summary["errcode"] == 41063
-    registry = storage.get_msgid_owner(msgid)
+    registry = campaign_repo.get_msgid_owner(msgid)
     assert registry["sync_state"] == "refused" and "gsi3pk" not in registry and "next_sync_at" not in registry
 
 
@@ -407,13 +411,13 @@ def test_old_msgids_are_synced_less_often_and_a_reminder_makes_them_due(
     _, msgid = new_campaign()
     now = int(time.time())
     sync_round(sqs, now + 2 * DAY)  # the task is two days old at this run: hourly
-    registry = storage.get_msgid_owner(msgid)
+    registry = campaign_repo.get_msgid_owner(msgid)
     assert registry["next_sync_at"] == now + 2 * DAY + HOUR
     assert sync_round(sqs, now + 2 * DAY + 60) == []  # not due yet
-    assert storage.mark_msgid_sync_due(msgid, now + 2 * DAY + 120)
+    assert sync_repo.mark_msgid_sync_due(msgid, now + 2 * DAY + 120)
     assert [s["outcome"] for s in sync_round(sqs, now + 2 * DAY + 121)] == ["synced"]
     sync_round(sqs, now + 31 * DAY)  # a month old: the last sync
-    assert storage.get_msgid_owner(msgid)["sync_state"] == "done"
+    assert campaign_repo.get_msgid_owner(msgid)["sync_state"] == "done"
 
 
 def test_a_cancelled_campaign_gets_one_settling_pass(sim: SimulatorHandle, sqs: Any) -> None:
@@ -425,7 +429,7 @@ def test_a_cancelled_campaign_gets_one_settling_pass(sim: SimulatorHandle, sqs: 
     assert first["next_sync_at"] == now + sync_pass.CANCEL_SETTLE_S
     (last,) = sync_round(sqs, now + sync_pass.CANCEL_SETTLE_S)
     assert last["next_sync_at"] is None
-    assert storage.get_campaign(campaign_id)["totals"] == ground_truth(sim, msgid)
+    assert campaign_repo.get_campaign(campaign_id)["totals"] == ground_truth(sim, msgid)
 
 
 # ----------------------------------------------------------------------------------------------- ingestion
@@ -445,11 +449,11 @@ def test_console_and_member_tasks_are_ingested_and_synced(sim: SimulatorHandle, 
     sync_round(sqs, now + ingest.SETTLE_S + 1)
 
     for created, origin in ((console, "admin_console"), (member, "member")):
-        campaign = storage.get_campaign(ingest.external_campaign_id(created["msgid"]))
+        campaign = campaign_repo.get_campaign(ingest.external_campaign_id(created["msgid"]))
         assert campaign["origin"] == origin
         assert campaign["totals"] == ground_truth(sim, created["msgid"])
         assert campaign["status"] == "completed"
-    assert storage.get_campaign(ingest.external_campaign_id(member["msgid"]))["sender"] == "u1"
+    assert campaign_repo.get_campaign(ingest.external_campaign_id(member["msgid"]))["sender"] == "u1"
     # listed again at the next run: already known, nothing new
     summary = fanout.run_due(60, now=now + ingest.SETTLE_S + 2)
     assert summary["tasks_ingested"] == 0 and summary["tasks_listed"] == 2
@@ -505,7 +509,7 @@ def test_a_task_whose_msgid_write_was_lost_is_linked_back(
     summary = fanout.run_due(60, now=int(time.time()) + ingest.SETTLE_S + 1)
 
     assert summary["tasks_linked"] == 1 and summary["tasks_ingested"] == 0
-    owner = storage.get_msgid_owner(task["msgid"])
+    owner = campaign_repo.get_msgid_owner(task["msgid"])
     assert owner["linked_by"] == "repair" and not owner["campaign_id"].startswith("ext-")
 
 
@@ -521,7 +525,7 @@ def test_tasks_before_2020_11_17_are_synced_from_send_results_alone(sim: Simulat
 
     assert summary["outcome"] == "synced"
     assert api_calls(sim, "get_groupmsg_task") == 0
-    campaign = storage.get_campaign(ingest.external_campaign_id(old["msgid"]))
+    campaign = campaign_repo.get_campaign(ingest.external_campaign_id(old["msgid"]))
     assert campaign["totals"] == ground_truth(sim, old["msgid"])
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from wecom_bundle import storage
 from wecom_bundle.campaigns import limits, queries
+from wecom_bundle.campaigns import repo as campaign_repo
 from wecom_bundle.domain_errors import InvalidState
 from wecom_bundle.validation import NotFound
 from wecom_bundle.wecom import groupmsg
@@ -22,12 +22,12 @@ def cancel_campaign(campaign_id: str, *, now: int | None = None) -> dict[str, An
     Idempotent: a second cancel re-tries only msgids WeCom has not confirmed yet. A scheduled campaign has
     no msgid, so it is cancelled without any WeCom call. Sent counts (totals) are left as they are.
     """
-    campaign = storage.get_campaign(queries.known_id(campaign_id))
+    campaign = campaign_repo.get_campaign(queries.known_id(campaign_id))
     if campaign is None:
         raise NotFound(f"campaign {campaign_id} does not exist")
     if campaign["status"] == "failed":
         raise InvalidState("the campaign failed: WeCom holds no task to cancel")
-    storage.mark_campaign_cancelled(campaign_id, limits.now() if now is None else now)
+    campaign_repo.mark_campaign_cancelled(campaign_id, limits.now() if now is None else now)
     outcome = cancel_sent_chunks(campaign_id)
     return {"campaign_id": campaign_id, "status": "cancelled", **outcome}
 
@@ -37,7 +37,7 @@ def cancel_sent_chunks(campaign_id: str) -> dict[str, Any]:
     cancelled: list[str] = []
     failed: list[dict[str, Any]] = []
     client: WeComClient | None = None
-    for chunk in storage.campaign_chunks(campaign_id):
+    for chunk in campaign_repo.campaign_chunks(campaign_id):
         msgid = chunk.get("msgid")
         if not msgid:
             continue
@@ -47,7 +47,7 @@ def cancel_sent_chunks(campaign_id: str) -> dict[str, Any]:
             if error is not None:
                 failed.append({"msgid": msgid, **error})
                 continue
-            storage.mark_chunk_cancelled(campaign_id, int(chunk["chunk"]), limits.now())
+            campaign_repo.mark_chunk_cancelled(campaign_id, int(chunk["chunk"]), limits.now())
         cancelled.append(str(msgid))
     return {"msgids": cancelled + [f["msgid"] for f in failed], "cancelled": cancelled, "failed": failed}
 

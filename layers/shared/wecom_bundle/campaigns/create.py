@@ -16,9 +16,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from wecom_bundle import config, media, storage
+from wecom_bundle import config, media
 from wecom_bundle.campaigns import limits, repair, send, validation
+from wecom_bundle.campaigns import repo as campaign_repo
 from wecom_bundle.domain_errors import IdempotencyConflict, WeComRefused
+from wecom_bundle.dynamo import keys
 from wecom_bundle.result_sync.totals import zero_totals
 from wecom_bundle.validation import NotFound
 
@@ -62,7 +64,7 @@ def create_campaign(
     owner = None if _is_scheduled(spec, now) else uuid.uuid4().hex
     campaign, chunks, parts = plan_campaign(campaign_id, spec, now, owner)
     for kind, chunk, part, ids in parts:
-        storage.put_campaign_part(campaign_id, kind, chunk, part, ids)
+        campaign_repo.put_campaign_part(campaign_id, kind, chunk, part, ids)
     idempotency = None
     if key is not None:
         idempotency = {
@@ -72,8 +74,8 @@ def create_campaign(
             "created_at": now,
             "expires_at": now + _idempotency_ttl_s(),
         }
-    if not storage.create_campaign_items(campaign, chunks, idempotency, now):
-        storage.delete_campaign_parts(campaign_id, [storage.part_sk(k, c, p) for k, c, p, _ in parts])
+    if not campaign_repo.create_campaign_items(campaign, chunks, idempotency, now):
+        campaign_repo.delete_campaign_parts(campaign_id, [keys.part_sk(k, c, p) for k, c, p, _ in parts])
         return _replay(str(key), request_hash, now) or _conflict("the key is being used right now")
     if owner is not None:
         send.send_campaign(campaign_id, owner, deadline=deadline)
@@ -95,7 +97,7 @@ def _conflict(detail: str, campaign_id: str | None = None) -> CreateResult:
 
 def _replay(key: str, request_hash: str, now: int) -> CreateResult | None:
     """Same key and same body: the stored campaign, no new WeCom call. Same key, other body: a conflict."""
-    held = storage.get_idempotency(key)
+    held = campaign_repo.get_idempotency(key)
     if held is None or int(held.get("expires_at", 0)) < now:
         return None
     if held["request_hash"] != request_hash:
@@ -106,7 +108,7 @@ def _replay(key: str, request_hash: str, now: int) -> CreateResult | None:
 
 def _answer(campaign_id: str) -> CreateResult:
     """The POST answer, rebuilt from storage (so a replay answers exactly what the first request did)."""
-    campaign, chunks, _ = storage.campaign_view(campaign_id)
+    campaign, chunks, _ = campaign_repo.campaign_view(campaign_id)
     if campaign is None:
         raise NotFound(f"campaign {campaign_id} does not exist")
     if campaign["status"] == "failed":
@@ -130,7 +132,7 @@ def _answer(campaign_id: str) -> CreateResult:
 
 
 def _fail_ids(campaign_id: str, chunk: dict[str, Any]) -> list[str]:
-    return storage.campaign_part_ids(campaign_id, "FAIL", int(chunk["chunk"]))
+    return campaign_repo.campaign_part_ids(campaign_id, "FAIL", int(chunk["chunk"]))
 
 
 def _chunk_errors(chunks: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -190,20 +192,20 @@ def _campaign_record(
         "created_at": now,
         "reminder_policy": spec["reminders"],
         "totals": zero_totals(),
-        **storage.campaign_list_keys(now, campaign_id),
-        "gsi3pk": storage.DUE_SEND,
+        **keys.campaign_list_keys(now, campaign_id),
+        "gsi3pk": keys.DUE_SEND,
     }
     if owner is None:
         record |= {
-            **storage.campaign_status_keys("scheduled"),
-            "gsi3sk": storage.due_sk(spec["send_at"], campaign_id),
+            **keys.campaign_status_keys("scheduled"),
+            "gsi3sk": keys.due_sk(spec["send_at"], campaign_id),
         }
     else:
         lease = now + limits.LEASE_S
         record |= {
-            **storage.campaign_status_keys("creating"),
+            **keys.campaign_status_keys("creating"),
             "owner": owner,
             "lease_until": lease,
-            "gsi3sk": storage.due_sk(lease, campaign_id),
+            "gsi3sk": keys.due_sk(lease, campaign_id),
         }
     return limits.without_none(record)

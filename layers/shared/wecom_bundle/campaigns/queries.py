@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from wecom_bundle import cursors, storage
+from wecom_bundle import cursors
+from wecom_bundle.campaigns import repo as campaign_repo
 from wecom_bundle.campaigns import results
 from wecom_bundle.result_sync.totals import zero_totals
 from wecom_bundle.validation import NotFound, ValidationError, parse_limit
@@ -25,7 +26,7 @@ def known_id(campaign_id: str) -> str:
 # ----------------------------------------------------------------------------------------------- read
 def get_campaign(campaign_id: str) -> dict[str, Any]:
     """Everything an operator sees about one campaign (not the audience: that can be 100 000 ids)."""
-    campaign, chunks, events = storage.campaign_view(known_id(campaign_id))
+    campaign, chunks, events = campaign_repo.campaign_view(known_id(campaign_id))
     if campaign is None:
         raise NotFound(f"campaign {campaign_id} does not exist")
     doc = _summary(campaign)
@@ -83,7 +84,7 @@ def list_campaigns(params: dict[str, str]) -> dict[str, Any]:
     cursor = cursors.unseal(scope, params["cursor"]) if params.get("cursor") else None
     if not isinstance(cursor, str | None):
         raise ValidationError("cursor", "is not a cursor this API gave out for this listing")
-    page = storage.list_campaigns(status, limit=limit, cursor=cursor)
+    page = campaign_repo.list_campaigns(status, limit=limit, cursor=cursor)
     return {
         "items": [_summary(c) for c in page.items],
         "cursor": page.cursor and cursors.seal(scope, page.cursor),

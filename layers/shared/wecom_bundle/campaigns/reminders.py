@@ -28,8 +28,9 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from wecom_bundle import config, runtime, storage
-from wecom_bundle.campaigns import limits, queries, send
+from wecom_bundle import config, runtime
+from wecom_bundle.campaigns import limits, queries, reminder_repo, send
+from wecom_bundle.campaigns import repo as campaign_repo
 from wecom_bundle.campaigns.reminder_policy import (
     CAP_PER_WINDOW,
     ReminderPolicy,
@@ -37,6 +38,8 @@ from wecom_bundle.campaigns.reminder_policy import (
     slot_is_free,
 )
 from wecom_bundle.domain_errors import InvalidState, NothingToDo, TooSoon, WeComRefused
+from wecom_bundle.dynamo import keys
+from wecom_bundle.result_sync import repo as sync_repo
 from wecom_bundle.validation import NotFound, ValidationError
 from wecom_bundle.wecom import groupmsg
 from wecom_bundle.wecom.errcodes import Errcode
@@ -88,17 +91,17 @@ def remind_msgid(
     try:
         _call_remind(client or runtime.wecom_client(), msgid)
     except TransportError:
-        storage.put_reminder_event(campaign_id, msgid, now_ms, trigger, "uncertain")
+        reminder_repo.put_reminder_event(campaign_id, msgid, now_ms, trigger, "uncertain")
         return Outcome(msgid, "uncertain")
     except WeComError as exc:
         if exc.errcode == Errcode.RATE_LIMITED:
             return Outcome(
                 msgid, "refused", next_allowed_at=_next_allowed(msgid, now_ms), errcode=exc.errcode
             )
-        storage.release_reminder_slot(msgid, slot, owner, previous_at_ms)
+        reminder_repo.release_reminder_slot(msgid, slot, owner, previous_at_ms)
         return Outcome(msgid, "failed", errcode=exc.errcode)
-    storage.put_reminder_event(campaign_id, msgid, now_ms, trigger, "sent")
-    storage.mark_msgid_sync_due(msgid, now_ms // 1000)  # members act on reminders: sync at the next run
+    reminder_repo.put_reminder_event(campaign_id, msgid, now_ms, trigger, "sent")
+    sync_repo.mark_msgid_sync_due(msgid, now_ms // 1000)  # members act on reminders: sync at the next run
     return Outcome(msgid, "sent")
 
 
@@ -111,21 +114,21 @@ def _claim_slot(
     campaign_id: str, msgid: str, trigger: str, now_ms: int
 ) -> tuple[int, str, int | None] | None:
     """The oldest free slot, claimed conditionally; None when all three hold a reminder of the last 24 h."""
-    slots = storage.reminder_slots(msgid)
+    slots = reminder_repo.reminder_slots(msgid)
     times: dict[int, int | None] = {i: slots.get(i, {}).get("at_ms") for i in range(CAP_PER_WINDOW)}
     for slot in sorted(times, key=lambda i: _oldest_first(times[i])):
         if not slot_is_free(times[slot], now_ms):
             continue
         owner = uuid.uuid4().hex
         fields = {"campaign_id": campaign_id, "trigger": trigger}
-        previous = storage.claim_reminder_slot(msgid, slot, now_ms, owner, fields)
+        previous = reminder_repo.claim_reminder_slot(msgid, slot, now_ms, owner, fields)
         if previous is not None:
             return slot, owner, previous.get("at_ms")
     return None
 
 
 def _next_allowed(msgid: str, now_ms: int) -> int:
-    slots = storage.reminder_slots(msgid)
+    slots = reminder_repo.reminder_slots(msgid)
     return next_allowed_at([slots.get(i, {}).get("at_ms") for i in range(CAP_PER_WINDOW)], now_ms)
 
 
@@ -164,7 +167,7 @@ def remind_campaign(campaign_id: str, body: Any, *, now_ms: int | None = None) -
 
     Refused by the cap for every msgid → ``TooSoon`` with ``next_allowed_at`` (epoch seconds).
     """
-    campaign, chunks, _ = storage.campaign_view(queries.known_id(campaign_id))
+    campaign, chunks, _ = campaign_repo.campaign_view(queries.known_id(campaign_id))
     if campaign is None:
         raise NotFound(f"campaign {campaign_id} does not exist")
     if campaign["status"] != "active":
@@ -226,7 +229,7 @@ def run_due(now: int | None = None, budget_s: float | None = None) -> dict[str, 
     deadline = time.monotonic() + budget
     summary: dict[str, Any] = send.run_due_sends(now, deadline)
     checked, outcomes = 0, []
-    for campaign in storage.due_campaigns(storage.DUE_REMIND, now, limits.DUE_BATCH):
+    for campaign in campaign_repo.due_campaigns(keys.DUE_REMIND, now, limits.DUE_BATCH):
         if time.monotonic() > deadline:
             break
         checked += 1
@@ -258,14 +261,14 @@ def _take_turn(campaign: dict[str, Any], now: int) -> list[Outcome]:
     policy = ReminderPolicy.from_dict(campaign.get("reminder_policy"))
     reason = _stop_reason(campaign, policy, now)
     if reason is not None:
-        storage.stop_campaign_reminders(campaign_id, reason)
+        reminder_repo.stop_campaign_reminders(campaign_id, reason)
         return []
     sent_at = int(campaign.get("sent_at") or campaign["created_at"])
-    if not storage.claim_reminder_turn(
+    if not reminder_repo.claim_reminder_turn(
         campaign_id, int(campaign["next_remind_at"]), policy.next_turn(sent_at, now)
     ):
         return []
-    chunks = storage.campaign_chunks(campaign_id)
+    chunks = campaign_repo.campaign_chunks(campaign_id)
     outcomes = [
         remind_msgid(campaign_id, m, "scheduled", now_ms=now * 1000)
         for m in _eligible_msgids(campaign, chunks)

@@ -13,8 +13,8 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any
 
-from wecom_bundle import storage
 from wecom_bundle.campaigns import limits
+from wecom_bundle.campaigns import repo as campaign_repo
 from wecom_bundle.wecom import groupmsg
 from wecom_bundle.wecom.errors import TransportError, WeComError
 
@@ -33,12 +33,12 @@ def link(campaign_id: str, chunk: int, msgid: str, fail_count: int | None, linke
     """Register the msgid for this chunk, then record it on the chunk. WeCom's own answer (``call``) wins
     over a repair's guess: a chunk wrongly linked by a repair is put back to be repaired again."""
     now = limits.now()
-    won, previous = storage.claim_msgid(msgid, campaign_id, chunk, linked_by, now)
+    won, previous = campaign_repo.claim_msgid(msgid, campaign_id, chunk, linked_by, now)
     if not won:
         return False
     if previous and (previous["campaign_id"], int(previous["chunk"])) != (campaign_id, chunk):
-        storage.unlink_chunk(previous["campaign_id"], int(previous["chunk"]), msgid)
-    storage.record_chunk_sent(campaign_id, chunk, msgid, fail_count, linked_by, now)
+        campaign_repo.unlink_chunk(previous["campaign_id"], int(previous["chunk"]), msgid)
+    campaign_repo.record_chunk_sent(campaign_id, chunk, msgid, fail_count, linked_by, now)
     return True
 
 
@@ -94,7 +94,7 @@ def repair_chunk(client: WeComClient, chunk: dict[str, Any]) -> bool:
 
 def _link_if_match(row: dict[str, Any], chunk: dict[str, Any]) -> bool:
     msgid = str(row.get("msgid") or "")
-    if not msgid or not _row_matches(row, chunk) or storage.get_msgid_owner(msgid) is not None:
+    if not msgid or not _row_matches(row, chunk) or campaign_repo.get_msgid_owner(msgid) is not None:
         return False
     return link(chunk["campaign_id"], int(chunk["chunk"]), msgid, None, "repair")
 
@@ -109,10 +109,12 @@ def link_orphan_task(row: dict[str, Any], chat_type: str, *, now: int | None = N
     """
     now = limits.now() if now is None else now
     msgid, created = str(row.get("msgid") or ""), row_time(row)
-    if not msgid or created is None or storage.get_msgid_owner(msgid) is not None:
+    if not msgid or created is None or campaign_repo.get_msgid_owner(msgid) is not None:
         return None
     fingerprint = content_fingerprint(chat_type, row.get("text"), row.get("attachments") or [])
-    candidates = storage.unlinked_chunks(fingerprint, created - ORPHAN_LOOKBACK_S, created + LINK_SLACK_S)
+    candidates = campaign_repo.unlinked_chunks(
+        fingerprint, created - ORPHAN_LOOKBACK_S, created + LINK_SLACK_S
+    )
     for chunk in sorted(candidates, key=lambda c: (int(c.get("first_attempt_at", 0)), c["campaign_id"])):
         if int(chunk.get("attempt_at", 0)) > now - MIN_ORPHAN_AGE_S or not _row_matches(row, chunk):
             continue
@@ -134,7 +136,9 @@ def own_send_in_flight(row: dict[str, Any], chat_type: str, *, now: int | None =
     if created is None:
         return False
     fingerprint = content_fingerprint(chat_type, row.get("text"), row.get("attachments") or [])
-    candidates = storage.unlinked_chunks(fingerprint, created - ORPHAN_LOOKBACK_S, created + LINK_SLACK_S)
+    candidates = campaign_repo.unlinked_chunks(
+        fingerprint, created - ORPHAN_LOOKBACK_S, created + LINK_SLACK_S
+    )
     return any(
         int(c.get("attempt_at", 0)) > now - limits.LEASE_S and _row_matches(row, c) for c in candidates
     )

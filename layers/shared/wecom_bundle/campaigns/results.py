@@ -14,7 +14,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from wecom_bundle import cursors, storage
+from wecom_bundle import cursors
+from wecom_bundle.campaigns import repo as campaign_repo
+from wecom_bundle.result_sync import repo as sync_repo
 from wecom_bundle.result_sync.totals import NAME_STATUS, STATUS_NAMES, sent_rate
 from wecom_bundle.validation import NotFound, ValidationError, parse_limit
 
@@ -75,9 +77,9 @@ def _status_filter(params: dict[str, str]) -> int | None:
 
 
 def _msgids(campaign_id: str) -> list[str]:
-    if storage.get_campaign(campaign_id) is None:
+    if campaign_repo.get_campaign(campaign_id) is None:
         raise NotFound(f"campaign {campaign_id} does not exist")
-    return [str(c["msgid"]) for c in storage.campaign_chunks(campaign_id) if c.get("msgid")]
+    return [str(c["msgid"]) for c in campaign_repo.campaign_chunks(campaign_id) if c.get("msgid")]
 
 
 def _public_row(row: dict[str, Any]) -> dict[str, Any]:
@@ -96,7 +98,7 @@ def results_page(campaign_id: str, params: dict[str, str]) -> ResultsPage:
     msgids = _msgids(campaign_id)
     items: list[dict[str, Any]] = []
     while index < len(msgids) and len(items) < limit:
-        rows, last = storage.query_results(
+        rows, last = sync_repo.query_results(
             msgids[index], userid=member, status=status, limit=limit - len(items), start=last
         )
         items += [_public_row(r) for r in rows]
@@ -112,7 +114,7 @@ def member_stats(chunks: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bo
     for chunk in chunks:
         if not chunk.get("msgid"):
             continue
-        for item in storage.sync_members(str(chunk["msgid"])):
+        for item in sync_repo.sync_members(str(chunk["msgid"])):
             counts = item.get("results") or {}
             doc = {
                 "msgid": chunk["msgid"],
@@ -130,7 +132,7 @@ def member_stats(chunks: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bo
 
 def sync_states(msgids: list[str]) -> list[dict[str, Any]]:
     """Where each msgid's sync stands (operators: "when was this last pulled, when next?")."""
-    found = storage.msgid_items(msgids)
+    found = sync_repo.msgid_items(msgids)
     keys = ("sync_state", "last_synced_at", "next_sync_at", "sync_errcode")
     return [
         {"msgid": m, **{k: found[m][k] for k in keys if found.get(m, {}).get(k) is not None}} for m in msgids

@@ -14,9 +14,11 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from wecom_bundle import media, storage
+from wecom_bundle import media
 from wecom_bundle.campaigns import cancel, limits, repair
+from wecom_bundle.campaigns import repo as campaign_repo
 from wecom_bundle.campaigns.reminder_policy import ReminderPolicy
+from wecom_bundle.dynamo import keys
 from wecom_bundle.wecom import groupmsg
 from wecom_bundle.wecom.errcodes import Errcode
 from wecom_bundle.wecom.errors import TransportError, WeComError
@@ -30,22 +32,22 @@ logger = logging.getLogger(__name__)
 # ----------------------------------------------------------------------------------------------- sending
 def send_campaign(campaign_id: str, owner: str, *, deadline: float | None = None) -> str:
     """Create the remaining chunks' tasks, in order, while we hold the lease; answers the resulting status."""
-    campaign = storage.get_campaign(campaign_id)
+    campaign = campaign_repo.get_campaign(campaign_id)
     if campaign is None or campaign.get("owner") != owner:
         return campaign["status"] if campaign else "missing"
     client = limits.wecom_client()
-    for chunk in storage.campaign_chunks(campaign_id):
+    for chunk in campaign_repo.campaign_chunks(campaign_id):
         if chunk["state"] in ("sent", "failed"):
             continue
         if deadline is not None and time.monotonic() > deadline:
-            storage.release_campaign_lease(campaign_id, owner, limits.now())
+            campaign_repo.release_campaign_lease(campaign_id, owner, limits.now())
             return "creating"
-        if not storage.renew_campaign_lease(campaign_id, owner, limits.now() + limits.LEASE_S):
+        if not campaign_repo.renew_campaign_lease(campaign_id, owner, limits.now() + limits.LEASE_S):
             return _after_lost_lease(campaign_id)
         try:
             _send_chunk(client, campaign, chunk)
         except limits.Unavailable:
-            storage.release_campaign_lease(campaign_id, owner, limits.now())
+            campaign_repo.release_campaign_lease(campaign_id, owner, limits.now())
             return "creating"
     return _finish(campaign, owner)
 
@@ -57,10 +59,10 @@ def _send_chunk(client: WeComClient, campaign: dict[str, Any], chunk: dict[str, 
         return  # an earlier sender's call did create the task: linked, nothing to call
     now = limits.now()
     first = int(chunk.get("first_attempt_at") or now)
-    if not storage.start_chunk_call(campaign_id, n, chunk["fingerprint"], first, now):
+    if not campaign_repo.start_chunk_call(campaign_id, n, chunk["fingerprint"], first, now):
         return  # linked meanwhile (by a repair)
     chunk = {**chunk, "state": "calling", "first_attempt_at": first, "attempt_at": now}
-    body = task_body(campaign, storage.campaign_part_ids(campaign_id, "AUD", n))
+    body = task_body(campaign, campaign_repo.campaign_part_ids(campaign_id, "AUD", n))
     used = _resolve_media(client, body, campaign)
     for attempt in range(limits.CALL_ATTEMPTS):
         try:
@@ -84,7 +86,7 @@ def _send_chunk(client: WeComClient, campaign: dict[str, Any], chunk: dict[str, 
                 _resolve_media(client, body, campaign)
                 used = {}
                 continue
-            storage.record_chunk_failed(campaign_id, n, exc.errcode, exc.errmsg)
+            campaign_repo.record_chunk_failed(campaign_id, n, exc.errcode, exc.errmsg)
             logger.warning("campaign %s chunk %s refused: errcode %s", campaign_id, n, exc.errcode)
             return
         _record_answer(campaign_id, n, answer)
@@ -123,7 +125,7 @@ def _record_answer(campaign_id: str, chunk: int, answer: dict[str, Any]) -> None
     msgid = str(answer["msgid"])
     fail_list = [str(i) for i in answer.get("fail_list") or []]
     for p, j in enumerate(range(0, len(fail_list), limits.PART_SIZE)):
-        storage.put_campaign_part(campaign_id, "FAIL", chunk, p, fail_list[j : j + limits.PART_SIZE])
+        campaign_repo.put_campaign_part(campaign_id, "FAIL", chunk, p, fail_list[j : j + limits.PART_SIZE])
     if not repair.link(campaign_id, chunk, msgid, len(fail_list), "call"):
         logger.error("campaign %s chunk %s: msgid already belongs to another chunk", campaign_id, chunk)
 
@@ -131,7 +133,7 @@ def _record_answer(campaign_id: str, chunk: int, answer: dict[str, Any]) -> None
 def _finish(campaign: dict[str, Any], owner: str) -> str:
     """All chunks settled: ``active`` (some task exists) or ``failed`` (WeCom refused every chunk)."""
     campaign_id, now = campaign["campaign_id"], limits.now()
-    chunks = storage.campaign_chunks(campaign_id)
+    chunks = campaign_repo.campaign_chunks(campaign_id)
     sent = [c for c in chunks if c.get("msgid")]
     fields: dict[str, Any] = {
         "sent_at": now,
@@ -144,14 +146,14 @@ def _finish(campaign: dict[str, Any], owner: str) -> str:
     policy = ReminderPolicy.from_dict(campaign.get("reminder_policy"))
     remind_at = policy.first_turn(now) if sent else None
     status = "active" if sent else "failed"
-    if storage.finish_campaign_send(campaign_id, owner, status, limits.without_none(fields), remind_at):
+    if campaign_repo.finish_campaign_send(campaign_id, owner, status, limits.without_none(fields), remind_at):
         return status
     return _after_lost_lease(campaign_id)
 
 
 def _after_lost_lease(campaign_id: str) -> str:
     """Cancelled while we were creating: cancel what we (or anyone) created; else someone took over."""
-    campaign = storage.get_campaign(campaign_id)
+    campaign = campaign_repo.get_campaign(campaign_id)
     status = campaign["status"] if campaign else "missing"
     if status == "cancelled":
         cancel.cancel_sent_chunks(campaign_id)
@@ -162,11 +164,14 @@ def run_due_sends(now: int, deadline: float | None = None) -> dict[str, int]:
     """Scheduled function: create due ``scheduled`` campaigns and resume stalled ``creating`` ones, each
     exactly once (a conditional claim; a second concurrent run finds nothing to claim)."""
     created = claimed = 0
-    for campaign in storage.due_campaigns(storage.DUE_SEND, now, limits.DUE_BATCH):
+    for campaign in campaign_repo.due_campaigns(keys.DUE_SEND, now, limits.DUE_BATCH):
         if deadline is not None and time.monotonic() > deadline:
             break
         owner = uuid.uuid4().hex
-        if storage.claim_campaign_send(campaign["campaign_id"], owner, now, now + limits.LEASE_S) is None:
+        if (
+            campaign_repo.claim_campaign_send(campaign["campaign_id"], owner, now, now + limits.LEASE_S)
+            is None
+        ):
             continue
         claimed += 1
         if send_campaign(campaign["campaign_id"], owner, deadline=deadline) in ("active", "failed"):

@@ -14,8 +14,9 @@ import time
 import uuid
 from typing import Any
 
-from wecom_bundle import config, storage
+from wecom_bundle import config
 from wecom_bundle.result_sync import ingest, queue
+from wecom_bundle.result_sync import repo as sync_repo
 from wecom_bundle.result_sync.budget import Budget, OutOfTime
 from wecom_bundle.result_sync.queue import SyncMessage
 from wecom_bundle.result_sync.sync_pass import LEASE_S
@@ -47,10 +48,10 @@ def queue_due(now: int, limit: int) -> dict[str, int]:
     claimed: list[SyncMessage] = []
     start: str | None = None
     while len(claimed) < limit:
-        due, start = storage.due_sync_msgids(now, min(DUE_PAGE, limit - len(claimed)), start)
+        due, start = sync_repo.due_sync_msgids(now, min(DUE_PAGE, limit - len(claimed)), start)
         for item in due:
             token = uuid.uuid4().hex
-            if storage.claim_msgid_sync(item["msgid"], item["due_sk"], token, now + LEASE_S):
+            if sync_repo.claim_msgid_sync(item["msgid"], item["due_sk"], token, now + LEASE_S):
                 claimed.append(SyncMessage(item["msgid"], token))
         if start is None:
             break

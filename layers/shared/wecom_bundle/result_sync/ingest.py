@@ -22,8 +22,10 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from wecom_bundle import config, runtime, storage
+from wecom_bundle import config, runtime
 from wecom_bundle.campaigns import limits, repair
+from wecom_bundle.dynamo import keys
+from wecom_bundle.result_sync import repo as sync_repo
 from wecom_bundle.result_sync.budget import Budget
 from wecom_bundle.result_sync.totals import zero_totals
 from wecom_bundle.wecom import groupmsg
@@ -78,7 +80,7 @@ def ingest_recent(now: int, budget: Budget) -> IngestCounts:
 
 def _ingest_page(rows: list[dict[str, Any]], chat_type: str, now: int, counts: IngestCounts) -> None:
     counts.listed += len(rows)
-    known = storage.msgid_items([str(r.get("msgid")) for r in rows if r.get("msgid")])
+    known = sync_repo.msgid_items([str(r.get("msgid")) for r in rows if r.get("msgid")])
     for row in rows:
         msgid = str(row.get("msgid") or "")
         if not msgid or msgid in known:
@@ -125,17 +127,17 @@ def _store_external(row: dict[str, Any], chat_type: str, now: int) -> bool:
         "audience_size": 0,
         "fail_list_size": 0,
         "totals": zero_totals(),
-        **storage.campaign_status_keys("active"),
-        **storage.campaign_list_keys(created, campaign_id),
+        **keys.campaign_status_keys("active"),
+        **keys.campaign_list_keys(created, campaign_id),
     }
     chunk = {"campaign_id": campaign_id, "chunk": 1, "state": "sent", "msgid": msgid, "chat_type": chat_type}
     chunk |= {"linked_by": "list_v2", "sent_at": created}
     registry = {"msgid": msgid, "campaign_id": campaign_id, "chunk": 1, "linked_by": "list_v2"}
-    registry |= {"linked_at": now, "task_created_at": created, **storage.sync_due_keys(now, msgid)}
+    registry |= {"linked_at": now, "task_created_at": created, **keys.sync_due_keys(now, msgid)}
     if creator:
         campaign["sender"] = chunk["sender"] = registry["creator"] = creator
     campaign = {k: v for k, v in campaign.items() if v is not None}
-    stored = storage.ingest_external_task(campaign, chunk, registry)
+    stored = sync_repo.ingest_external_task(campaign, chunk, registry)
     if stored:
         logger.info("task %s created outside the product ingested as campaign %s", msgid, campaign_id)
     return stored

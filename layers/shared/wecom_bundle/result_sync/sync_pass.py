@@ -26,8 +26,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from wecom_bundle import runtime, storage
+from wecom_bundle import runtime
+from wecom_bundle.campaigns import repo as campaign_repo
 from wecom_bundle.result_sync import queue
+from wecom_bundle.result_sync import repo as sync_repo
 from wecom_bundle.result_sync.budget import Budget, OutOfTime
 from wecom_bundle.result_sync.cadence import Cadence
 from wecom_bundle.result_sync.queue import SyncMessage
@@ -81,10 +83,10 @@ def sync_message(body: str, *, budget_ms: int) -> dict[str, Any]:
 def sync_msgid(msgid: str, token: str, budget: Budget, *, now: int | None = None) -> dict[str, Any]:
     """One pass over one msgid, if the pass named by ``token`` is still the msgid's current one."""
     now = int(time.time()) if now is None else now
-    registry = storage.get_msgid_owner(msgid)
+    registry = campaign_repo.get_msgid_owner(msgid)
     if registry is None or registry.get("sync_token") != token:
         return {"msgid": msgid, "outcome": "stale"}  # a duplicate or superseded message: nothing to do
-    campaign = storage.get_campaign(str(registry["campaign_id"])) or {}
+    campaign = campaign_repo.get_campaign(str(registry["campaign_id"])) or {}
     state = PassState(msgid, token, registry, campaign, budget, now)
     try:
         _pull(state)
@@ -98,7 +100,7 @@ def sync_msgid(msgid: str, token: str, budget: Budget, *, now: int | None = None
 
 
 def _pull(state: PassState) -> None:
-    state.members = {m["userid"]: m for m in storage.sync_members(state.msgid)}
+    state.members = {m["userid"]: m for m in sync_repo.sync_members(state.msgid)}
     if _is_pre_task_api(state.registry):
         _seed_known_senders(state)
     elif state.registry.get("sync_phase") != "results":
@@ -154,7 +156,7 @@ def _checkpoint_tasks(state: PassState, next_cursor: str) -> None:
     those members and the cursor, so a pass that fails from here resumes at the next page."""
     _save_unsaved(state)
     checkpoint = {"task_cursor": next_cursor, "sync_phase": "tasks"}
-    storage.renew_msgid_sync(state.msgid, state.token, state.now + LEASE_S, checkpoint)
+    sync_repo.renew_msgid_sync(state.msgid, state.token, state.now + LEASE_S, checkpoint)
 
 
 def _store_member_status(state: PassState, row: dict[str, Any]) -> bool:
@@ -193,7 +195,7 @@ def _save_member(state: PassState, member: dict[str, Any]) -> None:
     userid = member["userid"]
     if state.members.get(userid) == member and userid not in state.unsaved:
         return
-    storage.put_sync_member(state.msgid, member)
+    sync_repo.put_sync_member(state.msgid, member)
     state.members[userid] = member
     state.unsaved.discard(userid)
     state.members_written += 1
@@ -225,7 +227,7 @@ def _result_row(state: PassState, userid: str, row: dict[str, Any]) -> dict[str,
 def _pull_member_results(state: PassState, userid: str) -> None:
     """Every page of one member's results; writes only new or changed rows, then recounts the member."""
     member = state.members[userid]
-    known = {_target(r): r for r in storage.member_results(state.msgid, userid)}
+    known = {_target(r): r for r in sync_repo.member_results(state.msgid, userid)}
     cursor = member.get("result_cursor") or ""
     try:
         results = groupmsg.get_groupmsg_send_result(
@@ -238,7 +240,7 @@ def _pull_member_results(state: PassState, userid: str) -> None:
         )
         for rows, next_cursor in _pages(results, cursor):
             changed = _changed_rows(state, userid, rows, known)
-            storage.write_results(state.msgid, changed)
+            sync_repo.write_results(state.msgid, changed)
             state.rows_written += len(changed)
             if (
                 next_cursor and changed
@@ -304,7 +306,7 @@ def _continue_later(state: PassState, stop: _Interrupted) -> dict[str, Any]:
         state.members[stop.member["userid"]] = stop.member
         state.unsaved.add(stop.member["userid"])
     _save_unsaved(state)
-    if not storage.renew_msgid_sync(state.msgid, state.token, state.now + LEASE_S, stop.checkpoint):
+    if not sync_repo.renew_msgid_sync(state.msgid, state.token, state.now + LEASE_S, stop.checkpoint):
         return _summary(state, "superseded")
     queue.send([SyncMessage(state.msgid, state.token)])
     logger.info("msgid %s: out of time, continues from its checkpoint", state.msgid)
@@ -317,7 +319,7 @@ def _refused(state: PassState, exc: WeComError) -> dict[str, Any]:
         "msgid %s: WeCom refused the sync (errcode %s); no further syncs", state.msgid, exc.errcode
     )
     fields = {"sync_state": "refused", "sync_errcode": exc.errcode}
-    storage.finish_msgid_sync(state.msgid, state.token, None, fields, state.now)
+    sync_repo.finish_msgid_sync(state.msgid, state.token, None, fields, state.now)
     return {**_summary(state, "refused"), "errcode": exc.errcode}
 
 
@@ -327,20 +329,20 @@ def _finish(state: PassState) -> dict[str, Any]:
     members = list(state.members.values())
     own = chunk_totals(members)
     campaign_id, chunk_no = str(state.registry["campaign_id"]), int(state.registry.get("chunk") or 1)
-    chunks = storage.campaign_chunks(campaign_id)
+    chunks = campaign_repo.campaign_chunks(campaign_id)
     chunk = next((c for c in chunks if int(c["chunk"]) == chunk_no), None)
     if chunk is not None and any(chunk.get(k) != v for k, v in own.items()):
-        storage.record_chunk_totals(campaign_id, chunk_no, own)
+        sync_repo.record_chunk_totals(campaign_id, chunk_no, own)
         chunk.update(own)
     totals, complete = campaign_totals(chunks)
     became_completed = False
     if state.campaign and (
         totals != state.campaign.get("totals") or (complete and state.campaign.get("status") == "active")
     ):
-        became_completed = storage.record_campaign_totals(campaign_id, totals, state.now, complete)
+        became_completed = sync_repo.record_campaign_totals(campaign_id, totals, state.now, complete)
     next_at = _next_sync_at(state, own["sync_complete"])
     fields = {"sync_state": "active" if next_at is not None else "done"}
-    storage.finish_msgid_sync(state.msgid, state.token, next_at, fields, state.now)
+    sync_repo.finish_msgid_sync(state.msgid, state.token, next_at, fields, state.now)
     return {**_summary(state, "synced"), "next_sync_at": next_at, "campaign_completed": became_completed}
 
 
