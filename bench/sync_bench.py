@@ -261,11 +261,12 @@ def _timed_passes(traced: int | None) -> Iterator[list[dict[str, Any]]]:
 
 def _sync_round(now: int, expected: int, traced: int | None = None) -> dict[str, Any]:
     """One scheduled run (in-process, at ``now``), then wait for the stack's worker to finish every pass."""
+    from wecom_bundle import runtime
     from wecom_bundle.result_sync import fanout
 
     with _timed_passes(traced) as passes:
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        queued = fanout.run_due(60, now=now)
+        queued = fanout.run_due(runtime.sync_deps(), 60, now=now)
         deadline = time.monotonic() + WAIT_S
         while len(passes) < expected:
             if time.monotonic() > deadline:

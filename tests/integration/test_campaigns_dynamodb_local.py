@@ -18,9 +18,9 @@ import requests
 
 from local.wecom_sim.calllog import calls
 from local.wecom_sim.server import SimulatorHandle
-from tests.support import AdminRefusal, as_admin, dev_simulator, race
+from tests.support import AdminRefusal, as_admin, campaign_deps, dev_simulator, race
 from wecom_bundle import runtime
-from wecom_bundle.campaigns import create, limits, queries, reminders
+from wecom_bundle.campaigns import create, queries, reminders
 from wecom_bundle.campaigns import repo as campaign_repo
 from wecom_bundle.dynamo import client as dynamo_client
 
@@ -29,6 +29,7 @@ pytestmark = pytest.mark.integration
 create_campaign = as_admin(create.create_campaign)
 remind_campaign = as_admin(reminders.remind_campaign)
 DAY_MS = 86_400_000
+DEPS = campaign_deps(chunk_size=2)  # retries without pauses; chunks of 2 recipients
 
 
 @pytest.fixture
@@ -43,8 +44,6 @@ def sim(
     dynamo_client.reset_client()
     handle = dev_simulator(corp_secret=secret)
     monkeypatch.setenv("WECOM_API_BASE", handle.url)
-    monkeypatch.setattr(limits, "CHUNK_SIZE", 2)
-    monkeypatch.setattr(limits, "_sleep", lambda _s: None)
     runtime.reset()
     customers = [{"external_userid": f"wm{i}", "name": f"c{i}", "owner": "zhangsan"} for i in range(5)]
     requests.post(
@@ -71,7 +70,7 @@ def test_one_key_raced_by_many_requests_creates_one_campaign(sim: SimulatorHandl
 
     def post(_i: int) -> tuple[int, str]:
         try:
-            result = create_campaign(body, key)
+            result = create_campaign(DEPS, body, key)
         except AdminRefusal as exc:  # the key is being used right now, by the winner
             assert exc.code == "idempotency_conflict"
             return 409, exc.extra.get("campaign_id", "")
@@ -84,7 +83,7 @@ def test_one_key_raced_by_many_requests_creates_one_campaign(sim: SimulatorHandl
     assert statuses.count(201) == 1  # the creator; the others replayed (202 while it was still creating)
     assert set(statuses) <= {200, 201, 202}
     assert len(added(sim)) == 2  # two chunks, once
-    assert queries.get_campaign(winner)["status"] == "active"
+    assert queries.get_campaign(DEPS, winner)["status"] == "active"
 
 
 def test_a_scheduled_campaign_raced_by_scheduled_runs_is_created_once(sim: SimulatorHandle) -> None:
@@ -94,13 +93,13 @@ def test_a_scheduled_campaign_raced_by_scheduled_runs_is_created_once(sim: Simul
         "text": unique_text(),
         "send_at": now + 60,
     }
-    created = create_campaign(body, None, now=now)
+    created = create_campaign(DEPS, body, None, now=now)
     assert created.body["status"] == "scheduled"
 
-    summaries = race(6, lambda _i: reminders.run_due(now=now + 61))
+    summaries = race(6, lambda _i: reminders.run_due(DEPS, now=now + 61))
 
     assert sum(s["campaigns_claimed"] for s in summaries) >= 1
-    shown = queries.get_campaign(created.body["campaign_id"])
+    shown = queries.get_campaign(DEPS, created.body["campaign_id"])
     assert shown["status"] == "active" and len(shown["msgids"]) == 3
     ours = [c for c in added(sim) if c["body"]["text"] == body["text"]]
     assert len(ours) == 3  # three chunks, each created exactly once
@@ -116,7 +115,7 @@ def _rolling_max(times_ms: list[int]) -> int:
 def test_reminder_cap_holds_under_concurrent_scheduled_and_manual_reminders(sim: SimulatorHandle) -> None:
     policy = {"first_after_minutes": 0, "every_minutes": 1}
     body = {"external_userid": ["wm0", "wm1", "wm2"], "text": unique_text(), "reminders": policy}
-    created = create_campaign(body, None)
+    created = create_campaign(DEPS, body, None)
     campaign_id, msgids = created.body["campaign_id"], created.body["msgids"]
     sent_at = int(campaign_repo.get_campaign(campaign_id)["sent_at"])
 
@@ -124,23 +123,25 @@ def test_reminder_cap_holds_under_concurrent_scheduled_and_manual_reminders(sim:
         def work(i: int) -> Any:
             kind = i % 3
             if kind == 0:  # overlapping scheduled runs, at different ticks
-                return reminders.run_due(now=sent_at + offset_s + 60 * (i // 3))
+                return reminders.run_due(DEPS, now=sent_at + offset_s + 60 * (i // 3))
             if kind == 1:  # operators pressing "remind"
                 try:
-                    return remind_campaign(campaign_id, None, now_ms=(sent_at + offset_s) * 1000 + i)
+                    return remind_campaign(DEPS, campaign_id, None, now_ms=(sent_at + offset_s) * 1000 + i)
                 except AdminRefusal as exc:
                     assert exc.code == "reminder_limit" and exc.extra["next_allowed_at"] > sent_at + offset_s
                     return exc.code
             # a scheduled run that somehow skipped the turn claim: only the ledger stands in its way
             return [
-                reminders.remind_msgid(campaign_id, m, "scheduled", now_ms=(sent_at + offset_s) * 1000 + i)
+                reminders.remind_msgid(
+                    DEPS, campaign_id, m, "scheduled", now_ms=(sent_at + offset_s) * 1000 + i
+                )
                 for m in msgids
             ]
 
         return work
 
     race(15, storm(0))
-    events = queries.get_campaign(campaign_id)["reminders"]
+    events = queries.get_campaign(DEPS, campaign_id)["reminders"]
     for msgid in msgids:
         mine = [e for e in events if e["msgid"] == msgid]
         assert len(mine) == 3, events  # the cap is reached, never passed

@@ -18,15 +18,14 @@ import pytest
 import requests
 
 from local.wecom_sim.server import SimulatorHandle
-from tests.support import dev_simulator, race
+from tests.support import campaign_deps, dev_simulator, race, sync_deps
 from wecom_bundle import runtime
 from wecom_bundle.campaigns import create as campaign_create
-from wecom_bundle.campaigns import limits
 from wecom_bundle.campaigns import repo as campaign_repo
 from wecom_bundle.dynamo import client as dynamo_client
-from wecom_bundle.result_sync import fanout, queue, sync_pass
+from wecom_bundle.result_sync import fanout, sync_pass
 from wecom_bundle.result_sync import repo as sync_repo
-from wecom_bundle.result_sync.budget import Budget
+from wecom_bundle.result_sync.deps import SyncDeps
 from wecom_bundle.result_sync.queue import SyncMessage
 from wecom_bundle.result_sync.totals import STATUS_NAMES
 
@@ -43,7 +42,6 @@ def sim(
     dynamo_client.reset_client()
     handle = dev_simulator(corp_secret=secret)
     monkeypatch.setenv("WECOM_API_BASE", handle.url)
-    monkeypatch.setattr(limits, "_sleep", lambda _s: None)
     runtime.reset()
     members = [f"sr{m}" for m in range(3)]
     customers = [
@@ -61,9 +59,16 @@ def sim(
 
 
 @pytest.fixture
-def queued(monkeypatch: pytest.MonkeyPatch) -> list[SyncMessage]:
-    """What the runs would send to SQS (the queue itself is exercised by the unit and e2e tests)."""
-    sent: list[SyncMessage] = []
+def queued() -> list[SyncMessage]:
+    """What the runs would send to SQS (filled by ``deps``' queue)."""
+    return []
+
+
+@pytest.fixture
+def deps(queued: list[SyncMessage]) -> SyncDeps:
+    """The result sync's collaborators with a queue that records what the runs send (the queue itself is
+    exercised by the unit and e2e tests)."""
+    sent = queued
     lock = threading.Lock()
 
     def send(messages: list[SyncMessage], delay_s: int = 0) -> list[SyncMessage]:
@@ -71,30 +76,31 @@ def queued(monkeypatch: pytest.MonkeyPatch) -> list[SyncMessage]:
             sent.extend(messages)
         return []
 
-    monkeypatch.setattr(queue, "send", send)
-    return sent
+    return sync_deps(campaign_deps(), send_messages=send)
 
 
 def create(text: str) -> tuple[str, list[str]]:
     ids = [f"src{m}_{i}" for m in range(3) for i in range(40)]
-    created = campaign_create.create_campaign({"external_userid": ids, "text": {"content": text}}, None)
+    created = campaign_create.create_campaign(
+        campaign_deps(), {"external_userid": ids, "text": {"content": text}}, None
+    )
     return created.body["campaign_id"], created.body["msgids"]
 
 
 def test_racing_scheduled_runs_queue_each_due_msgid_once(
-    sim: SimulatorHandle, queued: list[SyncMessage]
+    sim: SimulatorHandle, queued: list[SyncMessage], deps: SyncDeps
 ) -> None:
     ours = {m for n in range(4) for m in create(f"race {n} {time.time_ns()}")[1]}
     now = int(time.time()) + 5
 
-    race(6, lambda _i: fanout.queue_due(now, 1000))
+    race(6, lambda _i: fanout.queue_due(deps, now, 1000))
 
     counted = Counter(m.msgid for m in queued if m.msgid in ours)
     assert set(counted) == ours and set(counted.values()) == {1}
 
 
 def test_duplicate_deliveries_of_one_pass_leave_rows_and_totals_right(
-    sim: SimulatorHandle, queued: list[SyncMessage]
+    sim: SimulatorHandle, queued: list[SyncMessage], deps: SyncDeps
 ) -> None:
     campaign_id, (msgid,) = create(f"dup {time.time_ns()}")
     requests.post(
@@ -104,10 +110,12 @@ def test_duplicate_deliveries_of_one_pass_leave_rows_and_totals_right(
     ).raise_for_status()
     now = int(time.time()) + 5
     sync_repo.mark_msgid_sync_due(msgid, now)  # due at our "now" whatever other suites left in the index
-    fanout.queue_due(now, 1000)
+    fanout.queue_due(deps, now, 1000)
     (message,) = [m for m in queued if m.msgid == msgid]
 
-    outcomes = race(4, lambda _i: sync_pass.sync_msgid(msgid, message.token, Budget(60), now=now)["outcome"])
+    outcomes = race(
+        4, lambda _i: sync_pass.sync_msgid(deps, msgid, message.token, deps.budget(60), now=now)["outcome"]
+    )
 
     assert "synced" in outcomes and set(outcomes) <= {"synced", "stale"}
     task = requests.get(f"{sim.url}/__sim/groupmsg/{msgid}", timeout=5).json()

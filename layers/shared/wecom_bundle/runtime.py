@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 from wecom_bundle import config
 
 if TYPE_CHECKING:
+    from wecom_bundle.campaigns.deps import CampaignDeps
+    from wecom_bundle.result_sync.deps import SyncDeps
     from wecom_bundle.wecom.client import WeComClient
 
 _lock = threading.Lock()
@@ -84,6 +86,24 @@ def reset() -> None:
 
 # ----------------------------------------------------------------------------------------------- campaigns
 # (campaigns, reminders and result sync builders)
+def campaign_deps() -> CampaignDeps:
+    """The campaign services' collaborators: the repositories and the container's WeCom client (built when
+    a call is about to be made, so a refused body costs no token fetch)."""
+    from wecom_bundle.campaigns import reminder_repo
+    from wecom_bundle.campaigns import repo as campaign_repo
+    from wecom_bundle.campaigns.deps import CampaignDeps
+    from wecom_bundle.result_sync import repo as sync_repo
+
+    return CampaignDeps(repo=campaign_repo, reminders=reminder_repo, sync_repo=sync_repo, wecom=wecom_client)
+
+
+def sync_deps() -> SyncDeps:
+    """The result sync's collaborators: its repository, the campaigns' (msgid registry, repair), the queue."""
+    from wecom_bundle.result_sync import queue
+    from wecom_bundle.result_sync import repo as sync_repo
+    from wecom_bundle.result_sync.deps import SyncDeps
+
+    return SyncDeps(repo=sync_repo, campaigns=campaign_deps(), send_messages=queue.send, wecom=wecom_client)
 
 
 # ----------------------------------------------------------------------------------------------- group templates

@@ -6,6 +6,7 @@ Against the WeCom simulator over real HTTP, moto's DynamoDB and moto's SQS (the 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections import Counter
@@ -18,21 +19,33 @@ import requests
 from local.events import http_event
 from local.wecom_sim.calllog import calls
 from local.wecom_sim.server import SimulatorHandle
-from tests.support import DynamoWrites, call_json, function_under_test
-from wecom_bundle.campaigns import cancel, create, limits, queries, send
+from tests.support import (
+    DynamoWrites,
+    Overriding,
+    call_json,
+    campaign_deps,
+    function_under_test,
+    no_sleep,
+    sync_deps,
+)
+from wecom_bundle.campaigns import cancel, create, queries
 from wecom_bundle.campaigns import repo as campaign_repo
 from wecom_bundle.dynamo import client as dynamo_client
-from wecom_bundle.result_sync import budget as sync_budget
 from wecom_bundle.result_sync import fanout, ingest, sync_pass
 from wecom_bundle.result_sync import repo as sync_repo
 from wecom_bundle.result_sync.budget import Budget, OutOfTime
 from wecom_bundle.result_sync.cadence import DAY, HOUR, Cadence
+from wecom_bundle.result_sync.deps import SyncDeps
 from wecom_bundle.result_sync.queue import SyncMessage
 from wecom_bundle.result_sync.totals import STATUS_NAMES
 from wecomctl.campaigns import describe
 
 MEMBERS = ("u0", "u1", "u2", "u3")
 PER_MEMBER = 5
+# Retries and back-offs without pauses; PAGES_OF_2: every multi-page path with a handful of rows.
+DEPS = campaign_deps()
+SYNC_DEPS = sync_deps(DEPS)
+PAGES_OF_2 = sync_deps(DEPS, page_limit=2)
 
 
 @pytest.fixture
@@ -44,9 +57,7 @@ def sqs(moto_table: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, str]:
 
 
 @pytest.fixture
-def sim(wecom_sim: SimulatorHandle, sqs: tuple[Any, str], monkeypatch: pytest.MonkeyPatch) -> SimulatorHandle:
-    monkeypatch.setattr(limits, "_sleep", lambda _s: None)
-    monkeypatch.setattr(Budget, "sleep", staticmethod(lambda _s: None))
+def sim(wecom_sim: SimulatorHandle, sqs: tuple[Any, str]) -> SimulatorHandle:
     customers = [
         {"external_userid": f"c{m}_{i}", "name": f"c{m}{i}", "owner": f"u{m}"}
         for m in range(len(MEMBERS))
@@ -64,7 +75,7 @@ def control(sim: SimulatorHandle, path: str, body: dict[str, Any]) -> dict[str, 
 
 def new_campaign(members: tuple[str, ...] = MEMBERS) -> tuple[str, str]:
     ids = [f"c{m[1:]}_{i}" for m in members for i in range(PER_MEMBER)]
-    created = create.create_campaign({"external_userid": ids, "text": {"content": "sale"}}, None)
+    created = create.create_campaign(DEPS, {"external_userid": ids, "text": {"content": "sale"}}, None)
     assert created.body["status"] == "active"
     (msgid,) = created.body["msgids"]
     return created.body["campaign_id"], msgid
@@ -74,7 +85,9 @@ def members_send(sim: SimulatorHandle, msgid: str, userids: list[str], **statuse
     control(sim, f"groupmsg/{msgid}/send", {"userids": userids, "customer_status": statuses})
 
 
-def drain(sqs: tuple[Any, str], now: int, budget: Any = None) -> list[dict[str, Any]]:
+def drain(
+    sqs: tuple[Any, str], now: int, budget: Any = None, deps: SyncDeps = SYNC_DEPS
+) -> list[dict[str, Any]]:
     """Play the worker: run every queued pass until the queue is empty."""
     client, url = sqs
     summaries = []
@@ -84,15 +97,19 @@ def drain(sqs: tuple[Any, str], now: int, budget: Any = None) -> list[dict[str, 
             return summaries
         for message in messages:
             msg = SyncMessage.decode(message["Body"])
-            summaries.append(sync_pass.sync_msgid(msg.msgid, msg.token, budget or Budget(120), now=now))
+            summaries.append(
+                sync_pass.sync_msgid(deps, msg.msgid, msg.token, budget or deps.budget(120), now=now)
+            )
             client.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
     raise AssertionError("the queue never drained")
 
 
-def sync_round(sqs: tuple[Any, str], now: int, budget: Any = None) -> list[dict[str, Any]]:
+def sync_round(
+    sqs: tuple[Any, str], now: int, budget: Any = None, deps: SyncDeps = SYNC_DEPS
+) -> list[dict[str, Any]]:
     """One scheduled run (ingest + queue due msgids), then the workers."""
-    fanout.run_due(60, now=now)
-    return drain(sqs, now, budget)
+    fanout.run_due(deps, 60, now=now)
+    return drain(sqs, now, budget, deps)
 
 
 def ground_truth(sim: SimulatorHandle, msgid: str) -> dict[str, Any]:
@@ -131,7 +148,7 @@ def api_calls(sim: SimulatorHandle, name: str) -> int:
 
 def claimed_message(sqs: tuple[Any, str], now: int) -> SyncMessage:
     """One scheduled run, and the message it queued (taken off the queue, as a worker would)."""
-    fanout.run_due(60, now=now)
+    fanout.run_due(SYNC_DEPS, 60, now=now)
     client, url = sqs
     (message,) = client.receive_message(QueueUrl=url)["Messages"]
     client.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
@@ -217,15 +234,12 @@ def test_members_who_send_later_are_the_only_ones_pulled_again(
     )
 
 
-def test_pages_are_followed_to_an_empty_last_page(
-    sim: SimulatorHandle, sqs: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(sync_pass, "PAGE_LIMIT", 2)
+def test_pages_are_followed_to_an_empty_last_page(sim: SimulatorHandle, sqs: Any) -> None:
     control(sim, "groupmsg/pagination", {"trailing_empty_page": True})
     campaign_id, msgid = new_campaign()
     members_send(sim, msgid, list(MEMBERS))
 
-    sync_round(sqs, int(time.time()))
+    sync_round(sqs, int(time.time()), deps=PAGES_OF_2)
 
     # 4 members in pages of 2 plus the empty page; 5 rows per member in pages of 2 plus the empty page.
     assert api_calls(sim, "get_groupmsg_task") == 3
@@ -237,7 +251,9 @@ def test_pages_are_followed_to_an_empty_last_page(
 
 def test_group_tasks_store_chat_id_rows(sim: SimulatorHandle, sqs: Any) -> None:
     control(sim, "contacts", {"chats": [{"chat_id": f"wr{i}", "owner": "u0"} for i in range(3)]})
-    created = create.create_campaign({"chat_type": "group", "sender": "u0", "text": {"content": "hi"}}, None)
+    created = create.create_campaign(
+        DEPS, {"chat_type": "group", "sender": "u0", "text": {"content": "hi"}}, None
+    )
     (msgid,) = created.body["msgids"]
     members_send(sim, msgid, ["u0"])
 
@@ -268,7 +284,7 @@ class CallsBudget(Budget):
     """A budget that runs out after ``calls`` WeCom calls (a Lambda about to time out)."""
 
     def __init__(self, calls: int) -> None:
-        super().__init__(600)
+        super().__init__(600, sleep=no_sleep)
         self.allowed = calls
 
     def check(self) -> None:
@@ -277,19 +293,18 @@ class CallsBudget(Budget):
 
 
 def test_out_of_time_checkpoints_and_the_continuation_resumes_without_refetching(
-    sim: SimulatorHandle, sqs: Any, moto_table: Any, monkeypatch: pytest.MonkeyPatch
+    sim: SimulatorHandle, sqs: Any, moto_table: Any
 ) -> None:
-    monkeypatch.setattr(sync_pass, "PAGE_LIMIT", 2)
     campaign_id, msgid = new_campaign()
     members_send(sim, msgid, ["u0", "u1", "u3"], c3_4="limit_reached")
     now = int(time.time())
     msg = claimed_message(sqs, now)
 
-    first = sync_pass.sync_msgid(msg.msgid, msg.token, CallsBudget(5), now=now)
+    first = sync_pass.sync_msgid(PAGES_OF_2, msg.msgid, msg.token, CallsBudget(5), now=now)
 
     assert first["outcome"] == "continued"
     assert campaign_repo.get_msgid_owner(msgid)["sync_phase"] == "results"
-    rest = drain(sqs, now)  # the continuation message, same token
+    rest = drain(sqs, now, deps=PAGES_OF_2)  # the continuation message, same token
     assert [s["outcome"] for s in rest] == ["synced"]
     # 2 task pages + 4 members x 3 result pages: every page fetched exactly once across both invocations.
     assert api_calls(sim, "get_groupmsg_task") == 2
@@ -300,18 +315,18 @@ def test_out_of_time_checkpoints_and_the_continuation_resumes_without_refetching
 
 
 def test_a_worker_killed_mid_pass_is_redone_without_loss_or_double_counting(
-    sim: SimulatorHandle, sqs: Any, moto_table: Any, monkeypatch: pytest.MonkeyPatch
+    sim: SimulatorHandle, sqs: Any, moto_table: Any
 ) -> None:
     campaign_id, msgid = new_campaign()
     members_send(sim, msgid, ["u0", "u2"])
     now = int(time.time())
     msg = claimed_message(sqs, now)
-    with monkeypatch.context() as patch, pytest.raises(RuntimeError):
-        patch.setattr(sync_repo, "write_results", writes_failing_at(3))
-        sync_pass.sync_msgid(msg.msgid, msg.token, Budget(60), now=now)
+    failing = dataclasses.replace(SYNC_DEPS, repo=Overriding(sync_repo, write_results=writes_failing_at(3)))
+    with pytest.raises(RuntimeError):
+        sync_pass.sync_msgid(failing, msg.msgid, msg.token, SYNC_DEPS.budget(60), now=now)
 
     # SQS redelivers the same message: the pass is redone from what was stored.
-    again = sync_pass.sync_msgid(msg.msgid, msg.token, Budget(60), now=now)
+    again = sync_pass.sync_msgid(SYNC_DEPS, msg.msgid, msg.token, SYNC_DEPS.budget(60), now=now)
 
     assert again["outcome"] == "synced"
     assert again["rows_written"] == (len(MEMBERS) - 2) * PER_MEMBER  # the rows stored before the crash stay
@@ -322,19 +337,19 @@ def test_a_worker_killed_mid_pass_is_redone_without_loss_or_double_counting(
 
 
 def test_a_pass_that_fails_resumes_from_its_page_checkpoints(
-    sim: SimulatorHandle, sqs: Any, moto_table: Any, monkeypatch: pytest.MonkeyPatch
+    sim: SimulatorHandle, sqs: Any, moto_table: Any
 ) -> None:
-    monkeypatch.setattr(sync_pass, "PAGE_LIMIT", 2)  # 2 task pages, 3 result pages per member
+    deps = PAGES_OF_2  # 2 task pages, 3 result pages per member
     campaign_id, msgid = new_campaign()
     members_send(sim, msgid, list(MEMBERS), c0_4="not_friend")
     now = int(time.time())
     msg = claimed_message(sqs, now)
-    with monkeypatch.context() as patch, pytest.raises(RuntimeError):
-        patch.setattr(sync_repo, "write_results", writes_failing_at(2))  # u0's second result page
-        sync_pass.sync_msgid(msg.msgid, msg.token, Budget(60), now=now)
+    failing = dataclasses.replace(deps, repo=Overriding(sync_repo, write_results=writes_failing_at(2)))
+    with pytest.raises(RuntimeError):  # u0's second result page
+        sync_pass.sync_msgid(failing, msg.msgid, msg.token, deps.budget(60), now=now)
     assert campaign_repo.get_msgid_owner(msgid)["task_cursor"]
 
-    again = sync_pass.sync_msgid(msg.msgid, msg.token, Budget(60), now=now)  # SQS redelivers it
+    again = sync_pass.sync_msgid(deps, msg.msgid, msg.token, deps.budget(60), now=now)  # SQS redelivers it
 
     assert again["outcome"] == "synced"
     # Only the page that failed is fetched twice: the task page after the checkpoint, u0's second page.
@@ -347,12 +362,12 @@ def test_a_pass_that_fails_resumes_from_its_page_checkpoints(
 
 def test_stale_and_malformed_messages(sim: SimulatorHandle, sqs: Any) -> None:
     _, msgid = new_campaign()
-    fanout.run_due(60, now=int(time.time()))
-    assert sync_pass.sync_msgid(msgid, "not-the-claim", Budget(60))["outcome"] == "stale"
+    fanout.run_due(SYNC_DEPS, 60, now=int(time.time()))
+    assert sync_pass.sync_msgid(SYNC_DEPS, msgid, "not-the-claim", SYNC_DEPS.budget(60))["outcome"] == "stale"
     assert api_calls(sim, "get_groupmsg_task") == 0
     for body in ("not json", "[]", '{"msgid": "m"}', '{"msgid": "", "token": "t"}'):
         with pytest.raises(ValueError):
-            sync_pass.sync_message(body, budget_ms=60_000)
+            sync_pass.sync_message(SYNC_DEPS, body, budget_ms=60_000)
 
 
 @pytest.mark.parametrize("errcode", [45033, 45009])
@@ -368,17 +383,18 @@ def test_rate_limits_back_off_and_retry(sim: SimulatorHandle, sqs: Any, errcode:
     assert campaign_repo.get_campaign(campaign_id)["totals"] == ground_truth(sim, msgid)
 
 
-def test_rate_limit_lasting_past_the_budget_continues_later(
-    sim: SimulatorHandle, sqs: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_rate_limit_lasting_past_the_budget_continues_later(sim: SimulatorHandle, sqs: Any) -> None:
     _, msgid = new_campaign()
     control(sim, "faults", {"path": "get_groupmsg_task", "errcode": 45033, "times": 100})
     clock = {"t": 0.0}
-    monkeypatch.setattr(sync_budget.time, "monotonic", lambda: clock["t"])
-    monkeypatch.setattr(Budget, "sleep", staticmethod(lambda s: clock.__setitem__("t", clock["t"] + s)))
+    clocked = dataclasses.replace(
+        SYNC_DEPS, clock=lambda: clock["t"], sleep=lambda s: clock.__setitem__("t", clock["t"] + s)
+    )
     msg = claimed_message(sqs, int(time.time()))
 
-    summary = sync_pass.sync_msgid(msg.msgid, msg.token, Budget(60, reserve_s=15), now=int(time.time()))
+    summary = sync_pass.sync_msgid(
+        clocked, msg.msgid, msg.token, clocked.budget(60, reserve_s=15), now=int(time.time())
+    )
 
     assert summary["outcome"] == "continued" and summary["backoffs"] >= 2
     assert (
@@ -424,7 +440,7 @@ def test_a_cancelled_campaign_gets_one_settling_pass(sim: SimulatorHandle, sqs: 
     campaign_id, msgid = new_campaign()
     members_send(sim, msgid, ["u0"])
     now = int(time.time())
-    cancel.cancel_campaign(campaign_id, now=now)
+    cancel.cancel_campaign(DEPS, campaign_id, now=now)
     (first,) = sync_round(sqs, now + 1)
     assert first["next_sync_at"] == now + sync_pass.CANCEL_SETTLE_S
     (last,) = sync_round(sqs, now + sync_pass.CANCEL_SETTLE_S)
@@ -455,37 +471,38 @@ def test_console_and_member_tasks_are_ingested_and_synced(sim: SimulatorHandle, 
         assert campaign["status"] == "completed"
     assert campaign_repo.get_campaign(ingest.external_campaign_id(member["msgid"]))["sender"] == "u1"
     # listed again at the next run: already known, nothing new
-    summary = fanout.run_due(60, now=now + ingest.SETTLE_S + 2)
+    summary = fanout.run_due(SYNC_DEPS, 60, now=now + ingest.SETTLE_S + 2)
     assert summary["tasks_ingested"] == 0 and summary["tasks_listed"] == 2
 
 
-def crash_after_wecom_answered(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+def crash(*_args: Any, **_kwargs: Any) -> None:
+    raise RuntimeError("Lambda died after WeCom answered")
+
+
+# The msgid registration is the first write after WeCom's answer (for a campaign without a fail list).
+CRASHING = campaign_deps(repo=Overriding(campaign_repo, claim_msgid=crash))
+
+
+def crash_after_wecom_answered(text: str) -> None:
     """One of our sends whose Lambda dies between WeCom's answer and the msgid write (still in flight)."""
-
-    def crash(*_args: Any, **_kwargs: Any) -> None:
-        raise RuntimeError("Lambda died after WeCom answered")
-
-    with monkeypatch.context() as patch, pytest.raises(RuntimeError):
-        patch.setattr(send, "_record_answer", crash)
-        create.create_campaign({"external_userid": ["c0_0"], "text": {"content": text}}, None)
+    with pytest.raises(RuntimeError):
+        create.create_campaign(CRASHING, {"external_userid": ["c0_0"], "text": {"content": text}}, None)
 
 
-def test_a_young_corp_task_waits_for_its_sender(
-    sim: SimulatorHandle, sqs: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    crash_after_wecom_answered(monkeypatch, "in flight")  # its task is listed before its msgid is stored
-    summary = fanout.run_due(60, now=int(time.time()))  # after the task: list_v2's window ends at now
+def test_a_young_corp_task_waits_for_its_sender(sim: SimulatorHandle, sqs: Any) -> None:
+    crash_after_wecom_answered("in flight")  # its task is listed before its msgid is stored
+    summary = fanout.run_due(
+        SYNC_DEPS, 60, now=int(time.time())
+    )  # after the task: list_v2's window ends at now
     assert summary["tasks_deferred"] == 1 and summary["tasks_ingested"] == 0
 
 
-def test_a_console_task_created_just_before_a_run_is_listed_after_it(
-    sim: SimulatorHandle, sqs: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    crash_after_wecom_answered(monkeypatch, "ours, other content")  # an own send in flight does not block
+def test_a_console_task_created_just_before_a_run_is_listed_after_it(sim: SimulatorHandle, sqs: Any) -> None:
+    crash_after_wecom_answered("ours, other content")  # an own send in flight does not block
     console = control(
         sim, "groupmsg/admin_task", {"creator": "u0", "external_userid": ["c0_1"], "text": {"content": "hi"}}
     )
-    summary = fanout.run_due(60, now=int(time.time()))  # the very next scheduled run
+    summary = fanout.run_due(SYNC_DEPS, 60, now=int(time.time()))  # the very next scheduled run
 
     assert summary["tasks_ingested"] == 1 and summary["tasks_deferred"] == 1
     status, listed = call_json(function_under_test("AdminFunction"), "GET", "/admin/campaigns")
@@ -495,18 +512,14 @@ def test_a_console_task_created_just_before_a_run_is_listed_after_it(
     assert shown["origin"] == "admin_console"
 
 
-def test_a_task_whose_msgid_write_was_lost_is_linked_back(
-    sim: SimulatorHandle, sqs: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def crash(*_args: Any, **_kwargs: Any) -> None:
-        raise RuntimeError("Lambda died after WeCom answered")
-
-    with monkeypatch.context() as patch, pytest.raises(RuntimeError):
-        patch.setattr(send, "_record_answer", crash)
-        create.create_campaign({"external_userid": ["c2_0", "c2_1"], "text": {"content": "lost"}}, None)
+def test_a_task_whose_msgid_write_was_lost_is_linked_back(sim: SimulatorHandle, sqs: Any) -> None:
+    with pytest.raises(RuntimeError):
+        create.create_campaign(
+            CRASHING, {"external_userid": ["c2_0", "c2_1"], "text": {"content": "lost"}}, None
+        )
     (task,) = requests.get(f"{sim.url}/__sim/groupmsg", timeout=5).json()
 
-    summary = fanout.run_due(60, now=int(time.time()) + ingest.SETTLE_S + 1)
+    summary = fanout.run_due(SYNC_DEPS, 60, now=int(time.time()) + ingest.SETTLE_S + 1)
 
     assert summary["tasks_linked"] == 1 and summary["tasks_ingested"] == 0
     owner = campaign_repo.get_msgid_owner(task["msgid"])
@@ -519,7 +532,7 @@ def test_tasks_before_2020_11_17_are_synced_from_send_results_alone(sim: Simulat
     )
     members_send(sim, old["msgid"], ["u3"], c3_0="limit_reached")
     row = {"msgid": old["msgid"], "creator": "u3", "create_time": "1600000000", "create_type": 1}
-    assert ingest._store_external(row, "single", int(time.time()))
+    assert ingest._store_external(SYNC_DEPS, row, "single", int(time.time()))
 
     (summary,) = sync_round(sqs, int(time.time()))
 
@@ -595,7 +608,7 @@ def test_campaigns_show_prints_the_funnel_and_the_member_table(sim: SimulatorHan
     campaign_id, msgid = new_campaign()
     members_send(sim, msgid, ["u3"], c3_0="not_friend")
     sync_round(sqs, int(time.time()))
-    text = describe(queries.get_campaign(campaign_id))
+    text = describe(queries.get_campaign(DEPS, campaign_id))
     assert "members: 4" in text
     u3 = next(line for line in text.splitlines() if line.startswith("u3"))
     assert u3.split()[1] == "sent" and u3.rstrip().endswith("80.0%")

@@ -11,6 +11,9 @@ entries it creates, and the reminder ledger (docs/data-model.md, "Campaigns"). M
 - ``results``: synced per-customer rows (pages, CSV) and per-member stats (reads only);
 - ``reminders`` and ``reminder_policy``: manual and scheduled reminders, 3 per msgid per 24 h;
 - ``validation``: the create body, checked once where it enters;
+- ``repo`` and ``reminder_repo``: the DynamoDB access patterns, one function each (no Scan);
+- ``deps``: ``CampaignDeps``, the collaborators every service function receives (repositories, WeCom
+  client, clock, sleep, chunk and part sizes), built by ``runtime.campaign_deps``;
 - ``limits``: sizes, timeouts and pacing the modules share.
 
 No re-exports: import the module that holds the code.

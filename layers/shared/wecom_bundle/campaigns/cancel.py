@@ -5,54 +5,54 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from wecom_bundle.campaigns import limits, queries
-from wecom_bundle.campaigns import repo as campaign_repo
 from wecom_bundle.domain_errors import InvalidState
 from wecom_bundle.validation import NotFound
 from wecom_bundle.wecom import groupmsg
 from wecom_bundle.wecom.errors import TransportError, WeComError
 
 if TYPE_CHECKING:
+    from wecom_bundle.campaigns.deps import CampaignDeps
     from wecom_bundle.wecom.client import WeComClient
 
 
 # ----------------------------------------------------------------------------------------------- cancel
-def cancel_campaign(campaign_id: str, *, now: int | None = None) -> dict[str, Any]:
+def cancel_campaign(deps: CampaignDeps, campaign_id: str, *, now: int | None = None) -> dict[str, Any]:
     """``cancelled`` first (stops a sender and the reminders), then cancel_groupmsg_send for every msgid.
 
     Idempotent: a second cancel re-tries only msgids WeCom has not confirmed yet. A scheduled campaign has
     no msgid, so it is cancelled without any WeCom call. Sent counts (totals) are left as they are.
     """
-    campaign = campaign_repo.get_campaign(queries.known_id(campaign_id))
+    campaign = deps.repo.get_campaign(queries.known_id(campaign_id))
     if campaign is None:
         raise NotFound(f"campaign {campaign_id} does not exist")
     if campaign["status"] == "failed":
         raise InvalidState("the campaign failed: WeCom holds no task to cancel")
-    campaign_repo.mark_campaign_cancelled(campaign_id, limits.now() if now is None else now)
-    outcome = cancel_sent_chunks(campaign_id)
+    deps.repo.mark_campaign_cancelled(campaign_id, deps.now() if now is None else now)
+    outcome = cancel_sent_chunks(deps, campaign_id)
     return {"campaign_id": campaign_id, "status": "cancelled", **outcome}
 
 
-def cancel_sent_chunks(campaign_id: str) -> dict[str, Any]:
+def cancel_sent_chunks(deps: CampaignDeps, campaign_id: str) -> dict[str, Any]:
     """cancel_groupmsg_send for every chunk with a msgid not yet cancelled (transient faults retried)."""
     cancelled: list[str] = []
     failed: list[dict[str, Any]] = []
     client: WeComClient | None = None
-    for chunk in campaign_repo.campaign_chunks(campaign_id):
+    for chunk in deps.repo.campaign_chunks(campaign_id):
         msgid = chunk.get("msgid")
         if not msgid:
             continue
         if chunk.get("cancelled_at") is None:
-            client = client or limits.wecom_client()
-            error = _cancel_msgid(client, str(msgid))
+            client = client or deps.wecom()
+            error = _cancel_msgid(deps, client, str(msgid))
             if error is not None:
                 failed.append({"msgid": msgid, **error})
                 continue
-            campaign_repo.mark_chunk_cancelled(campaign_id, int(chunk["chunk"]), limits.now())
+            deps.repo.mark_chunk_cancelled(campaign_id, int(chunk["chunk"]), deps.now())
         cancelled.append(str(msgid))
     return {"msgids": cancelled + [f["msgid"] for f in failed], "cancelled": cancelled, "failed": failed}
 
 
-def _cancel_msgid(client: WeComClient, msgid: str) -> dict[str, Any] | None:
+def _cancel_msgid(deps: CampaignDeps, client: WeComClient, msgid: str) -> dict[str, Any] | None:
     """None when WeCom confirmed (cancel is idempotent, so every fault is safe to retry)."""
     error: dict[str, Any] = {}
     for attempt in range(limits.CALL_ATTEMPTS + 1):
@@ -66,5 +66,5 @@ def _cancel_msgid(client: WeComClient, msgid: str) -> dict[str, Any] | None:
             if not exc.retryable:
                 return error
         if attempt < limits.CALL_ATTEMPTS:
-            limits.backoff(attempt)
+            deps.backoff(attempt)
     return error

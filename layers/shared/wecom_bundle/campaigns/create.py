@@ -18,7 +18,7 @@ from typing import Any
 
 from wecom_bundle import config, media
 from wecom_bundle.campaigns import limits, repair, send, validation
-from wecom_bundle.campaigns import repo as campaign_repo
+from wecom_bundle.campaigns.deps import CampaignDeps
 from wecom_bundle.domain_errors import IdempotencyConflict, WeComRefused
 from wecom_bundle.dynamo import keys
 from wecom_bundle.result_sync.totals import zero_totals
@@ -44,27 +44,32 @@ def _idempotency_ttl_s() -> int:
 
 # ----------------------------------------------------------------------------------------------- create
 def create_campaign(
-    body: Any, idempotency_key: str | None, *, now: int | None = None, deadline: float | None = None
+    deps: CampaignDeps,
+    body: Any,
+    idempotency_key: str | None,
+    *,
+    now: int | None = None,
+    deadline: float | None = None,
 ) -> CreateResult:
     """Validate, store the intent, then create the WeCom tasks (or leave the campaign ``scheduled``).
 
     ``deadline`` (``time.monotonic()``) stops before the Lambda's own timeout; what is left is resumed by the
     scheduled function, and the answer is the campaign as it stands (``creating``).
     """
-    now = limits.now() if now is None else now
+    now = deps.now() if now is None else now
     spec = validation.parse_campaign(body, now)
     key = validation.parse_idempotency_key(idempotency_key)
     media.check_exist(spec["attachments"])
     request_hash = _request_hash(spec)
     if key is not None:
-        replay = _replay(key, request_hash, now)
+        replay = _replay(deps, key, request_hash, now)
         if replay is not None:
             return replay
     campaign_id = f"cmp-{time.time_ns() // 1_000_000:011x}{uuid.uuid4().hex[:8]}"
     owner = None if _is_scheduled(spec, now) else uuid.uuid4().hex
-    campaign, chunks, parts = plan_campaign(campaign_id, spec, now, owner)
+    campaign, chunks, parts = plan_campaign(deps, campaign_id, spec, now, owner)
     for kind, chunk, part, ids in parts:
-        campaign_repo.put_campaign_part(campaign_id, kind, chunk, part, ids)
+        deps.repo.put_campaign_part(campaign_id, kind, chunk, part, ids)
     idempotency = None
     if key is not None:
         idempotency = {
@@ -74,12 +79,12 @@ def create_campaign(
             "created_at": now,
             "expires_at": now + _idempotency_ttl_s(),
         }
-    if not campaign_repo.create_campaign_items(campaign, chunks, idempotency, now):
-        campaign_repo.delete_campaign_parts(campaign_id, [keys.part_sk(k, c, p) for k, c, p, _ in parts])
-        return _replay(str(key), request_hash, now) or _conflict("the key is being used right now")
+    if not deps.repo.create_campaign_items(campaign, chunks, idempotency, now):
+        deps.repo.delete_campaign_parts(campaign_id, [keys.part_sk(k, c, p) for k, c, p, _ in parts])
+        return _replay(deps, str(key), request_hash, now) or _conflict("the key is being used right now")
     if owner is not None:
-        send.send_campaign(campaign_id, owner, deadline=deadline)
-    return _answer(campaign_id)
+        send.send_campaign(deps, campaign_id, owner, deadline=deadline)
+    return _answer(deps, campaign_id)
 
 
 def _is_scheduled(spec: dict[str, Any], now: int) -> bool:
@@ -95,20 +100,20 @@ def _conflict(detail: str, campaign_id: str | None = None) -> CreateResult:
     raise IdempotencyConflict(f"Idempotency-Key conflict: {detail}", campaign_id)
 
 
-def _replay(key: str, request_hash: str, now: int) -> CreateResult | None:
+def _replay(deps: CampaignDeps, key: str, request_hash: str, now: int) -> CreateResult | None:
     """Same key and same body: the stored campaign, no new WeCom call. Same key, other body: a conflict."""
-    held = campaign_repo.get_idempotency(key)
+    held = deps.repo.get_idempotency(key)
     if held is None or int(held.get("expires_at", 0)) < now:
         return None
     if held["request_hash"] != request_hash:
         _conflict("it was used with a different body", campaign_id=held["campaign_id"])
-    answer = _answer(held["campaign_id"])
+    answer = _answer(deps, held["campaign_id"])
     return CreateResult(answer.body, answer.creating, replayed=True)
 
 
-def _answer(campaign_id: str) -> CreateResult:
+def _answer(deps: CampaignDeps, campaign_id: str) -> CreateResult:
     """The POST answer, rebuilt from storage (so a replay answers exactly what the first request did)."""
-    campaign, chunks, _ = campaign_repo.campaign_view(campaign_id)
+    campaign, chunks, _ = deps.repo.campaign_view(campaign_id)
     if campaign is None:
         raise NotFound(f"campaign {campaign_id} does not exist")
     if campaign["status"] == "failed":
@@ -121,7 +126,7 @@ def _answer(campaign_id: str) -> CreateResult:
         "campaign_id": campaign_id,
         "status": campaign["status"],
         "msgids": [c["msgid"] for c in chunks if c.get("msgid")],
-        "fail_list": [i for c in chunks if c.get("fail_count") for i in _fail_ids(campaign_id, c)],
+        "fail_list": [i for c in chunks if c.get("fail_count") for i in _fail_ids(deps, campaign_id, c)],
     }
     if campaign.get("send_at") is not None:
         body["send_at"] = campaign["send_at"]
@@ -131,8 +136,8 @@ def _answer(campaign_id: str) -> CreateResult:
     return CreateResult(body, creating=campaign["status"] == "creating")
 
 
-def _fail_ids(campaign_id: str, chunk: dict[str, Any]) -> list[str]:
-    return campaign_repo.campaign_part_ids(campaign_id, "FAIL", int(chunk["chunk"]))
+def _fail_ids(deps: CampaignDeps, campaign_id: str, chunk: dict[str, Any]) -> list[str]:
+    return deps.repo.campaign_part_ids(campaign_id, "FAIL", int(chunk["chunk"]))
 
 
 def _chunk_errors(chunks: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -144,11 +149,11 @@ def _chunk_errors(chunks: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def plan_campaign(
-    campaign_id: str, spec: dict[str, Any], now: int, owner: str | None
+    deps: CampaignDeps, campaign_id: str, spec: dict[str, Any], now: int, owner: str | None
 ) -> tuple[dict[str, Any], list[dict[str, Any]], list[tuple[str, int, int, list[str]]]]:
     """The campaign record, one chunk intent per add_msg_template call, and the audience parts."""
     ids = spec["external_userid"] or spec["chat_id_list"]
-    slices = [ids[i : i + limits.CHUNK_SIZE] for i in range(0, len(ids), limits.CHUNK_SIZE)] or [[]]
+    slices = [ids[i : i + deps.chunk_size] for i in range(0, len(ids), deps.chunk_size)] or [[]]
     fingerprint = repair.content_fingerprint(spec["chat_type"], spec["text"], spec["attachments"])
     chunks = [
         limits.without_none(
@@ -165,9 +170,9 @@ def plan_campaign(
         for n, ids_n in enumerate(slices, start=1)
     ]
     parts = [
-        ("AUD", n, p, ids_n[j : j + limits.PART_SIZE])
+        ("AUD", n, p, ids_n[j : j + deps.part_size])
         for n, ids_n in enumerate(slices, start=1)
-        for p, j in enumerate(range(0, len(ids_n), limits.PART_SIZE))
+        for p, j in enumerate(range(0, len(ids_n), deps.part_size))
     ]
     return _campaign_record(campaign_id, spec, now, owner, len(ids), len(chunks)), chunks, parts
 

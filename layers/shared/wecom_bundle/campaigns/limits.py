@@ -2,19 +2,13 @@
 
 Why one module: create (chunking), send (lease, retries), repair (call timeout), cancel (retries) and the
 reminders (retries) must agree on these numbers; kept apart from the services, no module of the domain has
-to import another service just to read a constant.
+to import another service just to read a constant. Sizes a test wants smaller (chunk, part) and the sleep
+between retries are fields of ``deps.CampaignDeps``; these are their defaults.
 """
 
 from __future__ import annotations
 
-import random
-import time
-from typing import TYPE_CHECKING, Any
-
-from wecom_bundle import runtime
-
-if TYPE_CHECKING:
-    from wecom_bundle.wecom.client import WeComClient
+from typing import Any
 
 CHUNK_SIZE = 10_000  # external_userid per add_msg_template call (page 004)
 PART_SIZE = 5_000  # ids per DynamoDB item: 5 000 x <= 64 bytes stays far below the 400 KB item limit
@@ -26,23 +20,9 @@ CALL_ATTEMPTS = 3
 BACKOFF_S = (0.5, 1.5, 3.0)
 DUE_BATCH = 25
 
-_sleep = time.sleep  # tests replace it to keep retries fast
-
 
 class Unavailable(Exception):
     """WeCom kept failing transiently: stop now, the scheduled function resumes after the lease."""
-
-
-def now() -> int:
-    return int(time.time())
-
-
-def wecom_client() -> WeComClient:
-    return runtime.wecom_client()
-
-
-def backoff(attempt: int) -> None:
-    _sleep(BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)] * (0.8 + 0.4 * random.random()))  # noqa: S311
 
 
 def without_none(doc: dict[str, Any]) -> dict[str, Any]:

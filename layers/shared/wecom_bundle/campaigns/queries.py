@@ -7,8 +7,8 @@ import re
 from typing import Any
 
 from wecom_bundle import cursors
-from wecom_bundle.campaigns import repo as campaign_repo
 from wecom_bundle.campaigns import results
+from wecom_bundle.campaigns.deps import CampaignDeps
 from wecom_bundle.result_sync.totals import zero_totals
 from wecom_bundle.validation import NotFound, ValidationError, parse_limit
 
@@ -24,9 +24,9 @@ def known_id(campaign_id: str) -> str:
 
 
 # ----------------------------------------------------------------------------------------------- read
-def get_campaign(campaign_id: str) -> dict[str, Any]:
+def get_campaign(deps: CampaignDeps, campaign_id: str) -> dict[str, Any]:
     """Everything an operator sees about one campaign (not the audience: that can be 100 000 ids)."""
-    campaign, chunks, events = campaign_repo.campaign_view(known_id(campaign_id))
+    campaign, chunks, events = deps.repo.campaign_view(known_id(campaign_id))
     if campaign is None:
         raise NotFound(f"campaign {campaign_id} does not exist")
     doc = _summary(campaign)
@@ -47,9 +47,9 @@ def get_campaign(campaign_id: str) -> dict[str, Any]:
             if e.get("kind") == "reminder"
         ],
     }
-    members, truncated = results.member_stats(chunks)
+    members, truncated = results.member_stats(deps, chunks)
     doc |= {"members": members, "members_truncated": truncated}
-    doc["sync"] = results.sync_states(doc["msgids"]) if doc["msgids"] else []
+    doc["sync"] = results.sync_states(deps, doc["msgids"]) if doc["msgids"] else []
     return doc
 
 
@@ -74,7 +74,7 @@ def _chunk_view(chunk: dict[str, Any]) -> dict[str, Any]:
     return {key: chunk[key] for key in keys if chunk.get(key) is not None}
 
 
-def list_campaigns(params: dict[str, str]) -> dict[str, Any]:
+def list_campaigns(deps: CampaignDeps, params: dict[str, str]) -> dict[str, Any]:
     """Campaigns newest first, optionally of one status, a page at a time (``cursor``)."""
     status = params.get("status") or None
     if status is not None and status not in STATUSES:
@@ -84,7 +84,7 @@ def list_campaigns(params: dict[str, str]) -> dict[str, Any]:
     cursor = cursors.unseal(scope, params["cursor"]) if params.get("cursor") else None
     if not isinstance(cursor, str | None):
         raise ValidationError("cursor", "is not a cursor this API gave out for this listing")
-    page = campaign_repo.list_campaigns(status, limit=limit, cursor=cursor)
+    page = deps.repo.list_campaigns(status, limit=limit, cursor=cursor)
     return {
         "items": [_summary(c) for c in page.items],
         "cursor": page.cursor and cursors.seal(scope, page.cursor),

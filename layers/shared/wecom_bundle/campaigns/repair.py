@@ -14,11 +14,11 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from wecom_bundle.campaigns import limits
-from wecom_bundle.campaigns import repo as campaign_repo
 from wecom_bundle.wecom import groupmsg
 from wecom_bundle.wecom.errors import TransportError, WeComError
 
 if TYPE_CHECKING:
+    from wecom_bundle.campaigns.deps import CampaignDeps
     from wecom_bundle.wecom.client import WeComClient
 
 logger = logging.getLogger(__name__)
@@ -29,16 +29,18 @@ MIN_ORPHAN_AGE_S = 30  # never link a task to a chunk whose call may still be an
 
 
 # ----------------------------------------------------------------------------------------------- repair
-def link(campaign_id: str, chunk: int, msgid: str, fail_count: int | None, linked_by: str) -> bool:
+def link(
+    deps: CampaignDeps, campaign_id: str, chunk: int, msgid: str, fail_count: int | None, linked_by: str
+) -> bool:
     """Register the msgid for this chunk, then record it on the chunk. WeCom's own answer (``call``) wins
     over a repair's guess: a chunk wrongly linked by a repair is put back to be repaired again."""
-    now = limits.now()
-    won, previous = campaign_repo.claim_msgid(msgid, campaign_id, chunk, linked_by, now)
+    now = deps.now()
+    won, previous = deps.repo.claim_msgid(msgid, campaign_id, chunk, linked_by, now)
     if not won:
         return False
     if previous and (previous["campaign_id"], int(previous["chunk"])) != (campaign_id, chunk):
-        campaign_repo.unlink_chunk(previous["campaign_id"], int(previous["chunk"]), msgid)
-    campaign_repo.record_chunk_sent(campaign_id, chunk, msgid, fail_count, linked_by, now)
+        deps.repo.unlink_chunk(previous["campaign_id"], int(previous["chunk"]), msgid)
+    deps.repo.record_chunk_sent(campaign_id, chunk, msgid, fail_count, linked_by, now)
     return True
 
 
@@ -67,7 +69,7 @@ def _row_matches(row: dict[str, Any], chunk: dict[str, Any]) -> bool:
     return first - LINK_SLACK_S <= created <= last + LINK_SLACK_S
 
 
-def repair_chunk(client: WeComClient, chunk: dict[str, Any]) -> bool:
+def repair_chunk(deps: CampaignDeps, client: WeComClient, chunk: dict[str, Any]) -> bool:
     """Look for the chunk's task among WeCom's corp tasks of its attempt window; link it if found."""
     if not chunk.get("first_attempt_at"):
         return False
@@ -82,7 +84,7 @@ def repair_chunk(client: WeComClient, chunk: dict[str, Any]) -> bool:
     try:
         for rows, _cursor in groupmsg.get_groupmsg_list_v2(client, query, timeout=limits.CALL_TIMEOUT):
             for row in rows:
-                if _link_if_match(row, chunk):
+                if _link_if_match(deps, row, chunk):
                     logger.info(
                         "campaign %s chunk %s repaired from list_v2", chunk["campaign_id"], chunk["chunk"]
                     )
@@ -92,14 +94,16 @@ def repair_chunk(client: WeComClient, chunk: dict[str, Any]) -> bool:
     return False
 
 
-def _link_if_match(row: dict[str, Any], chunk: dict[str, Any]) -> bool:
+def _link_if_match(deps: CampaignDeps, row: dict[str, Any], chunk: dict[str, Any]) -> bool:
     msgid = str(row.get("msgid") or "")
-    if not msgid or not _row_matches(row, chunk) or campaign_repo.get_msgid_owner(msgid) is not None:
+    if not msgid or not _row_matches(row, chunk) or deps.repo.get_msgid_owner(msgid) is not None:
         return False
-    return link(chunk["campaign_id"], int(chunk["chunk"]), msgid, None, "repair")
+    return link(deps, chunk["campaign_id"], int(chunk["chunk"]), msgid, None, "repair")
 
 
-def link_orphan_task(row: dict[str, Any], chat_type: str, *, now: int | None = None) -> dict[str, Any] | None:
+def link_orphan_task(
+    deps: CampaignDeps, row: dict[str, Any], chat_type: str, *, now: int | None = None
+) -> dict[str, Any] | None:
     """Link one ``get_groupmsg_list_v2`` task that storage does not know to the chunk intent that created it.
 
     For the result sync: call it for every unknown task before ingesting it as created outside the product.
@@ -107,23 +111,23 @@ def link_orphan_task(row: dict[str, Any], chat_type: str, *, now: int | None = N
     contains the task's ``create_time`` and whose last attempt is old enough not to be answering still.
     Answers ``{"campaign_id", "chunk", "msgid"}`` or None (not ours, or already linked).
     """
-    now = limits.now() if now is None else now
+    now = deps.now() if now is None else now
     msgid, created = str(row.get("msgid") or ""), row_time(row)
-    if not msgid or created is None or campaign_repo.get_msgid_owner(msgid) is not None:
+    if not msgid or created is None or deps.repo.get_msgid_owner(msgid) is not None:
         return None
     fingerprint = content_fingerprint(chat_type, row.get("text"), row.get("attachments") or [])
-    candidates = campaign_repo.unlinked_chunks(
-        fingerprint, created - ORPHAN_LOOKBACK_S, created + LINK_SLACK_S
-    )
+    candidates = deps.repo.unlinked_chunks(fingerprint, created - ORPHAN_LOOKBACK_S, created + LINK_SLACK_S)
     for chunk in sorted(candidates, key=lambda c: (int(c.get("first_attempt_at", 0)), c["campaign_id"])):
         if int(chunk.get("attempt_at", 0)) > now - MIN_ORPHAN_AGE_S or not _row_matches(row, chunk):
             continue
-        if link(chunk["campaign_id"], int(chunk["chunk"]), msgid, None, "repair"):
+        if link(deps, chunk["campaign_id"], int(chunk["chunk"]), msgid, None, "repair"):
             return {"campaign_id": chunk["campaign_id"], "chunk": int(chunk["chunk"]), "msgid": msgid}
     return None
 
 
-def own_send_in_flight(row: dict[str, Any], chat_type: str, *, now: int | None = None) -> bool:
+def own_send_in_flight(
+    deps: CampaignDeps, row: dict[str, Any], chat_type: str, *, now: int | None = None
+) -> bool:
     """Could one of our own chunk sends still be about to register this corp task itself?
 
     True only while a chunk intent with the task's content has no msgid yet and was last attempted less than
@@ -131,14 +135,12 @@ def own_send_in_flight(row: dict[str, Any], chat_type: str, *, now: int | None =
     then would show one task as two campaigns. Anything else (a console task, a long-dead sender's task:
     ``link_orphan_task`` takes those) is not in flight, so it is ingested or linked at the first sync.
     """
-    now = limits.now() if now is None else now
+    now = deps.now() if now is None else now
     created = row_time(row)
     if created is None:
         return False
     fingerprint = content_fingerprint(chat_type, row.get("text"), row.get("attachments") or [])
-    candidates = campaign_repo.unlinked_chunks(
-        fingerprint, created - ORPHAN_LOOKBACK_S, created + LINK_SLACK_S
-    )
+    candidates = deps.repo.unlinked_chunks(fingerprint, created - ORPHAN_LOOKBACK_S, created + LINK_SLACK_S)
     return any(
         int(c.get("attempt_at", 0)) > now - limits.LEASE_S and _row_matches(row, c) for c in candidates
     )

@@ -9,7 +9,10 @@ written onto chunks and campaigns (docs/data-model.md, "Result sync"). Modules:
 - ``queue``: the SQS message of one pass;
 - ``cadence``: when a msgid is due again;
 - ``budget``: the pass's time and WeCom-call budget, back-off;
-- ``totals``: recounts of members and results, status names.
+- ``totals``: recounts of members and results, status names;
+- ``repo``: the DynamoDB access patterns, one function each (no Scan);
+- ``deps``: ``SyncDeps``, the collaborators the services receive (repositories, queue, WeCom client, page
+  size, clock, sleep), built by ``runtime.sync_deps``.
 
 No re-exports: import the module that holds the code.
 """

@@ -20,15 +20,17 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from wecom_bundle import config, runtime
+from wecom_bundle import config
 from wecom_bundle.campaigns import limits, repair
 from wecom_bundle.dynamo import keys
-from wecom_bundle.result_sync import repo as sync_repo
-from wecom_bundle.result_sync.budget import Budget
 from wecom_bundle.result_sync.totals import zero_totals
 from wecom_bundle.wecom import groupmsg
+
+if TYPE_CHECKING:
+    from wecom_bundle.result_sync.budget import Budget
+    from wecom_bundle.result_sync.deps import SyncDeps
 
 logger = logging.getLogger(__name__)
 
@@ -60,10 +62,10 @@ def window_s() -> int:
     return min(MAX_WINDOW_S, config.env_int("SYNC_INGEST_WINDOW_HOURS", 48) * 3600)
 
 
-def ingest_recent(now: int, budget: Budget) -> IngestCounts:
+def ingest_recent(deps: SyncDeps, now: int, budget: Budget) -> IngestCounts:
     """List the window's tasks of both chat types and store every one storage does not know yet."""
     counts = IngestCounts()
-    client = runtime.wecom_client()
+    client = deps.wecom()
     for chat_type in CHAT_TYPES:
         query = {
             "chat_type": chat_type,
@@ -74,23 +76,25 @@ def ingest_recent(now: int, budget: Budget) -> IngestCounts:
         }
         pages = groupmsg.get_groupmsg_list_v2(client, query, retry=budget.call)
         for rows, _cursor in pages:
-            _ingest_page(rows, chat_type, now, counts)
+            _ingest_page(deps, rows, chat_type, now, counts)
     return counts
 
 
-def _ingest_page(rows: list[dict[str, Any]], chat_type: str, now: int, counts: IngestCounts) -> None:
+def _ingest_page(
+    deps: SyncDeps, rows: list[dict[str, Any]], chat_type: str, now: int, counts: IngestCounts
+) -> None:
     counts.listed += len(rows)
-    known = sync_repo.msgid_items([str(r.get("msgid")) for r in rows if r.get("msgid")])
+    known = deps.repo.msgid_items([str(r.get("msgid")) for r in rows if r.get("msgid")])
     for row in rows:
         msgid = str(row.get("msgid") or "")
         if not msgid or msgid in known:
             continue
-        if _create_type(row) == 0 and repair.own_send_in_flight(row, chat_type, now=now):
+        if _create_type(row) == 0 and repair.own_send_in_flight(deps.campaigns, row, chat_type, now=now):
             counts.deferred += 1
             continue
-        if repair.link_orphan_task(row, chat_type, now=now) is not None:
+        if repair.link_orphan_task(deps.campaigns, row, chat_type, now=now) is not None:
             counts.linked += 1
-        elif _store_external(row, chat_type, now):
+        elif _store_external(deps, row, chat_type, now):
             counts.ingested += 1
 
 
@@ -110,7 +114,7 @@ def external_campaign_id(msgid: str) -> str:
     return "ext-" + hashlib.sha256(msgid.encode()).hexdigest()[:24]
 
 
-def _store_external(row: dict[str, Any], chat_type: str, now: int) -> bool:
+def _store_external(deps: SyncDeps, row: dict[str, Any], chat_type: str, now: int) -> bool:
     msgid, created = str(row["msgid"]), _created(row)
     campaign_id = external_campaign_id(msgid)
     creator = row.get("creator") or None
@@ -137,7 +141,7 @@ def _store_external(row: dict[str, Any], chat_type: str, now: int) -> bool:
     if creator:
         campaign["sender"] = chunk["sender"] = registry["creator"] = creator
     campaign = {k: v for k, v in campaign.items() if v is not None}
-    stored = sync_repo.ingest_external_task(campaign, chunk, registry)
+    stored = deps.repo.ingest_external_task(campaign, chunk, registry)
     if stored:
         logger.info("task %s created outside the product ingested as campaign %s", msgid, campaign_id)
     return stored
