@@ -8,9 +8,9 @@ DynamoDB client that classifies every written item by its key (row, member, aggr
 
 Method: ``start_stack(dynamodb="local")`` (DynamoDB Local, the WeCom simulator over HTTP, moto SQS and the
 poller that feeds ResultSyncWorkerFunction). The campaign goes through the admin API; WeCom caps a task at
-10 000 customers, so it is two chunks (two msgids, 50 members each). ``result_fanout.run_due`` (what
+10 000 customers, so it is two chunks (two msgids, 50 members each). ``result_sync.fanout.run_due`` (what
 ResultSyncFunction runs) queues the due msgids; the stack's poller runs the worker. The worker pass is timed
-and traced around ``result_sync.sync_msgid`` (tracemalloc is process-wide: it includes the simulator and
+and traced around ``result_sync.sync_pass.sync_msgid`` (tracemalloc is process-wide: it includes the simulator and
 moto threads serving the pass, so it is an upper bound for the worker). The naive sync (every page of every
 member, one ``put_item`` per row) writes under its own key prefix so the real data is untouched.
 """
@@ -229,14 +229,14 @@ def _ground_truth(stack: StackHandle, msgids: list[str]) -> tuple[dict[str, Any]
 # ----------------------------------------------------------------------------------------------- the passes
 @contextmanager
 def _timed_passes(traced: int | None) -> Iterator[list[dict[str, Any]]]:
-    """Wrap ``result_sync.sync_msgid`` (the worker's pass) to time it; yields the list of pass records.
+    """Wrap ``result_sync.sync_pass.sync_msgid`` (the worker's pass) to time it; yields the list of pass records.
 
     Pass number ``traced`` runs under tracemalloc, the others do not: tracemalloc more than doubles the
     pass's time, so rows per second come from the untraced passes and the memory peak from the traced one.
     """
-    from wecom_bundle import result_sync
+    from wecom_bundle.result_sync import sync_pass
 
-    original = result_sync.sync_msgid
+    original = sync_pass.sync_msgid
     passes: list[dict[str, Any]] = []
 
     def timed(*args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -252,20 +252,21 @@ def _timed_passes(traced: int | None) -> Iterator[list[dict[str, Any]]]:
         passes.append(record)
         return summary
 
-    result_sync.sync_msgid = timed  # type: ignore[assignment]
+    sync_pass.sync_msgid = timed  # type: ignore[assignment]
     try:
         yield passes
     finally:
-        result_sync.sync_msgid = original  # type: ignore[assignment]
+        sync_pass.sync_msgid = original  # type: ignore[assignment]
 
 
 def _sync_round(now: int, expected: int, traced: int | None = None) -> dict[str, Any]:
     """One scheduled run (in-process, at ``now``), then wait for the stack's worker to finish every pass."""
-    from wecom_bundle import result_fanout
+    from wecom_bundle import runtime
+    from wecom_bundle.result_sync import fanout
 
     with _timed_passes(traced) as passes:
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        queued = result_fanout.run_due(60, now=now)
+        queued = fanout.run_due(runtime.sync_deps(), 60, now=now)
         deadline = time.monotonic() + WAIT_S
         while len(passes) < expected:
             if time.monotonic() > deadline:

@@ -95,14 +95,51 @@ def table_snapshot(table: Any) -> list[dict[str, Any]]:
     return sorted(items, key=lambda item: (str(item.get("pk")), str(item.get("sk"))))
 
 
+def no_sleep(_seconds: float) -> None:
+    """Retries without pauses (a test asserts what is retried, not how long it waits)."""
+
+
+def campaign_deps(**changes: Any) -> Any:
+    """The campaign services' collaborators as ``runtime`` wires them, retrying without pauses; ``changes``
+    replaces fields (smaller chunks, a repository with a fault injected: see ``Overriding``)."""
+    import dataclasses
+
+    from wecom_bundle import runtime
+
+    return dataclasses.replace(runtime.campaign_deps(), **{"sleep": no_sleep, **changes})
+
+
+def sync_deps(campaigns: Any = None, **changes: Any) -> Any:
+    """The result sync's collaborators as ``runtime`` wires them, backing off without pauses, with
+    ``campaigns`` (default: ``campaign_deps()``) for the campaign side; ``changes`` replaces fields."""
+    import dataclasses
+
+    from wecom_bundle import runtime
+
+    fields = {"sleep": no_sleep, "campaigns": campaigns or campaign_deps(), **changes}
+    return dataclasses.replace(runtime.sync_deps(), **fields)
+
+
+class Overriding:
+    """A repository (module) with some functions replaced, every other one the real one: how a test
+    injects a fault into one access pattern without patching the module."""
+
+    def __init__(self, real: Any, **functions: Callable[..., Any]) -> None:
+        self._real = real
+        self._functions = functions
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self._functions:
+            return self._functions[name]
+        return getattr(self._real, name)
+
+
 def with_campaign_customers(sim: SimulatorHandle, monkeypatch: Any) -> SimulatorHandle:
-    """The simulator knowing member zhangsan and customers wm0..wm2, campaign retries without pauses: the
-    setting every admin campaign test starts from."""
+    """The simulator knowing member zhangsan and customers wm0..wm2: the setting every admin campaign test
+    starts from. (``monkeypatch`` is no longer used: the admin function's campaign services get their
+    collaborators from ``runtime``, and these tests make no call WeCom answers with a retryable fault.)"""
     import requests
 
-    from wecom_bundle import campaigns
-
-    monkeypatch.setattr(campaigns, "_sleep", lambda _s: None)
     customers = [{"external_userid": f"wm{i}", "name": f"c{i}", "owner": "zhangsan"} for i in range(3)]
     requests.post(
         f"{sim.url}/__sim/contacts", json={"members": ["zhangsan"], "customers": customers}, timeout=5
@@ -146,7 +183,8 @@ def as_admin(service: Callable[..., Any]) -> Callable[..., Any]:
     """``service`` seen through the admin function's table, for tests that state the HTTP contract of a
     service call (a create's 201/202/200, a refusal's 409 and extra fields) without an HTTP event.
     InvalidField and NotFound pass through as raised: those tests assert the domain error itself."""
-    from wecom_bundle.campaigns import CreateResult  # here: conftest imports this module before any test
+    # Imported here: conftest imports this module before any test.
+    from wecom_bundle.campaigns.create import CreateResult
 
     table = admin_refusals()
 

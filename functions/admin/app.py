@@ -17,13 +17,11 @@ from refusals import create_status, error_answer
 
 from wecom_bundle import (
     apigw,
-    campaign_results,
-    campaigns,
     openapi,
-    reminders,
     runtime,
     welcome_admin,
 )
+from wecom_bundle.campaigns import cancel, create, queries, reminders, results
 from wecom_bundle.domain_errors import DomainError
 from wecom_bundle.validation import MAX_JSON_DEPTH, ValidationError, check_json, check_text
 
@@ -152,7 +150,7 @@ def _deadline() -> float | None:
 @app.post("/admin/campaigns")
 def create_campaign() -> Response:
     key = app.current_event.headers.get("Idempotency-Key")  # case-insensitive; "" when sent empty
-    result = campaigns.create_campaign(_json_body(), key, deadline=_deadline())
+    result = create.create_campaign(runtime.campaign_deps(), _json_body(), key, deadline=_deadline())
     response = _ok(create_status(creating=result.creating, replayed=result.replayed), result.body)
     if result.replayed:
         response.headers["Idempotent-Replayed"] = "true"
@@ -161,22 +159,22 @@ def create_campaign() -> Response:
 
 @app.get("/admin/campaigns")
 def list_campaigns() -> Response:
-    return _ok(200, campaigns.list_campaigns(_query()))
+    return _ok(200, queries.list_campaigns(runtime.campaign_deps(), _query()))
 
 
 @app.get("/admin/campaigns/<campaign_id>")
 def get_campaign(campaign_id: str) -> Response:
-    return _ok(200, campaigns.get_campaign(campaign_id))
+    return _ok(200, queries.get_campaign(runtime.campaign_deps(), campaign_id))
 
 
 @app.post("/admin/campaigns/<campaign_id>/cancel")
 def cancel_campaign(campaign_id: str) -> Response:
-    return _ok(200, campaigns.cancel_campaign(campaign_id))
+    return _ok(200, cancel.cancel_campaign(runtime.campaign_deps(), campaign_id))
 
 
 @app.post("/admin/campaigns/<campaign_id>/remind")
 def remind_campaign(campaign_id: str) -> Response:
-    return _ok(200, reminders.remind_campaign(campaign_id, _optional_json_body()))
+    return _ok(200, reminders.remind_campaign(runtime.campaign_deps(), campaign_id, _optional_json_body()))
 
 
 @app.get("/admin/campaigns/<campaign_id>/results")
@@ -184,7 +182,7 @@ def get_campaign_results(campaign_id: str) -> Response:
     query = _query()
     if query.get("format", "json") not in ("json", "csv"):
         raise ValidationError("format", "must be json or csv")
-    page = campaign_results.results_page(campaigns.known_id(campaign_id), query)
+    page = results.results_page(runtime.campaign_deps(), queries.known_id(campaign_id), query)
     if query.get("format") == "csv":  # a page at a time too: the next page's cursor is in a header
         headers = {"X-Next-Cursor": page.cursor} if page.cursor else None
         return Response(200, "text/csv; charset=utf-8", page.csv(), headers=headers)

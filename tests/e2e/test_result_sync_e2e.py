@@ -17,8 +17,9 @@ import requests
 from local.stack import StackHandle
 from tests.e2e.test_wecomctl_e2e import Cli
 from tests.support import DynamoWrites
-from wecom_bundle import result_ingest, storage
-from wecom_bundle.sync_totals import STATUS_NAMES
+from wecom_bundle import storage
+from wecom_bundle.result_sync import ingest
+from wecom_bundle.result_sync.totals import STATUS_NAMES
 
 pytestmark = pytest.mark.e2e
 MEMBERS = [f"rs{m}" for m in range(4)]
@@ -102,7 +103,7 @@ def world(local_stack: StackHandle) -> dict[str, Any]:
         )
         assert answer.status_code == 201, answer.text
         created[answer.json()["campaign_id"]] = answer.json()["msgids"]
-    old = int(time.time()) - result_ingest.SETTLE_S - 60  # created in the console a while ago
+    old = int(time.time()) - ingest.SETTLE_S - 60  # created in the console a while ago
     console = sim(
         stack,
         "POST",
@@ -111,7 +112,7 @@ def world(local_stack: StackHandle) -> dict[str, Any]:
     )
     member = sim(stack, "POST", "groupmsg/admin_task", {"creator": "rs3", "create_type": 1})
     for external in (console["msgid"], member["msgid"]):
-        created[result_ingest.external_campaign_id(external)] = [external]
+        created[ingest.external_campaign_id(external)] = [external]
     msgids = [m for ms in created.values() for m in ms]
     sim(stack, "POST", f"groupmsg/{msgids[0]}/send", {"userids": ["rs0"], "customer_status": {"rsc0_3": 2}})
     sim(
@@ -141,7 +142,7 @@ def test_console_and_member_tasks_show_up_as_campaigns(
 ) -> None:
     listed = requests.get(f"{local_stack.api_url}/admin/campaigns", params={"limit": 100}, timeout=30).json()
     origins = {c["campaign_id"]: c["origin"] for c in listed["items"]}
-    console_id = result_ingest.external_campaign_id(world["console"])
+    console_id = ingest.external_campaign_id(world["console"])
     assert origins[console_id] == "admin_console"
     assert sorted(origins.values()).count("member") == 1
     assert campaign(local_stack, console_id)["status"] == "completed"

@@ -18,14 +18,18 @@ import requests
 
 from local.wecom_sim.calllog import calls
 from local.wecom_sim.server import SimulatorHandle
-from tests.support import AdminRefusal, as_admin, dev_simulator, race
-from wecom_bundle import campaigns, reminders, runtime, storage
+from tests.support import AdminRefusal, as_admin, campaign_deps, dev_simulator, race
+from wecom_bundle import runtime
+from wecom_bundle.campaigns import create, queries, reminders
+from wecom_bundle.campaigns import repo as campaign_repo
+from wecom_bundle.dynamo import client as dynamo_client
 
 pytestmark = pytest.mark.integration
 # Creates and reminders as the admin API answers them (the services return domain results, not statuses).
-create_campaign = as_admin(campaigns.create_campaign)
+create_campaign = as_admin(create.create_campaign)
 remind_campaign = as_admin(reminders.remind_campaign)
 DAY_MS = 86_400_000
+DEPS = campaign_deps(chunk_size=2)  # retries without pauses; chunks of 2 recipients
 
 
 @pytest.fixture
@@ -37,11 +41,9 @@ def sim(
     # other suites on this session-wide DynamoDB Local use, so no stale token of ours reaches them.
     secret = f"campaign-races-{uuid.uuid4().hex}"
     monkeypatch.setenv("WECOM_CORP_SECRET", secret)
-    storage.reset_client()
+    dynamo_client.reset_client()
     handle = dev_simulator(corp_secret=secret)
     monkeypatch.setenv("WECOM_API_BASE", handle.url)
-    monkeypatch.setattr(campaigns, "CHUNK_SIZE", 2)
-    monkeypatch.setattr(campaigns, "_sleep", lambda _s: None)
     runtime.reset()
     customers = [{"external_userid": f"wm{i}", "name": f"c{i}", "owner": "zhangsan"} for i in range(5)]
     requests.post(
@@ -50,7 +52,7 @@ def sim(
     yield handle
     handle.stop()
     runtime.reset()
-    storage.reset_client()
+    dynamo_client.reset_client()
 
 
 def unique_text() -> dict[str, str]:
@@ -68,20 +70,20 @@ def test_one_key_raced_by_many_requests_creates_one_campaign(sim: SimulatorHandl
 
     def post(_i: int) -> tuple[int, str]:
         try:
-            result = create_campaign(body, key)
+            result = create_campaign(DEPS, body, key)
         except AdminRefusal as exc:  # the key is being used right now, by the winner
             assert exc.code == "idempotency_conflict"
             return 409, exc.extra.get("campaign_id", "")
         return result.status, result.body["campaign_id"]
 
     answers = race(8, post)
-    winner = storage.get_idempotency(key)["campaign_id"]
+    winner = campaign_repo.get_idempotency(key)["campaign_id"]
     assert {cid for _, cid in answers if cid} == {winner}
     statuses = [status for status, _ in answers]
     assert statuses.count(201) == 1  # the creator; the others replayed (202 while it was still creating)
     assert set(statuses) <= {200, 201, 202}
     assert len(added(sim)) == 2  # two chunks, once
-    assert campaigns.get_campaign(winner)["status"] == "active"
+    assert queries.get_campaign(DEPS, winner)["status"] == "active"
 
 
 def test_a_scheduled_campaign_raced_by_scheduled_runs_is_created_once(sim: SimulatorHandle) -> None:
@@ -91,13 +93,13 @@ def test_a_scheduled_campaign_raced_by_scheduled_runs_is_created_once(sim: Simul
         "text": unique_text(),
         "send_at": now + 60,
     }
-    created = create_campaign(body, None, now=now)
+    created = create_campaign(DEPS, body, None, now=now)
     assert created.body["status"] == "scheduled"
 
-    summaries = race(6, lambda _i: reminders.run_due(now=now + 61))
+    summaries = race(6, lambda _i: reminders.run_due(DEPS, now=now + 61))
 
     assert sum(s["campaigns_claimed"] for s in summaries) >= 1
-    shown = campaigns.get_campaign(created.body["campaign_id"])
+    shown = queries.get_campaign(DEPS, created.body["campaign_id"])
     assert shown["status"] == "active" and len(shown["msgids"]) == 3
     ours = [c for c in added(sim) if c["body"]["text"] == body["text"]]
     assert len(ours) == 3  # three chunks, each created exactly once
@@ -113,31 +115,33 @@ def _rolling_max(times_ms: list[int]) -> int:
 def test_reminder_cap_holds_under_concurrent_scheduled_and_manual_reminders(sim: SimulatorHandle) -> None:
     policy = {"first_after_minutes": 0, "every_minutes": 1}
     body = {"external_userid": ["wm0", "wm1", "wm2"], "text": unique_text(), "reminders": policy}
-    created = create_campaign(body, None)
+    created = create_campaign(DEPS, body, None)
     campaign_id, msgids = created.body["campaign_id"], created.body["msgids"]
-    sent_at = int(storage.get_campaign(campaign_id)["sent_at"])
+    sent_at = int(campaign_repo.get_campaign(campaign_id)["sent_at"])
 
     def storm(offset_s: int) -> Callable[[int], Any]:
         def work(i: int) -> Any:
             kind = i % 3
             if kind == 0:  # overlapping scheduled runs, at different ticks
-                return reminders.run_due(now=sent_at + offset_s + 60 * (i // 3))
+                return reminders.run_due(DEPS, now=sent_at + offset_s + 60 * (i // 3))
             if kind == 1:  # operators pressing "remind"
                 try:
-                    return remind_campaign(campaign_id, None, now_ms=(sent_at + offset_s) * 1000 + i)
+                    return remind_campaign(DEPS, campaign_id, None, now_ms=(sent_at + offset_s) * 1000 + i)
                 except AdminRefusal as exc:
                     assert exc.code == "reminder_limit" and exc.extra["next_allowed_at"] > sent_at + offset_s
                     return exc.code
             # a scheduled run that somehow skipped the turn claim: only the ledger stands in its way
             return [
-                reminders.remind_msgid(campaign_id, m, "scheduled", now_ms=(sent_at + offset_s) * 1000 + i)
+                reminders.remind_msgid(
+                    DEPS, campaign_id, m, "scheduled", now_ms=(sent_at + offset_s) * 1000 + i
+                )
                 for m in msgids
             ]
 
         return work
 
     race(15, storm(0))
-    events = campaigns.get_campaign(campaign_id)["reminders"]
+    events = queries.get_campaign(DEPS, campaign_id)["reminders"]
     for msgid in msgids:
         mine = [e for e in events if e["msgid"] == msgid]
         assert len(mine) == 3, events  # the cap is reached, never passed
@@ -147,7 +151,7 @@ def test_reminder_cap_holds_under_concurrent_scheduled_and_manual_reminders(sim:
     race(15, storm(86_400))
     race(6, storm(86_400 + 3600))  # an hour later: still inside the second window
 
-    events = storage.campaign_view(campaign_id)[2]
+    events = campaign_repo.campaign_view(campaign_id)[2]
     for msgid in msgids:
         # "uncertain" (no answer from WeCom, e.g. a very slow machine) counts: it holds its slot
         times = [int(e["at_ms"]) for e in events if e["msgid"] == msgid]

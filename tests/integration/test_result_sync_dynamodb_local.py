@@ -18,11 +18,16 @@ import pytest
 import requests
 
 from local.wecom_sim.server import SimulatorHandle
-from tests.support import dev_simulator, race
-from wecom_bundle import campaigns, result_fanout, result_sync, runtime, storage, sync_queue
-from wecom_bundle.sync_budget import Budget
-from wecom_bundle.sync_queue import SyncMessage
-from wecom_bundle.sync_totals import STATUS_NAMES
+from tests.support import campaign_deps, dev_simulator, race, sync_deps
+from wecom_bundle import runtime
+from wecom_bundle.campaigns import create as campaign_create
+from wecom_bundle.campaigns import repo as campaign_repo
+from wecom_bundle.dynamo import client as dynamo_client
+from wecom_bundle.result_sync import fanout, sync_pass
+from wecom_bundle.result_sync import repo as sync_repo
+from wecom_bundle.result_sync.deps import SyncDeps
+from wecom_bundle.result_sync.queue import SyncMessage
+from wecom_bundle.result_sync.totals import STATUS_NAMES
 
 pytestmark = pytest.mark.integration
 
@@ -34,10 +39,9 @@ def sim(
     monkeypatch.setenv("DYNAMODB_ENDPOINT", dynamodb_local.endpoint)
     secret = f"sync-races-{uuid.uuid4().hex}"  # our own token record on the session-wide DynamoDB Local
     monkeypatch.setenv("WECOM_CORP_SECRET", secret)
-    storage.reset_client()
+    dynamo_client.reset_client()
     handle = dev_simulator(corp_secret=secret)
     monkeypatch.setenv("WECOM_API_BASE", handle.url)
-    monkeypatch.setattr(campaigns, "_sleep", lambda _s: None)
     runtime.reset()
     members = [f"sr{m}" for m in range(3)]
     customers = [
@@ -51,13 +55,20 @@ def sim(
     yield handle
     handle.stop()
     runtime.reset()
-    storage.reset_client()
+    dynamo_client.reset_client()
 
 
 @pytest.fixture
-def queued(monkeypatch: pytest.MonkeyPatch) -> list[SyncMessage]:
-    """What the runs would send to SQS (the queue itself is exercised by the unit and e2e tests)."""
-    sent: list[SyncMessage] = []
+def queued() -> list[SyncMessage]:
+    """What the runs would send to SQS (filled by ``deps``' queue)."""
+    return []
+
+
+@pytest.fixture
+def deps(queued: list[SyncMessage]) -> SyncDeps:
+    """The result sync's collaborators with a queue that records what the runs send (the queue itself is
+    exercised by the unit and e2e tests)."""
+    sent = queued
     lock = threading.Lock()
 
     def send(messages: list[SyncMessage], delay_s: int = 0) -> list[SyncMessage]:
@@ -65,30 +76,31 @@ def queued(monkeypatch: pytest.MonkeyPatch) -> list[SyncMessage]:
             sent.extend(messages)
         return []
 
-    monkeypatch.setattr(sync_queue, "send", send)
-    return sent
+    return sync_deps(campaign_deps(), send_messages=send)
 
 
 def create(text: str) -> tuple[str, list[str]]:
     ids = [f"src{m}_{i}" for m in range(3) for i in range(40)]
-    created = campaigns.create_campaign({"external_userid": ids, "text": {"content": text}}, None)
+    created = campaign_create.create_campaign(
+        campaign_deps(), {"external_userid": ids, "text": {"content": text}}, None
+    )
     return created.body["campaign_id"], created.body["msgids"]
 
 
 def test_racing_scheduled_runs_queue_each_due_msgid_once(
-    sim: SimulatorHandle, queued: list[SyncMessage]
+    sim: SimulatorHandle, queued: list[SyncMessage], deps: SyncDeps
 ) -> None:
     ours = {m for n in range(4) for m in create(f"race {n} {time.time_ns()}")[1]}
     now = int(time.time()) + 5
 
-    race(6, lambda _i: result_fanout.queue_due(now, 1000))
+    race(6, lambda _i: fanout.queue_due(deps, now, 1000))
 
     counted = Counter(m.msgid for m in queued if m.msgid in ours)
     assert set(counted) == ours and set(counted.values()) == {1}
 
 
 def test_duplicate_deliveries_of_one_pass_leave_rows_and_totals_right(
-    sim: SimulatorHandle, queued: list[SyncMessage]
+    sim: SimulatorHandle, queued: list[SyncMessage], deps: SyncDeps
 ) -> None:
     campaign_id, (msgid,) = create(f"dup {time.time_ns()}")
     requests.post(
@@ -97,18 +109,18 @@ def test_duplicate_deliveries_of_one_pass_leave_rows_and_totals_right(
         timeout=5,
     ).raise_for_status()
     now = int(time.time()) + 5
-    storage.mark_msgid_sync_due(msgid, now)  # due at our "now" whatever other suites left in the index
-    result_fanout.queue_due(now, 1000)
+    sync_repo.mark_msgid_sync_due(msgid, now)  # due at our "now" whatever other suites left in the index
+    fanout.queue_due(deps, now, 1000)
     (message,) = [m for m in queued if m.msgid == msgid]
 
     outcomes = race(
-        4, lambda _i: result_sync.sync_msgid(msgid, message.token, Budget(60), now=now)["outcome"]
+        4, lambda _i: sync_pass.sync_msgid(deps, msgid, message.token, deps.budget(60), now=now)["outcome"]
     )
 
     assert "synced" in outcomes and set(outcomes) <= {"synced", "stale"}
     task = requests.get(f"{sim.url}/__sim/groupmsg/{msgid}", timeout=5).json()
     truth = Counter(STATUS_NAMES[r["status"]] for m in task["members"] for r in m["recipients"])
-    totals = storage.get_campaign(campaign_id)["totals"]["customers"]
+    totals = campaign_repo.get_campaign(campaign_id)["totals"]["customers"]
     assert totals == {name: truth[name] for name in STATUS_NAMES.values()}
-    rows = [r for m in ("sr0", "sr1", "sr2") for r in storage.member_results(msgid, m)]
+    rows = [r for m in ("sr0", "sr1", "sr2") for r in sync_repo.member_results(msgid, m)]
     assert len(rows) == 120 and len({r["external_userid"] for r in rows}) == 120

@@ -16,10 +16,12 @@ from typing import TYPE_CHECKING
 from wecom_bundle import config
 
 if TYPE_CHECKING:
+    from wecom_bundle.campaigns.deps import CampaignDeps
     from wecom_bundle.group_templates.media import TemplateMedia
     from wecom_bundle.group_templates.reconcile import Reconciler
     from wecom_bundle.group_templates.service import GroupTemplateService
     from wecom_bundle.media.refresh import MediaRefresh
+    from wecom_bundle.result_sync.deps import SyncDeps
     from wecom_bundle.wecom.client import WeComClient
 
 _lock = threading.Lock()
@@ -90,6 +92,24 @@ def reset() -> None:
 
 # ----------------------------------------------------------------------------------------------- campaigns
 # (campaigns, reminders and result sync builders)
+def campaign_deps() -> CampaignDeps:
+    """The campaign services' collaborators: the repositories and the container's WeCom client (built when
+    a call is about to be made, so a refused body costs no token fetch)."""
+    from wecom_bundle.campaigns import reminder_repo
+    from wecom_bundle.campaigns import repo as campaign_repo
+    from wecom_bundle.campaigns.deps import CampaignDeps
+    from wecom_bundle.result_sync import repo as sync_repo
+
+    return CampaignDeps(repo=campaign_repo, reminders=reminder_repo, sync_repo=sync_repo, wecom=wecom_client)
+
+
+def sync_deps() -> SyncDeps:
+    """The result sync's collaborators: its repository, the campaigns' (msgid registry, repair), the queue."""
+    from wecom_bundle.result_sync import queue
+    from wecom_bundle.result_sync import repo as sync_repo
+    from wecom_bundle.result_sync.deps import SyncDeps
+
+    return SyncDeps(repo=sync_repo, campaigns=campaign_deps(), send_messages=queue.send, wecom=wecom_client)
 
 
 # ----------------------------------------------------------------------------------------------- group templates
@@ -133,13 +153,14 @@ def media_refresh() -> MediaRefresh:
     """The scheduled media refresh with every content holder as a source: welcome rules, campaigns not yet
     created, group templates (also re-pointed at fresh ids after the uploads: WeCom stores them with ours)."""
     from wecom_bundle import storage
+    from wecom_bundle.campaigns import repo as campaign_repo
     from wecom_bundle.media.refresh import MediaRefresh, pending_campaign_attachments, rule_attachments
 
     templates = group_template_media()
     return MediaRefresh(
         sources={
             "welcome_rules": rule_attachments(storage.list_rules),
-            "campaigns": pending_campaign_attachments(storage.list_campaigns),
+            "campaigns": pending_campaign_attachments(campaign_repo.list_campaigns),
             "group_templates": templates.media_attachments,
         },
         after_refresh={"group_templates": templates.refresh_media},

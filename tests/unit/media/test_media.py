@@ -21,8 +21,10 @@ from local.settings import DEV_DEFAULTS
 from local.wecom_sim.calllog import calls
 from local.wecom_sim.endpoints_welcome import issue_welcome_code
 from local.wecom_sim.server import SimulatorHandle
-from tests.support import function_under_test, race
-from wecom_bundle import campaigns, runtime, storage, welcome_admin
+from tests.support import campaign_deps, function_under_test, race
+from wecom_bundle import runtime, storage, welcome_admin
+from wecom_bundle.campaigns import create
+from wecom_bundle.campaigns import repo as campaign_repo
 from wecom_bundle.content import validate_attachments
 from wecom_bundle.dynamo import client as dynamo_client
 from wecom_bundle.media import cache as media
@@ -39,6 +41,7 @@ DAY = 86_400
 PNG = b"\x89PNG\r\n\x1a\n" + b"pixels" * 50
 PDF = b"%PDF-1.4 brochure" * 20
 IMAGE_REF = MediaRef("image", "welcome/banner.png")
+CAMPAIGN_DEPS = campaign_deps()  # campaign retries without pauses
 
 
 @pytest.fixture
@@ -46,7 +49,6 @@ def sim(wecom_sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch) -> Simulato
     """Simulator + bucket; the media cache's clock follows the simulator's clock."""
     monkeypatch.setenv("MEDIA_BUCKET", BUCKET)
     monkeypatch.setattr(media, "_now", wecom_sim.state.clock.now)
-    monkeypatch.setattr(campaigns, "_sleep", lambda _s: None)
     s3 = boto3.client("s3", region_name="us-east-1")
     s3.create_bucket(Bucket=BUCKET)
     s3.put_object(Bucket=BUCKET, Key="welcome/banner.png", Body=PNG, ContentType="image/png")
@@ -413,7 +415,8 @@ def test_new_content_holders_join_through_a_source(sim: SimulatorHandle) -> None
 
 
 def test_scheduled_campaigns_are_refreshed_ahead_of_their_send(sim: SimulatorHandle) -> None:
-    created = campaigns.create_campaign(
+    created = create.create_campaign(
+        CAMPAIGN_DEPS,
         {
             "external_userid": ["wm1"],
             "attachments": [{"msgtype": "file", "file": {"s3_key": "docs/brochure.pdf"}}],
@@ -432,20 +435,20 @@ def test_campaign_with_an_s3_file(sim: SimulatorHandle) -> None:
         "text": {"content": "Our brochure"},
         "attachments": [{"msgtype": "file", "file": {"s3_key": "docs/brochure.pdf"}}],
     }
-    created = campaigns.create_campaign(doc, None)
+    created = create.create_campaign(CAMPAIGN_DEPS, doc, None)
     assert created.body["status"] == "active"
     (call,) = [c for c in calls(sim.state, "add_msg_template") if c["errcode"] == 0]
     media_id = call["body"]["attachments"][0]["file"]["media_id"]
     assert sim.state.media[media_id].data == PDF
-    stored = storage.get_campaign(created.body["campaign_id"])
+    stored = campaign_repo.get_campaign(created.body["campaign_id"])
     assert stored["attachments"] == doc["attachments"]  # the reference is kept, ids are per send
 
 
 def test_campaign_naming_a_missing_object_is_refused(sim: SimulatorHandle) -> None:
     doc = {"external_userid": ["wm1"], "attachments": [{"msgtype": "file", "file": {"s3_key": "no.pdf"}}]}
     with pytest.raises(ValidationError):
-        campaigns.create_campaign(doc, "key-1")
-    assert storage.get_idempotency("key-1") is None
+        create.create_campaign(CAMPAIGN_DEPS, doc, "key-1")
+    assert campaign_repo.get_idempotency("key-1") is None
     assert calls(sim.state, "add_msg_template") == []
 
 
@@ -457,5 +460,5 @@ def test_campaign_40007_reuploads_once(sim: SimulatorHandle) -> None:
         "external_userid": ["wm1"],
         "attachments": [{"msgtype": "file", "file": {"s3_key": "docs/brochure.pdf"}}],
     }
-    assert campaigns.create_campaign(doc, None).body["status"] == "active"
+    assert create.create_campaign(CAMPAIGN_DEPS, doc, None).body["status"] == "active"
     assert [c["errcode"] for c in calls(sim.state, "add_msg_template")] == [40007, 0]

@@ -112,11 +112,14 @@ def test_domain_errors_know_nothing_of_http() -> None:
 def test_the_scheduled_functions_services_import_nothing_of_the_admin_http() -> None:
     """A fresh interpreter, so another test's imports cannot hide one (or invent one)."""
     services = [
-        "wecom_bundle.reminders",
-        "wecom_bundle.campaigns",
+        "wecom_bundle.campaigns.reminders",
+        "wecom_bundle.campaigns.create",
+        "wecom_bundle.campaigns.send",
+        "wecom_bundle.campaigns.cancel",
+        "wecom_bundle.campaigns.queries",
         "wecom_bundle.media.refresh",
-        "wecom_bundle.result_sync",
-        "wecom_bundle.result_ingest",
+        "wecom_bundle.result_sync.sync_pass",
+        "wecom_bundle.result_sync.ingest",
         "wecom_bundle.group_templates.service",
         "wecom_bundle.group_templates.reconcile",
     ]

@@ -14,9 +14,11 @@ import requests
 
 from local.wecom_sim.calllog import calls
 from local.wecom_sim.server import SimulatorHandle
-from tests.support import AdminRefusal, as_admin
-from wecom_bundle import campaigns, reminders, storage
-from wecom_bundle.reminder_policy import ReminderPolicy, next_allowed_at, parse_policy
+from tests.support import AdminRefusal, as_admin, campaign_deps
+from wecom_bundle.campaigns import cancel, create, queries, reminder_repo, reminders
+from wecom_bundle.campaigns import repo as campaign_repo
+from wecom_bundle.campaigns.reminder_policy import ReminderPolicy, next_allowed_at, parse_policy
+from wecom_bundle.dynamo import keys
 from wecom_bundle.validation import NotFound, ValidationError
 
 pytestmark = pytest.mark.usefixtures("moto_table")
@@ -25,10 +27,12 @@ remind_campaign = as_admin(reminders.remind_campaign)
 DAY_MS = 86_400_000
 
 
+# Retries without pauses, chunks of 2 recipients (a campaign of 3 customers is two tasks).
+DEPS = campaign_deps(chunk_size=2)
+
+
 @pytest.fixture
-def sim(wecom_sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch) -> SimulatorHandle:
-    monkeypatch.setattr(campaigns, "_sleep", lambda _s: None)
-    monkeypatch.setattr(campaigns, "CHUNK_SIZE", 2)
+def sim(wecom_sim: SimulatorHandle) -> SimulatorHandle:
     customers = [{"external_userid": f"wm{i}", "name": f"c{i}", "owner": "zhangsan"} for i in range(4)]
     requests.post(
         f"{wecom_sim.url}/__sim/contacts", json={"members": ["zhangsan"], "customers": customers}, timeout=5
@@ -41,9 +45,9 @@ def active_campaign(policy: dict[str, Any] | None = None) -> tuple[str, list[str
     doc: dict[str, Any] = {"external_userid": ["wm0", "wm1", "wm2"], "text": {"content": "hi"}}
     if policy is not None:
         doc["reminders"] = policy
-    created = campaigns.create_campaign(doc, None)
+    created = create.create_campaign(DEPS, doc, None)
     assert created.body["status"] == "active" and len(created.body["msgids"]) == 2
-    campaign = storage.get_campaign(created.body["campaign_id"])
+    campaign = campaign_repo.get_campaign(created.body["campaign_id"])
     return created.body["campaign_id"], created.body["msgids"], int(campaign["sent_at"])
 
 
@@ -62,7 +66,7 @@ def accepted_reminds(sim: SimulatorHandle) -> list[dict[str, Any]]:
 
 
 def slots(msgid: str) -> list[int | None]:
-    held = storage.reminder_slots(msgid)
+    held = reminder_repo.reminder_slots(msgid)
     return [held.get(i, {}).get("at_ms") for i in range(3)]
 
 
@@ -104,82 +108,82 @@ def test_manual_reminders_stop_at_three_per_msgid_per_rolling_24h(sim: Simulator
     campaign_id, msgids, _ = active_campaign()
     t0 = int(time.time() * 1000)
     for hour in range(3):
-        answer = remind_campaign(campaign_id, None, now_ms=t0 + hour * 3_600_000)
+        answer = remind_campaign(DEPS, campaign_id, None, now_ms=t0 + hour * 3_600_000)
         assert sorted(answer["reminded"]) == sorted(msgids)
     with pytest.raises(AdminRefusal) as refused:
-        remind_campaign(campaign_id, None, now_ms=t0 + 3 * 3_600_000)
+        remind_campaign(DEPS, campaign_id, None, now_ms=t0 + 3 * 3_600_000)
     assert (refused.value.status, refused.value.code) == (429, "reminder_limit")
     assert refused.value.extra["next_allowed_at"] == -(-(t0 + DAY_MS) // 1000)
     assert len(accepted_reminds(sim)) == 6
 
     advance_sim(sim, 86_400)
-    answer = remind_campaign(campaign_id, None, now_ms=t0 + DAY_MS)  # t0's slot left the window
+    answer = remind_campaign(DEPS, campaign_id, None, now_ms=t0 + DAY_MS)  # t0's slot left the window
     assert sorted(answer["reminded"]) == sorted(msgids)
     with pytest.raises(AdminRefusal) as again:
-        remind_campaign(campaign_id, None, now_ms=t0 + DAY_MS + 1_800_000)
+        remind_campaign(DEPS, campaign_id, None, now_ms=t0 + DAY_MS + 1_800_000)
     assert again.value.extra["next_allowed_at"] == -(-(t0 + 3_600_000 + DAY_MS) // 1000)
     assert [
         c for c in calls(sim.state, "remind_groupmsg_send") if c["errcode"] == 45009
     ] == []  # never WeCom's cap
 
-    shown = campaigns.get_campaign(campaign_id)["reminders"]
+    shown = queries.get_campaign(DEPS, campaign_id)["reminders"]
     assert len(shown) == 8 and {r["trigger"] for r in shown} == {"manual"}
     assert {r["msgid"] for r in shown} == set(msgids)
 
 
 def test_chosen_msgids_only(sim: SimulatorHandle) -> None:
     campaign_id, msgids, _ = active_campaign()
-    answer = remind_campaign(campaign_id, {"msgids": [msgids[1]]})
+    answer = remind_campaign(DEPS, campaign_id, {"msgids": [msgids[1]]})
     assert answer["reminded"] == [msgids[1]]
     assert [c["body"]["msgid"] for c in accepted_reminds(sim)] == [msgids[1]]
     with pytest.raises(ValidationError) as refused:
-        remind_campaign(campaign_id, {"msgids": ["msg-not-ours"]})
+        remind_campaign(DEPS, campaign_id, {"msgids": ["msg-not-ours"]})
     assert refused.value.field == "msgids"
     with pytest.raises(ValidationError):
-        remind_campaign(campaign_id, {"everyone": True})
+        remind_campaign(DEPS, campaign_id, {"everyone": True})
 
 
 def test_wecom_45009_keeps_the_slot_and_refuses(sim: SimulatorHandle) -> None:
     campaign_id, msgids, _ = active_campaign()
     fault(sim, path="remind_groupmsg_send", errcode=45009, times=1)
-    outcome = reminders.remind_msgid(campaign_id, msgids[0], "manual")
+    outcome = reminders.remind_msgid(DEPS, campaign_id, msgids[0], "manual")
     assert (outcome.result, outcome.errcode) == ("refused", 45009)
     assert sum(t is not None for t in slots(msgids[0])) == 1  # counted: WeCom saw reminders we did not
     for _ in range(2):
-        assert reminders.remind_msgid(campaign_id, msgids[0], "manual").result == "sent"
-    refused = reminders.remind_msgid(campaign_id, msgids[0], "manual")
+        assert reminders.remind_msgid(DEPS, campaign_id, msgids[0], "manual").result == "sent"
+    refused = reminders.remind_msgid(DEPS, campaign_id, msgids[0], "manual")
     assert refused.result == "refused" and refused.next_allowed_at is not None
 
 
 def test_other_refusals_release_the_slot(sim: SimulatorHandle) -> None:
     campaign_id, msgids, _ = active_campaign()
     fault(sim, path="remind_groupmsg_send", errcode=41047, times=1)
-    assert reminders.remind_msgid(campaign_id, msgids[0], "manual").result == "failed"
+    assert reminders.remind_msgid(DEPS, campaign_id, msgids[0], "manual").result == "failed"
     assert slots(msgids[0]) == [None, None, None]
     for _ in range(3):
-        assert reminders.remind_msgid(campaign_id, msgids[0], "manual").result == "sent"
+        assert reminders.remind_msgid(DEPS, campaign_id, msgids[0], "manual").result == "sent"
 
 
 def test_busy_is_retried_and_a_lost_answer_counts(sim: SimulatorHandle) -> None:
     campaign_id, msgids, _ = active_campaign()
     fault(sim, path="remind_groupmsg_send", errcode=45033, times=1)
-    assert reminders.remind_msgid(campaign_id, msgids[0], "manual").result == "sent"
+    assert reminders.remind_msgid(DEPS, campaign_id, msgids[0], "manual").result == "sent"
     fault(sim, path="remind_groupmsg_send", http_status=502, times=1)
-    assert reminders.remind_msgid(campaign_id, msgids[0], "manual").result == "uncertain"
+    assert reminders.remind_msgid(DEPS, campaign_id, msgids[0], "manual").result == "uncertain"
     assert sum(t is not None for t in slots(msgids[0])) == 2
-    outcomes = [r["outcome"] for r in campaigns.get_campaign(campaign_id)["reminders"]]
+    outcomes = [r["outcome"] for r in queries.get_campaign(DEPS, campaign_id)["reminders"]]
     assert outcomes == ["sent", "uncertain"]
 
 
 def test_manual_refusals(sim: SimulatorHandle) -> None:
     with pytest.raises(NotFound):
-        remind_campaign("cmp-nope", None)
+        remind_campaign(DEPS, "cmp-nope", None)
     now = int(time.time())
-    scheduled = campaigns.create_campaign(
-        {"external_userid": ["wm0"], "text": {"content": "x"}, "send_at": now + 600}, None
+    scheduled = create.create_campaign(
+        DEPS, {"external_userid": ["wm0"], "text": {"content": "x"}, "send_at": now + 600}, None
     )
     with pytest.raises(AdminRefusal) as refused:
-        remind_campaign(scheduled.body["campaign_id"], None)
+        remind_campaign(DEPS, scheduled.body["campaign_id"], None)
     assert (refused.value.status, refused.value.code) == (409, "invalid_state")
     assert calls(sim.state, "remind_groupmsg_send") == []
 
@@ -189,17 +193,17 @@ def test_scheduled_reminders_follow_the_policy(sim: SimulatorHandle) -> None:
     campaign_id, _, sent_at = active_campaign(
         {"first_after_minutes": 60, "every_minutes": 120, "stop_after_hours": 5}
     )
-    assert storage.get_campaign(campaign_id)["next_remind_at"] == sent_at + 3600
-    assert reminders.run_due(now=sent_at + 3599)["campaigns_checked"] == 0
-    turn1 = reminders.run_due(now=sent_at + 3600)
+    assert campaign_repo.get_campaign(campaign_id)["next_remind_at"] == sent_at + 3600
+    assert reminders.run_due(DEPS, now=sent_at + 3599)["campaigns_checked"] == 0
+    turn1 = reminders.run_due(DEPS, now=sent_at + 3600)
     assert (turn1["campaigns_checked"], turn1["reminders_sent"]) == (1, 2)
-    assert reminders.run_due(now=sent_at + 3600)["reminders_sent"] == 0  # the turn is taken
-    assert reminders.run_due(now=sent_at + 3600 + 7199)["campaigns_checked"] == 0
-    assert reminders.run_due(now=sent_at + 3600 + 7200)["reminders_sent"] == 2
-    assert reminders.run_due(now=sent_at + 3600 + 14400)["reminders_sent"] == 2  # at stop_after exactly
-    assert storage.get_campaign(campaign_id).get("next_remind_at") is None  # no turn after stop_after
-    assert reminders.run_due(now=sent_at + 10 * 3600)["campaigns_checked"] == 0
-    shown = campaigns.get_campaign(campaign_id)["reminders"]
+    assert reminders.run_due(DEPS, now=sent_at + 3600)["reminders_sent"] == 0  # the turn is taken
+    assert reminders.run_due(DEPS, now=sent_at + 3600 + 7199)["campaigns_checked"] == 0
+    assert reminders.run_due(DEPS, now=sent_at + 3600 + 7200)["reminders_sent"] == 2
+    assert reminders.run_due(DEPS, now=sent_at + 3600 + 14400)["reminders_sent"] == 2  # at stop_after exactly
+    assert campaign_repo.get_campaign(campaign_id).get("next_remind_at") is None  # no turn after stop_after
+    assert reminders.run_due(DEPS, now=sent_at + 10 * 3600)["campaigns_checked"] == 0
+    shown = queries.get_campaign(DEPS, campaign_id)["reminders"]
     assert len(shown) == 6 and {r["trigger"] for r in shown} == {"scheduled"}
     assert len(accepted_reminds(sim)) == 6
 
@@ -207,13 +211,13 @@ def test_scheduled_reminders_follow_the_policy(sim: SimulatorHandle) -> None:
 def test_scheduled_and_manual_share_the_cap(sim: SimulatorHandle) -> None:
     campaign_id, _, sent_at = active_campaign({"first_after_minutes": 0, "every_minutes": 30})
     now_ms = sent_at * 1000
-    remind_campaign(campaign_id, None, now_ms=now_ms)
-    remind_campaign(campaign_id, None, now_ms=now_ms + 1000)
-    assert reminders.run_due(now=sent_at + 2)["reminders_sent"] == 2
-    summary = reminders.run_due(now=sent_at + 2 + 1800)  # the next turn: every_minutes after the last
+    remind_campaign(DEPS, campaign_id, None, now_ms=now_ms)
+    remind_campaign(DEPS, campaign_id, None, now_ms=now_ms + 1000)
+    assert reminders.run_due(DEPS, now=sent_at + 2)["reminders_sent"] == 2
+    summary = reminders.run_due(DEPS, now=sent_at + 2 + 1800)  # the next turn: every_minutes after the last
     assert (summary["reminders_sent"], summary["reminders_refused"]) == (0, 2)
     with pytest.raises(AdminRefusal) as refused:
-        remind_campaign(campaign_id, None, now_ms=now_ms + 3000)
+        remind_campaign(DEPS, campaign_id, None, now_ms=now_ms + 3000)
     assert refused.value.code == "reminder_limit"
     assert len(accepted_reminds(sim)) == 6
 
@@ -222,24 +226,24 @@ def test_disabled_cancelled_and_synced_campaigns_get_no_scheduled_reminder(
     sim: SimulatorHandle, moto_table: Any
 ) -> None:
     disabled, _, sent_at = active_campaign({"enabled": False})
-    assert storage.get_campaign(disabled).get("next_remind_at") is None
+    assert campaign_repo.get_campaign(disabled).get("next_remind_at") is None
     cancelled, _, _ = active_campaign()
-    campaigns.cancel_campaign(cancelled)
+    cancel.cancel_campaign(DEPS, cancelled)
     partly, msgids, _ = active_campaign()
     synced, _, _ = active_campaign()
-    key = {"pk": storage.campaign_pk(partly), "sk": storage.chunk_sk(1)}
+    key = {"pk": keys.campaign_pk(partly), "sk": keys.chunk_sk(1)}
     moto_table.update_item(
         Key=key, UpdateExpression="SET members_unsent = :z", ExpressionAttributeValues={":z": 0}
     )
     moto_table.update_item(
-        Key={"pk": storage.campaign_pk(synced), "sk": "CAMPAIGN"},
+        Key={"pk": keys.campaign_pk(synced), "sk": "CAMPAIGN"},
         UpdateExpression="SET totals_synced_at = :t, totals.members.unsent = :z",
         ExpressionAttributeValues={":t": sent_at, ":z": 0},
     )
-    summary = reminders.run_due(now=sent_at + 3 * 3600)
+    summary = reminders.run_due(DEPS, now=sent_at + 3 * 3600)
     assert summary["reminders_sent"] == 1  # only the partly synced campaign's second msgid
     assert [c["body"]["msgid"] for c in accepted_reminds(sim)] == [msgids[1]]
-    assert storage.get_campaign(synced)["reminders_stopped"] == "no unsent members"
+    assert campaign_repo.get_campaign(synced)["reminders_stopped"] == "no unsent members"
     with pytest.raises(AdminRefusal) as refused:
-        remind_campaign(synced, None)
+        remind_campaign(DEPS, synced, None)
     assert refused.value.code == "nothing_to_remind"

@@ -25,16 +25,23 @@ class OutOfTime(Exception):
 class Budget:
     """Monotonic deadline plus a counter of WeCom calls made (reported by runs and ``make bench``)."""
 
-    sleep: Callable[[float], None] = staticmethod(time.sleep)  # tests replace it
-
-    def __init__(self, seconds: float, *, reserve_s: float = 0.0) -> None:
-        self.deadline = time.monotonic() + seconds
+    def __init__(
+        self,
+        seconds: float,
+        *,
+        reserve_s: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.clock = clock  # monotonic seconds
+        self.sleep = sleep  # between retries
+        self.deadline = clock() + seconds
         self.reserve_s = reserve_s  # what one more WeCom page needs at worst (timeouts included)
         self.calls = 0
         self.backoffs = 0
 
     def left(self) -> float:
-        return self.deadline - time.monotonic()
+        return self.deadline - self.clock()
 
     def check(self) -> None:
         """Raise OutOfTime unless one more step fits."""

@@ -12,48 +12,52 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from wecom_bundle import config, result_ingest, storage, sync_queue
-from wecom_bundle.result_sync import LEASE_S
-from wecom_bundle.sync_budget import Budget, OutOfTime
-from wecom_bundle.sync_queue import SyncMessage
+from wecom_bundle import config
+from wecom_bundle.result_sync import ingest
+from wecom_bundle.result_sync.budget import OutOfTime
+from wecom_bundle.result_sync.queue import SyncMessage
+from wecom_bundle.result_sync.sync_pass import LEASE_S
 from wecom_bundle.wecom.errors import TransportError, WeComError
+
+if TYPE_CHECKING:
+    from wecom_bundle.result_sync.deps import SyncDeps
 
 logger = logging.getLogger(__name__)
 
 DUE_PAGE = 100
 
 
-def run_due(budget_s: float, *, now: int | None = None) -> dict[str, Any]:
+def run_due(deps: SyncDeps, budget_s: float, *, now: int | None = None) -> dict[str, Any]:
     """Ingest, then queue due msgids (at most ``SYNC_DUE_BATCH`` per run, default 1000, oldest first)."""
     now = int(time.time()) if now is None else now
-    budget = Budget(budget_s, reserve_s=15.0)
+    budget = deps.budget(budget_s, reserve_s=15.0)
     summary: dict[str, Any] = {}
     try:
-        summary |= result_ingest.ingest_recent(now, budget).as_dict()
+        summary |= ingest.ingest_recent(deps, now, budget).as_dict()
     except (OutOfTime, WeComError, TransportError) as exc:
         # Ingestion is retried by the next run; the due msgids must still be queued now.
         logger.warning("list_v2 ingestion stopped early: %s", type(exc).__name__)
         summary["ingest_error"] = getattr(exc, "errcode", type(exc).__name__)
-    summary |= queue_due(now, config.env_int("SYNC_DUE_BATCH", 1000))
+    summary |= queue_due(deps, now, config.env_int("SYNC_DUE_BATCH", 1000))
     summary["wecom_calls"] = budget.calls
     return summary
 
 
-def queue_due(now: int, limit: int) -> dict[str, int]:
+def queue_due(deps: SyncDeps, now: int, limit: int) -> dict[str, int]:
     """Claim and queue up to ``limit`` due msgids; answers how many were claimed and queued."""
     claimed: list[SyncMessage] = []
     start: str | None = None
     while len(claimed) < limit:
-        due, start = storage.due_sync_msgids(now, min(DUE_PAGE, limit - len(claimed)), start)
+        due, start = deps.repo.due_sync_msgids(now, min(DUE_PAGE, limit - len(claimed)), start)
         for item in due:
             token = uuid.uuid4().hex
-            if storage.claim_msgid_sync(item["msgid"], item["due_sk"], token, now + LEASE_S):
+            if deps.repo.claim_msgid_sync(item["msgid"], item["due_sk"], token, now + LEASE_S):
                 claimed.append(SyncMessage(item["msgid"], token))
         if start is None:
             break
-    refused = sync_queue.send(claimed) if claimed else []
+    refused = deps.send_messages(claimed) if claimed else []
     if refused:
         logger.warning(
             "%d sync messages refused by SQS: their msgids are due again after the lease", len(refused)

@@ -28,15 +28,23 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from wecom_bundle import campaigns, config, runtime, storage
+from wecom_bundle import config
+from wecom_bundle.campaigns import limits, queries, send
+from wecom_bundle.campaigns.reminder_policy import (
+    CAP_PER_WINDOW,
+    ReminderPolicy,
+    next_allowed_at,
+    slot_is_free,
+)
 from wecom_bundle.domain_errors import InvalidState, NothingToDo, TooSoon, WeComRefused
-from wecom_bundle.reminder_policy import CAP_PER_WINDOW, ReminderPolicy, next_allowed_at, slot_is_free
+from wecom_bundle.dynamo import keys
 from wecom_bundle.validation import NotFound, ValidationError
 from wecom_bundle.wecom import groupmsg
 from wecom_bundle.wecom.errcodes import Errcode
 from wecom_bundle.wecom.errors import TransportError, WeComError
 
 if TYPE_CHECKING:
+    from wecom_bundle.campaigns.deps import CampaignDeps
     from wecom_bundle.wecom.client import WeComClient
 
 logger = logging.getLogger(__name__)
@@ -66,6 +74,7 @@ def _now_ms() -> int:
 
 # ----------------------------------------------------------------------------------------------- one msgid
 def remind_msgid(
+    deps: CampaignDeps,
     campaign_id: str,
     msgid: str,
     trigger: str,
@@ -75,24 +84,24 @@ def remind_msgid(
 ) -> Outcome:
     """Claim a ledger slot, then call remind_groupmsg_send; record what happened."""
     now_ms = _now_ms() if now_ms is None else now_ms
-    claim = _claim_slot(campaign_id, msgid, trigger, now_ms)
+    claim = _claim_slot(deps, campaign_id, msgid, trigger, now_ms)
     if claim is None:
-        return Outcome(msgid, "refused", next_allowed_at=_next_allowed(msgid, now_ms))
+        return Outcome(msgid, "refused", next_allowed_at=_next_allowed(deps, msgid, now_ms))
     slot, owner, previous_at_ms = claim
     try:
-        _call_remind(client or runtime.wecom_client(), msgid)
+        _call_remind(deps, client or deps.wecom(), msgid)
     except TransportError:
-        storage.put_reminder_event(campaign_id, msgid, now_ms, trigger, "uncertain")
+        deps.reminders.put_reminder_event(campaign_id, msgid, now_ms, trigger, "uncertain")
         return Outcome(msgid, "uncertain")
     except WeComError as exc:
         if exc.errcode == Errcode.RATE_LIMITED:
             return Outcome(
-                msgid, "refused", next_allowed_at=_next_allowed(msgid, now_ms), errcode=exc.errcode
+                msgid, "refused", next_allowed_at=_next_allowed(deps, msgid, now_ms), errcode=exc.errcode
             )
-        storage.release_reminder_slot(msgid, slot, owner, previous_at_ms)
+        deps.reminders.release_reminder_slot(msgid, slot, owner, previous_at_ms)
         return Outcome(msgid, "failed", errcode=exc.errcode)
-    storage.put_reminder_event(campaign_id, msgid, now_ms, trigger, "sent")
-    storage.mark_msgid_sync_due(msgid, now_ms // 1000)  # members act on reminders: sync at the next run
+    deps.reminders.put_reminder_event(campaign_id, msgid, now_ms, trigger, "sent")
+    deps.sync_repo.mark_msgid_sync_due(msgid, now_ms // 1000)  # members act on reminders: sync next run
     return Outcome(msgid, "sent")
 
 
@@ -102,38 +111,38 @@ def _oldest_first(at_ms: int | None) -> int:
 
 
 def _claim_slot(
-    campaign_id: str, msgid: str, trigger: str, now_ms: int
+    deps: CampaignDeps, campaign_id: str, msgid: str, trigger: str, now_ms: int
 ) -> tuple[int, str, int | None] | None:
     """The oldest free slot, claimed conditionally; None when all three hold a reminder of the last 24 h."""
-    slots = storage.reminder_slots(msgid)
+    slots = deps.reminders.reminder_slots(msgid)
     times: dict[int, int | None] = {i: slots.get(i, {}).get("at_ms") for i in range(CAP_PER_WINDOW)}
     for slot in sorted(times, key=lambda i: _oldest_first(times[i])):
         if not slot_is_free(times[slot], now_ms):
             continue
         owner = uuid.uuid4().hex
         fields = {"campaign_id": campaign_id, "trigger": trigger}
-        previous = storage.claim_reminder_slot(msgid, slot, now_ms, owner, fields)
+        previous = deps.reminders.claim_reminder_slot(msgid, slot, now_ms, owner, fields)
         if previous is not None:
             return slot, owner, previous.get("at_ms")
     return None
 
 
-def _next_allowed(msgid: str, now_ms: int) -> int:
-    slots = storage.reminder_slots(msgid)
+def _next_allowed(deps: CampaignDeps, msgid: str, now_ms: int) -> int:
+    slots = deps.reminders.reminder_slots(msgid)
     return next_allowed_at([slots.get(i, {}).get("at_ms") for i in range(CAP_PER_WINDOW)], now_ms)
 
 
-def _call_remind(client: WeComClient, msgid: str) -> None:
+def _call_remind(deps: CampaignDeps, client: WeComClient, msgid: str) -> None:
     """Retry only what WeCom certainly refused without reminding (45033 too many concurrent calls, -1 busy).
     A transport fault is not retried: the reminder may have happened and the slot covers only one."""
     for attempt in range(CALL_ATTEMPTS):
         try:
-            groupmsg.remind_groupmsg_send(client, msgid, timeout=campaigns.CALL_TIMEOUT)
+            groupmsg.remind_groupmsg_send(client, msgid, timeout=limits.CALL_TIMEOUT)
             return
         except WeComError as exc:
             if not exc.retryable or exc.errcode == Errcode.RATE_LIMITED or attempt == CALL_ATTEMPTS - 1:
                 raise
-            campaigns.backoff(attempt)
+            deps.backoff(attempt)
 
 
 def _eligible_msgids(campaign: dict[str, Any], chunks: list[dict[str, Any]]) -> list[str]:
@@ -153,12 +162,14 @@ def _nothing_unsent(campaign: dict[str, Any]) -> bool:
 
 
 # ----------------------------------------------------------------------------------------------- manual
-def remind_campaign(campaign_id: str, body: Any, *, now_ms: int | None = None) -> dict[str, Any]:
+def remind_campaign(
+    deps: CampaignDeps, campaign_id: str, body: Any, *, now_ms: int | None = None
+) -> dict[str, Any]:
     """``POST /admin/campaigns/{id}/remind``: remind every eligible msgid now (or those in ``msgids``).
 
     Refused by the cap for every msgid → ``TooSoon`` with ``next_allowed_at`` (epoch seconds).
     """
-    campaign, chunks, _ = storage.campaign_view(campaigns.known_id(campaign_id))
+    campaign, chunks, _ = deps.repo.campaign_view(queries.known_id(campaign_id))
     if campaign is None:
         raise NotFound(f"campaign {campaign_id} does not exist")
     if campaign["status"] != "active":
@@ -168,7 +179,7 @@ def remind_campaign(campaign_id: str, body: Any, *, now_ms: int | None = None) -
     msgids = _chosen(_eligible_msgids(campaign, chunks), body)
     if not msgids:
         raise NothingToDo("no msgid with unsent members left")
-    outcomes = [remind_msgid(campaign_id, m, "manual", now_ms=now_ms) for m in msgids]
+    outcomes = [remind_msgid(deps, campaign_id, m, "manual", now_ms=now_ms) for m in msgids]
     _raise_if_nothing_sent(outcomes)
     return {
         "campaign_id": campaign_id,
@@ -209,7 +220,7 @@ def _raise_if_nothing_sent(outcomes: list[Outcome]) -> None:
 
 
 # ----------------------------------------------------------------------------------------------- scheduled
-def run_due(now: int | None = None, budget_s: float | None = None) -> dict[str, Any]:
+def run_due(deps: CampaignDeps, now: int | None = None, budget_s: float | None = None) -> dict[str, Any]:
     """ReminderFunction: create due scheduled campaigns (exactly once), then take every due reminder turn.
 
     Both lists come from the gsi3 due index (no Scan). ``budget_s`` (default ``REMINDER_RUN_BUDGET_SECONDS``,
@@ -218,13 +229,13 @@ def run_due(now: int | None = None, budget_s: float | None = None) -> dict[str, 
     now = int(time.time()) if now is None else now
     budget = config.env_float("REMINDER_RUN_BUDGET_SECONDS", 240.0) if budget_s is None else budget_s
     deadline = time.monotonic() + budget
-    summary: dict[str, Any] = campaigns.run_due_sends(now, deadline)
+    summary: dict[str, Any] = send.run_due_sends(deps, now, deadline)
     checked, outcomes = 0, []
-    for campaign in storage.due_campaigns(storage.DUE_REMIND, now, campaigns.DUE_BATCH):
+    for campaign in deps.repo.due_campaigns(keys.DUE_REMIND, now, limits.DUE_BATCH):
         if time.monotonic() > deadline:
             break
         checked += 1
-        outcomes += _take_turn(campaign, now)
+        outcomes += _take_turn(deps, campaign, now)
     summary |= {
         "campaigns_checked": checked,
         "reminders_sent": sum(o.result == "sent" for o in outcomes),
@@ -246,22 +257,22 @@ def _stop_reason(campaign: dict[str, Any], policy: ReminderPolicy, now: int) -> 
     return None
 
 
-def _take_turn(campaign: dict[str, Any], now: int) -> list[Outcome]:
+def _take_turn(deps: CampaignDeps, campaign: dict[str, Any], now: int) -> list[Outcome]:
     """One reminder turn of one campaign, taken by exactly one run (conditional move of its due key)."""
     campaign_id = campaign["campaign_id"]
     policy = ReminderPolicy.from_dict(campaign.get("reminder_policy"))
     reason = _stop_reason(campaign, policy, now)
     if reason is not None:
-        storage.stop_campaign_reminders(campaign_id, reason)
+        deps.reminders.stop_campaign_reminders(campaign_id, reason)
         return []
     sent_at = int(campaign.get("sent_at") or campaign["created_at"])
-    if not storage.claim_reminder_turn(
+    if not deps.reminders.claim_reminder_turn(
         campaign_id, int(campaign["next_remind_at"]), policy.next_turn(sent_at, now)
     ):
         return []
-    chunks = storage.campaign_chunks(campaign_id)
+    chunks = deps.repo.campaign_chunks(campaign_id)
     outcomes = [
-        remind_msgid(campaign_id, m, "scheduled", now_ms=now * 1000)
+        remind_msgid(deps, campaign_id, m, "scheduled", now_ms=now * 1000)
         for m in _eligible_msgids(campaign, chunks)
     ]
     for outcome in outcomes:

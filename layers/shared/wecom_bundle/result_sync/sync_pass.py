@@ -24,20 +24,21 @@ import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from wecom_bundle import runtime, storage, sync_queue
-from wecom_bundle.sync_budget import Budget, OutOfTime
-from wecom_bundle.sync_cadence import Cadence
-from wecom_bundle.sync_queue import SyncMessage
-from wecom_bundle.sync_totals import MemberCounts, campaign_totals, chunk_totals, member_counts
+from wecom_bundle.result_sync.budget import Budget, OutOfTime
+from wecom_bundle.result_sync.cadence import Cadence
+from wecom_bundle.result_sync.queue import SyncMessage
+from wecom_bundle.result_sync.totals import MemberCounts, campaign_totals, chunk_totals, member_counts
 from wecom_bundle.wecom import groupmsg
 from wecom_bundle.wecom.errors import WeComError
 from wecom_bundle.wecom.groupmsg import Page
 
+if TYPE_CHECKING:
+    from wecom_bundle.result_sync.deps import SyncDeps
+
 logger = logging.getLogger(__name__)
 
-PAGE_LIMIT = 1000
 TASK_API_CUTOFF = 1605542400  # 2020-11-17 00:00 +08:00
 MEMBER_SENT = 2
 LEASE_S = 900  # a pass not finished or renewed within this is queued again by the next scheduled run
@@ -55,6 +56,7 @@ class PassState:
     campaign: dict[str, Any]
     budget: Budget
     now: int
+    deps: SyncDeps
     members: dict[str, dict[str, Any]] = field(default_factory=dict)
     unsaved: set[str] = field(default_factory=set)  # members changed in memory, not yet written
     members_written: int = 0
@@ -71,20 +73,23 @@ class _Interrupted(OutOfTime):
         self.member = member
 
 
-def sync_message(body: str, *, budget_ms: int) -> dict[str, Any]:
+def sync_message(deps: SyncDeps, body: str, *, budget_ms: int) -> dict[str, Any]:
     """Run the pass a queue message names (ValueError for a malformed message: it is poison)."""
     message = SyncMessage.decode(body)
-    return sync_msgid(message.msgid, message.token, Budget(budget_ms / 1000, reserve_s=PAGE_RESERVE_S))
+    budget = deps.budget(budget_ms / 1000, reserve_s=PAGE_RESERVE_S)
+    return sync_msgid(deps, message.msgid, message.token, budget)
 
 
-def sync_msgid(msgid: str, token: str, budget: Budget, *, now: int | None = None) -> dict[str, Any]:
+def sync_msgid(
+    deps: SyncDeps, msgid: str, token: str, budget: Budget, *, now: int | None = None
+) -> dict[str, Any]:
     """One pass over one msgid, if the pass named by ``token`` is still the msgid's current one."""
     now = int(time.time()) if now is None else now
-    registry = storage.get_msgid_owner(msgid)
+    registry = deps.campaign_repo.get_msgid_owner(msgid)
     if registry is None or registry.get("sync_token") != token:
         return {"msgid": msgid, "outcome": "stale"}  # a duplicate or superseded message: nothing to do
-    campaign = storage.get_campaign(str(registry["campaign_id"])) or {}
-    state = PassState(msgid, token, registry, campaign, budget, now)
+    campaign = deps.campaign_repo.get_campaign(str(registry["campaign_id"])) or {}
+    state = PassState(msgid, token, registry, campaign, budget, now, deps)
     try:
         _pull(state)
     except _Interrupted as stop:
@@ -97,7 +102,7 @@ def sync_msgid(msgid: str, token: str, budget: Budget, *, now: int | None = None
 
 
 def _pull(state: PassState) -> None:
-    state.members = {m["userid"]: m for m in storage.sync_members(state.msgid)}
+    state.members = {m["userid"]: m for m in state.deps.repo.sync_members(state.msgid)}
     if _is_pre_task_api(state.registry):
         _seed_known_senders(state)
     elif state.registry.get("sync_phase") != "results":
@@ -138,7 +143,11 @@ def _pull_tasks(state: PassState, cursor: str) -> None:
     """Every page of the member task list from ``cursor``; changed members are stored and flagged."""
     try:
         tasks = groupmsg.get_groupmsg_task(
-            runtime.wecom_client(), state.msgid, limit=PAGE_LIMIT, cursor=cursor, retry=state.budget.call
+            state.deps.wecom(),
+            state.msgid,
+            limit=state.deps.page_limit,
+            cursor=cursor,
+            retry=state.budget.call,
         )
         for rows, next_cursor in _pages(tasks, cursor):
             changed = [_store_member_status(state, row) for row in rows]
@@ -153,7 +162,7 @@ def _checkpoint_tasks(state: PassState, next_cursor: str) -> None:
     those members and the cursor, so a pass that fails from here resumes at the next page."""
     _save_unsaved(state)
     checkpoint = {"task_cursor": next_cursor, "sync_phase": "tasks"}
-    storage.renew_msgid_sync(state.msgid, state.token, state.now + LEASE_S, checkpoint)
+    state.deps.repo.renew_msgid_sync(state.msgid, state.token, state.now + LEASE_S, checkpoint)
 
 
 def _store_member_status(state: PassState, row: dict[str, Any]) -> bool:
@@ -192,7 +201,7 @@ def _save_member(state: PassState, member: dict[str, Any]) -> None:
     userid = member["userid"]
     if state.members.get(userid) == member and userid not in state.unsaved:
         return
-    storage.put_sync_member(state.msgid, member)
+    state.deps.repo.put_sync_member(state.msgid, member)
     state.members[userid] = member
     state.unsaved.discard(userid)
     state.members_written += 1
@@ -224,20 +233,20 @@ def _result_row(state: PassState, userid: str, row: dict[str, Any]) -> dict[str,
 def _pull_member_results(state: PassState, userid: str) -> None:
     """Every page of one member's results; writes only new or changed rows, then recounts the member."""
     member = state.members[userid]
-    known = {_target(r): r for r in storage.member_results(state.msgid, userid)}
+    known = {_target(r): r for r in state.deps.repo.member_results(state.msgid, userid)}
     cursor = member.get("result_cursor") or ""
     try:
         results = groupmsg.get_groupmsg_send_result(
-            runtime.wecom_client(),
+            state.deps.wecom(),
             state.msgid,
             userid,
-            limit=PAGE_LIMIT,
+            limit=state.deps.page_limit,
             cursor=cursor,
             retry=state.budget.call,
         )
         for rows, next_cursor in _pages(results, cursor):
             changed = _changed_rows(state, userid, rows, known)
-            storage.write_results(state.msgid, changed)
+            state.deps.repo.write_results(state.msgid, changed)
             state.rows_written += len(changed)
             if (
                 next_cursor and changed
@@ -303,9 +312,9 @@ def _continue_later(state: PassState, stop: _Interrupted) -> dict[str, Any]:
         state.members[stop.member["userid"]] = stop.member
         state.unsaved.add(stop.member["userid"])
     _save_unsaved(state)
-    if not storage.renew_msgid_sync(state.msgid, state.token, state.now + LEASE_S, stop.checkpoint):
+    if not state.deps.repo.renew_msgid_sync(state.msgid, state.token, state.now + LEASE_S, stop.checkpoint):
         return _summary(state, "superseded")
-    sync_queue.send([SyncMessage(state.msgid, state.token)])
+    state.deps.send_messages([SyncMessage(state.msgid, state.token)])
     logger.info("msgid %s: out of time, continues from its checkpoint", state.msgid)
     return _summary(state, "continued")
 
@@ -316,7 +325,7 @@ def _refused(state: PassState, exc: WeComError) -> dict[str, Any]:
         "msgid %s: WeCom refused the sync (errcode %s); no further syncs", state.msgid, exc.errcode
     )
     fields = {"sync_state": "refused", "sync_errcode": exc.errcode}
-    storage.finish_msgid_sync(state.msgid, state.token, None, fields, state.now)
+    state.deps.repo.finish_msgid_sync(state.msgid, state.token, None, fields, state.now)
     return {**_summary(state, "refused"), "errcode": exc.errcode}
 
 
@@ -326,20 +335,20 @@ def _finish(state: PassState) -> dict[str, Any]:
     members = list(state.members.values())
     own = chunk_totals(members)
     campaign_id, chunk_no = str(state.registry["campaign_id"]), int(state.registry.get("chunk") or 1)
-    chunks = storage.campaign_chunks(campaign_id)
+    chunks = state.deps.campaign_repo.campaign_chunks(campaign_id)
     chunk = next((c for c in chunks if int(c["chunk"]) == chunk_no), None)
     if chunk is not None and any(chunk.get(k) != v for k, v in own.items()):
-        storage.record_chunk_totals(campaign_id, chunk_no, own)
+        state.deps.repo.record_chunk_totals(campaign_id, chunk_no, own)
         chunk.update(own)
     totals, complete = campaign_totals(chunks)
     became_completed = False
     if state.campaign and (
         totals != state.campaign.get("totals") or (complete and state.campaign.get("status") == "active")
     ):
-        became_completed = storage.record_campaign_totals(campaign_id, totals, state.now, complete)
+        became_completed = state.deps.repo.record_campaign_totals(campaign_id, totals, state.now, complete)
     next_at = _next_sync_at(state, own["sync_complete"])
     fields = {"sync_state": "active" if next_at is not None else "done"}
-    storage.finish_msgid_sync(state.msgid, state.token, next_at, fields, state.now)
+    state.deps.repo.finish_msgid_sync(state.msgid, state.token, next_at, fields, state.now)
     return {**_summary(state, "synced"), "next_sync_at": next_at, "campaign_completed": became_completed}
 
 

@@ -19,7 +19,7 @@ from local.events import http_event
 from local.wecom_sim.calllog import calls
 from local.wecom_sim.server import SimulatorHandle
 from tests.support import function_under_test, with_campaign_customers
-from wecom_bundle.campaign_validation import parse_campaign
+from wecom_bundle.campaigns.validation import parse_campaign
 
 pytestmark = pytest.mark.usefixtures("moto_table")
 TEXT = {"content": "hello"}
@@ -295,7 +295,7 @@ def test_openapi_describes_every_campaign_route(call: Any) -> None:
     }
     assert {(m, p) for p, ops in paths.items() for m in ops if p.startswith("/admin/campaigns")} >= served
     body = paths["/admin/campaigns"]["post"]["requestBody"]["content"]["application/json"]["schema"]
-    from wecom_bundle.campaign_validation import FIELDS
+    from wecom_bundle.campaigns.validation import FIELDS
 
     assert set(body["properties"]) == set(FIELDS)
     assert "429" in paths["/admin/campaigns/{campaign_id}/remind"]["post"]["responses"]

@@ -1,7 +1,7 @@
 """What operators read of synced results: per-customer rows (paged, filtered, CSV) and per-member stats.
 
-Why a module of its own: campaigns.py creates, cancels and shows campaigns; this one reads what the result
-sync stored (docs/data-model.md, "Result sync") and only reads. Rows live in one partition per msgid, so a
+Why a module of its own: create, send, cancel and queries write and show campaigns; this one reads what
+the result sync stored (docs/data-model.md, "Result sync") and only reads. Rows live in one partition per msgid, so a
 campaign's results are the msgids' partitions one after another; the page cursor names the msgid and the
 position inside it.
 """
@@ -14,8 +14,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from wecom_bundle import cursors, storage
-from wecom_bundle.sync_totals import NAME_STATUS, STATUS_NAMES, sent_rate
+from wecom_bundle import cursors
+from wecom_bundle.campaigns.deps import CampaignDeps
+from wecom_bundle.result_sync.totals import NAME_STATUS, STATUS_NAMES, sent_rate
 from wecom_bundle.validation import NotFound, ValidationError, parse_limit
 
 CSV_COLUMNS = ("msgid", "userid", "external_userid", "chat_id", "status", "send_time")
@@ -74,10 +75,10 @@ def _status_filter(params: dict[str, str]) -> int | None:
     return None if status is None else NAME_STATUS[status]
 
 
-def _msgids(campaign_id: str) -> list[str]:
-    if storage.get_campaign(campaign_id) is None:
+def _msgids(deps: CampaignDeps, campaign_id: str) -> list[str]:
+    if deps.repo.get_campaign(campaign_id) is None:
         raise NotFound(f"campaign {campaign_id} does not exist")
-    return [str(c["msgid"]) for c in storage.campaign_chunks(campaign_id) if c.get("msgid")]
+    return [str(c["msgid"]) for c in deps.repo.campaign_chunks(campaign_id) if c.get("msgid")]
 
 
 def _public_row(row: dict[str, Any]) -> dict[str, Any]:
@@ -87,16 +88,16 @@ def _public_row(row: dict[str, Any]) -> dict[str, Any]:
     return {**doc, "status": STATUS_NAMES.get(int(row.get("status") or 0), "unsent")}
 
 
-def results_page(campaign_id: str, params: dict[str, str]) -> ResultsPage:
+def results_page(deps: CampaignDeps, campaign_id: str, params: dict[str, str]) -> ResultsPage:
     """One page of a campaign's result rows, optionally of one ``status`` and one ``member`` (userid)."""
     status, member = _status_filter(params), params.get("member") or None
     limit = parse_limit(params.get("limit"))
     scope = _scope(campaign_id, status, member)
     index, last = _decode_cursor(scope, params.get("cursor"))
-    msgids = _msgids(campaign_id)
+    msgids = _msgids(deps, campaign_id)
     items: list[dict[str, Any]] = []
     while index < len(msgids) and len(items) < limit:
-        rows, last = storage.query_results(
+        rows, last = deps.sync_repo.query_results(
             msgids[index], userid=member, status=status, limit=limit - len(items), start=last
         )
         items += [_public_row(r) for r in rows]
@@ -106,13 +107,13 @@ def results_page(campaign_id: str, params: dict[str, str]) -> ResultsPage:
     return ResultsPage(items, _encode_cursor(scope, index, last) if more else None)
 
 
-def member_stats(chunks: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bool]:
+def member_stats(deps: CampaignDeps, chunks: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bool]:
     """Per member of each msgid: status, send time, customers by status and the sent rate (capped)."""
     members: list[dict[str, Any]] = []
     for chunk in chunks:
         if not chunk.get("msgid"):
             continue
-        for item in storage.sync_members(str(chunk["msgid"])):
+        for item in deps.sync_repo.sync_members(str(chunk["msgid"])):
             counts = item.get("results") or {}
             doc = {
                 "msgid": chunk["msgid"],
@@ -128,9 +129,9 @@ def member_stats(chunks: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bo
     return members, False
 
 
-def sync_states(msgids: list[str]) -> list[dict[str, Any]]:
+def sync_states(deps: CampaignDeps, msgids: list[str]) -> list[dict[str, Any]]:
     """Where each msgid's sync stands (operators: "when was this last pulled, when next?")."""
-    found = storage.msgid_items(msgids)
+    found = deps.sync_repo.msgid_items(msgids)
     keys = ("sync_state", "last_synced_at", "next_sync_at", "sync_errcode")
     return [
         {"msgid": m, **{k: found[m][k] for k in keys if found.get(m, {}).get(k) is not None}} for m in msgids

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from wecom_bundle.campaigns.reminder_policy import ReminderPolicy, parse_policy
 from wecom_bundle.content import validate_attachments, validate_text
-from wecom_bundle.reminder_policy import ReminderPolicy, parse_policy
 from wecom_bundle.validation import (
     ValidationError,
     optional_str,

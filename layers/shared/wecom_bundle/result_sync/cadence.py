@@ -6,7 +6,7 @@ cannot change. Defaults (each tunable by environment):
 
 - first ``SYNC_FRESH_HOURS`` (24) after the task was created: at every scheduled run;
 - then hourly until day ``SYNC_HOURLY_UNTIL_DAYS`` (7); then daily until day ``SYNC_DAILY_UNTIL_DAYS`` (30);
-- then never again. A reminder makes the msgid due at once (``storage.mark_msgid_sync_due``).
+- then never again. A reminder makes the msgid due at once (``result_sync.repo.mark_msgid_sync_due``).
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ Against the WeCom simulator over real HTTP, moto's DynamoDB and moto's SQS (the 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections import Counter
@@ -18,16 +19,33 @@ import requests
 from local.events import http_event
 from local.wecom_sim.calllog import calls
 from local.wecom_sim.server import SimulatorHandle
-from tests.support import DynamoWrites, call_json, function_under_test
-from wecom_bundle import campaigns, result_fanout, result_ingest, result_sync, storage, sync_budget
-from wecom_bundle.sync_budget import Budget, OutOfTime
-from wecom_bundle.sync_cadence import DAY, HOUR, Cadence
-from wecom_bundle.sync_queue import SyncMessage
-from wecom_bundle.sync_totals import STATUS_NAMES
+from tests.support import (
+    DynamoWrites,
+    Overriding,
+    call_json,
+    campaign_deps,
+    function_under_test,
+    no_sleep,
+    sync_deps,
+)
+from wecom_bundle.campaigns import cancel, create, queries
+from wecom_bundle.campaigns import repo as campaign_repo
+from wecom_bundle.dynamo import client as dynamo_client
+from wecom_bundle.result_sync import fanout, ingest, sync_pass
+from wecom_bundle.result_sync import repo as sync_repo
+from wecom_bundle.result_sync.budget import Budget, OutOfTime
+from wecom_bundle.result_sync.cadence import DAY, HOUR, Cadence
+from wecom_bundle.result_sync.deps import SyncDeps
+from wecom_bundle.result_sync.queue import SyncMessage
+from wecom_bundle.result_sync.totals import STATUS_NAMES
 from wecomctl.campaigns import describe
 
 MEMBERS = ("u0", "u1", "u2", "u3")
 PER_MEMBER = 5
+# Retries and back-offs without pauses; PAGES_OF_2: every multi-page path with a handful of rows.
+DEPS = campaign_deps()
+SYNC_DEPS = sync_deps(DEPS)
+PAGES_OF_2 = sync_deps(DEPS, page_limit=2)
 
 
 @pytest.fixture
@@ -39,9 +57,7 @@ def sqs(moto_table: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, str]:
 
 
 @pytest.fixture
-def sim(wecom_sim: SimulatorHandle, sqs: tuple[Any, str], monkeypatch: pytest.MonkeyPatch) -> SimulatorHandle:
-    monkeypatch.setattr(campaigns, "_sleep", lambda _s: None)
-    monkeypatch.setattr(Budget, "sleep", staticmethod(lambda _s: None))
+def sim(wecom_sim: SimulatorHandle, sqs: tuple[Any, str]) -> SimulatorHandle:
     customers = [
         {"external_userid": f"c{m}_{i}", "name": f"c{m}{i}", "owner": f"u{m}"}
         for m in range(len(MEMBERS))
@@ -59,7 +75,7 @@ def control(sim: SimulatorHandle, path: str, body: dict[str, Any]) -> dict[str, 
 
 def new_campaign(members: tuple[str, ...] = MEMBERS) -> tuple[str, str]:
     ids = [f"c{m[1:]}_{i}" for m in members for i in range(PER_MEMBER)]
-    created = campaigns.create_campaign({"external_userid": ids, "text": {"content": "sale"}}, None)
+    created = create.create_campaign(DEPS, {"external_userid": ids, "text": {"content": "sale"}}, None)
     assert created.body["status"] == "active"
     (msgid,) = created.body["msgids"]
     return created.body["campaign_id"], msgid
@@ -69,7 +85,9 @@ def members_send(sim: SimulatorHandle, msgid: str, userids: list[str], **statuse
     control(sim, f"groupmsg/{msgid}/send", {"userids": userids, "customer_status": statuses})
 
 
-def drain(sqs: tuple[Any, str], now: int, budget: Any = None) -> list[dict[str, Any]]:
+def drain(
+    sqs: tuple[Any, str], now: int, budget: Any = None, deps: SyncDeps = SYNC_DEPS
+) -> list[dict[str, Any]]:
     """Play the worker: run every queued pass until the queue is empty."""
     client, url = sqs
     summaries = []
@@ -79,15 +97,19 @@ def drain(sqs: tuple[Any, str], now: int, budget: Any = None) -> list[dict[str, 
             return summaries
         for message in messages:
             msg = SyncMessage.decode(message["Body"])
-            summaries.append(result_sync.sync_msgid(msg.msgid, msg.token, budget or Budget(120), now=now))
+            summaries.append(
+                sync_pass.sync_msgid(deps, msg.msgid, msg.token, budget or deps.budget(120), now=now)
+            )
             client.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
     raise AssertionError("the queue never drained")
 
 
-def sync_round(sqs: tuple[Any, str], now: int, budget: Any = None) -> list[dict[str, Any]]:
+def sync_round(
+    sqs: tuple[Any, str], now: int, budget: Any = None, deps: SyncDeps = SYNC_DEPS
+) -> list[dict[str, Any]]:
     """One scheduled run (ingest + queue due msgids), then the workers."""
-    result_fanout.run_due(60, now=now)
-    return drain(sqs, now, budget)
+    fanout.run_due(deps, 60, now=now)
+    return drain(sqs, now, budget, deps)
 
 
 def ground_truth(sim: SimulatorHandle, msgid: str) -> dict[str, Any]:
@@ -126,7 +148,7 @@ def api_calls(sim: SimulatorHandle, name: str) -> int:
 
 def claimed_message(sqs: tuple[Any, str], now: int) -> SyncMessage:
     """One scheduled run, and the message it queued (taken off the queue, as a worker would)."""
-    result_fanout.run_due(60, now=now)
+    fanout.run_due(SYNC_DEPS, 60, now=now)
     client, url = sqs
     (message,) = client.receive_message(QueueUrl=url)["Messages"]
     client.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
@@ -134,8 +156,8 @@ def claimed_message(sqs: tuple[Any, str], now: int) -> SyncMessage:
 
 
 def writes_failing_at(call: int) -> Any:
-    """``storage.write_results`` that raises on its ``call``-th use (the worker dies there)."""
-    real_write = storage.write_results
+    """``sync_repo.write_results`` that raises on its ``call``-th use (the worker dies there)."""
+    real_write = sync_repo.write_results
     writes = {"n": 0}
 
     def write(msgid: str, rows: list[dict[str, Any]]) -> None:
@@ -161,13 +183,13 @@ def test_first_sync_stores_members_rows_and_totals_equal_to_wecom(
     assert summary["members_pulled"] == len(MEMBERS)
     assert summary["rows_written"] == len(MEMBERS) * PER_MEMBER
     assert summary["members_written"] == len(MEMBERS)  # once each, after its results
-    campaign = storage.get_campaign(campaign_id)
+    campaign = campaign_repo.get_campaign(campaign_id)
     assert campaign["totals"] == ground_truth(sim, msgid)
     assert campaign["totals"]["customers"] == {"sent": 8, "unsent": 10, "not_friend": 1, "limit_reached": 1}
     assert campaign["totals"]["customers"] == recount(stored_rows(moto_table, msgid))
-    row = storage.member_results(msgid, "u1")[0]
+    row = sync_repo.member_results(msgid, "u1")[0]
     assert set(row) >= {"msgid", "userid", "external_userid", "status"} and "chat_id" not in row
-    chunk = storage.campaign_chunks(campaign_id)[0]
+    chunk = campaign_repo.campaign_chunks(campaign_id)[0]
     assert chunk["members_unsent"] == 2
     assert chunk["first_send_time"] <= chunk["last_send_time"]
 
@@ -178,7 +200,7 @@ def test_unchanged_resync_calls_one_task_page_and_writes_no_row(sim: SimulatorHa
     now = int(time.time())
     sync_round(sqs, now)
     before = (api_calls(sim, "get_groupmsg_task"), api_calls(sim, "get_groupmsg_send_result"))
-    writes = DynamoWrites().install(storage.client())
+    writes = DynamoWrites().install(dynamo_client.client())
     writes_before = writes.items
 
     (summary,) = sync_round(sqs, now + 2)
@@ -206,42 +228,41 @@ def test_members_who_send_later_are_the_only_ones_pulled_again(
 
     assert api_calls(sim, "get_groupmsg_send_result") - before == 1
     assert summary["rows_written"] == PER_MEMBER
-    assert storage.get_campaign(campaign_id)["totals"] == ground_truth(sim, msgid)
-    assert storage.get_campaign(campaign_id)["totals"]["customers"] == recount(stored_rows(moto_table, msgid))
+    assert campaign_repo.get_campaign(campaign_id)["totals"] == ground_truth(sim, msgid)
+    assert campaign_repo.get_campaign(campaign_id)["totals"]["customers"] == recount(
+        stored_rows(moto_table, msgid)
+    )
 
 
-def test_pages_are_followed_to_an_empty_last_page(
-    sim: SimulatorHandle, sqs: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(result_sync, "PAGE_LIMIT", 2)
+def test_pages_are_followed_to_an_empty_last_page(sim: SimulatorHandle, sqs: Any) -> None:
     control(sim, "groupmsg/pagination", {"trailing_empty_page": True})
     campaign_id, msgid = new_campaign()
     members_send(sim, msgid, list(MEMBERS))
 
-    sync_round(sqs, int(time.time()))
+    sync_round(sqs, int(time.time()), deps=PAGES_OF_2)
 
     # 4 members in pages of 2 plus the empty page; 5 rows per member in pages of 2 plus the empty page.
     assert api_calls(sim, "get_groupmsg_task") == 3
     assert api_calls(sim, "get_groupmsg_send_result") == len(MEMBERS) * 4
-    campaign = storage.get_campaign(campaign_id)
+    campaign = campaign_repo.get_campaign(campaign_id)
     assert campaign["totals"] == ground_truth(sim, msgid)
     assert campaign["status"] == "completed"
 
 
 def test_group_tasks_store_chat_id_rows(sim: SimulatorHandle, sqs: Any) -> None:
     control(sim, "contacts", {"chats": [{"chat_id": f"wr{i}", "owner": "u0"} for i in range(3)]})
-    created = campaigns.create_campaign(
-        {"chat_type": "group", "sender": "u0", "text": {"content": "hi"}}, None
+    created = create.create_campaign(
+        DEPS, {"chat_type": "group", "sender": "u0", "text": {"content": "hi"}}, None
     )
     (msgid,) = created.body["msgids"]
     members_send(sim, msgid, ["u0"])
 
     sync_round(sqs, int(time.time()))
 
-    rows = storage.member_results(msgid, "u0")
+    rows = sync_repo.member_results(msgid, "u0")
     assert sorted(r["chat_id"] for r in rows) == ["wr0", "wr1", "wr2"]
     assert all("external_userid" not in r for r in rows)
-    assert storage.get_campaign(created.body["campaign_id"])["totals"] == ground_truth(sim, msgid)
+    assert campaign_repo.get_campaign(created.body["campaign_id"])["totals"] == ground_truth(sim, msgid)
 
 
 def test_completed_when_every_member_sent_and_every_row_is_final(sim: SimulatorHandle, sqs: Any) -> None:
@@ -252,8 +273,8 @@ def test_completed_when_every_member_sent_and_every_row_is_final(sim: SimulatorH
     (summary,) = sync_round(sqs, now)
 
     assert summary["campaign_completed"] is True and summary["next_sync_at"] is None
-    assert storage.get_campaign(campaign_id)["status"] == "completed"
-    registry = storage.get_msgid_owner(msgid)
+    assert campaign_repo.get_campaign(campaign_id)["status"] == "completed"
+    registry = campaign_repo.get_msgid_owner(msgid)
     assert registry["sync_state"] == "done" and "next_sync_at" not in registry
     assert sync_round(sqs, now + DAY) == []  # never queued again
 
@@ -263,7 +284,7 @@ class CallsBudget(Budget):
     """A budget that runs out after ``calls`` WeCom calls (a Lambda about to time out)."""
 
     def __init__(self, calls: int) -> None:
-        super().__init__(600)
+        super().__init__(600, sleep=no_sleep)
         self.allowed = calls
 
     def check(self) -> None:
@@ -272,82 +293,81 @@ class CallsBudget(Budget):
 
 
 def test_out_of_time_checkpoints_and_the_continuation_resumes_without_refetching(
-    sim: SimulatorHandle, sqs: Any, moto_table: Any, monkeypatch: pytest.MonkeyPatch
+    sim: SimulatorHandle, sqs: Any, moto_table: Any
 ) -> None:
-    monkeypatch.setattr(result_sync, "PAGE_LIMIT", 2)
     campaign_id, msgid = new_campaign()
     members_send(sim, msgid, ["u0", "u1", "u3"], c3_4="limit_reached")
     now = int(time.time())
     msg = claimed_message(sqs, now)
 
-    first = result_sync.sync_msgid(msg.msgid, msg.token, CallsBudget(5), now=now)
+    first = sync_pass.sync_msgid(PAGES_OF_2, msg.msgid, msg.token, CallsBudget(5), now=now)
 
     assert first["outcome"] == "continued"
-    assert storage.get_msgid_owner(msgid)["sync_phase"] == "results"
-    rest = drain(sqs, now)  # the continuation message, same token
+    assert campaign_repo.get_msgid_owner(msgid)["sync_phase"] == "results"
+    rest = drain(sqs, now, deps=PAGES_OF_2)  # the continuation message, same token
     assert [s["outcome"] for s in rest] == ["synced"]
     # 2 task pages + 4 members x 3 result pages: every page fetched exactly once across both invocations.
     assert api_calls(sim, "get_groupmsg_task") == 2
     assert api_calls(sim, "get_groupmsg_send_result") == len(MEMBERS) * 3
-    totals = storage.get_campaign(campaign_id)["totals"]
+    totals = campaign_repo.get_campaign(campaign_id)["totals"]
     assert totals == ground_truth(sim, msgid)
     assert totals["customers"] == recount(stored_rows(moto_table, msgid))
 
 
 def test_a_worker_killed_mid_pass_is_redone_without_loss_or_double_counting(
-    sim: SimulatorHandle, sqs: Any, moto_table: Any, monkeypatch: pytest.MonkeyPatch
+    sim: SimulatorHandle, sqs: Any, moto_table: Any
 ) -> None:
     campaign_id, msgid = new_campaign()
     members_send(sim, msgid, ["u0", "u2"])
     now = int(time.time())
     msg = claimed_message(sqs, now)
-    with monkeypatch.context() as patch, pytest.raises(RuntimeError):
-        patch.setattr(storage, "write_results", writes_failing_at(3))
-        result_sync.sync_msgid(msg.msgid, msg.token, Budget(60), now=now)
+    failing = dataclasses.replace(SYNC_DEPS, repo=Overriding(sync_repo, write_results=writes_failing_at(3)))
+    with pytest.raises(RuntimeError):
+        sync_pass.sync_msgid(failing, msg.msgid, msg.token, SYNC_DEPS.budget(60), now=now)
 
     # SQS redelivers the same message: the pass is redone from what was stored.
-    again = result_sync.sync_msgid(msg.msgid, msg.token, Budget(60), now=now)
+    again = sync_pass.sync_msgid(SYNC_DEPS, msg.msgid, msg.token, SYNC_DEPS.budget(60), now=now)
 
     assert again["outcome"] == "synced"
     assert again["rows_written"] == (len(MEMBERS) - 2) * PER_MEMBER  # the rows stored before the crash stay
-    totals = storage.get_campaign(campaign_id)["totals"]
+    totals = campaign_repo.get_campaign(campaign_id)["totals"]
     assert totals == ground_truth(sim, msgid)
     assert totals["customers"] == recount(stored_rows(moto_table, msgid))
     assert len(stored_rows(moto_table, msgid)) == len(MEMBERS) * PER_MEMBER
 
 
 def test_a_pass_that_fails_resumes_from_its_page_checkpoints(
-    sim: SimulatorHandle, sqs: Any, moto_table: Any, monkeypatch: pytest.MonkeyPatch
+    sim: SimulatorHandle, sqs: Any, moto_table: Any
 ) -> None:
-    monkeypatch.setattr(result_sync, "PAGE_LIMIT", 2)  # 2 task pages, 3 result pages per member
+    deps = PAGES_OF_2  # 2 task pages, 3 result pages per member
     campaign_id, msgid = new_campaign()
     members_send(sim, msgid, list(MEMBERS), c0_4="not_friend")
     now = int(time.time())
     msg = claimed_message(sqs, now)
-    with monkeypatch.context() as patch, pytest.raises(RuntimeError):
-        patch.setattr(storage, "write_results", writes_failing_at(2))  # u0's second result page
-        result_sync.sync_msgid(msg.msgid, msg.token, Budget(60), now=now)
-    assert storage.get_msgid_owner(msgid)["task_cursor"]
+    failing = dataclasses.replace(deps, repo=Overriding(sync_repo, write_results=writes_failing_at(2)))
+    with pytest.raises(RuntimeError):  # u0's second result page
+        sync_pass.sync_msgid(failing, msg.msgid, msg.token, deps.budget(60), now=now)
+    assert campaign_repo.get_msgid_owner(msgid)["task_cursor"]
 
-    again = result_sync.sync_msgid(msg.msgid, msg.token, Budget(60), now=now)  # SQS redelivers it
+    again = sync_pass.sync_msgid(deps, msg.msgid, msg.token, deps.budget(60), now=now)  # SQS redelivers it
 
     assert again["outcome"] == "synced"
     # Only the page that failed is fetched twice: the task page after the checkpoint, u0's second page.
     assert api_calls(sim, "get_groupmsg_task") == 2 + 1
     assert api_calls(sim, "get_groupmsg_send_result") == len(MEMBERS) * 3 + 1
-    totals = storage.get_campaign(campaign_id)["totals"]
+    totals = campaign_repo.get_campaign(campaign_id)["totals"]
     assert totals == ground_truth(sim, msgid)
     assert totals["customers"] == recount(stored_rows(moto_table, msgid))
 
 
 def test_stale_and_malformed_messages(sim: SimulatorHandle, sqs: Any) -> None:
     _, msgid = new_campaign()
-    result_fanout.run_due(60, now=int(time.time()))
-    assert result_sync.sync_msgid(msgid, "not-the-claim", Budget(60))["outcome"] == "stale"
+    fanout.run_due(SYNC_DEPS, 60, now=int(time.time()))
+    assert sync_pass.sync_msgid(SYNC_DEPS, msgid, "not-the-claim", SYNC_DEPS.budget(60))["outcome"] == "stale"
     assert api_calls(sim, "get_groupmsg_task") == 0
     for body in ("not json", "[]", '{"msgid": "m"}', '{"msgid": "", "token": "t"}'):
         with pytest.raises(ValueError):
-            result_sync.sync_message(body, budget_ms=60_000)
+            sync_pass.sync_message(SYNC_DEPS, body, budget_ms=60_000)
 
 
 @pytest.mark.parametrize("errcode", [45033, 45009])
@@ -360,24 +380,25 @@ def test_rate_limits_back_off_and_retry(sim: SimulatorHandle, sqs: Any, errcode:
     (summary,) = sync_round(sqs, int(time.time()))
 
     assert summary["outcome"] == "synced" and summary["backoffs"] == 3
-    assert storage.get_campaign(campaign_id)["totals"] == ground_truth(sim, msgid)
+    assert campaign_repo.get_campaign(campaign_id)["totals"] == ground_truth(sim, msgid)
 
 
-def test_rate_limit_lasting_past_the_budget_continues_later(
-    sim: SimulatorHandle, sqs: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_rate_limit_lasting_past_the_budget_continues_later(sim: SimulatorHandle, sqs: Any) -> None:
     _, msgid = new_campaign()
     control(sim, "faults", {"path": "get_groupmsg_task", "errcode": 45033, "times": 100})
     clock = {"t": 0.0}
-    monkeypatch.setattr(sync_budget.time, "monotonic", lambda: clock["t"])
-    monkeypatch.setattr(Budget, "sleep", staticmethod(lambda s: clock.__setitem__("t", clock["t"] + s)))
+    clocked = dataclasses.replace(
+        SYNC_DEPS, clock=lambda: clock["t"], sleep=lambda s: clock.__setitem__("t", clock["t"] + s)
+    )
     msg = claimed_message(sqs, int(time.time()))
 
-    summary = result_sync.sync_msgid(msg.msgid, msg.token, Budget(60, reserve_s=15), now=int(time.time()))
+    summary = sync_pass.sync_msgid(
+        clocked, msg.msgid, msg.token, clocked.budget(60, reserve_s=15), now=int(time.time())
+    )
 
     assert summary["outcome"] == "continued" and summary["backoffs"] >= 2
     assert (
-        storage.get_msgid_owner(msgid)["sync_token"] == msg.token
+        campaign_repo.get_msgid_owner(msgid)["sync_token"] == msg.token
     )  # still claimed: the continuation owns it
 
 
@@ -386,7 +407,7 @@ def test_a_definite_refusal_stops_syncing_that_msgid(sim: SimulatorHandle, sqs: 
     control(sim, "faults", {"path": "get_groupmsg_task", "errcode": 41063, "times": 1})
     (summary,) = sync_round(sqs, int(time.time()))
     assert summary["outcome"] == "refused" and summary["errcode"] == 41063
-    registry = storage.get_msgid_owner(msgid)
+    registry = campaign_repo.get_msgid_owner(msgid)
     assert registry["sync_state"] == "refused" and "gsi3pk" not in registry and "next_sync_at" not in registry
 
 
@@ -406,25 +427,25 @@ def test_old_msgids_are_synced_less_often_and_a_reminder_makes_them_due(
     _, msgid = new_campaign()
     now = int(time.time())
     sync_round(sqs, now + 2 * DAY)  # the task is two days old at this run: hourly
-    registry = storage.get_msgid_owner(msgid)
+    registry = campaign_repo.get_msgid_owner(msgid)
     assert registry["next_sync_at"] == now + 2 * DAY + HOUR
     assert sync_round(sqs, now + 2 * DAY + 60) == []  # not due yet
-    assert storage.mark_msgid_sync_due(msgid, now + 2 * DAY + 120)
+    assert sync_repo.mark_msgid_sync_due(msgid, now + 2 * DAY + 120)
     assert [s["outcome"] for s in sync_round(sqs, now + 2 * DAY + 121)] == ["synced"]
     sync_round(sqs, now + 31 * DAY)  # a month old: the last sync
-    assert storage.get_msgid_owner(msgid)["sync_state"] == "done"
+    assert campaign_repo.get_msgid_owner(msgid)["sync_state"] == "done"
 
 
 def test_a_cancelled_campaign_gets_one_settling_pass(sim: SimulatorHandle, sqs: Any) -> None:
     campaign_id, msgid = new_campaign()
     members_send(sim, msgid, ["u0"])
     now = int(time.time())
-    campaigns.cancel_campaign(campaign_id, now=now)
+    cancel.cancel_campaign(DEPS, campaign_id, now=now)
     (first,) = sync_round(sqs, now + 1)
-    assert first["next_sync_at"] == now + result_sync.CANCEL_SETTLE_S
-    (last,) = sync_round(sqs, now + result_sync.CANCEL_SETTLE_S)
+    assert first["next_sync_at"] == now + sync_pass.CANCEL_SETTLE_S
+    (last,) = sync_round(sqs, now + sync_pass.CANCEL_SETTLE_S)
     assert last["next_sync_at"] is None
-    assert storage.get_campaign(campaign_id)["totals"] == ground_truth(sim, msgid)
+    assert campaign_repo.get_campaign(campaign_id)["totals"] == ground_truth(sim, msgid)
 
 
 # ----------------------------------------------------------------------------------------------- ingestion
@@ -441,70 +462,67 @@ def test_console_and_member_tasks_are_ingested_and_synced(sim: SimulatorHandle, 
     members_send(sim, console["msgid"], ["u0"])
     members_send(sim, member["msgid"], ["u1"], c1_2="not_friend")
 
-    sync_round(sqs, now + result_ingest.SETTLE_S + 1)
+    sync_round(sqs, now + ingest.SETTLE_S + 1)
 
     for created, origin in ((console, "admin_console"), (member, "member")):
-        campaign = storage.get_campaign(result_ingest.external_campaign_id(created["msgid"]))
+        campaign = campaign_repo.get_campaign(ingest.external_campaign_id(created["msgid"]))
         assert campaign["origin"] == origin
         assert campaign["totals"] == ground_truth(sim, created["msgid"])
         assert campaign["status"] == "completed"
-    assert storage.get_campaign(result_ingest.external_campaign_id(member["msgid"]))["sender"] == "u1"
+    assert campaign_repo.get_campaign(ingest.external_campaign_id(member["msgid"]))["sender"] == "u1"
     # listed again at the next run: already known, nothing new
-    summary = result_fanout.run_due(60, now=now + result_ingest.SETTLE_S + 2)
+    summary = fanout.run_due(SYNC_DEPS, 60, now=now + ingest.SETTLE_S + 2)
     assert summary["tasks_ingested"] == 0 and summary["tasks_listed"] == 2
 
 
-def crash_after_wecom_answered(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+def crash(*_args: Any, **_kwargs: Any) -> None:
+    raise RuntimeError("Lambda died after WeCom answered")
+
+
+# The msgid registration is the first write after WeCom's answer (for a campaign without a fail list).
+CRASHING = campaign_deps(repo=Overriding(campaign_repo, claim_msgid=crash))
+
+
+def crash_after_wecom_answered(text: str) -> None:
     """One of our sends whose Lambda dies between WeCom's answer and the msgid write (still in flight)."""
-
-    def crash(*_args: Any, **_kwargs: Any) -> None:
-        raise RuntimeError("Lambda died after WeCom answered")
-
-    with monkeypatch.context() as patch, pytest.raises(RuntimeError):
-        patch.setattr(campaigns, "_record_answer", crash)
-        campaigns.create_campaign({"external_userid": ["c0_0"], "text": {"content": text}}, None)
+    with pytest.raises(RuntimeError):
+        create.create_campaign(CRASHING, {"external_userid": ["c0_0"], "text": {"content": text}}, None)
 
 
-def test_a_young_corp_task_waits_for_its_sender(
-    sim: SimulatorHandle, sqs: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    crash_after_wecom_answered(monkeypatch, "in flight")  # its task is listed before its msgid is stored
-    summary = result_fanout.run_due(60, now=int(time.time()))  # after the task: list_v2's window ends at now
+def test_a_young_corp_task_waits_for_its_sender(sim: SimulatorHandle, sqs: Any) -> None:
+    crash_after_wecom_answered("in flight")  # its task is listed before its msgid is stored
+    summary = fanout.run_due(
+        SYNC_DEPS, 60, now=int(time.time())
+    )  # after the task: list_v2's window ends at now
     assert summary["tasks_deferred"] == 1 and summary["tasks_ingested"] == 0
 
 
-def test_a_console_task_created_just_before_a_run_is_listed_after_it(
-    sim: SimulatorHandle, sqs: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    crash_after_wecom_answered(monkeypatch, "ours, other content")  # an own send in flight does not block
+def test_a_console_task_created_just_before_a_run_is_listed_after_it(sim: SimulatorHandle, sqs: Any) -> None:
+    crash_after_wecom_answered("ours, other content")  # an own send in flight does not block
     console = control(
         sim, "groupmsg/admin_task", {"creator": "u0", "external_userid": ["c0_1"], "text": {"content": "hi"}}
     )
-    summary = result_fanout.run_due(60, now=int(time.time()))  # the very next scheduled run
+    summary = fanout.run_due(SYNC_DEPS, 60, now=int(time.time()))  # the very next scheduled run
 
     assert summary["tasks_ingested"] == 1 and summary["tasks_deferred"] == 1
     status, listed = call_json(function_under_test("AdminFunction"), "GET", "/admin/campaigns")
     assert status == 200
-    ext_id = result_ingest.external_campaign_id(console["msgid"])
+    ext_id = ingest.external_campaign_id(console["msgid"])
     (shown,) = [c for c in listed["items"] if c["campaign_id"] == ext_id]
     assert shown["origin"] == "admin_console"
 
 
-def test_a_task_whose_msgid_write_was_lost_is_linked_back(
-    sim: SimulatorHandle, sqs: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def crash(*_args: Any, **_kwargs: Any) -> None:
-        raise RuntimeError("Lambda died after WeCom answered")
-
-    with monkeypatch.context() as patch, pytest.raises(RuntimeError):
-        patch.setattr(campaigns, "_record_answer", crash)
-        campaigns.create_campaign({"external_userid": ["c2_0", "c2_1"], "text": {"content": "lost"}}, None)
+def test_a_task_whose_msgid_write_was_lost_is_linked_back(sim: SimulatorHandle, sqs: Any) -> None:
+    with pytest.raises(RuntimeError):
+        create.create_campaign(
+            CRASHING, {"external_userid": ["c2_0", "c2_1"], "text": {"content": "lost"}}, None
+        )
     (task,) = requests.get(f"{sim.url}/__sim/groupmsg", timeout=5).json()
 
-    summary = result_fanout.run_due(60, now=int(time.time()) + result_ingest.SETTLE_S + 1)
+    summary = fanout.run_due(SYNC_DEPS, 60, now=int(time.time()) + ingest.SETTLE_S + 1)
 
     assert summary["tasks_linked"] == 1 and summary["tasks_ingested"] == 0
-    owner = storage.get_msgid_owner(task["msgid"])
+    owner = campaign_repo.get_msgid_owner(task["msgid"])
     assert owner["linked_by"] == "repair" and not owner["campaign_id"].startswith("ext-")
 
 
@@ -514,13 +532,13 @@ def test_tasks_before_2020_11_17_are_synced_from_send_results_alone(sim: Simulat
     )
     members_send(sim, old["msgid"], ["u3"], c3_0="limit_reached")
     row = {"msgid": old["msgid"], "creator": "u3", "create_time": "1600000000", "create_type": 1}
-    assert result_ingest._store_external(row, "single", int(time.time()))
+    assert ingest._store_external(SYNC_DEPS, row, "single", int(time.time()))
 
     (summary,) = sync_round(sqs, int(time.time()))
 
     assert summary["outcome"] == "synced"
     assert api_calls(sim, "get_groupmsg_task") == 0
-    campaign = storage.get_campaign(result_ingest.external_campaign_id(old["msgid"]))
+    campaign = campaign_repo.get_campaign(ingest.external_campaign_id(old["msgid"]))
     assert campaign["totals"] == ground_truth(sim, old["msgid"])
 
 
@@ -590,7 +608,7 @@ def test_campaigns_show_prints_the_funnel_and_the_member_table(sim: SimulatorHan
     campaign_id, msgid = new_campaign()
     members_send(sim, msgid, ["u3"], c3_0="not_friend")
     sync_round(sqs, int(time.time()))
-    text = describe(campaigns.get_campaign(campaign_id))
+    text = describe(queries.get_campaign(DEPS, campaign_id))
     assert "members: 4" in text
     u3 = next(line for line in text.splitlines() if line.startswith("u3"))
     assert u3.split()[1] == "sent" and u3.rstrip().endswith("80.0%")

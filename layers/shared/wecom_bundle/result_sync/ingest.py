@@ -4,13 +4,13 @@ Tasks created in the admin console or by members never pass through the product,
 results too. Each scheduled run lists a rolling window (``SYNC_INGEST_WINDOW_HOURS``, default 48 h; both
 chat types, ``filter_type`` 2 = corp and member tasks) and, for every msgid storage does not know:
 
-1. offers it to ``campaigns.link_orphan_task`` first: it may be one of our own chunks whose msgid write was
+1. offers it to ``campaigns.repair.link_orphan_task`` first: it may be one of our own chunks whose msgid write was
    lost when a sender crashed between WeCom's answer and DynamoDB;
 2. otherwise stores it as a campaign of one chunk with ``origin`` ``admin_console`` (create_type 0) or
    ``member`` (create_type 1), due for its first result sync.
 
 A corp task is left for the next run only while one of our own chunk sends with its content is in flight
-(``campaigns.own_send_in_flight``: an intent without its msgid, attempted less than a lease ago): that sender
+(``campaigns.repair.own_send_in_flight``: an intent without its msgid, attempted less than a lease ago): that sender
 may still be about to register it, and ingesting it first would show one task as two campaigns. Any other
 task, e.g. one an operator just created in the admin console, is ingested at the first run.
 """
@@ -20,19 +20,24 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from wecom_bundle import campaigns, config, runtime, storage
-from wecom_bundle.sync_budget import Budget
-from wecom_bundle.sync_totals import zero_totals
+from wecom_bundle import config
+from wecom_bundle.campaigns import limits, repair
+from wecom_bundle.dynamo import keys
+from wecom_bundle.result_sync.totals import zero_totals
 from wecom_bundle.wecom import groupmsg
+
+if TYPE_CHECKING:
+    from wecom_bundle.result_sync.budget import Budget
+    from wecom_bundle.result_sync.deps import SyncDeps
 
 logger = logging.getLogger(__name__)
 
 LIST_LIMIT = 100
 MAX_WINDOW_S = 30 * 24 * 3600  # list_v2 spans at most one month
 # After this long no send of ours can still claim a task it created (a lease plus the clock slack).
-SETTLE_S = campaigns.LEASE_S + campaigns.LINK_SLACK_S
+SETTLE_S = limits.LEASE_S + repair.LINK_SLACK_S
 CHAT_TYPES = ("single", "group")
 ORIGINS = {0: "admin_console", 1: "member"}
 
@@ -57,10 +62,10 @@ def window_s() -> int:
     return min(MAX_WINDOW_S, config.env_int("SYNC_INGEST_WINDOW_HOURS", 48) * 3600)
 
 
-def ingest_recent(now: int, budget: Budget) -> IngestCounts:
+def ingest_recent(deps: SyncDeps, now: int, budget: Budget) -> IngestCounts:
     """List the window's tasks of both chat types and store every one storage does not know yet."""
     counts = IngestCounts()
-    client = runtime.wecom_client()
+    client = deps.wecom()
     for chat_type in CHAT_TYPES:
         query = {
             "chat_type": chat_type,
@@ -71,23 +76,25 @@ def ingest_recent(now: int, budget: Budget) -> IngestCounts:
         }
         pages = groupmsg.get_groupmsg_list_v2(client, query, retry=budget.call)
         for rows, _cursor in pages:
-            _ingest_page(rows, chat_type, now, counts)
+            _ingest_page(deps, rows, chat_type, now, counts)
     return counts
 
 
-def _ingest_page(rows: list[dict[str, Any]], chat_type: str, now: int, counts: IngestCounts) -> None:
+def _ingest_page(
+    deps: SyncDeps, rows: list[dict[str, Any]], chat_type: str, now: int, counts: IngestCounts
+) -> None:
     counts.listed += len(rows)
-    known = storage.msgid_items([str(r.get("msgid")) for r in rows if r.get("msgid")])
+    known = deps.repo.msgid_items([str(r.get("msgid")) for r in rows if r.get("msgid")])
     for row in rows:
         msgid = str(row.get("msgid") or "")
         if not msgid or msgid in known:
             continue
-        if _create_type(row) == 0 and campaigns.own_send_in_flight(row, chat_type, now=now):
+        if _create_type(row) == 0 and repair.own_send_in_flight(deps.campaigns, row, chat_type, now=now):
             counts.deferred += 1
             continue
-        if campaigns.link_orphan_task(row, chat_type, now=now) is not None:
+        if repair.link_orphan_task(deps.campaigns, row, chat_type, now=now) is not None:
             counts.linked += 1
-        elif _store_external(row, chat_type, now):
+        elif _store_external(deps, row, chat_type, now):
             counts.ingested += 1
 
 
@@ -99,7 +106,7 @@ def _create_type(row: dict[str, Any]) -> int:
 
 
 def _created(row: dict[str, Any]) -> int:
-    return campaigns.row_time(row) or 0
+    return repair.row_time(row) or 0
 
 
 def external_campaign_id(msgid: str) -> str:
@@ -107,7 +114,7 @@ def external_campaign_id(msgid: str) -> str:
     return "ext-" + hashlib.sha256(msgid.encode()).hexdigest()[:24]
 
 
-def _store_external(row: dict[str, Any], chat_type: str, now: int) -> bool:
+def _store_external(deps: SyncDeps, row: dict[str, Any], chat_type: str, now: int) -> bool:
     msgid, created = str(row["msgid"]), _created(row)
     campaign_id = external_campaign_id(msgid)
     creator = row.get("creator") or None
@@ -124,17 +131,17 @@ def _store_external(row: dict[str, Any], chat_type: str, now: int) -> bool:
         "audience_size": 0,
         "fail_list_size": 0,
         "totals": zero_totals(),
-        **storage.campaign_status_keys("active"),
-        **storage.campaign_list_keys(created, campaign_id),
+        **keys.campaign_status_keys("active"),
+        **keys.campaign_list_keys(created, campaign_id),
     }
     chunk = {"campaign_id": campaign_id, "chunk": 1, "state": "sent", "msgid": msgid, "chat_type": chat_type}
     chunk |= {"linked_by": "list_v2", "sent_at": created}
     registry = {"msgid": msgid, "campaign_id": campaign_id, "chunk": 1, "linked_by": "list_v2"}
-    registry |= {"linked_at": now, "task_created_at": created, **storage.sync_due_keys(now, msgid)}
+    registry |= {"linked_at": now, "task_created_at": created, **keys.sync_due_keys(now, msgid)}
     if creator:
         campaign["sender"] = chunk["sender"] = registry["creator"] = creator
     campaign = {k: v for k, v in campaign.items() if v is not None}
-    stored = storage.ingest_external_task(campaign, chunk, registry)
+    stored = deps.repo.ingest_external_task(campaign, chunk, registry)
     if stored:
         logger.info("task %s created outside the product ingested as campaign %s", msgid, campaign_id)
     return stored
