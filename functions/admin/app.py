@@ -23,10 +23,10 @@ from wecom_bundle import (
     group_templates,
     openapi,
     reminders,
-    welcome_admin,
 )
 from wecom_bundle.domain_errors import DomainError
 from wecom_bundle.validation import MAX_JSON_DEPTH, ValidationError, check_json, check_text
+from wecom_bundle.welcome import admin as welcome_admin
 
 logger = Logger()
 app = APIGatewayHttpResolver()

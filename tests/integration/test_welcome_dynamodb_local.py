@@ -19,9 +19,9 @@ from local.wecom_sim.endpoints_welcome import issue_welcome_code
 from local.wecom_sim.server import SimulatorHandle
 from tests.support import race
 from wecom_bundle import runtime, storage
-from wecom_bundle.token_store import SharedTokenProvider
-from wecom_bundle.welcome_rules import RuleCache
-from wecom_bundle.welcome_service import WelcomeService, WelcomeSettings
+from wecom_bundle.wecom.token_store import SharedTokenProvider
+from wecom_bundle.welcome.rules import RuleCache
+from wecom_bundle.welcome.service import WelcomeService, WelcomeSettings
 
 pytestmark = pytest.mark.integration
 

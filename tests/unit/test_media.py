@@ -20,12 +20,13 @@ from local.wecom_sim.calllog import calls
 from local.wecom_sim.endpoints_welcome import issue_welcome_code
 from local.wecom_sim.server import SimulatorHandle
 from tests.support import function_under_test, race
-from wecom_bundle import campaigns, media, media_refresh, runtime, storage, welcome_admin
+from wecom_bundle import campaigns, media, media_refresh, runtime, storage
 from wecom_bundle.content import validate_attachments
 from wecom_bundle.media import MediaRef, MediaUnavailable, Settings
 from wecom_bundle.validation import ValidationError
-from wecom_bundle.welcome_rules import RuleCache
-from wecom_bundle.welcome_service import WelcomeService, WelcomeSettings
+from wecom_bundle.welcome import admin as welcome_admin
+from wecom_bundle.welcome.rules import RuleCache
+from wecom_bundle.welcome.service import WelcomeService, WelcomeSettings
 
 pytestmark = pytest.mark.usefixtures("moto_table")
 BUCKET = "test-media"

@@ -13,7 +13,8 @@ import pytest
 from local.events import callback_get_event
 from local.settings import DEV_DEFAULTS
 from tests.support import function_under_test
-from wecom_bundle import aws, callback_keys, config, runtime, snapstart, storage
+from wecom_bundle import aws, config, runtime, snapstart, storage
+from wecom_bundle.callback import keys as callback_keys
 from wecom_bundle.dynamo import client as dynamo_client
 
 

@@ -42,8 +42,8 @@ def _fetch_token(session: object, timeout: float) -> tuple[str, int]:
 
 
 def _build(settings: config.WeComSettings) -> WeComClient:
-    from wecom_bundle.token_store import SharedTokenProvider, token_scope
     from wecom_bundle.wecom.client import WeComClient, new_session
+    from wecom_bundle.wecom.token_store import SharedTokenProvider, token_scope
 
     session = new_session()
     tokens = SharedTokenProvider(

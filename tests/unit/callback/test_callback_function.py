@@ -21,9 +21,9 @@ from local.settings import DEV_DEFAULTS
 from local.wecom_sim.endpoints_welcome import issue_welcome_code
 from tests.support import function_under_test
 from wecom_bundle import storage
-from wecom_bundle.callback_xml import build_envelope, build_event_xml
-from wecom_bundle.crypto import MsgCrypto
-from wecom_bundle.welcome_service import event_key
+from wecom_bundle.callback.crypto import MsgCrypto
+from wecom_bundle.callback.xml_parser import build_envelope, build_event_xml
+from wecom_bundle.welcome.service import event_key
 
 ENV = {
     k: DEV_DEFAULTS[k]

@@ -21,8 +21,9 @@ from local.events import callback_post_event
 from local.settings import DEV_DEFAULTS
 from local.wecom_sim.endpoints_welcome import issue_welcome_code
 from tests.support import function_under_test
-from wecom_bundle import callback_fields, storage
-from wecom_bundle.welcome_service import event_key
+from wecom_bundle import storage
+from wecom_bundle.callback import fields as callback_fields
+from wecom_bundle.welcome.service import event_key
 
 CORP = DEV_DEFAULTS["WECOM_CORP_ID"]
 ENV = {

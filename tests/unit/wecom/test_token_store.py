@@ -7,8 +7,9 @@ import time
 
 import pytest
 
-from wecom_bundle import storage, token_store
-from wecom_bundle.token_store import SharedTokenProvider
+from wecom_bundle import storage
+from wecom_bundle.wecom import token_store
+from wecom_bundle.wecom.token_store import SharedTokenProvider
 
 pytestmark = pytest.mark.usefixtures("moto_table")
 

@@ -17,8 +17,8 @@ from local.wecom_sim.endpoints_welcome import issue_welcome_code
 from local.wecom_sim.server import SimulatorHandle
 from tests.support import race
 from wecom_bundle import runtime, storage
-from wecom_bundle.welcome_rules import RuleCache
-from wecom_bundle.welcome_service import WelcomeService, WelcomeSettings, event_key, render_text
+from wecom_bundle.welcome.rules import RuleCache
+from wecom_bundle.welcome.service import WelcomeService, WelcomeSettings, event_key, render_text
 
 pytestmark = pytest.mark.usefixtures("moto_table")
 CORP = DEV_DEFAULTS["WECOM_CORP_ID"]

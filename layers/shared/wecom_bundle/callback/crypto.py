@@ -198,7 +198,7 @@ class MsgCrypto:
     __slots__ = ("_aes_new", "_iv", "_key", "_mode", "_receive_id", "_token")
 
     def __init__(self, token: str, encoding_aes_key: str, receive_id: str) -> None:
-        from Crypto.Cipher import AES  # lazy: keeps `import wecom_bundle.crypto` cheap
+        from Crypto.Cipher import AES  # lazy: keeps `import wecom_bundle.callback.crypto` cheap
 
         self._key = _decode_aes_key(encoding_aes_key)
         self._iv = self._key[:_AES_BLOCK]

@@ -11,11 +11,11 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from wecom_bundle import config, telemetry
-from wecom_bundle.callback_fields import Event
-from wecom_bundle.callback_service import handles
+from wecom_bundle.callback.fields import Event
+from wecom_bundle.callback.service import handles
 
 if TYPE_CHECKING:
-    from wecom_bundle.welcome_service import WelcomeService
+    from wecom_bundle.welcome.service import WelcomeService
 
 logger = logging.getLogger(__name__)
 
@@ -23,8 +23,8 @@ logger = logging.getLogger(__name__)
 @lru_cache(maxsize=1)
 def welcome_service() -> WelcomeService:
     from wecom_bundle import runtime, storage
-    from wecom_bundle.welcome_rules import RuleCache
-    from wecom_bundle.welcome_service import WelcomeService, WelcomeSettings
+    from wecom_bundle.welcome.rules import RuleCache
+    from wecom_bundle.welcome.service import WelcomeService, WelcomeSettings
 
     rules = RuleCache(storage.list_rules, config.env_float("WELCOME_RULES_CACHE_SECONDS", 5.0))
     return WelcomeService(runtime.wecom_client(), rules, WelcomeSettings.from_env())

@@ -13,10 +13,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from wecom_bundle import callback_fields, callback_keys, config
-from wecom_bundle.callback_fields import Event, EventFieldError
-from wecom_bundle.callback_xml import parse_envelope, parse_event
-from wecom_bundle.crypto import (
+from wecom_bundle import config
+from wecom_bundle.callback import fields as callback_fields
+from wecom_bundle.callback import keys as callback_keys
+from wecom_bundle.callback.crypto import (
     DecodeBase64Error,
     DecryptError,
     IllegalBufferError,
@@ -25,6 +25,8 @@ from wecom_bundle.crypto import (
     WeComCryptoError,
     XmlParseError,
 )
+from wecom_bundle.callback.fields import Event, EventFieldError
+from wecom_bundle.callback.xml_parser import parse_envelope, parse_event
 
 MAX_BODY_BYTES = 64 * 1024
 DEFAULT_MAX_SKEW_S = 300

@@ -9,7 +9,7 @@ from typing import Any
 
 from wecom_bundle import cursors, media, runtime, storage
 from wecom_bundle.validation import NotFound, ValidationError, parse_limit, parse_timestamp
-from wecom_bundle.welcome_rules import parse_rule, rule_warnings, validate_rule_id
+from wecom_bundle.welcome.rules import parse_rule, rule_warnings, validate_rule_id
 
 PAGING = ("cursor", "limit")
 LOG_MONTHS_BACK = 7  # the log keeps 180 days by default: never walk further back than that

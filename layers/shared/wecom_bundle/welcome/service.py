@@ -43,7 +43,7 @@ from wecom_bundle.wecom import welcome as wecom_welcome
 from wecom_bundle.wecom.client import WeComClient
 from wecom_bundle.wecom.errcodes import Errcode
 from wecom_bundle.wecom.errors import TokenError, TransportError, WeComError
-from wecom_bundle.welcome_rules import RuleCache, choose_rule
+from wecom_bundle.welcome.rules import RuleCache, choose_rule
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,8 @@
+"""1:1 welcomes: the welcome rules, the instant welcome of each new customer, and the welcome log.
+
+Modules: ``service`` (claim → rule → content → send → record, within the welcome code's 20 s), ``rules``
+(rule validation, matching and the in-memory rule cache) and ``admin`` (the operators' rule and log
+operations behind the admin API).
+
+Empty on purpose: importing the package imports no sub-module (the callback's cold import must not grow).
+"""
