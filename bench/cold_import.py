@@ -20,7 +20,7 @@ sys.path[:0] = [{callback!r}, {layer!r}]
 t0 = time.perf_counter()
 import app
 t1 = time.perf_counter()
-import wecom_bundle.callback.events, wecom_bundle.runtime, wecom_bundle.storage, botocore.session, requests
+import wecom_bundle.callback.events, wecom_bundle.runtime, wecom_bundle.welcome.repo, wecom_bundle.wecom.token_repo, botocore.session, requests
 t2 = time.perf_counter()
 print(json.dumps({{"handler_ms": (t1 - t0) * 1000, "welcome_path_ms": (t2 - t1) * 1000}}))
 """

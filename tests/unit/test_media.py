@@ -25,6 +25,7 @@ from wecom_bundle.content import validate_attachments
 from wecom_bundle.media import MediaRef, MediaUnavailable, Settings
 from wecom_bundle.validation import ValidationError
 from wecom_bundle.welcome import admin as welcome_admin
+from wecom_bundle.welcome import repo as welcome_repo
 from wecom_bundle.welcome.rules import RuleCache
 from wecom_bundle.welcome.service import WelcomeService, WelcomeSettings
 
@@ -70,7 +71,7 @@ def service(sim: SimulatorHandle) -> WelcomeService:
         timezone="Asia/Shanghai", safety_margin_ms=1500, lease_ms=6000, log_retention_days=1
     )
     return WelcomeService(
-        runtime.wecom_client(), RuleCache(storage.list_rules, 0.0), settings, clock=sim_ms(sim)
+        runtime.wecom_client(), RuleCache(welcome_repo.list_rules, 0.0), settings, clock=sim_ms(sim)
     )
 
 
@@ -163,7 +164,7 @@ def test_rule_naming_a_missing_object_is_refused_and_not_stored(sim: SimulatorHa
     body = {"attachments": [{"msgtype": "file", "file": {"s3_key": "nope.pdf"}}], "text": {"content": "x"}}
     with pytest.raises(ValidationError, match="does not exist"):
         welcome_admin.put_rule("r1", body)
-    assert storage.get_rule("r1") is None
+    assert welcome_repo.get_rule("r1") is None
     assert uploads(sim) == []
 
 
@@ -364,7 +365,7 @@ def test_refresh_stops_for_objects_nothing_references(sim: SimulatorHandle) -> N
 
 
 def test_refresh_reports_missing_objects(sim: SimulatorHandle) -> None:
-    storage.put_rule(
+    welcome_repo.put_rule(
         {
             "rule_id": "r",
             "priority": 0,

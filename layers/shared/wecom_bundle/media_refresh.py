@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from wecom_bundle import media, runtime, storage
 from wecom_bundle.media import MediaRef, MediaUnavailable, Settings
+from wecom_bundle.welcome import repo as welcome_repo
 
 if TYPE_CHECKING:
     from wecom_bundle.wecom.client import WeComClient
@@ -40,7 +41,7 @@ PENDING_CAMPAIGN_STATUSES = ("scheduled", "creating")
 
 def welcome_rule_attachments() -> Iterator[list[dict[str, Any]] | None]:
     """Every welcome rule (one small partition: Query ``pk = RULE``)."""
-    for rule in storage.list_rules():
+    for rule in welcome_repo.list_rules():
         yield rule.get("attachments")
 
 

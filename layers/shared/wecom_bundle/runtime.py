@@ -8,6 +8,7 @@ seconds (and at once when WeCom refuses the secret), and a rotated secret must t
 
 from __future__ import annotations
 
+import functools
 import threading
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,7 @@ from wecom_bundle import config
 
 if TYPE_CHECKING:
     from wecom_bundle.wecom.client import WeComClient
+    from wecom_bundle.welcome.service import WelcomeService
 
 _lock = threading.Lock()
 _client: WeComClient | None = None
@@ -78,8 +80,18 @@ def reset() -> None:
 # Services receive their collaborators (repository, WeCom API, clock, sleep, settings); the builders below
 # assemble them once per container. Imports stay inside each builder: the callback pays only for its own.
 
+
 # ----------------------------------------------------------------------------------------------- welcome
-# (welcome and callback builders)
+@functools.lru_cache(maxsize=1)
+def welcome_service() -> WelcomeService:
+    """The container's welcome service: the welcome repository, a rule cache on it, the WeCom client, the
+    settings. Built on the first add-contact event (URL verification and other events never pay for it)."""
+    from wecom_bundle.welcome import repo
+    from wecom_bundle.welcome.rules import RuleCache
+    from wecom_bundle.welcome.service import WelcomeService, WelcomeSettings
+
+    rules = RuleCache(repo.list_rules, config.env_float("WELCOME_RULES_CACHE_SECONDS", 5.0))
+    return WelcomeService(wecom_client(), rules, WelcomeSettings.from_env())
 
 
 # ----------------------------------------------------------------------------------------------- campaigns

@@ -7,27 +7,12 @@ on the first add-contact event, so URL verification and other events stay light.
 from __future__ import annotations
 
 import logging
-from functools import lru_cache
-from typing import TYPE_CHECKING
 
-from wecom_bundle import config, telemetry
+from wecom_bundle import config, runtime, telemetry
 from wecom_bundle.callback.fields import Event
 from wecom_bundle.callback.service import handles
 
-if TYPE_CHECKING:
-    from wecom_bundle.welcome.service import WelcomeService
-
 logger = logging.getLogger(__name__)
-
-
-@lru_cache(maxsize=1)
-def welcome_service() -> WelcomeService:
-    from wecom_bundle import runtime, storage
-    from wecom_bundle.welcome.rules import RuleCache
-    from wecom_bundle.welcome.service import WelcomeService, WelcomeSettings
-
-    rules = RuleCache(storage.list_rules, config.env_float("WELCOME_RULES_CACHE_SECONDS", 5.0))
-    return WelcomeService(runtime.wecom_client(), rules, WelcomeSettings.from_env())
 
 
 @handles("event", "change_external_contact", "add_external_contact")
@@ -38,7 +23,7 @@ def on_add_external_contact(event: Event) -> dict[str, object]:
         telemetry.count("WelcomeSkipped", {"reason": "no_welcome_code"})
         logger.info("add_external_contact without a welcome code")
         return {"handled": True, "outcome": "no_code"}
-    result = welcome_service().handle(config.settings().corp_id, event)
+    result = runtime.welcome_service().handle(config.settings().corp_id, event)
     telemetry.count("WelcomeOutcome", {"outcome": result.outcome})
     if result.latency_ms is not None:
         telemetry.milliseconds("WelcomeLatency", result.latency_ms, {"outcome": result.outcome})

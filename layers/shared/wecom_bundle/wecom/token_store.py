@@ -23,7 +23,8 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from wecom_bundle import storage
+from wecom_bundle.dynamo.client import is_condition_failure
+from wecom_bundle.wecom import token_repo
 from wecom_bundle.wecom.client import GETTOKEN
 from wecom_bundle.wecom.errors import TransportError
 
@@ -98,7 +99,7 @@ class SharedTokenProvider:
         with self._lock:
             if self._cached and self._cached.token == token:
                 self._cached = None
-        storage.expire_token(self.scope, token)
+        token_repo.expire_token(self.scope, token)
 
     def _get_shared(self, give_up_at: float) -> str:
         cached = self._cached
@@ -106,7 +107,7 @@ class SharedTokenProvider:
         if cached and cached.expires_at_ms - REFRESH_AHEAD_MS > now:
             return cached.token
         while True:
-            record = storage.get_token(self.scope) or {}
+            record = token_repo.get_token(self.scope) or {}
             current = _Cached(str(record.get("access_token", "")), int(record.get("token_expires_at_ms", 0)))
             now = self._clock()
             if current.token and current.expires_at_ms - REFRESH_AHEAD_MS > now:
@@ -114,7 +115,7 @@ class SharedTokenProvider:
                 return current.token
             failures = int(record.get("refresh_failures", 0))
             backoff_until = int(record.get("refresh_backoff_until_ms", 0))
-            if backoff_until <= now and storage.acquire_token_lease(
+            if backoff_until <= now and token_repo.acquire_token_lease(
                 self.scope, self._owner, now, now + LEASE_MS, now + REFRESH_AHEAD_MS
             ):
                 return self._refresh(failures)
@@ -125,7 +126,7 @@ class SharedTokenProvider:
                 self._wait_out_backoff((backoff_until - now) / 1000, give_up_at)
                 continue
             if time.monotonic() >= give_up_at:
-                if not storage.claim_token_fallback(self.scope, now, now + backoff_ms(failures + 1)):
+                if not token_repo.claim_token_fallback(self.scope, now, now + backoff_ms(failures + 1)):
                     raise TokenUnavailable("token refresh in progress")  # someone else's last resort
                 return self._refresh_without_lease(failures)
             time.sleep(WAIT_STEP_S)
@@ -144,16 +145,16 @@ class SharedTokenProvider:
         except Exception:
             # Release the lease with a back-off: nobody (here or in another container) calls gettoken again
             # before it ends, so an outage costs one call per back-off period, not one per caller.
-            storage.fail_token_refresh(self.scope, self._owner, self._clock() + backoff_ms(failures + 1))
+            token_repo.fail_token_refresh(self.scope, self._owner, self._clock() + backoff_ms(failures + 1))
             raise
         expires_at = self._clock() + expires_in * 1000
         self._cached = _Cached(token, expires_at)
         try:
-            storage.store_token(self.scope, self._owner, token, expires_at)
+            token_repo.store_token(self.scope, self._owner, token, expires_at)
         except Exception as exc:
             # Our lease ran out while gettoken was slow and someone else refreshed: our token is still valid
             # (WeCom serves several at once), so keep using it here and let theirs be the shared one.
-            if not storage.is_condition_failure(exc):
+            if not is_condition_failure(exc):
                 raise
         return token
 
@@ -163,7 +164,7 @@ class SharedTokenProvider:
         try:
             token, expires_in = self._fetch(3.0)
         except Exception:
-            storage.fail_token_refresh(self.scope, None, self._clock() + backoff_ms(failures + 1))
+            token_repo.fail_token_refresh(self.scope, None, self._clock() + backoff_ms(failures + 1))
             raise
         self._cached = _Cached(token, self._clock() + expires_in * 1000)
         return token

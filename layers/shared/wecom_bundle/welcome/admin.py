@@ -7,8 +7,10 @@ import re
 import time
 from typing import Any
 
-from wecom_bundle import cursors, media, runtime, storage
+from wecom_bundle import cursors, media, runtime
+from wecom_bundle.dynamo.keys import welcome_log_month
 from wecom_bundle.validation import NotFound, ValidationError, parse_limit, parse_timestamp
+from wecom_bundle.welcome import repo as welcome_repo
 from wecom_bundle.welcome.rules import parse_rule, rule_warnings, validate_rule_id
 
 PAGING = ("cursor", "limit")
@@ -19,15 +21,15 @@ def put_rule(rule_id: str, body: Any) -> tuple[dict[str, Any], bool]:
     """Create or replace a rule; answers (the rule with its ``warnings``, created)."""
     rule = parse_rule(rule_id, body, int(time.time() * 1000))
     media.check_exist(rule.get("attachments"))
-    existed = storage.get_rule(rule_id) is not None
-    storage.put_rule(rule)
+    existed = welcome_repo.get_rule(rule_id) is not None
+    welcome_repo.put_rule(rule)
     if media.refs_in(rule.get("attachments")):
         media.warm(rule.get("attachments"), runtime.wecom_client())
     return {**rule, "warnings": rule_warnings(rule)}, not existed
 
 
 def get_rule(rule_id: str) -> dict[str, Any]:
-    rule = storage.get_rule(validate_rule_id(rule_id))
+    rule = welcome_repo.get_rule(validate_rule_id(rule_id))
     if rule is None:
         raise NotFound(f"welcome rule {rule_id} does not exist")
     return rule
@@ -35,12 +37,12 @@ def get_rule(rule_id: str) -> dict[str, Any]:
 
 def list_rules() -> list[dict[str, Any]]:
     """All rules, highest priority first (the order in which they are tried)."""
-    rules = storage.list_rules()
+    rules = welcome_repo.list_rules()
     return sorted(rules, key=lambda r: (-int(r.get("priority", 0)), -len(r.get("match") or {}), r["rule_id"]))
 
 
 def delete_rule(rule_id: str) -> None:
-    if not storage.delete_rule(validate_rule_id(rule_id)):
+    if not welcome_repo.delete_rule(validate_rule_id(rule_id)):
         raise NotFound(f"welcome rule {rule_id} does not exist")
 
 
@@ -94,7 +96,9 @@ def list_welcomes(params: dict[str, str]) -> dict[str, Any]:
         inner = cursors.unseal(scope, cursor) if cursor else None
         if not isinstance(inner, str | None):
             raise ValidationError("cursor", "is not a cursor this API gave out for this listing")
-        page = storage.query_welcomes(by, str(value), since=since, limit=limit, cursor=inner, equals=equals)
+        page = welcome_repo.query_welcomes(
+            by, str(value), since=since, limit=limit, cursor=inner, equals=equals
+        )
         return {
             "items": [_strip(i) for i in page.items],
             "cursor": page.cursor and cursors.seal(scope, page.cursor),
@@ -107,12 +111,12 @@ def _list_by_month(
 ) -> dict[str, Any]:
     """No customer or member given: walk the month partitions from the newest back to ``since``."""
     month, inner = (
-        _open_month_cursor(scope, cursor) if cursor else (storage.welcome_log_month(int(time.time())), None)
+        _open_month_cursor(scope, cursor) if cursor else (welcome_log_month(int(time.time())), None)
     )
-    oldest = storage.welcome_log_month(since) if since is not None else None
+    oldest = welcome_log_month(since) if since is not None else None
     items: list[dict[str, Any]] = []
     for _ in range(LOG_MONTHS_BACK):
-        page = storage.query_welcomes(
+        page = welcome_repo.query_welcomes(
             "month",
             month,
             since=since,

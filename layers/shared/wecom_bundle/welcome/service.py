@@ -36,13 +36,14 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from wecom_bundle import config, media, storage, telemetry
+from wecom_bundle import config, media, telemetry
 from wecom_bundle.content import fit_nickname
 from wecom_bundle.media import MediaRef
 from wecom_bundle.wecom import welcome as wecom_welcome
 from wecom_bundle.wecom.client import WeComClient
 from wecom_bundle.wecom.errcodes import Errcode
 from wecom_bundle.wecom.errors import TokenError, TransportError, WeComError
+from wecom_bundle.welcome import repo as welcome_repo
 from wecom_bundle.welcome.rules import RuleCache, choose_rule
 
 logger = logging.getLogger(__name__)
@@ -206,7 +207,7 @@ class WelcomeService:
         deadline_ms = started_ms + CODE_LIFETIME_MS - self.settings.safety_margin_ms
         now = self.clock()
         lease_until = min(now + self.settings.lease_ms, deadline_ms + LEASE_SLACK_MS)
-        claim = storage.claim_welcome(key, owner, now, lease_until, self._record_base(event))
+        claim = welcome_repo.claim_welcome(key, owner, now, lease_until, self._record_base(event))
         if claim.won:
             return Claimed(key, owner, started_ms, deadline_ms, lease_until)
         if (claim.current or {}).get("outcome") == "pending":
@@ -351,7 +352,7 @@ class WelcomeService:
         needed = self.clock() + int(attempt_s * 1000) + LEASE_SLACK_MS
         if claimed.lease_until_ms >= needed:
             return True
-        if not storage.renew_welcome_lease(claimed.key, claimed.owner, needed):
+        if not welcome_repo.renew_welcome_lease(claimed.key, claimed.owner, needed):
             return False
         claimed.lease_until_ms = needed
         return True
@@ -394,7 +395,7 @@ class WelcomeService:
             "latency_ms": result.latency_ms,
             "recorded_at_ms": self.clock(),
         }
-        recorded = storage.record_welcome_outcome(
+        recorded = welcome_repo.record_welcome_outcome(
             claimed.key,
             claimed.owner,
             outcome,
