@@ -44,12 +44,15 @@ def _fetch_token(session: object, timeout: float) -> tuple[str, int]:
 
 
 def _build(settings: config.WeComSettings) -> WeComClient:
+    from wecom_bundle.wecom import token_repo
     from wecom_bundle.wecom.client import WeComClient, new_session
     from wecom_bundle.wecom.token_store import SharedTokenProvider, token_scope
 
     session = new_session()
     tokens = SharedTokenProvider(
-        token_scope(settings.corp_id, settings.corp_secret), lambda timeout: _fetch_token(session, timeout)
+        token_scope(settings.corp_id, settings.corp_secret),
+        lambda timeout: _fetch_token(session, timeout),
+        repo=token_repo,
     )
     return WeComClient(settings.api_base, tokens, session)
 
@@ -91,7 +94,7 @@ def welcome_service() -> WelcomeService:
     from wecom_bundle.welcome.service import WelcomeService, WelcomeSettings
 
     rules = RuleCache(repo.list_rules, config.env_float("WELCOME_RULES_CACHE_SECONDS", 5.0))
-    return WelcomeService(wecom_client(), rules, WelcomeSettings.from_env())
+    return WelcomeService(wecom_client(), rules, WelcomeSettings.from_env(), repo=repo)
 
 
 # ----------------------------------------------------------------------------------------------- campaigns

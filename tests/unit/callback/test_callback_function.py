@@ -23,7 +23,7 @@ from tests.support import function_under_test
 from wecom_bundle.callback.crypto import MsgCrypto
 from wecom_bundle.callback.xml_parser import build_envelope, build_event_xml
 from wecom_bundle.welcome import repo as welcome_repo
-from wecom_bundle.welcome.service import event_key
+from wecom_bundle.welcome.claim import event_key
 
 ENV = {
     k: DEV_DEFAULTS[k]

@@ -23,7 +23,7 @@ from local.wecom_sim.endpoints_welcome import issue_welcome_code
 from tests.support import function_under_test
 from wecom_bundle.callback import fields as callback_fields
 from wecom_bundle.welcome import repo as welcome_repo
-from wecom_bundle.welcome.service import event_key
+from wecom_bundle.welcome.claim import event_key
 
 CORP = DEV_DEFAULTS["WECOM_CORP_ID"]
 ENV = {

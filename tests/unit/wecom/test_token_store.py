@@ -67,10 +67,27 @@ def test_a_refresher_whose_lease_ran_out_keeps_its_token() -> None:
     assert (token_repo.get_token("corp#app") or {}).get("lease_owner") == "other"
 
 
-def test_warm_container_needs_no_dynamodb(monkeypatch: pytest.MonkeyPatch) -> None:
-    provider = SharedTokenProvider("corp#app", CountingFetch())
+class SwitchableRepo:
+    """The token repository as attributes a test may replace: the provider receives its repository, so a
+    test hands it this one instead of patching the module."""
+
+    def __init__(self) -> None:
+        for name in (
+            "get_token",
+            "acquire_token_lease",
+            "store_token",
+            "claim_token_fallback",
+            "fail_token_refresh",
+            "expire_token",
+        ):
+            setattr(self, name, getattr(token_repo, name))
+
+
+def test_warm_container_needs_no_dynamodb() -> None:
+    repo = SwitchableRepo()
+    provider = SharedTokenProvider("corp#app", CountingFetch(), repo=repo)
     assert provider.get(1) == "TOKEN-1"
-    monkeypatch.setattr(token_repo, "get_token", lambda scope: pytest.fail("DynamoDB read on a warm path"))
+    repo.get_token = lambda scope: pytest.fail("DynamoDB read on a warm path")
     assert provider.get(1) == "TOKEN-1"
 
 
@@ -100,14 +117,11 @@ def test_refresh_ahead_of_expiry_keeps_serving_current_token_while_another_refre
     assert fetch.calls == 1
 
 
-def test_stuck_refresher_with_no_valid_token_falls_back_after_the_wait(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(token_store, "WAIT_STEP_S", 0.01)
+def test_stuck_refresher_with_no_valid_token_falls_back_after_the_wait() -> None:
     now = int(time.time() * 1000)
     assert token_repo.acquire_token_lease("corp#app", "stuck", now, now + 60_000, now + 600_000)
     fetch = CountingFetch()
-    provider = SharedTokenProvider("corp#app", fetch)
+    provider = SharedTokenProvider("corp#app", fetch, wait_step_s=0.01)
     started = time.monotonic()
     assert provider.get(timeout=0.5) == "TOKEN-1"
     assert 0.4 < time.monotonic() - started < 3

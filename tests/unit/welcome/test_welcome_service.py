@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -18,8 +19,9 @@ from local.wecom_sim.server import SimulatorHandle
 from tests.support import race
 from wecom_bundle import runtime
 from wecom_bundle.welcome import repo as welcome_repo
+from wecom_bundle.welcome.claim import event_key
 from wecom_bundle.welcome.rules import RuleCache
-from wecom_bundle.welcome.service import WelcomeService, WelcomeSettings, event_key, render_text
+from wecom_bundle.welcome.service import WelcomeService, WelcomeSettings, render_text
 
 pytestmark = pytest.mark.usefixtures("moto_table")
 CORP = DEV_DEFAULTS["WECOM_CORP_ID"]
@@ -41,12 +43,29 @@ def sim(wecom_sim: SimulatorHandle) -> SimulatorHandle:
     return wecom_sim
 
 
+class SwitchableRepo:
+    """The welcome repository's event functions as attributes a test may replace: the service receives its
+    repository, so a test hands it this one instead of patching the module."""
+
+    def __init__(self) -> None:
+        self.claim_welcome: Callable[..., Any] = welcome_repo.claim_welcome
+        self.renew_welcome_lease: Callable[..., Any] = welcome_repo.renew_welcome_lease
+        self.record_welcome_outcome: Callable[..., Any] = welcome_repo.record_welcome_outcome
+
+
 @pytest.fixture
-def service() -> WelcomeService:
+def repo() -> SwitchableRepo:
+    return SwitchableRepo()
+
+
+@pytest.fixture
+def service(repo: SwitchableRepo) -> WelcomeService:
     settings = WelcomeSettings(
         timezone="Asia/Shanghai", safety_margin_ms=1500, lease_ms=6000, log_retention_days=180
     )
-    return WelcomeService(runtime.wecom_client(), RuleCache(welcome_repo.list_rules, 0.0), settings)
+    return WelcomeService(
+        runtime.wecom_client(), RuleCache(welcome_repo.list_rules, 0.0), settings, repo=repo
+    )
 
 
 def _rule(rule_id: str = "default", content: str = "Hi %NICKNAME%, welcome!", **extra: Any) -> None:
@@ -277,14 +296,12 @@ def test_crashed_attempt_can_be_taken_over_after_its_lease(
 
 
 def test_retry_on_the_same_container_needs_no_dynamodb(
-    sim: SimulatorHandle, service: WelcomeService, monkeypatch: pytest.MonkeyPatch
+    sim: SimulatorHandle, service: WelcomeService, repo: SwitchableRepo
 ) -> None:
     _rule()
     event = _event(sim)
     assert service.handle(CORP, event).outcome == "sent"
-    monkeypatch.setattr(
-        welcome_repo, "claim_welcome", lambda *a, **k: pytest.fail("DynamoDB claim for a known retry")
-    )
+    repo.claim_welcome = lambda *a, **k: pytest.fail("DynamoDB claim for a known retry")
     assert service.handle(CORP, event).outcome == "duplicate"
 
 
@@ -300,7 +317,7 @@ def test_refused_while_pending_is_rechecked_later(sim: SimulatorHandle, service:
 
 
 def test_a_failed_claim_is_forgotten_so_the_retry_can_claim(
-    sim: SimulatorHandle, service: WelcomeService, monkeypatch: pytest.MonkeyPatch
+    sim: SimulatorHandle, service: WelcomeService, repo: SwitchableRepo
 ) -> None:
     _rule()
     event = _event(sim)
@@ -309,10 +326,10 @@ def test_a_failed_claim_is_forgotten_so_the_retry_can_claim(
     def throttled(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("ProvisionedThroughputExceeded")
 
-    monkeypatch.setattr(welcome_repo, "claim_welcome", throttled)
+    repo.claim_welcome = throttled
     with pytest.raises(RuntimeError):
         service.handle(CORP, event)
-    monkeypatch.setattr(welcome_repo, "claim_welcome", real_claim)
+    repo.claim_welcome = real_claim
     assert service.handle(CORP, event).outcome == "sent"
 
 
@@ -459,17 +476,17 @@ def test_lease_outlives_the_attempt_in_flight(sim: SimulatorHandle) -> None:
     assert len(_sends(sim)) == 1
 
 
-def test_warm_path_is_two_dynamodb_round_trips(sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_warm_path_is_two_dynamodb_round_trips(sim: SimulatorHandle) -> None:
     _rule()  # with %NICKNAME%: the name lookup happens between the claim and the send
+    repo = SwitchableRepo()
     service = WelcomeService(
-        runtime.wecom_client(), RuleCache(welcome_repo.list_rules, 0.0), WelcomeSettings.from_env()
+        runtime.wecom_client(),
+        RuleCache(welcome_repo.list_rules, 0.0),
+        WelcomeSettings.from_env(),
+        repo=repo,
     )
     service.handle(CORP, _event(sim, ext="wmBob", user="lisi"))  # warms the token
-    monkeypatch.setattr(
-        welcome_repo,
-        "renew_welcome_lease",
-        lambda *a, **k: pytest.fail("the claim's lease covers the first attempt"),
-    )
+    repo.renew_welcome_lease = lambda *a, **k: pytest.fail("the claim's lease covers the first attempt")
     assert service.handle(CORP, _event(sim)).outcome == "sent"
 
 
