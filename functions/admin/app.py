@@ -23,10 +23,10 @@ from wecom_bundle import (
     group_templates,
     openapi,
     reminders,
+    runtime,
 )
 from wecom_bundle.domain_errors import DomainError
 from wecom_bundle.validation import MAX_JSON_DEPTH, ValidationError, check_json, check_text
-from wecom_bundle.welcome import admin as welcome_admin
 
 logger = Logger()
 app = APIGatewayHttpResolver()
@@ -103,29 +103,29 @@ def openapi_document() -> Response:
 
 @app.get("/admin/welcome-rules")
 def list_rules() -> Response:
-    return _ok(200, {"items": welcome_admin.list_rules()})
+    return _ok(200, {"items": runtime.welcome_admin().list_rules()})
 
 
 @app.get("/admin/welcome-rules/<rule_id>")
 def get_rule(rule_id: str) -> Response:
-    return _ok(200, welcome_admin.get_rule(rule_id))
+    return _ok(200, runtime.welcome_admin().get_rule(rule_id))
 
 
 @app.put("/admin/welcome-rules/<rule_id>")
 def put_rule(rule_id: str) -> Response:
-    rule, created = welcome_admin.put_rule(rule_id, _json_body())
+    rule, created = runtime.welcome_admin().put_rule(rule_id, _json_body())
     return _ok(201 if created else 200, rule)
 
 
 @app.delete("/admin/welcome-rules/<rule_id>")
 def delete_rule(rule_id: str) -> Response:
-    welcome_admin.delete_rule(rule_id)
+    runtime.welcome_admin().delete_rule(rule_id)
     return Response(204, content_types.APPLICATION_JSON, "")
 
 
 @app.get("/admin/welcomes")
 def list_welcomes() -> Response:
-    return _ok(200, welcome_admin.list_welcomes(_query()))
+    return _ok(200, runtime.welcome_admin().list_welcomes(_query()))
 
 
 # ------------------------------------------------------------------------------------------------ campaigns

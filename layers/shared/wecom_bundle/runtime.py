@@ -16,6 +16,7 @@ from wecom_bundle import config
 
 if TYPE_CHECKING:
     from wecom_bundle.wecom.client import WeComClient
+    from wecom_bundle.welcome.admin import WelcomeAdmin
     from wecom_bundle.welcome.service import WelcomeService
 
 _lock = threading.Lock()
@@ -95,6 +96,19 @@ def welcome_service() -> WelcomeService:
 
     rules = RuleCache(repo.list_rules, config.env_float("WELCOME_RULES_CACHE_SECONDS", 5.0))
     return WelcomeService(wecom_client(), rules, WelcomeSettings.from_env(), repo=repo)
+
+
+@functools.lru_cache(maxsize=1)
+def welcome_admin() -> WelcomeAdmin:
+    """The admin API's welcome operations: the welcome repository, the media cache (bucket objects must exist,
+    saving warms their ids), the container's WeCom client (asked per save) and the wall clock."""
+    import time
+
+    from wecom_bundle import media
+    from wecom_bundle.welcome import repo
+    from wecom_bundle.welcome.admin import WelcomeAdmin
+
+    return WelcomeAdmin(repo, media, wecom_client, time.time)
 
 
 # ----------------------------------------------------------------------------------------------- campaigns
