@@ -113,7 +113,7 @@ def _check_fresh(timestamp: str, now: float) -> None:
 
 
 def open_event(request: CallbackRequest, now: float | None = None) -> Event:
-    """POST /callback: every check, then the decrypted event, normalised (``callback_fields``).
+    """POST /callback: every check, then the decrypted event, normalised (``callback.fields``).
 
     Raises CallbackRejected. A signed event whose fields break their rules is refused with 400 naming the
     field, like any other rejected request (DESIGN: a rejected request gets a 4xx), rather than acknowledged
