@@ -88,14 +88,16 @@ def reset() -> None:
 # ----------------------------------------------------------------------------------------------- welcome
 @functools.lru_cache(maxsize=1)
 def welcome_service() -> WelcomeService:
-    """The container's welcome service: the welcome repository, a rule cache on it, the WeCom client, the
-    settings. Built on the first add-contact event (URL verification and other events never pay for it)."""
+    """The container's welcome service: the welcome repository, a rule cache on it, the WeCom client and its
+    welcome API area, the settings. Built on the first add-contact event (URL verification and other events
+    never pay for it)."""
+    from wecom_bundle.wecom import welcome as wecom_welcome
     from wecom_bundle.welcome import repo
     from wecom_bundle.welcome.rules import RuleCache
     from wecom_bundle.welcome.service import WelcomeService, WelcomeSettings
 
     rules = RuleCache(repo.list_rules, config.env_float("WELCOME_RULES_CACHE_SECONDS", 5.0))
-    return WelcomeService(wecom_client(), rules, WelcomeSettings.from_env(), repo=repo)
+    return WelcomeService(wecom_client(), rules, WelcomeSettings.from_env(), repo=repo, api=wecom_welcome)
 
 
 @functools.lru_cache(maxsize=1)

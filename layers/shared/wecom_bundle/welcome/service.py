@@ -31,13 +31,13 @@ import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from wecom_bundle import config, media, telemetry
 from wecom_bundle.content import fit_nickname
 from wecom_bundle.media import MediaRef
 from wecom_bundle.wecom import welcome as wecom_welcome
-from wecom_bundle.wecom.client import WeComClient
+from wecom_bundle.wecom.client import Timeout, WeComClient
 from wecom_bundle.wecom.errcodes import Errcode
 from wecom_bundle.wecom.errors import TokenError, TransportError, WeComError
 from wecom_bundle.welcome import repo as welcome_repo
@@ -56,6 +56,16 @@ MEDIA_SEND_RESERVE_S = 3.0  # an upload may only use the time left beyond this r
 ATTEMPT_CONNECT_TIMEOUT_S = 1.0
 ATTEMPT_READ_TIMEOUT_S = 4.0
 LAST_ATTEMPT_S = 0.1  # the shortest attempt worth starting
+
+
+class WelcomeApi(Protocol):
+    """WeCom's welcome calls the service makes (``wecom_bundle.wecom.welcome``)."""
+
+    def send_welcome_msg(self, client: WeComClient, body: dict[str, Any], *, timeout: Timeout) -> None: ...
+
+    def external_contact_name(
+        self, client: WeComClient, external_userid: str, *, timeout: Timeout
+    ) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -109,6 +119,7 @@ class WelcomeService:
         sleep: Callable[[float], None] = time.sleep,
         *,
         repo: WelcomeEventRepo = welcome_repo,
+        api: WelcomeApi = wecom_welcome,
     ) -> None:
         self.client = client
         self.rules = rules
@@ -116,6 +127,7 @@ class WelcomeService:
         self.clock = clock
         self.sleep = sleep
         self.repo = repo
+        self.api = api
         self.claims = EventClaims(repo, settings.lease_ms, settings.safety_margin_ms, clock)
 
     # -------------------------------------------------------------------------------------------- entry
@@ -209,7 +221,7 @@ class WelcomeService:
         if budget < 0.05:
             return None
         try:
-            return wecom_welcome.external_contact_name(
+            return self.api.external_contact_name(
                 self.client, str(event.get("ExternalUserID", "")), timeout=(min(0.5, budget), budget)
             )
         except (WeComError, TransportError) as exc:
@@ -234,7 +246,7 @@ class WelcomeService:
                     attempts += 1
                     # The client does not resend on a refused token by itself: every request goes through
                     # the lease check above, the resend with a fresh token included.
-                    wecom_welcome.send_welcome_msg(self.client, body, timeout=timeout)
+                    self.api.send_welcome_msg(self.client, body, timeout=timeout)
                 return Result("sent", attempts=attempts)
             except TokenError as exc:
                 if token_refused:  # a fresh token refused too: not transient
