@@ -18,7 +18,8 @@ import requests
 from local.wecom_sim.endpoints_welcome import issue_welcome_code
 from local.wecom_sim.server import SimulatorHandle
 from tests.support import race
-from wecom_bundle import runtime, storage
+from wecom_bundle import runtime
+from wecom_bundle.dynamo import client as dynamo_client
 from wecom_bundle.wecom.token_store import SharedTokenProvider
 from wecom_bundle.welcome import repo as welcome_repo
 from wecom_bundle.welcome.rules import RuleCache
@@ -32,9 +33,9 @@ def on_dynamodb_local(
     dynamodb_local: Any, aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[None]:
     monkeypatch.setenv("DYNAMODB_ENDPOINT", dynamodb_local.endpoint)
-    storage.reset_client()
+    dynamo_client.reset_client()
     yield
-    storage.reset_client()
+    dynamo_client.reset_client()
 
 
 @pytest.fixture
