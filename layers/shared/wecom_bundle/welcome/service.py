@@ -110,6 +110,10 @@ def _now_ms() -> int:
 
 
 class WelcomeService:
+    """One container's welcome machinery. Its collaborators come in (``runtime.welcome_service()`` wires
+    them): the WeCom client and its welcome API area, the rule cache, the welcome repository (claims, leases,
+    outcomes), the settings, a clock and a sleep, so a test hands in fakes instead of patching modules."""
+
     def __init__(
         self,
         client: WeComClient,
