@@ -1,4 +1,4 @@
-"""Handlers for decrypted callback events, registered by (MsgType, Event, ChangeType).
+"""Handlers for decrypted callback events, by (MsgType, Event, ChangeType): ``HANDLERS``.
 
 Imported by the callback function on a POST only; the welcome machinery (botocore, requests) is loaded
 on the first add-contact event, so URL verification and other events stay light.
@@ -10,12 +10,11 @@ import logging
 
 from wecom_bundle import config, runtime, telemetry
 from wecom_bundle.callback.fields import Event
-from wecom_bundle.callback.service import handles
+from wecom_bundle.callback.service import EventHandler
 
 logger = logging.getLogger(__name__)
 
 
-@handles("event", "change_external_contact", "add_external_contact")
 def on_add_external_contact(event: Event) -> dict[str, object]:
     """A member added a customer: send the welcome while the code is alive."""
     if not event.get("WelcomeCode"):
@@ -39,3 +38,8 @@ def on_add_external_contact(event: Event) -> dict[str, object]:
         },
     )
     return {"handled": True, "outcome": result.outcome}
+
+
+HANDLERS: dict[tuple[str, str, str], EventHandler] = {
+    ("event", "change_external_contact", "add_external_contact"): on_add_external_contact,
+}

@@ -142,24 +142,16 @@ def open_event(request: CallbackRequest, now: float | None = None) -> Event:
 
 # ------------------------------------------------------------------------------------------------ dispatch
 EventHandler = Callable[[Event], dict[str, object]]
-_registry: dict[tuple[str, str, str], EventHandler] = {}
+# Handlers by (MsgType, Event, ChangeType); "" in a position matches any value there.
+Handlers = Mapping[tuple[str, str, str], EventHandler]
 
 
-def handles(msg_type: str, event: str = "", change_type: str = "") -> Callable[[EventHandler], EventHandler]:
-    """Register a handler for (MsgType, Event, ChangeType); the most specific registration wins."""
-
-    def register(handler: EventHandler) -> EventHandler:
-        _registry[(msg_type, event, change_type)] = handler
-        return handler
-
-    return register
-
-
-def dispatch(event: Event) -> dict[str, object]:
-    """Run the handler registered for this event; unknown events are acknowledged and ignored."""
+def dispatch(event: Event, handlers: Handlers) -> dict[str, object]:
+    """Run the most specific of ``handlers`` for this event (``callback.events.HANDLERS``, handed in by the
+    function on a POST); unknown events are acknowledged and ignored."""
     msg_type, name, change = (str(event.get(field, "")) for field in ("MsgType", "Event", "ChangeType"))
     for key in ((msg_type, name, change), (msg_type, name, ""), (msg_type, "", "")):
-        handler = _registry.get(key)
+        handler = handlers.get(key)
         if handler is not None:
             return handler(event)
     return {"handled": False}
