@@ -27,15 +27,18 @@ BASELINE_COMMIT = "321164f"
 
 # What the first welcome loads after the handler (the callback imports these lazily, on the first POST).
 WELCOME_PATH_NOW = (
-    "wecom_bundle.callback_events",
+    "wecom_bundle.callback.events",
     "wecom_bundle.runtime",
-    "wecom_bundle.storage",
+    "wecom_bundle.welcome.service",
+    "wecom_bundle.welcome.repo",
+    "wecom_bundle.wecom.token_repo",
     "botocore.session",
     "requests",
 )
 WELCOME_PATH_BASELINE = (
     "wecom_bundle.callback_events",
     "wecom_bundle.runtime",
+    "wecom_bundle.welcome_service",
     "wecom_bundle.storage",
     "botocore.session",
     "requests",

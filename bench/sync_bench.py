@@ -295,10 +295,11 @@ def naive_sync(msgids: list[str], members_per_msgid: int | None = None) -> dict[
     Same WeCom client and DynamoDB client as the worker; WeCom's default page size; rows under
     ``BENCHNAIVE#<msgid>`` so the real rows, members and totals are not disturbed.
     """
-    from wecom_bundle import config, runtime, storage
+    from wecom_bundle import config, runtime
+    from wecom_bundle.dynamo import client as dynamo_client
     from wecom_bundle.dynamo.codec import encode_item
 
-    wecom, dynamodb, table = runtime.wecom_client(), storage.client(), config.table_name()
+    wecom, dynamodb, table = runtime.wecom_client(), dynamo_client.client(), config.table_name()
     rows = 0
     started = time.perf_counter()
     for msgid in msgids:
@@ -343,12 +344,12 @@ def _ratio(naive: float, ours: float) -> float | None:
 
 
 def _bench(stack: StackHandle) -> dict[str, Any]:
-    from wecom_bundle import storage
+    from wecom_bundle.dynamo import client as dynamo_client
 
     if not stack.pollers:
         raise RuntimeError("the local stack has no SQS poller for ResultSyncWorkerFunction")
     writes = WriteCounter()
-    writes.install(storage.client())
+    writes.install(dynamo_client.client())
     sim = SimCalls(stack.simulator.url)
     campaign_id, msgids = _campaign(stack)
     truth, min_pages = _ground_truth(stack, msgids)

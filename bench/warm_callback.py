@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from local.events import add_contact_fields, callback_get_event, callback_post_event
 from local.settings import DEV_DEFAULTS
-from wecom_bundle.callback_service import CallbackRequest, open_event, parse_query, verify_url
+from wecom_bundle.callback.service import CallbackRequest, open_event, parse_query, verify_url
 
 
 def _percentiles(fn: Callable[[], object], n: int) -> tuple[float, float]:

@@ -47,12 +47,10 @@ def _prepare(stack: Any, n: int) -> list[tuple[str, dict[str, Any]]]:
 
 
 def _count_dynamodb_calls() -> collections.Counter[str]:
-    from wecom_bundle import storage
+    from wecom_bundle.dynamo.client import client
 
     counter: collections.Counter[str] = collections.Counter()
-    storage.client().meta.events.register(
-        "before-call.dynamodb", lambda model, **_: counter.update([model.name])
-    )
+    client().meta.events.register("before-call.dynamodb", lambda model, **_: counter.update([model.name]))
     return counter
 
 

@@ -17,8 +17,8 @@ from typing import Any
 from urllib.parse import quote
 
 from local.settings import DEV_DEFAULTS
-from wecom_bundle.callback_xml import build_envelope, build_event_xml
-from wecom_bundle.crypto import MsgCrypto
+from wecom_bundle.callback.crypto import MsgCrypto
+from wecom_bundle.callback.xml_parser import build_envelope, build_event_xml
 
 EVENTS_DIR = Path(__file__).resolve().parent.parent / "events"
 

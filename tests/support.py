@@ -221,7 +221,7 @@ class DynamoWrites:
         self._events: Any = None
 
     def install(self, client: Any) -> DynamoWrites:
-        """Start counting the writes of ``client`` (e.g. ``storage.client()``); answers self."""
+        """Start counting the writes of ``client`` (e.g. ``dynamo.client.client()``); answers self."""
         self._events = client.meta.events
         self._events.register("before-parameter-build.dynamodb", self._before, unique_id=f"{self._hook_id}-b")
         self._events.register("after-call.dynamodb", self._after, unique_id=f"{self._hook_id}-a")

@@ -19,7 +19,6 @@ from wecom_bundle import (
     apigw,
     openapi,
     runtime,
-    welcome_admin,
 )
 from wecom_bundle.campaigns import cancel, create, queries, reminders, results
 from wecom_bundle.domain_errors import DomainError
@@ -100,29 +99,29 @@ def openapi_document() -> Response:
 
 @app.get("/admin/welcome-rules")
 def list_rules() -> Response:
-    return _ok(200, {"items": welcome_admin.list_rules()})
+    return _ok(200, {"items": runtime.welcome_admin().list_rules()})
 
 
 @app.get("/admin/welcome-rules/<rule_id>")
 def get_rule(rule_id: str) -> Response:
-    return _ok(200, welcome_admin.get_rule(rule_id))
+    return _ok(200, runtime.welcome_admin().get_rule(rule_id))
 
 
 @app.put("/admin/welcome-rules/<rule_id>")
 def put_rule(rule_id: str) -> Response:
-    rule, created = welcome_admin.put_rule(rule_id, _json_body())
+    rule, created = runtime.welcome_admin().put_rule(rule_id, _json_body())
     return _ok(201 if created else 200, rule)
 
 
 @app.delete("/admin/welcome-rules/<rule_id>")
 def delete_rule(rule_id: str) -> Response:
-    welcome_admin.delete_rule(rule_id)
+    runtime.welcome_admin().delete_rule(rule_id)
     return Response(204, content_types.APPLICATION_JSON, "")
 
 
 @app.get("/admin/welcomes")
 def list_welcomes() -> Response:
-    return _ok(200, welcome_admin.list_welcomes(_query()))
+    return _ok(200, runtime.welcome_admin().list_welcomes(_query()))
 
 
 # ------------------------------------------------------------------------------------------------ campaigns

@@ -12,7 +12,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from wecom_bundle import apigw, snapstart
-from wecom_bundle.callback_service import (
+from wecom_bundle.callback.service import (
     CallbackRejected,
     CallbackRequest,
     dispatch,
@@ -43,9 +43,9 @@ def _receive(event: dict[str, Any]) -> dict[str, Any]:
         event=decrypted.get("Event"),
         change_type=decrypted.get("ChangeType"),
     )
-    import wecom_bundle.callback_events  # noqa: F401 - registers the event handlers, on the first POST only
+    from wecom_bundle.callback.events import HANDLERS  # on the first POST only
 
-    dispatch(decrypted)
+    dispatch(decrypted, HANDLERS)
     return apigw.text(200, "success")
 
 

@@ -22,8 +22,8 @@ from typing import Any
 
 import requests
 
-from wecom_bundle.callback_xml import build_envelope, build_event_xml
-from wecom_bundle.crypto import MsgCrypto
+from wecom_bundle.callback.crypto import MsgCrypto
+from wecom_bundle.callback.xml_parser import build_envelope, build_event_xml
 
 from .config import SimulatorConfig
 from .models import PushRecord

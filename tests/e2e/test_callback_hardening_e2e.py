@@ -16,8 +16,8 @@ import requests
 
 from local.events import add_contact_fields, signed_callback_query
 from local.settings import DEV_DEFAULTS
-from wecom_bundle.callback_xml import build_envelope, build_event_xml
-from wecom_bundle.crypto import MsgCrypto
+from wecom_bundle.callback.crypto import MsgCrypto
+from wecom_bundle.callback.xml_parser import build_envelope, build_event_xml
 
 pytestmark = pytest.mark.e2e
 RUN = uuid.uuid4().hex[:6]

@@ -23,7 +23,7 @@ from local.dynamodb import free_port, local_client
 from local.settings import DEV_DEFAULTS
 from local.stack import StackHandle, start_stack
 from local.template import REPO_ROOT, queue_arn
-from wecom_bundle.crypto import MsgCrypto
+from wecom_bundle.callback.crypto import MsgCrypto
 
 pytestmark = pytest.mark.e2e
 

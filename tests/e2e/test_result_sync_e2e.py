@@ -17,7 +17,7 @@ import requests
 from local.stack import StackHandle
 from tests.e2e.test_wecomctl_e2e import Cli
 from tests.support import DynamoWrites
-from wecom_bundle import storage
+from wecom_bundle.dynamo import client as dynamo_client
 from wecom_bundle.result_sync import ingest
 from wecom_bundle.result_sync.totals import STATUS_NAMES
 
@@ -164,7 +164,7 @@ def test_unchanged_resync_pulls_no_results_and_writes_only_the_schedule(
         cid for cid, _ in world["campaigns"].items() if campaign(local_stack, cid)["status"] != "completed"
     ]
     results_before = result_calls(local_stack)
-    writes = DynamoWrites().install(storage.client())
+    writes = DynamoWrites().install(dynamo_client.client())
     writes_before = writes.items
     run_sync_and_wait(local_stack, pending)
     results_after = result_calls(local_stack)

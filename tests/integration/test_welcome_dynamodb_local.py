@@ -18,10 +18,12 @@ import requests
 from local.wecom_sim.endpoints_welcome import issue_welcome_code
 from local.wecom_sim.server import SimulatorHandle
 from tests.support import race
-from wecom_bundle import runtime, storage
-from wecom_bundle.token_store import SharedTokenProvider
-from wecom_bundle.welcome_rules import RuleCache
-from wecom_bundle.welcome_service import WelcomeService, WelcomeSettings
+from wecom_bundle import runtime
+from wecom_bundle.dynamo import client as dynamo_client
+from wecom_bundle.wecom.token_store import SharedTokenProvider
+from wecom_bundle.welcome import repo as welcome_repo
+from wecom_bundle.welcome.rules import RuleCache
+from wecom_bundle.welcome.service import WelcomeService, WelcomeSettings
 
 pytestmark = pytest.mark.integration
 
@@ -31,9 +33,9 @@ def on_dynamodb_local(
     dynamodb_local: Any, aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[None]:
     monkeypatch.setenv("DYNAMODB_ENDPOINT", dynamodb_local.endpoint)
-    storage.reset_client()
+    dynamo_client.reset_client()
     yield
-    storage.reset_client()
+    dynamo_client.reset_client()
 
 
 @pytest.fixture
@@ -46,7 +48,7 @@ def test_racing_invocations_of_one_event_send_exactly_once(
 ) -> None:
     corp = aws_env["WECOM_CORP_ID"]
     suffix = uuid.uuid4().hex[:8]
-    storage.put_rule(
+    welcome_repo.put_rule(
         {
             "rule_id": f"race-{suffix}",
             "priority": 0,
@@ -57,10 +59,12 @@ def test_racing_invocations_of_one_event_send_exactly_once(
     )
     settings = WelcomeSettings("Asia/Shanghai", 1500, 6000, 180)
     # each "container" has its own client, token cache and rule cache, like separate Lambdas
-    containers = [WelcomeService(runtime.wecom_client(), RuleCache(storage.list_rules, 5), settings)]
+    containers = [WelcomeService(runtime.wecom_client(), RuleCache(welcome_repo.list_rules, 5), settings)]
     for _ in range(7):
         runtime.reset()
-        containers.append(WelcomeService(runtime.wecom_client(), RuleCache(storage.list_rules, 5), settings))
+        containers.append(
+            WelcomeService(runtime.wecom_client(), RuleCache(welcome_repo.list_rules, 5), settings)
+        )
     events = []
     for n in range(5):
         create_time = int(time.time())
@@ -114,7 +118,7 @@ def test_token_lease_race_fetches_once(on_dynamodb_local: None) -> None:
 def test_claims_race_to_one_winner(on_dynamodb_local: None) -> None:
     key = f"race#{uuid.uuid4().hex}"
     now = int(time.time() * 1000)
-    wins = race(12, lambda i: storage.claim_welcome(key, f"owner-{i}", now, now + 6000, {}).won)
+    wins = race(12, lambda i: welcome_repo.claim_welcome(key, f"owner-{i}", now, now + 6000, {}).won)
     assert wins.count(True) == 1
 
 

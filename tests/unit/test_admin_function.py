@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.support import call_json, function_under_test
-from wecom_bundle import storage
+from wecom_bundle.welcome import repo as welcome_repo
 
 pytestmark = pytest.mark.usefixtures("moto_table")
 
@@ -70,7 +70,7 @@ def test_bad_rule_is_400_naming_the_field_and_changes_nothing(
     assert status == 400
     assert error["error"]["code"] == "invalid_request"
     assert error["error"]["field"] == field
-    assert storage.get_rule("r1") is None
+    assert welcome_repo.get_rule("r1") is None
 
 
 def test_bad_rule_id_is_400(call: Any) -> None:
@@ -94,10 +94,10 @@ def test_openapi_document_lists_the_routes(call: Any) -> None:
 
 def _log(ext: str, user: str, state: str, create_time: int, outcome: str = "sent") -> None:
     key = f"corp#{ext}#{user}#add_external_contact#{create_time}"
-    storage.claim_welcome(
+    welcome_repo.claim_welcome(
         key, "o", 0, 1, {"external_userid": ext, "userid": user, "state": state, "create_time": create_time}
     )
-    storage.record_welcome_outcome(
+    welcome_repo.record_welcome_outcome(
         key,
         "o",
         {"outcome": outcome, "rule_id": "r", "errcode": None, "latency_ms": 120, "attempts": 1},

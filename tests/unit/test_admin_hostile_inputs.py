@@ -14,7 +14,7 @@ from local.events import http_event
 from local.wecom_sim.calllog import calls
 from local.wecom_sim.server import SimulatorHandle
 from tests.support import function_under_test, table_snapshot, with_campaign_customers
-from wecom_bundle import storage
+from wecom_bundle.welcome import repo as welcome_repo
 
 pytestmark = pytest.mark.usefixtures("moto_table")
 RULE = {"text": {"content": "hello"}}
@@ -146,10 +146,10 @@ def _b64json(doc: Any) -> str:
 
 def _log(ext: str, user: str, create_time: int) -> None:
     key = f"k#{ext}#{user}#{create_time}"
-    storage.claim_welcome(
+    welcome_repo.claim_welcome(
         key, "o", 0, 1, {"external_userid": ext, "userid": user, "create_time": create_time}
     )
-    storage.record_welcome_outcome(
+    welcome_repo.record_welcome_outcome(
         key,
         "o",
         {"outcome": "sent", "rule_id": "r", "errcode": None, "latency_ms": 1, "attempts": 1},

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from local.events import http_event
 from local.template import load_template
 from tests.support import function_under_test
-from wecom_bundle import openapi, storage
+from wecom_bundle import openapi
+from wecom_bundle.welcome import repo as welcome_repo
 
 
 def _template_routes() -> set[tuple[str, str]]:
@@ -126,11 +127,11 @@ def test_fuzzed_rule_writes_never_answer_5xx(admin: Any, body: Any, rule_id: str
         return
     if status == 400:
         assert set(doc["error"]) >= {"code", "message", "field"}
-        assert storage.get_rule(rule_id) is None  # a refused write changed nothing
+        assert welcome_repo.get_rule(rule_id) is None  # a refused write changed nothing
     else:
         assert status in (200, 201)
         assert _call(admin, "GET", path, params={"rule_id": rule_id})[1]["rule_id"] == rule_id
-        storage.delete_rule(rule_id)
+        welcome_repo.delete_rule(rule_id)
 
 
 @pytest.mark.usefixtures("moto_table")

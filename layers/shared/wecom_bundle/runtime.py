@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from wecom_bundle.media.refresh import MediaRefresh
     from wecom_bundle.result_sync.deps import SyncDeps
     from wecom_bundle.wecom.client import WeComClient
+    from wecom_bundle.welcome.admin import WelcomeAdmin
+    from wecom_bundle.welcome.service import WelcomeService
 
 _lock = threading.Lock()
 _client: WeComClient | None = None
@@ -50,12 +52,15 @@ def _fetch_token(session: object, timeout: float) -> tuple[str, int]:
 
 
 def _build(settings: config.WeComSettings) -> WeComClient:
-    from wecom_bundle.token_store import SharedTokenProvider, token_scope
+    from wecom_bundle.wecom import token_repo
     from wecom_bundle.wecom.client import WeComClient, new_session
+    from wecom_bundle.wecom.token_store import SharedTokenProvider, token_scope
 
     session = new_session()
     tokens = SharedTokenProvider(
-        token_scope(settings.corp_id, settings.corp_secret), lambda timeout: _fetch_token(session, timeout)
+        token_scope(settings.corp_id, settings.corp_secret),
+        lambda timeout: _fetch_token(session, timeout),
+        repo=token_repo,
     )
     return WeComClient(settings.api_base, tokens, session)
 
@@ -86,8 +91,33 @@ def reset() -> None:
 # Services receive their collaborators (repository, WeCom API, clock, sleep, settings); the builders below
 # assemble them once per container. Imports stay inside each builder: the callback pays only for its own.
 
+
 # ----------------------------------------------------------------------------------------------- welcome
-# (welcome and callback builders)
+@functools.lru_cache(maxsize=1)
+def welcome_service() -> WelcomeService:
+    """The container's welcome service: the welcome repository, a rule cache on it, the WeCom client and its
+    welcome API area, the settings. Built on the first add-contact event (URL verification and other events
+    never pay for it)."""
+    from wecom_bundle.wecom import welcome as wecom_welcome
+    from wecom_bundle.welcome import repo
+    from wecom_bundle.welcome.rules import RuleCache
+    from wecom_bundle.welcome.service import WelcomeService, WelcomeSettings
+
+    rules = RuleCache(repo.list_rules, config.env_float("WELCOME_RULES_CACHE_SECONDS", 5.0))
+    return WelcomeService(wecom_client(), rules, WelcomeSettings.from_env(), repo=repo, api=wecom_welcome)
+
+
+@functools.lru_cache(maxsize=1)
+def welcome_admin() -> WelcomeAdmin:
+    """The admin API's welcome operations: the welcome repository, the media cache (bucket objects must exist,
+    saving warms their ids), the container's WeCom client (asked per save) and the wall clock."""
+    import time
+
+    from wecom_bundle.media import cache
+    from wecom_bundle.welcome import repo
+    from wecom_bundle.welcome.admin import WelcomeAdmin
+
+    return WelcomeAdmin(repo, cache, wecom_client, time.time)
 
 
 # ----------------------------------------------------------------------------------------------- campaigns
@@ -152,14 +182,14 @@ def group_template_reconcile() -> Reconciler:
 def media_refresh() -> MediaRefresh:
     """The scheduled media refresh with every content holder as a source: welcome rules, campaigns not yet
     created, group templates (also re-pointed at fresh ids after the uploads: WeCom stores them with ours)."""
-    from wecom_bundle import storage
     from wecom_bundle.campaigns import repo as campaign_repo
     from wecom_bundle.media.refresh import MediaRefresh, pending_campaign_attachments, rule_attachments
+    from wecom_bundle.welcome import repo as welcome_repo
 
     templates = group_template_media()
     return MediaRefresh(
         sources={
-            "welcome_rules": rule_attachments(storage.list_rules),
+            "welcome_rules": rule_attachments(welcome_repo.list_rules),
             "campaigns": pending_campaign_attachments(campaign_repo.list_campaigns),
             "group_templates": templates.media_attachments,
         },

@@ -26,11 +26,12 @@ WARM_MODULES = (
     "requests",
     "botocore.session",
     "botocore.client",
-    "wecom_bundle.callback_events",
+    "wecom_bundle.callback.events",
     "wecom_bundle.runtime",
-    "wecom_bundle.storage",
-    "wecom_bundle.token_store",
-    "wecom_bundle.welcome_service",
+    "wecom_bundle.welcome.repo",
+    "wecom_bundle.wecom.token_repo",
+    "wecom_bundle.wecom.token_store",
+    "wecom_bundle.welcome.service",
     "wecom_bundle.wecom.client",
 )
 WARM_SERVICES = ("secretsmanager", "dynamodb")

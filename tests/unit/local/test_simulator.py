@@ -17,8 +17,8 @@ from local.http_server import QuietThreadingHTTPServer
 from local.wecom_sim import SimulatorConfig, start_simulator
 from local.wecom_sim.groupmsg import days_in_month, month_key
 from local.wecom_sim.server import SimulatorHandle
-from wecom_bundle.callback_xml import parse_envelope, parse_event
-from wecom_bundle.crypto import MsgCrypto
+from wecom_bundle.callback.crypto import MsgCrypto
+from wecom_bundle.callback.xml_parser import parse_envelope, parse_event
 
 CORP_ID = "wwsimtest0000001"
 SECRET = "sim-test-secret"

@@ -22,7 +22,7 @@ from local.wecom_sim.calllog import calls
 from local.wecom_sim.endpoints_welcome import issue_welcome_code
 from local.wecom_sim.server import SimulatorHandle
 from tests.support import campaign_deps, function_under_test, race
-from wecom_bundle import runtime, storage, welcome_admin
+from wecom_bundle import runtime
 from wecom_bundle.campaigns import create
 from wecom_bundle.campaigns import repo as campaign_repo
 from wecom_bundle.content import validate_attachments
@@ -31,8 +31,9 @@ from wecom_bundle.media import cache as media
 from wecom_bundle.media import repo as media_repo
 from wecom_bundle.media.cache import MediaRef, MediaUnavailable, Settings
 from wecom_bundle.validation import ValidationError
-from wecom_bundle.welcome_rules import RuleCache
-from wecom_bundle.welcome_service import WelcomeService, WelcomeSettings
+from wecom_bundle.welcome import repo as welcome_repo
+from wecom_bundle.welcome.rules import RuleCache
+from wecom_bundle.welcome.service import WelcomeService, WelcomeSettings
 
 pytestmark = pytest.mark.usefixtures("moto_table")
 BUCKET = "test-media"
@@ -76,7 +77,7 @@ def service(sim: SimulatorHandle) -> WelcomeService:
         timezone="Asia/Shanghai", safety_margin_ms=1500, lease_ms=6000, log_retention_days=1
     )
     return WelcomeService(
-        runtime.wecom_client(), RuleCache(storage.list_rules, 0.0), settings, clock=sim_ms(sim)
+        runtime.wecom_client(), RuleCache(welcome_repo.list_rules, 0.0), settings, clock=sim_ms(sim)
     )
 
 
@@ -168,8 +169,8 @@ def test_bad_references_are_rejected(body: dict[str, Any], field: str) -> None:
 def test_rule_naming_a_missing_object_is_refused_and_not_stored(sim: SimulatorHandle) -> None:
     body = {"attachments": [{"msgtype": "file", "file": {"s3_key": "nope.pdf"}}], "text": {"content": "x"}}
     with pytest.raises(ValidationError, match="does not exist"):
-        welcome_admin.put_rule("r1", body)
-    assert storage.get_rule("r1") is None
+        runtime.welcome_admin().put_rule("r1", body)
+    assert welcome_repo.get_rule("r1") is None
     assert uploads(sim) == []
 
 
@@ -274,7 +275,7 @@ def sent_bodies(sim: SimulatorHandle) -> list[dict[str, Any]]:
 
 
 def test_hot_path_does_not_upload_when_the_cache_is_fresh(sim: SimulatorHandle) -> None:
-    welcome_admin.put_rule("img", image_rule())  # saving the rule warms the cache
+    runtime.welcome_admin().put_rule("img", image_rule())  # saving the rule warms the cache
     assert len(uploads(sim)) == 1
     media.reset_client()
     result = service(sim).handle(DEV_DEFAULTS["WECOM_CORP_ID"], event(sim, 1))
@@ -288,8 +289,8 @@ def test_hot_path_does_not_upload_when_the_cache_is_fresh(sim: SimulatorHandle) 
 def test_upload_skipped_when_the_deadline_is_too_close(
     sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(welcome_admin.media, "warm", lambda *_: None)  # nothing cached yet
-    welcome_admin.put_rule("img", image_rule())
+    monkeypatch.setattr(media, "warm", lambda *_: None)  # nothing cached yet
+    runtime.welcome_admin().put_rule("img", image_rule())
     result = service(sim).handle(DEV_DEFAULTS["WECOM_CORP_ID"], event(sim, 1, age_s=15))  # 3.5 s left
     assert result.outcome == "sent"
     assert uploads(sim) == []
@@ -301,23 +302,23 @@ def test_upload_skipped_when_the_deadline_is_too_close(
 def test_image_only_welcome_without_time_to_upload_fails_without_sending(
     sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(welcome_admin.media, "warm", lambda *_: None)
-    welcome_admin.put_rule("img", image_rule(text=None))
+    monkeypatch.setattr(media, "warm", lambda *_: None)
+    runtime.welcome_admin().put_rule("img", image_rule(text=None))
     result = service(sim).handle(DEV_DEFAULTS["WECOM_CORP_ID"], event(sim, 1, age_s=15))
     assert (result.outcome, result.rule_id) == ("failed", "img")
     assert uploads(sim) == [] and calls(sim.state, "send_welcome_msg") == []
 
 
 def test_cold_cache_uploads_within_budget(sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(welcome_admin.media, "warm", lambda *_: None)
-    welcome_admin.put_rule("img", image_rule())
+    monkeypatch.setattr(media, "warm", lambda *_: None)
+    runtime.welcome_admin().put_rule("img", image_rule())
     assert service(sim).handle(DEV_DEFAULTS["WECOM_CORP_ID"], event(sim, 1)).outcome == "sent"
     assert len(uploads(sim)) == 1
     assert "media_id" in sent_bodies(sim)[0]["attachments"][0]["image"]
 
 
 def test_40007_reuploads_once_and_the_welcome_goes_out(sim: SimulatorHandle) -> None:
-    welcome_admin.put_rule("img", image_rule())
+    runtime.welcome_admin().put_rule("img", image_rule())
     with sim.state.lock:
         sim.state.media.clear()  # WeCom lost the id although our cache thinks it is fresh
     result = service(sim).handle(DEV_DEFAULTS["WECOM_CORP_ID"], event(sim, 1))
@@ -331,7 +332,7 @@ def test_40007_reuploads_once_and_the_welcome_goes_out(sim: SimulatorHandle) -> 
 def test_welcome_with_an_s3_image_keeps_working_across_simulated_weeks(sim: SimulatorHandle) -> None:
     """The headline: the refresh runs every 4 h (as scheduled); welcomes every 3.5 days for three weeks
     never meet a 40007 and never upload on their own path."""
-    welcome_admin.put_rule("img", image_rule())
+    runtime.welcome_admin().put_rule("img", image_rule())
     refresh = function_under_test("MediaRefreshFunction")
     welcome = service(sim)
     customer = 0
@@ -357,7 +358,7 @@ def test_welcome_with_an_s3_image_keeps_working_across_simulated_weeks(sim: Simu
 
 # ----------------------------------------------------------------------------------------------- refresh
 def test_refresh_replaces_due_ids_and_leaves_fresh_ones(sim: SimulatorHandle) -> None:
-    welcome_admin.put_rule("img", image_rule())
+    runtime.welcome_admin().put_rule("img", image_rule())
     first = media_repo.get_media("image", BUCKET, IMAGE_REF.key)["media_id"]
     assert runtime.media_refresh().run()["fresh"] == 1
     advance(sim, 60 * HOUR + 1)
@@ -367,7 +368,7 @@ def test_refresh_replaces_due_ids_and_leaves_fresh_ones(sim: SimulatorHandle) ->
 
 
 def test_refresh_reuploads_a_replaced_object(sim: SimulatorHandle) -> None:
-    welcome_admin.put_rule("img", image_rule())
+    runtime.welcome_admin().put_rule("img", image_rule())
     boto3.client("s3", region_name="us-east-1").put_object(Bucket=BUCKET, Key=IMAGE_REF.key, Body=PNG + b"v2")
     assert runtime.media_refresh().run()["refreshed"] == 1
     media_id = media_repo.get_media("image", BUCKET, IMAGE_REF.key)["media_id"]
@@ -375,8 +376,8 @@ def test_refresh_reuploads_a_replaced_object(sim: SimulatorHandle) -> None:
 
 
 def test_refresh_stops_for_objects_nothing_references(sim: SimulatorHandle) -> None:
-    welcome_admin.put_rule("img", image_rule())
-    welcome_admin.delete_rule("img")
+    runtime.welcome_admin().put_rule("img", image_rule())
+    runtime.welcome_admin().delete_rule("img")
     advance(sim, 61 * HOUR)
     summary = runtime.media_refresh().run()
     assert (summary["referenced"], summary["refreshed"], summary["unindexed"]) == (0, 0, 1)
@@ -385,7 +386,7 @@ def test_refresh_stops_for_objects_nothing_references(sim: SimulatorHandle) -> N
 
 
 def test_refresh_reports_missing_objects(sim: SimulatorHandle) -> None:
-    storage.put_rule(
+    welcome_repo.put_rule(
         {
             "rule_id": "r",
             "priority": 0,

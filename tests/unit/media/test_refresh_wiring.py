@@ -38,7 +38,7 @@ def _modules_after_import(module: str) -> list[str]:
 
 def test_the_refresh_imports_no_content_holder_and_names_none() -> None:
     loaded = _modules_after_import("wecom_bundle.media.refresh")
-    holders = ("wecom_bundle.group_templates", "wecom_bundle.storage", "wecom_bundle.campaigns", "welcome")
+    holders = ("wecom_bundle.group_templates", "wecom_bundle.campaigns", "welcome")
     assert [m for m in loaded if any(holder in m for holder in holders)] == []
     assert "import_module" not in Path(refresh.__file__).read_text(encoding="utf-8")
 

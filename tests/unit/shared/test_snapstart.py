@@ -13,7 +13,8 @@ import pytest
 from local.events import callback_get_event
 from local.settings import DEV_DEFAULTS
 from tests.support import function_under_test
-from wecom_bundle import aws, callback_keys, config, runtime, snapstart, storage
+from wecom_bundle import aws, config, runtime, snapstart
+from wecom_bundle.callback import keys as callback_keys
 from wecom_bundle.dynamo import client as dynamo_client
 
 
@@ -80,7 +81,7 @@ def test_before_snapshot_loads_code_and_models_and_keeps_no_secret_client_or_con
     handler = function_under_test("CallbackFunction")
     assert _verify(handler, deployed) == 200  # an init that did serve a request
     runtime.wecom_client()  # a token provider and an HTTP session
-    storage.client()  # a DynamoDB client
+    dynamo_client.client()  # a DynamoDB client
     assert _holders_of("".join(deployed["token"])) and _holders_of("".join(deployed["corp_secret"]))
     loader = aws.session().get_component("data_loader")
 

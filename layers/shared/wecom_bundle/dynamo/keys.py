@@ -3,7 +3,7 @@
 Why one module: the design (pk/sk, gsi1..gsi3, TTL ``expires_at``) is only safe while every reader and
 writer agrees on it; a key built in two places can drift. docs/data-model.md describes each entity's
 attributes and access patterns; this module is the code of its keys. Builders answer plain strings or plain
-``{"pk", "sk"}`` dicts (``wecom_bundle.storage`` encodes them for DynamoDB).
+``{"pk", "sk"}`` dicts (the domains' ``repo`` modules encode them for DynamoDB).
 
 =======================  ===============================  =====================================================
 item                     pk                               sk

@@ -1,8 +1,8 @@
 """Table-level helpers every access pattern shares: the conditional update, whole-partition and GSI page
 queries, due-index reads, batched reads and writes, and the admin API's opaque page cursors.
 
-Why apart from ``storage``: these know DynamoDB's request shapes, not the product; ``storage`` keeps one
-function per access pattern and reads like the access patterns themselves. No helper here scans.
+Why apart from the domains' ``repo`` modules: these know DynamoDB's request shapes, not the product; each
+repo keeps one function per access pattern and reads like the access patterns themselves. No helper here scans.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ Retry = Callable[[Callable[[], dict[str, Any]]], dict[str, Any]]
 
 
 class TokenSource(Protocol):
-    """Where the client gets access tokens (see ``wecom_bundle.token_store``)."""
+    """Where the client gets access tokens (see ``wecom_bundle.wecom.token_store``)."""
 
     def get(self, timeout: float) -> str: ...
 

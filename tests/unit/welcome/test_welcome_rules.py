@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from wecom_bundle.validation import ValidationError
-from wecom_bundle.welcome_rules import RuleCache, choose_rule, parse_rule
+from wecom_bundle.welcome.rules import RuleCache, choose_rule, parse_rule
 
 SHANGHAI = "Asia/Shanghai"
 

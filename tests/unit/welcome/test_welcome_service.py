@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -16,9 +17,11 @@ from local.settings import DEV_DEFAULTS
 from local.wecom_sim.endpoints_welcome import issue_welcome_code
 from local.wecom_sim.server import SimulatorHandle
 from tests.support import race
-from wecom_bundle import runtime, storage
-from wecom_bundle.welcome_rules import RuleCache
-from wecom_bundle.welcome_service import WelcomeService, WelcomeSettings, event_key, render_text
+from wecom_bundle import runtime
+from wecom_bundle.welcome import repo as welcome_repo
+from wecom_bundle.welcome.claim import event_key
+from wecom_bundle.welcome.rules import RuleCache
+from wecom_bundle.welcome.service import WelcomeService, WelcomeSettings, render_text
 
 pytestmark = pytest.mark.usefixtures("moto_table")
 CORP = DEV_DEFAULTS["WECOM_CORP_ID"]
@@ -40,16 +43,33 @@ def sim(wecom_sim: SimulatorHandle) -> SimulatorHandle:
     return wecom_sim
 
 
+class SwitchableRepo:
+    """The welcome repository's event functions as attributes a test may replace: the service receives its
+    repository, so a test hands it this one instead of patching the module."""
+
+    def __init__(self) -> None:
+        self.claim_welcome: Callable[..., Any] = welcome_repo.claim_welcome
+        self.renew_welcome_lease: Callable[..., Any] = welcome_repo.renew_welcome_lease
+        self.record_welcome_outcome: Callable[..., Any] = welcome_repo.record_welcome_outcome
+
+
 @pytest.fixture
-def service() -> WelcomeService:
+def repo() -> SwitchableRepo:
+    return SwitchableRepo()
+
+
+@pytest.fixture
+def service(repo: SwitchableRepo) -> WelcomeService:
     settings = WelcomeSettings(
         timezone="Asia/Shanghai", safety_margin_ms=1500, lease_ms=6000, log_retention_days=180
     )
-    return WelcomeService(runtime.wecom_client(), RuleCache(storage.list_rules, 0.0), settings)
+    return WelcomeService(
+        runtime.wecom_client(), RuleCache(welcome_repo.list_rules, 0.0), settings, repo=repo
+    )
 
 
 def _rule(rule_id: str = "default", content: str = "Hi %NICKNAME%, welcome!", **extra: Any) -> None:
-    storage.put_rule(
+    welcome_repo.put_rule(
         {
             "rule_id": rule_id,
             "priority": 0,
@@ -102,7 +122,7 @@ def test_sent_with_nickname_and_logged(sim: SimulatorHandle, service: WelcomeSer
     assert len(delivered) == 1
     assert delivered[0]["body"]["text"] == {"content": "Hi Alice, welcome!"}
     assert delivered[0]["body"]["welcome_code"] == event["WelcomeCode"]
-    record = storage.get_welcome(event_key(CORP, event))
+    record = welcome_repo.get_welcome(event_key(CORP, event))
     assert record["outcome"] == "sent"
     assert record["rule_id"] == "default"
     assert 0 <= record["latency_ms"] < 5000
@@ -152,7 +172,7 @@ def test_already_sent_is_a_success(sim: SimulatorHandle, service: WelcomeService
     )
     result = service.handle(CORP, event)
     assert (result.outcome, result.errcode) == ("already_sent", 41051)
-    assert storage.get_welcome(event_key(CORP, event))["outcome"] == "already_sent"
+    assert welcome_repo.get_welcome(event_key(CORP, event))["outcome"] == "already_sent"
 
 
 def test_41096_is_retried_until_it_goes_through(sim: SimulatorHandle, service: WelcomeService) -> None:
@@ -173,7 +193,7 @@ def test_41096_until_the_deadline_expires(sim: SimulatorHandle, service: Welcome
     assert result.errcode == 41096
     assert result.attempts > 2
     assert time.monotonic() - started < 4.0  # gave up before the code died, leaving the margin
-    assert storage.get_welcome(event_key(CORP, event))["outcome"] == "expired"
+    assert welcome_repo.get_welcome(event_key(CORP, event))["outcome"] == "expired"
 
 
 @pytest.mark.parametrize("fault", [{"http_status": 502}, {"errcode": -1}, {"errcode": 45009}])
@@ -216,7 +236,7 @@ def test_no_rule_sends_nothing(sim: SimulatorHandle, service: WelcomeService) ->
     event = _event(sim, state="web")
     assert service.handle(CORP, event).outcome == "no_rule"
     assert _sends(sim) == []
-    assert storage.get_welcome(event_key(CORP, event))["outcome"] == "no_rule"
+    assert welcome_repo.get_welcome(event_key(CORP, event))["outcome"] == "no_rule"
 
 
 def test_other_errcodes_fail_with_their_code(sim: SimulatorHandle, service: WelcomeService) -> None:
@@ -228,7 +248,7 @@ def test_other_errcodes_fail_with_their_code(sim: SimulatorHandle, service: Welc
 
 def test_attachments_are_sent_as_stored(sim: SimulatorHandle, service: WelcomeService) -> None:
     link = {"msgtype": "link", "link": {"title": "Catalogue", "url": "https://example.com/c"}}
-    storage.put_rule({"rule_id": "att", "priority": 1, "match": {}, "attachments": [link]})
+    welcome_repo.put_rule({"rule_id": "att", "priority": 1, "match": {}, "attachments": [link]})
     assert service.handle(CORP, _event(sim)).outcome == "sent"
     body = _delivered(sim)[0]["body"]
     assert body["attachments"] == [link]
@@ -269,21 +289,19 @@ def test_crashed_attempt_can_be_taken_over_after_its_lease(
     _rule()
     event = _event(sim)
     now = int(time.time() * 1000)
-    assert storage.claim_welcome(event_key(CORP, event), "crashed-owner", now - 7000, now - 1000, {}).won
+    assert welcome_repo.claim_welcome(event_key(CORP, event), "crashed-owner", now - 7000, now - 1000, {}).won
     result = service.handle(CORP, event)
     assert result.outcome == "sent"
     assert len(_delivered(sim)) == 1
 
 
 def test_retry_on_the_same_container_needs_no_dynamodb(
-    sim: SimulatorHandle, service: WelcomeService, monkeypatch: pytest.MonkeyPatch
+    sim: SimulatorHandle, service: WelcomeService, repo: SwitchableRepo
 ) -> None:
     _rule()
     event = _event(sim)
     assert service.handle(CORP, event).outcome == "sent"
-    monkeypatch.setattr(
-        storage, "claim_welcome", lambda *a, **k: pytest.fail("DynamoDB claim for a known retry")
-    )
+    repo.claim_welcome = lambda *a, **k: pytest.fail("DynamoDB claim for a known retry")
     assert service.handle(CORP, event).outcome == "duplicate"
 
 
@@ -291,7 +309,7 @@ def test_refused_while_pending_is_rechecked_later(sim: SimulatorHandle, service:
     _rule()
     event = _event(sim)
     now = int(time.time() * 1000)
-    assert storage.claim_welcome(event_key(CORP, event), "other-container", now, now + 500, {}).won
+    assert welcome_repo.claim_welcome(event_key(CORP, event), "other-container", now, now + 500, {}).won
     assert service.handle(CORP, event).outcome == "duplicate"  # the other container is still on it
     time.sleep(0.6)  # ... and then it crashed: its lease runs out
     assert service.handle(CORP, event).outcome == "sent"  # this container was not fooled by its memory
@@ -299,19 +317,19 @@ def test_refused_while_pending_is_rechecked_later(sim: SimulatorHandle, service:
 
 
 def test_a_failed_claim_is_forgotten_so_the_retry_can_claim(
-    sim: SimulatorHandle, service: WelcomeService, monkeypatch: pytest.MonkeyPatch
+    sim: SimulatorHandle, service: WelcomeService, repo: SwitchableRepo
 ) -> None:
     _rule()
     event = _event(sim)
-    real_claim = storage.claim_welcome
+    real_claim = welcome_repo.claim_welcome
 
     def throttled(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("ProvisionedThroughputExceeded")
 
-    monkeypatch.setattr(storage, "claim_welcome", throttled)
+    repo.claim_welcome = throttled
     with pytest.raises(RuntimeError):
         service.handle(CORP, event)
-    monkeypatch.setattr(storage, "claim_welcome", real_claim)
+    repo.claim_welcome = real_claim
     assert service.handle(CORP, event).outcome == "sent"
 
 
@@ -390,7 +408,7 @@ def test_future_create_time_cannot_stretch_the_deadline(
     fake = FakeTime(limit_s=20)
     settings = WelcomeSettings("Asia/Shanghai", safety_margin_ms=1500, lease_ms=6000, log_retention_days=180)
     service = WelcomeService(
-        runtime.wecom_client(), RuleCache(storage.list_rules, 0.0), settings, fake.clock, fake.sleep
+        runtime.wecom_client(), RuleCache(welcome_repo.list_rules, 0.0), settings, fake.clock, fake.sleep
     )
     timeouts = _record_timeouts(monkeypatch)
     event = _event(sim, age_s=-ahead_s)
@@ -399,7 +417,7 @@ def test_future_create_time_cannot_stretch_the_deadline(
     assert fake.now_ms - fake.start_ms <= 18_500  # receipt + 20 s - the safety margin
     assert all(connect <= 1.0 and read <= 4.0 for connect, read in timeouts)  # each attempt capped
     assert len(timeouts) < 40  # backed off to the end: no burst of calls in the last moments
-    record = storage.get_welcome(event_key(CORP, event))
+    record = welcome_repo.get_welcome(event_key(CORP, event))
     assert record["outcome"] == "expired"
     assert 0 <= record["latency_ms"] <= 18_500  # counted from receipt, not from a CreateTime to come
 
@@ -410,7 +428,7 @@ def test_far_future_create_time_is_sent_and_recorded(sim: SimulatorHandle, servi
     result = service.handle(CORP, event)
     assert result.outcome == "sent"
     assert len(_delivered(sim)) == 1
-    record = storage.get_welcome(event_key(CORP, event))
+    record = welcome_repo.get_welcome(event_key(CORP, event))
     assert (record["outcome"], record["create_time"]) == ("sent", 2**32 - 1)
     assert 0 <= record["latency_ms"] < 5000
 
@@ -426,7 +444,7 @@ def test_outcome_is_recorded_when_sending_breaks_unexpectedly(
     monkeypatch.setattr(runtime.wecom_client(), "post", broken)
     event = _event(sim)
     assert service.handle(CORP, event).outcome == "failed"
-    assert storage.get_welcome(event_key(CORP, event))["outcome"] == "failed"
+    assert welcome_repo.get_welcome(event_key(CORP, event))["outcome"] == "failed"
     assert service.handle(CORP, event).outcome == "duplicate"  # and WeCom's retry finds it finished
 
 
@@ -437,10 +455,10 @@ def test_lease_outlives_the_attempt_in_flight(sim: SimulatorHandle) -> None:
     _rule(content="no nickname here")
     _fault(sim, path="externalcontact/send_welcome_msg", delay_ms=2500, times=1)
     settings = WelcomeSettings("Asia/Shanghai", safety_margin_ms=1500, lease_ms=500, log_retention_days=180)
-    first = WelcomeService(runtime.wecom_client(), RuleCache(storage.list_rules, 0.0), settings)
+    first = WelcomeService(runtime.wecom_client(), RuleCache(welcome_repo.list_rules, 0.0), settings)
     later = WelcomeService(
         runtime.wecom_client(),
-        RuleCache(storage.list_rules, 0.0),
+        RuleCache(welcome_repo.list_rules, 0.0),
         settings,
         clock=lambda: int(time.time() * 1000) + 1500,  # past the claim's 500 ms, inside one attempt
     )
@@ -458,17 +476,17 @@ def test_lease_outlives_the_attempt_in_flight(sim: SimulatorHandle) -> None:
     assert len(_sends(sim)) == 1
 
 
-def test_warm_path_is_two_dynamodb_round_trips(sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_warm_path_is_two_dynamodb_round_trips(sim: SimulatorHandle) -> None:
     _rule()  # with %NICKNAME%: the name lookup happens between the claim and the send
+    repo = SwitchableRepo()
     service = WelcomeService(
-        runtime.wecom_client(), RuleCache(storage.list_rules, 0.0), WelcomeSettings.from_env()
+        runtime.wecom_client(),
+        RuleCache(welcome_repo.list_rules, 0.0),
+        WelcomeSettings.from_env(),
+        repo=repo,
     )
     service.handle(CORP, _event(sim, ext="wmBob", user="lisi"))  # warms the token
-    monkeypatch.setattr(
-        storage,
-        "renew_welcome_lease",
-        lambda *a, **k: pytest.fail("the claim's lease covers the first attempt"),
-    )
+    repo.renew_welcome_lease = lambda *a, **k: pytest.fail("the claim's lease covers the first attempt")
     assert service.handle(CORP, _event(sim)).outcome == "sent"
 
 
@@ -479,7 +497,7 @@ def test_every_send_request_is_covered_by_the_lease_even_after_a_refused_token(
     be covered by a lease that outlives its timeouts, which an internal resend in the client was not."""
     _rule(content="no nickname here")
     settings = WelcomeSettings("Asia/Shanghai", safety_margin_ms=1500, lease_ms=500, log_retention_days=180)
-    service = WelcomeService(runtime.wecom_client(), RuleCache(storage.list_rules, 0.0), settings)
+    service = WelcomeService(runtime.wecom_client(), RuleCache(welcome_repo.list_rules, 0.0), settings)
     assert service.handle(CORP, _event(sim, ext="wmBob", user="lisi")).outcome == "sent"  # a token in memory
     requests.post(f"{sim.url}/__sim/tokens/expire", timeout=5).raise_for_status()  # WeCom revokes it
     _fault(sim, path="gettoken", delay_ms=1500, times=1)
@@ -490,7 +508,7 @@ def test_every_send_request_is_covered_by_the_lease_even_after_a_refused_token(
     def request(method: str, url: str, **kwargs: Any) -> Any:
         if "send_welcome_msg" in url:
             connect, read = kwargs["timeout"]
-            lease_until = storage.get_welcome(event_key(CORP, event))["lease_until_ms"]
+            lease_until = welcome_repo.get_welcome(event_key(CORP, event))["lease_until_ms"]
             sent.append(url)
             if lease_until < time.time() * 1000 + (connect + read) * 1000:
                 uncovered.append(lease_until)

@@ -26,7 +26,7 @@ from wecom_bundle.wecom.client import WeComClient, fetch_token, new_session
 from wecom_bundle.wecom.errcodes import Errcode
 from wecom_bundle.wecom.errors import RateLimitError, WeComError
 
-LAYER = Path(__file__).resolve().parents[2] / "layers/shared/wecom_bundle"
+LAYER = Path(__file__).resolve().parents[3] / "layers/shared/wecom_bundle"
 # A string that *is* a WeCom path (docstrings and log texts that mention one are prose, not paths).
 WECOM_PATH = re.compile(
     r"^/?(cgi-bin/)?((externalcontact|media|message|user|department)/[A-Za-z0-9_/]*|gettoken)$"

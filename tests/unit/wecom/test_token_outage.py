@@ -16,7 +16,7 @@ from local.wecom_sim.calllog import calls
 from local.wecom_sim.endpoints_welcome import issue_welcome_code
 from local.wecom_sim.server import SimulatorHandle
 from tests.support import call_json, function_under_test, race
-from wecom_bundle import storage
+from wecom_bundle.welcome import repo as welcome_repo
 
 pytestmark = pytest.mark.usefixtures("moto_table")
 ENV = {
@@ -36,7 +36,7 @@ def _callback(handler: Any, sim: SimulatorHandle, i: int, age_s: float) -> dict[
 
 
 def test_gettoken_outage_is_not_hammered_and_welcomes_resume(wecom_sim: SimulatorHandle) -> None:
-    storage.put_rule(
+    welcome_repo.put_rule(
         {"rule_id": "r", "priority": 0, "match": {}, "text": {"content": "hi"}, "attachments": []}
     )
     handler = function_under_test("CallbackFunction")
@@ -62,7 +62,7 @@ def test_gettoken_outage_is_not_hammered_and_welcomes_resume(wecom_sim: Simulato
 
 
 def test_a_welcome_that_expired_in_a_gettoken_outage_says_so(wecom_sim: SimulatorHandle) -> None:
-    storage.put_rule(
+    welcome_repo.put_rule(
         {"rule_id": "r", "priority": 0, "match": {}, "text": {"content": "hi"}, "attachments": []}
     )
     faults.add(

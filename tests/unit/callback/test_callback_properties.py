@@ -21,8 +21,9 @@ from local.events import callback_post_event
 from local.settings import DEV_DEFAULTS
 from local.wecom_sim.endpoints_welcome import issue_welcome_code
 from tests.support import function_under_test
-from wecom_bundle import callback_fields, storage
-from wecom_bundle.welcome_service import event_key
+from wecom_bundle.callback import fields as callback_fields
+from wecom_bundle.welcome import repo as welcome_repo
+from wecom_bundle.welcome.claim import event_key
 
 CORP = DEV_DEFAULTS["WECOM_CORP_ID"]
 ENV = {
@@ -77,7 +78,7 @@ events = st.fixed_dictionaries(
 
 @pytest.fixture
 def handler(moto_table: Any, wecom_sim: Any) -> Any:
-    storage.put_rule(
+    welcome_repo.put_rule(
         {
             "rule_id": "default",
             "priority": 0,
@@ -138,5 +139,5 @@ def test_signed_callbacks_with_any_fields(handler: Any, wecom_sim: Any, example:
     if event is None:
         assert _send_calls(wecom_sim) == before  # a refused event sends nothing
     elif event.get("ChangeType") == "add_external_contact" and event.get("WelcomeCode"):
-        record = storage.get_welcome(event_key(CORP, event))
+        record = welcome_repo.get_welcome(event_key(CORP, event))
         assert record is not None and record["outcome"] in FINAL_OUTCOMES

@@ -20,10 +20,10 @@ from local.events import (
 from local.settings import DEV_DEFAULTS
 from local.wecom_sim.endpoints_welcome import issue_welcome_code
 from tests.support import function_under_test
-from wecom_bundle import storage
-from wecom_bundle.callback_xml import build_envelope, build_event_xml
-from wecom_bundle.crypto import MsgCrypto
-from wecom_bundle.welcome_service import event_key
+from wecom_bundle.callback.crypto import MsgCrypto
+from wecom_bundle.callback.xml_parser import build_envelope, build_event_xml
+from wecom_bundle.welcome import repo as welcome_repo
+from wecom_bundle.welcome.claim import event_key
 
 ENV = {
     k: DEV_DEFAULTS[k]
@@ -299,7 +299,7 @@ def test_query_timestamp_must_be_plain_digits(handler: Any, spell: Any) -> None:
 @pytest.fixture
 def welcome_sim(moto_table: Any, wecom_sim: Any) -> Any:
     """moto's DynamoDB with a default rule and the WeCom simulator: an accepted event would be welcomed."""
-    storage.put_rule({"rule_id": "default", "priority": 0, "match": {}, "text": {"content": "Hi"}})
+    welcome_repo.put_rule({"rule_id": "default", "priority": 0, "match": {}, "text": {"content": "Hi"}})
     return wecom_sim
 
 
@@ -390,7 +390,7 @@ def test_usual_event_fields_are_accepted(handler: Any, welcome_sim: Any) -> None
 
 
 def _welcome_record(fields: dict[str, Any]) -> dict[str, Any] | None:
-    return storage.get_welcome(event_key(ENV["WECOM_CORP_ID"], fields))
+    return welcome_repo.get_welcome(event_key(ENV["WECOM_CORP_ID"], fields))
 
 
 def _minted(sim: Any, create_time: int, ext: str = "wmSampleCustomer") -> dict[str, Any]:

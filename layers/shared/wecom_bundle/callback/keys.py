@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 
 from wecom_bundle import config
-from wecom_bundle.crypto import MsgCrypto, WeComCryptoError
+from wecom_bundle.callback.crypto import MsgCrypto, WeComCryptoError
 
 _lock = threading.Lock()
 _built_for: config.WeComSettings | None = None

@@ -17,8 +17,8 @@ from local.settings import DEV_DEFAULTS
 from local.wecom_sim.endpoints_welcome import issue_welcome_code
 from local.wecom_sim.server import SimulatorHandle
 from tests.support import call_json, function_under_test, table_snapshot
-from wecom_bundle import storage
 from wecom_bundle.content import NICKNAME_MAX_BYTES, TEXT_MAX_BYTES, fit_nickname, worst_case_bytes
+from wecom_bundle.welcome import repo as welcome_repo
 
 pytestmark = pytest.mark.usefixtures("moto_table")
 ENV = {
@@ -59,7 +59,7 @@ def _welcome_through_the_callback(sim: SimulatorHandle) -> tuple[dict[str, Any],
 
 def _stored_rule(content: str) -> None:
     """A rule as stored before this check existed (the admin API now refuses it): straight to storage."""
-    storage.put_rule(
+    welcome_repo.put_rule(
         {"rule_id": "long", "priority": 0, "match": {}, "text": {"content": content}, "attachments": []}
     )
 
@@ -133,5 +133,5 @@ def test_the_admin_api_warns_when_a_rule_is_close_to_the_limit() -> None:
     assert status == 200 and doc["warnings"][0]["code"] == "near_text_limit"
     status, doc = _put("Hi %NICKNAME%, welcome")
     assert (status, doc["warnings"]) == (200, [])
-    assert "warnings" not in (storage.get_rule("r1") or {})
+    assert "warnings" not in (welcome_repo.get_rule("r1") or {})
     assert json.dumps(doc)  # the answer stays JSON

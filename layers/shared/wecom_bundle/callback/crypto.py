@@ -198,7 +198,7 @@ class MsgCrypto:
     __slots__ = ("_aes_new", "_iv", "_key", "_mode", "_receive_id", "_token")
 
     def __init__(self, token: str, encoding_aes_key: str, receive_id: str) -> None:
-        from Crypto.Cipher import AES  # lazy: keeps `import wecom_bundle.crypto` cheap
+        from Crypto.Cipher import AES  # lazy: keeps `import wecom_bundle.callback.crypto` cheap
 
         self._key = _decode_aes_key(encoding_aes_key)
         self._iv = self._key[:_AES_BLOCK]
@@ -251,8 +251,11 @@ class MsgCrypto:
         ciphertext = self._cipher().encrypt(_pkcs7_pad(body))
         return base64.b64encode(ciphertext).decode("ascii")
 
-    def encrypt_reply(self, plaintext_xml: str, nonce: str, timestamp: str) -> str:
-        """Build the passive-reply envelope WeCom expects (same layout as the official samples)."""
+    def encrypt_reply(
+        self, plaintext_xml: str, nonce: str, timestamp: str, random16: bytes | None = None
+    ) -> str:
+        """Build the passive-reply envelope WeCom expects (same layout as the official samples);
+        ``random16`` as in ``encrypt``."""
         if not isinstance(timestamp, str) or not _TIMESTAMP_RE.fullmatch(timestamp):
             raise GenReturnXmlError("timestamp must be decimal digits")
         if not isinstance(nonce, str) or not _NONCE_RE.fullmatch(nonce):
@@ -263,7 +266,7 @@ class MsgCrypto:
             raw = plaintext_xml.encode("utf-8")
         except UnicodeEncodeError:
             raise EncryptError("reply is not encodable as UTF-8") from None
-        encrypted = self.encrypt(raw)
+        encrypted = self.encrypt(raw, random16)
         signature = self.sign(timestamp, nonce, encrypted)
         return _REPLY_TEMPLATE.format(
             encrypt=encrypted, signature=signature, timestamp=timestamp, nonce=nonce

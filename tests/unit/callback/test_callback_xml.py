@@ -1,4 +1,4 @@
-"""Tests for wecom_bundle.callback_xml: official envelopes, hostile XML, encodings and builder round trips.
+"""Tests for wecom_bundle.callback.xml_parser: official envelopes, hostile XML, encodings and builder round trips.
 
 Envelope vectors are the POST bodies of WeCom's official samples (sbzhu/weworkapi_php callback/Sample.php,
 the official C# Sample.cs, sbzhu/weworkapi_python callback/Sample.py) and wechatpy tests/test_crypto.py.
@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wecom_bundle.callback_xml import (
+from wecom_bundle.callback.crypto import MsgCrypto, XmlParseError
+from wecom_bundle.callback.xml_parser import (
     MAX_XML_BYTES,
     Envelope,
     build_envelope,
@@ -18,7 +19,6 @@ from wecom_bundle.callback_xml import (
     parse_envelope,
     parse_event,
 )
-from wecom_bundle.crypto import MsgCrypto, XmlParseError
 
 # Vectors copied from the same sources as tests/unit/test_crypto.py (kept local so the files stay independent).
 OFFICIAL_TOKEN = "QDG6eK"

@@ -2,7 +2,7 @@
 
 Order of work (two DynamoDB round trips on the warm path: the claim and the outcome):
 1. claim the event with a conditional write keyed on corp, customer, member, change type and CreateTime, so
-   WeCom's retries and concurrent invocations send nothing twice;
+   WeCom's retries and concurrent invocations send nothing twice (``welcome.claim``, on ``welcome.repo``);
 2. pick the rule from the in-memory rule cache;
 3. fill ``%NICKNAME%`` from ``externalcontact/get`` if there is time, else remove it cleanly;
 4. resolve bucket-backed attachments from the media cache (``media``): an upload happens only when the cached
@@ -28,27 +28,25 @@ import logging
 import os
 import random
 import re
-import threading
 import time
-import uuid
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from wecom_bundle import config, storage, telemetry
+from wecom_bundle import config, telemetry
 from wecom_bundle.content import fit_nickname
 from wecom_bundle.media import cache as media
 from wecom_bundle.media.cache import MediaRef
 from wecom_bundle.wecom import welcome as wecom_welcome
-from wecom_bundle.wecom.client import WeComClient
+from wecom_bundle.wecom.client import Timeout, WeComClient
 from wecom_bundle.wecom.errcodes import Errcode
 from wecom_bundle.wecom.errors import TokenError, TransportError, WeComError
-from wecom_bundle.welcome_rules import RuleCache, choose_rule
+from wecom_bundle.welcome import repo as welcome_repo
+from wecom_bundle.welcome.claim import Claimed, EventClaims, WelcomeEventRepo, event_key
+from wecom_bundle.welcome.rules import RuleCache, choose_rule
 
 logger = logging.getLogger(__name__)
 
-CODE_LIFETIME_MS = 20_000
 NICKNAME = "%NICKNAME%"
 _NICKNAME_GAP = re.compile(r"[ \t\u3000]*%NICKNAME%")
 LOG_RETENTION_DAYS_DEFAULT = 180
@@ -58,9 +56,17 @@ MEDIA_SEND_RESERVE_S = 3.0  # an upload may only use the time left beyond this r
 # under a second; a hung connection is abandoned and the attempt retried while the code lives).
 ATTEMPT_CONNECT_TIMEOUT_S = 1.0
 ATTEMPT_READ_TIMEOUT_S = 4.0
-# A lease is made to outlive the attempt it covers by this much (DynamoDB latency, clocks of containers).
-LEASE_SLACK_MS = 1000
 LAST_ATTEMPT_S = 0.1  # the shortest attempt worth starting
+
+
+class WelcomeApi(Protocol):
+    """WeCom's welcome calls the service makes (``wecom_bundle.wecom.welcome``)."""
+
+    def send_welcome_msg(self, client: WeComClient, body: dict[str, Any], *, timeout: Timeout) -> None: ...
+
+    def external_contact_name(
+        self, client: WeComClient, external_userid: str, *, timeout: Timeout
+    ) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -81,18 +87,6 @@ class WelcomeSettings:
 
 
 @dataclass
-class Claimed:
-    """An event this invocation owns: its key, our owner id, the code's window and how long we hold it."""
-
-    key: str
-    owner: str
-    started_ms: int  # the earlier of CreateTime and receipt: where the code's 20 s (and latency) count from
-    deadline_ms: int  # no attempt starts after this
-    lease_until_ms: int  # what DynamoDB holds for us; another invocation may take the event over after it
-    first_error: str | None = None  # what the first failed send attempt got (for the welcome log)
-
-
-@dataclass
 class Result:
     outcome: str  # sent | already_sent | expired | failed | no_rule | duplicate
     rule_id: str | None = None
@@ -100,25 +94,6 @@ class Result:
     attempts: int = 0
     latency_ms: int | None = None
     first_error: str | None = None  # what the first send attempt got, when it failed (see _post_welcome)
-
-
-def event_key(corp_id: str, event: Mapping[str, str | int]) -> str:
-    """Dedupe key: corp, customer, member, change type and CreateTime (ExternalUserID and ChangeType are in
-    it: two customers adding the same member in the same second are two events, and must both be welcomed).
-
-    Each part is length-prefixed (``<characters>:<text>``, joined by ``|``), so no part can spill into its
-    neighbour whatever characters it holds (with ``#`` as a plain separator, ``wmA#b``+``c`` and
-    ``wmA``+``b#c`` were one key, and the second customer was never welcomed); CreateTime is written as its
-    integer, so one event has one key however it was spelt.
-    """
-    parts = (
-        corp_id,
-        str(event.get("ExternalUserID", "")),
-        str(event.get("UserID", "")),
-        str(event.get("ChangeType", "")),
-        str(int(event.get("CreateTime") or 0)),
-    )
-    return "|".join(f"{len(part)}:{part}" for part in parts)
 
 
 def render_text(content: str, nickname: str | None) -> str:
@@ -135,37 +110,11 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-class RecentEvents:
-    """Event keys this container owns or knows to be finished, so WeCom's retries that land on the same warm
-    container are answered without a DynamoDB round trip. Keys refused while another owner is still
-    ``pending`` are *not* remembered: if that owner crashed, a later retry must reach DynamoDB to take over.
-    Entries outlive the welcome code (20 s) and then age out."""
-
-    def __init__(self, max_entries: int = 10_000, ttl_s: float = 120.0) -> None:
-        self._seen: OrderedDict[str, float] = OrderedDict()
-        self._max = max_entries
-        self._ttl_s = ttl_s
-        self._lock = threading.Lock()
-
-    def add_if_new(self, key: str) -> bool:
-        """Remember ``key``; False when it was already remembered (a duplicate)."""
-        now = time.monotonic()
-        with self._lock:
-            while self._seen and (
-                len(self._seen) >= self._max or next(iter(self._seen.values())) < now - self._ttl_s
-            ):
-                self._seen.popitem(last=False)
-            if key in self._seen:
-                return False
-            self._seen[key] = now
-            return True
-
-    def forget(self, key: str) -> None:
-        with self._lock:
-            self._seen.pop(key, None)
-
-
 class WelcomeService:
+    """One container's welcome machinery. Its collaborators come in (``runtime.welcome_service()`` wires
+    them): the WeCom client and its welcome API area, the rule cache, the welcome repository (claims, leases,
+    outcomes), the settings, a clock and a sleep, so a test hands in fakes instead of patching modules."""
+
     def __init__(
         self,
         client: WeComClient,
@@ -173,25 +122,24 @@ class WelcomeService:
         settings: WelcomeSettings,
         clock: Callable[[], int] = _now_ms,
         sleep: Callable[[float], None] = time.sleep,
+        *,
+        repo: WelcomeEventRepo = welcome_repo,
+        api: WelcomeApi = wecom_welcome,
     ) -> None:
         self.client = client
         self.rules = rules
         self.settings = settings
         self.clock = clock
         self.sleep = sleep
-        self.recent = RecentEvents()
+        self.repo = repo
+        self.api = api
+        self.claims = EventClaims(repo, settings.lease_ms, settings.safety_margin_ms, clock)
 
     # -------------------------------------------------------------------------------------------- entry
     def handle(self, corp_id: str, event: Mapping[str, str | int]) -> Result:
         received_ms = self.clock()
         key = event_key(corp_id, event)
-        if not self.recent.add_if_new(key):
-            return Result("duplicate")  # a retry that reached the container handling it
-        try:
-            claimed = self._claim(key, event, received_ms)
-        except Exception:
-            self.recent.forget(key)  # nothing was claimed: WeCom's retry must be able to try again
-            raise
+        claimed = self.claims.take(key, event, received_ms, self._record_base(event))
         if claimed is None:
             return Result("duplicate")
         result = self._welcome_or_failed(event, claimed)
@@ -199,20 +147,6 @@ class WelcomeService:
         if result.outcome != "duplicate":  # a lost lease means the new owner records the outcome
             self._record(claimed, event, result)
         return result
-
-    def _claim(self, key: str, event: Mapping[str, str | int], received_ms: int) -> Claimed | None:
-        """Own the event in DynamoDB; None when another invocation owns (or finished) it."""
-        owner = uuid.uuid4().hex
-        started_ms = min(int(event.get("CreateTime") or 0) * 1000, received_ms)
-        deadline_ms = started_ms + CODE_LIFETIME_MS - self.settings.safety_margin_ms
-        now = self.clock()
-        lease_until = min(now + self.settings.lease_ms, deadline_ms + LEASE_SLACK_MS)
-        claim = storage.claim_welcome(key, owner, now, lease_until, self._record_base(event))
-        if claim.won:
-            return Claimed(key, owner, started_ms, deadline_ms, lease_until)
-        if (claim.current or {}).get("outcome") == "pending":
-            self.recent.forget(key)  # its owner may have crashed: a later retry must be able to take over
-        return None
 
     def _welcome_or_failed(self, event: Mapping[str, str | int], claimed: Claimed) -> Result:
         """The welcome, or ``failed`` when something unexpected broke it: the claim is ours, so an outcome
@@ -292,7 +226,7 @@ class WelcomeService:
         if budget < 0.05:
             return None
         try:
-            return wecom_welcome.external_contact_name(
+            return self.api.external_contact_name(
                 self.client, str(event.get("ExternalUserID", "")), timeout=(min(0.5, budget), budget)
             )
         except (WeComError, TransportError) as exc:
@@ -312,12 +246,12 @@ class WelcomeService:
             try:
                 with self._first_error_of(claimed):
                     self.client.tokens.get(left_s)  # a cold token first: the lease is sized for the HTTP call
-                    if not self._hold_lease(claimed, sum(timeout)):
+                    if not self.claims.hold_lease(claimed, sum(timeout)):
                         return Result("duplicate", errcode=errcode, attempts=attempts)  # taken over
                     attempts += 1
                     # The client does not resend on a refused token by itself: every request goes through
                     # the lease check above, the resend with a fresh token included.
-                    wecom_welcome.send_welcome_msg(self.client, body, timeout=timeout)
+                    self.api.send_welcome_msg(self.client, body, timeout=timeout)
                 return Result("sent", attempts=attempts)
             except TokenError as exc:
                 if token_refused:  # a fresh token refused too: not transient
@@ -344,18 +278,6 @@ class WelcomeService:
                 return Result("expired", errcode=errcode, attempts=attempts)
             self.sleep(min(backoff * (0.5 + random.random()), time_for_more_s))  # noqa: S311 - jitter only
             backoff = min(backoff * 2, 1.0)
-
-    def _hold_lease(self, claimed: Claimed, attempt_s: float) -> bool:
-        """Make our lease outlive an attempt of ``attempt_s`` starting now; False when the event was taken
-        over. Renews only when the lease held would run out first (the claim's lease usually covers the
-        first attempt, keeping the warm path at two DynamoDB round trips)."""
-        needed = self.clock() + int(attempt_s * 1000) + LEASE_SLACK_MS
-        if claimed.lease_until_ms >= needed:
-            return True
-        if not storage.renew_welcome_lease(claimed.key, claimed.owner, needed):
-            return False
-        claimed.lease_until_ms = needed
-        return True
 
     @contextlib.contextmanager
     def _first_error_of(self, claimed: Claimed) -> Iterator[None]:
@@ -395,7 +317,7 @@ class WelcomeService:
             "latency_ms": result.latency_ms,
             "recorded_at_ms": self.clock(),
         }
-        recorded = storage.record_welcome_outcome(
+        recorded = self.repo.record_welcome_outcome(
             claimed.key,
             claimed.owner,
             outcome,

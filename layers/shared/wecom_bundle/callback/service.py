@@ -13,10 +13,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from wecom_bundle import callback_fields, callback_keys, config
-from wecom_bundle.callback_fields import Event, EventFieldError
-from wecom_bundle.callback_xml import parse_envelope, parse_event
-from wecom_bundle.crypto import (
+from wecom_bundle import config
+from wecom_bundle.callback import fields as callback_fields
+from wecom_bundle.callback import keys as callback_keys
+from wecom_bundle.callback.crypto import (
     DecodeBase64Error,
     DecryptError,
     IllegalBufferError,
@@ -25,6 +25,8 @@ from wecom_bundle.crypto import (
     WeComCryptoError,
     XmlParseError,
 )
+from wecom_bundle.callback.fields import Event, EventFieldError
+from wecom_bundle.callback.xml_parser import parse_envelope, parse_event
 
 MAX_BODY_BYTES = 64 * 1024
 DEFAULT_MAX_SKEW_S = 300
@@ -111,7 +113,7 @@ def _check_fresh(timestamp: str, now: float) -> None:
 
 
 def open_event(request: CallbackRequest, now: float | None = None) -> Event:
-    """POST /callback: every check, then the decrypted event, normalised (``callback_fields``).
+    """POST /callback: every check, then the decrypted event, normalised (``callback.fields``).
 
     Raises CallbackRejected. A signed event whose fields break their rules is refused with 400 naming the
     field, like any other rejected request (DESIGN: a rejected request gets a 4xx), rather than acknowledged
@@ -140,24 +142,16 @@ def open_event(request: CallbackRequest, now: float | None = None) -> Event:
 
 # ------------------------------------------------------------------------------------------------ dispatch
 EventHandler = Callable[[Event], dict[str, object]]
-_registry: dict[tuple[str, str, str], EventHandler] = {}
+# Handlers by (MsgType, Event, ChangeType); "" in a position matches any value there.
+Handlers = Mapping[tuple[str, str, str], EventHandler]
 
 
-def handles(msg_type: str, event: str = "", change_type: str = "") -> Callable[[EventHandler], EventHandler]:
-    """Register a handler for (MsgType, Event, ChangeType); the most specific registration wins."""
-
-    def register(handler: EventHandler) -> EventHandler:
-        _registry[(msg_type, event, change_type)] = handler
-        return handler
-
-    return register
-
-
-def dispatch(event: Event) -> dict[str, object]:
-    """Run the handler registered for this event; unknown events are acknowledged and ignored."""
+def dispatch(event: Event, handlers: Handlers) -> dict[str, object]:
+    """Run the most specific of ``handlers`` for this event (``callback.events.HANDLERS``, handed in by the
+    function on a POST); unknown events are acknowledged and ignored."""
     msg_type, name, change = (str(event.get(field, "")) for field in ("MsgType", "Event", "ChangeType"))
     for key in ((msg_type, name, change), (msg_type, name, ""), (msg_type, "", "")):
-        handler = _registry.get(key)
+        handler = handlers.get(key)
         if handler is not None:
             return handler(event)
     return {"handled": False}

@@ -1,4 +1,4 @@
-"""Handlers for decrypted callback events, registered by (MsgType, Event, ChangeType).
+"""Handlers for decrypted callback events, by (MsgType, Event, ChangeType): ``HANDLERS``.
 
 Imported by the callback function on a POST only; the welcome machinery (botocore, requests) is loaded
 on the first add-contact event, so URL verification and other events stay light.
@@ -7,30 +7,14 @@ on the first add-contact event, so URL verification and other events stay light.
 from __future__ import annotations
 
 import logging
-from functools import lru_cache
-from typing import TYPE_CHECKING
 
-from wecom_bundle import config, telemetry
-from wecom_bundle.callback_fields import Event
-from wecom_bundle.callback_service import handles
-
-if TYPE_CHECKING:
-    from wecom_bundle.welcome_service import WelcomeService
+from wecom_bundle import config, runtime, telemetry
+from wecom_bundle.callback.fields import Event
+from wecom_bundle.callback.service import EventHandler
 
 logger = logging.getLogger(__name__)
 
 
-@lru_cache(maxsize=1)
-def welcome_service() -> WelcomeService:
-    from wecom_bundle import runtime, storage
-    from wecom_bundle.welcome_rules import RuleCache
-    from wecom_bundle.welcome_service import WelcomeService, WelcomeSettings
-
-    rules = RuleCache(storage.list_rules, config.env_float("WELCOME_RULES_CACHE_SECONDS", 5.0))
-    return WelcomeService(runtime.wecom_client(), rules, WelcomeSettings.from_env())
-
-
-@handles("event", "change_external_contact", "add_external_contact")
 def on_add_external_contact(event: Event) -> dict[str, object]:
     """A member added a customer: send the welcome while the code is alive."""
     if not event.get("WelcomeCode"):
@@ -38,7 +22,7 @@ def on_add_external_contact(event: Event) -> dict[str, object]:
         telemetry.count("WelcomeSkipped", {"reason": "no_welcome_code"})
         logger.info("add_external_contact without a welcome code")
         return {"handled": True, "outcome": "no_code"}
-    result = welcome_service().handle(config.settings().corp_id, event)
+    result = runtime.welcome_service().handle(config.settings().corp_id, event)
     telemetry.count("WelcomeOutcome", {"outcome": result.outcome})
     if result.latency_ms is not None:
         telemetry.milliseconds("WelcomeLatency", result.latency_ms, {"outcome": result.outcome})
@@ -54,3 +38,8 @@ def on_add_external_contact(event: Event) -> dict[str, object]:
         },
     )
     return {"handled": True, "outcome": result.outcome}
+
+
+HANDLERS: dict[tuple[str, str, str], EventHandler] = {
+    ("event", "change_external_contact", "add_external_contact"): on_add_external_contact,
+}

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from wecom_bundle import storage, token_store
-from wecom_bundle.token_store import SharedTokenProvider
+from wecom_bundle.wecom import token_repo, token_store
+from wecom_bundle.wecom.token_store import SharedTokenProvider
 
 pytestmark = pytest.mark.usefixtures("moto_table")
 
@@ -57,20 +57,37 @@ def test_a_refresher_whose_lease_ran_out_keeps_its_token() -> None:
 
     def slow_fetch(timeout: float) -> tuple[str, int]:
         # while we wait on gettoken, our lease is taken over by another container
-        storage.release_token_lease("corp#app", provider._owner)
-        assert storage.acquire_token_lease("corp#app", "other", now, now + 10_000, now + 600_000)
+        token_repo.release_token_lease("corp#app", provider._owner)
+        assert token_repo.acquire_token_lease("corp#app", "other", now, now + 10_000, now + 600_000)
         return "TOKEN-MINE", 7200
 
     provider = SharedTokenProvider("corp#app", slow_fetch)
     assert provider.get(timeout=5) == "TOKEN-MINE"
     assert provider.get(timeout=5) == "TOKEN-MINE"  # cached, still valid
-    assert (storage.get_token("corp#app") or {}).get("lease_owner") == "other"
+    assert (token_repo.get_token("corp#app") or {}).get("lease_owner") == "other"
 
 
-def test_warm_container_needs_no_dynamodb(monkeypatch: pytest.MonkeyPatch) -> None:
-    provider = SharedTokenProvider("corp#app", CountingFetch())
+class SwitchableRepo:
+    """The token repository as attributes a test may replace: the provider receives its repository, so a
+    test hands it this one instead of patching the module."""
+
+    def __init__(self) -> None:
+        for name in (
+            "get_token",
+            "acquire_token_lease",
+            "store_token",
+            "claim_token_fallback",
+            "fail_token_refresh",
+            "expire_token",
+        ):
+            setattr(self, name, getattr(token_repo, name))
+
+
+def test_warm_container_needs_no_dynamodb() -> None:
+    repo = SwitchableRepo()
+    provider = SharedTokenProvider("corp#app", CountingFetch(), repo=repo)
     assert provider.get(1) == "TOKEN-1"
-    monkeypatch.setattr(storage, "get_token", lambda scope: pytest.fail("DynamoDB read on a warm path"))
+    repo.get_token = lambda scope: pytest.fail("DynamoDB read on a warm path")
     assert provider.get(1) == "TOKEN-1"
 
 
@@ -92,7 +109,7 @@ def test_refresh_ahead_of_expiry_keeps_serving_current_token_while_another_refre
     assert a.get(1) == "TOKEN-1"
     # 5 minutes before expiry: inside the refresh window but still valid
     clock["now"] += 7200_000 - 300_000
-    assert storage.acquire_token_lease(
+    assert token_repo.acquire_token_lease(
         "corp#app", "someone-else", clock["now"], clock["now"] + 10_000, clock["now"] + 600_000
     )
     b = SharedTokenProvider("corp#app", fetch, clock=lambda: clock["now"])
@@ -100,14 +117,11 @@ def test_refresh_ahead_of_expiry_keeps_serving_current_token_while_another_refre
     assert fetch.calls == 1
 
 
-def test_stuck_refresher_with_no_valid_token_falls_back_after_the_wait(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(token_store, "WAIT_STEP_S", 0.01)
+def test_stuck_refresher_with_no_valid_token_falls_back_after_the_wait() -> None:
     now = int(time.time() * 1000)
-    assert storage.acquire_token_lease("corp#app", "stuck", now, now + 60_000, now + 600_000)
+    assert token_repo.acquire_token_lease("corp#app", "stuck", now, now + 60_000, now + 600_000)
     fetch = CountingFetch()
-    provider = SharedTokenProvider("corp#app", fetch)
+    provider = SharedTokenProvider("corp#app", fetch, wait_step_s=0.01)
     started = time.monotonic()
     assert provider.get(timeout=0.5) == "TOKEN-1"
     assert 0.4 < time.monotonic() - started < 3
@@ -120,7 +134,7 @@ def test_failed_fetch_releases_the_lease() -> None:
 
     with pytest.raises(RuntimeError):
         SharedTokenProvider("corp#app", broken).get(1)
-    assert "lease_owner" not in (storage.get_token("corp#app") or {})
+    assert "lease_owner" not in (token_repo.get_token("corp#app") or {})
     assert SharedTokenProvider("corp#app", CountingFetch()).get(1) == "TOKEN-1"
 
 
@@ -172,13 +186,13 @@ def test_an_outage_costs_gettoken_calls_by_time_not_by_traffic() -> None:
     assert fetch.calls <= 6, fetch.calls
     assert set(outcomes) <= {"TransportError", "TokenUnavailable"}
     assert len(outcomes) > 3 * fetch.calls
-    record = storage.get_token("corp#app") or {}
+    record = token_repo.get_token("corp#app") or {}
     assert record["refresh_failures"] == fetch.calls and "lease_owner" not in record
 
 
 def test_a_caller_whose_time_ends_before_the_backoff_fails_fast_without_calling_gettoken() -> None:
     now = int(time.time() * 1000)
-    storage.fail_token_refresh("corp#app", None, now + 60_000)
+    token_repo.fail_token_refresh("corp#app", None, now + 60_000)
     fetch = CountingFetch()
     with pytest.raises(token_store.TokenUnavailable):
         SharedTokenProvider("corp#app", fetch).get(timeout=1)
@@ -195,7 +209,7 @@ def test_after_recovery_the_next_caller_gets_a_token_within_one_backoff() -> Non
     assert (
         SharedTokenProvider("corp#app", fetch).get(timeout=token_store.BACKOFF_CAP_MS / 1000 + 1) == "TOKEN-7"
     )
-    assert "refresh_failures" not in (storage.get_token("corp#app") or {})
+    assert "refresh_failures" not in (token_repo.get_token("corp#app") or {})
 
 
 def test_backoff_grows_with_jitter_and_is_capped() -> None:

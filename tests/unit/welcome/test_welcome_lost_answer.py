@@ -16,7 +16,8 @@ from local.settings import DEV_DEFAULTS
 from local.wecom_sim.endpoints_welcome import issue_welcome_code
 from local.wecom_sim.server import SimulatorHandle
 from tests.support import call_json, function_under_test
-from wecom_bundle import runtime, storage
+from wecom_bundle import runtime
+from wecom_bundle.welcome import repo as welcome_repo
 
 pytestmark = pytest.mark.usefixtures("moto_table")
 ENV = {
@@ -51,7 +52,7 @@ def _welcome(sim: SimulatorHandle) -> str:
 
 
 def test_a_lost_answer_after_delivery_is_logged_with_its_first_error(wecom_sim: SimulatorHandle) -> None:
-    storage.put_rule(
+    welcome_repo.put_rule(
         {"rule_id": "r", "priority": 0, "match": {}, "text": {"content": "hi"}, "attachments": []}
     )
     adapter = AnswerLostAfterDelivery()
@@ -69,7 +70,7 @@ def test_a_lost_answer_after_delivery_is_logged_with_its_first_error(wecom_sim: 
 
 
 def test_a_first_time_success_has_no_first_error(wecom_sim: SimulatorHandle) -> None:
-    storage.put_rule(
+    welcome_repo.put_rule(
         {"rule_id": "r", "priority": 0, "match": {}, "text": {"content": "hi"}, "attachments": []}
     )
     _welcome(wecom_sim)

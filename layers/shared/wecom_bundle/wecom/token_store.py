@@ -22,8 +22,10 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, Protocol
 
-from wecom_bundle import storage
+from wecom_bundle.dynamo.client import is_condition_failure
+from wecom_bundle.wecom import token_repo
 from wecom_bundle.wecom.client import GETTOKEN
 from wecom_bundle.wecom.errors import TransportError
 
@@ -38,6 +40,24 @@ BACKOFF_CAP_MS = 2_000  # bounds gettoken calls in an outage (~1 per 1-2 s) and 
 class _Cached:
     token: str
     expires_at_ms: int
+
+
+class TokenRepo(Protocol):
+    """The shared token record's access patterns (``wecom_bundle.wecom.token_repo``)."""
+
+    def get_token(self, scope: str) -> dict[str, Any] | None: ...
+
+    def acquire_token_lease(
+        self, scope: str, owner: str, now_ms: int, lease_until_ms: int, fresh_until_ms: int
+    ) -> bool: ...
+
+    def store_token(self, scope: str, owner: str, access_token: str, token_expires_at_ms: int) -> None: ...
+
+    def claim_token_fallback(self, scope: str, now_ms: int, backoff_until_ms: int) -> bool: ...
+
+    def fail_token_refresh(self, scope: str, owner: str | None, backoff_until_ms: int) -> None: ...
+
+    def expire_token(self, scope: str, access_token: str) -> None: ...
 
 
 def _now_ms() -> int:
@@ -66,14 +86,23 @@ def token_scope(corp_id: str, corp_secret: str) -> str:
 
 
 class SharedTokenProvider:
-    """Implements the client's ``TokenSource`` protocol (``get``/``invalidate``)."""
+    """Implements the client's ``TokenSource`` protocol (``get``/``invalidate``) on the shared record in
+    ``repo``; ``wait_step_s`` is how long a caller waits between reads while another container refreshes."""
 
     def __init__(
-        self, scope: str, fetch: Callable[[float], tuple[str, int]], clock: Callable[[], int] = _now_ms
+        self,
+        scope: str,
+        fetch: Callable[[float], tuple[str, int]],
+        clock: Callable[[], int] = _now_ms,
+        *,
+        repo: TokenRepo = token_repo,
+        wait_step_s: float = WAIT_STEP_S,
     ):
         self.scope = scope
         self._fetch = fetch  # (timeout) -> (token, expires_in seconds): the real gettoken call
         self._clock = clock
+        self._repo = repo
+        self._wait_step_s = wait_step_s
         self._owner = uuid.uuid4().hex
         self._cached: _Cached | None = None
         self._lock = threading.Lock()
@@ -98,7 +127,7 @@ class SharedTokenProvider:
         with self._lock:
             if self._cached and self._cached.token == token:
                 self._cached = None
-        storage.expire_token(self.scope, token)
+        self._repo.expire_token(self.scope, token)
 
     def _get_shared(self, give_up_at: float) -> str:
         cached = self._cached
@@ -106,7 +135,7 @@ class SharedTokenProvider:
         if cached and cached.expires_at_ms - REFRESH_AHEAD_MS > now:
             return cached.token
         while True:
-            record = storage.get_token(self.scope) or {}
+            record = self._repo.get_token(self.scope) or {}
             current = _Cached(str(record.get("access_token", "")), int(record.get("token_expires_at_ms", 0)))
             now = self._clock()
             if current.token and current.expires_at_ms - REFRESH_AHEAD_MS > now:
@@ -114,7 +143,7 @@ class SharedTokenProvider:
                 return current.token
             failures = int(record.get("refresh_failures", 0))
             backoff_until = int(record.get("refresh_backoff_until_ms", 0))
-            if backoff_until <= now and storage.acquire_token_lease(
+            if backoff_until <= now and self._repo.acquire_token_lease(
                 self.scope, self._owner, now, now + LEASE_MS, now + REFRESH_AHEAD_MS
             ):
                 return self._refresh(failures)
@@ -125,18 +154,17 @@ class SharedTokenProvider:
                 self._wait_out_backoff((backoff_until - now) / 1000, give_up_at)
                 continue
             if time.monotonic() >= give_up_at:
-                if not storage.claim_token_fallback(self.scope, now, now + backoff_ms(failures + 1)):
+                if not self._repo.claim_token_fallback(self.scope, now, now + backoff_ms(failures + 1)):
                     raise TokenUnavailable("token refresh in progress")  # someone else's last resort
                 return self._refresh_without_lease(failures)
-            time.sleep(WAIT_STEP_S)
+            time.sleep(self._wait_step_s)
 
-    @staticmethod
-    def _wait_out_backoff(wait_s: float, give_up_at: float) -> None:
+    def _wait_out_backoff(self, wait_s: float, give_up_at: float) -> None:
         """A refresh failed moments ago: wait until its back-off ends if that is within our time, else fail
         fast (the caller retries within its own budget; nobody calls gettoken meanwhile)."""
         if time.monotonic() + wait_s >= give_up_at:
             raise TokenUnavailable("refresh backing off after failures")
-        time.sleep(wait_s + random.uniform(0, WAIT_STEP_S))  # noqa: S311 - spread the waiters' next read
+        time.sleep(wait_s + random.uniform(0, self._wait_step_s))  # noqa: S311 - spread the waiters' next read
 
     def _refresh(self, failures: int) -> str:
         try:
@@ -144,16 +172,16 @@ class SharedTokenProvider:
         except Exception:
             # Release the lease with a back-off: nobody (here or in another container) calls gettoken again
             # before it ends, so an outage costs one call per back-off period, not one per caller.
-            storage.fail_token_refresh(self.scope, self._owner, self._clock() + backoff_ms(failures + 1))
+            self._repo.fail_token_refresh(self.scope, self._owner, self._clock() + backoff_ms(failures + 1))
             raise
         expires_at = self._clock() + expires_in * 1000
         self._cached = _Cached(token, expires_at)
         try:
-            storage.store_token(self.scope, self._owner, token, expires_at)
+            self._repo.store_token(self.scope, self._owner, token, expires_at)
         except Exception as exc:
             # Our lease ran out while gettoken was slow and someone else refreshed: our token is still valid
             # (WeCom serves several at once), so keep using it here and let theirs be the shared one.
-            if not storage.is_condition_failure(exc):
+            if not is_condition_failure(exc):
                 raise
         return token
 
@@ -163,7 +191,7 @@ class SharedTokenProvider:
         try:
             token, expires_in = self._fetch(3.0)
         except Exception:
-            storage.fail_token_refresh(self.scope, None, self._clock() + backoff_ms(failures + 1))
+            self._repo.fail_token_refresh(self.scope, None, self._clock() + backoff_ms(failures + 1))
             raise
         self._cached = _Cached(token, self._clock() + expires_in * 1000)
         return token
