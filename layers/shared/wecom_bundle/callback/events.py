@@ -26,17 +26,7 @@ def on_add_external_contact(event: Event) -> dict[str, object]:
     telemetry.count("WelcomeOutcome", {"outcome": result.outcome})
     if result.latency_ms is not None:
         telemetry.milliseconds("WelcomeLatency", result.latency_ms, {"outcome": result.outcome})
-    logger.info(
-        "welcome handled",
-        extra={
-            "outcome": result.outcome,
-            "rule_id": result.rule_id,
-            "errcode": result.errcode,
-            "attempts": result.attempts,
-            "first_error": result.first_error,
-            "latency_ms": result.latency_ms,
-        },
-    )
+    logger.info("welcome handled", extra=result.fields())
     return {"handled": True, "outcome": result.outcome}
 
 

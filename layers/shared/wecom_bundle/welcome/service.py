@@ -95,6 +95,17 @@ class Result:
     latency_ms: int | None = None
     first_error: str | None = None  # what the first send attempt got, when it failed (see _post_welcome)
 
+    def fields(self) -> dict[str, Any]:
+        """What the outcome record and the "welcome handled" log line both carry (never the content)."""
+        return {
+            "outcome": self.outcome,
+            "rule_id": self.rule_id,
+            "errcode": self.errcode,
+            "attempts": self.attempts,
+            "first_error": self.first_error,
+            "latency_ms": self.latency_ms,
+        }
+
 
 def render_text(content: str, nickname: str | None) -> str:
     """Fill the placeholder, or remove it with the blank before it: 'Hi %NICKNAME%, …' → 'Hi, …'."""
@@ -308,15 +319,7 @@ class WelcomeService:
         }
 
     def _record(self, claimed: Claimed, event: Mapping[str, str | int], result: Result) -> None:
-        outcome = {
-            "outcome": result.outcome,
-            "rule_id": result.rule_id,
-            "errcode": result.errcode,
-            "attempts": result.attempts,
-            "first_error": result.first_error,
-            "latency_ms": result.latency_ms,
-            "recorded_at_ms": self.clock(),
-        }
+        outcome = {**result.fields(), "recorded_at_ms": self.clock()}
         recorded = self.repo.record_welcome_outcome(
             claimed.key,
             claimed.owner,
