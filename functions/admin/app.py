@@ -74,4 +74,17 @@ def openapi_document():
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId", clear_state=True)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return app.resolve(without_empty_query_values(event), context)
+
+
+def without_empty_query_values(event: dict[str, Any]) -> dict[str, Any]:
+    """``?limit=&status=`` has always meant "not given" to the services; the models see it the same way
+    (an int or enum parameter would otherwise refuse the empty string)."""
+    params = event.get("queryStringParameters") or {}
+    if all(params.values()):
+        return event
+    kept = {name: value for name, value in params.items() if value}
+    raw = "&".join(
+        part for part in str(event.get("rawQueryString") or "").split("&") if not part.endswith("=")
+    )
+    return {**event, "queryStringParameters": kept or None, "rawQueryString": raw}
