@@ -54,7 +54,7 @@ class CheckedBodyValidation(OpenAPIRequestValidationMiddleware):
     """Powertools' request validation, reading the body through ``checked_json`` (whatever the
     content-type, as this API always has) instead of its own unchecked ``json_body``."""
 
-    def _get_body(self, app: BaseRouter) -> Any:  # type: ignore[override]
+    def _get_body(self, app: BaseRouter) -> Any:
         doc = checked_json(app.current_event.raw_event)
         # Every admin body is an object; Powertools would take a list's first item for it.
         if doc is not None and not isinstance(doc, dict):

@@ -12,6 +12,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Annotated, Any
 
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic_core import PydanticCustomError
 
@@ -95,7 +96,7 @@ class ErrorBody(BaseModel):
     error: ErrorDetail
 
 
-def error_responses(*statuses: int) -> dict[int | str, Any]:
+def error_responses(*statuses: int) -> dict[int, OpenAPIResponse]:
     """The documented refusals of a route: every one has the same shape."""
     what = {
         400: "invalid request (the field is named) or WeCom refused",
@@ -106,6 +107,6 @@ def error_responses(*statuses: int) -> dict[int | str, Any]:
         503: "WeCom unavailable or busy; retry later",
     }
     return {
-        status: {"description": what[status], "content": {"application/json": {"model": ErrorBody}}}
+        status: OpenAPIResponse(description=what[status], content={"application/json": {"model": ErrorBody}})
         for status in statuses
     }

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from refusals import create_status
 
 from admin_api.models.campaigns import IDEMPOTENCY_KEY_PATTERN, CampaignBody, RemindBody
@@ -87,17 +88,17 @@ def remind_campaign(campaign_id: str, body: Annotated[RemindBody | None, Body()]
 @router.get(
     "/admin/campaigns/<campaign_id>/results",
     responses={
-        200: {
-            "description": "a page of result rows (CSV: the next cursor in X-Next-Cursor)",
-            "content": {"application/json": {"model": Page}, "text/csv": {}},
-        },
+        200: OpenAPIResponse(
+            description="a page of result rows (CSV: the next cursor in X-Next-Cursor)",
+            content={"application/json": {"model": Page}, "text/csv": {"schema": {"type": "string"}}},
+        ),
         **error_responses(400, 404),
     },
 )
 def get_campaign_results(
     campaign_id: str,
     format: Annotated[Literal["json", "csv"] | None, Query()] = None,
-    status: Annotated[ResultStatus | None, Query()] = None,
+    status: Annotated[ResultStatus | None, Query()] = None,  # type: ignore[valid-type]
     member: Annotated[str | None, Query(description="a member's userid")] = None,
     limit: Limit = None,
     cursor: Cursor = None,

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 from pydantic import BaseModel
 
@@ -35,6 +36,7 @@ def as_sent(model: BaseModel | None) -> dict[str, Any] | None:
     return None if model is None else model.model_dump(exclude_unset=True)
 
 
-def success(description: str, model: type[BaseModel] | None = None) -> dict[str, Any]:
-    content = {"application/json": {"model": model}} if model else {}
-    return {"description": description, **({"content": content} if content else {})}
+def success(description: str, model: type[BaseModel] | None = None) -> OpenAPIResponse:
+    if model is None:
+        return OpenAPIResponse(description=description)
+    return OpenAPIResponse(description=description, content={"application/json": {"model": model}})
