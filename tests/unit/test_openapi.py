@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import boto3
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
 
 from local.events import http_event
@@ -477,3 +477,41 @@ def test_what_the_document_forbids_is_refused_naming_the_field(
     status, answer = _call(admin, method, quote(url), json.dumps(body), params=params)
     assert (status, answer["error"]["code"], answer["error"]["field"]) == (400, "invalid_request", field)
     assert str(body) not in answer["error"]["message"]
+
+
+# A campaign passes only when its audience, text and send time satisfy several x-rules at once, a template
+# when it has text and at most one part: those are fixed (as the rules say), every other field is generated.
+_CAMPAIGN = (
+    {"chat_type": "single", "external_userid": ["wm0"], "text": {"content": "hi"}, "send_at": None},
+    ("tag_filter", "chat_id_list", "allow_select"),
+)
+_TEMPLATE = ({"text": {"content": "hi"}}, ("image", "miniprogram", "file", "video"))
+
+
+@pytest.mark.usefixtures("bucket", "sim")
+@pytest.mark.parametrize(
+    ("method", "path", "url", "rules"),
+    [
+        ("PUT", "/admin/welcome-rules/{rule_id}", "/admin/welcome-rules/r1", ({}, ())),
+        ("POST", "/admin/campaigns", "/admin/campaigns", _CAMPAIGN),
+        ("POST", "/admin/group-welcome-templates", "/admin/group-welcome-templates", _TEMPLATE),
+    ],
+)
+def test_the_generator_reaches_requests_the_validators_pass(
+    admin: Any, method: str, path: str, url: str, rules: tuple[dict[str, Any], tuple[str, ...]]
+) -> None:
+    """The agreement tests above are only as good as their generator: it does make requests every validator
+    passes (WeCom may still refuse a made-up member or media id: that is not the document's business)."""
+    params = {"rule_id": "r1"} if "{rule_id}" in path else None
+
+    def accepted(body: Any) -> bool:
+        status, answer = _call(admin, method, url, json.dumps(body), params=params)
+        return status < 400 or answer["error"]["code"] != "invalid_request"
+
+    fixed, unset = rules
+    bodies = _generated(path, method.lower()).map(
+        lambda body: {k: v for k, v in {**body, **fixed}.items() if k not in unset}
+    )
+    no_shrinking = settings(max_examples=300, database=None, phases=[Phase.generate])
+    found = find(bodies, accepted, settings=no_shrinking)
+    assert isinstance(found, dict)
