@@ -1,12 +1,15 @@
-"""Cold import time of the callback handler: a fresh interpreter per sample, as a Lambda cold start has.
+"""Cold import time of the callback and admin handlers: a fresh interpreter per sample, as a Lambda cold
+start has.
 
 Measured inside each child around ``import app`` only (interpreter start-up is not ours to shrink). The
-first POST additionally loads the welcome machinery (botocore, requests); that is reported separately.
+callback's first POST additionally loads the welcome machinery (botocore, requests); that is reported
+separately.
 
 Why a baseline tree in the same run: a cold import moves by tens of percent with the machine's load, so a
-figure from another day proves nothing about a change. The callback and layer of ``BASELINE_COMMIT`` (main
-before the package-per-domain restructure, issue 11) are extracted with ``git archive`` and sampled
-interleaved with today's tree; the ratio of the two medians is the comparison (target: within 10 %).
+figure from another day proves nothing about a change. The functions and layer of ``BASELINE_COMMIT`` (main
+before the package-per-domain restructure and the admin models, issue 11) are extracted with ``git archive``
+and sampled interleaved with today's tree; the ratio of the two medians is the comparison (target for the
+callback: within 10 %). The admin function's baseline had no pydantic; it pays for its models on purpose.
 """
 
 from __future__ import annotations
@@ -46,22 +49,21 @@ WELCOME_PATH_BASELINE = (
 
 _CHILD = """
 import importlib, sys, time, json
-sys.path[:0] = [{callback!r}, {layer!r}]
+sys.path[:0] = [{function!r}, {layer!r}]
 t0 = time.perf_counter()
 import app
 t1 = time.perf_counter()
-for name in {welcome_path!r}:
+for name in {then!r}:
     importlib.import_module(name)
 t2 = time.perf_counter()
-print(json.dumps({{"handler_ms": (t1 - t0) * 1000, "welcome_path_ms": (t2 - t1) * 1000}}))
+print(json.dumps({{"handler_ms": (t1 - t0) * 1000, "then_ms": (t2 - t1) * 1000,
+                   "pydantic": "pydantic" in sys.modules}}))
 """
 
 
-def _child_code(root: Path, welcome_path: tuple[str, ...]) -> str:
+def _child_code(root: Path, function: str, then: tuple[str, ...] = ()) -> str:
     return _CHILD.format(
-        callback=str(root / "functions/callback"),
-        layer=str(root / "layers/shared"),
-        welcome_path=welcome_path,
+        function=str(root / "functions" / function), layer=str(root / "layers/shared"), then=then
     )
 
 
@@ -71,10 +73,10 @@ def _sample(code: str) -> dict[str, float]:
 
 
 def _extract_baseline(into: Path) -> bool:
-    """The baseline's callback and layer under ``into``; False when git or the commit is not available."""
+    """The baseline's functions and layer under ``into``; False when git or the commit is not available."""
     try:
         archive = subprocess.run(
-            ["git", "archive", "--format=tar", BASELINE_COMMIT, "functions/callback", "layers/shared"],
+            ["git", "archive", "--format=tar", BASELINE_COMMIT, "functions", "layers/shared"],
             check=True,
             capture_output=True,
             cwd=ROOT,
@@ -86,36 +88,48 @@ def _extract_baseline(into: Path) -> bool:
     return True
 
 
-def _series(samples: list[dict[str, float]], key: str) -> list[float]:
-    return [doc[key] for doc in samples[1:]]  # the first run also writes .pyc files: not a cold start
+def _median(samples: list[dict[str, float]], key: str) -> float:
+    return statistics.median(doc[key] for doc in samples[1:])  # the first run also writes .pyc files
+
+
+def _interleaved(codes: dict[str, str], samples: int) -> dict[str, list[dict[str, float]]]:
+    """Every code sampled in turn, ``samples + 1`` times, so all of them see the same machine load."""
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in codes}
+    for _ in range(samples + 1):
+        for name, code in codes.items():
+            runs[name].append(_sample(code))
+    return runs
 
 
 def measure(samples: int = 15) -> dict[str, object]:
-    now_code = _child_code(ROOT, WELCOME_PATH_NOW)
+    codes = {
+        "callback": _child_code(ROOT, "callback", WELCOME_PATH_NOW),
+        "admin": _child_code(ROOT, "admin"),
+    }
     with tempfile.TemporaryDirectory() as tmp:
-        baseline_code = (
-            _child_code(Path(tmp), WELCOME_PATH_BASELINE) if _extract_baseline(Path(tmp)) else None
-        )
-        now, baseline = [], []
-        for _ in range(samples + 1):  # interleaved, so both trees see the same machine load
-            now.append(_sample(now_code))
-            if baseline_code is not None:
-                baseline.append(_sample(baseline_code))
-    handler = _series(now, "handler_ms")
+        if _extract_baseline(Path(tmp)):
+            codes["callback_baseline"] = _child_code(Path(tmp), "callback", WELCOME_PATH_BASELINE)
+            codes["admin_baseline"] = _child_code(Path(tmp), "admin")
+        runs = _interleaved(codes, samples)
+    callback = runs["callback"]
     result: dict[str, object] = {
         "samples": samples,
-        "handler_import_ms_p50": statistics.median(handler),
-        "handler_import_ms_max": max(handler),
-        "welcome_path_import_ms_p50": statistics.median(_series(now, "welcome_path_ms")),
+        "handler_import_ms_p50": _median(callback, "handler_ms"),
+        "handler_import_ms_max": max(doc["handler_ms"] for doc in callback[1:]),
+        "welcome_path_import_ms_p50": _median(callback, "then_ms"),
+        "callback_loads_pydantic": any(doc["pydantic"] for doc in callback),
+        "admin_import_ms_p50": _median(runs["admin"], "handler_ms"),
+        "admin_imports_pydantic": all(doc["pydantic"] for doc in runs["admin"]),
     }
-    if baseline:
-        base_handler = statistics.median(_series(baseline, "handler_ms"))
-        result["baseline_commit"] = BASELINE_COMMIT
-        result["baseline_handler_import_ms_p50"] = base_handler
-        result["baseline_welcome_path_import_ms_p50"] = statistics.median(
-            _series(baseline, "welcome_path_ms")
-        )
-        result["handler_import_over_baseline"] = round(statistics.median(handler) / base_handler, 3)
-    else:
+    if "callback_baseline" not in runs:
         result["baseline_commit"] = "unavailable (no git history in this checkout)"
+        return result
+    result["baseline_commit"] = BASELINE_COMMIT
+    base_callback = _median(runs["callback_baseline"], "handler_ms")
+    result["baseline_handler_import_ms_p50"] = base_callback
+    result["baseline_welcome_path_import_ms_p50"] = _median(runs["callback_baseline"], "then_ms")
+    result["handler_import_over_baseline"] = round(result["handler_import_ms_p50"] / base_callback, 3)  # type: ignore[operator]
+    base_admin = _median(runs["admin_baseline"], "handler_ms")
+    result["baseline_admin_import_ms_p50"] = base_admin
+    result["admin_import_over_baseline"] = round(result["admin_import_ms_p50"] / base_admin, 3)  # type: ignore[operator]
     return result

@@ -30,6 +30,13 @@ def function_under_test(logical_id: str) -> Callable[[dict[str, Any]], Any]:
     return lambda event: handler(event, make_context(spec))
 
 
+def admin_document() -> dict[str, Any]:
+    """The OpenAPI document the admin function serves (generated from its models)."""
+    status, doc = call_json(function_under_test("AdminFunction"), "GET", "/admin/openapi.json")
+    assert status == 200, doc
+    return dict(doc)
+
+
 def call_json(
     handler: Callable[[dict[str, Any]], Any],
     method: str,

@@ -9,9 +9,12 @@ a handler's path would pass every one of them and fail only when deployed. So th
    dependencies are cached under ``.venv/built-layers/<hash of requirements, python, machine>`` (built into a
    temporary directory and renamed into place under a file lock, so two pytest-xdist workers never build into
    the same directory, nor read a half-built one);
-2. runs every function's sample event from ``events/`` in its own ``python3.13 -I -S`` process whose only path
-   entries are the function's ``CodeUri``, the layer and the standard library (no site-packages, no
-   ``PYTHONPATH``, no current directory), against the local stack (WeCom simulator, moto's DynamoDB, SQS, S3).
+2. builds a function's own dependencies the same way when its ``CodeUri`` has a ``requirements.txt`` (the admin
+   function's pydantic: SAM installs them into that function's artifact only, never into the layer);
+3. runs every function's sample event from ``events/`` in its own ``python3.13 -I -S`` process whose only path
+   entries are the function's ``CodeUri`` (and its own dependencies), the layer and the standard library (no
+   site-packages, no ``PYTHONPATH``, no current directory), against the local stack (WeCom simulator, moto's
+   DynamoDB, SQS, S3).
 
 Skipped, with the reason, when no python3.13 can be found (``pyenv`` 3.13.x or ``python3.13`` on PATH).
 """
@@ -55,8 +58,8 @@ EVENT_OWNERS = (
 # Runs inside the clean interpreter: nothing but the paths it is given, then one handler call per event.
 CHILD = """
 import json, sys
-code_uri, layer, events_file = sys.argv[1:4]
-sys.path[:0] = [code_uri, layer]
+code_uri, layer, events_file, *own = sys.argv[1:]
+sys.path[:0] = [code_uri, *own, layer]
 
 class Context:
     function_name = "{name}"
@@ -73,9 +76,10 @@ for event in json.load(open(events_file)):
     results.append(answer)
 outside = sorted(
     name for name, module in sys.modules.items()
-    if name != "__main__" and getattr(module, "__file__", None) and not module.__file__.startswith(tuple(sys.path[:2]) + (sys.prefix, sys.base_prefix))
+    if name != "__main__" and getattr(module, "__file__", None) and not module.__file__.startswith(tuple(sys.path[:2 + len(own)]) + (sys.prefix, sys.base_prefix))
 )
-print(json.dumps({{"results": results, "outside": outside, "path": sys.path}}, default=str))
+report = {{"results": results, "outside": outside, "path": sys.path, "pydantic": "pydantic" in sys.modules}}
+print(json.dumps(report, default=str))
 """
 
 
@@ -101,20 +105,21 @@ def _python313() -> str | None:
     return None
 
 
-def _cache_key(python: str) -> str:
+def _cache_key(python: str, requirements: Path = REQUIREMENTS) -> str:
     interpreter = subprocess.run(
         [python, "-I", "-c", "import platform, sys; print(sys.version, platform.machine())"],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
-    return hashlib.sha256(REQUIREMENTS.read_bytes() + interpreter.encode()).hexdigest()[:20]
+    return hashlib.sha256(requirements.read_bytes() + interpreter.encode()).hexdigest()[:20]
 
 
-def built_dependencies(python: str) -> Path:
-    """The layer's dependencies, pip-installed for this interpreter; built once per requirements hash."""
+def built_dependencies(python: str, requirements: Path = REQUIREMENTS) -> Path:
+    """The layer's (or a function's) dependencies, pip-installed for this interpreter; built once per
+    requirements hash."""
     CACHE_ROOT.mkdir(parents=True, exist_ok=True)
-    final = CACHE_ROOT / _cache_key(python)
+    final = CACHE_ROOT / _cache_key(python, requirements)
     with open(CACHE_ROOT / f"{final.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # a second worker waits here, then finds the finished build
         if final.is_dir():
@@ -122,7 +127,7 @@ def built_dependencies(python: str) -> Path:
         building = Path(tempfile.mkdtemp(prefix=f"{final.name}.", dir=CACHE_ROOT))
         try:
             subprocess.run(
-                [python, *PIP_INSTALL, "--target", str(building), "-r", str(REQUIREMENTS)],
+                [python, *PIP_INSTALL, "--target", str(building), "-r", str(requirements)],
                 check=True,
                 capture_output=True,
                 text=True,
@@ -173,6 +178,14 @@ def test_every_function_has_a_sample_event(local_stack: StackHandle) -> None:
     assert set(_events_by_function()) == set(local_stack.template.functions)
 
 
+def test_pydantic_is_pinned_for_the_admin_function_only() -> None:
+    admin = (REPO_ROOT / "functions" / "admin" / "requirements.txt").read_text()
+    dev = (REPO_ROOT / "requirements-dev.txt").read_text().splitlines()
+    pin = next(line for line in admin.splitlines() if line.startswith("pydantic=="))
+    assert pin in dev
+    assert "pydantic" not in REQUIREMENTS.read_text()
+
+
 def test_layer_pins_the_sdk_the_tests_use() -> None:
     pins = dict(
         line.split("==", 1)
@@ -198,8 +211,19 @@ def test_built_handlers_run_their_sample_events(
         script = tmp_path / f"{name}.py"
         script.write_text(CHILD.format(name=name))
         environ = {**os.environ, **spec.environment, "PYTHONDONTWRITEBYTECODE": "1"}
+        own = spec.code_uri / "requirements.txt"
+        own_dependencies = [str(built_dependencies(python313, own))] if own.is_file() else []
         done = subprocess.run(
-            [python313, "-I", "-S", str(script), str(spec.code_uri), str(layer), str(events_file)],
+            [
+                python313,
+                "-I",
+                "-S",
+                str(script),
+                str(spec.code_uri),
+                str(layer),
+                str(events_file),
+                *own_dependencies,
+            ],
             env=environ,
             capture_output=True,
             text=True,
@@ -209,6 +233,8 @@ def test_built_handlers_run_their_sample_events(
         report = json.loads(done.stdout.strip().splitlines()[-1])
         assert report["outside"] == [], f"{name} imported modules from outside the layer: {report['outside']}"
         assert not any("site-packages" in entry for entry in report["path"]), name
+        # pydantic is the admin function's own (its requirements.txt), in no other function's path.
+        assert report["pydantic"] is (name == "AdminFunction"), name
         for event, answer in zip(events[name], report["results"], strict=True):
             if "routeKey" in event:  # HTTP: answered, and not with an error
                 assert answer["statusCode"] < 400, f"{name} {event['routeKey']}: {answer}"

@@ -17,8 +17,7 @@ from hypothesis import strategies as st
 
 from local.events import http_event
 from local.wecom_sim.server import SimulatorHandle
-from tests.support import function_under_test, table_snapshot, with_campaign_customers
-from wecom_bundle import openapi
+from tests.support import admin_document, function_under_test, table_snapshot, with_campaign_customers
 
 pytestmark = pytest.mark.usefixtures("moto_table")
 VERBS = ("get", "put", "post", "delete", "patch")
@@ -27,7 +26,7 @@ VERBS = ("get", "put", "post", "delete", "patch")
 def _operations() -> list[tuple[str, str, dict[str, Any], list[dict[str, Any]]]]:
     """(method, path template, operation, parameters) of every documented admin operation."""
     ops = []
-    for path, item in openapi.document()["paths"].items():
+    for path, item in admin_document()["paths"].items():
         shared = item.get("parameters", [])
         for verb, operation in item.items():
             if verb in VERBS:

@@ -19,8 +19,7 @@ from wecom_bundle import domain_errors
 LAYER = Path(domain_errors.__file__).resolve().parent
 # The callback answers WeCom's HTTP request itself (its refusals are that request's statuses, DESIGN.md's
 # callback contract) and apigw adapts API Gateway events: HTTP is their job, not a service's.
-# openapi.py is the admin API's HTTP document itself (issue 11 item 4 moves it next to the admin function).
-HTTP_MODULES = {"callback/service.py", "apigw.py", "openapi.py"}
+HTTP_MODULES = {"callback/service.py", "apigw.py"}
 HTTP_STATUSES = range(100, 600)
 
 

@@ -30,6 +30,8 @@ MATCH_FIELDS = frozenset({"state", "state_prefix", "userid", "weekdays", "time_f
 RULE_FIELDS = frozenset({"priority", "match", "text", "attachments", "description"})
 STATE_MAX_CHARS = 30  # WeCom's 「联系我」state is at most 30 characters
 USERID_MAX_CHARS = 64  # a WeCom member's userid is 1-64 characters
+PRIORITY_BOUND = 1_000_000  # priority lies in [-PRIORITY_BOUND, PRIORITY_BOUND]
+DESCRIPTION_MAX_BYTES = 1024
 MATCH_MAX_CHARS = {"state": STATE_MAX_CHARS, "state_prefix": STATE_MAX_CHARS, "userid": USERID_MAX_CHARS}
 
 
@@ -96,8 +98,8 @@ def parse_rule(rule_id: str, body: Any, now_ms: int) -> dict[str, Any]:
     validate_rule_id(rule_id)
     doc = require_object(body, "body")
     reject_unknown(doc, RULE_FIELDS)
-    priority = optional_int(doc, "priority", "priority", minimum=-1_000_000, maximum=1_000_000) or 0
-    description = optional_str(doc, "description", "description", max_bytes=1024)
+    priority = optional_int(doc, "priority", "priority", minimum=-PRIORITY_BOUND, maximum=PRIORITY_BOUND) or 0
+    description = optional_str(doc, "description", "description", max_bytes=DESCRIPTION_MAX_BYTES)
     text, attachments = validate_content(doc)
     rule: dict[str, Any] = {
         "rule_id": rule_id,
