@@ -20,7 +20,7 @@ from wecom_bundle.callback.xml_parser import (
     parse_event,
 )
 
-# Vectors copied from the same sources as tests/unit/test_crypto.py (kept local so the files stay independent).
+# Vectors copied from the same sources as tests/unit/callback/test_crypto.py (kept local so the files stay independent).
 OFFICIAL_TOKEN = "QDG6eK"
 OFFICIAL_AES_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
 OFFICIAL_CORP_ID = "wx5823bf96d3bd56c7"
