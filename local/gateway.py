@@ -20,10 +20,11 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from local.cloudformation import LOCAL_ACCOUNT_ID
 from local.http_server import QuietThreadingHTTPServer
 from local.lambda_runtime import HandlerLoadError, LocalLambdaRuntime, UnknownFunction
 from local.scheduler import scheduled_event
-from local.template import LOCAL_ACCOUNT_ID, RouteSpec, ScheduleSpec
+from local.template import RouteSpec, ScheduleSpec
 
 log = logging.getLogger(__name__)
 
