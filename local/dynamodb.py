@@ -25,7 +25,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from local.template import LOCAL_REGION, REPO_ROOT, TableSpec
+from local.cloudformation import LOCAL_REGION
+from local.template import REPO_ROOT, TableSpec
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from local.template import LOCAL_REGION, FunctionSpec, local_arn
+from local.cloudformation import LOCAL_REGION, local_arn
+from local.template import FunctionSpec
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,8 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from local.template import LOCAL_REGION, QueueSpec, SqsSourceSpec, queue_arn
+from local.cloudformation import LOCAL_REGION, queue_arn
+from local.template import QueueSpec, SqsSourceSpec
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from local.template import LOCAL_ACCOUNT_ID, LOCAL_REGION, ScheduleSpec
+from local.cloudformation import LOCAL_ACCOUNT_ID, LOCAL_REGION
+from local.template import ScheduleSpec
 
 log = logging.getLogger(__name__)
 

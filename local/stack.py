@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from local.cloudformation import LOCAL_REGION
 from local.dynamodb import DynamoDBHandle, local_client, start_aws_services, start_dynamodb
 from local.gateway import LocalGateway
 from local.lambda_runtime import LocalLambdaRuntime, add_layers_to_path, apply_environment, reset_layer_state
 from local.queues import SqsPoller, create_queues, delete_queues, queue_visibility, start_pollers
 from local.scheduler import LocalScheduler, schedule_scale, scheduled_event
 from local.settings import apply_dev_defaults
-from local.template import DEFAULT_TEMPLATE, LOCAL_REGION, Template, load_template
+from local.template import DEFAULT_TEMPLATE, Template, load_template
 
 log = logging.getLogger(__name__)
 

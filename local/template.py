@@ -1,92 +1,41 @@
 """Read template.yaml into plain specs for the local stack.
 
 Why: the local gateway, scheduler and tables must be *derived* from the SAM template, never declared a second
-time, so local and deployed behaviour (routes, schedules, key schemas) cannot drift apart.
+time, so local and deployed behaviour (routes, schedules, key schemas) cannot drift apart. The YAML tags and
+the local meaning of intrinsics live in `local.cloudformation`; this module holds what the template declares.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-import yaml
+from local.cloudformation import (
+    FUNCTION_TYPES,
+    LOCAL_REGION,
+    QUEUE_TYPE,
+    TABLE_TYPE,
+    Resolver,
+    Unresolvable,
+    as_intrinsic,
+    get_att_parts,
+    load_yaml,
+)
 
 log = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TEMPLATE = REPO_ROOT / "template.yaml"
 
-LOCAL_ACCOUNT_ID = "000000000000"
-LOCAL_REGION = "us-east-1"
-
 # Variables that must not reach the local handlers even though the template sets them: locally the WeCom
 # settings come from env vars, and a secret id would make the config module call Secrets Manager.
 LOCAL_DROPPED_VARIABLES = frozenset({"WECOM_SECRET_ID"})
 
-FUNCTION_TYPES = {"AWS::Serverless::Function", "AWS::Lambda::Function"}
 LAYER_TYPES = {"AWS::Serverless::LayerVersion", "AWS::Lambda::LayerVersion"}
-TABLE_TYPE = "AWS::DynamoDB::Table"
-QUEUE_TYPE = "AWS::SQS::Queue"
-BUCKET_TYPE = "AWS::S3::Bucket"
 SCHEDULE_EVENT_TYPES = {"Schedule", "ScheduleV2"}
-
-
-# ---------------------------------------------------------------- YAML with CloudFormation short tags
-
-
-@dataclass(frozen=True)
-class Intrinsic:
-    """A CloudFormation intrinsic function (`!Ref X` or `{"Ref": "X"}`), kept as data to resolve later."""
-
-    name: str  # "Ref", "Fn::GetAtt", "Fn::Sub", "Fn::If", ...
-    value: Any
-
-
-class _CfnLoader(yaml.SafeLoader):
-    """SafeLoader that turns `!Tag value` into an `Intrinsic` instead of failing on unknown tags."""
-
-
-def _construct_intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> Intrinsic:
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
-    if name == "Fn::GetAtt" and isinstance(value, str):
-        value = value.split(".", 1)
-    return Intrinsic(name, value)
-
-
-_CfnLoader.add_multi_constructor("!", _construct_intrinsic)
-
-
-def _as_intrinsic(value: Any) -> Intrinsic | None:
-    """Recognise both the short tag and the long JSON form (`{"Fn::GetAtt": [...]}`)."""
-    if isinstance(value, Intrinsic):
-        return value
-    if isinstance(value, dict) and len(value) == 1:
-        (key, inner), *_ = value.items()
-        if key == "Ref" or key.startswith("Fn::"):
-            if key == "Fn::GetAtt" and isinstance(inner, str):
-                inner = inner.split(".", 1)
-            return Intrinsic(key, inner)
-    return None
-
-
-def load_yaml(path: Path | str) -> dict[str, Any]:
-    """Parse a CloudFormation/SAM YAML document (short tags included)."""
-    with open(path, encoding="utf-8") as handle:
-        doc = yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
-    if not isinstance(doc, dict):
-        raise ValueError(f"{path} is not a CloudFormation template")
-    return doc
 
 
 # ---------------------------------------------------------------- specs
@@ -183,147 +132,8 @@ class Template:
     queues: dict[str, QueueSpec] = field(default_factory=dict)
 
 
-# ---------------------------------------------------------------- resolving intrinsics locally
-
-
-class Unresolvable(Exception):
-    """An intrinsic the local stack cannot give a meaningful value to (the variable is dropped)."""
-
-
-@dataclass(frozen=True)
-class _Resolver:
-    """Resolves the intrinsics that appear in Environment values to their local equivalents."""
-
-    resources: dict[str, Any]
-    parameters: dict[str, Any]
-    region: str = LOCAL_REGION
-    # Logical id -> URL of the queue the local stack created; without one, an AWS-shaped URL of the local
-    # account (for code that only passes it around).
-    queue_urls: Mapping[str, str] = field(default_factory=dict)
-
-    def resolve(self, value: Any) -> str:
-        intrinsic = _as_intrinsic(value)
-        if intrinsic is None:
-            return _scalar_to_str(value)
-        if intrinsic.name == "Ref":
-            return self.ref(str(intrinsic.value))
-        if intrinsic.name == "Fn::GetAtt":
-            return self.get_att(*_get_att_parts(intrinsic.value))
-        if intrinsic.name == "Fn::Sub":
-            return self.sub(intrinsic.value)
-        raise Unresolvable(f"{intrinsic.name} is not evaluated locally")
-
-    def ref(self, name: str) -> str:
-        pseudo = {
-            "AWS::Region": self.region,
-            "AWS::AccountId": LOCAL_ACCOUNT_ID,
-            "AWS::StackName": "local",
-            "AWS::Partition": "aws",
-            "AWS::URLSuffix": "amazonaws.com",
-        }
-        if name in pseudo:
-            return pseudo[name]
-        if name in self.parameters:
-            param = self.parameters[name] or {}
-            if "Default" not in param:
-                raise Unresolvable(f"parameter {name} has no Default")
-            return _scalar_to_str(param["Default"])
-        kind = self._type_of(name)
-        if kind in (TABLE_TYPE, *FUNCTION_TYPES):
-            return name  # locally a table / function is named by its logical id
-        if kind == QUEUE_TYPE:
-            return self.queue_url(name)
-        if kind == BUCKET_TYPE:
-            return bucket_name(name)
-        raise Unresolvable(f"Ref {name} ({kind}) has no local value")
-
-    def get_att(self, name: str, attribute: str) -> str:
-        kind = self._type_of(name)
-        if kind == QUEUE_TYPE and attribute in ("Arn", "QueueName", "QueueUrl"):
-            return self.queue_attribute(name, attribute)
-        if attribute == "Arn":
-            return local_arn(kind, name, self.region)
-        raise Unresolvable(f"GetAtt {name}.{attribute} has no local value")
-
-    def queue_url(self, name: str) -> str:
-        return (
-            self.queue_urls.get(name) or f"https://sqs.{self.region}.amazonaws.com/{LOCAL_ACCOUNT_ID}/{name}"
-        )
-
-    def queue_attribute(self, name: str, attribute: str) -> str:
-        """Arn / QueueName / QueueUrl of a queue, consistent with its URL (moto's account is in the path)."""
-        url = self.queue_url(name)
-        if attribute == "QueueUrl":
-            return url
-        if attribute == "QueueName":
-            return name
-        return queue_arn(url, self.region)
-
-    def sub(self, value: Any) -> str:
-        text, variables = (value, {}) if isinstance(value, str) else (value[0], dict(value[1]))
-
-        def replace(match: re.Match[str]) -> str:
-            token = match.group(1)
-            if token.startswith("!"):
-                return "${" + token[1:] + "}"
-            if token in variables:
-                return self.resolve(variables[token])
-            if "." in token:
-                return self.get_att(*token.split(".", 1))
-            return self.ref(token)
-
-        return re.sub(r"\$\{([^}]+)\}", replace, str(text))
-
-    def _type_of(self, name: str) -> str:
-        resource = self.resources.get(name)
-        if not isinstance(resource, dict):
-            raise Unresolvable(f"{name} is neither a parameter nor a resource")
-        return str(resource.get("Type", ""))
-
-
-def _get_att_parts(value: Any) -> tuple[str, str]:
-    if isinstance(value, str):
-        value = value.split(".", 1)
-    if not isinstance(value, list) or len(value) != 2:
-        raise Unresolvable(f"malformed GetAtt {value!r}")
-    return str(value[0]), str(value[1])
-
-
-def _scalar_to_str(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float | str):
-        return str(value)
-    raise Unresolvable(f"{type(value).__name__} value is not a scalar")
-
-
-def local_arn(resource_type: str, logical_id: str, region: str = LOCAL_REGION) -> str:
-    """A well-formed but fake ARN, so code that only passes ARNs around keeps working locally."""
-    prefix = f"arn:aws:{{service}}:{region}:{LOCAL_ACCOUNT_ID}:"
-    if resource_type == TABLE_TYPE:
-        return prefix.format(service="dynamodb") + f"table/{logical_id}"
-    if resource_type in FUNCTION_TYPES:
-        return prefix.format(service="lambda") + f"function:{logical_id}"
-    if resource_type == "AWS::SQS::Queue":
-        return prefix.format(service="sqs") + logical_id
-    if resource_type == "AWS::SNS::Topic":
-        return prefix.format(service="sns") + logical_id
-    return prefix.format(service="local") + logical_id
-
-
-def queue_arn(queue_url: str, region: str = LOCAL_REGION) -> str:
-    """The ARN of the queue at `queue_url` (`.../{account}/{name}`, the form both SQS and moto use)."""
-    account, name = urlsplit(queue_url).path.strip("/").split("/")[-2:]
-    return f"arn:aws:sqs:{region}:{account}:{name}"
-
-
-def bucket_name(logical_id: str) -> str:
-    """The local name of a template bucket (S3 names are lowercase): ``MediaBucket`` → ``local-mediabucket``."""
-    return f"local-{logical_id.lower()}"
-
-
 def resolve_environment(
-    variables: dict[str, Any], resolver: _Resolver, owner: str = "Globals"
+    variables: dict[str, Any], resolver: Resolver, owner: str = "Globals"
 ) -> dict[str, str]:
     """Resolve one Environment.Variables map; unresolvable or locally dropped variables are left out."""
     resolved: dict[str, str] = {}
@@ -342,7 +152,7 @@ def resolve_environment(
 
 
 def _function_specs(
-    doc: dict[str, Any], resolver: _Resolver, root: Path, layer_dirs: dict[str, Path]
+    doc: dict[str, Any], resolver: Resolver, root: Path, layer_dirs: dict[str, Path]
 ) -> dict[str, FunctionSpec]:
     globals_fn = (doc.get("Globals") or {}).get("Function") or {}
     global_env = ((globals_fn.get("Environment") or {}).get("Variables")) or {}
@@ -368,7 +178,7 @@ def _function_specs(
 def _layer_paths(layers: list[Any], layer_dirs: dict[str, Path]) -> list[Path]:
     paths = []
     for layer in layers:
-        intrinsic = _as_intrinsic(layer)
+        intrinsic = as_intrinsic(layer)
         if intrinsic and intrinsic.name == "Ref" and intrinsic.value in layer_dirs:
             paths.append(layer_dirs[str(intrinsic.value)])
         else:
@@ -442,7 +252,7 @@ def _sqs_specs(doc: dict[str, Any]) -> list[SqsSourceSpec]:
     sources = []
     for function_id, event_name, props in _events_of(doc, {"SQS"}):
         queue = props.get("Queue")
-        intrinsic = _as_intrinsic(queue)
+        intrinsic = as_intrinsic(queue)
         if intrinsic is not None:
             queue = intrinsic.value[0] if intrinsic.name == "Fn::GetAtt" else intrinsic.value
         reports = "ReportBatchItemFailures" in (props.get("FunctionResponseTypes") or [])
@@ -461,10 +271,10 @@ def _queue_specs(doc: dict[str, Any]) -> dict[str, QueueSpec]:
 def queue_spec(logical_id: str, props: dict[str, Any]) -> QueueSpec:
     """The queue attributes the local stack reproduces; a dead-letter target must be a queue of the template."""
     redrive = props.get("RedrivePolicy") or {}
-    target = _as_intrinsic(redrive.get("deadLetterTargetArn"))
+    target = as_intrinsic(redrive.get("deadLetterTargetArn"))
     dead_letter = None
     if target is not None and target.name == "Fn::GetAtt":
-        dead_letter = _get_att_parts(target.value)[0]
+        dead_letter = get_att_parts(target.value)[0]
     elif redrive:
         log.warning("%s: dead-letter target is not a GetAtt of a queue here; no redrive locally", logical_id)
     return QueueSpec(
@@ -477,7 +287,7 @@ def queue_spec(logical_id: str, props: dict[str, Any]) -> QueueSpec:
 
 
 def _optional_int(value: Any) -> int | None:
-    return None if value is None or _as_intrinsic(value) is not None else int(value)
+    return None if value is None or as_intrinsic(value) is not None else int(value)
 
 
 def _table_specs(doc: dict[str, Any]) -> dict[str, TableSpec]:
@@ -555,7 +365,7 @@ def load_template(
     path = Path(path).resolve()
     doc = load_yaml(path)
     parameters = doc.get("Parameters") or {}
-    resolver = _Resolver(
+    resolver = Resolver(
         resources=doc.get("Resources") or {},
         parameters=parameters,
         region=region,

@@ -18,9 +18,10 @@ from typing import Any
 
 import pytest
 
+from local.cloudformation import queue_arn
 from local.dynamodb import local_client
 from local.stack import StackHandle, start_stack
-from local.template import REPO_ROOT, queue_arn
+from local.template import REPO_ROOT
 
 pytestmark = pytest.mark.e2e
 

@@ -19,10 +19,11 @@ from urllib.parse import urlencode
 
 import pytest
 
+from local.cloudformation import queue_arn
 from local.dynamodb import free_port, local_client
 from local.settings import DEV_DEFAULTS
 from local.stack import StackHandle, start_stack
-from local.template import REPO_ROOT, queue_arn
+from local.template import REPO_ROOT
 from wecom_bundle.callback.crypto import MsgCrypto
 
 pytestmark = pytest.mark.e2e

@@ -1,4 +1,4 @@
-"""local.gateway: routing, the payload 2.0 event, response mapping, and the server's own answers (404/413/500)."""
+"""local.gateway (with local.apigw_routes and local.apigw_payload): routing, the payload 2.0 event, response mapping, and the server's own answers (404/413/500)."""
 
 from __future__ import annotations
 
@@ -13,17 +13,9 @@ from typing import Any
 
 import pytest
 
-from local.gateway import (
-    MAX_PAYLOAD_BYTES,
-    HttpRequest,
-    LocalGateway,
-    MalformedResponse,
-    RouteMatch,
-    build_event,
-    is_text_content,
-    match_route,
-    to_http_response,
-)
+from local.apigw_payload import HttpRequest, MalformedResponse, build_event, is_text_content, to_http_response
+from local.apigw_routes import RouteMatch, match_route
+from local.gateway import MAX_PAYLOAD_BYTES, LocalGateway
 from local.lambda_runtime import LocalLambdaRuntime
 from local.template import FunctionSpec, RouteSpec, ScheduleSpec
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from local.cloudformation import queue_arn
 from local.dynamodb import local_client, start_aws_services
 from local.queues import (
     DEFAULT_VISIBILITY_SECONDS,
@@ -23,7 +24,7 @@ from local.queues import (
     queue_visibility,
     sqs_event,
 )
-from local.template import QueueSpec, SqsSourceSpec, queue_arn
+from local.template import QueueSpec, SqsSourceSpec
 
 REGION = "us-east-1"
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from local.cloudformation import LOCAL_ACCOUNT_ID
 from local.scheduler import (
     CronExpression,
     LocalScheduler,
@@ -17,7 +18,7 @@ from local.scheduler import (
     scheduled_event,
     seconds_until_next,
 )
-from local.template import LOCAL_ACCOUNT_ID, ScheduleSpec
+from local.template import ScheduleSpec
 
 
 @pytest.mark.parametrize(

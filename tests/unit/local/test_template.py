@@ -8,16 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from local.cloudformation import LOCAL_ACCOUNT_ID, Intrinsic, load_yaml, local_arn, queue_arn
 from local.scheduler import parse_rate
-from local.template import (
-    LOCAL_ACCOUNT_ID,
-    REPO_ROOT,
-    Intrinsic,
-    load_template,
-    load_yaml,
-    local_arn,
-    queue_arn,
-)
+from local.template import REPO_ROOT, load_template
 
 CONTRACT_FUNCTIONS = {"CallbackFunction", "AdminFunction", "ReminderFunction", "ResultSyncFunction"}
 

@@ -38,7 +38,7 @@ from wecom_bundle.result_sync.cadence import DAY, HOUR, Cadence
 from wecom_bundle.result_sync.deps import SyncDeps
 from wecom_bundle.result_sync.queue import SyncMessage
 from wecom_bundle.result_sync.totals import STATUS_NAMES
-from wecomctl.campaigns import describe
+from wecomctl.campaign_views import describe
 
 MEMBERS = ("u0", "u1", "u2", "u3")
 PER_MEMBER = 5
