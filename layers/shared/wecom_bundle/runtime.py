@@ -31,6 +31,7 @@ _lock = threading.Lock()
 _client: WeComClient | None = None
 _built_for: tuple[str, str, str] = ("", "", "")
 _media_cache: MediaCache | None = None
+_group_templates: GroupTemplateService | None = None  # installed by a test (use_group_templates)
 
 
 def _identity(settings: config.WeComSettings) -> tuple[str, str, str]:
@@ -178,7 +179,13 @@ def use_media_cache(cache: MediaCache | None) -> None:
     global _media_cache
     with _lock:
         _media_cache = cache
-    for builder in (welcome_service, welcome_admin, group_template_media, group_templates, media_refresh):
+    for builder in (
+        welcome_service,
+        welcome_admin,
+        group_template_media,
+        _built_group_templates,
+        media_refresh,
+    ):
         builder.cache_clear()
 
 
@@ -191,15 +198,28 @@ def group_template_media() -> TemplateMedia:
     return TemplateMedia(repo=repo, cache=media_cache())
 
 
-@functools.cache
 def group_templates() -> GroupTemplateService:
-    """The admin API's group template service."""
+    """The admin API's group template service: the one built for this container, or the one a test
+    installed with ``use_group_templates``."""
+    return _group_templates or _built_group_templates()
+
+
+@functools.cache
+def _built_group_templates() -> GroupTemplateService:
     from wecom_bundle.group_templates import repo
     from wecom_bundle.group_templates.service import GroupTemplateService
 
     return GroupTemplateService(
         repo=repo, wecom=wecom_client, media=group_template_media(), clock_ms=_epoch_ms
     )
+
+
+def use_group_templates(service: GroupTemplateService | None) -> GroupTemplateService | None:
+    """Install the admin API's group template service (a test: one whose repository fails a write) and
+    answer the one installed before (None: the built one), which the test puts back."""
+    global _group_templates
+    previous, _group_templates = _group_templates, service
+    return previous
 
 
 @functools.cache
