@@ -2,13 +2,15 @@
 a welcome rule saved over HTTP, MediaRefreshFunction fired as the scheduler would, and encrypted callbacks
 from the simulator while its clock runs through two weeks.
 
-The media cache's clock is aligned with the simulator's (``media._now``): the stack runs in this process.
+The stack runs in this process: its container's media cache is one on the simulator's clock (installed with
+``runtime.use_media_cache``).
 """
 
 from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -16,7 +18,8 @@ import botocore.config
 import pytest
 import requests
 
-from wecom_bundle.media import cache as media
+from wecom_bundle import runtime
+from wecom_bundle.media.cache import MediaCache
 
 pytestmark = pytest.mark.e2e
 RUN = uuid.uuid4().hex[:6]
@@ -26,9 +29,10 @@ KEY = f"welcome/{RUN}/banner.png"
 
 
 @pytest.fixture
-def stack(local_stack: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+def stack(local_stack: Any) -> Iterator[Any]:
     requests.post(f"{local_stack.simulator.url}/__sim/reset", timeout=5).raise_for_status()
-    monkeypatch.setattr(media, "_now", local_stack.simulator.state.clock.now)
+    previous = runtime.media_cache()
+    runtime.use_media_cache(MediaCache(clock=local_stack.simulator.state.clock.now))
     s3 = boto3.client(
         "s3",
         endpoint_url=os.environ["S3_ENDPOINT"],
@@ -36,7 +40,8 @@ def stack(local_stack: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
         config=botocore.config.Config(s3={"addressing_style": "path"}),
     )
     s3.put_object(Bucket=os.environ["MEDIA_BUCKET"], Key=KEY, Body=IMAGE, ContentType="image/png")
-    return local_stack
+    yield local_stack
+    runtime.use_media_cache(previous)
 
 
 def _calls(stack: Any, path: str) -> list[dict[str, Any]]:

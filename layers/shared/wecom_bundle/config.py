@@ -9,6 +9,10 @@ the function has it (``PARAMETERS_SECRETS_EXTENSION_HTTP_PORT`` set: stdlib ``ht
 the package's one botocore session (``wecom_bundle.aws``). Settings are kept for
 ``POWERTOOLS_PARAMETERS_MAX_AGE`` seconds, not for the container's life, and ``reread_after_rejection`` lets a
 refused signature or secret pick a rotated value up at once (see docs/operations.md, "Rotate ...").
+
+The seams (for tests and the local stack, instead of patching this module): ``SettingsCache`` takes the
+``load`` it calls and the ``clock`` it ages settings on; ``use_settings`` installs one as the container's
+``settings`` and answers the one it replaced; ``load_settings`` takes the ``read_secret`` it calls.
 """
 
 from __future__ import annotations
@@ -157,6 +161,9 @@ def _secret_via_botocore(secret_id: str) -> str:
         raise ConfigError("cannot read the secret named by WECOM_SECRET_ID") from exc
 
 
+SecretReader = Callable[[str], dict[str, str | None]]  # secret id → setting name → value
+
+
 def _from_secret(secret_id: str) -> dict[str, str | None]:
     port = os.environ.get("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT")
     raw = _secret_via_extension(secret_id, port) if port else _secret_via_botocore(secret_id)
@@ -169,14 +176,15 @@ def _from_secret(secret_id: str) -> dict[str, str | None]:
     return {env: doc.get(key) for env, key in (SECRET_KEYS | PREVIOUS_KEYS).items()}
 
 
-def load_settings() -> WeComSettings:
-    """Read the settings now (no caching): env when all four are set, else the secret in WECOM_SECRET_ID."""
+def load_settings(read_secret: SecretReader = _from_secret) -> WeComSettings:
+    """Read the settings now (no caching): env when all four are set, else the secret in WECOM_SECRET_ID,
+    read by ``read_secret`` (the extension or botocore; a test passes its own and keeps the validation)."""
     from_env = {name: os.environ.get(name) for name in (*SECRET_KEYS, *PREVIOUS_KEYS)}
     secret_id = os.environ.get("WECOM_SECRET_ID")
     if all(from_env[name] for name in SECRET_KEYS) or not secret_id:
         values = _validate(from_env, "environment")
     else:
-        values = _validate(_from_secret(secret_id), "secret WECOM_SECRET_ID")
+        values = _validate(read_secret(secret_id), "secret WECOM_SECRET_ID")
     return WeComSettings(
         corp_id=values["WECOM_CORP_ID"],
         corp_secret=values["WECOM_CORP_SECRET"],
@@ -189,15 +197,22 @@ def load_settings() -> WeComSettings:
 
 
 # ------------------------------------------------------------------------------------------------ caching
-class _SettingsCache:
+class SettingsCache:
     """``settings()``: the settings, re-read once they are ``POWERTOOLS_PARAMETERS_MAX_AGE`` seconds old.
 
     Why not for the container's life: a rotated secret must reach warm containers without a redeploy. Why a
     class: ``cache_clear`` (tests, the local stack and the SnapStart hooks forget it) and ``reread`` share the
-    lock, so a burst of rejected requests re-reads once, not once per thread.
+    lock, so a burst of rejected requests re-reads once, not once per thread. ``load`` reads the settings
+    (default ``load_settings``) and ``clock`` ages them (default ``time.monotonic``): a test passes a counting
+    load and a fake clock, and installs the cache with ``use_settings``.
     """
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        load: Callable[[], WeComSettings] = load_settings,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._load = load
         self._clock = clock
         self._lock = threading.Lock()
         self._value: WeComSettings | None = None
@@ -213,7 +228,7 @@ class _SettingsCache:
             return value
         with self._lock:
             if self._value is None or self._clock() - self._loaded_at >= _max_age():
-                self._store(load_settings())
+                self._store(self._load())
             return self._value  # type: ignore[return-value]
 
     def reread(self) -> bool:
@@ -225,7 +240,7 @@ class _SettingsCache:
             self._last_reread = now
             before = self._value
             try:
-                self._store(load_settings())
+                self._store(self._load())
             except ConfigError:
                 return False  # unreadable now: keep what we have; the rejection stands
             return before is None or _fields(before) != _fields(self._value)
@@ -250,7 +265,16 @@ def _max_age() -> float:
     return env_float("POWERTOOLS_PARAMETERS_MAX_AGE", DEFAULT_MAX_AGE_S)
 
 
-settings = _SettingsCache()
+settings = SettingsCache()
+
+
+def use_settings(cache: SettingsCache) -> SettingsCache:
+    """Install ``cache`` as the container's ``settings`` and answer the one it replaces (a test puts that
+    back). Every reader calls ``config.settings()`` at each use and keeps no cache object, so the new one
+    serves the next read."""
+    global settings
+    previous, settings = settings, cache
+    return previous
 
 
 def reread_after_rejection() -> bool:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from wecom_bundle.group_templates.media import TemplateMedia
     from wecom_bundle.group_templates.reconcile import Reconciler
     from wecom_bundle.group_templates.service import GroupTemplateService
+    from wecom_bundle.media.cache import MediaCache
     from wecom_bundle.media.refresh import MediaRefresh
     from wecom_bundle.result_sync.deps import SyncDeps
     from wecom_bundle.wecom.client import WeComClient
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
 _lock = threading.Lock()
 _client: WeComClient | None = None
 _built_for: tuple[str, str, str] = ("", "", "")
+_media_cache: MediaCache | None = None
+_group_templates: GroupTemplateService | None = None  # installed by a test (use_group_templates)
 
 
 def _identity(settings: config.WeComSettings) -> tuple[str, str, str]:
@@ -76,14 +79,18 @@ def wecom_client() -> WeComClient:
 
 
 def reset_client() -> None:
-    """Forget the client (``local.lambda_runtime.reset_layer_state`` and the SnapStart hooks call this)."""
+    """Forget the client and what the media cache remembers: a cold start
+    (``local.lambda_runtime.reset_layer_state`` and the SnapStart hooks call this)."""
     global _client, _built_for
     with _lock:
         _client, _built_for = None, ("", "", "")
+        media = _media_cache
+    if media is not None:
+        media.forget()
 
 
 def reset() -> None:
-    """Forget the wiring (tests change settings and endpoints between cases)."""
+    """Forget the wiring (tests change settings and endpoints between cases) and the media cache's memory."""
     reset_client()
     config.settings.cache_clear()
 
@@ -104,33 +111,38 @@ def welcome_service() -> WelcomeService:
     from wecom_bundle.welcome.service import WelcomeService, WelcomeSettings
 
     rules = RuleCache(repo.list_rules, config.env_float("WELCOME_RULES_CACHE_SECONDS", 5.0))
-    return WelcomeService(wecom_client(), rules, WelcomeSettings.from_env(), repo=repo, api=wecom_welcome)
+    return WelcomeService(
+        wecom_client(), rules, WelcomeSettings.from_env(), repo=repo, api=wecom_welcome, media=media_cache()
+    )
 
 
 @functools.lru_cache(maxsize=1)
 def welcome_admin() -> WelcomeAdmin:
     """The admin API's welcome operations: the welcome repository, the media cache (bucket objects must exist,
     saving warms their ids), the container's WeCom client (asked per save) and the wall clock."""
-    import time
-
-    from wecom_bundle.media import cache
     from wecom_bundle.welcome import repo
     from wecom_bundle.welcome.admin import WelcomeAdmin
 
-    return WelcomeAdmin(repo, cache, wecom_client, time.time)
+    return WelcomeAdmin(repo, media_cache(), wecom_client, time.time)
 
 
 # ----------------------------------------------------------------------------------------------- campaigns
 # (campaigns, reminders and result sync builders)
 def campaign_deps() -> CampaignDeps:
-    """The campaign services' collaborators: the repositories and the container's WeCom client (built when
-    a call is about to be made, so a refused body costs no token fetch)."""
+    """The campaign services' collaborators: the repositories, the container's media cache and its WeCom
+    client (built when a call is about to be made, so a refused body costs no token fetch)."""
     from wecom_bundle.campaigns import reminder_repo
     from wecom_bundle.campaigns import repo as campaign_repo
     from wecom_bundle.campaigns.deps import CampaignDeps
     from wecom_bundle.result_sync import repo as sync_repo
 
-    return CampaignDeps(repo=campaign_repo, reminders=reminder_repo, sync_repo=sync_repo, wecom=wecom_client)
+    return CampaignDeps(
+        repo=campaign_repo,
+        reminders=reminder_repo,
+        sync_repo=sync_repo,
+        media=media_cache(),
+        wecom=wecom_client,
+    )
 
 
 def sync_deps() -> SyncDeps:
@@ -148,25 +160,66 @@ def _epoch_ms() -> int:
     return int(time.time() * 1000)
 
 
+def media_cache() -> MediaCache:
+    """The container's media cache (its memory lives as long as the container): built on first use on the
+    media repository, the bucket and the wall clock, or the one a test installed with ``use_media_cache``."""
+    global _media_cache
+    with _lock:
+        if _media_cache is None:
+            from wecom_bundle.media.cache import MediaCache
+
+            _media_cache = MediaCache()
+        return _media_cache
+
+
+def use_media_cache(cache: MediaCache | None) -> None:
+    """Install the container's media cache (a test: one on the simulator's clock, then the previous one
+    back); None builds a new one on next use. The services built on the previous one are forgotten, so every
+    user shares the new one."""
+    global _media_cache
+    with _lock:
+        _media_cache = cache
+    for builder in (
+        welcome_service,
+        welcome_admin,
+        group_template_media,
+        _built_group_templates,
+        media_refresh,
+    ):
+        builder.cache_clear()
+
+
 @functools.cache
 def group_template_media() -> TemplateMedia:
     """Template media on the mirror's repository and the media cache (the admin API and the refresh)."""
     from wecom_bundle.group_templates import repo
     from wecom_bundle.group_templates.media import TemplateMedia
-    from wecom_bundle.media import cache
 
-    return TemplateMedia(repo=repo, cache=cache)
+    return TemplateMedia(repo=repo, cache=media_cache())
+
+
+def group_templates() -> GroupTemplateService:
+    """The admin API's group template service: the one built for this container, or the one a test
+    installed with ``use_group_templates``."""
+    return _group_templates or _built_group_templates()
 
 
 @functools.cache
-def group_templates() -> GroupTemplateService:
-    """The admin API's group template service."""
+def _built_group_templates() -> GroupTemplateService:
     from wecom_bundle.group_templates import repo
     from wecom_bundle.group_templates.service import GroupTemplateService
 
     return GroupTemplateService(
         repo=repo, wecom=wecom_client, media=group_template_media(), clock_ms=_epoch_ms
     )
+
+
+def use_group_templates(service: GroupTemplateService | None) -> GroupTemplateService | None:
+    """Install the admin API's group template service (a test: one whose repository fails a write) and
+    answer the one installed before (None: the built one), which the test puts back."""
+    global _group_templates
+    previous, _group_templates = _group_templates, service
+    return previous
 
 
 @functools.cache
@@ -195,4 +248,5 @@ def media_refresh() -> MediaRefresh:
         },
         after_refresh={"group_templates": templates.refresh_media},
         wecom=wecom_client,
+        cache=media_cache(),
     )

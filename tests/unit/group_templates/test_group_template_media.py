@@ -2,12 +2,14 @@
 scheduled refresh must edit it with fresh ids before the old one expires.
 
 moto serves DynamoDB and S3 in-process; the WeCom simulator answers over real HTTP and reports, through its
-control API, whether a stored template holds an expired id. The media cache's clock follows the simulator's.
+control API, whether a stored template holds an expired id. The container's media cache is one on the
+simulator's clock (installed with ``runtime.use_media_cache``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,9 +22,8 @@ from tests.unit.media.test_media import BUCKET, DAY, HOUR, PDF, PNG, advance, up
 from wecom_bundle import runtime
 from wecom_bundle.group_templates import media as group_template_media
 from wecom_bundle.group_templates import repo
-from wecom_bundle.media import cache as media
 from wecom_bundle.media import repo as media_repo
-from wecom_bundle.media.cache import MediaRef
+from wecom_bundle.media.cache import MediaCache, MediaRef
 
 pytestmark = pytest.mark.usefixtures("moto_table")
 BASE = "/admin/group-welcome-templates"
@@ -32,17 +33,19 @@ IMAGE_BODY = {"text": {"content": "欢迎 %NICKNAME%"}, "image": {"s3_key": IMAG
 
 
 @pytest.fixture
-def sim(wecom_sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch) -> SimulatorHandle:
-    """Simulator + bucket with an image and a PDF; the media cache's clock follows the simulator's."""
+def sim(wecom_sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch) -> Iterator[SimulatorHandle]:
+    """Simulator + bucket with an image and a PDF; the container's media cache lives on the simulator's clock."""
     import boto3
 
     monkeypatch.setenv("MEDIA_BUCKET", BUCKET)
-    monkeypatch.setattr(media, "_now", wecom_sim.state.clock.now)
+    previous = runtime.media_cache()
+    runtime.use_media_cache(MediaCache(clock=wecom_sim.state.clock.now))
     s3 = boto3.client("s3", region_name="us-east-1")
     s3.create_bucket(Bucket=BUCKET)
     s3.put_object(Bucket=BUCKET, Key=IMAGE_KEY, Body=PNG, ContentType="image/png")
     s3.put_object(Bucket=BUCKET, Key=FILE_KEY, Body=PDF, ContentType="application/pdf")
-    return wecom_sim
+    yield wecom_sim
+    runtime.use_media_cache(previous)
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +124,7 @@ def test_edit_naming_a_missing_object_is_400_and_changes_nothing(admin: Any, sim
 
 # ----------------------------------------------------------------------------------------------- create / edit
 def test_create_sends_an_uploaded_id_and_mirrors_the_reference(admin: Any, sim: SimulatorHandle) -> None:
-    started = int(media._now())
+    started = runtime.media_cache().now()
     created = _create(admin, IMAGE_BODY)
     template_id = created["template_id"]
     held = _sim_templates(sim)[template_id]
@@ -159,7 +162,9 @@ def test_miniprogram_cover_and_file_from_the_bucket(admin: Any, sim: SimulatorHa
 
 
 def test_add_and_edit_answered_40007_upload_again_once(admin: Any, sim: SimulatorHandle) -> None:
-    media.resolve_attachments([{"msgtype": "image", "image": {"s3_key": IMAGE_KEY}}], _client())
+    runtime.media_cache().resolve_attachments(
+        [{"msgtype": "image", "image": {"s3_key": IMAGE_KEY}}], _client()
+    )
     with sim.state.lock:
         sim.state.media.clear()  # WeCom lost the id although the cache thinks it fresh
     template_id = _create(admin, IMAGE_BODY)["template_id"]
@@ -294,9 +299,11 @@ def test_an_operator_edit_racing_the_refresh_wins_in_wecom(admin: Any, sim: Simu
 def test_a_template_takes_no_id_that_is_already_due(admin: Any, sim: SimulatorHandle) -> None:
     """WeCom keeps a template's id until the next refresh run: a cached id that senders may still use (61 h)
     would die before a run 4 h away could replace it, so the template gets a fresh upload."""
-    media.resolve_attachments([{"msgtype": "image", "image": {"s3_key": IMAGE_KEY}}], _client())
+    runtime.media_cache().resolve_attachments(
+        [{"msgtype": "image", "image": {"s3_key": IMAGE_KEY}}], _client()
+    )
     advance(sim, 61 * HOUR)
-    media.reset_client()
+    runtime.media_cache().forget()
     template_id = _create(admin, IMAGE_BODY)["template_id"]
     assert len(uploads(sim)) == 2
     (held,) = _sim_templates(sim)[template_id]["media"]

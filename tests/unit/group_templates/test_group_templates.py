@@ -8,6 +8,8 @@ mirror write fails after WeCom succeeded, ``reconcile`` reports the drift and ``
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -83,11 +85,18 @@ class _FailingRepo:
         return fail
 
 
-def _storage_fault(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
-    """The admin function gets a service (from the wiring) whose mirror write ``name`` fails."""
+@contextmanager
+def _storage_fault(*names: str) -> Iterator[None]:
+    """The admin function gets a service (installed in the wiring) whose mirror writes ``names`` fail."""
     current = runtime.group_templates()
-    service = dataclasses.replace(current, repo=_FailingRepo(current.repo, name))
-    monkeypatch.setattr(runtime, "group_templates", lambda: service)
+    failing = current.repo
+    for name in names:
+        failing = _FailingRepo(failing, name)
+    previous = runtime.use_group_templates(dataclasses.replace(current, repo=failing))
+    try:
+        yield
+    finally:
+        runtime.use_group_templates(previous)
 
 
 def _upload(kind: str) -> str:
@@ -315,11 +324,8 @@ def test_failed_wecom_calls_leave_the_mirror_unchanged(
     assert len(repo.group_template_intents()) == (1 if "http_status" in fault else 0)
 
 
-def test_add_whose_mirror_write_fails_is_reported_and_repaired(
-    call: Any, wecom_sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    with monkeypatch.context() as patch:
-        _storage_fault(patch, "record_group_template_added")
+def test_add_whose_mirror_write_fails_is_reported_and_repaired(call: Any, wecom_sim: SimulatorHandle) -> None:
+    with _storage_fault("record_group_template_added"):
         created = _create(call, "lost")
     assert created["mirrored"] is False
     assert any("reconcile" in w for w in created["warnings"])
@@ -343,13 +349,11 @@ def test_add_whose_mirror_write_fails_is_reported_and_repaired(
 
 
 def test_edit_and_delete_whose_mirror_write_fails_are_reported_and_repaired(
-    call: Any, wecom_sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch
+    call: Any, wecom_sim: SimulatorHandle
 ) -> None:
     edited_id = _create(call, "old")["template_id"]
     deleted_id = _create(call, "doomed")["template_id"]
-    with monkeypatch.context() as patch:
-        _storage_fault(patch, "put_group_template")
-        _storage_fault(patch, "delete_group_template")
+    with _storage_fault("put_group_template", "delete_group_template"):
         status, edited = call("PUT", f"{BASE}/{edited_id}", {"text": {"content": "new"}})
         assert (status, edited["mirrored"]) == (200, False)
         status, deleted = call("DELETE", f"{BASE}/{deleted_id}")
@@ -371,11 +375,9 @@ def test_edit_and_delete_whose_mirror_write_fails_are_reported_and_repaired(
 
 
 def test_add_whose_answer_is_lost_is_reported_after_the_grace_period(
-    call: Any, wecom_sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch
+    call: Any, wecom_sim: SimulatorHandle
 ) -> None:
-    with monkeypatch.context() as patch:
-        _storage_fault(patch, "record_group_template_added")
-        _storage_fault(patch, "note_group_template_intent_id")
+    with _storage_fault("record_group_template_added", "note_group_template_intent_id"):
         created = _create(call, "unnamed")
     assert created["mirrored"] is False
     fresh = call("POST", f"{BASE}/reconcile")[1]

@@ -1,15 +1,16 @@
 """Bucket-backed attachments: the media cache, uploads the simulator really receives, the welcome budget, 40007
 recovery, campaigns, and the scheduled refresh keeping ids alive across simulated weeks.
 
-moto serves DynamoDB and S3 in-process; the WeCom simulator answers over real HTTP. The media cache's clock is
-aligned with the simulator's (``media._now``), so advancing the simulator ages the cached ids too.
+moto serves DynamoDB and S3 in-process; the WeCom simulator answers over real HTTP. The container's media
+cache is one built on the simulator's clock (installed with ``runtime.use_media_cache``), so advancing the
+simulator ages the cached ids too.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -29,9 +30,10 @@ from wecom_bundle.content import validate_attachments
 from wecom_bundle.dynamo import client as dynamo_client
 from wecom_bundle.media import cache as media
 from wecom_bundle.media import repo as media_repo
-from wecom_bundle.media.cache import MediaRef, MediaUnavailable, Settings
+from wecom_bundle.media.cache import MediaCache, MediaRef, MediaUnavailable, Settings
 from wecom_bundle.validation import ValidationError
 from wecom_bundle.welcome import repo as welcome_repo
+from wecom_bundle.welcome.admin import WelcomeAdmin
 from wecom_bundle.welcome.rules import RuleCache
 from wecom_bundle.welcome.service import WelcomeService, WelcomeSettings
 
@@ -42,14 +44,14 @@ DAY = 86_400
 PNG = b"\x89PNG\r\n\x1a\n" + b"pixels" * 50
 PDF = b"%PDF-1.4 brochure" * 20
 IMAGE_REF = MediaRef("image", "welcome/banner.png")
-CAMPAIGN_DEPS = campaign_deps()  # campaign retries without pauses
 
 
 @pytest.fixture
-def sim(wecom_sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch) -> SimulatorHandle:
-    """Simulator + bucket; the media cache's clock follows the simulator's clock."""
+def sim(wecom_sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch) -> Iterator[SimulatorHandle]:
+    """Simulator + bucket; the container's media cache lives on the simulator's clock."""
     monkeypatch.setenv("MEDIA_BUCKET", BUCKET)
-    monkeypatch.setattr(media, "_now", wecom_sim.state.clock.now)
+    previous = runtime.media_cache()
+    runtime.use_media_cache(MediaCache(clock=wecom_sim.state.clock.now))
     s3 = boto3.client("s3", region_name="us-east-1")
     s3.create_bucket(Bucket=BUCKET)
     s3.put_object(Bucket=BUCKET, Key="welcome/banner.png", Body=PNG, ContentType="image/png")
@@ -64,7 +66,30 @@ def sim(wecom_sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch) -> Simulato
         },
         timeout=5,
     ).raise_for_status()
-    return wecom_sim
+    yield wecom_sim
+    runtime.use_media_cache(previous)
+
+
+def cache() -> MediaCache:
+    """The container's media cache (the one on the simulator's clock)."""
+    return runtime.media_cache()
+
+
+class SavingWithoutWarmUp:
+    """The media cache as saving a rule sees it, minus the warm-up: the rule is stored, nothing is cached."""
+
+    def check_exist(self, attachments: Iterable[dict[str, Any]] | None) -> None:
+        cache().check_exist(attachments)
+
+    def refs_in(self, attachments: Iterable[dict[str, Any]] | None) -> list[MediaRef]:
+        return media.refs_in(attachments)
+
+    def warm(self, attachments: Iterable[dict[str, Any]] | None, client: Any) -> None:
+        """Nothing is uploaded ahead of the first send."""
+
+
+def admin_without_warm_up() -> WelcomeAdmin:
+    return WelcomeAdmin(welcome_repo, SavingWithoutWarmUp(), runtime.wecom_client, time.time)
 
 
 def sim_ms(sim: SimulatorHandle) -> Callable[[], int]:
@@ -77,7 +102,11 @@ def service(sim: SimulatorHandle) -> WelcomeService:
         timezone="Asia/Shanghai", safety_margin_ms=1500, lease_ms=6000, log_retention_days=1
     )
     return WelcomeService(
-        runtime.wecom_client(), RuleCache(welcome_repo.list_rules, 0.0), settings, clock=sim_ms(sim)
+        runtime.wecom_client(),
+        RuleCache(welcome_repo.list_rules, 0.0),
+        settings,
+        clock=sim_ms(sim),
+        media=cache(),
     )
 
 
@@ -114,7 +143,7 @@ def image_rule(text: str | None = "Welcome!") -> dict[str, Any]:
 
 
 def resolve(attachments: list[dict[str, Any]], **kwargs: Any) -> media.Resolution:
-    return media.resolve_attachments(attachments, runtime.wecom_client(), **kwargs)
+    return cache().resolve_attachments(attachments, runtime.wecom_client(), **kwargs)
 
 
 IMAGE = [{"msgtype": "image", "image": {"s3_key": IMAGE_REF.key}}]
@@ -193,7 +222,7 @@ def test_miss_uploads_multipart_that_the_simulator_receives(sim: SimulatorHandle
 
 def test_hit_uploads_nothing_and_memory_spares_dynamodb(sim: SimulatorHandle) -> None:
     first = resolve(IMAGE).attachments
-    media.reset_client()  # a cold container: DynamoDB answers
+    cache().forget()  # a cold container: DynamoDB answers
     assert resolve(IMAGE).attachments == first
     with dynamodb_calls() as seen:  # the layer's own client, watched through a botocore event hook
         assert resolve(IMAGE).attachments == first
@@ -246,7 +275,7 @@ def test_pic_s3_key_is_uploaded_once_as_a_permanent_url(sim: SimulatorHandle) ->
     url = resolve(attachments).attachments[0]["image"]["pic_url"]
     assert url.startswith(sim.url) and requests.get(url, timeout=5).content == PNG
     advance(sim, 30 * DAY)
-    media.reset_client()
+    cache().forget()
     assert resolve(attachments).attachments[0]["image"]["pic_url"] == url
     assert len(calls(sim.state, "media/uploadimg")) == 1
     assert media_repo.due_media(int(sim.state.clock.now()) + 365 * DAY, 10) == []  # never due
@@ -254,7 +283,7 @@ def test_pic_s3_key_is_uploaded_once_as_a_permanent_url(sim: SimulatorHandle) ->
 
 def test_concurrent_refreshers_upload_once(sim: SimulatorHandle) -> None:
     client, settings = runtime.wecom_client(), Settings.from_env()
-    ids = race(4, lambda _i: media.upload(IMAGE_REF, client, settings).media_id)
+    ids = race(4, lambda _i: cache().upload(IMAGE_REF, client, settings).media_id)
     assert len(set(ids)) == 1
     assert len(uploads(sim)) == 1
 
@@ -277,7 +306,7 @@ def sent_bodies(sim: SimulatorHandle) -> list[dict[str, Any]]:
 def test_hot_path_does_not_upload_when_the_cache_is_fresh(sim: SimulatorHandle) -> None:
     runtime.welcome_admin().put_rule("img", image_rule())  # saving the rule warms the cache
     assert len(uploads(sim)) == 1
-    media.reset_client()
+    cache().forget()
     result = service(sim).handle(DEV_DEFAULTS["WECOM_CORP_ID"], event(sim, 1))
     assert result.outcome == "sent"
     assert len(uploads(sim)) == 1
@@ -286,11 +315,8 @@ def test_hot_path_does_not_upload_when_the_cache_is_fresh(sim: SimulatorHandle) 
     assert sim.state.media[media_id].data == PNG
 
 
-def test_upload_skipped_when_the_deadline_is_too_close(
-    sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(media, "warm", lambda *_: None)  # nothing cached yet
-    runtime.welcome_admin().put_rule("img", image_rule())
+def test_upload_skipped_when_the_deadline_is_too_close(sim: SimulatorHandle) -> None:
+    admin_without_warm_up().put_rule("img", image_rule())  # nothing cached yet
     result = service(sim).handle(DEV_DEFAULTS["WECOM_CORP_ID"], event(sim, 1, age_s=15))  # 3.5 s left
     assert result.outcome == "sent"
     assert uploads(sim) == []
@@ -299,19 +325,15 @@ def test_upload_skipped_when_the_deadline_is_too_close(
     ]
 
 
-def test_image_only_welcome_without_time_to_upload_fails_without_sending(
-    sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(media, "warm", lambda *_: None)
-    runtime.welcome_admin().put_rule("img", image_rule(text=None))
+def test_image_only_welcome_without_time_to_upload_fails_without_sending(sim: SimulatorHandle) -> None:
+    admin_without_warm_up().put_rule("img", image_rule(text=None))
     result = service(sim).handle(DEV_DEFAULTS["WECOM_CORP_ID"], event(sim, 1, age_s=15))
     assert (result.outcome, result.rule_id) == ("failed", "img")
     assert uploads(sim) == [] and calls(sim.state, "send_welcome_msg") == []
 
 
-def test_cold_cache_uploads_within_budget(sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(media, "warm", lambda *_: None)
-    runtime.welcome_admin().put_rule("img", image_rule())
+def test_cold_cache_uploads_within_budget(sim: SimulatorHandle) -> None:
+    admin_without_warm_up().put_rule("img", image_rule())
     assert service(sim).handle(DEV_DEFAULTS["WECOM_CORP_ID"], event(sim, 1)).outcome == "sent"
     assert len(uploads(sim)) == 1
     assert "media_id" in sent_bodies(sim)[0]["attachments"][0]["image"]
@@ -417,7 +439,7 @@ def test_new_content_holders_join_through_a_source(sim: SimulatorHandle) -> None
 
 def test_scheduled_campaigns_are_refreshed_ahead_of_their_send(sim: SimulatorHandle) -> None:
     created = create.create_campaign(
-        CAMPAIGN_DEPS,
+        campaign_deps(),
         {
             "external_userid": ["wm1"],
             "attachments": [{"msgtype": "file", "file": {"s3_key": "docs/brochure.pdf"}}],
@@ -436,7 +458,7 @@ def test_campaign_with_an_s3_file(sim: SimulatorHandle) -> None:
         "text": {"content": "Our brochure"},
         "attachments": [{"msgtype": "file", "file": {"s3_key": "docs/brochure.pdf"}}],
     }
-    created = create.create_campaign(CAMPAIGN_DEPS, doc, None)
+    created = create.create_campaign(campaign_deps(), doc, None)
     assert created.body["status"] == "active"
     (call,) = [c for c in calls(sim.state, "add_msg_template") if c["errcode"] == 0]
     media_id = call["body"]["attachments"][0]["file"]["media_id"]
@@ -448,7 +470,7 @@ def test_campaign_with_an_s3_file(sim: SimulatorHandle) -> None:
 def test_campaign_naming_a_missing_object_is_refused(sim: SimulatorHandle) -> None:
     doc = {"external_userid": ["wm1"], "attachments": [{"msgtype": "file", "file": {"s3_key": "no.pdf"}}]}
     with pytest.raises(ValidationError):
-        create.create_campaign(CAMPAIGN_DEPS, doc, "key-1")
+        create.create_campaign(campaign_deps(), doc, "key-1")
     assert campaign_repo.get_idempotency("key-1") is None
     assert calls(sim.state, "add_msg_template") == []
 
@@ -461,5 +483,5 @@ def test_campaign_40007_reuploads_once(sim: SimulatorHandle) -> None:
         "external_userid": ["wm1"],
         "attachments": [{"msgtype": "file", "file": {"s3_key": "docs/brochure.pdf"}}],
     }
-    assert create.create_campaign(CAMPAIGN_DEPS, doc, None).body["status"] == "active"
+    assert create.create_campaign(campaign_deps(), doc, None).body["status"] == "active"
     assert [c["errcode"] for c in calls(sim.state, "add_msg_template")] == [40007, 0]

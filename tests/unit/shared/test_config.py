@@ -112,3 +112,28 @@ def test_tunables(monkeypatch: pytest.MonkeyPatch) -> None:
         config.env_int("X_BAD", 1)
     with pytest.raises(ConfigError, match="X_BAD"):
         config.env_float("X_BAD", 1.0)
+
+
+def test_an_installed_settings_cache_serves_the_container_through_its_load_and_clock(
+    aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The public seam: a ``SettingsCache`` with its own load and clock, installed with ``use_settings``,
+    is what ``config.settings()`` (and so every reader) answers from; the replaced one comes back."""
+    monkeypatch.setenv("POWERTOOLS_PARAMETERS_MAX_AGE", "300")
+    now, loads = [0.0], []
+
+    def load() -> config.WeComSettings:
+        loads.append(now[0])
+        return load_settings()
+
+    previous = config.use_settings(config.SettingsCache(load=load, clock=lambda: now[0]))
+    try:
+        assert config.settings().corp_id == DEV_DEFAULTS["WECOM_CORP_ID"]
+        now[0] = 299.0
+        config.settings()
+        now[0] = 301.0
+        config.settings()
+        assert loads == [0.0, 301.0]  # re-read only once older than the max age
+    finally:
+        assert config.use_settings(previous) is not previous
+    assert config.settings is previous

@@ -6,6 +6,7 @@ import gc
 import secrets
 import sys
 import types
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -47,9 +48,10 @@ Halves = dict[str, tuple[str, str]]
 
 
 @pytest.fixture
-def deployed(aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, moto_table: Any) -> Halves:
+def deployed(aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, moto_table: Any) -> Iterator[Halves]:
     """Deployed settings whose token and corp secret exist, whole, only inside the layer: the test keeps
-    halves and joins them only to search for them."""
+    halves and joins them only to search for them. The container's settings cache reads the secret through
+    ``from_secret`` (installed with ``config.use_settings``; the previous cache is put back)."""
     halves = {
         "token": ("tok" + secrets.token_hex(4), secrets.token_hex(4)),
         "corp_secret": ("sec-" + secrets.token_hex(6), secrets.token_hex(6)),
@@ -66,8 +68,9 @@ def deployed(aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, moto_tabl
             "WECOM_ENCODING_AES_KEY": DEV_DEFAULTS["WECOM_ENCODING_AES_KEY"],
         }
 
-    monkeypatch.setattr(config, "_from_secret", from_secret)
-    return halves
+    previous = config.use_settings(config.SettingsCache(load=lambda: config.load_settings(from_secret)))
+    yield halves
+    config.use_settings(previous)
 
 
 def _verify(handler: Any, halves: Halves) -> int:

@@ -55,20 +55,18 @@ class Clock:
 
 
 class Secret:
-    """The deployed secret in moto, and how often the layer read it."""
+    """The deployed secret in moto, and how often the layer read it (``load`` is the settings cache's)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.client = boto3.client("secretsmanager", region_name="us-east-1")
         self.arn = self.client.create_secret(Name="wecom/bundle", SecretString=_doc(OLD))["ARN"]
         self.reads = 0
-        load = config.load_settings
-
-        def counting_load() -> config.WeComSettings:
-            self.reads += 1
-            return load()
-
-        monkeypatch.setattr(config, "load_settings", counting_load)
         monkeypatch.setenv("WECOM_SECRET_ID", self.arn)
+
+    def load(self) -> config.WeComSettings:
+        """The real read of the deployed settings, counted."""
+        self.reads += 1
+        return config.load_settings()
 
     def rotate(self, values: dict[str, str], previous: dict[str, str] | None = None) -> None:
         self.client.put_secret_value(SecretId=self.arn, SecretString=_doc(values, previous))
@@ -76,19 +74,22 @@ class Secret:
 
 @pytest.fixture
 def clock(aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
-    """Deployed configuration (no WeCom settings in the environment) with a settings cache on a test clock."""
+    """Deployed configuration (no WeCom settings in the environment) and a test clock for the settings."""
     for name in NAMES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("POWERTOOLS_PARAMETERS_MAX_AGE", "300")
-    fake = Clock()
-    monkeypatch.setattr(config, "settings", config._SettingsCache(clock=fake))
     with mock_aws():
-        yield fake
+        yield Clock()
 
 
 @pytest.fixture
-def secret(clock: Clock, monkeypatch: pytest.MonkeyPatch) -> Secret:
-    return Secret(monkeypatch)
+def secret(clock: Clock, monkeypatch: pytest.MonkeyPatch) -> Iterator[Secret]:
+    """The deployed secret, read by the container's settings cache on the test clock (installed with
+    ``config.use_settings``; the previous cache is put back)."""
+    deployed = Secret(monkeypatch)
+    previous = config.use_settings(config.SettingsCache(load=deployed.load, clock=clock))
+    yield deployed
+    config.use_settings(previous)
 
 
 def _verify(handler: Any, values: dict[str, str]) -> int:

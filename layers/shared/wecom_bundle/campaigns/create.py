@@ -21,7 +21,6 @@ from wecom_bundle.campaigns import limits, repair, send, validation
 from wecom_bundle.campaigns.deps import CampaignDeps
 from wecom_bundle.domain_errors import IdempotencyConflict, WeComRefused
 from wecom_bundle.dynamo import keys
-from wecom_bundle.media import cache as media
 from wecom_bundle.result_sync.totals import zero_totals
 from wecom_bundle.validation import NotFound
 
@@ -60,7 +59,7 @@ def create_campaign(
     now = deps.now() if now is None else now
     spec = validation.parse_campaign(body, now)
     key = validation.parse_idempotency_key(idempotency_key)
-    media.check_exist(spec["attachments"])
+    deps.media.check_exist(spec["attachments"])
     request_hash = _request_hash(spec)
     if key is not None:
         replay = _replay(deps, key, request_hash, now)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from wecom_bundle.campaigns import limits
 
 if TYPE_CHECKING:
+    from wecom_bundle.media.cache import MediaCache
     from wecom_bundle.wecom.client import WeComClient
 
 
@@ -30,6 +31,7 @@ class CampaignDeps:
 
     ``repo``, ``reminders`` and ``sync_repo`` are the repositories (``campaigns.repo``,
     ``campaigns.reminder_repo``, ``result_sync.repo``: modules, or any object with their functions);
+    ``media`` is the container's media cache (bucket objects must exist; sends resolve their ids);
     ``wecom`` answers the container's WeCom client when a call is about to be made (building it costs a
     token fetch, which a validation error must not pay).
     """
@@ -37,6 +39,7 @@ class CampaignDeps:
     repo: Any
     reminders: Any
     sync_repo: Any
+    media: MediaCache
     wecom: Callable[[], WeComClient]
     now: Callable[[], int] = epoch_seconds
     sleep: Callable[[float], None] = time.sleep

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from wecom_bundle.campaigns import cancel, limits, repair
 from wecom_bundle.campaigns.reminder_policy import ReminderPolicy
 from wecom_bundle.dynamo import keys
-from wecom_bundle.media import cache as media
+from wecom_bundle.media.cache import MediaUnavailable, refs_in
 from wecom_bundle.wecom import groupmsg
 from wecom_bundle.wecom.errcodes import Errcode
 from wecom_bundle.wecom.errors import TransportError, WeComError
@@ -65,7 +65,7 @@ def _send_chunk(
         return  # linked meanwhile (by a repair)
     chunk = {**chunk, "state": "calling", "first_attempt_at": first, "attempt_at": now}
     body = task_body(campaign, deps.repo.campaign_part_ids(campaign_id, "AUD", n))
-    used = _resolve_media(client, body, campaign)
+    used = _resolve_media(deps, client, body, campaign)
     for attempt in range(limits.CALL_ATTEMPTS):
         try:
             answer = groupmsg.add_msg_template(client, body, timeout=limits.CALL_TIMEOUT)
@@ -84,8 +84,8 @@ def _send_chunk(
                 exc.errcode == Errcode.INVALID_MEDIA_ID and used
             ):  # refused, nothing created: fresh uploads, once
                 for ref, media_id in used.items():
-                    media.invalidate(ref, media_id)
-                _resolve_media(client, body, campaign)
+                    deps.media.invalidate(ref, media_id)
+                _resolve_media(deps, client, body, campaign)
                 used = {}
                 continue
             deps.repo.record_chunk_failed(campaign_id, n, exc.errcode, exc.errmsg)
@@ -96,14 +96,16 @@ def _send_chunk(
     raise limits.Unavailable()
 
 
-def _resolve_media(client: WeComClient, body: dict[str, Any], campaign: dict[str, Any]) -> dict[Any, str]:
+def _resolve_media(
+    deps: CampaignDeps, client: WeComClient, body: dict[str, Any], campaign: dict[str, Any]
+) -> dict[Any, str]:
     """Bucket references → WeCom ids in the call's body (the stored campaign keeps the references, so a
     resumed or scheduled send resolves afresh); answers the ids used. No id: retry at the next run."""
-    if not media.refs_in(campaign.get("attachments")):
+    if not refs_in(campaign.get("attachments")):
         return {}
     try:
-        resolution = media.resolve_attachments(campaign["attachments"], client)
-    except media.MediaUnavailable as exc:
+        resolution = deps.media.resolve_attachments(campaign["attachments"], client)
+    except MediaUnavailable as exc:
         logger.warning("campaign %s media unavailable: %s", campaign["campaign_id"], exc.reason)
         raise limits.Unavailable() from exc
     body["attachments"] = resolution.attachments

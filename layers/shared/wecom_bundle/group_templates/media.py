@@ -64,7 +64,7 @@ def has_media(content: dict[str, Any]) -> bool:
 
 
 class MediaCache(Protocol):
-    """What templates need of the media cache (``wecom_bundle.media.cache`` satisfies it)."""
+    """What templates need of the media cache (``wecom_bundle.media.cache.MediaCache`` satisfies it)."""
 
     def check_exist(
         self, attachments: list[dict[str, Any]] | None, field: FieldNamer | None = None

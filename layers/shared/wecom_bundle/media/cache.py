@@ -3,7 +3,8 @@
 WeCom's temporary ``media_id`` (``media/upload``) dies after 3 days, so content that names a bucket object
 (``s3_key`` / ``pic_s3_key``, see ``content``) is resolved at send time through a cache:
 
-- this container's memory, then the DynamoDB item of the object (``media.repo``);
+- this container's memory (one ``MediaCache`` per container, built by ``runtime.media_cache``), then the
+  DynamoDB item of the object (``media.repo``);
 - an id older than ``MEDIA_REFRESH_AFTER_SECONDS`` (default 2.5 days) is due: ``MediaRefreshFunction``
   re-uploads it ahead of time, so senders normally never upload;
 - a sender uploads only when the cached id is missing or older than ``MEDIA_MAX_AGE_SECONDS`` (default
@@ -13,8 +14,9 @@ WeCom's temporary ``media_id`` (``media/upload``) dies after 3 days, so content 
 - WeCom answering 40007 for an id we sent: ``invalidate`` it, resolve again (a fresh upload), retry once.
 
 ``pic_s3_key`` of an image becomes a permanent ``pic_url`` (``media/uploadimg``), cached forever (until the
-object's ETag changes). Any content holder (welcome rules, campaigns, group templates) calls
-``resolve_attachments`` with WeCom-shaped attachments; ``media_sources`` tells the refresh what to keep fresh.
+object's ETag changes). Any content holder (welcome rules, campaigns, group templates) receives the
+container's ``MediaCache`` and calls its ``resolve_attachments`` with WeCom-shaped attachments; the refresh's
+sources tell it what to keep fresh.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from wecom_bundle import config
-from wecom_bundle.media import repo
+from wecom_bundle.media import repo as media_repo
 
 if TYPE_CHECKING:
     from wecom_bundle.wecom.client import WeComClient
@@ -50,16 +52,7 @@ WAIT_STEP_S = 0.1
 CACHE_RETENTION_S = 30 * 86400  # TTL of a cache item nobody refreshes any more
 
 TimeLeft = Callable[[], float]
-
-
-def _now() -> float:
-    """The cache's clock (epoch seconds). One seam: tests align it with the WeCom simulator's clock."""
-    return time.time()
-
-
-def now() -> int:
-    """The cache's clock for other modules that compare ages with cached ids (through the ``_now`` seam)."""
-    return int(_now())
+Clock = Callable[[], float]  # epoch seconds
 
 
 @dataclass(frozen=True, order=True)
@@ -111,16 +104,6 @@ class CachedId:
     etag: str
 
 
-_memory: dict[MediaRef, CachedId] = {}
-_lock = threading.Lock()
-
-
-def reset_client() -> None:
-    """Forget this container's memory cache (the local runtime calls this hook for a cold start)."""
-    with _lock:
-        _memory.clear()
-
-
 # ----------------------------------------------------------------------------------------------- references
 def slots_in(attachments: Iterable[dict[str, Any]] | None) -> list[tuple[int, str, str, MediaRef]]:
     """Every bucket reference in WeCom-shaped attachments (``[{"msgtype": t, t: {...}}]``), in order, with
@@ -143,207 +126,244 @@ def refs_in(attachments: Iterable[dict[str, Any]] | None) -> list[MediaRef]:
 FieldNamer = Callable[[int, str, str], str]  # (index, msgtype, reference field) → the field an error names
 
 
-def check_exist(attachments: Iterable[dict[str, Any]] | None, field: FieldNamer | None = None) -> None:
-    """On write: every referenced object must be in the bucket (a 400 now beats a broken welcome later).
-    ``field`` names the offending field in the error (default: ``attachments``)."""
-    from wecom_bundle.media import bucket as media_bucket
-    from wecom_bundle.validation import ValidationError
-
-    checked: set[MediaRef] = set()
-    for index, msgtype, ref_field, ref in slots_in(attachments):
-        if ref in checked:
-            continue
-        checked.add(ref)
-        if media_bucket.head(ref.key) is None:
-            name = field(index, msgtype, ref_field) if field else "attachments"
-            raise ValidationError(name, f"s3 object {ref.key!r} does not exist in the media bucket")
-
-
-def warm(attachments: Iterable[dict[str, Any]] | None, client: WeComClient) -> None:
-    """Upload what is not cached yet right after content is saved, so its first send finds a fresh id.
-    Best effort: a failure here is retried by the next send or the scheduled refresh."""
-    settings = Settings.from_env()
-    for ref in sorted(set(refs_in(attachments))):
-        try:
-            media_id_for(ref, client, settings)
-        except MediaUnavailable as exc:
-            logger.warning("media warm-up failed", extra={"kind": ref.kind, "reason": exc.reason})
-
-
-# ----------------------------------------------------------------------------------------------- resolving
-def resolve_attachments(
-    attachments: list[dict[str, Any]] | None,
-    client: WeComClient,
-    *,
-    time_left: TimeLeft | None = None,
-    drop_unavailable: bool = False,
-    settings: Settings | None = None,
-) -> Resolution:
-    """Replace bucket references with WeCom ids. ``time_left`` (seconds, None: unbounded) gates uploads.
-
-    An attachment whose reference cannot be resolved is dropped when ``drop_unavailable`` (the welcome path:
-    a welcome without that file beats no welcome), else ``MediaUnavailable`` is raised (campaigns retry).
-    ``settings`` (default: from the environment) lets a holder that keeps ids for long (a group welcome
-    template stored in WeCom) accept only younger ids.
-    """
-    settings = settings or Settings.from_env()
-    out = Resolution([])
-    for attachment in attachments or []:
-        try:
-            out.attachments.append(_resolve_one(attachment, client, settings, time_left, out))
-        except MediaUnavailable as exc:
-            if not drop_unavailable:
-                raise
-            out.dropped.append(exc)
-    return out
-
-
-def _resolve_one(
-    attachment: dict[str, Any],
-    client: WeComClient,
-    settings: Settings,
-    time_left: TimeLeft | None,
-    out: Resolution,
-) -> dict[str, Any]:
-    msgtype = str(attachment.get("msgtype"))
-    body = dict(attachment.get(msgtype) or {})
-    for (slot_type, ref_field), (kind, wecom_field) in SLOTS.items():
-        if slot_type != msgtype or not body.get(ref_field):
-            continue
-        ref = MediaRef(kind, str(body.pop(ref_field)))
-        if ref not in out.used:
-            entry = _entry_for(ref, client, settings, time_left)
-            out.used[ref], out.uploaded_at[ref] = entry.media_id, entry.created_at
-        body[wecom_field] = out.used[ref]
-    return {"msgtype": msgtype, msgtype: body}
-
-
-def media_id_for(
-    ref: MediaRef, client: WeComClient, settings: Settings, time_left: TimeLeft | None = None
-) -> str:
-    """A usable WeCom id (or URL) for ``ref``: memory, then DynamoDB, then an upload if time allows."""
-    return _entry_for(ref, client, settings, time_left).media_id
-
-
-def _entry_for(
-    ref: MediaRef, client: WeComClient, settings: Settings, time_left: TimeLeft | None
-) -> CachedId:
-    now = int(_now())
-    entry = _memory.get(ref)
-    if entry and is_fresh(ref, entry, now, min(settings.refresh_after_s, settings.max_age_s)):
-        return entry
-    entry = stored_entry(ref)
-    if entry and is_fresh(ref, entry, now, settings.max_age_s):
-        _remember(ref, entry)
-        return entry
-    if time_left is not None and time_left() < settings.upload_min_s:
-        raise MediaUnavailable(ref, "no_budget")
-    return upload(ref, client, settings, time_left=time_left)
-
-
 def is_fresh(ref: MediaRef, entry: CachedId, now: int, max_age_s: int) -> bool:
     """Younger than ``max_age_s`` (a permanent image URL always is)."""
     return ref.kind == URL_KIND or now - entry.created_at < max_age_s
 
 
-def stored_entry(ref: MediaRef) -> CachedId | None:
-    """The id DynamoDB holds for ``ref`` (None: never uploaded, or expired by a 40007)."""
-    from wecom_bundle.media.bucket import bucket_name
+class MediaCache:
+    """The container's media cache with its collaborators: the DynamoDB ``repo`` (``media.repo``), the
+    ``bucket`` (``media.bucket``, imported on first use: the welcome path reads S3 only to re-upload), the
+    ``clock`` (epoch seconds) and ``settings`` (read per call: the environment may change them).
 
-    item = repo.get_media(ref.kind, bucket_name(), ref.key)
-    if not item or not item.get("media_id"):
-        return None
-    return CachedId(str(item["media_id"]), int(item.get("created_at") or 0), str(item.get("etag") or ""))
+    Why an object: its memory is per container, so ``runtime.media_cache`` builds one and hands it to every
+    user (welcome, campaigns, group templates, the refresh); a test builds one on the simulator's clock
+    instead of patching a module.
+    """
 
+    refs_in = staticmethod(refs_in)
+    is_fresh = staticmethod(is_fresh)
 
-def _remember(ref: MediaRef, entry: CachedId) -> None:
-    with _lock:
-        _memory[ref] = entry
+    def __init__(
+        self,
+        repo: Any = media_repo,
+        bucket: Any = None,
+        clock: Clock = time.time,
+        settings: Callable[[], Settings] = Settings.from_env,
+    ) -> None:
+        self.repo = repo
+        self._bucket = bucket
+        self.clock = clock
+        self.settings = settings
+        self._memory: dict[MediaRef, CachedId] = {}
+        self._lock = threading.Lock()
 
+    @property
+    def bucket(self) -> Any:
+        """The bucket module (``media.bucket`` unless one was passed), imported when first needed."""
+        if self._bucket is None:
+            from wecom_bundle.media import bucket
 
-def invalidate(ref: MediaRef, media_id: str) -> None:
-    """WeCom rejected ``media_id`` (40007): forget it here and in DynamoDB so the next resolve uploads."""
-    from wecom_bundle.media.bucket import bucket_name
+            self._bucket = bucket
+        return self._bucket
 
-    with _lock:
-        if (entry := _memory.get(ref)) and entry.media_id == media_id:
-            del _memory[ref]
-    repo.expire_media(ref.kind, bucket_name(), ref.key, media_id)
+    def now(self) -> int:
+        """The cache's clock, for users that compare ages with cached ids."""
+        return int(self.clock())
 
+    def forget(self) -> None:
+        """Forget this container's memory (a cold start: ``runtime.reset_client`` calls this)."""
+        with self._lock:
+            self._memory.clear()
 
-# ----------------------------------------------------------------------------------------------- uploading
-def upload(
-    ref: MediaRef,
-    client: WeComClient,
-    settings: Settings,
-    *,
-    time_left: TimeLeft | None = None,
-    stale_before: int | None = None,
-) -> CachedId:
-    """Read the object and upload it to WeCom under a lease; publish the id. ``stale_before``: ids created
-    before it are replaced (default: older than the refresh age); a newer one found meanwhile is used."""
-    from wecom_bundle.media import bucket as media_bucket
+    # ------------------------------------------------------------------------------------------- on write
+    def check_exist(
+        self, attachments: Iterable[dict[str, Any]] | None, field: FieldNamer | None = None
+    ) -> None:
+        """On write: every referenced object must be in the bucket (a 400 now beats a broken welcome later).
+        ``field`` names the offending field in the error (default: ``attachments``)."""
+        from wecom_bundle.validation import ValidationError
 
-    bucket, now, owner = media_bucket.bucket_name(), int(_now()), uuid.uuid4().hex
-    stale = now - settings.refresh_after_s if stale_before is None else stale_before
-    leased = repo.claim_media_upload(ref.kind, bucket, ref.key, owner, now, now + LEASE_S, stale)
-    if not leased and (current := _await_other(ref, stale, settings, time_left)):
-        _remember(ref, current)
-        return current  # another container has just refreshed it
-    try:
-        entry = _upload_object(ref, client, time_left)
-    except BaseException:
-        if leased:
-            repo.release_media_lease(ref.kind, bucket, ref.key, owner)
-        raise
-    repo.store_media(ref.kind, bucket, ref.key, _item(ref, bucket, entry, settings))
-    _remember(ref, entry)
-    return entry
+        checked: set[MediaRef] = set()
+        for index, msgtype, ref_field, ref in slots_in(attachments):
+            if ref in checked:
+                continue
+            checked.add(ref)
+            if self.bucket.head(ref.key) is None:
+                name = field(index, msgtype, ref_field) if field else "attachments"
+                raise ValidationError(name, f"s3 object {ref.key!r} does not exist in the media bucket")
 
+    def warm(self, attachments: Iterable[dict[str, Any]] | None, client: WeComClient) -> None:
+        """Upload what is not cached yet right after content is saved, so its first send finds a fresh id.
+        Best effort: a failure here is retried by the next send or the scheduled refresh."""
+        settings = self.settings()
+        for ref in sorted(set(refs_in(attachments))):
+            try:
+                self.media_id_for(ref, client, settings)
+            except MediaUnavailable as exc:
+                logger.warning("media warm-up failed", extra={"kind": ref.kind, "reason": exc.reason})
 
-def _await_other(
-    ref: MediaRef, stale_before: int, settings: Settings, time_left: TimeLeft | None
-) -> CachedId | None:
-    """Another uploader holds the lease: wait for its id while we could still upload ourselves in time.
-    None means upload anyway (it is slow or crashed): a second upload is only a wasted call."""
-    give_up = time.monotonic() + LEASE_S
-    while True:
-        current = stored_entry(ref)
-        if current and current.created_at >= stale_before:
-            return current
-        if time.monotonic() >= give_up or (time_left is not None and time_left() < settings.upload_min_s + 1):
+    # ------------------------------------------------------------------------------------------- resolving
+    def resolve_attachments(
+        self,
+        attachments: list[dict[str, Any]] | None,
+        client: WeComClient,
+        *,
+        time_left: TimeLeft | None = None,
+        drop_unavailable: bool = False,
+        settings: Settings | None = None,
+    ) -> Resolution:
+        """Replace bucket references with WeCom ids. ``time_left`` (seconds, None: unbounded) gates uploads.
+
+        An attachment whose reference cannot be resolved is dropped when ``drop_unavailable`` (the welcome
+        path: a welcome without that file beats no welcome), else ``MediaUnavailable`` is raised (campaigns
+        retry). ``settings`` (default: the cache's) lets a holder that keeps ids for long (a group welcome
+        template stored in WeCom) accept only younger ids.
+        """
+        settings = settings or self.settings()
+        out = Resolution([])
+        for attachment in attachments or []:
+            try:
+                out.attachments.append(self._resolve_one(attachment, client, settings, time_left, out))
+            except MediaUnavailable as exc:
+                if not drop_unavailable:
+                    raise
+                out.dropped.append(exc)
+        return out
+
+    def _resolve_one(
+        self,
+        attachment: dict[str, Any],
+        client: WeComClient,
+        settings: Settings,
+        time_left: TimeLeft | None,
+        out: Resolution,
+    ) -> dict[str, Any]:
+        msgtype = str(attachment.get("msgtype"))
+        body = dict(attachment.get(msgtype) or {})
+        for (slot_type, ref_field), (kind, wecom_field) in SLOTS.items():
+            if slot_type != msgtype or not body.get(ref_field):
+                continue
+            ref = MediaRef(kind, str(body.pop(ref_field)))
+            if ref not in out.used:
+                entry = self._entry_for(ref, client, settings, time_left)
+                out.used[ref], out.uploaded_at[ref] = entry.media_id, entry.created_at
+            body[wecom_field] = out.used[ref]
+        return {"msgtype": msgtype, msgtype: body}
+
+    def media_id_for(
+        self, ref: MediaRef, client: WeComClient, settings: Settings, time_left: TimeLeft | None = None
+    ) -> str:
+        """A usable WeCom id (or URL) for ``ref``: memory, then DynamoDB, then an upload if time allows."""
+        return self._entry_for(ref, client, settings, time_left).media_id
+
+    def _entry_for(
+        self, ref: MediaRef, client: WeComClient, settings: Settings, time_left: TimeLeft | None
+    ) -> CachedId:
+        now = self.now()
+        entry = self._memory.get(ref)
+        if entry and is_fresh(ref, entry, now, min(settings.refresh_after_s, settings.max_age_s)):
+            return entry
+        entry = self.stored_entry(ref)
+        if entry and is_fresh(ref, entry, now, settings.max_age_s):
+            self._remember(ref, entry)
+            return entry
+        if time_left is not None and time_left() < settings.upload_min_s:
+            raise MediaUnavailable(ref, "no_budget")
+        return self.upload(ref, client, settings, time_left=time_left)
+
+    def stored_entry(self, ref: MediaRef) -> CachedId | None:
+        """The id DynamoDB holds for ``ref`` (None: never uploaded, or expired by a 40007)."""
+        item = self.repo.get_media(ref.kind, self.bucket.bucket_name(), ref.key)
+        if not item or not item.get("media_id"):
             return None
-        time.sleep(WAIT_STEP_S)
+        return CachedId(str(item["media_id"]), int(item.get("created_at") or 0), str(item.get("etag") or ""))
 
+    def _remember(self, ref: MediaRef, entry: CachedId) -> None:
+        with self._lock:
+            self._memory[ref] = entry
 
-def _upload_object(ref: MediaRef, client: WeComClient, time_left: TimeLeft | None) -> CachedId:
-    from wecom_bundle.media import bucket as media_bucket
-    from wecom_bundle.wecom import media as wecom_media
-    from wecom_bundle.wecom.errors import TransportError, WeComError
+    def invalidate(self, ref: MediaRef, media_id: str) -> None:
+        """WeCom rejected ``media_id`` (40007): forget it here and in DynamoDB so the next resolve uploads."""
+        with self._lock:
+            if (entry := self._memory.get(ref)) and entry.media_id == media_id:
+                del self._memory[ref]
+        self.repo.expire_media(ref.kind, self.bucket.bucket_name(), ref.key, media_id)
 
-    created_at = int(_now())  # before the call: the id can only be younger than this
-    try:
-        obj = media_bucket.read(ref.key)
-    except Exception as exc:  # S3 unreachable or refusing: the caller decides (drop, retry later)
-        logger.warning("media read failed", extra={"kind": ref.kind, "reason": type(exc).__name__})
-        raise MediaUnavailable(ref, "upload_failed") from exc
-    if obj is None:
-        raise MediaUnavailable(ref, "missing_object")
-    budget = 20.0 if time_left is None else time_left()
-    if budget <= 0.2:
-        raise MediaUnavailable(ref, "no_budget")
-    filename, timeout = ref.key.rsplit("/", 1)[-1], (min(1.0, budget), budget)
-    try:
-        if ref.kind == URL_KIND:
-            media_id = wecom_media.upload_img(client, filename, obj.data, obj.content_type, timeout=timeout)
-        else:
-            media_id = wecom_media.upload(
-                client, ref.kind, filename, obj.data, obj.content_type, timeout=timeout
-            )
-    except (WeComError, TransportError) as exc:
-        logger.warning("media upload failed", extra={"kind": ref.kind, "reason": type(exc).__name__})
-        raise MediaUnavailable(ref, "upload_failed") from exc
-    return CachedId(media_id, created_at, obj.etag)
+    # ------------------------------------------------------------------------------------------- uploading
+    def upload(
+        self,
+        ref: MediaRef,
+        client: WeComClient,
+        settings: Settings,
+        *,
+        time_left: TimeLeft | None = None,
+        stale_before: int | None = None,
+    ) -> CachedId:
+        """Read the object and upload it to WeCom under a lease; publish the id. ``stale_before``: ids
+        created before it are replaced (default: older than the refresh age); a newer one found meanwhile is
+        used."""
+        bucket, now, owner = self.bucket.bucket_name(), self.now(), uuid.uuid4().hex
+        stale = now - settings.refresh_after_s if stale_before is None else stale_before
+        leased = self.repo.claim_media_upload(ref.kind, bucket, ref.key, owner, now, now + LEASE_S, stale)
+        if not leased and (current := self._await_other(ref, stale, settings, time_left)):
+            self._remember(ref, current)
+            return current  # another container has just refreshed it
+        try:
+            entry = self._upload_object(ref, client, time_left)
+        except BaseException:
+            if leased:
+                self.repo.release_media_lease(ref.kind, bucket, ref.key, owner)
+            raise
+        self.repo.store_media(ref.kind, bucket, ref.key, _item(ref, bucket, entry, settings))
+        self._remember(ref, entry)
+        return entry
+
+    def _await_other(
+        self, ref: MediaRef, stale_before: int, settings: Settings, time_left: TimeLeft | None
+    ) -> CachedId | None:
+        """Another uploader holds the lease: wait for its id while we could still upload ourselves in time.
+        None means upload anyway (it is slow or crashed): a second upload is only a wasted call."""
+        give_up = time.monotonic() + LEASE_S
+        while True:
+            current = self.stored_entry(ref)
+            if current and current.created_at >= stale_before:
+                return current
+            if time.monotonic() >= give_up or (
+                time_left is not None and time_left() < settings.upload_min_s + 1
+            ):
+                return None
+            time.sleep(WAIT_STEP_S)
+
+    def _upload_object(self, ref: MediaRef, client: WeComClient, time_left: TimeLeft | None) -> CachedId:
+        from wecom_bundle.wecom import media as wecom_media
+        from wecom_bundle.wecom.errors import TransportError, WeComError
+
+        created_at = self.now()  # before the call: the id can only be younger than this
+        try:
+            obj = self.bucket.read(ref.key)
+        except Exception as exc:  # S3 unreachable or refusing: the caller decides (drop, retry later)
+            logger.warning("media read failed", extra={"kind": ref.kind, "reason": type(exc).__name__})
+            raise MediaUnavailable(ref, "upload_failed") from exc
+        if obj is None:
+            raise MediaUnavailable(ref, "missing_object")
+        budget = 20.0 if time_left is None else time_left()
+        if budget <= 0.2:
+            raise MediaUnavailable(ref, "no_budget")
+        filename, timeout = ref.key.rsplit("/", 1)[-1], (min(1.0, budget), budget)
+        try:
+            if ref.kind == URL_KIND:
+                media_id = wecom_media.upload_img(
+                    client, filename, obj.data, obj.content_type, timeout=timeout
+                )
+            else:
+                media_id = wecom_media.upload(
+                    client, ref.kind, filename, obj.data, obj.content_type, timeout=timeout
+                )
+        except (WeComError, TransportError) as exc:
+            logger.warning("media upload failed", extra={"kind": ref.kind, "reason": type(exc).__name__})
+            raise MediaUnavailable(ref, "upload_failed") from exc
+        return CachedId(media_id, created_at, obj.etag)
 
 
 def _item(ref: MediaRef, bucket: str, entry: CachedId, settings: Settings) -> dict[str, Any]:
@@ -360,6 +380,6 @@ def _item(ref: MediaRef, bucket: str, entry: CachedId, settings: Settings) -> di
         item |= {
             "refresh_at": refresh_at,
             "expires_at": entry.created_at + CACHE_RETENTION_S,
-            **repo.due_index(refresh_at, ref.kind, bucket, ref.key),
+            **media_repo.due_index(refresh_at, ref.kind, bucket, ref.key),
         }
     return item

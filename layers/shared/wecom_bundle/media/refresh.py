@@ -25,9 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from wecom_bundle.media import cache as media
-from wecom_bundle.media import repo
-from wecom_bundle.media.cache import MediaRef, MediaUnavailable, Settings
+from wecom_bundle.media.cache import MediaCache, MediaRef, MediaUnavailable, Settings, refs_in
 
 if TYPE_CHECKING:
     from wecom_bundle.dynamo.table import Page
@@ -71,18 +69,20 @@ def pending_campaign_attachments(list_campaigns: Callable[..., Page]) -> Attachm
 @dataclass(frozen=True)
 class MediaRefresh:
     """One scheduled refresh with its collaborators: the content holders' ``sources`` (name → source), the
-    ``after_refresh`` hooks of holders that WeCom stores with our ids, and the WeCom client."""
+    ``after_refresh`` hooks of holders that WeCom stores with our ids, the WeCom client and the container's
+    media cache (its clock, repository and bucket)."""
 
     sources: Mapping[str, AttachmentSource]
     after_refresh: Mapping[str, AfterRefresh]
     wecom: Callable[[], WeComClient]
+    cache: MediaCache
 
     def referenced(self) -> set[MediaRef]:
         """Every bucket reference of every content holder."""
         refs: set[MediaRef] = set()
         for source in self.sources.values():
             for attachments in source():
-                refs.update(media.refs_in(attachments))
+                refs.update(refs_in(attachments))
         return refs
 
     def run(self, budget_s: float | None = None) -> dict[str, int]:
@@ -90,7 +90,7 @@ class MediaRefresh:
         ``after_refresh`` hooks re-point stored content (even past the budget: a stored template whose id
         expires is broken for every new group, and its ids are due again only at the next run). Answers
         counts."""
-        settings = Settings.from_env()
+        settings = self.cache.settings()
         client = self.wecom()
         stop_at = None if budget_s is None else time.monotonic() + budget_s
         refs = self.referenced()
@@ -99,8 +99,8 @@ class MediaRefresh:
         for ref in sorted(refs):
             if stop_at is not None and time.monotonic() > stop_at:
                 break  # the rest is due again at the next run, still well inside the 3 days
-            summary[refresh(ref, client, settings)] += 1
-        summary["unindexed"] = _unindex_unreferenced(refs)
+            summary[refresh(self.cache, ref, client, settings)] += 1
+        summary["unindexed"] = _unindex_unreferenced(self.cache, refs)
         for hook in self.after_refresh.values():
             summary |= hook(client)
         if summary["missing"] or any(count for name, count in summary.items() if name.endswith("failed")):
@@ -108,34 +108,30 @@ class MediaRefresh:
         return summary
 
 
-def refresh(ref: MediaRef, client: WeComClient, settings: Settings) -> str:
+def refresh(cache: MediaCache, ref: MediaRef, client: WeComClient, settings: Settings) -> str:
     """Re-upload one object if its id is due or its content changed: fresh | refreshed | missing | failed."""
-    from wecom_bundle.media import bucket as media_bucket
-
-    now = media.now()
-    head = media_bucket.head(ref.key)
+    now = cache.now()
+    head = cache.bucket.head(ref.key)
     if head is None:
         logger.warning("referenced media object is missing", extra={"kind": ref.kind})
         return "missing"
-    entry = media.stored_entry(ref)
+    entry = cache.stored_entry(ref)
     changed = entry is not None and entry.etag != head.etag
-    if entry is not None and not changed and media.is_fresh(ref, entry, now, settings.refresh_after_s):
+    if entry is not None and not changed and cache.is_fresh(ref, entry, now, settings.refresh_after_s):
         return "fresh"
     try:
-        media.upload(ref, client, settings, stale_before=now + 1 if changed else None)
+        cache.upload(ref, client, settings, stale_before=now + 1 if changed else None)
     except MediaUnavailable as exc:
         logger.warning("media refresh failed", extra={"kind": ref.kind, "reason": exc.reason})
         return "failed"
     return "refreshed"
 
 
-def _unindex_unreferenced(refs: set[MediaRef]) -> int:
-    from wecom_bundle.media.bucket import bucket_name
-
-    bucket, dropped = bucket_name(), 0
-    for item in repo.due_media(media.now(), DUE_PAGE):
+def _unindex_unreferenced(cache: MediaCache, refs: set[MediaRef]) -> int:
+    bucket, dropped = cache.bucket.bucket_name(), 0
+    for item in cache.repo.due_media(cache.now(), DUE_PAGE):
         ref = MediaRef(str(item["kind"]), str(item["s3_key"]))
         if ref not in refs or item.get("bucket") != bucket:
-            repo.unindex_media(ref.kind, str(item["bucket"]), ref.key)
+            cache.repo.unindex_media(ref.kind, str(item["bucket"]), ref.key)
             dropped += 1
     return dropped

@@ -49,7 +49,7 @@ class RuleRepo(Protocol):
 
 
 class RuleMedia(Protocol):
-    """What saving a rule needs of the media cache (``wecom_bundle.media.cache``)."""
+    """What saving a rule needs of the media cache (``wecom_bundle.media.cache.MediaCache``)."""
 
     def check_exist(self, attachments: Iterable[dict[str, Any]] | None) -> None: ...
 

@@ -35,8 +35,7 @@ from typing import Any, Protocol
 
 from wecom_bundle import config, telemetry
 from wecom_bundle.content import fit_nickname
-from wecom_bundle.media import cache as media
-from wecom_bundle.media.cache import MediaRef
+from wecom_bundle.media.cache import MediaCache, MediaRef, refs_in
 from wecom_bundle.wecom import welcome as wecom_welcome
 from wecom_bundle.wecom.client import Timeout, WeComClient
 from wecom_bundle.wecom.errcodes import Errcode
@@ -124,7 +123,9 @@ def _now_ms() -> int:
 class WelcomeService:
     """One container's welcome machinery. Its collaborators come in (``runtime.welcome_service()`` wires
     them): the WeCom client and its welcome API area, the rule cache, the welcome repository (claims, leases,
-    outcomes), the settings, a clock and a sleep, so a test hands in fakes instead of patching modules."""
+    outcomes), the container's media cache, the settings, a clock and a sleep, so a test hands in fakes
+    instead of patching modules. Without ``media`` the service gets a media cache of its own (a container of
+    one service)."""
 
     def __init__(
         self,
@@ -136,6 +137,7 @@ class WelcomeService:
         *,
         repo: WelcomeEventRepo = welcome_repo,
         api: WelcomeApi = wecom_welcome,
+        media: MediaCache | None = None,
     ) -> None:
         self.client = client
         self.rules = rules
@@ -144,6 +146,7 @@ class WelcomeService:
         self.sleep = sleep
         self.repo = repo
         self.api = api
+        self.media = media or MediaCache()
         self.claims = EventClaims(repo, settings.lease_ms, settings.safety_margin_ms, clock)
 
     # -------------------------------------------------------------------------------------------- entry
@@ -186,7 +189,7 @@ class WelcomeService:
 
         def renew_media() -> None:
             for ref, media_id in used.items():
-                media.invalidate(ref, media_id)
+                self.media.invalidate(ref, media_id)
             used.clear()
             used.update(self._attach(body, attachments, deadline_ms))
 
@@ -212,11 +215,11 @@ class WelcomeService:
         """Put the rule's attachments into ``body`` with bucket references resolved; answers the media ids
         used per reference (to invalidate on 40007). Uploads only within the deadline budget."""
         body.pop("attachments", None)
-        if not media.refs_in(attachments):
+        if not refs_in(attachments):
             if attachments:
                 body["attachments"] = attachments
             return {}
-        resolution = media.resolve_attachments(
+        resolution = self.media.resolve_attachments(
             attachments,
             self.client,
             time_left=lambda: (deadline_ms - self.clock()) / 1000 - MEDIA_SEND_RESERVE_S,
