@@ -127,7 +127,6 @@ def welcome_admin() -> WelcomeAdmin:
 
 
 # ----------------------------------------------------------------------------------------------- campaigns
-# (campaigns, reminders and result sync builders)
 def campaign_deps() -> CampaignDeps:
     """The campaign services' collaborators: the repositories, the container's media cache and its WeCom
     client (built when a call is about to be made, so a refused body costs no token fetch)."""
@@ -155,7 +154,6 @@ def sync_deps() -> SyncDeps:
 
 
 # ----------------------------------------------------------------------------------------------- group templates
-# (group templates and media builders)
 def _epoch_ms() -> int:
     return int(time.time() * 1000)
 
