@@ -25,6 +25,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
+
+N = TypeVar("N", int, float)
 
 DEFAULT_API_BASE = "https://qyapi.weixin.qq.com"
 DEFAULT_MAX_AGE_S = 300
@@ -290,24 +293,22 @@ def reset_client() -> None:
 
 def env_int(name: str, default: int) -> int:
     """An integer tunable from the environment; a malformed value fails naming the variable."""
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be an integer") from exc
+    return _env_number(name, default, int, "an integer")
 
 
 def env_float(name: str, default: float) -> float:
     """A float tunable from the environment; a malformed value fails naming the variable."""
+    return _env_number(name, default, float, "a number")
+
+
+def _env_number(name: str, default: N, parse: Callable[[str], N], kind: str) -> N:
     raw = os.environ.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return float(raw)
+        return parse(raw)
     except ValueError as exc:
-        raise ConfigError(f"{name} must be a number") from exc
+        raise ConfigError(f"{name} must be {kind}") from exc
 
 
 def table_name() -> str:
