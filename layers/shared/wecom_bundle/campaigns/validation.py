@@ -1,8 +1,9 @@
-"""Validation of ``POST /admin/campaigns`` bodies against the official add_msg_template page (seed 004).
+"""The ``POST /admin/campaigns`` body, normalised, with the rules that span fields (add_msg_template, seed 004).
 
-Why everything is checked here, before any WeCom call: a mass-send task cannot be edited, only cancelled,
-and a request WeCom refuses halfway through a 30 000-customer audience leaves some chunks created and
-others not. Every rule raises ``ValidationError(field, message)`` naming the offending field (a 400).
+Why everything is checked before any WeCom call: a mass-send task cannot be edited, only cancelled, and a
+request WeCom refuses halfway through a 30 000-customer audience leaves some chunks created and others not.
+Each rule is checked once: the shapes and limits (the constants below) by the admin model where the body
+enters, the audience rules and ``send_at``'s window here, raising ``ValidationError(field, message)``.
 """
 
 from __future__ import annotations
