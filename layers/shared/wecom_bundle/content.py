@@ -1,6 +1,7 @@
 """Message content (text + attachments) as WeCom's send_welcome_msg / add_msg_template accept it.
 
-Validated on write so nothing invalid ever reaches WeCom: a bad welcome rule would otherwise be found out
+Validated on write (the shapes and limits by the admin models where a body enters, the rules across
+fields here) so nothing invalid ever reaches WeCom: a bad welcome rule would otherwise be found out
 only when a real customer's 20-second welcome code is burned on a 4xx.
 
 Attachments that never expire: where WeCom takes a temporary ``media_id`` (image, video, file, miniprogram
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wecom_bundle.validation import ValidationError, optional_str, reject_unknown, require_object
+from wecom_bundle.validation import ValidationError
 
 S3_KEY_MAX_BYTES = 1024
 
@@ -33,36 +34,16 @@ LINK_DESC_MAX_BYTES = 512
 MINIPROGRAM_TITLE_MAX_BYTES = 64
 
 
-def validate_text(value: Any, field: str = "text", max_bytes: int = TEXT_MAX_BYTES) -> dict[str, str] | None:
-    """``{"content": "..."}`` or None; empty content counts as no text."""
-    if value is None:
-        return None
-    text = require_object(value, field)
-    reject_unknown(text, {"content"}, f"{field}.")
-    content = optional_str(text, "content", f"{field}.content", max_bytes=max_bytes)
+def text_of(value: dict[str, Any] | None) -> dict[str, str] | None:
+    """``{"content": "..."}`` or None: empty or absent content counts as no text. The admin models have
+    checked the shape and the byte limit where the body entered."""
+    content = (value or {}).get("content")
     return {"content": content} if content else None
 
 
-def s3_key(obj: dict[str, Any], key: str, field: str) -> str | None:
-    """A safe S3 object key or None: 1-1024 UTF-8 bytes, no control characters, no leading ``/`` and no
-    ``.``/``..`` segments (keys reach logs, the cache key and the upload's file name)."""
-    value = optional_str(obj, key, field, max_bytes=S3_KEY_MAX_BYTES)
-    if value is None:
-        return None
-    if not value or value.startswith("/") or any(ord(c) < 32 or ord(c) == 127 for c in value):
-        raise ValidationError(field, "must be a non-empty S3 key without a leading '/' or control characters")
-    if any(part in (".", "..") for part in value.split("/")):
-        raise ValidationError(field, "must not contain '.' or '..' path segments")
-    return value
-
-
 def _one_of(obj: dict[str, Any], field: str, id_key: str, ref_key: str, *, required: bool) -> dict[str, str]:
-    """Exactly one of a WeCom id (``id_key``) and a bucket reference (``ref_key``)."""
-    given = {
-        id_key: optional_str(obj, id_key, f"{field}.{id_key}"),
-        ref_key: s3_key(obj, ref_key, f"{field}.{ref_key}"),
-    }
-    present = {k: v for k, v in given.items() if v}
+    """Exactly one of a WeCom id (``id_key``) and a bucket reference (``ref_key``): a rule across fields."""
+    present = {key: obj[key] for key in (id_key, ref_key) if obj.get(key)}
     if len(present) > 1:
         raise ValidationError(f"{field}.{ref_key}", f"give {id_key} or {ref_key}, not both")
     if required and not present:
@@ -71,7 +52,6 @@ def _one_of(obj: dict[str, Any], field: str, id_key: str, ref_key: str, *, requi
 
 
 def _image(obj: dict[str, Any], field: str) -> dict[str, Any]:
-    reject_unknown(obj, {"media_id", "s3_key", "pic_url", "pic_s3_key"}, f"{field}.")
     out = {
         **_one_of(obj, field, "media_id", "s3_key", required=False),
         **_one_of(obj, field, "pic_url", "pic_s3_key", required=False),
@@ -82,71 +62,55 @@ def _image(obj: dict[str, Any], field: str) -> dict[str, Any]:
 
 
 def _link(obj: dict[str, Any], field: str) -> dict[str, Any]:
-    reject_unknown(obj, {"title", "picurl", "desc", "url"}, f"{field}.")
-    out = {
-        "title": optional_str(obj, "title", f"{field}.title", max_bytes=LINK_TITLE_MAX_BYTES, required=True),
-        "url": optional_str(obj, "url", f"{field}.url", required=True),
-        "picurl": optional_str(obj, "picurl", f"{field}.picurl"),
-        "desc": optional_str(obj, "desc", f"{field}.desc", max_bytes=LINK_DESC_MAX_BYTES),
-    }
-    if not str(out["url"]).startswith(("http://", "https://")):
-        raise ValidationError(f"{field}.url", "must be an http(s) URL")
-    return {k: v for k, v in out.items() if v is not None}
+    return {key: obj[key] for key in ("title", "url", "picurl", "desc") if obj.get(key) is not None}
 
 
 def _miniprogram(obj: dict[str, Any], field: str) -> dict[str, Any]:
-    reject_unknown(obj, {"title", "pic_media_id", "pic_s3_key", "appid", "page"}, f"{field}.")
     return {
-        "title": optional_str(
-            obj, "title", f"{field}.title", max_bytes=MINIPROGRAM_TITLE_MAX_BYTES, required=True
-        ),
+        "title": obj["title"],
         **_one_of(obj, field, "pic_media_id", "pic_s3_key", required=True),
-        "appid": optional_str(obj, "appid", f"{field}.appid", required=True),
-        "page": optional_str(obj, "page", f"{field}.page", required=True),
+        "appid": obj["appid"],
+        "page": obj["page"],
     }
 
 
 def _media(obj: dict[str, Any], field: str) -> dict[str, Any]:
-    reject_unknown(obj, {"media_id", "s3_key"}, f"{field}.")
     return _one_of(obj, field, "media_id", "s3_key", required=True)
 
 
 _BUILDERS = {"image": _image, "link": _link, "miniprogram": _miniprogram, "video": _media, "file": _media}
 
 
-def validate_part(msgtype: str, value: Any, field: str) -> dict[str, Any]:
-    """One non-text part (the object under ``image``, ``link``, ...), normalised.
+def validate_part(msgtype: str, value: dict[str, Any], field: str) -> dict[str, Any]:
+    """One non-text part (the object under ``image``, ``link``, ...), normalised, with its rules across
+    fields (one of an id and a bucket reference); its shape was checked by the admin model.
 
     Public because group welcome templates carry the same parts as top-level keys instead of a list:
     one validator per part type keeps the two APIs (and any new reference form) in step.
     """
-    return _BUILDERS[msgtype](require_object(value, field), field)
+    return _BUILDERS[msgtype](value, field)
 
 
-def validate_attachment(value: Any, field: str) -> dict[str, Any]:
-    attachment = require_object(value, field)
-    msgtype = attachment.get("msgtype")
-    if msgtype not in ATTACHMENT_TYPES:
-        raise ValidationError(f"{field}.msgtype", f"must be one of {', '.join(ATTACHMENT_TYPES)}")
-    reject_unknown(attachment, {"msgtype", msgtype}, f"{field}.")
-    if msgtype not in attachment:
+def validate_attachment(attachment: dict[str, Any], field: str) -> dict[str, Any]:
+    """Exactly the part ``msgtype`` names, no other (the model allows every part, each optional)."""
+    msgtype = attachment["msgtype"]
+    for key in attachment:
+        if key not in ("msgtype", msgtype):
+            raise ValidationError(f"{field}.{key}", "is not a known field")
+    if attachment.get(msgtype) is None:
         raise ValidationError(f"{field}.{msgtype}", f"is required when msgtype is {msgtype}")
     return {"msgtype": msgtype, msgtype: validate_part(msgtype, attachment[msgtype], f"{field}.{msgtype}")}
 
 
-def validate_attachments(value: Any, field: str = "attachments") -> list[dict[str, Any]]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise ValidationError(field, "must be a list")
-    if len(value) > MAX_ATTACHMENTS:
-        raise ValidationError(field, f"at most {MAX_ATTACHMENTS} attachments")
-    return [validate_attachment(item, f"{field}[{i}]") for i, item in enumerate(value)]
+def validate_attachments(
+    value: list[dict[str, Any]] | None, field: str = "attachments"
+) -> list[dict[str, Any]]:
+    return [validate_attachment(item, f"{field}[{i}]") for i, item in enumerate(value or [])]
 
 
 def validate_content(doc: dict[str, Any]) -> tuple[dict[str, str] | None, list[dict[str, Any]]]:
     """The text and attachments of a message; they may not both be empty."""
-    text = validate_text(doc.get("text"))
+    text = text_of(doc.get("text"))
     attachments = validate_attachments(doc.get("attachments"))
     if text is None and not attachments:
         raise ValidationError("text", "text and attachments cannot both be empty")

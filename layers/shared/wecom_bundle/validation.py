@@ -18,15 +18,10 @@ DEFAULT_PAGE = 50
 _TIMESTAMP = "must be epoch seconds or an ISO 8601 timestamp"
 
 
-def parse_limit(raw: str | None) -> int:
-    """A page size from a query string: 1..MAX_PAGE, DEFAULT_PAGE when absent."""
-    if raw in (None, ""):
-        return DEFAULT_PAGE
-    text = str(raw)
-    # isascii: str.isdigit() also accepts digits such as '²' that int() refuses.
-    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_PAGE:
-        raise ValidationError("limit", f"must be an integer from 1 to {MAX_PAGE}")
-    return int(text)
+def page_size(raw: str | None) -> int:
+    """A page size from a query string, DEFAULT_PAGE when absent; its range (1..MAX_PAGE) is the admin
+    route's query model's."""
+    return int(raw) if raw else DEFAULT_PAGE
 
 
 # Timestamps the API accepts: 1970-01-01 up to the end of 9999 UTC (what datetime and the YYYY-MM month
@@ -98,46 +93,3 @@ def check_json(doc: Any, field: str = "body") -> Any:
         elif isinstance(value, list):
             stack.extend((item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value))
     return doc
-
-
-def require_object(value: Any, field: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ValidationError(field, "must be a JSON object")
-    return value
-
-
-def reject_unknown(doc: dict[str, Any], allowed: set[str] | frozenset[str], prefix: str = "") -> None:
-    """Unknown keys are errors, not silently ignored: a typo must not become a rule that never matches."""
-    for key in doc:
-        if key not in allowed:
-            raise ValidationError(f"{prefix}{key}", "is not a known field")
-
-
-def optional_str(
-    doc: dict[str, Any], key: str, field: str, *, max_bytes: int | None = None, required: bool = False
-) -> str | None:
-    value = doc.get(key)
-    if value is None:
-        if required:
-            raise ValidationError(field, "is required")
-        return None
-    if not isinstance(value, str) or (required and not value):
-        raise ValidationError(field, "must be a non-empty string" if required else "must be a string")
-    if max_bytes is not None and len(value.encode("utf-8")) > max_bytes:
-        raise ValidationError(field, f"must be at most {max_bytes} bytes in UTF-8")
-    return value
-
-
-def optional_int(
-    doc: dict[str, Any], key: str, field: str, *, minimum: int | None = None, maximum: int | None = None
-) -> int | None:
-    value = doc.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValidationError(field, "must be an integer")
-    if minimum is not None and value < minimum:
-        raise ValidationError(field, f"must be at least {minimum}")
-    if maximum is not None and value > maximum:
-        raise ValidationError(field, f"must be at most {maximum}")
-    return value

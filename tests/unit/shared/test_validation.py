@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from wecom_bundle.validation import ValidationError, parse_limit, parse_timestamp
+from wecom_bundle.validation import ValidationError, page_size, parse_timestamp
 
 
-@pytest.mark.parametrize("raw", ["²", "0", "101", "-1", "1.5", "ten", "١٢"])
-def test_bad_limits_are_400(raw: str) -> None:
-    with pytest.raises(ValidationError) as caught:
-        parse_limit(raw)
-    assert caught.value.field == "limit"
-
-
+# Bad page sizes are the admin query model's: tests/unit/admin/test_entry_shapes.py::test_bad_limits_are_400.
 def test_limits() -> None:
-    assert (parse_limit(None), parse_limit(""), parse_limit("1"), parse_limit("100")) == (50, 50, 1, 100)
+    assert (page_size(None), page_size(""), page_size("1"), page_size("100")) == (50, 50, 1, 100)
 
 
 @pytest.mark.parametrize(

@@ -28,49 +28,19 @@ def _rule(rule_id: str, priority: int = 0, **match: object) -> dict:
 
 
 # ------------------------------------------------------------------------------------------ validation
+# The rules across fields stay in the layer; every shape (types, limits, unknown keys, the rule id) is the
+# admin model's, refused at the entry: tests/unit/admin/test_entry_shapes.py runs all these cases there.
 @pytest.mark.parametrize(
     ("body", "field"),
     [
         ({}, "text"),
         ({"text": {"content": ""}}, "text"),
-        ({"text": {"content": "x" * 4001}}, "text.content"),
-        ({"text": {"content": "好" * 1334}}, "text.content"),  # 4002 bytes in UTF-8
-        ({"text": "hello"}, "text"),
-        ({"text": {"content": "hi"}, "priority": "high"}, "priority"),
-        ({"text": {"content": "hi"}, "priority": True}, "priority"),
-        ({"text": {"content": "hi"}, "colour": "red"}, "colour"),
-        ({"text": {"content": "hi"}, "match": {"stat": "x"}}, "match.stat"),
-        ({"text": {"content": "hi"}, "match": {"state": ""}}, "match.state"),
         ({"text": {"content": "hi"}, "match": {"state": "a", "state_prefix": "a"}}, "match.state_prefix"),
-        ({"text": {"content": "hi"}, "match": {"weekdays": [0]}}, "match.weekdays"),
-        ({"text": {"content": "hi"}, "match": {"weekdays": [8]}}, "match.weekdays"),
-        ({"text": {"content": "hi"}, "match": {"weekdays": []}}, "match.weekdays"),
         ({"text": {"content": "hi"}, "match": {"time_from": "09:00"}}, "match.time_to"),
-        ({"text": {"content": "hi"}, "match": {"time_from": "9:00", "time_to": "18:00"}}, "match.time_from"),
-        ({"text": {"content": "hi"}, "match": {"time_from": "09:00", "time_to": "24:00"}}, "match.time_to"),
         ({"text": {"content": "hi"}, "match": {"time_from": "09:00", "time_to": "09:00"}}, "match.time_to"),
-        ({"attachments": [{"msgtype": "gif"}]}, "attachments[0].msgtype"),
         ({"attachments": [{"msgtype": "image"}]}, "attachments[0].image"),
         ({"attachments": [{"msgtype": "image", "image": {}}]}, "attachments[0].image.media_id"),
         ({"attachments": [{"msgtype": "image", "link": {}}]}, "attachments[0].link"),
-        ({"attachments": [{"msgtype": "link", "link": {"title": "t"}}]}, "attachments[0].link.url"),
-        ({"attachments": [{"msgtype": "link", "link": {"url": "https://x"}}]}, "attachments[0].link.title"),
-        (
-            {"attachments": [{"msgtype": "link", "link": {"title": "t" * 129, "url": "https://x"}}]},
-            "attachments[0].link.title",
-        ),
-        (
-            {
-                "attachments": [
-                    {"msgtype": "link", "link": {"title": "t", "url": "https://x", "desc": "d" * 513}}
-                ]
-            },
-            "attachments[0].link.desc",
-        ),
-        (
-            {"attachments": [{"msgtype": "link", "link": {"title": "t", "url": "javascript:alert(1)"}}]},
-            "attachments[0].link.url",
-        ),
         (
             {
                 "attachments": [
@@ -79,34 +49,13 @@ def _rule(rule_id: str, priority: int = 0, **match: object) -> dict:
             },
             "attachments[0].miniprogram.pic_media_id",
         ),
-        (
-            {
-                "attachments": [
-                    {
-                        "msgtype": "miniprogram",
-                        "miniprogram": {"title": "t" * 65, "pic_media_id": "m", "appid": "a", "page": "p"},
-                    }
-                ]
-            },
-            "attachments[0].miniprogram.title",
-        ),
         ({"attachments": [{"msgtype": "video", "video": {}}]}, "attachments[0].video.media_id"),
-        ({"attachments": [{"msgtype": "file", "file": {"media_id": 5}}]}, "attachments[0].file.media_id"),
-        ({"attachments": [{"msgtype": "file", "file": {"media_id": "m"}}] * 10}, "attachments"),
-        ({"attachments": {"msgtype": "file"}}, "attachments"),
     ],
 )
-def test_invalid_rule_names_the_field(body: dict, field: str) -> None:
+def test_rules_across_fields_name_the_field(body: dict, field: str) -> None:
     with pytest.raises(ValidationError) as caught:
         parse_rule("r1", body, 0)
     assert caught.value.field == field
-
-
-@pytest.mark.parametrize("rule_id", ["", "a b", "x" * 65, "../etc", "规则"])
-def test_invalid_rule_id(rule_id: str) -> None:
-    with pytest.raises(ValidationError) as caught:
-        parse_rule(rule_id, {"text": {"content": "hi"}}, 0)
-    assert caught.value.field == "rule_id"
 
 
 def test_valid_rule_is_normalised() -> None:

@@ -13,7 +13,8 @@ from wecom_bundle import content as rules_of_content
 from wecom_bundle.campaigns import validation as campaign_validation
 from wecom_bundle.group_templates import validation as group_template_validation
 
-# A bucket object: no leading '/', no control characters, no '.' or '..' segment (rules_of_content.s3_key).
+# A bucket object: no leading '/', no control characters, no '.' or '..' segment: keys reach logs,
+# the cache key and the upload's file name. Checked here only: the layer trusts it.
 S3_KEY_PATTERN = r"^(?!/)(?!(?:.*/)?\.\.?(?:/|$))[^\x00-\x1f\x7f]+$"
 HTTP_URL = r"^https?://"
 S3Key = utf8(

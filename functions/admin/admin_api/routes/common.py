@@ -32,7 +32,8 @@ def query(event: BaseProxyEvent) -> dict[str, str]:
 
 
 def as_sent(model: BaseModel | None) -> dict[str, Any] | None:
-    """The validated body as the client sent it (the layer services still take the JSON dict: wave 1)."""
+    """The validated body as the model produced it, its unset fields left out: the services take this and
+    check only the rules across fields and state (they no longer re-check its shape)."""
     return None if model is None else model.model_dump(exclude_unset=True)
 
 

@@ -58,7 +58,7 @@ def create_campaign(
     """
     now = deps.now() if now is None else now
     spec = validation.parse_campaign(body, now)
-    key = validation.parse_idempotency_key(idempotency_key)
+    key = idempotency_key  # its form is the admin header model's
     deps.media.check_exist(spec["attachments"])
     request_hash = _request_hash(spec)
     if key is not None:

@@ -10,7 +10,7 @@ from wecom_bundle import cursors
 from wecom_bundle.campaigns import results
 from wecom_bundle.campaigns.deps import CampaignDeps
 from wecom_bundle.result_sync.totals import zero_totals
-from wecom_bundle.validation import NotFound, ValidationError, parse_limit
+from wecom_bundle.validation import NotFound, ValidationError, page_size
 
 STATUSES = ("scheduled", "creating", "active", "completed", "cancelled", "failed")
 CAMPAIGN_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -76,10 +76,8 @@ def _chunk_view(chunk: dict[str, Any]) -> dict[str, Any]:
 
 def list_campaigns(deps: CampaignDeps, params: dict[str, str]) -> dict[str, Any]:
     """Campaigns newest first, optionally of one status, a page at a time (``cursor``)."""
-    status = params.get("status") or None
-    if status is not None and status not in STATUSES:
-        raise ValidationError("status", f"must be one of {', '.join(STATUSES)}")
-    limit = parse_limit(params.get("limit"))
+    status = params.get("status") or None  # one of STATUSES: the admin route's query model checked it
+    limit = page_size(params.get("limit"))
     scope = f"campaigns|{status or ''}"  # each status is its own index partition
     cursor = cursors.unseal(scope, params["cursor"]) if params.get("cursor") else None
     if not isinstance(cursor, str | None):

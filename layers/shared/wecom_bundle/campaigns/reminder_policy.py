@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from wecom_bundle.validation import ValidationError, optional_int, reject_unknown, require_object
-
 CAP_PER_WINDOW = 3  # remind_groupmsg_send: at most 3 per msgid in 24 h (seed 003, S2)
 WINDOW_MS = 24 * 3600 * 1000
 MAX_MINUTES = 30 * 24 * 60
@@ -51,27 +49,11 @@ class ReminderPolicy:
         return following if self.enabled and following <= self.stop_at(sent_at) else None
 
 
-def parse_policy(value: Any) -> ReminderPolicy:
-    """The body's ``reminders`` object; every field is optional and falls back to the default."""
-    if value is None:
-        return ReminderPolicy()
-    doc = require_object(value, "reminders")
-    reject_unknown(doc, {"first_after_minutes", "every_minutes", "stop_after_hours", "enabled"}, "reminders.")
-    enabled = doc.get("enabled", True)
-    if not isinstance(enabled, bool):
-        raise ValidationError("reminders.enabled", "must be true or false")
-    default = ReminderPolicy()
-    first = optional_int(
-        doc, "first_after_minutes", "reminders.first_after_minutes", minimum=0, maximum=MAX_MINUTES
-    )
-    every = optional_int(doc, "every_minutes", "reminders.every_minutes", minimum=1, maximum=MAX_MINUTES)
-    stop = optional_int(doc, "stop_after_hours", "reminders.stop_after_hours", minimum=1, maximum=MAX_HOURS)
-    return ReminderPolicy(
-        first_after_minutes=default.first_after_minutes if first is None else first,
-        every_minutes=default.every_minutes if every is None else every,
-        stop_after_hours=default.stop_after_hours if stop is None else stop,
-        enabled=enabled,
-    )
+def policy_from(doc: dict[str, Any] | None) -> ReminderPolicy:
+    """The body's ``reminders`` object (validated by the admin model) with every absent or null field at
+    its default."""
+    given = {key: value for key, value in (doc or {}).items() if value is not None}
+    return ReminderPolicy(**given)
 
 
 def slot_is_free(slot_at_ms: int | None, now_ms: int) -> bool:

@@ -190,16 +190,12 @@ def remind_campaign(
     }
 
 
-def _chosen(eligible: list[str], body: Any) -> list[str]:
-    if body is None:
-        return eligible
-    if not isinstance(body, dict) or set(body) - {"msgids"}:
-        raise ValidationError("body", 'must be empty or {"msgids": [...]}')
-    wanted = body.get("msgids")
+def _chosen(eligible: list[str], body: dict[str, Any] | None) -> list[str]:
+    """The msgids the body names (its shape is the admin model's), each an active msgid of this campaign;
+    all eligible ones when it names none."""
+    wanted = (body or {}).get("msgids")
     if wanted is None:
         return eligible
-    if not isinstance(wanted, list) or not all(isinstance(m, str) for m in wanted):
-        raise ValidationError("msgids", "must be a list of msgids")
     unknown = [m for m in wanted if m not in eligible]
     if unknown:
         raise ValidationError("msgids", f"not an active msgid of this campaign: {unknown[0]}")

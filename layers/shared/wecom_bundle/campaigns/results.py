@@ -17,7 +17,7 @@ from typing import Any
 from wecom_bundle import cursors
 from wecom_bundle.campaigns.deps import CampaignDeps
 from wecom_bundle.result_sync.totals import NAME_STATUS, STATUS_NAMES, sent_rate
-from wecom_bundle.validation import NotFound, ValidationError, parse_limit
+from wecom_bundle.validation import NotFound, ValidationError, page_size
 
 CSV_COLUMNS = ("msgid", "userid", "external_userid", "chat_id", "status", "send_time")
 MEMBER_VIEW_LIMIT = 1000  # members listed in GET /admin/campaigns/{id}; results pages cover the rest
@@ -69,9 +69,7 @@ def _is_key(last: Any) -> bool:
 
 
 def _status_filter(params: dict[str, str]) -> int | None:
-    status = params.get("status") or None
-    if status is not None and status not in NAME_STATUS:
-        raise ValidationError("status", f"must be one of {', '.join(NAME_STATUS)}")
+    status = params.get("status") or None  # a NAME_STATUS key: the admin route's query model checked it
     return None if status is None else NAME_STATUS[status]
 
 
@@ -91,7 +89,7 @@ def _public_row(row: dict[str, Any]) -> dict[str, Any]:
 def results_page(deps: CampaignDeps, campaign_id: str, params: dict[str, str]) -> ResultsPage:
     """One page of a campaign's result rows, optionally of one ``status`` and one ``member`` (userid)."""
     status, member = _status_filter(params), params.get("member") or None
-    limit = parse_limit(params.get("limit"))
+    limit = page_size(params.get("limit"))
     scope = _scope(campaign_id, status, member)
     index, last = _decode_cursor(scope, params.get("cursor"))
     msgids = _msgids(deps, campaign_id)

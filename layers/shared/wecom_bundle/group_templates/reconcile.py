@@ -23,7 +23,6 @@ from typing import Any
 
 from wecom_bundle.group_templates.repo import TemplateRepo
 from wecom_bundle.group_templates.service import comparable, mirror, new_record
-from wecom_bundle.validation import ValidationError
 from wecom_bundle.wecom import group_templates as wecom_templates
 from wecom_bundle.wecom.client import WeComClient
 from wecom_bundle.wecom.errcodes import Errcode
@@ -64,18 +63,6 @@ class Drift:
         return doc
 
 
-def parse_repair(body: Any) -> bool:
-    """Body: empty, or ``{"repair": true|false}``."""
-    if body is None:
-        return False
-    if not isinstance(body, dict) or set(body) - {"repair"}:
-        raise ValidationError("body", 'must be empty or {"repair": true|false}')
-    repair = body.get("repair", False)
-    if not isinstance(repair, bool):
-        raise ValidationError("repair", "must be true or false")
-    return repair
-
-
 @dataclass(frozen=True)
 class Reconciler:
     """Drift between WeCom and the mirror, with its collaborators passed in."""
@@ -87,7 +74,7 @@ class Reconciler:
     def reconcile(self, body: Any) -> dict[str, Any]:
         """``POST /admin/group-welcome-templates/reconcile``: the drift report (and its repair with
         ``repair``)."""
-        repair = parse_repair(body)
+        repair = bool((body or {}).get("repair"))  # the body's shape: the admin model's
         now = self.clock_ms()
         records, intents = self.repo.list_group_templates(), self.repo.group_template_intents()
         named = [r["template_id"] for r in records] + [

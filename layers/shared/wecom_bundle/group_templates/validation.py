@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from wecom_bundle.content import validate_part, validate_text
-from wecom_bundle.validation import ValidationError, optional_int, reject_unknown, require_object
+from wecom_bundle.content import text_of, validate_part
+from wecom_bundle.validation import ValidationError
 
 TEXT_MAX_BYTES = 3000
 PARTS = ("image", "link", "miniprogram", "file", "video")  # WeCom's priority order (the first one wins)
@@ -33,13 +33,13 @@ class TemplateInput:
 
 
 def validate_template_content(body: dict[str, Any]) -> dict[str, Any]:
-    """Text (≤ 3000 bytes) and at most one non-text part; not all empty.
+    """Text and at most one non-text part; not all empty (the text's 3 000 bytes: the admin model).
 
     The one place that decides what a template's content may be: a new reference form for media (e.g. a
     file in S3) plugs into ``content.validate_part`` and is then accepted here too.
     """
     content: dict[str, Any] = {}
-    text = validate_text(body.get("text"), "text", TEXT_MAX_BYTES)
+    text = text_of(body.get("text"))
     if text is not None:
         content["text"] = text
     present = [part for part in PARTS if body.get(part) is not None]
@@ -68,19 +68,12 @@ def nickname_warnings(content: dict[str, Any]) -> list[str]:
     ]
 
 
-def parse_template(body: Any, *, creating: bool) -> TemplateInput:
-    """A create (POST) or edit (PUT) body. ``notify`` exists only at creation: WeCom's edit has none."""
-    doc = require_object(body, "body")
-    allowed = {"text", *PARTS, "agentid"} | ({"notify"} if creating else set())
-    if not creating and "notify" in doc:
-        raise ValidationError(
-            "notify", "is set only when a template is created: WeCom's edit takes no notify"
-        )
-    reject_unknown(doc, allowed)
-    content = validate_template_content(doc)
-    notify = optional_int(doc, "notify", "notify", minimum=0, maximum=1)
-    agentid = optional_int(doc, "agentid", "agentid", minimum=1)
-    return TemplateInput(content, notify, agentid, nickname_warnings(content))
+def parse_template(body: dict[str, Any], *, creating: bool) -> TemplateInput:
+    """A create (POST) or edit (PUT) body as the admin model validated it (known keys, ``notify`` only at
+    creation, ranges): the content's rules across parts, the values WeCom takes, the warnings."""
+    content = validate_template_content(body)
+    notify = body.get("notify") if creating else None
+    return TemplateInput(content, notify, body.get("agentid"), nickname_warnings(content))
 
 
 def validate_template_id(raw: str) -> str:

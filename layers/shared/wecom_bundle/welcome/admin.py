@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from wecom_bundle import cursors
 from wecom_bundle.dynamo.keys import welcome_log_month
-from wecom_bundle.validation import NotFound, ValidationError, parse_limit, parse_timestamp
-from wecom_bundle.welcome.rules import parse_rule, rule_warnings, validate_rule_id
+from wecom_bundle.validation import NotFound, ValidationError, page_size, parse_timestamp
+from wecom_bundle.welcome.rules import parse_rule, rule_warnings
 
 if TYPE_CHECKING:
     from wecom_bundle.dynamo.table import Page
@@ -117,7 +117,7 @@ class WelcomeAdmin:
         return {**rule, "warnings": rule_warnings(rule)}, not existed
 
     def get_rule(self, rule_id: str) -> dict[str, Any]:
-        rule = self.repo.get_rule(validate_rule_id(rule_id))
+        rule = self.repo.get_rule(rule_id)  # its form: the route's path pattern
         if rule is None:
             raise NotFound(f"welcome rule {rule_id} does not exist")
         return rule
@@ -130,13 +130,13 @@ class WelcomeAdmin:
         )
 
     def delete_rule(self, rule_id: str) -> None:
-        if not self.repo.delete_rule(validate_rule_id(rule_id)):
+        if not self.repo.delete_rule(rule_id):
             raise NotFound(f"welcome rule {rule_id} does not exist")
 
     # -------------------------------------------------------------------------------------------- log
     def list_welcomes(self, params: dict[str, str]) -> dict[str, Any]:
         """Welcome outcomes newest first, by customer, member, channel and time; paginated by ``cursor``."""
-        limit, since = parse_limit(params.get("limit")), parse_since(params.get("since"))
+        limit, since = page_size(params.get("limit")), parse_since(params.get("since"))
         if since is not None and since > LAST_LOGGED_TS:
             return {"items": [], "cursor": None}  # a valid time no record can be newer than
         ext, user, state, cursor = (

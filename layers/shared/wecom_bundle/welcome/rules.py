@@ -16,67 +16,35 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from wecom_bundle.content import check_nickname_room, validate_content
-from wecom_bundle.validation import (
-    ValidationError,
-    optional_int,
-    optional_str,
-    reject_unknown,
-    require_object,
-)
+from wecom_bundle.validation import ValidationError
 
 RULE_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 TIME_PATTERN = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
-MATCH_FIELDS = frozenset({"state", "state_prefix", "userid", "weekdays", "time_from", "time_to"})
-RULE_FIELDS = frozenset({"priority", "match", "text", "attachments", "description"})
 STATE_MAX_CHARS = 30  # WeCom's 「联系我」state is at most 30 characters
 USERID_MAX_CHARS = 64  # a WeCom member's userid is 1-64 characters
 PRIORITY_BOUND = 1_000_000  # priority lies in [-PRIORITY_BOUND, PRIORITY_BOUND]
 DESCRIPTION_MAX_BYTES = 1024
-MATCH_MAX_CHARS = {"state": STATE_MAX_CHARS, "state_prefix": STATE_MAX_CHARS, "userid": USERID_MAX_CHARS}
 
 
-def validate_rule_id(rule_id: str) -> str:
-    if not RULE_ID_PATTERN.match(rule_id or ""):
-        raise ValidationError("rule_id", "must be 1-64 characters of letters, digits, '.', '_' or '-'")
-    return rule_id
+def _weekdays(value: list[int] | None) -> list[int] | None:
+    """Sorted, each day once (the admin model checked they are ISO weekdays)."""
+    return sorted(set(value)) if value else None
 
 
-def _validate_weekdays(value: Any) -> list[int] | None:
-    if value is None:
-        return None
-    if not isinstance(value, list) or not value:
-        raise ValidationError("match.weekdays", "must be a non-empty list of ISO weekdays 1 (Mon) .. 7 (Sun)")
-    for day in value:
-        if isinstance(day, bool) or not isinstance(day, int) or not 1 <= day <= 7:
-            raise ValidationError(
-                "match.weekdays", "must be a non-empty list of ISO weekdays 1 (Mon) .. 7 (Sun)"
-            )
-    return sorted(set(value))
-
-
-def _validate_match(value: Any) -> dict[str, Any]:
-    if value is None:
-        return {}
-    match = require_object(value, "match")
-    reject_unknown(match, MATCH_FIELDS, "match.")
-    out: dict[str, Any] = {}
-    for key in ("state", "state_prefix", "userid"):
-        text = optional_str(match, key, f"match.{key}")
-        if text is not None:
-            if not text:
-                raise ValidationError(f"match.{key}", "must not be empty (leave it out to match any)")
-            if len(text) > MATCH_MAX_CHARS[key]:
-                raise ValidationError(f"match.{key}", f"must be at most {MATCH_MAX_CHARS[key]} characters")
-            out[key] = text
+def _validate_match(value: dict[str, Any] | None) -> dict[str, Any]:
+    """The match as stored, with its rules across fields (state vs state_prefix, the time pair); the fields'
+    types, lengths and the HH:MM form are the admin model's."""
+    match = {key: text for key, text in (value or {}).items() if text is not None}
+    out: dict[str, Any] = {key: match[key] for key in ("state", "state_prefix", "userid") if key in match}
     if "state" in out and "state_prefix" in out:
         raise ValidationError("match.state_prefix", "give either state or state_prefix, not both")
-    weekdays = _validate_weekdays(match.get("weekdays"))
+    weekdays = _weekdays(match.get("weekdays"))
     if weekdays:
         out["weekdays"] = weekdays
-    times = [optional_str(match, key, f"match.{key}") for key in ("time_from", "time_to")]
+    times = [match.get(key) for key in ("time_from", "time_to")]
     if any(t is not None for t in times):
         for key, value_ in zip(("time_from", "time_to"), times, strict=True):
-            if value_ is None or not TIME_PATTERN.match(value_):
+            if value_ is None:
                 raise ValidationError(
                     f"match.{key}", "must be HH:MM (24 h); time_from and time_to go together"
                 )
@@ -92,14 +60,13 @@ def rule_warnings(rule: dict[str, Any]) -> list[dict[str, str]]:
     return check_nickname_room(content, "text.content") if content else []
 
 
-def parse_rule(rule_id: str, body: Any, now_ms: int) -> dict[str, Any]:
-    """Validate a PUT body into the stored rule; raises ValidationError naming the field (a text that the
-    longest %NICKNAME% would push past 4 000 bytes included)."""
-    validate_rule_id(rule_id)
-    doc = require_object(body, "body")
-    reject_unknown(doc, RULE_FIELDS)
-    priority = optional_int(doc, "priority", "priority", minimum=-PRIORITY_BOUND, maximum=PRIORITY_BOUND) or 0
-    description = optional_str(doc, "description", "description", max_bytes=DESCRIPTION_MAX_BYTES)
+def parse_rule(rule_id: str, body: dict[str, Any], now_ms: int) -> dict[str, Any]:
+    """The stored rule of a PUT body the admin model validated (rule id pattern, known keys, types, ranges,
+    lengths): defaults, a normalised match, and the rules across fields, which raise ValidationError naming
+    the field (a text that the longest %NICKNAME% would push past 4 000 bytes included)."""
+    doc = body
+    priority = doc.get("priority") or 0
+    description = doc.get("description")
     text, attachments = validate_content(doc)
     rule: dict[str, Any] = {
         "rule_id": rule_id,
