@@ -24,15 +24,16 @@ import pytest
 import requests
 from pydantic import BaseModel
 
-from local.events import http_event
+from local.events import add_contact_fields, callback_post_event, http_event
 from local.lambda_runtime import load_handler, make_context
+from local.settings import DEV_DEFAULTS
 from local.template import load_template
+from local.wecom_sim.endpoints_welcome import issue_welcome_code
 from local.wecom_sim.server import SimulatorHandle
-from tests.support import sync_deps, with_campaign_customers
+from tests.support import function_under_test, sync_deps, with_campaign_customers
 from wecom_bundle import runtime
 from wecom_bundle.result_sync import fanout, sync_pass
 from wecom_bundle.result_sync.queue import SyncMessage
-from wecom_bundle.welcome import repo as welcome_repo
 
 pytestmark = pytest.mark.usefixtures("moto_table")
 RULES = "/admin/welcome-rules"
@@ -136,8 +137,10 @@ def _documented_json(document: dict[str, Any]) -> Iterator[tuple[str, str, int, 
 def _model(
     document: dict[str, Any], module: ModuleType, route: str, method: str, status: int
 ) -> type[BaseModel]:
-    content = document["paths"][route][method]["responses"][str(status)]["content"]
-    name = content["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    content = document["paths"][route][method]["responses"][str(status)].get("content", {})
+    schema = content.get("application/json", {}).get("schema", {})
+    assert "$ref" in schema, f"{method.upper()} {route} {status} documents no model"
+    name = schema["$ref"].rsplit("/", 1)[-1]
     model = getattr(module, name)
     assert issubclass(model, BaseModel)
     return model
@@ -162,14 +165,18 @@ def test_every_documented_success_names_a_model(
 
 
 # --------------------------------------------------------------------------------------------- welcome
-def _log(ext: str, user: str, state: str, create_time: int, outcome: dict[str, Any] | None) -> None:
-    key = f"corp#{ext}#{user}#add_external_contact#{create_time}"
-    fields = {"external_userid": ext, "userid": user, "state": state, "create_time": create_time}
-    welcome_repo.claim_welcome(key, "o", 0, 1, fields)
-    if outcome is not None:
-        welcome_repo.record_welcome_outcome(
-            key, "o", outcome, external_userid=ext, userid=user, create_time=create_time
-        )
+def _welcome(sim: SimulatorHandle, external_userid: str, state: str, *, valid_code: bool = True) -> None:
+    """One add-contact event through the real CallbackFunction (the welcome log as the service writes it)."""
+    now = int(time.time())
+    with sim.state.lock:
+        code = issue_welcome_code(sim.state, "zhangsan", external_userid, now) if valid_code else "UNKNOWN"
+    fields = add_contact_fields(
+        DEV_DEFAULTS, external_userid=external_userid, state=state, welcome_code=code, create_time=now
+    )
+    assert (
+        function_under_test("CallbackFunction")(callback_post_event(DEV_DEFAULTS, fields))["statusCode"]
+        == 200
+    )
 
 
 def test_welcome_answers_match_their_models(
@@ -178,41 +185,33 @@ def test_welcome_answers_match_their_models(
     rule = {
         "priority": 10,
         "description": "expo visitors",
-        "match": {"state_prefix": "expo-", "weekdays": [1, 2, 3], "time_from": "09:00", "time_to": "18:00"},
+        "match": {"state_prefix": "expo-", "weekdays": [1, 2, 3, 4, 5, 6, 7]},
         "text": {"content": "你好 %NICKNAME%"},
         "attachments": [
             {"msgtype": "link", "link": {"title": "t", "url": "https://example.com/", "desc": "d"}},
             {
                 "msgtype": "miniprogram",
-                "miniprogram": {"title": "m", "pic_media_id": "p", "appid": "wx", "page": "/"},
+                "miniprogram": {"title": "m", "pic_media_id": _upload("image"), "appid": "wx", "page": "/"},
             },
         ],
     }
     assert call("PUT", f"{RULES}/expo", rule)[0] == 201
     assert call("PUT", f"{RULES}/expo", {**rule, "priority": 20})[0] == 200
-    call("PUT", f"{RULES}/default", {"attachments": [{"msgtype": "image", "image": {"media_id": "m1"}}]})
+    image = {"msgtype": "image", "image": {"media_id": _upload("image")}}
+    call("PUT", f"{RULES}/default", {"attachments": [image]})
+    night = {"match": {"state": "never", "time_from": "22:00", "time_to": "06:00"}, "text": {"content": "zz"}}
+    call("PUT", f"{RULES}/night", night)
     call("GET", RULES)
     call("GET", "/admin/health")
     call("GET", f"{RULES}/expo")
-    now = int(time.time())
-    _log(
-        "c1",
-        "u1",
-        "expo-1",
-        now - 30,
-        {"outcome": "sent", "rule_id": "expo", "errcode": None, "latency_ms": 120, "attempts": 1},
-    )
-    _log(
-        "c2",
-        "u1",
-        "",
-        now - 20,
-        {"outcome": "failed", "rule_id": "default", "errcode": 41051, "latency_ms": 900, "attempts": 3},
-    )
-    _log("c3", "u2", "web", now - 10, None)
+    _welcome(sim, "wmC1", "expo-1")
+    _welcome(sim, "wmC2", "web", valid_code=False)
+    _welcome(sim, "wmC3", "")
     _, page = call("GET", "/admin/welcomes", query={"limit": "2"})
     assert len(page["items"]) == 2 and page["cursor"]
-    call("GET", "/admin/welcomes", query={"cursor": page["cursor"]})
+    rest = call("GET", "/admin/welcomes", query={"cursor": page["cursor"]})[1]
+    outcomes = {(w["external_userid"], w["outcome"], w["rule_id"]) for w in page["items"] + rest["items"]}
+    assert outcomes == {("wmC1", "sent", "expo"), ("wmC2", "failed", "default"), ("wmC3", "sent", "default")}
 
     seen = _check(call, document, responses_module)
     assert seen == {

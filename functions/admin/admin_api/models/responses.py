@@ -35,6 +35,7 @@ from wecom_bundle.result_sync import totals
 CampaignStatus = Literal[queries.STATUSES]  # type: ignore[valid-type]
 ResultStatus = Literal[tuple(totals.STATUS_NAMES.values())]  # type: ignore[valid-type]
 Epoch = int
+WelcomeOutcome = Literal["sent", "already_sent", "expired", "failed", "no_rule"]
 Cursor = Field(description="the next page's cursor; null on the last page")
 
 
@@ -66,17 +67,19 @@ class RuleList(Answer):
 
 
 class Welcome(Answer):
-    """One welcome of the log (one new customer of one member)."""
+    """One welcome of the log: one add-contact event and its outcome (claims in flight are not listed)."""
 
     external_userid: str
     userid: str
-    state: str | None = None
+    state: str = Field(description="the contact way's state; empty when none")
     create_time: Epoch
-    outcome: str | None = Field(None, description="sent, already_sent, failed ... (absent while in flight)")
-    rule_id: str | None = None
-    errcode: int | None = None
-    latency_ms: int | None = None
-    attempts: int | None = None
+    outcome: WelcomeOutcome
+    rule_id: str | None = Field(description="the rule that was sent (null when none matched)")
+    errcode: int | None = Field(description="WeCom's errcode of the last attempt, when it failed")
+    attempts: int
+    first_error: str | None = Field(description="what the first attempt got, when it failed")
+    latency_ms: int | None
+    recorded_at_ms: int
 
 
 class WelcomePage(Answer):
@@ -235,7 +238,7 @@ class ResultRow(Answer):
     external_userid: str | None = None
     chat_id: str | None = None
     send_time: Epoch | None = None
-    status: ResultStatus
+    status: ResultStatus  # type: ignore[valid-type]
 
 
 class ResultsPage(Answer):
@@ -325,10 +328,10 @@ class Health(Answer):
 
 
 class OpenApiDocument(Answer):
-    """This document (OpenAPI 3.1): its own schema is the OpenAPI specification's."""
+    """This document (OpenAPI 3.1): the parts' own schema is the OpenAPI specification's."""
 
-    model_config = ConfigDict(extra="allow")
     openapi: str
     info: dict[str, Any]
+    servers: list[dict[str, Any]]
     paths: dict[str, Any]
     components: dict[str, Any]
