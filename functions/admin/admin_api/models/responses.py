@@ -13,7 +13,7 @@ open-ended.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -34,7 +34,7 @@ from wecom_bundle.result_sync import totals
 
 CampaignStatus = Literal[queries.STATUSES]  # type: ignore[valid-type]
 ResultStatus = Literal[tuple(totals.STATUS_NAMES.values())]  # type: ignore[valid-type]
-Epoch = int
+Epoch = Annotated[int, Field(description="epoch seconds")]
 WelcomeOutcome = Literal["sent", "already_sent", "expired", "failed", "no_rule"]
 Cursor = Field(description="the next page's cursor; null on the last page")
 
@@ -111,7 +111,9 @@ class CampaignSummary(Answer):
     campaign_id: str
     name: str | None
     status: CampaignStatus
-    origin: str | None
+    origin: Literal["admin_api", "admin_console", "member"] | None = Field(
+        description="admin_api: created here; admin_console or member: found by the result sync"
+    )
     chat_type: Literal["single", "group"] | None
     created_at: Epoch | None
     send_at: Epoch | None
@@ -132,8 +134,10 @@ class CampaignPage(Answer):
 
 
 class Chunk(Answer):
+    """One add_msg_template call (up to 10 000 recipients)."""
+
     chunk: int
-    state: str
+    state: Literal["pending", "calling", "sent", "failed"]
     msgid: str | None = None
     audience_count: int | None = None
     fail_count: int | None = None
@@ -145,8 +149,8 @@ class Chunk(Answer):
 class ReminderEvent(Answer):
     msgid: str
     at: Epoch
-    trigger: str
-    outcome: str
+    trigger: Literal["manual", "scheduled"]
+    outcome: Literal["sent", "uncertain"] = Field(description="uncertain: WeCom did not answer")
 
 
 class Member(Answer):
@@ -160,7 +164,7 @@ class Member(Answer):
 
 class SyncState(Answer):
     msgid: str
-    sync_state: str | None = None
+    sync_state: Literal["active", "done", "refused"] | None = None
     last_synced_at: Epoch | None = None
     next_sync_at: Epoch | None = None
     sync_errcode: int | None = None
