@@ -32,6 +32,7 @@ from local.wecom_sim.endpoints_welcome import issue_welcome_code
 from local.wecom_sim.server import SimulatorHandle
 from tests.support import function_under_test, sync_deps, with_campaign_customers
 from wecom_bundle import runtime
+from wecom_bundle.media.cache import MediaCache
 from wecom_bundle.result_sync import fanout, sync_pass
 from wecom_bundle.result_sync.queue import SyncMessage
 
@@ -337,8 +338,27 @@ def _upload(kind: str) -> str:
     )
 
 
+@pytest.fixture
+def bucket_image(sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The media bucket (moto's S3) with one image, its key; the media cache on the simulator's clock."""
+    monkeypatch.setenv("MEDIA_BUCKET", "media-bucket")
+    previous = runtime.media_cache()
+    runtime.use_media_cache(MediaCache(clock=sim.state.clock.now))
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="media-bucket")
+    s3.put_object(
+        Bucket="media-bucket", Key="welcome/banner.png", Body=b"\x89PNG fake", ContentType="image/png"
+    )
+    yield "welcome/banner.png"
+    runtime.use_media_cache(previous)
+
+
 def test_group_template_answers_match_their_models(
-    call: Recorder, document: dict[str, Any], responses_module: ModuleType, sim: SimulatorHandle
+    call: Recorder,
+    document: dict[str, Any],
+    responses_module: ModuleType,
+    sim: SimulatorHandle,
+    bucket_image: str,
 ) -> None:
     link = {"title": "t", "url": "https://example.com/", "desc": "d"}
     status, created = call(
@@ -364,6 +384,18 @@ def test_group_template_answers_match_their_models(
     assert {d["kind"] for d in report["drift"]} == {"content_differs", "missing_in_wecom"}
     assert call("POST", f"{TEMPLATES}/reconcile", {"repair": True})[1]["drift"][0]["repaired"] is True
     assert call("DELETE", f"{TEMPLATES}/{created['template_id']}")[0] == 204
+
+    bucket = bucket_image
+    from_bucket = call("POST", TEMPLATES, {"image": {"s3_key": bucket}, "text": {"content": "hi"}})[1]
+    assert from_bucket["wecom_media"]
+    gone = call("POST", TEMPLATES, {"image": {"s3_key": bucket}})[1]["template_id"]
+    with sim.state.lock:
+        del sim.state.templates[gone]  # deleted in the admin console
+    requests.post(f"{sim.url}/__sim/clock", json={"advance": 61 * 3600}, timeout=5).raise_for_status()
+    assert runtime.media_refresh().run()["templates_gone"] == 1
+    listed = call("GET", TEMPLATES)[1]["items"]
+    assert [t["media_refresh_error"]["reason"] for t in listed if t["template_id"] == gone] == ["gone"]
+    call("GET", f"{TEMPLATES}/{from_bucket['template_id']}")
 
     seen = _check(call, document, responses_module)
     assert seen == {

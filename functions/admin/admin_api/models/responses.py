@@ -7,7 +7,7 @@ answer; the answers stay the services' own JSON.
 
 Conventions: a key the service always writes is required (``X | None`` without default when it may be
 null); a key it writes only sometimes has a default. Unknown keys are refused (``extra="forbid"``): an
-undocumented key fails the test. Only WeCom's own content (``wecom``, ``wecom_media``, a drift's copies) is
+undocumented key fails the test. Only WeCom's own content (``wecom``, a drift's copies) is
 open-ended.
 """
 
@@ -251,6 +251,19 @@ class ResultsPage(Answer):
 
 
 # ----------------------------------------------------------------------------------- group templates
+class HeldMedia(Answer):
+    media_id: str
+    uploaded_at: Epoch
+
+
+class MediaRefreshError(Answer):
+    """Why the media refresh left this template alone (it holds an id that expires)."""
+
+    errcode: int
+    reason: Literal["not_owned", "gone"]
+    at: Epoch
+
+
 class Template(Answer):
     """A group welcome template: its content parts at the top level (like WeCom's answer), then the mirror's
     metadata; ``mirrored`` false when the mirror write failed or the template is only WeCom's."""
@@ -268,11 +281,11 @@ class Template(Answer):
     created_by_app: bool | None = None
     created_at_ms: int | None = None
     updated_at_ms: int | None = None
-    wecom_media: dict[str, Any] | None = Field(
-        None, description="the media ids WeCom holds for bucket objects"
+    wecom_media: dict[str, HeldMedia] | None = Field(
+        None, description="per bucket reference (kind:s3_key), the media id WeCom holds for it"
     )
     media_refreshed_at_ms: int | None = None
-    media_refresh_error: str | None = None
+    media_refresh_error: MediaRefreshError | None = None
     mirrored: bool
     warnings: list[str] | None = Field(None, description="create and edit only")
     wecom: dict[str, Any] | None = Field(None, description="GET: WeCom's content, as WeCom answers it")
