@@ -60,7 +60,8 @@ class Recorder:
         query: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
         timeout_s: int | None = None,
-    ) -> tuple[int, Any]:
+        expect: int | None = None,
+    ) -> Any:
         route, params = _route(path)
         event = http_event(
             method,
@@ -73,6 +74,9 @@ class Recorder:
         spec = self.spec if timeout_s is None else dataclasses.replace(self.spec, timeout=timeout_s)
         answer = self.handler(event, make_context(spec))
         status, text = answer["statusCode"], answer.get("body") or ""
+        if expect is not None:  # a refusal the scenario needs (its answer is not a success answer)
+            assert status == expect, text
+            return json.loads(text)
         assert status < 300, text
         is_json = answer.get("headers", {}).get("Content-Type", "").startswith("application/json")
         doc = json.loads(text) if text and is_json else text
@@ -275,6 +279,8 @@ def test_campaign_answers_match_their_models(
     assert call("POST", CAMPAIGNS, {**later, "send_at": int(time.time()) + 3600})[0] == 201
     assert call("POST", CAMPAIGNS, {**campaign, "name": "resumed"}, timeout_s=1)[0] == 202
 
+    refused = {**campaign, "attachments": [{"msgtype": "image", "image": {"media_id": "UNKNOWN"}}]}
+    assert call("POST", CAMPAIGNS, refused, expect=400)["error"]["errcode"] == 40007
     reminded = call("POST", f"{CAMPAIGNS}/{campaign_id}/remind")[1]
     assert reminded["reminded"] == [msgid]
     control(sim, f"groupmsg/{msgid}/send", {"userids": ["zhangsan"], "customer_status": {"wm0": 1, "wm2": 2}})
@@ -287,6 +293,8 @@ def test_campaign_answers_match_their_models(
     page = call("GET", CAMPAIGNS, query={"limit": "2"})[1]
     call("GET", CAMPAIGNS, query={"cursor": page["cursor"]})
     call("GET", CAMPAIGNS, query={"status": "scheduled"})
+    failed = call("GET", CAMPAIGNS, query={"status": "failed"})[1]["items"]
+    assert [c["errcode"] for c in failed] == [40007]
     rows = call("GET", f"{CAMPAIGNS}/{campaign_id}/results", query={"format": "json", "limit": "3"})[1]
     assert len(rows["items"]) == 3 and rows["cursor"]
     call("GET", f"{CAMPAIGNS}/{campaign_id}/results", query={"cursor": rows["cursor"]})
@@ -382,6 +390,14 @@ def test_group_template_answers_match_their_models(
         assert call("DELETE", f"{TEMPLATES}/{image['template_id']}")[0] == 200
     report = call("POST", f"{TEMPLATES}/reconcile")[1]
     assert {d["kind"] for d in report["drift"]} == {"content_differs", "missing_in_wecom"}
+    with _mirror_writes_fail("record_group_template_added"):
+        assert call("POST", TEMPLATES, {"text": {"content": "lost"}})[1]["mirrored"] is False
+    report = call("POST", f"{TEMPLATES}/reconcile")[1]
+    assert {d["kind"] for d in report["drift"]} == {
+        "content_differs",
+        "missing_in_wecom",
+        "missing_in_mirror",
+    }
     assert call("POST", f"{TEMPLATES}/reconcile", {"repair": True})[1]["drift"][0]["repaired"] is True
     assert call("DELETE", f"{TEMPLATES}/{created['template_id']}")[0] == 204
 
@@ -396,6 +412,9 @@ def test_group_template_answers_match_their_models(
     listed = call("GET", TEMPLATES)[1]["items"]
     assert [t["media_refresh_error"]["reason"] for t in listed if t["template_id"] == gone] == ["gone"]
     call("GET", f"{TEMPLATES}/{from_bucket['template_id']}")
+    fault = {"path": "group_welcome_template/get", "http_status": 502}
+    requests.post(f"{sim.url}/__sim/faults", json=fault, timeout=5).raise_for_status()
+    assert call("POST", f"{TEMPLATES}/reconcile")[1]["unchecked"]
 
     seen = _check(call, document, responses_module)
     assert seen == {
