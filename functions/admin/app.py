@@ -17,8 +17,9 @@ from typing import Any
 from admin_api import errors
 from admin_api.body import CheckedBodyValidation
 from admin_api.document import generate
+from admin_api.models.responses import Health, OpenApiDocument
 from admin_api.routes import campaigns, group_templates, welcome
-from admin_api.routes.common import ok
+from admin_api.routes.common import ok, success
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
@@ -59,7 +60,7 @@ def _no_route(_exc: Exception) -> Response:
     return _json(404, {"error": {"code": "not_found", "message": "no such route"}})
 
 
-@app.get("/admin/health")
+@app.get("/admin/health", responses={200: success("the function answers", Health)})
 def health():
     return ok(200, {"status": "ok"})
 
@@ -70,7 +71,7 @@ def document() -> dict[str, Any]:
     return generate(app)
 
 
-@app.get("/admin/openapi.json")
+@app.get("/admin/openapi.json", responses={200: success("this document", OpenApiDocument)})
 def openapi_document():
     return ok(200, document())
 

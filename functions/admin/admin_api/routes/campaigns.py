@@ -13,7 +13,14 @@ from refusals import create_status
 
 from admin_api.models.campaigns import IDEMPOTENCY_KEY_PATTERN, CampaignBody, RemindBody
 from admin_api.models.common import error_responses
-from admin_api.models.welcome import Page
+from admin_api.models.responses import (
+    Campaign,
+    CampaignCancelled,
+    CampaignCreated,
+    CampaignPage,
+    Reminded,
+    ResultsPage,
+)
 from admin_api.routes.common import as_sent, ok, query, success
 from wecom_bundle import runtime, validation
 from wecom_bundle.campaigns import cancel, create, queries, reminders, results
@@ -35,9 +42,9 @@ def _deadline() -> float | None:
 @router.post(
     "/admin/campaigns",
     responses={
-        200: success("a replayed create (Idempotent-Replayed: true)"),
-        201: success("created or scheduled"),
-        202: success("accepted: the scheduled function creates the remaining tasks"),
+        200: success("a replayed create (Idempotent-Replayed: true)", CampaignCreated),
+        201: success("created or scheduled", CampaignCreated),
+        202: success("accepted: the scheduled function creates the remaining tasks", CampaignCreated),
         **error_responses(400, 409, 503),
     },
 )
@@ -56,7 +63,8 @@ def create_campaign(
 
 
 @router.get(
-    "/admin/campaigns", responses={200: success("campaigns, newest first", Page), **error_responses(400)}
+    "/admin/campaigns",
+    responses={200: success("campaigns, newest first", CampaignPage), **error_responses(400)},
 )
 def list_campaigns(
     status: Annotated[CampaignStatus | None, Query()] = None, limit: Limit = None, cursor: Cursor = None
@@ -65,7 +73,8 @@ def list_campaigns(
 
 
 @router.get(
-    "/admin/campaigns/<campaign_id>", responses={200: success("the campaign"), **error_responses(404)}
+    "/admin/campaigns/<campaign_id>",
+    responses={200: success("the campaign", Campaign), **error_responses(404)},
 )
 def get_campaign(campaign_id: str):
     return ok(200, queries.get_campaign(runtime.campaign_deps(), campaign_id))
@@ -73,7 +82,7 @@ def get_campaign(campaign_id: str):
 
 @router.post(
     "/admin/campaigns/<campaign_id>/cancel",
-    responses={200: success("cancelled"), **error_responses(404, 409, 503)},
+    responses={200: success("cancelled", CampaignCancelled), **error_responses(404, 409, 503)},
 )
 def cancel_campaign(campaign_id: str):
     return ok(200, cancel.cancel_campaign(runtime.campaign_deps(), campaign_id))
@@ -81,7 +90,7 @@ def cancel_campaign(campaign_id: str):
 
 @router.post(
     "/admin/campaigns/<campaign_id>/remind",
-    responses={200: success("the reminders sent"), **error_responses(400, 404, 409, 429, 503)},
+    responses={200: success("the reminders sent", Reminded), **error_responses(400, 404, 409, 429, 503)},
 )
 def remind_campaign(campaign_id: str, body: Annotated[RemindBody | None, Body()] = None):
     return ok(200, reminders.remind_campaign(runtime.campaign_deps(), campaign_id, as_sent(body)))
@@ -92,7 +101,7 @@ def remind_campaign(campaign_id: str, body: Annotated[RemindBody | None, Body()]
     responses={
         200: OpenAPIResponse(
             description="a page of result rows (CSV: the next cursor in X-Next-Cursor)",
-            content={"application/json": {"model": Page}, "text/csv": {"schema": {"type": "string"}}},
+            content={"application/json": {"model": ResultsPage}, "text/csv": {"schema": {"type": "string"}}},
         ),
         **error_responses(400, 404),
     },

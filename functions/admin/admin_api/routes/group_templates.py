@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 
 from admin_api.models.common import error_responses
 from admin_api.models.group_templates import TEMPLATE_ID_MAX, Reconcile, TemplateCreate, TemplateEdit
+from admin_api.models.responses import DriftReport, Template, TemplateDeleted, TemplateList
 from admin_api.routes.common import as_sent, no_content, ok, success
 from wecom_bundle import runtime
 
@@ -18,27 +19,32 @@ TemplateId = Annotated[str, Path(description=f"WeCom's template id: 1 to {TEMPLA
 WECOM = (400, 403, 404, 409, 503)
 
 
-@router.post(BASE, responses={201: success("created"), **error_responses(*WECOM)})
+@router.post(BASE, responses={201: success("created", Template), **error_responses(*WECOM)})
 def create_group_template(body: Annotated[TemplateCreate, Body()]):
     return ok(201, runtime.group_templates().create_template(as_sent(body)))
 
 
-@router.get(BASE, responses={200: success("the templates"), **error_responses(503)})
+@router.get(BASE, responses={200: success("the templates", TemplateList), **error_responses(503)})
 def list_group_templates():
     return ok(200, runtime.group_templates().list_templates())
 
 
-@router.post(f"{BASE}/reconcile", responses={200: success("the drift report"), **error_responses(400, 503)})
+@router.post(
+    f"{BASE}/reconcile",
+    responses={200: success("the drift report", DriftReport), **error_responses(400, 503)},
+)
 def reconcile_group_templates(body: Annotated[Reconcile | None, Body()] = None):
     return ok(200, runtime.group_template_reconcile().reconcile(as_sent(body)))
 
 
-@router.get(f"{BASE}/<template_id>", responses={200: success("the template"), **error_responses(*WECOM)})
+@router.get(
+    f"{BASE}/<template_id>", responses={200: success("the template", Template), **error_responses(*WECOM)}
+)
 def get_group_template(template_id: TemplateId):
     return ok(200, runtime.group_templates().get_template(template_id))
 
 
-@router.put(f"{BASE}/<template_id>", responses={200: success("edited"), **error_responses(*WECOM)})
+@router.put(f"{BASE}/<template_id>", responses={200: success("edited", Template), **error_responses(*WECOM)})
 def edit_group_template(template_id: TemplateId, body: Annotated[TemplateEdit, Body()]):
     return ok(200, runtime.group_templates().edit_template(template_id, as_sent(body)))
 
@@ -46,7 +52,7 @@ def edit_group_template(template_id: TemplateId, body: Annotated[TemplateEdit, B
 @router.delete(
     f"{BASE}/<template_id>",
     responses={
-        200: success("deleted here, WeCom's copy gone"),
+        200: success("deleted here, WeCom's copy gone", TemplateDeleted),
         204: success("deleted"),
         **error_responses(*WECOM),
     },

@@ -8,7 +8,8 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
 from admin_api.models.common import RULE_ID_PATTERN, error_responses
-from admin_api.models.welcome import Page, RuleBody, Rules
+from admin_api.models.responses import Rule, RuleList, SavedRule, WelcomePage
+from admin_api.models.welcome import RuleBody
 from admin_api.routes.common import as_sent, no_content, ok, query, success
 from wecom_bundle import runtime, validation
 
@@ -18,13 +19,13 @@ Limit = Annotated[int | None, Query(ge=1, le=validation.MAX_PAGE, description="p
 Cursor = Annotated[str | None, Query(description="the cursor of the previous page")]
 
 
-@router.get("/admin/welcome-rules", responses={200: success("rules, highest priority first", Rules)})
+@router.get("/admin/welcome-rules", responses={200: success("rules, highest priority first", RuleList)})
 def list_rules():
     return ok(200, {"items": runtime.welcome_admin().list_rules()})
 
 
 @router.get(
-    "/admin/welcome-rules/<rule_id>", responses={200: success("the rule"), **error_responses(400, 404)}
+    "/admin/welcome-rules/<rule_id>", responses={200: success("the rule", Rule), **error_responses(400, 404)}
 )
 def get_rule(rule_id: RuleId):
     return ok(200, runtime.welcome_admin().get_rule(rule_id))
@@ -33,8 +34,8 @@ def get_rule(rule_id: RuleId):
 @router.put(
     "/admin/welcome-rules/<rule_id>",
     responses={
-        200: success("replaced (with warnings)"),
-        201: success("created (with warnings)"),
+        200: success("replaced (with warnings)", SavedRule),
+        201: success("created (with warnings)", SavedRule),
         **error_responses(400),
     },
 )
@@ -52,7 +53,7 @@ def delete_rule(rule_id: RuleId):
 
 
 @router.get(
-    "/admin/welcomes", responses={200: success("welcomes, newest first", Page), **error_responses(400)}
+    "/admin/welcomes", responses={200: success("welcomes, newest first", WelcomePage), **error_responses(400)}
 )
 def list_welcomes(
     external_userid: Annotated[str | None, Query()] = None,

@@ -1,0 +1,354 @@
+"""The admin API's success answers, as the layer services build them today (documentation only).
+
+Why these exist: the generated document shows each answer's shape, and ``tests/unit/admin/test_responses.py``
+validates every real answer against the model documented for its status, so the document cannot drift from
+the services. The routes carry no return annotation: Powertools would re-validate and re-serialise every
+answer; the answers stay the services' own JSON.
+
+Conventions: a key the service always writes is required (``X | None`` without default when it may be
+null); a key it writes only sometimes has a default. Unknown keys are refused (``extra="forbid"``): an
+undocumented key fails the test. Only WeCom's own content (``wecom``, a drift's copies) is
+open-ended.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from admin_api.models.campaigns import Reminders, TagFilter
+from admin_api.models.content import (
+    Attachment,
+    CampaignAttachment,
+    Image,
+    Link,
+    Media,
+    MessageText,
+    Miniprogram,
+    TemplateText,
+)
+from admin_api.models.welcome import Match
+from wecom_bundle.campaigns import queries
+from wecom_bundle.result_sync import totals
+
+CampaignStatus = Literal[queries.STATUSES]  # type: ignore[valid-type]
+ResultStatus = Literal[tuple(totals.STATUS_NAMES.values())]  # type: ignore[valid-type]
+Epoch = Annotated[int, Field(description="epoch seconds")]
+WelcomeOutcome = Literal["sent", "already_sent", "expired", "failed", "no_rule"]
+Cursor = Field(description="the next page's cursor; null on the last page")
+
+
+class Answer(BaseModel):
+    """An answer's object: every key documented, none other (strict: a number is a number)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+# ------------------------------------------------------------------------------------------- welcome
+class Rule(Answer):
+    """A stored welcome rule: the PUT body normalised (defaults filled, empty parts dropped)."""
+
+    rule_id: str
+    priority: int
+    match: Match = Field(description="{} for a default rule")
+    attachments: list[Attachment]
+    updated_at_ms: int
+    text: MessageText | None = None
+    description: str | None = None
+
+
+class SavedRule(Rule):
+    warnings: list[str] = Field(description="things that are allowed but probably not meant; [] when none")
+
+
+class RuleList(Answer):
+    items: list[Rule]
+
+
+class Welcome(Answer):
+    """One welcome of the log: one add-contact event and its outcome (claims in flight are not listed)."""
+
+    external_userid: str
+    userid: str
+    state: str = Field(description="the contact way's state; empty when none")
+    create_time: Epoch
+    outcome: WelcomeOutcome
+    rule_id: str | None = Field(description="the rule that was sent (null when none matched)")
+    errcode: int | None = Field(description="WeCom's errcode of the last attempt, when it failed")
+    attempts: int
+    first_error: str | None = Field(description="what the first attempt got, when it failed")
+    latency_ms: int | None
+    recorded_at_ms: int
+
+
+class WelcomePage(Answer):
+    items: list[Welcome]
+    cursor: str | None = Cursor
+
+
+# ----------------------------------------------------------------------------------------- campaigns
+class MemberTotals(Answer):
+    sent: int
+    unsent: int
+
+
+class CustomerTotals(Answer):
+    unsent: int
+    sent: int
+    not_friend: int
+    limit_reached: int
+
+
+class Totals(Answer):
+    members: MemberTotals
+    customers: CustomerTotals
+
+
+class CampaignSummary(Answer):
+    """A campaign as listed (``GET /admin/campaigns``)."""
+
+    campaign_id: str
+    name: str | None
+    status: CampaignStatus
+    origin: Literal["admin_api", "admin_console", "member"] | None = Field(
+        description="admin_api: created here; admin_console or member: found by the result sync"
+    )
+    chat_type: Literal["single", "group"] | None
+    created_at: Epoch | None
+    send_at: Epoch | None
+    sent_at: Epoch | None
+    cancelled_at: Epoch | None
+    audience_size: int
+    msgid_count: int
+    fail_list_size: int
+    totals: Totals
+    totals_synced_at: Epoch | None
+    errcode: int | None = Field(None, description="WeCom's refusal of a failed campaign")
+    errmsg: str | None = None
+
+
+class CampaignPage(Answer):
+    items: list[CampaignSummary]
+    cursor: str | None = Cursor
+
+
+class Chunk(Answer):
+    """One add_msg_template call (up to 10 000 recipients)."""
+
+    chunk: int
+    state: Literal["pending", "calling", "sent", "failed"]
+    msgid: str | None = None
+    audience_count: int | None = None
+    fail_count: int | None = None
+    errcode: int | None = None
+    sent_at: Epoch | None = None
+    cancelled_at: Epoch | None = None
+
+
+class ReminderEvent(Answer):
+    msgid: str
+    at: Epoch
+    trigger: Literal["manual", "scheduled"]
+    outcome: Literal["sent", "uncertain"] = Field(description="uncertain: WeCom did not answer")
+
+
+class Member(Answer):
+    msgid: str
+    userid: str
+    status: Literal["sent", "unsent"]
+    send_time: Epoch | None = None
+    customers: dict[str, int] = Field(description="the member's customers by result status")
+    sent_rate: float | None = Field(None, description="absent when the member has no customer")
+
+
+class SyncState(Answer):
+    msgid: str
+    sync_state: Literal["active", "done", "refused"] | None = None
+    last_synced_at: Epoch | None = None
+    next_sync_at: Epoch | None = None
+    sync_errcode: int | None = None
+
+
+class Campaign(CampaignSummary):
+    """One campaign (``GET /admin/campaigns/{id}``), without its audience (up to 100 000 ids)."""
+
+    sender: str | None
+    text: MessageText | None
+    attachments: list[CampaignAttachment]
+    tag_filter: TagFilter | None
+    allow_select: bool | None
+    msgids: list[str]
+    chunks: list[Chunk]
+    reminder_policy: Reminders | None
+    next_remind_at: Epoch | None
+    reminders: list[ReminderEvent]
+    members: list[Member]
+    members_truncated: bool
+    sync: list[SyncState]
+
+
+class ChunkError(Answer):
+    chunk: int
+    errcode: int | None
+    errmsg: str
+
+
+class CampaignCreated(Answer):
+    """A create's answer (the same, replayed, for a repeated Idempotency-Key)."""
+
+    campaign_id: str
+    status: CampaignStatus
+    msgids: list[str]
+    fail_list: list[str] = Field(description="external userids WeCom could not send to")
+    send_at: Epoch | None = Field(None, description="a scheduled campaign's send time")
+    chunk_errors: list[ChunkError] | None = None
+
+
+class CancelFailure(Answer):
+    msgid: str
+    reason: str
+    errcode: int | None = None
+
+
+class CampaignCancelled(Answer):
+    campaign_id: str
+    status: Literal["cancelled"]
+    msgids: list[str]
+    cancelled: list[str]
+    failed: list[CancelFailure]
+
+
+class RemindOutcome(Answer):
+    msgid: str
+    result: Literal["sent", "uncertain", "refused", "failed"]
+    next_allowed_at: int | None = Field(
+        None, description="refused: epoch ms when WeCom's cap allows the next"
+    )
+    errcode: int | None = None
+
+
+class Reminded(Answer):
+    campaign_id: str
+    reminded: list[str]
+    refused: list[RemindOutcome]
+    failed: list[RemindOutcome]
+    outcomes: list[RemindOutcome]
+
+
+class ResultRow(Answer):
+    msgid: str
+    userid: str | None = None
+    external_userid: str | None = None
+    chat_id: str | None = None
+    send_time: Epoch | None = None
+    status: ResultStatus  # type: ignore[valid-type]
+
+
+class ResultsPage(Answer):
+    items: list[ResultRow]
+    cursor: str | None = Cursor
+
+
+# ----------------------------------------------------------------------------------- group templates
+class HeldMedia(Answer):
+    media_id: str
+    uploaded_at: Epoch
+
+
+class MediaRefreshError(Answer):
+    """Why the media refresh left this template alone (it holds an id that expires)."""
+
+    errcode: int
+    reason: Literal["not_owned", "gone"]
+    at: Epoch
+
+
+class Template(Answer):
+    """A group welcome template: its content parts at the top level (like WeCom's answer), then the mirror's
+    metadata; ``mirrored`` false when the mirror write failed or the template is only WeCom's."""
+
+    template_id: str
+    text: TemplateText | None = None
+    image: Image | None = None
+    link: Link | None = None
+    miniprogram: Miniprogram | None = None
+    file: Media | None = None
+    video: Media | None = None
+    notify: int | None = None
+    agentid: int | None = None
+    origin: Literal["admin_api", "adopted"] | None = None
+    created_by_app: bool | None = None
+    created_at_ms: int | None = None
+    updated_at_ms: int | None = None
+    wecom_media: dict[str, HeldMedia] | None = Field(
+        None, description="per bucket reference (kind:s3_key), the media id WeCom holds for it"
+    )
+    media_refreshed_at_ms: int | None = None
+    media_refresh_error: MediaRefreshError | None = None
+    mirrored: bool
+    warnings: list[str] | None = Field(None, description="create and edit only")
+    wecom: dict[str, Any] | None = Field(None, description="GET: WeCom's content, as WeCom answers it")
+    in_sync: bool | None = Field(None, description="GET: whether WeCom's content matches the mirror's")
+
+
+class TemplateList(Answer):
+    items: list[Template]
+    count: int
+    limit: int = Field(description="WeCom's cap per corp")
+
+
+class TemplateDeleted(Answer):
+    """Deleted in WeCom, but the mirror write failed (reconcile repairs it)."""
+
+    template_id: str
+    deleted: Literal[True]
+    mirrored: Literal[False]
+    warnings: list[str]
+
+
+class Checked(Answer):
+    templates: int
+    intents: int
+
+
+class Drift(Answer):
+    kind: Literal[
+        "missing_in_wecom", "content_differs", "missing_in_mirror", "add_not_in_wecom", "add_unconfirmed"
+    ]
+    template_id: str | None
+    intent_id: str | None = None
+    mirror: dict[str, Any] | None = Field(None, description="the mirror's (or the add intent's) content")
+    wecom: dict[str, Any] | None = Field(None, description="WeCom's content")
+    repaired: bool | None = None
+    repair: str | None = Field(None, description="what the repair does")
+
+
+class Unchecked(Answer):
+    template_id: str
+    reason: str
+    errcode: int | None = None
+
+
+class DriftReport(Answer):
+    checked: Checked
+    in_sync: bool
+    drift: list[Drift]
+    unchecked: list[Unchecked]
+    in_flight: int = Field(description="adds younger than a minute, still waiting for WeCom's answer")
+    repair: bool
+
+
+# ---------------------------------------------------------------------------------------------- the API
+class Health(Answer):
+    status: Literal["ok"]
+
+
+class OpenApiDocument(Answer):
+    """This document (OpenAPI 3.1): the parts' own schema is the OpenAPI specification's."""
+
+    openapi: str
+    info: dict[str, Any]
+    servers: list[dict[str, Any]]
+    paths: dict[str, Any]
+    components: dict[str, Any]
