@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import ConfigDict, Field
 
@@ -49,12 +49,3 @@ class RuleBody(Strict):
     text: MessageText | None = None
     attachments: list[Attachment] | None = Field(None, max_length=MAX_ATTACHMENTS)
     description: Description | None = None  # type: ignore[valid-type]
-
-
-class Rules(Strict):
-    items: list[dict[str, Any]]
-
-
-class Page(Strict):
-    items: list[dict[str, Any]]
-    cursor: str | None = Field(None, description="the next page's cursor; null on the last page")
