@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -100,6 +101,20 @@ def table_snapshot(table: Any) -> list[dict[str, Any]]:
             break
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
     return sorted(items, key=lambda item: (str(item.get("pk")), str(item.get("sk"))))
+
+
+@contextlib.contextmanager
+def media_cache_installed(cache: Any) -> Iterator[Any]:
+    """The container's media cache replaced by ``cache`` (e.g. one on the simulator's clock) for the block,
+    then the previous one put back (``runtime.use_media_cache`` rebuilds the services that held it)."""
+    from wecom_bundle import runtime
+
+    previous = runtime.media_cache()
+    runtime.use_media_cache(cache)
+    try:
+        yield cache
+    finally:
+        runtime.use_media_cache(previous)
 
 
 def no_sleep(_seconds: float) -> None:

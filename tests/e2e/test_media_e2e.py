@@ -18,7 +18,7 @@ import botocore.config
 import pytest
 import requests
 
-from wecom_bundle import runtime
+from tests.support import media_cache_installed
 from wecom_bundle.media.cache import MediaCache
 
 pytestmark = pytest.mark.e2e
@@ -31,8 +31,6 @@ KEY = f"welcome/{RUN}/banner.png"
 @pytest.fixture
 def stack(local_stack: Any) -> Iterator[Any]:
     requests.post(f"{local_stack.simulator.url}/__sim/reset", timeout=5).raise_for_status()
-    previous = runtime.media_cache()
-    runtime.use_media_cache(MediaCache(clock=local_stack.simulator.state.clock.now))
     s3 = boto3.client(
         "s3",
         endpoint_url=os.environ["S3_ENDPOINT"],
@@ -40,8 +38,8 @@ def stack(local_stack: Any) -> Iterator[Any]:
         config=botocore.config.Config(s3={"addressing_style": "path"}),
     )
     s3.put_object(Bucket=os.environ["MEDIA_BUCKET"], Key=KEY, Body=IMAGE, ContentType="image/png")
-    yield local_stack
-    runtime.use_media_cache(previous)
+    with media_cache_installed(MediaCache(clock=local_stack.simulator.state.clock.now)):
+        yield local_stack
 
 
 def _calls(stack: Any, path: str) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ import requests
 
 from local.wecom_sim.calllog import calls
 from local.wecom_sim.server import SimulatorHandle
-from tests.support import call_json, function_under_test
+from tests.support import call_json, function_under_test, media_cache_installed
 from tests.unit.media.test_media import BUCKET, DAY, HOUR, PDF, PNG, advance, uploads
 from wecom_bundle import runtime
 from wecom_bundle.group_templates import media as group_template_media
@@ -38,14 +38,12 @@ def sim(wecom_sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch) -> Iterator
     import boto3
 
     monkeypatch.setenv("MEDIA_BUCKET", BUCKET)
-    previous = runtime.media_cache()
-    runtime.use_media_cache(MediaCache(clock=wecom_sim.state.clock.now))
     s3 = boto3.client("s3", region_name="us-east-1")
     s3.create_bucket(Bucket=BUCKET)
     s3.put_object(Bucket=BUCKET, Key=IMAGE_KEY, Body=PNG, ContentType="image/png")
     s3.put_object(Bucket=BUCKET, Key=FILE_KEY, Body=PDF, ContentType="application/pdf")
-    yield wecom_sim
-    runtime.use_media_cache(previous)
+    with media_cache_installed(MediaCache(clock=wecom_sim.state.clock.now)):
+        yield wecom_sim
 
 
 @pytest.fixture(scope="module")

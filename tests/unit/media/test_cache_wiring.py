@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from local.wecom_sim.server import SimulatorHandle
+from tests.support import media_cache_installed
 from wecom_bundle import runtime
 from wecom_bundle.media.cache import MediaCache, MediaRef, MediaUnavailable, Settings
 
@@ -57,12 +58,9 @@ def fake_cache(clock: FakeClock, repo: FakeRepo) -> MediaCache:
 @pytest.fixture
 def installed() -> Iterator[tuple[MediaCache, FakeRepo, FakeClock]]:
     """A cache on fakes installed as the container's; the previous one is put back afterwards."""
-    previous = runtime.media_cache()
     clock, repo = FakeClock(1_000), FakeRepo("m1", 1_000)
-    cache = fake_cache(clock, repo)
-    runtime.use_media_cache(cache)
-    yield cache, repo, clock
-    runtime.use_media_cache(previous)
+    with media_cache_installed(fake_cache(clock, repo)) as cache:
+        yield cache, repo, clock
 
 
 def test_the_cache_ages_ids_on_the_clock_it_was_given() -> None:

@@ -22,7 +22,7 @@ from local.settings import DEV_DEFAULTS
 from local.wecom_sim.calllog import calls
 from local.wecom_sim.endpoints_welcome import issue_welcome_code
 from local.wecom_sim.server import SimulatorHandle
-from tests.support import campaign_deps, function_under_test, race
+from tests.support import campaign_deps, function_under_test, media_cache_installed, race
 from wecom_bundle import runtime
 from wecom_bundle.campaigns import create
 from wecom_bundle.campaigns import repo as campaign_repo
@@ -50,8 +50,6 @@ IMAGE_REF = MediaRef("image", "welcome/banner.png")
 def sim(wecom_sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch) -> Iterator[SimulatorHandle]:
     """Simulator + bucket; the container's media cache lives on the simulator's clock."""
     monkeypatch.setenv("MEDIA_BUCKET", BUCKET)
-    previous = runtime.media_cache()
-    runtime.use_media_cache(MediaCache(clock=wecom_sim.state.clock.now))
     s3 = boto3.client("s3", region_name="us-east-1")
     s3.create_bucket(Bucket=BUCKET)
     s3.put_object(Bucket=BUCKET, Key="welcome/banner.png", Body=PNG, ContentType="image/png")
@@ -66,8 +64,8 @@ def sim(wecom_sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch) -> Iterator
         },
         timeout=5,
     ).raise_for_status()
-    yield wecom_sim
-    runtime.use_media_cache(previous)
+    with media_cache_installed(MediaCache(clock=wecom_sim.state.clock.now)):
+        yield wecom_sim
 
 
 def cache() -> MediaCache:
