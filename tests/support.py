@@ -85,7 +85,7 @@ def race(workers: int, work: Callable[[int], Any]) -> list[Any]:
         thread.start()
     for thread in threads:
         thread.join()
-    assert errors == []
+    assert errors == [], errors
     return results
 
 

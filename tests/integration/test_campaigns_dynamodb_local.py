@@ -128,7 +128,16 @@ def test_reminder_cap_holds_under_concurrent_scheduled_and_manual_reminders(sim:
                 try:
                     return remind_campaign(DEPS, campaign_id, None, now_ms=(sent_at + offset_s) * 1000 + i)
                 except AdminRefusal as exc:
-                    assert exc.code == "reminder_limit" and exc.extra["next_allowed_at"] > sent_at + offset_s
+                    refusal = (
+                        exc.code,
+                        exc.extra,
+                        sent_at,
+                        offset_s,
+                        i,
+                    )  # says which rule broke, if one does
+                    assert (
+                        exc.code == "reminder_limit" and exc.extra["next_allowed_at"] > sent_at + offset_s
+                    ), refusal
                     return exc.code
             # a scheduled run that somehow skipped the turn claim: only the ledger stands in its way
             return [
