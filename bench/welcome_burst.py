@@ -1,9 +1,12 @@
 """A burst of add-contact callbacks through the local gateway, each delivered three times like WeCom's
 retries, against the WeCom simulator on loopback: exactly once, latency, gettoken and DynamoDB round trips.
 
-Method: ``start_stack`` (moto DynamoDB server, simulator, gateway, all on 127.0.0.1). 500 distinct events are
-prepared (welcome code issued by the simulator, XML encrypted and signed with the dev keys), then 1 500 HTTP
-POSTs — each event three times back to back, so the copies race — go out on 32 keep-alive connections.
+Method: ``start_stack`` (moto DynamoDB server, simulator, gateway, all on 127.0.0.1). 1 500 HTTP POSTs of 500
+distinct events — each event three times back to back, so the copies race — go out on 32 keep-alive
+connections. Each event is made when its first copy is about to be posted (welcome code issued by the
+simulator, XML encrypted and signed with the dev keys), as WeCom pushes a callback the moment it issues the
+code: a code issued for the whole burst up front would age by the burst's length before its turn, and a slow
+machine would measure expired codes instead of the product.
 Latency is from the first POST of an event to the simulator's receipt of ``send_welcome_msg``. DynamoDB round
 trips are counted with a botocore hook on the layer's client; containers are warm after the first requests
 (the gateway runs the handler in-process, like one warm Lambda serving concurrent requests).
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import collections
 import statistics
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -27,23 +31,36 @@ from local.wecom_sim.endpoints_welcome import issue_welcome_code
 EVENTS, COPIES, CONNECTIONS = 500, 3, 32
 
 
-def _prepare(stack: Any, n: int) -> list[tuple[str, dict[str, Any]]]:
-    env = dict(DEV_DEFAULTS)
-    prepared = []
-    for i in range(n):
+class _Events:
+    """Event ``i`` (its welcome code and signed POST), made on first use and shared by its copies."""
+
+    def __init__(self, stack: Any) -> None:
+        self._stack, self._env = stack, dict(DEV_DEFAULTS)
+        self._made: dict[int, tuple[str, dict[str, Any]]] = {}
+        self._locks: collections.defaultdict[int, threading.Lock] = collections.defaultdict(threading.Lock)
+
+    def get(self, i: int) -> tuple[str, dict[str, Any]]:
+        with self._locks[i]:
+            if i not in self._made:
+                self._made[i] = self._make(i)
+            return self._made[i]
+
+    def codes(self) -> set[str]:
+        return {code for code, _ in self._made.values()}
+
+    def _make(self, i: int) -> tuple[str, dict[str, Any]]:
         ext, user, create_time = f"wmBurst{i:05d}", f"member{i % 40:02d}", int(time.time())
-        with stack.simulator.state.lock:
-            code = issue_welcome_code(stack.simulator.state, user, ext, create_time)
+        with self._stack.simulator.state.lock:
+            code = issue_welcome_code(self._stack.simulator.state, user, ext, create_time)
         fields = add_contact_fields(
-            env,
+            self._env,
             userid=user,
             external_userid=ext,
             state=f"expo-{i % 7}",
             welcome_code=code,
             create_time=create_time,
         )
-        prepared.append((code, callback_post_event(env, fields)))
-    return prepared
+        return code, callback_post_event(self._env, fields)
 
 
 def _count_dynamodb_calls() -> collections.Counter[str]:
@@ -75,15 +92,13 @@ def _burst(stack: Any, events: int) -> dict[str, Any]:
         timeout=10,
     )
     dynamodb = _count_dynamodb_calls()
-    prepared = _prepare(stack, events)
+    made = _Events(stack)
     sent_at: dict[str, float] = {}
     statuses: collections.Counter[int] = collections.Counter()
     sessions: dict[int, requests.Session] = {}
 
-    def post(item: tuple[str, dict[str, Any]]) -> None:
-        code, event = item
-        import threading
-
+    def post(i: int) -> None:
+        code, event = made.get(i)
         session = sessions.setdefault(threading.get_ident(), requests.Session())
         sent_at.setdefault(code, time.time())
         answer = session.post(
@@ -94,7 +109,7 @@ def _burst(stack: Any, events: int) -> dict[str, Any]:
         )
         statuses[answer.status_code] += 1
 
-    work = [item for item in prepared for _ in range(COPIES)]
+    work = [i for i in range(events) for _ in range(COPIES)]
     dynamodb.clear()
     started = time.perf_counter()
     with ThreadPoolExecutor(CONNECTIONS) as pool:
@@ -108,7 +123,7 @@ def _burst(stack: Any, events: int) -> dict[str, Any]:
     with stack.simulator.state.lock:
         sends = sum(1 for c in stack.simulator.state.calls if c.path.endswith("send_welcome_msg"))
         gettoken = stack.simulator.state.gettoken_calls
-    codes = {code for code, _ in prepared}
+    codes = made.codes()
     return {
         "events": events,
         "requests": len(work),
