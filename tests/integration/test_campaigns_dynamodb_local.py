@@ -112,6 +112,12 @@ def _rolling_max(times_ms: list[int]) -> int:
     return max((sum(1 for t in ordered if start <= t < start + DAY_MS) for start in ordered), default=0)
 
 
+def slots_of(msgid: str) -> list[tuple[int, Any, Any, Any]]:
+    """A msgid's reminder ledger: (slot, at_ms, trigger, owner) per slot."""
+    slots = DEPS.reminders.reminder_slots(msgid)
+    return [(n, s.get("at_ms"), s.get("trigger"), s.get("owner")) for n, s in sorted(slots.items())]
+
+
 def test_reminder_cap_holds_under_concurrent_scheduled_and_manual_reminders(sim: SimulatorHandle) -> None:
     policy = {"first_after_minutes": 0, "every_minutes": 1}
     body = {"external_userid": ["wm0", "wm1", "wm2"], "text": unique_text(), "reminders": policy}
@@ -128,13 +134,8 @@ def test_reminder_cap_holds_under_concurrent_scheduled_and_manual_reminders(sim:
                 try:
                     return remind_campaign(DEPS, campaign_id, None, now_ms=(sent_at + offset_s) * 1000 + i)
                 except AdminRefusal as exc:
-                    refusal = (
-                        exc.code,
-                        exc.extra,
-                        sent_at,
-                        offset_s,
-                        i,
-                    )  # says which rule broke, if one does
+                    # Which rule broke, if one does: the refusal, and the ledger as it is right after it.
+                    refusal = (exc.code, exc.extra, sent_at, offset_s, i, [slots_of(m) for m in msgids])
                     assert (
                         exc.code == "reminder_limit" and exc.extra["next_allowed_at"] > sent_at + offset_s
                     ), refusal
