@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from local.events import http_event
 from local.wecom_sim.server import SimulatorHandle
+from tests.strategies import json_scalars, json_values
 from tests.support import admin_document, function_under_test, table_snapshot, with_campaign_customers
 
 pytestmark = pytest.mark.usefixtures("moto_table")
@@ -37,12 +38,8 @@ def _operations() -> list[tuple[str, str, dict[str, Any], list[dict[str, Any]]]]
 OPERATIONS = _operations()
 
 _TEXT = st.text(max_size=16)
-_SCALARS = st.none() | st.booleans() | st.integers(-(2**63), 2**63) | st.floats() | _TEXT
-_JSON = st.recursive(
-    _SCALARS,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_TEXT, inner, max_size=4),
-    max_leaves=12,
-)
+_SCALARS = json_scalars(_TEXT, int_bound=2**63, allow_nan=True)
+_JSON = json_values(_SCALARS, _TEXT, max_leaves=12)
 _HOSTILE_RAW = st.sampled_from(
     [
         '{"text": {"content": "\\ud800"}}',

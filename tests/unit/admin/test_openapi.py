@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from local.events import http_event
 from local.template import load_template
 from local.wecom_sim.server import SimulatorHandle
+from tests.strategies import json_scalars, json_values
 from tests.support import admin_document, function_under_test, with_campaign_customers
 from wecom_bundle import content, validation
 from wecom_bundle.campaigns import reminder_policy
@@ -184,18 +185,8 @@ def _call(
     return answer["statusCode"], json.loads(text) if text else None
 
 
-_SCALARS = (
-    st.none()
-    | st.booleans()
-    | st.integers(-(2**40), 2**40)
-    | st.floats(allow_nan=False)
-    | st.text(max_size=12)
-)
-_JSON = st.recursive(
-    _SCALARS,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
-    max_leaves=10,
-)
+_SCALARS = json_scalars(st.text(max_size=12))
+_JSON = json_values(_SCALARS, st.text(max_size=8), max_leaves=10)
 _MATCH = st.fixed_dictionaries(
     {},
     optional={

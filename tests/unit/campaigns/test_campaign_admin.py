@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from local.events import http_event
 from local.wecom_sim.calllog import calls
 from local.wecom_sim.server import SimulatorHandle
+from tests.strategies import json_scalars, json_values
 from tests.support import function_under_test, with_campaign_customers
 from wecom_bundle.campaigns.validation import parse_campaign
 
@@ -302,18 +303,8 @@ def test_openapi_describes_every_campaign_route(call: Any) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- fuzz
-_SCALARS = (
-    st.none()
-    | st.booleans()
-    | st.integers(-(2**40), 2**40)
-    | st.floats(allow_nan=False)
-    | st.text(max_size=20)
-)
-_JSON = st.recursive(
-    _SCALARS,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
-    max_leaves=12,
-)
+_SCALARS = json_scalars(st.text(max_size=20))
+_JSON = json_values(_SCALARS, st.text(max_size=8), max_leaves=12)
 _IDS = st.lists(st.sampled_from(["wm0", "wm1", "wmX", "", "wr1"]) | st.text(max_size=6), max_size=5)
 _ATTACHMENT = st.fixed_dictionaries(
     {"msgtype": st.sampled_from(["image", "link", "miniprogram", "video", "file", "x"])},
