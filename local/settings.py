@@ -13,6 +13,7 @@ DEV_DEFAULTS: dict[str, str] = {
     "API_PORT": "3000",
     "DYNAMODB": "moto",
     "WELCOME_TIMEZONE": "Asia/Shanghai",
+    "MASS_SEND_CUSTOMER_LIMIT": "month",
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_ACCESS_KEY_ID": "local",
     "AWS_SECRET_ACCESS_KEY": "local",

@@ -294,5 +294,6 @@ def _start_simulator(env: Mapping[str, str], callback_url: str) -> Any:
         callback_token=env["WECOM_CALLBACK_TOKEN"],
         encoding_aes_key=env["WECOM_ENCODING_AES_KEY"],
         callback_url=callback_url,
+        customer_limit=env.get("MASS_SEND_CUSTOMER_LIMIT") or "month",
     )
     return start_simulator(config, host="127.0.0.1", port=0)

@@ -41,6 +41,7 @@ def config_from_env(args: argparse.Namespace) -> SimulatorConfig:
         token_ttl=args.token_ttl,
         welcome_code_ttl=args.welcome_code_ttl,
         verbose=args.verbose,
+        customer_limit=os.environ.get("MASS_SEND_CUSTOMER_LIMIT") or "month",
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from . import calllog, control_callbacks, control_model, endpoints_auth, faults
+from . import calllog, control_callbacks, control_model, endpoints_auth, faults, groupmsg
 from .control_common import (
     ControlContext,
     ControlError,
@@ -78,6 +78,18 @@ def move_clock(ctx: ControlContext, req: Request, _: dict[str, str]) -> Response
     return get_clock(ctx, req, _)
 
 
+def customer_limit(ctx: ControlContext, req: Request, _: dict[str, str]) -> Response:
+    """``{"rule": "month"|"week"|"day"}``: the corp's per-customer mass-send cap from now on (a test caps a
+    customer with one message under ``day``); answers the rule in force. GET reads it."""
+    if req.method == "POST":
+        rule = body_of(req).get("rule")
+        if rule not in groupmsg.CAP_RULES:
+            raise ControlError(400, "rule must be month, week or day")
+        with ctx.state.lock:
+            ctx.state.config.customer_limit = rule
+    return reply({"rule": ctx.state.config.customer_limit})
+
+
 def expire_tokens(ctx: ControlContext, req: Request, _: dict[str, str]) -> Response:
     return reply({"expired": endpoints_auth.expire_tokens(ctx.state)})
 
@@ -108,6 +120,8 @@ ROUTES: dict[tuple[str, str], ControlHandler] = {
     ("GET", "/__sim/clock"): get_clock,
     ("POST", "/__sim/clock"): move_clock,
     ("POST", "/__sim/tokens/expire"): expire_tokens,
+    ("GET", "/__sim/customer_limit"): customer_limit,
+    ("POST", "/__sim/customer_limit"): customer_limit,
     ("POST", "/__sim/tokens/revoke"): revoke_tokens,
     **control_callbacks.ROUTES,
     **control_model.ROUTES,

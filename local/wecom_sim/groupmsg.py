@@ -1,4 +1,5 @@
-"""Mass-send tasks: splitting an audience per owning member, members confirming, the monthly cap.
+"""Mass-send tasks: splitting an audience per owning member, members confirming, the per-customer cap
+(month, week or day: ``SimulatorConfig.customer_limit``).
 
 Why this is separate from the endpoints: the same task model is created by ``add_msg_template`` (the product)
 and by the control API (tasks "created in the admin console"), and is advanced only by the control API
@@ -126,16 +127,37 @@ def _deliver(
     status = override if override is not None else _natural_status(state, task, recipient.target, now)
     recipient.status = status
     recipient.send_time = now if status == SENT else None
-    if status == SENT:
-        state.monthly_receipts[(recipient.target, month_key(now))] += 1
+    if status == SENT:  # counted in every rule's period, so the rule may change between sends
+        for rule in CAP_RULES:
+            state.monthly_receipts[(recipient.target, period_key(rule, now))] += 1
 
 
 def _natural_status(state: SimulatorState, task: GroupMsgTask, target: str, now: int) -> int:
     if task.chat_type == "single" and target not in state.customers:
         return NOT_FRIEND
-    if state.monthly_receipts[(target, month_key(now))] >= days_in_month(now):
+    rule = state.config.customer_limit
+    if state.monthly_receipts[(target, period_key(rule, now))] >= period_limit(rule, now):
         return LIMIT_REACHED
     return SENT
+
+
+CAP_RULES = ("month", "week", "day")
+
+
+def period_key(rule: str, timestamp: float) -> str:
+    """The cap's period (China time) of ``rule``: ``2026-12``, ``2026-W49`` or ``2026-12-05``."""
+    moment = datetime.fromtimestamp(timestamp, UTC).astimezone(WECOM_TZ)
+    if rule == "day":
+        return moment.strftime("%Y-%m-%d")
+    if rule == "week":
+        year, week, _ = moment.isocalendar()
+        return f"{year}-W{week:02d}"
+    return month_key(timestamp)
+
+
+def period_limit(rule: str, timestamp: float) -> int:
+    """Mass messages a customer may receive in the period: days in the month, 7 a week or 1 a day."""
+    return {"day": 1, "week": 7}.get(rule) or days_in_month(timestamp)
 
 
 def month_key(timestamp: float) -> str:

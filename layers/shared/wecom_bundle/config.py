@@ -188,6 +188,7 @@ def load_settings(read_secret: SecretReader = _from_secret) -> WeComSettings:
         values = _validate(from_env, "environment")
     else:
         values = _validate(read_secret(secret_id), "secret WECOM_SECRET_ID")
+    customer_limit_rule()  # a bad cap rule fails at load, naming it, like a bad secret
     return WeComSettings(
         corp_id=values["WECOM_CORP_ID"],
         corp_secret=values["WECOM_CORP_SECRET"],
@@ -309,6 +310,26 @@ def _env_number(name: str, default: N, parse: Callable[[str], N], kind: str) -> 
         return parse(raw)
     except ValueError as exc:
         raise ConfigError(f"{name} must be {kind}") from exc
+
+
+CUSTOMER_LIMIT_RULES = ("month", "week", "day")
+
+
+def customer_limit_rule() -> str:
+    """``MASS_SEND_CUSTOMER_LIMIT``: the per-customer mass-send cap WeCom applies to the corp (page 004:
+    days-in-month per month by default, or 7 per ISO week, or 1 per day). Anything else is a configuration
+    error naming the variable: silently assuming ``month`` would report customers uncapped who are capped."""
+    raw = os.environ.get("MASS_SEND_CUSTOMER_LIMIT")
+    if raw is None or raw == "":
+        return "month"
+    if raw not in CUSTOMER_LIMIT_RULES:
+        raise ConfigError("MASS_SEND_CUSTOMER_LIMIT must be one of month, week, day")
+    return raw
+
+
+def welcome_timezone() -> str:
+    """``WELCOME_TIMEZONE``: the corp's calendar (welcome-rule windows, the mass-send cap's periods)."""
+    return os.environ.get("WELCOME_TIMEZONE") or "Asia/Shanghai"
 
 
 def table_name() -> str:

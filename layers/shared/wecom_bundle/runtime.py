@@ -17,6 +17,8 @@ from wecom_bundle import config
 
 if TYPE_CHECKING:
     from wecom_bundle.campaigns.deps import CampaignDeps
+    from wecom_bundle.customers.history import CustomerHistory
+    from wecom_bundle.customers.quota import QuotaReader
     from wecom_bundle.group_templates.media import TemplateMedia
     from wecom_bundle.group_templates.reconcile import Reconciler
     from wecom_bundle.group_templates.service import GroupTemplateService
@@ -151,6 +153,35 @@ def sync_deps() -> SyncDeps:
     from wecom_bundle.result_sync.deps import SyncDeps
 
     return SyncDeps(repo=sync_repo, campaigns=campaign_deps(), send_messages=queue.send, wecom=wecom_client)
+
+
+# ----------------------------------------------------------------------------------------------- customers
+def quota_reader() -> QuotaReader:
+    """The cap as configured (``MASS_SEND_CUSTOMER_LIMIT`` in ``WELCOME_TIMEZONE``) on the customers'
+    repository; pending rows are looked for as far back as the result sync still syncs a task. Built per
+    call (a small value): the settings are read each time, so a test's environment is what it gets."""
+    from wecom_bundle.customers import repo
+    from wecom_bundle.customers.quota import QuotaReader
+    from wecom_bundle.result_sync.cadence import Cadence
+
+    return QuotaReader(
+        repo=repo,
+        rule=config.customer_limit_rule(),
+        tz=config.welcome_timezone(),
+        pending_window_s=Cadence.from_env().daily_until_s,
+    )
+
+
+def customer_history() -> CustomerHistory:
+    """One customer's history (the admin API): welcomes through the welcome admin, rows and the quota."""
+    from wecom_bundle.customers import repo
+    from wecom_bundle.customers.history import CustomerHistory
+
+    def welcomes(external_userid: str, limit: int) -> list[dict]:
+        listing = welcome_admin().list_welcomes({"external_userid": external_userid, "limit": str(limit)})
+        return list(listing["items"])
+
+    return CustomerHistory(repo, quota_reader(), welcomes, time.time)
 
 
 # ----------------------------------------------------------------------------------------------- group templates

@@ -23,6 +23,8 @@ sync member              ``MSGID#{msgid}``                ``MEMBER#{userid}``
 sync result row          ``MSGID#{msgid}``                ``R#{userid}#{external_userid or chat_id}``
 reminder slot            ``REMINDER#{msgid}``             ``SLOT#{slot}``
 media cache              ``MEDIA#{kind}#{bucket}#{key}``  ``MEDIA``
+customer cap counters    ``CUST#{external_userid}``       ``QUOTA#{YYYY-MM}`` (local month; ``s{DD}``/``l{DD}``)
+customer pending rows    ``CUST#{external_userid}``       ``PENDING#{YYYY-MM}`` (UTC month of the task)
 =======================  ===============================  =====================================================
 
 Indexes (sparse: an item writes only the index keys it needs; due sort keys are ``{time:010d}#{id}``):
@@ -36,6 +38,7 @@ gsi1   ``ORPHAN#{fingerprint}``                ``{first_attempt_at:010d}#{campai
 gsi1   ``MEDIA#DUE``                           ``{refresh_at:010d}#MEDIA#{kind}#{bucket}#{key}``
 gsi2   ``WLOG#USER#{userid}``                  welcome log sort key, as in gsi1
 gsi2   ``CAMPAIGNS#{status}``                  ``{created_at:010d}#{campaign_id}`` (one status)
+gsi2   ``CUSTMSG#{external_userid}``           ``{send_time or task_at:010d}#{msgid}#{userid}`` (result rows)
 gsi3   ``WLOG#MONTH#{YYYY-MM}``                welcome log sort key, as in gsi1
 gsi3   ``DUE#SEND`` / ``DUE#REMIND``           ``{at:010d}#{campaign_id}`` (send / reminder turn due)
 gsi3   ``DUE#SYNC``                            ``{next_sync_at:010d}#{msgid}`` (result sync due)
@@ -280,3 +283,42 @@ def media_key(kind: str, bucket: str, key: str) -> Key:
 
 def media_due_sk(refresh_at: int, kind: str, bucket: str, key: str) -> str:
     return due_sk(refresh_at, media_pk(kind, bucket, key))
+
+
+# ----------------------------------------------------------------------------------------------- customers
+# A customer's partition ``CUST#{external_userid}`` holds small counter items the result sync keeps: per local
+# month (``QUOTA#{YYYY-MM}``) one string set per local day of the rows counted as received (``s{DD}``) and of
+# the rows refused by the cap (``l{DD}``); per UTC month of the task's creation (``PENDING#{YYYY-MM}``) the
+# unsent rows (``p``). Result rows of single tasks are listed per customer in gsi2 (``CUSTMSG#…``).
+CUSTOMER_QUOTA_PREFIX = "QUOTA#"
+CUSTOMER_PENDING_PREFIX = "PENDING#"
+CUSTOMER_PENDING_ATTRIBUTE = "p"
+CUSTOMER_MESSAGES_PREFIX = "CUSTMSG#"
+
+
+def customer_pk(external_userid: str) -> str:
+    return f"CUST#{external_userid}"
+
+
+def customer_quota_key(external_userid: str, month: str) -> Key:
+    """``month`` is the local ``YYYY-MM`` (WELCOME_TIMEZONE) of the days the item counts."""
+    return _key(customer_pk(external_userid), f"{CUSTOMER_QUOTA_PREFIX}{month}")
+
+
+def customer_pending_key(external_userid: str, month: str) -> Key:
+    """``month`` is the UTC ``YYYY-MM`` of the creation of the tasks whose unsent rows the item lists."""
+    return _key(customer_pk(external_userid), f"{CUSTOMER_PENDING_PREFIX}{month}")
+
+
+def customer_day_attribute(kind: str, day: str) -> str:
+    """A counter item's set for one local day (``day`` ``YYYY-MM-DD``): ``s`` received, ``l`` limit reached."""
+    return f"{kind}{day[8:10]}"
+
+
+def customer_messages_pk(external_userid: str) -> str:
+    return f"{CUSTOMER_MESSAGES_PREFIX}{external_userid}"
+
+
+def customer_message_keys(external_userid: str, at: int, msgid: str, userid: str) -> dict[str, str]:
+    """A customer result row's place in the customer's listing (gsi2), newest first when read backwards."""
+    return {"gsi2pk": customer_messages_pk(external_userid), "gsi2sk": f"{int(at):010d}#{msgid}#{userid}"}

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from wecom_bundle import config
+from wecom_bundle.customers import repo as customers_repo
 from wecom_bundle.result_sync.budget import Budget
 
 if TYPE_CHECKING:
@@ -29,7 +31,8 @@ class SyncDeps:
 
     ``repo`` is ``result_sync.repo`` (or any object with its functions); ``campaigns`` the campaign
     services' collaborators (their repository holds the msgid registry, and ingestion asks the campaigns'
-    repair about unknown tasks); ``send_messages`` queues passes (``queue.send``: answers the refused ones).
+    repair about unknown tasks); ``send_messages`` queues passes (``queue.send``: answers the refused ones);
+    ``customers`` keeps each customer's counters (``customers.repo``) in ``customer_timezone``'s calendar.
     """
 
     repo: Any
@@ -39,6 +42,8 @@ class SyncDeps:
     page_limit: int = PAGE_LIMIT
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
+    customers: Any = customers_repo
+    customer_timezone: Callable[[], str] = config.welcome_timezone
 
     @property
     def campaign_repo(self) -> Any:

@@ -20,6 +20,7 @@ from wecom_bundle.dynamo.keys import (
     campaign_status_keys,
     chunk_key,
     chunk_sk,
+    customer_message_keys,
     due_upto,
     member_sk,
     msgid_key,
@@ -156,11 +157,16 @@ def member_results(msgid: str, userid: str) -> list[dict[str, Any]]:
 
 def write_results(msgid: str, rows: list[dict[str, Any]]) -> None:
     """Store result rows (new or changed only: the caller diffs), 25 per BatchWriteItem; unprocessed items
-    (throttling) are retried with backoff until written, so nothing is silently dropped."""
+    (throttling) are retried with backoff until written, so nothing is silently dropped. A customer's row
+    is also listed under its customer (gsi2 ``CUSTMSG#…``, by send time, else its task's creation)."""
     items = []
     for row in rows:
         target = row.get("external_userid") or row["chat_id"]  # a customer, or a group chat
-        items.append({"pk": msgid_pk(msgid), "sk": result_sk(row["userid"], target), **row})
+        item = {"pk": msgid_pk(msgid), "sk": result_sk(row["userid"], target), **row}
+        if row.get("external_userid") and row.get("task_at"):  # listed under its customer, newest first
+            at = int(row.get("send_time") or row["task_at"])
+            item |= customer_message_keys(target, at, msgid, row["userid"])
+        items.append(item)
     batch_put(items)
 
 

@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from wecom_bundle.customers import tally
 from wecom_bundle.result_sync.budget import Budget, OutOfTime
 from wecom_bundle.result_sync.cadence import Cadence
 from wecom_bundle.result_sync.queue import SyncMessage
@@ -61,6 +62,7 @@ class PassState:
     unsaved: set[str] = field(default_factory=set)  # members changed in memory, not yet written
     members_written: int = 0
     rows_written: int = 0
+    counter_updates: int = 0
     members_pulled: int = 0
 
 
@@ -219,7 +221,8 @@ def _target(row: dict[str, Any]) -> str:
 
 
 def _result_row(state: PassState, userid: str, row: dict[str, Any]) -> dict[str, Any]:
-    """The stored shape: ``external_userid`` for single tasks, ``chat_id`` for group tasks, never both."""
+    """The stored shape: ``external_userid`` for single tasks, ``chat_id`` for group tasks, never both.
+    A customer's row also carries what its customer's listing and counters need (``customer_fields``)."""
     key = "chat_id" if row.get("chat_id") else "external_userid"
     stored = {
         "msgid": state.msgid,
@@ -227,7 +230,21 @@ def _result_row(state: PassState, userid: str, row: dict[str, Any]) -> dict[str,
         key: _target(row),
         "status": int(row.get("status") or 0),
     }
-    return _with(stored, "send_time", row.get("send_time"))
+    stored = _with(stored, "send_time", row.get("send_time"))
+    return stored if key == "chat_id" else _with_customer_fields(state, userid, stored)
+
+
+def _with_customer_fields(state: PassState, userid: str, row: dict[str, Any]) -> dict[str, Any]:
+    """``campaign_id`` (the customer's listing shows it), ``task_at`` (the task's creation: where an unsent
+    row is listed and pending) and ``quota_day`` (the corp's local day a sent or capped row counts in: its
+    send_time, else the member's, as WeCom gives capped rows none)."""
+    task_at = int(state.registry.get("task_created_at") or state.registry.get("linked_at") or state.now)
+    member_time = (state.members.get(userid) or {}).get("send_time")
+    day = tally.counted_day(
+        row["status"], (row.get("send_time"), member_time, task_at), state.deps.customer_timezone()
+    )
+    fields = {"campaign_id": str(state.registry.get("campaign_id") or ""), "task_at": task_at}
+    return _with({**row, **fields}, "quota_day", day)
 
 
 def _pull_member_results(state: PassState, userid: str) -> None:
@@ -245,7 +262,11 @@ def _pull_member_results(state: PassState, userid: str) -> None:
             retry=state.budget.call,
         )
         for rows, next_cursor in _pages(results, cursor):
-            changed = _changed_rows(state, userid, rows, known)
+            pairs = _changed_rows(state, userid, rows, known)
+            changed = [new for _, new in pairs]
+            # Counters first: their changes are idempotent sets, so a pass that dies before the rows are
+            # written finds the same rows changed again and re-applies the same change (customers.tally).
+            state.counter_updates += state.deps.customers.apply_counter_changes(tally.changes(pairs))
             state.deps.repo.write_results(state.msgid, changed)
             state.rows_written += len(changed)
             if (
@@ -261,7 +282,8 @@ def _pull_member_results(state: PassState, userid: str) -> None:
 
 def _changed_rows(
     state: PassState, userid: str, rows: list[dict[str, Any]], known: dict[str, dict[str, Any]]
-) -> list[dict[str, Any]]:
+) -> list[tuple[dict[str, Any] | None, dict[str, Any]]]:
+    """(stored row or None, new row) of each row that is new or whose status or send_time changed."""
     changed = []
     for row in rows:
         if not _target(row):
@@ -269,7 +291,7 @@ def _changed_rows(
         new = _result_row(state, userid, row)
         old = known.get(new.get("external_userid") or new["chat_id"])
         if old is None or old.get("status") != new["status"] or old.get("send_time") != new.get("send_time"):
-            changed.append(new)
+            changed.append((old, new))
         known[_target(new)] = new
     return changed
 
@@ -302,6 +324,7 @@ def _summary(state: PassState, outcome: str) -> dict[str, Any]:
         "backoffs": state.budget.backoffs,
         "members_written": state.members_written,
         "rows_written": state.rows_written,
+        "customer_counter_updates": state.counter_updates,
         "members_pulled": state.members_pulled,
     }
 
