@@ -40,7 +40,13 @@ pytestmark = pytest.mark.usefixtures("moto_table")
 RULES = "/admin/welcome-rules"
 CAMPAIGNS = "/admin/campaigns"
 TEMPLATES = "/admin/group-welcome-templates"
-PATH_PARAMS = {RULES: "rule_id", CAMPAIGNS: "campaign_id", TEMPLATES: "template_id"}
+CUSTOMERS = "/admin/customers"
+PATH_PARAMS = {
+    RULES: "rule_id",
+    CAMPAIGNS: "campaign_id",
+    TEMPLATES: "template_id",
+    CUSTOMERS: "external_userid",
+}
 
 
 @dataclasses.dataclass
@@ -228,6 +234,32 @@ def test_welcome_answers_match_their_models(
         (f"{RULES}/{{rule_id}}", "get", 200),
         ("/admin/welcomes", "get", 200),
     }
+
+
+# ------------------------------------------------------------------------------------------- customers
+def test_customer_answers_match_their_models(
+    call: Recorder, document: dict[str, Any], responses_module: ModuleType, sim: SimulatorHandle
+) -> None:
+    control(
+        sim,
+        "contacts",
+        {"members": ["zhangsan"], "customers": [{"external_userid": "wmC1", "owner": "zhangsan"}]},
+    )
+    call("PUT", f"{RULES}/default", {"text": {"content": "hi"}})
+    _welcome(sim, "wmC1", "")
+    for _ in range(2):
+        msgid = call("POST", CAMPAIGNS, {"external_userid": ["wmC1"], "text": {"content": "x"}})[1]["msgids"][
+            0
+        ]
+    control(sim, f"groupmsg/{msgid}/send", {"userids": ["zhangsan"]})
+    _sync(int(time.time()))
+    page = call("GET", f"{CUSTOMERS}/wmC1", query={"limit": "1"})[1]
+    assert len(page["welcomes"]) == 1 and len(page["mass_messages"]) == 1 and page["cursor"]
+    rest = call("GET", f"{CUSTOMERS}/wmC1", query={"cursor": page["cursor"]})[1]
+    statuses = {m["status"] for m in page["mass_messages"] + rest["mass_messages"]}
+    assert statuses == {"sent", "unsent"} and rest["quota"]["received"] == 1
+    call("GET", f"{CUSTOMERS}/wmNEVER")
+    assert (f"{CUSTOMERS}/{{external_userid}}", "get", 200) in _check(call, document, responses_module)
 
 
 # ------------------------------------------------------------------------------------------- campaigns
