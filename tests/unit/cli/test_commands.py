@@ -638,3 +638,52 @@ def test_group_template_edit_list_delete(api: FakeApi, capsys: pytest.CaptureFix
         ("DELETE", "/admin/group-welcome-templates/tpl1"),
     ]
     assert ["tpl1", "hi", "-", "-"] in [line.split() for line in capsys.readouterr().out.splitlines()]
+
+
+# ------------------------------------------------------------------------------------------------ customers
+CUSTOMER_PAGE = {
+    "external_userid": "wm/1",
+    "welcomes": [{"userid": "u1", "state": "expo", "rule_id": "r", "outcome": "sent", "create_time": 1_700_000_000}],
+    "mass_messages": [
+        {"campaign_id": "cmp_01", "msgid": "msgA", "userid": "u1", "status": "sent", "send_time": 1_700_000_100,
+         "chat_type": "single"},
+    ],
+    "cursor": "c2",
+    "quota": {"rule": "day", "limit": 1, "period": "2023-11-15", "received": 1, "pending": 2, "remaining": 0,
+              "capped": True},
+}  # fmt: skip
+
+
+def test_customers_show_prints_the_quota_line_welcomes_and_messages(
+    api: FakeApi, capsys: pytest.CaptureFixture[str]
+) -> None:
+    last = {
+        **CUSTOMER_PAGE,
+        "cursor": None,
+        "mass_messages": [{**CUSTOMER_PAGE["mass_messages"][0], "msgid": "msgB"}],
+    }
+    api.replies = [(200, CUSTOMER_PAGE), (200, last)]
+    assert api.run("customers", "show", "wm/1", "--limit", "1", "--all") == 0
+    first, second = api.requests
+    assert first.path == "/admin/customers/wm%2F1" and first.query == {"limit": ["1"]}
+    assert second.query["cursor"] == ["c2"]
+    out = capsys.readouterr()
+    lines = out.out.splitlines()
+    assert lines[1] == "quota: 1/1 received in 2023-11-15 (day), 0 remaining, 2 pending - CAPPED"
+    assert "msgA" in out.out and "msgB" in out.out and "expo" in out.out
+    assert out.err == ""
+
+
+def test_customers_show_one_page_tells_how_to_continue(
+    api: FakeApi, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = {**CUSTOMER_PAGE, "welcomes": [], "mass_messages": [], "cursor": None}
+    empty["quota"] = {**empty["quota"], "received": 0, "remaining": 1, "pending": 0, "capped": False}
+    api.replies = [(200, {**empty, "cursor": "next"})]
+    assert api.run("customers", "show", "wm1") == 0
+    captured = capsys.readouterr()
+    assert "welcomes: none" in captured.out and "mass messages: none" in captured.out
+    assert "CAPPED" not in captured.out and "--cursor next" in captured.err
+    api.replies = [(200, CUSTOMER_PAGE)]
+    assert api.run("--json", "customers", "show", "wm1") == 0
+    assert json.loads(capsys.readouterr().out) == CUSTOMER_PAGE
