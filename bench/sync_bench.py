@@ -85,6 +85,8 @@ def _kind(key: dict[str, Any]) -> str:
         return "rows"
     if sk.startswith("MEMBER#"):
         return "members"
+    if pk.startswith("CUST#"):
+        return "customers"  # per-customer counter items (customers.tally)
     return "aggregates"
 
 
@@ -92,14 +94,19 @@ class WriteCounter:
     """Items and write units per kind, from every write call the layer's DynamoDB client makes.
 
     Units come two ways: ``consumed`` is DynamoDB's own ConsumedCapacity (the hook asks for it on every
-    write), ``sized`` is ceil(item size / 1 KB) computed here for puts (an UpdateItem's resulting size is
-    not visible to the caller, so updates count 1 sized unit — all of the sync's updates are small).
+    write, with indexes: ``index`` is the part DynamoDB reports for global secondary indexes), ``sized`` is
+    ceil(item size / 1 KB) computed here for puts (an UpdateItem's resulting size is not visible to the
+    caller, so updates count 1 sized unit — all of the sync's updates are small), and ``sized_index`` the
+    index entries those puts write (a put carrying ``gsi2pk`` writes one entry of the same size: the
+    indexes project ALL; a changed index key would cost one more, to delete the old entry).
     """
 
     def __init__(self) -> None:
         self.items: Counter[str] = Counter()
         self.consumed: Counter[str] = Counter()
         self.sized: Counter[str] = Counter()
+        self.index: Counter[str] = Counter()
+        self.sized_index: Counter[str] = Counter()
         self._local = threading.local()
 
     def install(self, client: Any) -> None:
@@ -111,6 +118,8 @@ class WriteCounter:
             "items": Counter(self.items),
             "consumed": Counter(self.consumed),
             "sized": Counter(self.sized),
+            "index": Counter(self.index),
+            "sized_index": Counter(self.sized_index),
         }
 
     def _before(self, params: dict[str, Any], model: Any, **_: Any) -> None:
@@ -125,6 +134,8 @@ class WriteCounter:
                     if "PutRequest" in request:
                         item = request["PutRequest"]["Item"]
                         writes.append((_kind(item), item_wcu(item)))
+                        if "gsi2pk" in item:
+                            self.sized_index[_kind(item)] += item_wcu(item)
                     else:
                         writes.append((_kind(request["DeleteRequest"]["Key"]), 1))
         elif model.name == "TransactWriteItems":
@@ -135,7 +146,7 @@ class WriteCounter:
         if not writes:
             self._local.kinds = None
             return
-        params["ReturnConsumedCapacity"] = "TOTAL"
+        params["ReturnConsumedCapacity"] = "INDEXES"
         for kind, units in writes:
             self.items[kind] += 1
             self.sized[kind] += units
@@ -149,9 +160,15 @@ class WriteCounter:
         consumed = parsed.get("ConsumedCapacity")
         entries = consumed if isinstance(consumed, list) else [consumed] if consumed else []
         units = sum(float(e.get("CapacityUnits") or 0.0) for e in entries)
+        index_units = sum(
+            float(i.get("CapacityUnits") or 0.0)
+            for e in entries
+            for i in (e.get("GlobalSecondaryIndexes") or {}).values()
+        )
         total = sum(kinds.values())
         for kind, n in kinds.items():  # a batch's units shared by item count (batches hold one kind)
             self.consumed[kind] += units * n / total
+            self.index[kind] += index_units * n / total
 
 
 def _delta(after: dict[str, Counter[str]], before: dict[str, Counter[str]]) -> dict[str, dict[str, float]]:
@@ -282,6 +299,7 @@ def _sync_round(now: int, expected: int, traced: int | None = None) -> dict[str,
         "untraced_rows": sum(p["rows_written"] for p in timed),
         "pass_seconds": [round(p["seconds"], 2) for p in passes],
         "rows_written": sum(p["rows_written"] for p in passes),
+        "customer_counter_updates": sum(p.get("customer_counter_updates", 0) for p in passes),
         "members_written": sum(p["members_written"] for p in passes),
         "tracemalloc_peak_mb": max((p["tracemalloc_peak_mb"] for p in passes if p["traced"]), default=None),
         "maxrss_delta_mb": (rss_after - rss_before) / 1024,  # ru_maxrss is KB on Linux
@@ -316,6 +334,26 @@ def naive_sync(msgids: list[str], members_per_msgid: int | None = None) -> dict[
                     dynamodb.put_item(TableName=table, Item=encode_item(item))
                     rows += 1
     return {"seconds": time.perf_counter() - started, "rows_written": rows}
+
+
+def _customer_costs(
+    first: dict[str, dict[str, float]], again: dict[str, dict[str, float]], first_round: dict[str, Any]
+) -> dict[str, Any]:
+    """The customer storage's share of the sync's writes: the counter items (UpdateItems, one per customer
+    item changed) and the rows' entries in the customer index (gsi2). What a first sync pays extra, and
+    that an unchanged re-sync writes none of it."""
+    counters = first["consumed"].get("customers", 0.0)
+    index_sized = first["sized_index"].get("rows", 0.0)
+    index_reported = first["index"].get("rows", 0.0)
+    return {
+        "customer_first_counter_updates": first_round["customer_counter_updates"],
+        "customer_first_counter_wcu": counters,
+        "customer_first_index_wcu_sized": index_sized,
+        "customer_first_index_wcu_reported": index_reported,
+        # DynamoDB bills an index entry per put that carries its keys; DynamoDB Local may not report it.
+        "customer_first_extra_wcu": round(counters + max(index_sized, index_reported), 1),
+        "customer_resync_writes": again["items"].get("customers", 0) + again["items"].get("rows", 0),
+    }
 
 
 def _admin_totals(stack: StackHandle, campaign_id: str) -> dict[str, Any]:
@@ -407,6 +445,7 @@ def _bench(stack: StackHandle) -> dict[str, Any]:
         "sync_pass_tracemalloc_peak_mb": first["tracemalloc_peak_mb"],
         "sync_first_maxrss_delta_mb": first["maxrss_delta_mb"],
         "sync_resync_seconds": again["seconds"],
+        **_customer_costs(w_first, w_again, first),
         "sync_totals_equal_ground_truth": totals_first == truth and totals_again == truth,
         "sync_totals": totals_again,
         "naive_sample_rows": naive["rows_written"],

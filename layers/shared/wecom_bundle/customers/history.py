@@ -13,7 +13,7 @@ from typing import Any
 
 from wecom_bundle import cursors
 from wecom_bundle.customers.quota import QuotaReader
-from wecom_bundle.result_sync.totals import STATUS_NAMES
+from wecom_bundle.customers.tally import STATUS_NAMES
 from wecom_bundle.validation import ValidationError, page_size
 
 WELCOMES_SHOWN = 100  # the newest welcomes (a customer is welcomed once per member who adds them)
