@@ -60,8 +60,11 @@ def send(sim: SimulatorHandle, msgid: str, userids: list[str], **statuses: str) 
     control(sim, f"groupmsg/{msgid}/send", {"userids": userids, "customer_status": statuses})
 
 
-def sync_round(sqs: tuple[Any, str], now: int, deps: Any = SYNC) -> list[dict[str, Any]]:
-    """One scheduled run (ingest + queue due msgids), then every queued pass."""
+def sync_round(sqs: tuple[Any, str], later: int = 1, deps: Any = SYNC) -> list[dict[str, Any]]:
+    """One scheduled run ``later`` seconds from now (ingest + queue due msgids), then every queued pass.
+    From now, not from a time taken before the test's set-up: on a busy machine creating the campaign may
+    take longer than ``later``, and its msgid would not be due yet."""
+    now = int(time.time()) + later
     fanout.run_due(deps, 60, now=now)
     client, url = sqs
     summaries = []
@@ -82,7 +85,6 @@ def quota_of(ext: str, now: int | None = None) -> dict[str, Any]:
 
 # ----------------------------------------------------------------------------------------------- counts
 def test_counts_cover_our_console_and_member_tasks(sim: SimulatorHandle, sqs: Any) -> None:
-    now = int(time.time())
     ours = our_campaign(["c0_0", "c0_1"])
     console = control(
         sim, "groupmsg/admin_task", {"creator": "u0", "external_userid": ["c0_0"], "text": {"content": "c"}}
@@ -93,7 +95,7 @@ def test_counts_cover_our_console_and_member_tasks(sim: SimulatorHandle, sqs: An
     for msgid in (ours, console, member):
         send(sim, msgid, ["u0"])
 
-    sync_round(sqs, now + ingest.SETTLE_S + 1)
+    sync_round(sqs, ingest.SETTLE_S + 1)
 
     assert quota_of("c0_0")["received"] == 3  # ours, the console's and the member's own task
     assert quota_of("c0_1")["received"] == 2  # ours and the member's (all of u0's customers)
@@ -105,16 +107,15 @@ def test_counts_cover_our_console_and_member_tasks(sim: SimulatorHandle, sqs: An
 
 
 def test_unsent_to_sent_moves_pending_to_received(sim: SimulatorHandle, sqs: Any) -> None:
-    now = int(time.time())
     msgid = our_campaign(["c0_0", "c1_0"])
-    sync_round(sqs, now + 1)
+    sync_round(sqs, 1)
     before = quota_of("c0_0")
     assert (before["pending"], before["received"], before["remaining"]) == (1, 0, before["limit"])
     (row,) = runtime.customer_history().view("c0_0", {})["mass_messages"]
     assert (row["status"], row["send_time"], row["userid"]) == ("unsent", None, "u0")
 
     send(sim, msgid, ["u0"])
-    sync_round(sqs, now + 2)
+    sync_round(sqs, 2)
 
     after = quota_of("c0_0")
     assert (after["pending"], after["received"], after["remaining"]) == (0, 1, after["limit"] - 1)
@@ -124,10 +125,9 @@ def test_unsent_to_sent_moves_pending_to_received(sim: SimulatorHandle, sqs: Any
 
 
 def test_a_row_synced_twice_counts_once(sim: SimulatorHandle, sqs: Any, moto_table: Any) -> None:
-    now = int(time.time())
     msgid = our_campaign(["c0_0", "c0_1", "c1_0"])  # u1 does not send: the task stays due
     send(sim, msgid, ["u0"])
-    sync_round(sqs, now + 1)
+    sync_round(sqs, 1)
     assert quota_of("c0_0")["received"] == 1
     counters = [_customer_items(moto_table, ext) for ext in ("c0_0", "c1_0")]
 
@@ -136,7 +136,7 @@ def test_a_row_synced_twice_counts_once(sim: SimulatorHandle, sqs: Any, moto_tab
     blind = Overriding(sync_repo, member_results=lambda *_: [])
     for member in sync_repo.sync_members(msgid):
         sync_repo.put_sync_member(msgid, {**member, "results_pending": True})
-    (blind_pass,) = sync_round(sqs, now + 2, deps=sync_deps(DEPS, repo=blind))
+    (blind_pass,) = sync_round(sqs, 2, deps=sync_deps(DEPS, repo=blind))
     assert blind_pass["rows_written"] == 3 and blind_pass["customer_counter_updates"] == 3
 
     assert quota_of("c0_0")["received"] == 1 and quota_of("c1_0")["pending"] == 1
@@ -144,11 +144,10 @@ def test_a_row_synced_twice_counts_once(sim: SimulatorHandle, sqs: Any, moto_tab
 
 
 def test_an_unchanged_resync_writes_no_counter(sim: SimulatorHandle, sqs: Any) -> None:
-    now = int(time.time())
     msgid = our_campaign(["c0_0", "c0_1", "c1_0"])
     send(sim, msgid, ["u0"])
-    (first,) = sync_round(sqs, now + 1)
-    (again,) = sync_round(sqs, now + 2)
+    (first,) = sync_round(sqs, 1)
+    (again,) = sync_round(sqs, 2)
     assert first["customer_counter_updates"] == 3
     assert (again["rows_written"], again["customer_counter_updates"]) == (0, 0)
 
@@ -157,7 +156,7 @@ def test_limit_reached_caps_the_customer(sim: SimulatorHandle, sqs: Any) -> None
     now = int(time.time())
     msgid = our_campaign(["c0_0", "c0_1"])
     send(sim, msgid, ["u0"], c0_0="limit_reached")
-    sync_round(sqs, now + 1)
+    sync_round(sqs, 1)
     capped = quota_of("c0_0")
     assert (capped["received"], capped["capped"], capped["pending"]) == (0, True, 0)
     assert quota_of("c0_1")["capped"] is False
@@ -173,7 +172,7 @@ def test_day_rule_caps_a_customer_with_one_message(
     now = int(time.time())
     first = our_campaign(["c0_0"])
     send(sim, first, ["u0"])
-    sync_round(sqs, now + 1)
+    sync_round(sqs, 1)
     shown = quota_of("c0_0")
     assert shown["rule"] == "day" and shown["limit"] == 1
     assert (shown["received"], shown["remaining"], shown["capped"]) == (1, 0, True)
@@ -190,7 +189,7 @@ def test_the_quota_of_another_period_counts_nothing(sim: SimulatorHandle, sqs: A
     now = int(time.time())
     msgid = our_campaign(["c0_0"])
     send(sim, msgid, ["u0"])
-    sync_round(sqs, now + 1)
+    sync_round(sqs, 1)
     assert quota_of("c0_0", now + 62 * 86_400)["received"] == 0
     assert quota_of("c0_0", now)["received"] == 1
 
@@ -248,9 +247,8 @@ def admin() -> Any:
 
 
 def test_route_pages_mass_messages_newest_first(admin: Any, sim: SimulatorHandle, sqs: Any) -> None:
-    now = int(time.time())
     msgids = [our_campaign(["c0_0"]) for _ in range(3)]
-    sync_round(sqs, now + 1)
+    sync_round(sqs, 1)
     seen: list[str] = []
     cursor = None
     for _ in range(5):
