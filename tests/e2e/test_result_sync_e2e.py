@@ -194,3 +194,37 @@ def test_wecomctl_shows_the_funnel_and_members(local_stack: StackHandle, world: 
     assert "members: 2" in shown.out and "rs0" in shown.out and "rs1" in shown.out
     listed = cli("campaigns", "results", campaign_id, "--status", "not_friend")
     assert listed.code == 0 and "rsc0_3" in listed.out
+
+
+def test_day_rule_a_customer_sent_once_today_is_capped(
+    local_stack: StackHandle, world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 14's "done when" (its customer half): with MASS_SEND_CUSTOMER_LIMIT=day, ten customers sent one
+    message by their member and synced show it as ``sent`` and are capped, through the API and wecomctl."""
+    stack = local_stack
+    monkeypatch.setenv("MASS_SEND_CUSTOMER_LIMIT", "day")  # the stack's functions run in this process
+    sim(stack, "POST", "customer_limit", {"rule": "day"})
+    try:
+        ids = [f"rsday{i}" for i in range(10)]
+        sim(stack, "POST", "contacts", {"customers": [{"external_userid": e, "owner": "rs0"} for e in ids]})
+        answer = requests.post(
+            f"{stack.api_url}/admin/campaigns",
+            json={"external_userid": ids, "text": {"content": "today only"}},
+            timeout=60,
+        )
+        assert answer.status_code == 201, answer.text
+        (msgid,) = answer.json()["msgids"]
+        sim(stack, "POST", f"groupmsg/{msgid}/send", {"userids": ["rs0"]})
+        run_sync_and_wait(stack, [answer.json()["campaign_id"]])
+
+        shown = requests.get(f"{stack.api_url}/admin/customers/rsday3", timeout=30).json()
+        assert [(m["msgid"], m["status"]) for m in shown["mass_messages"]] == [(msgid, "sent")]
+        assert shown["quota"] | {"period": "-"} == {
+            "rule": "day", "limit": 1, "period": "-", "received": 1, "pending": 0, "remaining": 0,
+            "capped": True,
+        }  # fmt: skip
+        printed = Cli(stack)("customers", "show", "rsday3")
+        assert printed.code == 0, printed.err
+        assert "quota: 1/1 received" in printed.out and "CAPPED" in printed.out and msgid in printed.out
+    finally:
+        sim(stack, "POST", "customer_limit", {"rule": "month"})
