@@ -222,7 +222,7 @@ def _target(row: dict[str, Any]) -> str:
 
 def _result_row(state: PassState, userid: str, row: dict[str, Any]) -> dict[str, Any]:
     """The stored shape: ``external_userid`` for single tasks, ``chat_id`` for group tasks, never both.
-    A customer's row also carries what its customer's listing and counters need (``customer_fields``)."""
+    A customer's row also carries what its customer's listing and counters need (``_with_customer_fields``)."""
     key = "chat_id" if row.get("chat_id") else "external_userid"
     stored = {
         "msgid": state.msgid,
