@@ -15,7 +15,7 @@ import requests
 
 from local.http_server import QuietThreadingHTTPServer
 from local.wecom_sim import SimulatorConfig, start_simulator
-from local.wecom_sim.groupmsg import days_in_month, month_key
+from local.wecom_sim.groupmsg import days_in_month, month_key, period_key
 from local.wecom_sim.server import SimulatorHandle
 from wecom_bundle.callback.crypto import MsgCrypto
 from wecom_bundle.callback.xml_parser import parse_envelope, parse_event
@@ -418,6 +418,25 @@ def test_monthly_cap_marks_limit_reached(api: Api, handle: SimulatorHandle) -> N
     msgid = api.create(sender="lisi")
     api.control("POST", f"groupmsg/{msgid}/send", {"userids": ["lisi"]})
     assert [r["status"] for r in api.results(msgid, "lisi")] == [3]
+
+
+def test_cap_rule_week_caps_after_seven_and_is_changed_by_control(api: Api, handle: SimulatorHandle) -> None:
+    seed_contacts(api)
+    assert api.control("GET", "customer_limit")["rule"] == "month"
+    api.control("POST", "customer_limit", {"rule": "fortnight"}, expect=400)
+    try:  # the rule is configuration: /__sim/reset keeps it, so this module's simulator gets month back
+        assert api.control("POST", "customer_limit", {"rule": "week"})["rule"] == "week"
+        with handle.state.lock:
+            handle.state.monthly_receipts[("wmB1", period_key("week", handle.state.now()))] = 6
+        first, second = api.create(sender="lisi"), api.create(sender="lisi")
+        for msgid in (first, second):
+            api.control("POST", f"groupmsg/{msgid}/send", {"userids": ["lisi"]})
+        assert [r["status"] for m in (first, second) for r in api.results(m, "lisi")] == [1, 3]
+    finally:
+        api.control("POST", "customer_limit", {"rule": "month"})
+    third = api.create(sender="lisi")  # a month allows more: sent again
+    api.control("POST", f"groupmsg/{third}/send", {"userids": ["lisi"]})
+    assert [r["status"] for r in api.results(third, "lisi")] == [1]
 
 
 def test_removed_customer_is_not_a_friend_and_bad_control_input_is_400(api: Api) -> None:
