@@ -47,6 +47,8 @@ def get_campaign(deps: CampaignDeps, campaign_id: str) -> dict[str, Any]:
             if e.get("kind") == "reminder"
         ],
     }
+    if campaign.get("skipped_capped") is not None:  # created with skip_capped (the ids: SKIP parts)
+        doc["skipped_capped"] = campaign["skipped_capped"]
     members, truncated = results.member_stats(deps, chunks)
     doc |= {"members": members, "members_truncated": truncated}
     doc["sync"] = results.sync_states(deps, doc["msgids"]) if doc["msgids"] else []
