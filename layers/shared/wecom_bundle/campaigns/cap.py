@@ -40,6 +40,13 @@ class CapCheck(Protocol):
         ...
 
 
+def capped_among(caps: CapCheck, ids: Sequence[str], now: int) -> list[str]:
+    """The capped ones of ``ids`` in ``ids``' order, each once: what preview and create count and skip
+    (whatever else a reader answers is not part of this audience)."""
+    held = set(caps.capped(ids, now))
+    return [i for i in dict.fromkeys(ids) if i in held]
+
+
 def uncapped(ids: Sequence[str], capped: Sequence[str]) -> list[str]:
     """``ids`` without the capped ones, order kept (chunks of a ``skip_capped`` create stay stable)."""
     held = set(capped)

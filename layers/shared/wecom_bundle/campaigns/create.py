@@ -103,7 +103,7 @@ def _capped_to_skip(deps: CampaignDeps, spec: dict[str, Any], now: int) -> list[
         return None
     caps = deps.cap()
     cap.check_send_at(caps, spec, now)
-    skipped = caps.capped(spec["external_userid"], now)
+    skipped = cap.capped_among(caps, spec["external_userid"], now)
     if len(skipped) >= len(spec["external_userid"]):
         raise AudienceCapped(
             f"every one of the {len(skipped)} customers is capped in period {caps.period(now)}: nothing to send",

@@ -63,7 +63,7 @@ def _customers(
 ) -> dict[str, Any]:
     """An explicit customer list: the counts, and what create would send."""
     ids = spec["external_userid"]
-    capped = caps.capped(ids, now)
+    capped = cap.capped_among(caps, ids, now)
     pending = caps.pending(ids, now)
     quota |= {"capped": len(capped), "pending": pending, "capped_sample": capped[: cap.SAMPLE_SIZE]}
     sending = cap.uncapped(ids, capped) if spec["skip_capped"] else ids
