@@ -92,6 +92,8 @@ def describe(doc: dict[str, Any]) -> str:
         ("fail_list", _fail_count(doc)),
         ("chunks", _chunk_states(doc.get("chunks"))),
     ]
+    if doc.get("skipped_capped") is not None:  # created with --skip-capped
+        pairs.insert(8, ("skipped_capped", doc["skipped_capped"]))
     pairs += [(k, format_time(doc[k])) for k in ("cancelled_at", "next_remind_at") if doc.get(k)]
     if doc.get("errcode") is not None:
         pairs.append(("wecom_error", f"{doc['errcode']} {doc.get('errmsg', '')}".strip()))
