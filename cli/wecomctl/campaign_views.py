@@ -65,6 +65,19 @@ def list_campaigns(args: argparse.Namespace, ctx: Context) -> int:
     )
 
 
+def campaign_skipped(args: argparse.Namespace, ctx: Context) -> int:
+    """Every customer a ``--skip-capped`` create left out, one external_userid per line (all pages): a list
+    to hand to support or to a later campaign."""
+    path = f"{BASE}/{segment(args.campaign_id)}/skipped"
+    for response in ctx.client.pages(path, {}, follow=True):
+        if ctx.json_mode:
+            ctx.raw(response)
+            continue
+        for external_userid in (response.json() or {}).get("items") or []:
+            ctx.out(external_userid)
+    return 0
+
+
 def show_campaign(args: argparse.Namespace, ctx: Context) -> int:
     response = ctx.client.get(f"{BASE}/{segment(args.campaign_id)}")
     if ctx.json_mode:

@@ -14,7 +14,14 @@ import json
 from typing import Any
 
 from wecomctl.audience import DEFAULT_COLUMN, read_audience
-from wecomctl.campaign_views import BASE, campaign_results, count_list, list_campaigns, show_campaign
+from wecomctl.campaign_views import (
+    BASE,
+    campaign_results,
+    campaign_skipped,
+    count_list,
+    list_campaigns,
+    show_campaign,
+)
 from wecomctl.context import Context
 from wecomctl.http import ApiError, Response, UsageError, segment
 from wecomctl.inputs import read_json_file
@@ -46,7 +53,7 @@ examples:
 
 
 def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    """Add ``campaigns create|preview|list|show|cancel|remind|results``."""
+    """Add ``campaigns create|preview|list|show|cancel|remind|skipped|results``."""
     campaigns = commands.add_parser(
         "campaigns",
         help="mass-send campaigns: create, follow, cancel, remind",
@@ -66,6 +73,7 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
         ("show", show_campaign, "status, msgids, delivery funnel and reminders of one campaign"),
         ("cancel", cancel_campaign, "cancel: members who have not sent yet cannot send any more"),
         ("remind", remind_campaign, "remind the members who have not sent yet (≤ 3 per msgid per 24 h)"),
+        ("skipped", campaign_skipped, "the customers a --skip-capped create left out, one per line"),
     ):
         action = actions.add_parser(name, parents=[common], help=text, description=text)
         action.add_argument("campaign_id", metavar="ID")

@@ -316,10 +316,12 @@ def test_campaign_answers_match_their_models(
         skipped = call("POST", CAMPAIGNS, skipping)[1]
         assert skipped["skipped_capped"] == 1
         assert call("GET", f"{CAMPAIGNS}/{skipped['campaign_id']}")[1]["skipped_capped"] == 1
+        assert call("GET", f"{CAMPAIGNS}/{skipped['campaign_id']}/skipped")[1]["items"] == ["wm3"]
 
     seen = _check(call, document, responses_module)
     assert seen == {
         (f"{CAMPAIGNS}/preview", "post", 200),
+        (f"{CAMPAIGNS}/{{campaign_id}}/skipped", "get", 200),
         (CAMPAIGNS, "post", 201),
         (CAMPAIGNS, "post", 200),
         (CAMPAIGNS, "post", 202),

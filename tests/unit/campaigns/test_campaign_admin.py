@@ -294,6 +294,7 @@ def test_openapi_describes_every_campaign_route(call: Any) -> None:
         ("post", "/admin/campaigns/{campaign_id}/remind"),
         ("get", "/admin/campaigns/{campaign_id}/results"),
         ("post", "/admin/campaigns/preview"),
+        ("get", "/admin/campaigns/{campaign_id}/skipped"),
     }
     assert {(m, p) for p, ops in paths.items() for m in ops if p.startswith("/admin/campaigns")} >= served
     body = paths["/admin/campaigns"]["post"]["requestBody"]["content"]["application/json"]["schema"]

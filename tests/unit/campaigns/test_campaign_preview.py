@@ -31,7 +31,7 @@ from tests.support import (
 )
 from tests.unit.campaigns.test_campaign_admin import VALIDATION_MATRIX
 from wecom_bundle import runtime
-from wecom_bundle.campaigns import cap, create, preview
+from wecom_bundle.campaigns import cap, create, preview, queries
 from wecom_bundle.campaigns import repo as campaign_repo
 from wecom_bundle.dynamo import client as dynamo_client
 from wecom_bundle.validation import ValidationError
@@ -243,8 +243,6 @@ def test_skip_capped_sends_exactly_the_uncapped_ids_and_keeps_the_skipped(
 
 
 def runtime_campaign(campaign_id: str) -> dict[str, Any]:
-    from wecom_bundle.campaigns import queries
-
     return queries.get_campaign(runtime.campaign_deps(), campaign_id)
 
 
@@ -328,3 +326,39 @@ def test_skip_capped_with_send_at_in_the_current_period_is_scheduled(sim: Simula
     created = create.create_campaign(deps, body, None, now=now)
     assert created.body["status"] == "scheduled" and created.body["skipped_capped"] == 1
     assert campaign_repo.campaign_part_ids(created.body["campaign_id"], "AUD", 1) == ["wm0"]
+
+
+# ------------------------------------------------------------------------------------------ who was skipped
+def test_the_skipped_customers_are_paged_one_part_at_a_time(sim: SimulatorHandle, admin: Any) -> None:
+    skipped = [f"wmX{i}" for i in range(5)]
+    deps = campaign_deps(part_size=2, cap=lambda: FakeCaps(set(skipped)))
+    body = {"external_userid": ["wm0", *skipped], "text": TEXT, "skip_capped": True}
+    campaign_id = create.create_campaign(deps, body, None).body["campaign_id"]
+    pages, cursor = [], None
+    while True:
+        page = queries.skipped_page(deps, campaign_id, {"cursor": cursor} if cursor else {})
+        pages.append(page["items"])
+        cursor = page["cursor"]
+        if cursor is None:
+            break
+    assert pages == [skipped[:2], skipped[2:4], skipped[4:]]
+
+    def get(path: str, query: dict[str, str] | None = None) -> tuple[int, Any]:
+        params = {"campaign_id": path.split("/")[3]}
+        answer = admin(http_event("GET", path, query, None, {}, params))
+        return answer["statusCode"], json.loads(answer["body"])
+
+    assert get(f"{CAMPAIGNS}/{campaign_id}/skipped") == (
+        200,
+        {"items": skipped[:2], "cursor": page_cursor(deps, campaign_id)},
+    )
+    other = create.create_campaign(deps, {"external_userid": ["wm0"], "text": TEXT}, None).body["campaign_id"]
+    assert get(f"{CAMPAIGNS}/{other}/skipped") == (200, {"items": [], "cursor": None})
+    foreign = page_cursor(deps, campaign_id)  # a cursor of another campaign's list
+    status, doc = get(f"{CAMPAIGNS}/{other}/skipped", {"cursor": foreign})
+    assert (status, doc["error"]["field"]) == (400, "cursor")
+    assert get(f"{CAMPAIGNS}/cmp-nope/skipped")[0] == 404
+
+
+def page_cursor(deps: Any, campaign_id: str) -> str:
+    return str(queries.skipped_page(deps, campaign_id, {})["cursor"])

@@ -496,6 +496,19 @@ def test_campaign_show_says_how_many_were_skipped(api: FakeApi, capsys: pytest.C
     assert "skipped_capped: 7" in " ".join(capsys.readouterr().out.split())
 
 
+def test_campaign_skipped_prints_every_page(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
+    api.replies = [
+        (200, {"items": ["wm1", "wm2"], "cursor": "c2"}),
+        (200, {"items": ["wm3"], "cursor": None}),
+    ]
+    assert api.run("campaigns", "skipped", "cmp_01") == 0
+    assert [(r.path, r.query) for r in api.requests] == [
+        ("/admin/campaigns/cmp_01/skipped", {}),
+        ("/admin/campaigns/cmp_01/skipped", {"cursor": ["c2"]}),
+    ]
+    assert capsys.readouterr().out.split() == ["wm1", "wm2", "wm3"]
+
+
 def test_campaign_show_before_any_sync_shows_zeros(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
     api.replies = [(200, {"campaign_id": "c", "status": "scheduled", "msgids": [], "reminders": []})]
     assert api.run("campaigns", "show", "c") == 0

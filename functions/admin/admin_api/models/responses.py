@@ -187,7 +187,9 @@ class Campaign(CampaignSummary):
     members_truncated: bool
     sync: list[SyncState]
     skipped_capped: int | None = Field(
-        None, description="created with skip_capped: how many capped customers were left out"
+        None,
+        description="created with skip_capped: how many capped customers were left out "
+        "(who: GET /admin/campaigns/{campaign_id}/skipped)",
     )
 
 
@@ -209,6 +211,14 @@ class CampaignCreated(Answer):
     skipped_capped: int | None = Field(
         None, description="only with skip_capped: how many capped customers were left out of the audience"
     )
+
+
+class SkippedPage(Answer):
+    """Customers a ``skip_capped`` create left out (capped when it was created), in the audience's order;
+    up to 5 000 per page, [] for a campaign created without the flag."""
+
+    items: list[str]
+    cursor: str | None = Cursor
 
 
 class PreviewQuota(Answer):

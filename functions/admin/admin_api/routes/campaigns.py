@@ -1,4 +1,4 @@
-"""``/admin/campaigns``: create (and its preview), list, show, cancel, remind and results."""
+"""``/admin/campaigns``: create (and its preview), list, show, cancel, remind, results and the skipped."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from admin_api.models.responses import (
     CampaignPreview,
     Reminded,
     ResultsPage,
+    SkippedPage,
 )
 from admin_api.routes.common import as_sent, ok, query, success
 from wecom_bundle import runtime, validation
@@ -103,6 +104,17 @@ def cancel_campaign(campaign_id: str):
 )
 def remind_campaign(campaign_id: str, body: Annotated[RemindBody | None, Body()] = None):
     return ok(200, reminders.remind_campaign(runtime.campaign_deps(), campaign_id, as_sent(body)))
+
+
+@router.get(
+    "/admin/campaigns/<campaign_id>/skipped",
+    responses={
+        200: success("the customers a skip_capped create left out, a page at a time", SkippedPage),
+        **error_responses(400, 404),
+    },
+)
+def get_campaign_skipped(campaign_id: str, cursor: Cursor = None):
+    return ok(200, queries.skipped_page(runtime.campaign_deps(), campaign_id, query(router.current_event)))
 
 
 @router.get(

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from wecom_bundle.validation import ValidationError
 
 SAMPLE_SIZE = 100  # capped ids a preview lists (the count is always complete)
+SKIPPED_PART = ("SKIP", 0)  # (kind, chunk) of the parts that keep the customers a skip_capped create left out
 
 
 class CapCheck(Protocol):

@@ -222,11 +222,13 @@ def plan_campaign(
     ]
     record = _campaign_record(campaign_id, spec, now, owner, len(ids), len(chunks))
     if skipped is not None:
-        record["skipped_capped"] = len(skipped)
-        parts += [
-            ("SKIP", 0, p, skipped[j : j + deps.part_size])
+        kind, chunk = cap.SKIPPED_PART
+        skip_parts = [
+            (kind, chunk, p, skipped[j : j + deps.part_size])
             for p, j in enumerate(range(0, len(skipped), deps.part_size))
         ]
+        record |= {"skipped_capped": len(skipped), "skipped_parts": len(skip_parts)}
+        parts += skip_parts
     return record, chunks, parts
 
 
