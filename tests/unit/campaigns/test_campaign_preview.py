@@ -362,3 +362,23 @@ def test_the_skipped_customers_are_paged_one_part_at_a_time(sim: SimulatorHandle
 
 def page_cursor(deps: Any, campaign_id: str) -> str:
     return str(queries.skipped_page(deps, campaign_id, {})["cursor"])
+
+
+def test_skip_capped_costs_one_write_per_part_of_skipped_ids(sim: SimulatorHandle) -> None:
+    """The same two customers sent to, with and without a skipped one: the only extra write is its SKIP part
+    (the record's count rides in the create's transaction)."""
+    deps = campaign_deps(cap=lambda: FakeCaps({"wm1"}))
+    create.create_campaign(deps, {"external_userid": ["wm0"], "text": TEXT}, None)  # the token is cached
+
+    def writes_of(body: dict[str, Any]) -> int:
+        writes = DynamoWrites().install(dynamo_client.client())
+        try:
+            create.create_campaign(deps, body, None)
+        finally:
+            writes.uninstall()
+        return writes.items
+
+    plain = writes_of({"external_userid": ["wm0", "wm2"], "text": TEXT})
+    skipping = writes_of({"external_userid": ["wm0", "wm1", "wm2"], "text": TEXT, "skip_capped": True})
+    assert skipping - plain == 1
+    assert _sent_ids(sim)[-2:] == [["wm0", "wm2"], ["wm0", "wm2"]]

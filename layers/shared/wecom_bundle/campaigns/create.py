@@ -159,9 +159,8 @@ def _answer(deps: CampaignDeps, campaign_id: str) -> CreateResult:
     }
     if campaign.get("send_at") is not None:
         body["send_at"] = campaign["send_at"]
-    if (
-        campaign.get("skipped_capped") is not None
-    ):  # only a skip_capped create: otherwise the shape is as before
+    # only a skip_capped create says how many it left out: without the flag the answer is as it always was
+    if campaign.get("skipped_capped") is not None:
         body["skipped_capped"] = campaign["skipped_capped"]
     errors = _chunk_errors(chunks)
     if errors:
