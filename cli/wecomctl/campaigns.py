@@ -82,9 +82,8 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
 
 
 def _add_create(actions: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    """``create`` and ``preview``: one set of body flags (``_add_body_flags``), so a preview is always
-    asked with exactly what the create would send."""
-    parsers = {}
+    """``create`` and ``preview``: one set of flags (``_add_request_flags``), so a preview is always asked
+    with exactly what the create would send."""
     for name, text, description, func in (
         ("create", "create a campaign (safe to re-run: see --idempotency-key)", CREATE_HELP, create_campaign),
         (
@@ -94,25 +93,20 @@ def _add_create(actions: argparse._SubParsersAction, common: argparse.ArgumentPa
             preview_campaign,
         ),
     ):
-        parsers[name] = actions.add_parser(
+        parser = actions.add_parser(
             name,
             parents=[common],
             help=text,
             description=description,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        _add_body_flags(parsers[name])
-        parsers[name].set_defaults(func=func)
-    parsers["create"].add_argument(
-        "--idempotency-key",
-        metavar="KEY",
-        help="default: derived from the request content, so re-running the same command returns the "
-        "same campaign and sends nothing twice; pass a new key to send identical content again on purpose",
-    )
+        _add_request_flags(parser)
+        parser.set_defaults(func=func)
 
 
-def _add_body_flags(parser: argparse.ArgumentParser) -> None:
-    """The flags that make the POST body (``build_campaign``), shared by ``create`` and ``preview``."""
+def _add_request_flags(parser: argparse.ArgumentParser) -> None:
+    """The flags that make the request (``build_campaign`` and the Idempotency-Key), shared by ``create``
+    and ``preview``: a create command line previews by changing its one word."""
     parser.add_argument("--text", help="message text (≤ 4000 bytes)")
     parser.add_argument("--attachments", metavar="FILE", help="a JSON list of add_msg_template attachments")
     parser.add_argument(
@@ -137,6 +131,13 @@ def _add_body_flags(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="leave out the customers WeCom's per-customer cap (MASS_SEND_CUSTOMER_LIMIT) holds back in the "
         "current period; needs --audience of customers",
+    )
+    parser.add_argument(
+        "--idempotency-key",
+        metavar="KEY",
+        help="default: derived from the request content, so re-running the same command returns the "
+        "same campaign and sends nothing twice; pass a new key to send identical content again on purpose "
+        "(preview checks it and stores nothing)",
     )
 
 
@@ -228,8 +229,9 @@ def create_campaign(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def preview_campaign(args: argparse.Namespace, ctx: Context) -> int:
-    """The API's preview of the body ``create`` would send (no Idempotency-Key: nothing is created)."""
-    response = ctx.client.request("POST", f"{BASE}/preview", body=build_campaign(args))
+    """The API's preview of the body ``create`` would send (a given Idempotency-Key is checked, not taken)."""
+    headers = {"Idempotency-Key": args.idempotency_key} if args.idempotency_key else None
+    response = ctx.client.request("POST", f"{BASE}/preview", body=build_campaign(args), headers=headers)
     if ctx.json_mode:
         ctx.raw(response)
         return 0

@@ -382,3 +382,13 @@ def test_skip_capped_costs_one_write_per_part_of_skipped_ids(sim: SimulatorHandl
     skipping = writes_of({"external_userid": ["wm0", "wm1", "wm2"], "text": TEXT, "skip_capped": True})
     assert skipping - plain == 1
     assert _sent_ids(sim)[-2:] == [["wm0", "wm2"], ["wm0", "wm2"]]
+
+
+def test_a_preview_scheduled_into_a_later_period_says_the_counts_are_todays(
+    sim: SimulatorHandle, call: Any
+) -> None:
+    body = {"external_userid": ["wm0", "wm1"], "text": TEXT, "send_at": int(time.time()) + 3 * 86400}
+    status, doc = call(PREVIEW, body)
+    assert status == 200 and doc["quota"]["capped"] == 1
+    assert any("later period" in w for w in doc["warnings"])
+    assert call(PREVIEW, {**body, "skip_capped": True})[1]["error"]["field"] == "skip_capped"

@@ -487,6 +487,9 @@ def test_campaign_preview_of_a_sender_audience_says_wecom_chooses(
     api.replies = [(200, unknown)]
     assert api.run("campaigns", "preview", "--text", "x", "--sender", "u1") == 0
     assert "skip_capped" not in api.requests[0].json()
+    api.replies = [(200, PREVIEW)]
+    assert api.run("campaigns", "preview", "--text", "x", "--sender", "u1", "--idempotency-key", "k-1") == 0
+    assert api.requests[1].headers["idempotency-key"] == "k-1"  # checked by the API like create's, not taken
     assert "audience:    unknown (WeCom chooses)" in capsys.readouterr().out
 
 
