@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import calendar
 import contextlib
 import functools
 import importlib.util
 import json
 import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -278,3 +280,46 @@ def _items_sent(operation: str, params: dict[str, Any]) -> int:
     if operation == "BatchWriteItem":
         return sum(len(requests) for requests in params.get("RequestItems", {}).values())
     return 0
+
+
+# ------------------------------------------------------------------------------------ the per-customer cap
+@dataclass
+class FakeCaps:
+    """A ``campaigns.cap.CapCheck`` whose capped (and pending) customers a test chooses: the campaign
+    services' side of the cap without the customers package. Periods are UTC calendar periods (the real
+    reader's are in ``WELCOME_TIMEZONE``); ``asked`` records every id list it was asked about."""
+
+    capped_ids: set[str] = field(default_factory=set)
+    pending_ids: set[str] = field(default_factory=set)
+    rule: str = "day"
+    asked: list[list[str]] = field(default_factory=list)
+
+    def limit(self, now: int) -> int:
+        if self.rule == "month":
+            moment = time.gmtime(now)
+            return calendar.monthrange(moment.tm_year, moment.tm_mon)[1]
+        return 7 if self.rule == "week" else 1
+
+    def period(self, now: int) -> str:
+        form = {"month": "%Y-%m", "week": "%G-W%V", "day": "%Y-%m-%d"}[self.rule]
+        return time.strftime(form, time.gmtime(now))
+
+    def capped(self, external_userids: Sequence[str], now: int) -> list[str]:
+        self.asked.append(list(external_userids))
+        return [i for i in dict.fromkeys(external_userids) if i in self.capped_ids]
+
+    def pending(self, external_userids: Sequence[str], now: int) -> int:
+        return len(set(external_userids) & self.pending_ids)
+
+
+@contextlib.contextmanager
+def caps_installed(caps: Any) -> Iterator[Any]:
+    """``caps`` is the cap the admin function's campaign services ask for the block (``runtime.cap_check``),
+    then the previous one is put back."""
+    from wecom_bundle import runtime
+
+    previous = runtime.use_cap_check(caps)
+    try:
+        yield caps
+    finally:
+        runtime.use_cap_check(previous)

@@ -14,7 +14,14 @@ import json
 from typing import Any
 
 from wecomctl.audience import DEFAULT_COLUMN, read_audience
-from wecomctl.campaign_views import BASE, campaign_results, count_list, list_campaigns, show_campaign
+from wecomctl.campaign_views import (
+    BASE,
+    campaign_results,
+    campaign_skipped,
+    count_list,
+    list_campaigns,
+    show_campaign,
+)
 from wecomctl.context import Context
 from wecomctl.http import ApiError, Response, UsageError, segment
 from wecomctl.inputs import read_json_file
@@ -32,11 +39,21 @@ same content to the same audience again on purpose, pass a new --idempotency-key
 examples:
   wecomctl campaigns create --text 'Spring sale starts today' --audience customers.csv
   wecomctl campaigns create --text 'Hi all' --chat-type group --sender zhangsan \\
-      --send-at 2025-06-01T09:00"""
+      --send-at 2025-06-01T09:00
+  wecomctl campaigns create --text 'New menu' --audience customers.csv --skip-capped"""
+PREVIEW_HELP = """\
+What 'campaigns create' with the same flags would do, without sending or storing anything:
+how many customers and WeCom tasks, how many of them WeCom's per-customer cap holds back in
+the current period (and which, up to 100), and warnings. With --skip-capped it shows what the
+create would send once the capped customers are left out.
+
+examples:
+  wecomctl campaigns preview --text 'Spring sale starts today' --audience customers.csv
+  wecomctl campaigns preview --text 'Spring sale' --audience customers.csv --skip-capped"""
 
 
 def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    """Add ``campaigns create|list|show|cancel|remind|results``."""
+    """Add ``campaigns create|preview|list|show|cancel|remind|skipped|results``."""
     campaigns = commands.add_parser(
         "campaigns",
         help="mass-send campaigns: create, follow, cancel, remind",
@@ -56,6 +73,7 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
         ("show", show_campaign, "status, msgids, delivery funnel and reminders of one campaign"),
         ("cancel", cancel_campaign, "cancel: members who have not sent yet cannot send any more"),
         ("remind", remind_campaign, "remind the members who have not sent yet (≤ 3 per msgid per 24 h)"),
+        ("skipped", campaign_skipped, "the customers a --skip-capped create left out, one per line"),
     ):
         action = actions.add_parser(name, parents=[common], help=text, description=text)
         action.add_argument("campaign_id", metavar="ID")
@@ -64,39 +82,63 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
 
 
 def _add_create(actions: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    create = actions.add_parser(
-        "create",
-        parents=[common],
-        help="create a campaign (safe to re-run: see --idempotency-key)",
-        description=CREATE_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    create.add_argument("--text", help="message text (≤ 4000 bytes)")
-    create.add_argument("--attachments", metavar="FILE", help="a JSON list of add_msg_template attachments")
-    create.add_argument(
+    """``create`` and ``preview``: one set of flags (``_add_request_flags``), so a preview is always asked
+    with exactly what the create would send."""
+    for name, text, description, func in (
+        ("create", "create a campaign (safe to re-run: see --idempotency-key)", CREATE_HELP, create_campaign),
+        (
+            "preview",
+            "what 'create' with the same flags would do: audience, WeCom tasks, capped customers",
+            PREVIEW_HELP,
+            preview_campaign,
+        ),
+    ):
+        parser = actions.add_parser(
+            name,
+            parents=[common],
+            help=text,
+            description=description,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        _add_request_flags(parser)
+        parser.set_defaults(func=func)
+
+
+def _add_request_flags(parser: argparse.ArgumentParser) -> None:
+    """The flags that make the request (``build_campaign`` and the Idempotency-Key), shared by ``create``
+    and ``preview``: a create command line previews by changing its one word."""
+    parser.add_argument("--text", help="message text (≤ 4000 bytes)")
+    parser.add_argument("--attachments", metavar="FILE", help="a JSON list of add_msg_template attachments")
+    parser.add_argument(
         "--audience",
         metavar="FILE",
         help="recipients: one external_userid per line, or a CSV with a header (see --column); blank lines, "
         "#-comments, a BOM and duplicates are ignored; '-' reads stdin. With --chat-type group it lists "
         "chat_ids instead. Without it, every customer of --sender is targeted",
     )
-    create.add_argument(
+    parser.add_argument(
         "--column", help=f"the CSV column to read (default {DEFAULT_COLUMN}; chat_id for group)"
     )
-    create.add_argument("--sender", metavar="USERID", help="the member who sends (required for group)")
-    create.add_argument("--chat-type", choices=("single", "group"), help="default: single")
-    create.add_argument("--name", help="a name for operators")
-    create.add_argument(
+    parser.add_argument("--sender", metavar="USERID", help="the member who sends (required for group)")
+    parser.add_argument("--chat-type", choices=("single", "group"), help="default: single")
+    parser.add_argument("--name", help="a name for operators")
+    parser.add_argument(
         "--send-at", metavar="WHEN", help="schedule: ISO 8601 (no offset = local time) or epoch"
     )
-    create.add_argument("--file", help="a JSON body with further add_msg_template fields; flags override it")
-    create.add_argument(
+    parser.add_argument("--file", help="a JSON body with further add_msg_template fields; flags override it")
+    parser.add_argument(
+        "--skip-capped",
+        action="store_true",
+        help="leave out the customers WeCom's per-customer cap (MASS_SEND_CUSTOMER_LIMIT) holds back in the "
+        "current period; needs --audience of customers",
+    )
+    parser.add_argument(
         "--idempotency-key",
         metavar="KEY",
         help="default: derived from the request content, so re-running the same command returns the "
-        "same campaign and sends nothing twice; pass a new key to send identical content again on purpose",
+        "same campaign and sends nothing twice; pass a new key to send identical content again on purpose "
+        "(preview checks it and stores nothing)",
     )
-    create.set_defaults(func=create_campaign)
 
 
 def _add_results(actions: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -141,6 +183,8 @@ def build_campaign(args: argparse.Namespace) -> dict[str, Any]:
             body[key] = getattr(args, key)
     if args.send_at:
         body["send_at"] = local_iso(args.send_at, "--send-at")
+    if args.skip_capped:
+        body["skip_capped"] = True
     if not body.get("text") and not body.get("attachments"):
         raise UsageError("a campaign needs --text and/or --attachments")
     return body
@@ -174,12 +218,44 @@ def create_campaign(args: argparse.Namespace, ctx: Context) -> int:
         ("fail_list", count_list(doc.get("fail_list"))),
         ("idempotency_key", key),
     ]
+    if doc.get("skipped_capped") is not None:
+        pairs.insert(2, ("skipped_capped", doc["skipped_capped"]))
     pairs += [
         (f"chunk {e.get('chunk')}", f"WeCom errcode {e.get('errcode')} {e.get('errmsg', '')}")
         for e in doc.get("chunk_errors") or []
     ]
     ctx.out(key_values(pairs))
     return 0
+
+
+def preview_campaign(args: argparse.Namespace, ctx: Context) -> int:
+    """The API's preview of the body ``create`` would send (a given Idempotency-Key is checked, not taken)."""
+    headers = {"Idempotency-Key": args.idempotency_key} if args.idempotency_key else None
+    response = ctx.client.request("POST", f"{BASE}/preview", body=build_campaign(args), headers=headers)
+    if ctx.json_mode:
+        ctx.raw(response)
+        return 0
+    doc = response.json()
+    quota = doc.get("quota") or {}
+    pairs: list[tuple[str, Any]] = [
+        ("audience", _or_unknown(doc.get("audience_size"))),
+        ("wecom_tasks", doc.get("chunks")),
+        ("cap", f"{quota.get('limit')} per {quota.get('rule')} (period {quota.get('period')})"),
+        ("capped", _or_unknown(quota.get("capped"))),
+        ("pending", _or_unknown(quota.get("pending"))),
+    ]
+    sample = quota.get("capped_sample") or []
+    if sample:
+        more = (quota.get("capped") or 0) - len(sample)
+        pairs.append(("capped_ids", ", ".join(sample) + (f" … and {more} more" if more > 0 else "")))
+    ctx.out(key_values(pairs))
+    for warning in doc.get("warnings") or []:
+        ctx.note(f"warning: {warning}")
+    return 0
+
+
+def _or_unknown(value: Any) -> Any:
+    return "unknown (WeCom chooses)" if value is None else value
 
 
 def _created_verb(response: Response) -> str:

@@ -24,6 +24,7 @@ STATUS_AND_CODE: dict[type[de.DomainError], tuple[int, str]] = {
     de.InvalidState: (409, "invalid_state"),
     de.NothingToDo: (409, "nothing_to_remind"),
     de.LimitReached: (409, "template_limit_reached"),
+    de.AudienceCapped: (409, "audience_capped"),
     de.TooSoon: (429, "reminder_limit"),
     de.WeComUnavailable: (503, "wecom_unavailable"),
     de.WeComBusy: (503, "wecom_busy"),

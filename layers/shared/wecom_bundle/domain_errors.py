@@ -78,6 +78,19 @@ class NothingToDo(Conflict):
     """The operation has nothing left to act on (every member has sent: nobody to remind)."""
 
 
+class AudienceCapped(Conflict):
+    """``skip_capped`` would leave nobody: every one of the ``count`` customers is capped in the current
+    period (no empty task is sent to WeCom)."""
+
+    def __init__(self, message: str, *, count: int, period: str) -> None:
+        super().__init__(message)
+        self.count = count
+        self.period = period
+
+    def details(self) -> dict[str, Any]:
+        return {"count": self.count, "period": self.period}
+
+
 class LimitReached(Conflict):
     """A WeCom cap is full: ``count`` of ``limit`` are this app's; WeCom's ``errcode`` travels along."""
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from wecom_bundle import config
 
 if TYPE_CHECKING:
+    from wecom_bundle.campaigns.cap import CapCheck
     from wecom_bundle.campaigns.deps import CampaignDeps
     from wecom_bundle.customers.history import CustomerHistory
     from wecom_bundle.customers.quota import QuotaReader
@@ -34,6 +35,7 @@ _client: WeComClient | None = None
 _built_for: tuple[str, str, str] = ("", "", "")
 _media_cache: MediaCache | None = None
 _group_templates: GroupTemplateService | None = None  # installed by a test (use_group_templates)
+_cap_check: CapCheck | None = None  # installed by a test (use_cap_check)
 
 
 def _identity(settings: config.WeComSettings) -> tuple[str, str, str]:
@@ -130,8 +132,9 @@ def welcome_admin() -> WelcomeAdmin:
 
 # ----------------------------------------------------------------------------------------------- campaigns
 def campaign_deps() -> CampaignDeps:
-    """The campaign services' collaborators: the repositories, the container's media cache and its WeCom
-    client (built when a call is about to be made, so a refused body costs no token fetch)."""
+    """The campaign services' collaborators: the repositories, the container's media cache, its WeCom
+    client (built when a call is about to be made, so a refused body costs no token fetch) and the
+    per-customer cap (asked only by a preview or a ``skip_capped`` create)."""
     from wecom_bundle.campaigns import reminder_repo
     from wecom_bundle.campaigns import repo as campaign_repo
     from wecom_bundle.campaigns.deps import CampaignDeps
@@ -143,7 +146,30 @@ def campaign_deps() -> CampaignDeps:
         sync_repo=sync_repo,
         media=media_cache(),
         wecom=wecom_client,
+        cap=cap_check,
     )
+
+
+def cap_check() -> CapCheck:
+    """The per-customer mass-send cap the campaign services ask (preview, ``skip_capped``): the one a test
+    installed with ``use_cap_check``, else the customers package's counters."""
+    return _cap_check or _built_cap_check()
+
+
+@functools.cache
+def _built_cap_check() -> CapCheck:
+    """The wiring point of the customers package (its per-customer, per-period counters)."""
+    raise NotImplementedError(
+        "runtime._built_cap_check: wire campaigns.cap.CapCheck to the customers package's quota reader"
+    )
+
+
+def use_cap_check(cap: CapCheck | None) -> CapCheck | None:
+    """Install the cap the campaign services ask (a test: a fake with chosen capped customers) and answer
+    the one installed before (None: the built one), which the test puts back."""
+    global _cap_check
+    previous, _cap_check = _cap_check, cap
+    return previous
 
 
 def sync_deps() -> SyncDeps:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -18,7 +19,14 @@ from hypothesis import strategies as st
 from local.events import http_event
 from local.wecom_sim.server import SimulatorHandle
 from tests.strategies import json_scalars, json_values
-from tests.support import admin_document, function_under_test, table_snapshot, with_campaign_customers
+from tests.support import (
+    FakeCaps,
+    admin_document,
+    caps_installed,
+    function_under_test,
+    table_snapshot,
+    with_campaign_customers,
+)
 
 pytestmark = pytest.mark.usefixtures("moto_table")
 VERBS = ("get", "put", "post", "delete", "patch")
@@ -74,6 +82,7 @@ SEEDS: dict[tuple[str, str], dict[str, Any]] = {
         "match": {"state": "web"},
     },
     ("POST", "/admin/campaigns"): {"external_userid": ["wm0", "wm1"], "text": {"content": "hi"}},
+    ("POST", "/admin/campaigns/preview"): {"external_userid": ["wm0", "wm1"], "text": {"content": "hi"}},
     ("POST", "/admin/campaigns/{campaign_id}/remind"): {},
     ("POST", "/admin/group-welcome-templates"): {"text": {"content": "hi"}},
     ("PUT", "/admin/group-welcome-templates/{template_id}"): {"text": {"content": "hello"}},
@@ -143,8 +152,10 @@ def admin() -> Any:
 
 
 @pytest.fixture
-def sim(wecom_sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch) -> SimulatorHandle:
-    return with_campaign_customers(wecom_sim, monkeypatch)
+def sim(wecom_sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch) -> Iterator[SimulatorHandle]:
+    """The campaign customers, wm1 capped (previews and skip_capped creates have a cap to ask)."""
+    with caps_installed(FakeCaps({"wm1"})):
+        yield with_campaign_customers(wecom_sim, monkeypatch)
 
 
 def _data(table: Any) -> list[dict[str, Any]]:

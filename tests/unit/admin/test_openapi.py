@@ -20,7 +20,13 @@ from local.events import http_event
 from local.template import load_template
 from local.wecom_sim.server import SimulatorHandle
 from tests.strategies import json_scalars, json_values
-from tests.support import admin_document, function_under_test, with_campaign_customers
+from tests.support import (
+    FakeCaps,
+    admin_document,
+    caps_installed,
+    function_under_test,
+    with_campaign_customers,
+)
 from wecom_bundle import content, validation
 from wecom_bundle.campaigns import reminder_policy
 from wecom_bundle.campaigns import validation as campaign_validation
@@ -396,8 +402,10 @@ def test_generated_rules_are_accepted_unless_the_document_says_why(admin: Any, d
 
 
 @pytest.fixture
-def sim(wecom_sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch) -> SimulatorHandle:
-    return with_campaign_customers(wecom_sim, monkeypatch)
+def sim(wecom_sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch) -> Iterator[SimulatorHandle]:
+    """The campaign customers, wm1 capped (a generated skip_capped body has a cap to ask)."""
+    with caps_installed(FakeCaps({"wm1"})):
+        yield with_campaign_customers(wecom_sim, monkeypatch)
 
 
 @pytest.mark.usefixtures("bucket", "sim")

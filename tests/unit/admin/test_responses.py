@@ -30,7 +30,13 @@ from local.settings import DEV_DEFAULTS
 from local.template import load_template
 from local.wecom_sim.endpoints_welcome import issue_welcome_code
 from local.wecom_sim.server import SimulatorHandle
-from tests.support import function_under_test, sync_deps, with_campaign_customers
+from tests.support import (
+    FakeCaps,
+    caps_installed,
+    function_under_test,
+    sync_deps,
+    with_campaign_customers,
+)
 from wecom_bundle import runtime
 from wecom_bundle.media.cache import MediaCache
 from wecom_bundle.result_sync import fanout, sync_pass
@@ -95,7 +101,7 @@ def _route(path: str) -> tuple[str, dict[str, str] | None]:
     """``/admin/campaigns/c1/remind`` → (``/admin/campaigns/{campaign_id}/remind``, {campaign_id: c1})."""
     for base, name in PATH_PARAMS.items():
         rest = path[len(base) + 1 :].split("/", 1) if path.startswith(base + "/") else None
-        if rest and rest[0] != "reconcile":
+        if rest and rest[0] not in ("reconcile", "preview"):
             tail = f"/{rest[1]}" if len(rest) > 1 else ""
             return f"{base}/{{{name}}}{tail}", {name: rest[0]}
     return path, None
@@ -334,9 +340,20 @@ def test_campaign_answers_match_their_models(
     assert call("GET", f"{CAMPAIGNS}/{campaign_id}/results", query={"format": "csv"})[1].startswith("msgid,")
     assert call("POST", f"{CAMPAIGNS}/{campaign_id}/cancel")[1]["cancelled"] == [msgid]
     call("GET", f"{CAMPAIGNS}/{campaign_id}")
+    with caps_installed(FakeCaps({"wm3"}, pending_ids={"wm0"})):
+        skipping = {**campaign, "name": "skip", "skip_capped": True}
+        assert call("POST", f"{CAMPAIGNS}/preview", skipping)[1]["quota"]["capped_sample"] == ["wm3"]
+        by_sender = {"sender": "zhangsan", "text": {"content": "x"}}
+        assert call("POST", f"{CAMPAIGNS}/preview", by_sender)[1]["audience_size"] is None
+        skipped = call("POST", CAMPAIGNS, skipping)[1]
+        assert skipped["skipped_capped"] == 1
+        assert call("GET", f"{CAMPAIGNS}/{skipped['campaign_id']}")[1]["skipped_capped"] == 1
+        assert call("GET", f"{CAMPAIGNS}/{skipped['campaign_id']}/skipped")[1]["items"] == ["wm3"]
 
     seen = _check(call, document, responses_module)
     assert seen == {
+        (f"{CAMPAIGNS}/preview", "post", 200),
+        (f"{CAMPAIGNS}/{{campaign_id}}/skipped", "get", 200),
         (CAMPAIGNS, "post", 201),
         (CAMPAIGNS, "post", 200),
         (CAMPAIGNS, "post", 202),

@@ -293,6 +293,8 @@ def test_openapi_describes_every_campaign_route(call: Any) -> None:
         ("post", "/admin/campaigns/{campaign_id}/cancel"),
         ("post", "/admin/campaigns/{campaign_id}/remind"),
         ("get", "/admin/campaigns/{campaign_id}/results"),
+        ("post", "/admin/campaigns/preview"),
+        ("get", "/admin/campaigns/{campaign_id}/skipped"),
     }
     assert {(m, p) for p, ops in paths.items() for m in ops if p.startswith("/admin/campaigns")} >= served
     body = paths["/admin/campaigns"]["post"]["requestBody"]["content"]["application/json"]["schema"]
@@ -300,6 +302,10 @@ def test_openapi_describes_every_campaign_route(call: Any) -> None:
 
     assert set(body["properties"]) == set(FIELDS)
     assert "429" in paths["/admin/campaigns/{campaign_id}/remind"]["post"]["responses"]
+    preview = paths["/admin/campaigns/preview"]["post"]
+    assert preview["requestBody"]["content"]["application/json"]["schema"] == body  # the create's model
+    assert preview["parameters"] == paths["/admin/campaigns"]["post"]["parameters"]  # and its header
+    assert set(preview["responses"]) == {"200", "400"}
 
 
 # ---------------------------------------------------------------------------------------------- fuzz

@@ -425,6 +425,93 @@ def test_campaign_show_prints_the_funnel_and_reminders(
     assert "schedule" in out.split("reminders: 1")[1]
 
 
+PREVIEW = {
+    "audience_size": 1,
+    "chunks": 1,
+    "quota": {
+        "rule": "day",
+        "limit": 1,
+        "period": "2026-12-05",
+        "capped": 1,
+        "pending": 0,
+        "capped_sample": ["wm2"],
+    },
+    "warnings": ["every customer is capped"],
+}
+
+
+def test_campaign_preview_sends_what_create_would_and_prints_the_quota(
+    api: FakeApi, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    created = {"campaign_id": "c1", "status": "active", "msgids": ["m"], "fail_list": [], "skipped_capped": 1}
+    api.replies = [(200, PREVIEW), (201, created)]
+    flags = ["--text", "Sale!", "--audience", str(_audience(tmp_path)), "--name", "n", "--skip-capped"]
+    assert api.run("campaigns", "preview", *flags) == 0
+    captured = capsys.readouterr()
+    assert api.run("campaigns", "create", *flags) == 0
+    assert "skipped_capped: 1" in " ".join(capsys.readouterr().out.split())
+    previewed, create = api.requests
+    assert (previewed.method, previewed.path) == ("POST", "/admin/campaigns/preview")
+    assert (
+        previewed.json()
+        == create.json()
+        == {
+            "chat_type": "single",
+            "text": {"content": "Sale!"},
+            "external_userid": ["wm1", "wm2"],
+            "name": "n",
+            "skip_capped": True,
+        }
+    )
+    assert "idempotency-key" not in previewed.headers and create.headers["idempotency-key"]
+    lines = [line.split(":", 1) for line in captured.out.splitlines() if ":" in line]
+    printed = {k.strip(): v.strip() for k, v in lines}
+    assert (
+        printed.items()
+        >= {
+            "audience": "1",
+            "wecom_tasks": "1",
+            "cap": "1 per day (period 2026-12-05)",
+            "capped": "1",
+            "capped_ids": "wm2",
+        }.items()
+    )
+    assert "warning: every customer is capped" in captured.err
+
+
+def test_campaign_preview_of_a_sender_audience_says_wecom_chooses(
+    api: FakeApi, capsys: pytest.CaptureFixture[str]
+) -> None:
+    counts = {"capped": None, "pending": None, "capped_sample": None}
+    unknown = {**PREVIEW, "audience_size": None, "quota": {**PREVIEW["quota"], **counts}}
+    api.replies = [(200, unknown)]
+    assert api.run("campaigns", "preview", "--text", "x", "--sender", "u1") == 0
+    assert "skip_capped" not in api.requests[0].json()
+    api.replies = [(200, PREVIEW)]
+    assert api.run("campaigns", "preview", "--text", "x", "--sender", "u1", "--idempotency-key", "k-1") == 0
+    assert api.requests[1].headers["idempotency-key"] == "k-1"  # checked by the API like create's, not taken
+    assert "audience:    unknown (WeCom chooses)" in capsys.readouterr().out
+
+
+def test_campaign_show_says_how_many_were_skipped(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
+    api.replies = [(200, {**CAMPAIGN, "skipped_capped": 7})]
+    assert api.run("campaigns", "show", "cmp_01") == 0
+    assert "skipped_capped: 7" in " ".join(capsys.readouterr().out.split())
+
+
+def test_campaign_skipped_prints_every_page(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
+    api.replies = [
+        (200, {"items": ["wm1", "wm2"], "cursor": "c2"}),
+        (200, {"items": ["wm3"], "cursor": None}),
+    ]
+    assert api.run("campaigns", "skipped", "cmp_01") == 0
+    assert [(r.path, r.query) for r in api.requests] == [
+        ("/admin/campaigns/cmp_01/skipped", {}),
+        ("/admin/campaigns/cmp_01/skipped", {"cursor": ["c2"]}),
+    ]
+    assert capsys.readouterr().out.split() == ["wm1", "wm2", "wm3"]
+
+
 def test_campaign_show_before_any_sync_shows_zeros(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
     api.replies = [(200, {"campaign_id": "c", "status": "scheduled", "msgids": [], "reminders": []})]
     assert api.run("campaigns", "show", "c") == 0

@@ -47,6 +47,8 @@ class CampaignBody(Strict):
             "external_userid,tag_filter,allow_select: only when chat_type is single",
             "chat_id_list: only when chat_type is group",
             "send_at: epoch seconds or ISO 8601 within the next 366 days (past or empty: send now)",
+            "skip_capped: only with an external_userid audience (chat_type single)",
+            "skip_capped: send_at in the current period of the cap (MASS_SEND_CUSTOMER_LIMIT)",
         )
     )
     chat_type: Literal["single", "group"] | None = None
@@ -60,6 +62,11 @@ class CampaignBody(Strict):
     name: Name | None = None  # type: ignore[valid-type]
     send_at: int | float | Text | None = Field(None, description="epoch seconds or ISO 8601 (naive is UTC)")
     reminders: Reminders | None = None
+    skip_capped: bool | None = Field(
+        None,
+        description="leave out the customers WeCom's per-customer cap holds back in the current period "
+        "(the answer's skipped_capped counts them); refused with 409 audience_capped when all are",
+    )
 
 
 class RemindBody(SmallBody):

@@ -29,7 +29,7 @@ from admin_api.models.content import (
     TemplateText,
 )
 from admin_api.models.welcome import Match
-from wecom_bundle.campaigns import queries
+from wecom_bundle.campaigns import cap, queries
 from wecom_bundle.result_sync import totals
 
 CampaignStatus = Literal[queries.STATUSES]  # type: ignore[valid-type]
@@ -218,6 +218,11 @@ class Campaign(CampaignSummary):
     members: list[Member]
     members_truncated: bool
     sync: list[SyncState]
+    skipped_capped: int | None = Field(
+        None,
+        description="created with skip_capped: how many capped customers were left out "
+        "(who: GET /admin/campaigns/{campaign_id}/skipped)",
+    )
 
 
 class ChunkError(Answer):
@@ -235,6 +240,50 @@ class CampaignCreated(Answer):
     fail_list: list[str] = Field(description="external userids WeCom could not send to")
     send_at: Epoch | None = Field(None, description="a scheduled campaign's send time")
     chunk_errors: list[ChunkError] | None = None
+    skipped_capped: int | None = Field(
+        None, description="only with skip_capped: how many capped customers were left out of the audience"
+    )
+
+
+class SkippedPage(Answer):
+    """Customers a ``skip_capped`` create left out (capped when it was created), in the audience's order;
+    up to 5 000 per page, [] for a campaign created without the flag."""
+
+    items: list[str]
+    cursor: str | None = Cursor
+
+
+class PreviewQuota(Answer):
+    """WeCom's per-customer cap in the current period, and how it bears on the requested customers."""
+
+    rule: Literal["month", "week", "day"] = Field(description="MASS_SEND_CUSTOMER_LIMIT")
+    limit: int = Field(description="messages a customer may receive in the period")
+    period: str = Field(description="the current period's id")
+    capped: int | None = Field(
+        description="how many of the requested customers are capped now; null when WeCom chooses the "
+        "customers (sender or tag_filter audience) or the audience is group chats"
+    )
+    pending: int | None = Field(
+        description="how many of them have a message still unsent in a running task; null as capped"
+    )
+    capped_sample: list[str] | None = Field(
+        description=f"up to {cap.SAMPLE_SIZE} of the capped customers' external_userid; null as capped"
+    )
+
+
+class CampaignPreview(Answer):
+    """What ``POST /admin/campaigns`` with the same body would do; nothing is sent or stored."""
+
+    audience_size: int | None = Field(
+        description="recipients create would send to (with skip_capped: after the capped are left out); "
+        "null when WeCom chooses them (sender or tag_filter audience, a sender's group chats)"
+    )
+    chunks: int = Field(
+        description="add_msg_template calls create would make (0: every customer is capped and "
+        "skip_capped would refuse)"
+    )
+    quota: PreviewQuota
+    warnings: list[str] = Field(description="what the operator should know before creating; [] when none")
 
 
 class CancelFailure(Answer):

@@ -1,4 +1,4 @@
-"""``/admin/campaigns``: create, list, show, cancel, remind and results."""
+"""``/admin/campaigns``: create (and its preview), list, show, cancel, remind, results and the skipped."""
 
 from __future__ import annotations
 
@@ -18,12 +18,14 @@ from admin_api.models.responses import (
     CampaignCancelled,
     CampaignCreated,
     CampaignPage,
+    CampaignPreview,
     Reminded,
     ResultsPage,
+    SkippedPage,
 )
 from admin_api.routes.common import as_sent, ok, query, success
 from wecom_bundle import runtime, validation
-from wecom_bundle.campaigns import cancel, create, queries, reminders, results
+from wecom_bundle.campaigns import cancel, create, preview, queries, reminders, results
 from wecom_bundle.result_sync import totals as sync_totals
 
 router = Router()
@@ -31,6 +33,7 @@ Limit = Annotated[int | None, Query(ge=1, le=validation.MAX_PAGE, description="p
 Cursor = Annotated[str | None, Query(description="the cursor of the previous page")]
 ResultStatus = Literal[tuple(sync_totals.NAME_STATUS)]  # type: ignore[valid-type]
 CampaignStatus = Literal[queries.STATUSES]  # type: ignore[valid-type]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", pattern=IDEMPOTENCY_KEY_PATTERN)]
 
 
 def _deadline() -> float | None:
@@ -48,18 +51,25 @@ def _deadline() -> float | None:
         **error_responses(400, 409, 503),
     },
 )
-def create_campaign(
-    body: Annotated[CampaignBody, Body()],
-    idempotency_key: Annotated[
-        str | None, Header(alias="Idempotency-Key", pattern=IDEMPOTENCY_KEY_PATTERN)
-    ] = None,
-):
+def create_campaign(body: Annotated[CampaignBody, Body()], idempotency_key: IdempotencyKey = None):
     key = router.current_event.headers.get("Idempotency-Key")  # case-insensitive; "" when sent empty
     result = create.create_campaign(runtime.campaign_deps(), as_sent(body), key, deadline=_deadline())
     response = ok(create_status(creating=result.creating, replayed=result.replayed), result.body)
     if result.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return response
+
+
+@router.post(
+    "/admin/campaigns/preview",
+    responses={
+        200: success("what a create with this body would do (nothing sent, nothing stored)", CampaignPreview),
+        **error_responses(400),
+    },
+)
+def preview_campaign(body: Annotated[CampaignBody, Body()], idempotency_key: IdempotencyKey = None):
+    """The create's body and header, validated the same way (the same 400s); the key is not used."""
+    return ok(200, preview.preview_campaign(runtime.campaign_deps(), as_sent(body)))
 
 
 @router.get(
@@ -94,6 +104,17 @@ def cancel_campaign(campaign_id: str):
 )
 def remind_campaign(campaign_id: str, body: Annotated[RemindBody | None, Body()] = None):
     return ok(200, reminders.remind_campaign(runtime.campaign_deps(), campaign_id, as_sent(body)))
+
+
+@router.get(
+    "/admin/campaigns/<campaign_id>/skipped",
+    responses={
+        200: success("the customers a skip_capped create left out, a page at a time", SkippedPage),
+        **error_responses(400, 404),
+    },
+)
+def get_campaign_skipped(campaign_id: str, cursor: Cursor = None):
+    return ok(200, queries.skipped_page(runtime.campaign_deps(), campaign_id, query(router.current_event)))
 
 
 @router.get(

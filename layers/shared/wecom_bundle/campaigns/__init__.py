@@ -11,6 +11,8 @@ entries it creates, and the reminder ledger (docs/data-model.md, "Campaigns"). M
 - ``results``: synced per-customer rows (pages, CSV) and per-member stats (reads only);
 - ``reminders`` and ``reminder_policy``: manual and scheduled reminders, 3 per msgid per 24 h;
 - ``validation``: the create body, checked once where it enters;
+- ``preview``: what a create with a body would do (audience, chunks, the cap), calling and storing nothing;
+- ``cap``: ``CapCheck``, the per-customer mass-send cap as previews and ``skip_capped`` creates ask it;
 - ``repo`` and ``reminder_repo``: the DynamoDB access patterns, one function each (no Scan);
 - ``deps``: ``CampaignDeps``, the collaborators every service function receives (repositories, WeCom
   client, clock, sleep, chunk and part sizes), built by ``runtime.campaign_deps``;

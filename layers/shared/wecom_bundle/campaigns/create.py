@@ -2,6 +2,7 @@
 
 Order of work (never a WeCom call inside a transaction):
 1. validate everything (400 naming the field), so a bad body causes no WeCom call;
+   with ``skip_capped``, leave out the customers capped now (decided once; kept in SKIP parts);
 2. write the audience parts, then one DynamoDB transaction: campaign record + chunk intents + idempotency key;
 3. hand the campaign to ``send`` (one chunk of at most 10 000 recipients per ``add_msg_template`` call).
 A repeated Idempotency-Key with the same body replays the stored answer; with another body it conflicts.
@@ -17,9 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from wecom_bundle import config
-from wecom_bundle.campaigns import limits, repair, send, validation
+from wecom_bundle.campaigns import cap, limits, repair, send, validation
 from wecom_bundle.campaigns.deps import CampaignDeps
-from wecom_bundle.domain_errors import IdempotencyConflict, WeComRefused
+from wecom_bundle.domain_errors import AudienceCapped, IdempotencyConflict, WeComRefused
 from wecom_bundle.dynamo import keys
 from wecom_bundle.result_sync.totals import zero_totals
 from wecom_bundle.validation import NotFound
@@ -57,17 +58,17 @@ def create_campaign(
     scheduled function, and the answer is the campaign as it stands (``creating``).
     """
     now = deps.now() if now is None else now
-    spec = validation.parse_campaign(body, now)
+    spec = validated_spec(deps, body, now)
     key = idempotency_key  # its form is the admin header model's
-    deps.media.check_exist(spec["attachments"])
     request_hash = _request_hash(spec)
     if key is not None:
         replay = _replay(deps, key, request_hash, now)
         if replay is not None:
             return replay
+    skipped = _capped_to_skip(deps, spec, now)  # decided once: a replay answers what was stored
     campaign_id = f"cmp-{time.time_ns() // 1_000_000:011x}{uuid.uuid4().hex[:8]}"
     owner = None if _is_scheduled(spec, now) else uuid.uuid4().hex
-    campaign, chunks, parts = plan_campaign(deps, campaign_id, spec, now, owner)
+    campaign, chunks, parts = plan_campaign(deps, campaign_id, spec, now, owner, skipped)
     for kind, chunk, part, ids in parts:
         deps.repo.put_campaign_part(campaign_id, kind, chunk, part, ids)
     idempotency = None
@@ -87,12 +88,40 @@ def create_campaign(
     return _answer(deps, campaign_id)
 
 
+def validated_spec(deps: CampaignDeps, body: Any, now: int) -> dict[str, Any]:
+    """The normalised spec of a create body, with every check that needs no stored state (the rules across
+    fields, bucket objects exist): what a create and a preview refuse alike, with the same 400s."""
+    spec = validation.parse_campaign(body, now)
+    deps.media.check_exist(spec["attachments"])
+    return spec
+
+
+def _capped_to_skip(deps: CampaignDeps, spec: dict[str, Any], now: int) -> list[str] | None:
+    """With ``skip_capped``: the customers capped now, to leave out (None without the flag). Refuses when
+    nobody would be left: WeCom is never sent an empty task."""
+    if not spec["skip_capped"]:
+        return None
+    caps = deps.cap()
+    cap.check_send_at(caps, spec, now)
+    skipped = cap.capped_among(caps, spec["external_userid"], now)
+    if len(skipped) >= len(spec["external_userid"]):
+        raise AudienceCapped(
+            f"every one of the {len(skipped)} customers is capped in period {caps.period(now)}: nothing to send",
+            count=len(skipped),
+            period=caps.period(now),
+        )
+    return skipped
+
+
 def _is_scheduled(spec: dict[str, Any], now: int) -> bool:
     return spec["send_at"] is not None and spec["send_at"] > now
 
 
 def _request_hash(spec: dict[str, Any]) -> str:
-    canonical = json.dumps(spec, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    """The hash of the normalised request. ``skip_capped`` counts only when set: a create without it
+    hashes as it did before the flag existed (keys held from then still replay)."""
+    hashed = spec if spec.get("skip_capped") else {k: v for k, v in spec.items() if k != "skip_capped"}
+    canonical = json.dumps(hashed, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
@@ -130,6 +159,9 @@ def _answer(deps: CampaignDeps, campaign_id: str) -> CreateResult:
     }
     if campaign.get("send_at") is not None:
         body["send_at"] = campaign["send_at"]
+    # only a skip_capped create says how many it left out: without the flag the answer is as it always was
+    if campaign.get("skipped_capped") is not None:
+        body["skipped_capped"] = campaign["skipped_capped"]
     errors = _chunk_errors(chunks)
     if errors:
         body["chunk_errors"] = errors
@@ -148,12 +180,25 @@ def _chunk_errors(chunks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+def audience_slices(ids: list[str], chunk_size: int) -> list[list[str]]:
+    """One slice per add_msg_template call; an audience WeCom chooses (sender, tag_filter) is one call."""
+    return [ids[i : i + chunk_size] for i in range(0, len(ids), chunk_size)] or [[]]
+
+
 def plan_campaign(
-    deps: CampaignDeps, campaign_id: str, spec: dict[str, Any], now: int, owner: str | None
+    deps: CampaignDeps,
+    campaign_id: str,
+    spec: dict[str, Any],
+    now: int,
+    owner: str | None,
+    skipped: list[str] | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]], list[tuple[str, int, int, list[str]]]]:
-    """The campaign record, one chunk intent per add_msg_template call, and the audience parts."""
+    """The campaign record, one chunk intent per add_msg_template call, and the audience parts; with
+    ``skipped`` (a skip_capped create) those customers are out of the audience and kept in SKIP parts."""
     ids = spec["external_userid"] or spec["chat_id_list"]
-    slices = [ids[i : i + deps.chunk_size] for i in range(0, len(ids), deps.chunk_size)] or [[]]
+    if skipped is not None:
+        ids = cap.uncapped(ids, skipped)
+    slices = audience_slices(ids, deps.chunk_size)
     fingerprint = repair.content_fingerprint(spec["chat_type"], spec["text"], spec["attachments"])
     chunks = [
         limits.without_none(
@@ -174,7 +219,16 @@ def plan_campaign(
         for n, ids_n in enumerate(slices, start=1)
         for p, j in enumerate(range(0, len(ids_n), deps.part_size))
     ]
-    return _campaign_record(campaign_id, spec, now, owner, len(ids), len(chunks)), chunks, parts
+    record = _campaign_record(campaign_id, spec, now, owner, len(ids), len(chunks))
+    if skipped is not None:
+        kind, chunk = cap.SKIPPED_PART
+        skip_parts = [
+            (kind, chunk, p, skipped[j : j + deps.part_size])
+            for p, j in enumerate(range(0, len(skipped), deps.part_size))
+        ]
+        record |= {"skipped_capped": len(skipped), "skipped_parts": len(skip_parts)}
+        parts += skip_parts
+    return record, chunks, parts
 
 
 def _campaign_record(

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from wecom_bundle.campaigns import limits
 
 if TYPE_CHECKING:
+    from wecom_bundle.campaigns.cap import CapCheck
     from wecom_bundle.media.cache import MediaCache
     from wecom_bundle.wecom.client import WeComClient
 
@@ -33,7 +34,9 @@ class CampaignDeps:
     ``campaigns.reminder_repo``, ``result_sync.repo``: modules, or any object with their functions);
     ``media`` is the container's media cache (bucket objects must exist; sends resolve their ids);
     ``wecom`` answers the container's WeCom client when a call is about to be made (building it costs a
-    token fetch, which a validation error must not pay).
+    token fetch, which a validation error must not pay); ``cap`` answers the per-customer cap
+    (``campaigns.cap.CapCheck``) when a preview or a ``skip_capped`` create needs it (a create without the
+    flag never builds it).
     """
 
     repo: Any
@@ -41,6 +44,7 @@ class CampaignDeps:
     sync_repo: Any
     media: MediaCache
     wecom: Callable[[], WeComClient]
+    cap: Callable[[], CapCheck]
     now: Callable[[], int] = epoch_seconds
     sleep: Callable[[float], None] = time.sleep
     chunk_size: int = limits.CHUNK_SIZE

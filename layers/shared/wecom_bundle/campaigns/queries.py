@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from wecom_bundle import cursors
-from wecom_bundle.campaigns import results
+from wecom_bundle.campaigns import cap, results
 from wecom_bundle.campaigns.deps import CampaignDeps
 from wecom_bundle.result_sync.totals import zero_totals
 from wecom_bundle.validation import NotFound, ValidationError, page_size
@@ -47,6 +47,8 @@ def get_campaign(deps: CampaignDeps, campaign_id: str) -> dict[str, Any]:
             if e.get("kind") == "reminder"
         ],
     }
+    if campaign.get("skipped_capped") is not None:  # created with skip_capped (the ids: SKIP parts)
+        doc["skipped_capped"] = campaign["skipped_capped"]
     members, truncated = results.member_stats(deps, chunks)
     doc |= {"members": members, "members_truncated": truncated}
     doc["sync"] = results.sync_states(deps, doc["msgids"]) if doc["msgids"] else []
@@ -87,3 +89,19 @@ def list_campaigns(deps: CampaignDeps, params: dict[str, str]) -> dict[str, Any]
         "items": [_summary(c) for c in page.items],
         "cursor": page.cursor and cursors.seal(scope, page.cursor),
     }
+
+
+def skipped_page(deps: CampaignDeps, campaign_id: str, params: dict[str, str]) -> dict[str, Any]:
+    """The customers a ``skip_capped`` create left out, one stored part (up to 5 000 ids) per page, in the
+    audience's order; [] for a campaign created without the flag."""
+    campaign = deps.repo.get_campaign(known_id(campaign_id))
+    if campaign is None:
+        raise NotFound(f"campaign {campaign_id} does not exist")
+    parts = int(campaign.get("skipped_parts") or 0)
+    scope = f"skipped|{campaign_id}"
+    part = cursors.unseal(scope, params["cursor"]) if params.get("cursor") else 0
+    if type(part) is not int or not 0 <= part < max(parts, 1):
+        raise ValidationError("cursor", "is not a cursor this API gave out for this listing")
+    kind, chunk = cap.SKIPPED_PART
+    ids = deps.repo.campaign_part(campaign_id, kind, chunk, part) if parts else []
+    return {"items": ids, "cursor": cursors.seal(scope, part + 1) if part + 1 < parts else None}

@@ -65,6 +65,16 @@ def campaign_part_ids(campaign_id: str, kind: str, chunk: int) -> list[str]:
     return [i for part in parts for i in part.get("ids", [])]
 
 
+def campaign_part(campaign_id: str, kind: str, chunk: int, part: int) -> list[str]:
+    """The ids of one part (GetItem; [] when there is no such part): a page of a long list."""
+    answer = client().get_item(
+        TableName=table_name(),
+        Key=encode_item({"pk": campaign_pk(campaign_id), "sk": part_sk(kind, chunk, part)}),
+        ConsistentRead=True,
+    )
+    return list(decode_item(answer["Item"]).get("ids", [])) if "Item" in answer else []
+
+
 def delete_campaign_parts(campaign_id: str, sort_keys: list[str]) -> None:
     """Remove parts written for a campaign that was never created (lost an idempotency race)."""
     for sort_key in sort_keys:

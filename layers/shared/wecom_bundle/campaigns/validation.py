@@ -37,6 +37,7 @@ FIELDS = frozenset(  # the body's fields: the admin model declares exactly these
         "name",
         "send_at",
         "reminders",
+        "skip_capped",
     }
 )
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")  # printable ASCII, no spaces (UUIDs, ULIDs, ...)
@@ -60,6 +61,7 @@ def parse_campaign(body: dict[str, Any], now: float) -> dict[str, Any]:
         "reminders": policy_from(body.get("reminders")).as_dict(),
     }
     spec.update(_group_audience(body, spec) if chat_type == "group" else _single_audience(body, spec))
+    spec["skip_capped"] = _skip_capped(body, spec)
     return spec
 
 
@@ -99,6 +101,16 @@ def _group_audience(doc: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]
         raise ValidationError("sender", "is required when chat_type is group")
     chat_ids = _unique(doc.get("chat_id_list"))
     return {"external_userid": [], "chat_id_list": chat_ids, "tag_filter": None, "allow_select": None}
+
+
+def _skip_capped(doc: dict[str, Any], spec: dict[str, Any]) -> bool:
+    """Leaving capped customers out needs the customers named: with a sender's or a tag_filter's audience
+    (or group chats) WeCom chooses the recipients, and we cannot remove any of them."""
+    if not doc.get("skip_capped"):
+        return False
+    if not spec["external_userid"]:
+        raise ValidationError("skip_capped", "needs an external_userid audience (chat_type single)")
+    return True
 
 
 def tag_filter_of(value: dict[str, Any] | None) -> dict[str, Any] | None:

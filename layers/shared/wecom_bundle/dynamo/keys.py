@@ -15,7 +15,7 @@ welcome event / log      ``WELCOME#{event_key}``          ``WELCOME``
 access token             ``TOKEN#{scope}``                ``TOKEN``
 campaign                 ``CAMPAIGN#{campaign_id}``       ``CAMPAIGN``
 campaign chunk           ``CAMPAIGN#{campaign_id}``       ``CHUNK#{chunk:03d}``
-audience / fail part     ``CAMPAIGN#{campaign_id}``       ``PART#{AUD|FAIL}#{chunk:03d}#{part:02d}``
+audience / fail / skip   ``CAMPAIGN#{campaign_id}``       ``PART#{AUD|FAIL|SKIP}#{chunk:03d}#{part:02d}``
 reminder event           ``CAMPAIGN#{campaign_id}``       ``EVENT#REMIND#{at_ms:013d}#{msgid}``
 idempotency key          ``IDEMPOTENCY#{key}``            ``IDEMPOTENCY``
 msgid registry/schedule  ``MSGID#{msgid}``                ``MSGID``
@@ -172,7 +172,8 @@ def part_prefix(kind: str, chunk: int) -> str:
 
 
 def part_sk(kind: str, chunk: int, part: int) -> str:
-    """``kind`` is AUD (audience ids) or FAIL (WeCom's fail_list)."""
+    """``kind`` is AUD (audience ids), FAIL (WeCom's fail_list) or SKIP (the customers a ``skip_capped``
+    create left out: chunk 0, as they belong to no chunk)."""
     return f"{part_prefix(kind, chunk)}{part:02d}"
 
 
