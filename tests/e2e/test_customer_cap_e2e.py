@@ -7,10 +7,7 @@ message as ``sent`` with ``quota.capped`` true; a preview of a campaign to those
 WeCom exactly the other ten (the simulator's received ``add_msg_template`` body), and the campaign keeps who
 was skipped.
 
-Needs the customers package (issue 14 part A: the per-customer counters the result sync writes, the
-customers route, ``runtime.cap_check`` wired to them). Until ``runtime.cap_check`` is wired it is skipped,
-and only then. The simulator runs with the same ``MASS_SEND_CUSTOMER_LIMIT`` the stack is given: if part A's
-simulator is switched to day mode through its control API instead, the ``ten_capped`` fixture is the place.
+The simulator runs with the same ``MASS_SEND_CUSTOMER_LIMIT`` the stack is given (``local/stack.py``).
 """
 
 from __future__ import annotations
@@ -52,22 +49,10 @@ def sent_bodies(stack: StackHandle) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def wired(local_stack: StackHandle) -> StackHandle:
-    """The stack, once the cap is wired to the customers package (skipped before: part A not merged)."""
-    from wecom_bundle import runtime
-
-    try:
-        runtime.cap_check()
-    except NotImplementedError:
-        pytest.skip("needs customers package (part A)")
-    return local_stack
-
-
-@pytest.fixture(scope="module")
-def ten_capped(wired: StackHandle) -> dict[str, Any]:
+def ten_capped(local_stack: StackHandle) -> dict[str, Any]:
     """Twenty customers of one member; a campaign to the first ten, sent by the member and synced: in day
     mode those ten are capped until midnight."""
-    stack = wired
+    stack = local_stack
     sim(stack, "POST", "reset")
     customers = [{"external_userid": e, "name": e, "owner": MEMBER} for e in FIRST + OTHERS]
     sim(stack, "POST", "contacts", {"members": [MEMBER], "customers": customers})
@@ -81,9 +66,9 @@ def ten_capped(wired: StackHandle) -> dict[str, Any]:
 
 
 def test_a_synced_customer_shows_the_message_sent_and_is_capped(
-    wired: StackHandle, ten_capped: dict[str, Any]
+    local_stack: StackHandle, ten_capped: dict[str, Any]
 ) -> None:
-    answer = api(wired, "GET", f"/admin/customers/{FIRST[0]}")
+    answer = api(local_stack, "GET", f"/admin/customers/{FIRST[0]}")
     assert answer.status_code == 200, answer.text
     doc = answer.json()
     assert doc["external_userid"] == FIRST[0]
@@ -94,51 +79,59 @@ def test_a_synced_customer_shows_the_message_sent_and_is_capped(
     quota = doc["quota"]
     assert (quota["rule"], quota["limit"], quota["received"], quota["remaining"]) == ("day", 1, 1, 0)
     assert quota["capped"] is True
-    assert api(wired, "GET", f"/admin/customers/{OTHERS[0]}").json()["quota"]["capped"] is False
+    assert api(local_stack, "GET", f"/admin/customers/{OTHERS[0]}").json()["quota"]["capped"] is False
 
 
 def test_the_preview_reports_the_ten_capped(
-    wired: StackHandle, ten_capped: dict[str, Any], tmp_path: Path
+    local_stack: StackHandle, ten_capped: dict[str, Any], tmp_path: Path
 ) -> None:
     body = {"name": "day-2", "external_userid": FIRST + OTHERS, "text": TEXT}
-    before = len(sent_bodies(wired))
-    answer = api(wired, "POST", "/admin/campaigns/preview", body)
+    before = len(sent_bodies(local_stack))
+    answer = api(local_stack, "POST", "/admin/campaigns/preview", body)
     assert answer.status_code == 200, answer.text
     doc = answer.json()
     assert (doc["audience_size"], doc["chunks"]) == (20, 1)
     quota = doc["quota"]
     assert (quota["rule"], quota["limit"], quota["capped"]) == ("day", 1, 10)
-    customer = api(wired, "GET", f"/admin/customers/{FIRST[0]}").json()["quota"]
+    customer = api(local_stack, "GET", f"/admin/customers/{FIRST[0]}").json()["quota"]
     assert quota["period"] == customer["period"]  # one period, whichever way its id is written
     assert sorted(quota["capped_sample"]) == FIRST
-    skipping = api(wired, "POST", "/admin/campaigns/preview", {**body, "skip_capped": True}).json()
+    skipping = api(local_stack, "POST", "/admin/campaigns/preview", {**body, "skip_capped": True}).json()
     assert (skipping["audience_size"], skipping["chunks"], skipping["quota"]["capped"]) == (10, 1, 10)
-    assert len(sent_bodies(wired)) == before  # a preview calls nothing in WeCom
+    assert len(sent_bodies(local_stack)) == before  # a preview calls nothing in WeCom
 
     audience = tmp_path / "audience.txt"
     audience.write_text("\n".join(FIRST + OTHERS) + "\n", encoding="utf-8")
-    shown = Cli(wired)("campaigns", "preview", "--text", TEXT["content"], "--audience", str(audience))
+    shown = Cli(local_stack)("campaigns", "preview", "--text", TEXT["content"], "--audience", str(audience))
     assert shown.code == 0, shown.err
     lines = [line.split(":", 1) for line in shown.out.splitlines() if ":" in line]
     printed = {k.strip(): v.strip() for k, v in lines}
     assert (printed["audience"], printed["capped"]) == ("20", "10")
 
 
-def test_skip_capped_sends_exactly_the_other_ten(wired: StackHandle, ten_capped: dict[str, Any]) -> None:
+def test_skip_capped_sends_exactly_the_other_ten(
+    local_stack: StackHandle, ten_capped: dict[str, Any]
+) -> None:
     body = {"name": "day-2", "external_userid": FIRST + OTHERS, "text": TEXT, "skip_capped": True}
     answer = requests.post(
-        f"{wired.api_url}/admin/campaigns", json=body, headers={"Idempotency-Key": "cap-day-2"}, timeout=60
+        f"{local_stack.api_url}/admin/campaigns",
+        json=body,
+        headers={"Idempotency-Key": "cap-day-2"},
+        timeout=60,
     )
     assert answer.status_code == 201, answer.text
     created = answer.json()
     assert created["skipped_capped"] == 10 and len(created["msgids"]) == 1
-    assert sent_bodies(wired)[-1]["external_userid"] == OTHERS
-    shown = api(wired, "GET", f"/admin/campaigns/{created['campaign_id']}").json()
+    assert sent_bodies(local_stack)[-1]["external_userid"] == OTHERS
+    shown = api(local_stack, "GET", f"/admin/campaigns/{created['campaign_id']}").json()
     assert (shown["skipped_capped"], shown["audience_size"]) == (10, 10)
-    skipped = api(wired, "GET", f"/admin/campaigns/{created['campaign_id']}/skipped").json()
+    skipped = api(local_stack, "GET", f"/admin/campaigns/{created['campaign_id']}/skipped").json()
     assert skipped == {"items": FIRST, "cursor": None}
     replay = requests.post(
-        f"{wired.api_url}/admin/campaigns", json=body, headers={"Idempotency-Key": "cap-day-2"}, timeout=60
+        f"{local_stack.api_url}/admin/campaigns",
+        json=body,
+        headers={"Idempotency-Key": "cap-day-2"},
+        timeout=60,
     )
     assert (replay.status_code, replay.json()) == (200, created)
-    assert [b["external_userid"] for b in sent_bodies(wired)].count(OTHERS) == 1  # nothing sent twice
+    assert [b["external_userid"] for b in sent_bodies(local_stack)].count(OTHERS) == 1  # nothing sent twice

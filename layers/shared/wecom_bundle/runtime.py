@@ -156,12 +156,12 @@ def cap_check() -> CapCheck:
     return _cap_check or _built_cap_check()
 
 
-@functools.cache
 def _built_cap_check() -> CapCheck:
-    """The wiring point of the customers package (its per-customer, per-period counters)."""
-    raise NotImplementedError(
-        "runtime._built_cap_check: wire campaigns.cap.CapCheck to the customers package's quota reader"
-    )
+    """The customers package's counters, as the campaigns ask them. Built per call like ``quota_reader``
+    (a small value): the rule is read from the settings each time."""
+    from wecom_bundle.customers.quota import AudienceCap
+
+    return AudienceCap.of(quota_reader())
 
 
 def use_cap_check(cap: CapCheck | None) -> CapCheck | None:

@@ -120,6 +120,7 @@ def test_unsent_to_sent_moves_pending_to_received(sim: SimulatorHandle, sqs: Any
     after = quota_of("c0_0")
     assert (after["pending"], after["received"], after["remaining"]) == (0, 1, after["limit"] - 1)
     assert quota_of("c1_0")["pending"] == 1  # u1 has not sent yet
+    assert runtime.cap_check().pending(["c0_0", "c1_0", "c0_1"], int(time.time())) == 1  # customers waiting
     (row,) = runtime.customer_history().view("c0_0", {})["mass_messages"]
     assert row["status"] == "sent" and row["send_time"] is not None
     assert quota_of("c0_0", int(time.time()) + 62 * 86_400)["received"] == 0  # another period counts nothing
@@ -178,6 +179,9 @@ def test_day_rule_caps_a_customer_with_one_message(
     assert shown["rule"] == "day" and shown["limit"] == 1
     assert (shown["received"], shown["remaining"], shown["capped"]) == (1, 0, True)
     assert quota.capped_among(runtime.quota_reader(), ["c0_1", "c0_0"], now) == ["c0_0"]
+    caps = runtime.cap_check()  # what preview and skip_capped ask: the same counters, the same rule
+    assert (caps.rule, caps.limit(now), caps.period(now)) == ("day", 1, shown["period"])
+    assert caps.capped(["c0_1", "c0_0"], now) == ["c0_0"] and caps.pending(["c0_0", "c0_1"], now) == 0
 
     second = our_campaign(["c0_0", "c0_1"])  # WeCom refuses the capped one: status 3
     send(sim, second, ["u0"])

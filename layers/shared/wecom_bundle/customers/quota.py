@@ -117,3 +117,32 @@ def _utc_months(start: int, end: int) -> list[str]:
         moment = moment.replace(year=year, month=month)
         months.append(moment.strftime("%Y-%m"))
     return months
+
+
+@dataclass(frozen=True)
+class AudienceCap:
+    """The reader as the campaign services ask it (``campaigns.cap.CapCheck``, matched by shape).
+
+    Why an adapter and not the reader itself: campaigns ask for counts over an audience (how many are capped,
+    how many wait on a member), while the reader answers per customer; campaigns never import this package.
+    """
+
+    reader: QuotaReader
+    rule: str
+
+    @classmethod
+    def of(cls, reader: QuotaReader) -> AudienceCap:
+        return cls(reader=reader, rule=reader.rule)
+
+    def limit(self, now: int) -> int:
+        return self.reader.period(now).limit
+
+    def period(self, now: int) -> str:
+        return self.reader.period(now).id
+
+    def capped(self, external_userids: Sequence[str], now: int) -> list[str]:
+        return capped_among(self.reader, external_userids, now)
+
+    def pending(self, external_userids: Sequence[str], now: int) -> int:
+        """How many of the customers have at least one unsent message of a task still running."""
+        return len(self.reader.pending(external_userids, now))
