@@ -21,7 +21,10 @@ SKIPPED_PART = ("SKIP", 0)  # (kind, chunk) of the parts that keep the customers
 class CapCheck(Protocol):
     """The cap in force and the customers it holds back (key lookups only: never a Scan)."""
 
-    rule: str  # "month" | "week" | "day"
+    @property
+    def rule(self) -> str:
+        """``"month"`` | ``"week"`` | ``"day"`` (``MASS_SEND_CUSTOMER_LIMIT``)."""
+        ...
 
     def limit(self, now: int) -> int:
         """N of the period containing ``now``: the days of that month, 7 or 1 (a method: a month's N varies)."""
