@@ -1,7 +1,10 @@
-"""Control API: make WeCom push callbacks (add_external_contact with a welcome code, any raw event, URL check).
+"""Control API: make WeCom push callbacks (add_external_contact with a welcome code, the two losses
+del_follow_user / del_external_contact, any raw event, URL check).
 
 ``add_external_contact`` also updates the contact model (the customer now belongs to the member) and mints
-the welcome code the event carries, valid from the event's CreateTime on the simulator clock. Without a
+the welcome code the event carries, valid from the event's CreateTime on the simulator clock; ``state``
+in its body is the event's ``State`` (a channel's id: the event came through that 「联系我」 code). The loss
+pushes end the friendship in the model first (the customer no longer belongs to the member). Without a
 callback URL (none configured, none in the body) the code is minted and nothing is pushed: enough for tests of
 ``send_welcome_msg`` alone.
 """
@@ -15,6 +18,7 @@ from . import callbacks
 from .control_common import (
     ControlContext,
     ControlError,
+    ControlHandler,
     body_of,
     optional_int,
     optional_number,
@@ -26,7 +30,8 @@ from .http_types import Request, Response
 from .models import Customer
 from .state import SimulatorState
 
-ADD_EVENT = {"MsgType": "event", "Event": "change_external_contact", "ChangeType": "add_external_contact"}
+CONTACT_EVENT = {"MsgType": "event", "Event": "change_external_contact"}
+ADD_EVENT = CONTACT_EVENT | {"ChangeType": "add_external_contact"}
 
 
 def _push_options(ctx: ControlContext, body: dict[str, Any]) -> dict[str, Any]:
@@ -100,6 +105,41 @@ def add_external_contact(ctx: ControlContext, req: Request, _: dict[str, str]) -
     return reply(result | _deliver(ctx, body, "add_external_contact", url, fields))
 
 
+def _contact_lost(change_type: str) -> ControlHandler:
+    """``{userid, external_userid, create_time?, source?}`` → the ``change_type`` callback, pushed like an
+    add (encrypted, WeCom's retries); ``source`` is ``del_external_contact``'s ``Source`` (e.g.
+    ``DELETE_BY_TRANSFER``, a handover)."""
+
+    def push_loss(ctx: ControlContext, req: Request, _: dict[str, str]) -> Response:
+        body = body_of(req)
+        userid, external_userid = required_str(body, "userid"), required_str(body, "external_userid")
+        url = _callback_url(ctx, body)
+        state = ctx.state
+        with state.lock:
+            create_time = optional_int(body, "create_time") or int(state.now())
+            customer = state.customers.get(external_userid)
+            if customer is not None and customer.owner == userid:
+                del state.customers[external_userid]  # no longer friends
+        fields: dict[str, Any] = {
+            "ToUserName": state.config.corp_id,
+            "FromUserName": "sys",
+            "CreateTime": create_time,
+        }
+        fields |= CONTACT_EVENT | {
+            "ChangeType": change_type,
+            "UserID": userid,
+            "ExternalUserID": external_userid,
+        }
+        if change_type == "del_external_contact" and body.get("source"):
+            fields["Source"] = str(body["source"])
+        result: dict[str, Any] = {"create_time": create_time, "fields": fields}
+        if url is None:
+            return reply(result | {"pushed": False, "delivered": False, "attempts": []})
+        return reply(result | _deliver(ctx, body, change_type, url, fields))
+
+    return push_loss
+
+
 def raw(ctx: ControlContext, req: Request, _: dict[str, str]) -> Response:
     """Push any event: ``{"fields": {...}}``; ToUserName and CreateTime default to the corp id and now."""
     body = body_of(req)
@@ -135,6 +175,8 @@ def pushes(ctx: ControlContext, req: Request, _: dict[str, str]) -> Response:
 
 ROUTES = {
     ("POST", "/__sim/callbacks/add_external_contact"): add_external_contact,
+    ("POST", "/__sim/callbacks/del_follow_user"): _contact_lost("del_follow_user"),
+    ("POST", "/__sim/callbacks/del_external_contact"): _contact_lost("del_external_contact"),
     ("POST", "/__sim/callbacks/raw"): raw,
     ("POST", "/__sim/callbacks/verify_url"): verify_url,
     ("GET", "/__sim/callbacks"): pushes,

@@ -23,6 +23,9 @@ sync member              ``MSGID#{msgid}``                ``MEMBER#{userid}``
 sync result row          ``MSGID#{msgid}``                ``R#{userid}#{external_userid or chat_id}``
 reminder slot            ``REMINDER#{msgid}``             ``SLOT#{slot}``
 media cache              ``MEDIA#{kind}#{bucket}#{key}``  ``MEDIA``
+channel (渠道活码)        ``CHANNEL``                      ``CHANNEL#{channel_id}``
+channel day counters     ``CHANNEL_STATS#{channel_id}``   ``DAY#{YYYY-MM-DD}#{shard}``
+arrival marker           ``ARRIVAL#{external_userid}``    ``USER#{userid}``
 =======================  ===============================  =====================================================
 
 Indexes (sparse: an item writes only the index keys it needs; due sort keys are ``{time:010d}#{id}``):
@@ -280,3 +283,37 @@ def media_key(kind: str, bucket: str, key: str) -> Key:
 
 def media_due_sk(refresh_at: int, kind: str, bucket: str, key: str) -> str:
     return due_sk(refresh_at, media_pk(kind, bucket, key))
+
+
+# ----------------------------------------------------------------------------------------------- channels
+CHANNEL_PK = "CHANNEL"
+CHANNEL_PREFIX = "CHANNEL#"
+
+
+def channel_key(channel_id: str) -> Key:
+    return _key(CHANNEL_PK, f"{CHANNEL_PREFIX}{channel_id}")
+
+
+# Per channel and day (in WELCOME_TIMEZONE) a few counter items, one per shard: concurrent arrivals through
+# one channel update different items (each counter write is a transaction with the arrival marker, and two
+# transactions on one item conflict). The reader adds the shards up; one Query reads 30 days of them.
+CHANNEL_STATS_DAY_PREFIX = "DAY#"
+
+
+def channel_stats_pk(channel_id: str) -> str:
+    return f"CHANNEL_STATS#{channel_id}"
+
+
+def channel_stats_key(channel_id: str, day: str, shard: int) -> Key:
+    """``day`` is ``YYYY-MM-DD`` (sorts by date); ``shard`` a small integer."""
+    return _key(channel_stats_pk(channel_id), f"{CHANNEL_STATS_DAY_PREFIX}{day}#{shard}")
+
+
+def channel_stats_range(first_day: str, last_day: str) -> tuple[str, str]:
+    """The sort-key bounds (BETWEEN, inclusive) of every shard of the days ``first_day``..``last_day``."""
+    return f"{CHANNEL_STATS_DAY_PREFIX}{first_day}", f"{CHANNEL_STATS_DAY_PREFIX}{last_day}#~"
+
+
+def arrival_key(external_userid: str, userid: str) -> Key:
+    """Which channel brought this customer to this member (the loss callbacks name the same pair)."""
+    return _key(f"ARRIVAL#{external_userid}", f"USER#{userid}")
