@@ -31,7 +31,8 @@ from .models import Customer
 from .state import SimulatorState
 
 CONTACT_EVENT = {"MsgType": "event", "Event": "change_external_contact"}
-ADD_EVENT = CONTACT_EVENT | {"ChangeType": "add_external_contact"}
+ADD_CHANGE = "add_external_contact"
+ADD_EVENT = CONTACT_EVENT | {"ChangeType": ADD_CHANGE}
 
 
 def _push_options(ctx: ControlContext, body: dict[str, Any]) -> dict[str, Any]:
@@ -65,6 +66,31 @@ def _deliver(
     return {"pushed": True, "delivered": record.delivered, "attempts": record.attempts}
 
 
+def _contact_event(
+    state: SimulatorState, change_type: str, create_time: int, body: dict[str, Any]
+) -> dict[str, Any]:
+    """The fields WeCom's change_external_contact event carries for ``body``'s member and customer."""
+    return {
+        "ToUserName": state.config.corp_id,
+        "FromUserName": "sys",
+        "CreateTime": create_time,
+        **CONTACT_EVENT,
+        "ChangeType": change_type,
+        "UserID": body["userid"],
+        "ExternalUserID": body["external_userid"],
+    }
+
+
+def _answer_push(
+    ctx: ControlContext, body: dict[str, Any], url: str | None, result: dict[str, Any]
+) -> Response:
+    """Push the event of ``result`` (its ``fields``) to ``url``, or only answer it without a URL."""
+    if url is None:
+        return reply(result | {"pushed": False, "delivered": False, "attempts": []})
+    fields = result["fields"]
+    return reply(result | _deliver(ctx, body, str(fields["ChangeType"]), url, fields))
+
+
 def _record_contact(
     state: SimulatorState, body: dict[str, Any], userid: str, external_userid: str, at: int
 ) -> None:
@@ -78,10 +104,15 @@ def _record_contact(
     customer.add_time = at
 
 
-def add_external_contact(ctx: ControlContext, req: Request, _: dict[str, str]) -> Response:
+def _pair_request(ctx: ControlContext, req: Request) -> tuple[dict[str, Any], str, str, str | None]:
+    """A contact-change push request: its body, member, customer and the callback URL (400 if unusable)."""
     body = body_of(req)
     userid, external_userid = required_str(body, "userid"), required_str(body, "external_userid")
-    url = _callback_url(ctx, body)
+    return body, userid, external_userid, _callback_url(ctx, body)
+
+
+def add_external_contact(ctx: ControlContext, req: Request, _: dict[str, str]) -> Response:
+    body, userid, external_userid, url = _pair_request(ctx, req)
     state = ctx.state
     with state.lock:
         create_time = optional_int(body, "create_time") or int(state.now())
@@ -89,20 +120,12 @@ def add_external_contact(ctx: ControlContext, req: Request, _: dict[str, str]) -
         code = None
         if body.get("with_welcome_code", True):
             code = issue_welcome_code(state, userid, external_userid, create_time)
-    fields: dict[str, Any] = {
-        "ToUserName": state.config.corp_id,
-        "FromUserName": "sys",
-        "CreateTime": create_time,
-    }
-    fields |= ADD_EVENT | {"UserID": userid, "ExternalUserID": external_userid}
+    fields = _contact_event(state, ADD_CHANGE, create_time, body)
     if body.get("state"):
         fields["State"] = str(body["state"])
     if code:
         fields["WelcomeCode"] = code
-    result: dict[str, Any] = {"welcome_code": code, "create_time": create_time, "fields": fields}
-    if url is None:
-        return reply(result | {"pushed": False, "delivered": False, "attempts": []})
-    return reply(result | _deliver(ctx, body, "add_external_contact", url, fields))
+    return _answer_push(ctx, body, url, {"welcome_code": code, "create_time": create_time, "fields": fields})
 
 
 def _contact_lost(change_type: str) -> ControlHandler:
@@ -111,31 +134,17 @@ def _contact_lost(change_type: str) -> ControlHandler:
     ``DELETE_BY_TRANSFER``, a handover)."""
 
     def push_loss(ctx: ControlContext, req: Request, _: dict[str, str]) -> Response:
-        body = body_of(req)
-        userid, external_userid = required_str(body, "userid"), required_str(body, "external_userid")
-        url = _callback_url(ctx, body)
+        body, userid, external_userid, url = _pair_request(ctx, req)
         state = ctx.state
         with state.lock:
             create_time = optional_int(body, "create_time") or int(state.now())
             customer = state.customers.get(external_userid)
             if customer is not None and customer.owner == userid:
                 del state.customers[external_userid]  # no longer friends
-        fields: dict[str, Any] = {
-            "ToUserName": state.config.corp_id,
-            "FromUserName": "sys",
-            "CreateTime": create_time,
-        }
-        fields |= CONTACT_EVENT | {
-            "ChangeType": change_type,
-            "UserID": userid,
-            "ExternalUserID": external_userid,
-        }
+        fields = _contact_event(state, change_type, create_time, body)
         if change_type == "del_external_contact" and body.get("source"):
             fields["Source"] = str(body["source"])
-        result: dict[str, Any] = {"create_time": create_time, "fields": fields}
-        if url is None:
-            return reply(result | {"pushed": False, "delivered": False, "attempts": []})
-        return reply(result | _deliver(ctx, body, change_type, url, fields))
+        return _answer_push(ctx, body, url, {"create_time": create_time, "fields": fields})
 
     return push_loss
 

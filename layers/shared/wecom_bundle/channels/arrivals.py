@@ -185,7 +185,8 @@ class Arrivals:
             left_s = (deadline_ms - self.clock()) / 1000
             if left_s < LAST_ATTEMPT_S:
                 return tagging
-            timeout = (min(ATTEMPT_CONNECT_TIMEOUT_S, left_s), min(ATTEMPT_READ_TIMEOUT_S, left_s))
+            connect_s = min(ATTEMPT_CONNECT_TIMEOUT_S, left_s / 2)
+            timeout = (connect_s, min(ATTEMPT_READ_TIMEOUT_S, left_s - connect_s))  # never past the deadline
             tagging.attempts += 1
             try:
                 self.api.mark_tag(self.wecom(), userid, external_userid, tags, timeout=timeout)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from wecom_bundle.dynamo.client import client
@@ -24,7 +24,7 @@ from wecom_bundle.dynamo.keys import (
     channel_stats_pk,
     channel_stats_range,
 )
-from wecom_bundle.dynamo.table import public, table_name
+from wecom_bundle.dynamo.table import public, query_range, table_name
 
 CONFLICT_ATTEMPTS = 6
 CONFLICT_BACKOFF_S = 0.02
@@ -62,7 +62,7 @@ def _reasons(exc: Exception) -> list[str]:
     return [str(reason.get("Code")) for reason in response.get("CancellationReasons") or []]
 
 
-def _transact(writes: list[dict[str, Any]]) -> bool:
+def _transact(writes: list[dict[str, Any]], sleep: Callable[[float], None] = time.sleep) -> bool:
     """Run the writes as one transaction; False when a condition refused it (the step was done already)."""
     backoff = CONFLICT_BACKOFF_S
     for attempt in range(CONFLICT_ATTEMPTS):
@@ -77,9 +77,24 @@ def _transact(writes: list[dict[str, Any]]) -> bool:
             conflict = code == "TransactionConflictException" or any(r in _RETRYABLE for r in reasons)
             if not conflict or attempt == CONFLICT_ATTEMPTS - 1:
                 raise
-        time.sleep(backoff * (0.5 + random.random()))  # noqa: S311 - jitter only
+        sleep(backoff * (0.5 + random.random()))  # noqa: S311 - jitter only
         backoff *= 2
     raise AssertionError("unreachable")
+
+
+def _marker_update(
+    external_userid: str, userid: str, expression: str, condition: str, values: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A conditional update of the pair's arrival marker, as one write of a transaction."""
+    return {
+        "Update": {
+            "TableName": table_name(),
+            "Key": encode_item(arrival_key(external_userid, userid)),
+            "UpdateExpression": expression,
+            "ConditionExpression": condition,
+            "ExpressionAttributeValues": {f":{name}": encode(value) for name, value in values.items()},
+        }
+    }
 
 
 # ----------------------------------------------------------------------------------------------- arrivals
@@ -109,20 +124,13 @@ def record_tagging(
 ) -> bool:
     """Settle the arrival's tagging (``tagged`` or ``tag_failed``) and count it, once: the marker must still
     be this event's and its tagging ``pending``."""
-    update = {
-        "Update": {
-            "TableName": table_name(),
-            "Key": encode_item(arrival_key(external_userid, userid)),
-            "UpdateExpression": "SET tag_state = :outcome, tag_errcode = :errcode",
-            "ConditionExpression": "create_time = :ct AND tag_state = :pending",
-            "ExpressionAttributeValues": {
-                ":outcome": encode(outcome),
-                ":errcode": encode(errcode),
-                ":ct": encode(create_time),
-                ":pending": encode("pending"),
-            },
-        }
-    }
+    update = _marker_update(
+        external_userid,
+        userid,
+        "SET tag_state = :outcome, tag_errcode = :errcode",
+        "create_time = :ct AND tag_state = :pending",
+        {"outcome": outcome, "errcode": errcode, "ct": create_time, "pending": "pending"},
+    )
     return _transact([update, _counter_update(where, {outcome: 1})])
 
 
@@ -143,19 +151,13 @@ def record_loss(
 ) -> bool:
     """Mark the arrival lost (``loss``: ``lost_at``, ``lost_by``) and count it on the day of the loss, once per
     arrival: both loss callbacks of one pair, and WeCom's retries of either, count one."""
-    update = {
-        "Update": {
-            "TableName": table_name(),
-            "Key": encode_item(arrival_key(external_userid, userid)),
-            "UpdateExpression": "SET lost_at = :at, lost_by = :by",
-            "ConditionExpression": "create_time = :ct AND attribute_not_exists(lost_at)",
-            "ExpressionAttributeValues": {
-                ":at": encode(loss["lost_at"]),
-                ":by": encode(loss["lost_by"]),
-                ":ct": encode(create_time),
-            },
-        }
-    }
+    update = _marker_update(
+        external_userid,
+        userid,
+        "SET lost_at = :at, lost_by = :by",
+        "create_time = :ct AND attribute_not_exists(lost_at)",
+        {"at": loss["lost_at"], "by": loss["lost_by"], "ct": create_time},
+    )
     return _transact([update, _counter_update(where, {"lost": 1})])
 
 
@@ -164,19 +166,4 @@ def query_stats(channel_id: str, first_day: str, last_day: str) -> list[dict[str
     """Every counter shard of the channel's days ``first_day``..``last_day``: one Query (30 days x 8 shards
     of small items fit one page; pages are followed anyway)."""
     low, high = channel_stats_range(first_day, last_day)
-    request: dict[str, Any] = {
-        "TableName": table_name(),
-        "KeyConditionExpression": "pk = :pk AND sk BETWEEN :low AND :high",
-        "ExpressionAttributeValues": {
-            ":pk": encode(channel_stats_pk(channel_id)),
-            ":low": encode(low),
-            ":high": encode(high),
-        },
-    }
-    items: list[dict[str, Any]] = []
-    while True:
-        answer = client().query(**request)
-        items.extend(public(decode_item(item)) for item in answer.get("Items", []))
-        if "LastEvaluatedKey" not in answer:
-            return items
-        request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+    return query_range(channel_stats_pk(channel_id), low, high)
