@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -63,7 +63,7 @@ class ChannelStatsReader:
 
     def __init__(
         self,
-        query: Callable[[str, str, str], list[Mapping[str, Any]]],
+        query: Callable[[str, str, str], Sequence[Mapping[str, Any]]],
         timezone: str,
         days: int = STATS_DAYS,
     ) -> None:
