@@ -65,11 +65,14 @@ def main() -> int:
     print(f"  every welcome exactly once: {'ok' if burst_ok else 'MISSED'}")
     cold_ok = results["cold_welcomes_delivered"] == results["cold_welcomes_sent"]
     print(f"  every cold welcome delivered: {'ok' if cold_ok else 'MISSED'}")
+    channels_ok = results["channel_counts_exact"] is True and results["mark_tag_after_its_welcome"] is True
+    print(f"  channel counters exact, every tag after its welcome: {'ok' if channels_ok else 'MISSED'}")
     pydantic_ok = results["callback_loads_pydantic"] is False
     print(f"  the callback never loads pydantic: {'ok' if pydantic_ok else 'MISSED'}")
     totals_ok = results["sync_totals_equal_ground_truth"] is True
     print(f"  sync totals (admin API) equal the simulator's: {'ok' if totals_ok else 'MISSED'}")
-    return 1 if failures or not burst_ok or not totals_ok or not cold_ok or not pydantic_ok else 0
+    checks = (burst_ok, totals_ok, cold_ok, pydantic_ok, channels_ok)
+    return 1 if failures or not all(checks) else 0
 
 
 if __name__ == "__main__":
