@@ -9,8 +9,8 @@ guarantees, instead of each re-checking (or forgetting to):
 * ids (``UserID`` 1-64 bytes as WeCom documents for member ids, ``ExternalUserID`` 1-128 bytes like every
   customer id the admin API accepts) are printable, without blanks or ``#``: they go into DynamoDB keys,
   whose parts ``#`` separates and whose sizes are limited.
-* free text (``State``, ``WelcomeCode``, ``Source`` of a deletion) is printable and bounded; ``State`` may hold ``#`` (contact ways of
-  other apps may), it is never part of a key.
+* free text (``State``, ``WelcomeCode``, a deletion's ``Source``) is printable and bounded; ``State`` may hold
+  ``#`` (contact ways of other apps may), it is never part of a key.
 
 A field that breaks a rule raises ``EventFieldError`` naming the field only: the value may be a customer id
 or a welcome code and must not reach a log or an answer.
