@@ -11,17 +11,21 @@ Latency is from the first POST of an event to the simulator's receipt of ``send_
 trips are counted with a botocore hook on the layer's client; containers are warm after the first requests
 (the gateway runs the handler in-process, like one warm Lambda serving concurrent requests).
 
-Channels (issue 15): the events are three interleaved groups of the same burst, so they share the machine's
-load: ``rules`` (States ``expo-N``, no channel: a welcome rule), ``channel`` (State ``bench-plain``: the
-channel's welcome, no tags) and ``channel_tags`` (State ``bench-tagged``: the channel's welcome, then its
-tags with ``mark_tag``). Every customer is a friend of its member in the simulator. Reported per group: the
-welcome latency (above) and the callback's answer time (the slowest copy of each event: the one that did
-the work); tagging runs after the welcome, so it may lengthen the answer, never the welcome. Checked: the
-channels' counters (``runtime.channel_stats_reader()``) equal what was sent, once each, and every
-``mark_tag`` came after its customer's ``send_welcome_msg`` in the simulator's call log. The channel items are
-written as the admin API stores them. DynamoDB: ``dynamodb_calls_per_welcome`` counts the welcome's own
-round trips (claim, outcome, channel reads) and leaves out the arrival transactions that follow the welcome,
-reported per channel event.
+Channels (issue 15): two more bursts, on DynamoDB Local (``start_stack(dynamodb="local")``), because moto's
+TransactWriteItems deep-copies the whole table for its rollback, under the lock that keeps moto atomic: on
+moto every arrival transaction stalls every other request (a burst with channels took 75-105 s there instead
+of 12 s), a property of moto, not of DynamoDB. First the same rules-only burst (keys ``channel_baseline_``:
+the backend's own figures without channels), then the channel burst (keys ``channel_burst_``), whose events
+are three interleaved groups sharing the machine's load: ``rules`` (States ``expo-N``, no channel: a welcome
+rule), ``channel`` (State ``bench-plain``: the channel's welcome, no tags) and ``channel_tags`` (State
+``bench-tagged``: the channel's welcome, then its tags with ``mark_tag``). Every customer is a friend of its
+member in the simulator. Reported per group: the welcome latency (above) and the callback's answer time (the
+slowest copy of each event: the one that did the work); tagging runs after the welcome, so it may lengthen
+the answer, never the welcome. Checked: the channels' counters (``runtime.channel_stats_reader()``) equal
+what was sent, once each, and every ``mark_tag`` came after its customer's ``send_welcome_msg`` in the
+simulator's call log. The channel items are written as the admin API stores them. DynamoDB:
+``dynamodb_calls_per_welcome`` counts the welcome's own round trips (claim, outcome, channel reads) and
+leaves out the arrival transactions that follow the welcome, reported per channel event.
 """
 
 from __future__ import annotations
@@ -43,22 +47,26 @@ from local.wecom_sim.models import Customer
 from tests.support import put_channel_record
 
 EVENTS, COPIES, CONNECTIONS = 500, 3, 32
-GROUPS = ("rules", "channel", "channel_tags")  # event i is in GROUPS[i % 3]
+RULES_ONLY = ("rules",)
+GROUPS = ("rules", "channel", "channel_tags")  # the channel burst: event i is in GROUPS[i % 3]
 CHANNELS = {"channel": "bench-plain", "channel_tags": "bench-tagged"}
 BENCH_TAGS = ["etTagExpo", "etTagLead"]
 LOOKUP_SAMPLES = 20_000
 
 
-def _state(i: int) -> str:
-    group = GROUPS[i % len(GROUPS)]
-    return CHANNELS.get(group) or f"expo-{i % 7}"
+def _group(i: int, groups: tuple[str, ...]) -> str:
+    return groups[i % len(groups)]
+
+
+def _state(i: int, groups: tuple[str, ...]) -> str:
+    return CHANNELS.get(_group(i, groups)) or f"expo-{i % 7}"
 
 
 class _Events:
     """Event ``i`` (its welcome code and signed POST), made on first use and shared by its copies."""
 
-    def __init__(self, stack: Any) -> None:
-        self._stack, self._env = stack, dict(DEV_DEFAULTS)
+    def __init__(self, stack: Any, groups: tuple[str, ...]) -> None:
+        self._stack, self._env, self.groups = stack, dict(DEV_DEFAULTS), groups
         self._made: dict[int, tuple[str, dict[str, Any]]] = {}
         self._locks: collections.defaultdict[int, threading.Lock] = collections.defaultdict(threading.Lock)
 
@@ -82,7 +90,7 @@ class _Events:
             self._env,
             userid=user,
             external_userid=ext,
-            state=_state(i),
+            state=_state(i, self.groups),
             welcome_code=code,
             create_time=create_time,
         )
@@ -98,15 +106,33 @@ def _count_dynamodb_calls() -> collections.Counter[str]:
 
 
 def run(events: int = EVENTS) -> dict[str, Any]:
+    """The burst as measured before channels (rules only, moto), then on DynamoDB Local the same rules-only
+    burst (``channel_baseline_``: the backend's own figures) and the channel burst (``channel_burst_``)."""
     apply_dev_defaults()
-    stack = start_stack(api_port=0)
+    results = _on_stack("moto", events, RULES_ONLY)
+    baseline = _on_stack("local", events, RULES_ONLY)
+    results.update({f"channel_baseline_{key}": value for key, value in baseline.items()})
+    with_channels = _on_stack("local", events, GROUPS)
+    checks = (
+        "channel_counts_exact",
+        "mark_tag_after_its_welcome",
+        "channel_lookup_warm_us",
+        "channel_totals",
+    )
+    for key, value in with_channels.items():
+        results[key if key in checks else f"channel_burst_{key}"] = value
+    return results
+
+
+def _on_stack(dynamodb: str, events: int, groups: tuple[str, ...]) -> dict[str, Any]:
+    stack = start_stack(api_port=0, dynamodb=dynamodb)
     try:
-        return _burst(stack, events)
+        return _burst(stack, events, groups)
     finally:
         stack.stop()
 
 
-def _burst(stack: Any, events: int) -> dict[str, Any]:
+def _burst(stack: Any, events: int, groups: tuple[str, ...]) -> dict[str, Any]:
     api = stack.api_url
     requests.put(
         f"{api}/admin/welcome-rules/expo",
@@ -121,7 +147,7 @@ def _burst(stack: Any, events: int) -> dict[str, Any]:
     put_channel_record(CHANNELS["channel"], welcome=welcome)
     put_channel_record(CHANNELS["channel_tags"], welcome=welcome, tags=BENCH_TAGS)
     dynamodb = _count_dynamodb_calls()
-    made = _Events(stack)
+    made = _Events(stack, groups)
     sent_at: dict[str, float] = {}
     statuses: collections.Counter[int] = collections.Counter()
     sessions: dict[int, requests.Session] = {}
@@ -160,8 +186,8 @@ def _burst(stack: Any, events: int) -> dict[str, Any]:
         gettoken = stack.simulator.state.gettoken_calls
     codes = made.codes()
     transactions = dynamodb.pop("TransactWriteItems", 0)
-    channel_events = sum(1 for i in range(events) if GROUPS[i % len(GROUPS)] != "rules")
-    return {
+    channel_events = sum(1 for i in range(events) if _group(i, groups) != "rules")
+    result = {
         "events": events,
         "requests": len(work),
         "connections": CONNECTIONS,
@@ -176,9 +202,15 @@ def _burst(stack: Any, events: int) -> dict[str, Any]:
         "latency_ms_p99": latencies[int(len(latencies) * 0.99) - 1] if latencies else None,
         "dynamodb_calls": dict(dynamodb),
         "dynamodb_calls_per_welcome": sum(dynamodb.values()) / events,
+    }
+    if groups == RULES_ONLY:
+        return result
+    return {
+        **result,
+        "dynamodb": stack.dynamodb_mode,
         "channel_transactions_per_channel_event": transactions / max(channel_events, 1),
         **_by_group(events, made, welcome_ms, answered_ms),
-        **_channel_checks(stack, events),
+        **_channel_checks(stack, events, groups),
         "channel_lookup_warm_us": _warm_lookup_us(),
     }
 
@@ -193,8 +225,8 @@ def _by_group(
 ) -> dict[str, Any]:
     """Welcome latency and the callback's answer time (slowest copy of each event), per group."""
     out: dict[str, Any] = {}
-    for group in GROUPS:
-        members = [i for i in range(events) if GROUPS[i % len(GROUPS)] == group]
+    for group in made.groups:
+        members = [i for i in range(events) if _group(i, made.groups) == group]
         welcomes = [welcome_ms[made.get(i)[0]] for i in members if made.get(i)[0] in welcome_ms]
         answers = [max(answered_ms[i]) for i in members if answered_ms.get(i)]
         out[f"latency_ms_p50_{group}"] = _p(welcomes, 0.5)
@@ -204,13 +236,11 @@ def _by_group(
     return out
 
 
-def _channel_checks(stack: Any, events: int) -> dict[str, Any]:
+def _channel_checks(stack: Any, events: int, groups: tuple[str, ...]) -> dict[str, Any]:
     """The channels' counters equal what the burst sent (each event once), and tags came after welcomes."""
     from wecom_bundle import runtime
 
-    expected = {
-        group: sum(1 for i in range(events) if GROUPS[i % len(GROUPS)] == group) for group in CHANNELS
-    }
+    expected = {group: sum(1 for i in range(events) if _group(i, groups) == group) for group in CHANNELS}
     read = runtime.channel_stats_reader()
     totals = {group: read(channel_id, time.time())["totals"] for group, channel_id in CHANNELS.items()}
     exact = totals["channel"] == {
