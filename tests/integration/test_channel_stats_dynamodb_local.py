@@ -10,29 +10,19 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 
+from tests.integration.test_welcome_dynamodb_local import on_dynamodb_local  # noqa: F401 - the fixture
 from tests.support import race
 from wecom_bundle.channels import stats_repo
 from wecom_bundle.channels.arrivals import Arrivals
 from wecom_bundle.channels.lookup import Channel
 from wecom_bundle.channels.stats import ChannelStatsReader
-from wecom_bundle.dynamo import client as dynamo_client
 
-pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def on_dynamodb_local(
-    dynamodb_local: Any, aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
-) -> Iterator[None]:
-    monkeypatch.setenv("DYNAMODB_ENDPOINT", dynamodb_local.endpoint)
-    dynamo_client.reset_client()
-    yield
-    dynamo_client.reset_client()
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("on_dynamodb_local")]
 
 
 class CountingTags:
@@ -61,7 +51,7 @@ def _event(ext: str, create_time: int, change: str = "add_external_contact") -> 
     return {"ExternalUserID": ext, "UserID": "zhangsan", "CreateTime": create_time, "ChangeType": change}
 
 
-def test_two_deliveries_of_one_event_at_once_count_and_tag_once(on_dynamodb_local: None) -> None:
+def test_two_deliveries_of_one_event_at_once_count_and_tag_once() -> None:
     channel = Channel(f"race-{uuid.uuid4().hex[:8]}", None, ("etTagExpo",))
     tags, now = CountingTags(), int(time.time())
     outcomes = race(2, lambda _: _arrivals(tags).arrive(channel, _event("wmRace", now), "sent", now * 1000))
@@ -70,7 +60,7 @@ def test_two_deliveries_of_one_event_at_once_count_and_tag_once(on_dynamodb_loca
     assert _totals(channel.channel_id) == {"added": 1, "welcomed": 1, "tagged": 1, "tag_failed": 0, "lost": 0}
 
 
-def test_both_loss_callbacks_at_once_count_one_loss(on_dynamodb_local: None) -> None:
+def test_both_loss_callbacks_at_once_count_one_loss() -> None:
     channel = Channel(f"loss-{uuid.uuid4().hex[:8]}", None, ())
     tags, now = CountingTags(), int(time.time())
     ext = f"wm{uuid.uuid4().hex[:10]}"
@@ -81,7 +71,7 @@ def test_both_loss_callbacks_at_once_count_one_loss(on_dynamodb_local: None) -> 
     assert _totals(channel.channel_id)["lost"] == 1
 
 
-def test_a_burst_through_one_channel_counts_every_arrival(on_dynamodb_local: None) -> None:
+def test_a_burst_through_one_channel_counts_every_arrival() -> None:
     channel = Channel(f"burst-{uuid.uuid4().hex[:8]}", None, ("etTagExpo",))
     tags, now = CountingTags(), int(time.time())
     outcomes = race(

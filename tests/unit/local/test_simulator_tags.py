@@ -41,13 +41,6 @@ def api(handle: SimulatorHandle) -> Iterator[Api]:
     client.http.close()
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    running = Receiver()
-    yield running
-    running.close()
-
-
 def _tags(api: Api, ext: str) -> list[str]:
     customers = api.control("GET", "contacts")["customers"]
     return next(c["tags"] for c in customers if c["external_userid"] == ext)
@@ -92,9 +85,15 @@ def test_the_tag_library_is_seeded_and_extensible(api: Api) -> None:
 
 
 @pytest.mark.parametrize("kind", ["del_follow_user", "del_external_contact"])
-def test_loss_pushes_end_the_friendship_and_decrypt_like_wecom(
-    api: Api, receiver: Receiver, kind: str
-) -> None:
+def test_loss_pushes_end_the_friendship_and_decrypt_like_wecom(api: Api, kind: str) -> None:
+    receiver = Receiver()
+    try:
+        _push_loss_and_check(api, receiver, kind)
+    finally:
+        receiver.close()
+
+
+def _push_loss_and_check(api: Api, receiver: Receiver, kind: str) -> None:
     body = {
         "userid": "zhangsan",
         "external_userid": "wmA1",
