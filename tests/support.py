@@ -323,3 +323,36 @@ def caps_installed(caps: Any) -> Iterator[Any]:
         yield caps
     finally:
         runtime.use_cap_check(previous)
+
+
+def put_channel_record(
+    channel_id: str,
+    *,
+    welcome: dict[str, Any] | None = None,
+    tags: list[str] | None = None,
+    status: str = "active",
+) -> dict[str, Any]:
+    """Store a channel item as the channels' admin API stores it (the shared contract: ``pk = CHANNEL``,
+    ``sk = CHANNEL#{id}``), so the callback side can be tested without the admin side."""
+    from wecom_bundle.dynamo.client import client
+    from wecom_bundle.dynamo.codec import encode_item
+    from wecom_bundle.dynamo.keys import channel_key
+    from wecom_bundle.dynamo.table import table_name
+
+    item: dict[str, Any] = {
+        "channel_id": channel_id,
+        "name": f"channel {channel_id}",
+        "members": ["zhangsan"],
+        "skip_verify": True,
+        "tags": list(tags or []),
+        "remark": "",
+        "config_id": f"cfg-{channel_id}",
+        "qr_code": f"https://wework.qpic.cn/{channel_id}.png",
+        "status": status,
+        "created_at_ms": 1,
+        "updated_at_ms": 1,
+    }
+    if welcome is not None:
+        item["welcome"] = welcome
+    client().put_item(TableName=table_name(), Item=encode_item({**channel_key(channel_id), **item}))
+    return item

@@ -1,7 +1,10 @@
-"""Control API: make WeCom push callbacks (add_external_contact with a welcome code, any raw event, URL check).
+"""Control API: make WeCom push callbacks (add_external_contact with a welcome code, the two losses
+del_follow_user / del_external_contact, any raw event, URL check).
 
 ``add_external_contact`` also updates the contact model (the customer now belongs to the member) and mints
-the welcome code the event carries, valid from the event's CreateTime on the simulator clock. Without a
+the welcome code the event carries, valid from the event's CreateTime on the simulator clock; ``state``
+in its body is the event's ``State`` (a channel's id: the event came through that 「联系我」 code). The loss
+pushes end the friendship in the model first (the customer no longer belongs to the member). Without a
 callback URL (none configured, none in the body) the code is minted and nothing is pushed: enough for tests of
 ``send_welcome_msg`` alone.
 """
@@ -15,6 +18,7 @@ from . import callbacks
 from .control_common import (
     ControlContext,
     ControlError,
+    ControlHandler,
     body_of,
     optional_int,
     optional_number,
@@ -26,7 +30,9 @@ from .http_types import Request, Response
 from .models import Customer
 from .state import SimulatorState
 
-ADD_EVENT = {"MsgType": "event", "Event": "change_external_contact", "ChangeType": "add_external_contact"}
+CONTACT_EVENT = {"MsgType": "event", "Event": "change_external_contact"}
+ADD_CHANGE = "add_external_contact"
+ADD_EVENT = CONTACT_EVENT | {"ChangeType": ADD_CHANGE}
 
 
 def _push_options(ctx: ControlContext, body: dict[str, Any]) -> dict[str, Any]:
@@ -60,6 +66,31 @@ def _deliver(
     return {"pushed": True, "delivered": record.delivered, "attempts": record.attempts}
 
 
+def _contact_event(
+    state: SimulatorState, change_type: str, create_time: int, body: dict[str, Any]
+) -> dict[str, Any]:
+    """The fields WeCom's change_external_contact event carries for ``body``'s member and customer."""
+    return {
+        "ToUserName": state.config.corp_id,
+        "FromUserName": "sys",
+        "CreateTime": create_time,
+        **CONTACT_EVENT,
+        "ChangeType": change_type,
+        "UserID": body["userid"],
+        "ExternalUserID": body["external_userid"],
+    }
+
+
+def _answer_push(
+    ctx: ControlContext, body: dict[str, Any], url: str | None, result: dict[str, Any]
+) -> Response:
+    """Push the event of ``result`` (its ``fields``) to ``url``, or only answer it without a URL."""
+    if url is None:
+        return reply(result | {"pushed": False, "delivered": False, "attempts": []})
+    fields = result["fields"]
+    return reply(result | _deliver(ctx, body, str(fields["ChangeType"]), url, fields))
+
+
 def _record_contact(
     state: SimulatorState, body: dict[str, Any], userid: str, external_userid: str, at: int
 ) -> None:
@@ -73,10 +104,15 @@ def _record_contact(
     customer.add_time = at
 
 
-def add_external_contact(ctx: ControlContext, req: Request, _: dict[str, str]) -> Response:
+def _pair_request(ctx: ControlContext, req: Request) -> tuple[dict[str, Any], str, str, str | None]:
+    """A contact-change push request: its body, member, customer and the callback URL (400 if unusable)."""
     body = body_of(req)
     userid, external_userid = required_str(body, "userid"), required_str(body, "external_userid")
-    url = _callback_url(ctx, body)
+    return body, userid, external_userid, _callback_url(ctx, body)
+
+
+def add_external_contact(ctx: ControlContext, req: Request, _: dict[str, str]) -> Response:
+    body, userid, external_userid, url = _pair_request(ctx, req)
     state = ctx.state
     with state.lock:
         create_time = optional_int(body, "create_time") or int(state.now())
@@ -84,20 +120,33 @@ def add_external_contact(ctx: ControlContext, req: Request, _: dict[str, str]) -
         code = None
         if body.get("with_welcome_code", True):
             code = issue_welcome_code(state, userid, external_userid, create_time)
-    fields: dict[str, Any] = {
-        "ToUserName": state.config.corp_id,
-        "FromUserName": "sys",
-        "CreateTime": create_time,
-    }
-    fields |= ADD_EVENT | {"UserID": userid, "ExternalUserID": external_userid}
+    fields = _contact_event(state, ADD_CHANGE, create_time, body)
     if body.get("state"):
         fields["State"] = str(body["state"])
     if code:
         fields["WelcomeCode"] = code
-    result: dict[str, Any] = {"welcome_code": code, "create_time": create_time, "fields": fields}
-    if url is None:
-        return reply(result | {"pushed": False, "delivered": False, "attempts": []})
-    return reply(result | _deliver(ctx, body, "add_external_contact", url, fields))
+    return _answer_push(ctx, body, url, {"welcome_code": code, "create_time": create_time, "fields": fields})
+
+
+def _contact_lost(change_type: str) -> ControlHandler:
+    """``{userid, external_userid, create_time?, source?}`` → the ``change_type`` callback, pushed like an
+    add (encrypted, WeCom's retries); ``source`` is ``del_external_contact``'s ``Source`` (e.g.
+    ``DELETE_BY_TRANSFER``, a handover)."""
+
+    def push_loss(ctx: ControlContext, req: Request, _: dict[str, str]) -> Response:
+        body, userid, external_userid, url = _pair_request(ctx, req)
+        state = ctx.state
+        with state.lock:
+            create_time = optional_int(body, "create_time") or int(state.now())
+            customer = state.customers.get(external_userid)
+            if customer is not None and customer.owner == userid:
+                del state.customers[external_userid]  # no longer friends
+        fields = _contact_event(state, change_type, create_time, body)
+        if change_type == "del_external_contact" and body.get("source"):
+            fields["Source"] = str(body["source"])
+        return _answer_push(ctx, body, url, {"create_time": create_time, "fields": fields})
+
+    return push_loss
 
 
 def raw(ctx: ControlContext, req: Request, _: dict[str, str]) -> Response:
@@ -135,6 +184,8 @@ def pushes(ctx: ControlContext, req: Request, _: dict[str, str]) -> Response:
 
 ROUTES = {
     ("POST", "/__sim/callbacks/add_external_contact"): add_external_contact,
+    ("POST", "/__sim/callbacks/del_follow_user"): _contact_lost("del_follow_user"),
+    ("POST", "/__sim/callbacks/del_external_contact"): _contact_lost("del_external_contact"),
     ("POST", "/__sim/callbacks/raw"): raw,
     ("POST", "/__sim/callbacks/verify_url"): verify_url,
     ("GET", "/__sim/callbacks"): pushes,

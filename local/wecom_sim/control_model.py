@@ -211,6 +211,27 @@ def _template_doc(ctx: ControlContext, template: WelcomeTemplate) -> dict[str, A
     }
 
 
+def get_tags(ctx: ControlContext, req: Request, _: dict[str, str]) -> Response:
+    """The corp's tag library: ``{tag_id: name}``."""
+    with ctx.state.lock:
+        return reply(dict(ctx.state.corp_tags))
+
+
+def post_tags(ctx: ControlContext, req: Request, _: dict[str, str]) -> Response:
+    """``{"tags": {tag_id: name}}`` adds tags to the library; ``{"remove": [tag_id]}`` deletes some."""
+    body = body_of(req)
+    given = body.get("tags") or {}
+    if not isinstance(given, dict) or not all(
+        isinstance(k, str) and k and isinstance(v, str) for k, v in given.items()
+    ):
+        raise ControlError(400, "tags must be an object of tag id -> name")
+    with ctx.state.lock:
+        ctx.state.corp_tags.update(given)
+        for tag_id in string_list(body, "remove"):
+            ctx.state.corp_tags.pop(tag_id, None)
+        return reply(dict(ctx.state.corp_tags))
+
+
 def pagination(ctx: ControlContext, req: Request, _: dict[str, str]) -> Response:
     """``{"trailing_empty_page": true}``: every paginated answer ends with an empty page behind a cursor."""
     value = body_of(req).get("trailing_empty_page")
@@ -225,6 +246,8 @@ ROUTES = {
     ("POST", "/__sim/groupmsg/pagination"): pagination,
     ("POST", "/__sim/contacts"): post_contacts,
     ("GET", "/__sim/contacts"): get_contacts,
+    ("GET", "/__sim/tags"): get_tags,
+    ("POST", "/__sim/tags"): post_tags,
     ("POST", "/__sim/groupmsg/admin_task"): admin_task,
     ("GET", "/__sim/groupmsg"): list_tasks,
     ("GET", "/__sim/welcomes"): welcomes,

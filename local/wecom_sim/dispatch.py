@@ -15,6 +15,7 @@ from . import (
     endpoints_contact,
     endpoints_groupmsg,
     endpoints_media,
+    endpoints_tags,
     endpoints_templates,
     endpoints_welcome,
     errors,
@@ -32,6 +33,7 @@ ROUTES: dict[str, ApiRoute] = {
     **endpoints_groupmsg.ROUTES,
     **endpoints_templates.ROUTES,
     **endpoints_media.ROUTES,
+    **endpoints_tags.ROUTES,
 }
 
 

@@ -25,6 +25,7 @@ INVALID_ACCESS_TOKEN = 40014
 INVALID_TEMPLATE_ID = 40037
 INVALID_PARAMETER = 40058
 EMPTY_PARAMETER = 40063
+INVALID_TAG_ID = 40068
 MISSING_ACCESS_TOKEN = 41001
 MISSING_CORPID = 41002
 MISSING_CORPSECRET = 41004
@@ -69,6 +70,7 @@ MESSAGES: dict[int, str] = {
     INVALID_TEMPLATE_ID: "invalid template_id",
     INVALID_PARAMETER: "invalid parameter",
     EMPTY_PARAMETER: "parameter is empty",
+    INVALID_TAG_ID: "invalid tagid",
     MISSING_ACCESS_TOKEN: "access_token missing",
     MISSING_CORPID: "corpid missing",
     MISSING_CORPSECRET: "corpsecret missing",

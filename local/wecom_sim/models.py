@@ -28,6 +28,7 @@ class Customer:
     type: int = 1  # 1 = WeChat user, 2 = WeCom user
     add_state: str = ""
     add_time: int = 0
+    tags: list[str] = field(default_factory=list)  # corp tag ids the member put on them (mark_tag)
 
 
 @dataclass

@@ -28,6 +28,9 @@ from .models import (
     WelcomeTemplate,
 )
 
+# The corp's tag library (企业客户标签): tag id -> name. mark_tag accepts only these ids; tests and the demo
+# add more through the control API.
+SEED_TAGS = {"etTagVip": "VIP", "etTagExpo": "Expo", "etTagLead": "Lead"}
 MAX_CALL_LOG = 10_000  # oldest entries are dropped beyond this, so a long `make run` cannot grow unbounded
 
 
@@ -57,6 +60,7 @@ class SimulatorState:
         # (external_userid or chat_id, "YYYY-MM") -> mass messages received that month
         self.monthly_receipts: Counter[tuple[str, str]] = Counter()
         self.templates: dict[str, WelcomeTemplate] = {}
+        self.corp_tags: dict[str, str] = dict(SEED_TAGS)
         self.faults: list[Fault] = []
         # WeCom may answer a last page that is empty (a cursor, then nothing): make every paginated answer
         # end that way, so clients prove they follow a cursor to a page with no rows.

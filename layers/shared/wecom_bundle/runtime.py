@@ -18,6 +18,9 @@ from wecom_bundle import config
 if TYPE_CHECKING:
     from wecom_bundle.campaigns.cap import CapCheck
     from wecom_bundle.campaigns.deps import CampaignDeps
+    from wecom_bundle.channels.arrivals import Arrivals
+    from wecom_bundle.channels.lookup import ChannelLookup
+    from wecom_bundle.channels.stats import ChannelStatsReader
     from wecom_bundle.customers.history import CustomerHistory
     from wecom_bundle.customers.quota import QuotaReader
     from wecom_bundle.group_templates.media import TemplateMedia
@@ -36,6 +39,7 @@ _built_for: tuple[str, str, str] = ("", "", "")
 _media_cache: MediaCache | None = None
 _group_templates: GroupTemplateService | None = None  # installed by a test (use_group_templates)
 _cap_check: CapCheck | None = None  # installed by a test (use_cap_check)
+_channel_lookup: ChannelLookup | None = None  # installed by a test (use_channel_lookup)
 
 
 def _identity(settings: config.WeComSettings) -> tuple[str, str, str]:
@@ -118,6 +122,55 @@ def welcome_service() -> WelcomeService:
     return WelcomeService(
         wecom_client(), rules, WelcomeSettings.from_env(), repo=repo, api=wecom_welcome, media=media_cache()
     )
+
+
+# ----------------------------------------------------------------------------------------------- channels
+def channel_lookup() -> ChannelLookup:
+    """The callback's channels by State: one GetItem per State per ``CHANNEL_CACHE_SECONDS`` (default 10 s),
+    absent channels remembered as long; or the one a test installed with ``use_channel_lookup``."""
+    return _channel_lookup or _built_channel_lookup()
+
+
+@functools.lru_cache(maxsize=1)
+def _built_channel_lookup() -> ChannelLookup:
+    from wecom_bundle.channels.lookup import DEFAULT_TTL_S, ChannelLookup
+
+    return ChannelLookup(ttl_s=config.env_float("CHANNEL_CACHE_SECONDS", DEFAULT_TTL_S))
+
+
+def use_channel_lookup(lookup: ChannelLookup | None) -> ChannelLookup | None:
+    """Install the callback's channel lookup (a test: one whose reads fail) and answer the one installed
+    before (None: the built one), which the test puts back."""
+    global _channel_lookup
+    previous, _channel_lookup = _channel_lookup, lookup
+    return previous
+
+
+@functools.lru_cache(maxsize=1)
+def channel_arrivals() -> Arrivals:
+    """After a channel's welcome: counters and tags (``mark_tag`` within ``CHANNEL_TAG_BUDGET_MS``); losses."""
+    from wecom_bundle.channels import stats_repo
+    from wecom_bundle.channels.arrivals import DEFAULT_TAG_BUDGET_MS, Arrivals
+    from wecom_bundle.channels.stats import stats_timezone
+    from wecom_bundle.wecom import tags
+
+    return Arrivals(
+        wecom_client,
+        stats_timezone(),
+        repo=stats_repo,
+        api=tags,
+        tag_budget_ms=config.env_int("CHANNEL_TAG_BUDGET_MS", DEFAULT_TAG_BUDGET_MS),
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def channel_stats_reader() -> ChannelStatsReader:
+    """The admin API's channel stats: ``channel_stats_reader()(channel_id, now)``, the last 30 days in
+    ``WELCOME_TIMEZONE``, oldest first, with totals."""
+    from wecom_bundle.channels import stats_repo
+    from wecom_bundle.channels.stats import ChannelStatsReader, stats_timezone
+
+    return ChannelStatsReader(stats_repo.query_stats, stats_timezone())
 
 
 @functools.lru_cache(maxsize=1)

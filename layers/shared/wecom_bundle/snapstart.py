@@ -33,6 +33,8 @@ WARM_MODULES = (
     "wecom_bundle.wecom.token_store",
     "wecom_bundle.welcome.service",
     "wecom_bundle.wecom.client",
+    "wecom_bundle.channels.lookup",
+    "wecom_bundle.channels.arrivals",
 )
 WARM_SERVICES = ("secretsmanager", "dynamodb")
 PLACEHOLDER = "snapshot-placeholder"

@@ -21,6 +21,7 @@ from local.wecom_sim.server import SimulatorHandle
 from tests.support import dev_simulator
 from wecom_bundle.wecom import groupmsg
 from wecom_bundle.wecom import media as wecom_media
+from wecom_bundle.wecom import tags as wecom_tags
 from wecom_bundle.wecom import welcome as wecom_welcome
 from wecom_bundle.wecom.client import WeComClient, fetch_token, new_session
 from wecom_bundle.wecom.errcodes import Errcode
@@ -100,6 +101,18 @@ def test_external_contact_name_reads_the_contact(sim: SimulatorHandle, client: W
     asked = last_call(sim, wecom_welcome.GET_EXTERNAL_CONTACT)
     assert asked["method"] == "GET"
     assert asked["query"] == {"external_userid": "wmA1", "access_token": "***"}
+
+
+# --------------------------------------------------------------------------------------------- tags
+def test_mark_tag_posts_the_member_customer_and_tags(sim: SimulatorHandle, client: WeComClient) -> None:
+    wecom_tags.mark_tag(client, "zhangsan", "wmA1", ("etTagVip", "etTagLead"), timeout=TIMEOUT)
+    sent = last_call(sim, wecom_tags.MARK_TAG)
+    body = {"userid": "zhangsan", "external_userid": "wmA1", "add_tag": ["etTagVip", "etTagLead"]}
+    assert (sent["method"], sent["body"], sent["errcode"]) == ("POST", body, 0)
+    with pytest.raises(WeComError) as unknown:
+        wecom_tags.mark_tag(client, "zhangsan", "wmA1", ["etNoSuchTag"], timeout=TIMEOUT)
+    assert unknown.value.errcode == Errcode.INVALID_TAG_ID
+    assert not unknown.value.retryable
 
 
 # -------------------------------------------------------------------------------------------- groupmsg
@@ -196,6 +209,8 @@ def test_errcodes_are_wecoms_numbers_and_stay_plain_ints() -> None:
         Errcode.RATE_LIMITED: sim_errors.RATE_LIMITED,
         Errcode.TOO_MANY_CONCURRENT: sim_errors.TOO_MANY_CONCURRENT,
         Errcode.API_FORBIDDEN: sim_errors.API_FORBIDDEN,
+        Errcode.INVALID_TAG_ID: sim_errors.INVALID_TAG_ID,
+        Errcode.NOT_EXTERNAL_CONTACT: sim_errors.NOT_EXTERNAL_CONTACT,
     }
     assert set(same_situation) == set(Errcode)
     assert all(code == number for code, number in same_situation.items())

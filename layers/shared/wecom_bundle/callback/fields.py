@@ -9,8 +9,8 @@ guarantees, instead of each re-checking (or forgetting to):
 * ids (``UserID`` 1-64 bytes as WeCom documents for member ids, ``ExternalUserID`` 1-128 bytes like every
   customer id the admin API accepts) are printable, without blanks or ``#``: they go into DynamoDB keys,
   whose parts ``#`` separates and whose sizes are limited.
-* free text (``State``, ``WelcomeCode``) is printable and bounded; ``State`` may hold ``#`` (contact ways of
-  other apps may), it is never part of a key.
+* free text (``State``, ``WelcomeCode``, a deletion's ``Source``) is printable and bounded; ``State`` may hold
+  ``#`` (contact ways of other apps may), it is never part of a key.
 
 A field that breaks a rule raises ``EventFieldError`` naming the field only: the value may be a customer id
 or a welcome code and must not reach a log or an answer.
@@ -26,10 +26,13 @@ KEY_SEPARATOR = "#"
 
 # field -> maximum UTF-8 bytes; ids may hold no blank and no key separator.
 ID_FIELDS = {"UserID": 64, "ExternalUserID": 128}
-TEXT_FIELDS = {"State": 128, "WelcomeCode": 512}
+TEXT_FIELDS = {"State": 128, "WelcomeCode": 512, "Source": 64}
 # (MsgType, Event, ChangeType) -> fields the event cannot do without.
+_CONTACT_CHANGE = ("CreateTime", "UserID", "ExternalUserID")
 REQUIRED_FIELDS = {
-    ("event", "change_external_contact", "add_external_contact"): ("CreateTime", "UserID", "ExternalUserID"),
+    ("event", "change_external_contact", "add_external_contact"): _CONTACT_CHANGE,
+    ("event", "change_external_contact", "del_external_contact"): _CONTACT_CHANGE,
+    ("event", "change_external_contact", "del_follow_user"): _CONTACT_CHANGE,
 }
 
 Event = dict[str, str | int]

@@ -25,6 +25,9 @@ reminder slot            ``REMINDER#{msgid}``             ``SLOT#{slot}``
 media cache              ``MEDIA#{kind}#{bucket}#{key}``  ``MEDIA``
 customer cap counters    ``CUST#{external_userid}``       ``QUOTA#{YYYY-MM}`` (local month; ``s{DD}``/``l{DD}``)
 customer pending rows    ``CUST#{external_userid}``       ``PENDING#{YYYY-MM}`` (UTC month of the task)
+channel (渠道活码)        ``CHANNEL``                      ``CHANNEL#{channel_id}``
+channel day counters     ``CHANNEL_STATS#{channel_id}``   ``DAY#{YYYY-MM-DD}#{shard}``
+arrival marker           ``ARRIVAL#{external_userid}``    ``USER#{userid}``
 =======================  ===============================  =====================================================
 
 Indexes (sparse: an item writes only the index keys it needs; due sort keys are ``{time:010d}#{id}``):
@@ -323,3 +326,37 @@ def customer_messages_pk(external_userid: str) -> str:
 def customer_message_keys(external_userid: str, at: int, msgid: str, userid: str) -> dict[str, str]:
     """A customer result row's place in the customer's listing (gsi2), newest first when read backwards."""
     return {"gsi2pk": customer_messages_pk(external_userid), "gsi2sk": f"{int(at):010d}#{msgid}#{userid}"}
+
+
+# ----------------------------------------------------------------------------------------------- channels
+CHANNEL_PK = "CHANNEL"
+CHANNEL_PREFIX = "CHANNEL#"
+
+
+def channel_key(channel_id: str) -> Key:
+    return _key(CHANNEL_PK, f"{CHANNEL_PREFIX}{channel_id}")
+
+
+# Per channel and day (in WELCOME_TIMEZONE) a few counter items, one per shard: concurrent arrivals through
+# one channel update different items (each counter write is a transaction with the arrival marker, and two
+# transactions on one item conflict). The reader adds the shards up; one Query reads 30 days of them.
+CHANNEL_STATS_DAY_PREFIX = "DAY#"
+
+
+def channel_stats_pk(channel_id: str) -> str:
+    return f"CHANNEL_STATS#{channel_id}"
+
+
+def channel_stats_key(channel_id: str, day: str, shard: int) -> Key:
+    """``day`` is ``YYYY-MM-DD`` (sorts by date); ``shard`` a small integer."""
+    return _key(channel_stats_pk(channel_id), f"{CHANNEL_STATS_DAY_PREFIX}{day}#{shard}")
+
+
+def channel_stats_range(first_day: str, last_day: str) -> tuple[str, str]:
+    """The sort-key bounds (BETWEEN, inclusive) of every shard of the days ``first_day``..``last_day``."""
+    return f"{CHANNEL_STATS_DAY_PREFIX}{first_day}", f"{CHANNEL_STATS_DAY_PREFIX}{last_day}#~"
+
+
+def arrival_key(external_userid: str, userid: str) -> Key:
+    """Which channel brought this customer to this member (the loss callbacks name the same pair)."""
+    return _key(f"ARRIVAL#{external_userid}", f"USER#{userid}")

@@ -153,16 +153,33 @@ def query_index(
 
 def query_all(key_value: str, sk_prefix: str | None = None) -> list[dict[str, Any]]:
     """Every item of one partition (small, bounded partitions only: rules, a campaign's children)."""
+    return _every_page(
+        {
+            "TableName": table_name(),
+            "KeyConditionExpression": "pk = :pk" + (" AND begins_with(sk, :sk)" if sk_prefix else ""),
+            "ExpressionAttributeValues": {
+                ":pk": encode(key_value),
+                **({":sk": encode(sk_prefix)} if sk_prefix else {}),
+            },
+            "ConsistentRead": True,
+        }
+    )
+
+
+def query_range(key_value: str, sk_low: str, sk_high: str) -> list[dict[str, Any]]:
+    """Every item of one partition whose sort key lies in ``[sk_low, sk_high]`` (bounded ranges only:
+    a channel's 30 days of counters), eventually consistent."""
+    return _every_page(
+        {
+            "TableName": table_name(),
+            "KeyConditionExpression": "pk = :pk AND sk BETWEEN :low AND :high",
+            "ExpressionAttributeValues": expression_values(pk=key_value, low=sk_low, high=sk_high),
+        }
+    )
+
+
+def _every_page(request: dict[str, Any]) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
-    request: dict[str, Any] = {
-        "TableName": table_name(),
-        "KeyConditionExpression": "pk = :pk" + (" AND begins_with(sk, :sk)" if sk_prefix else ""),
-        "ExpressionAttributeValues": {
-            ":pk": encode(key_value),
-            **({":sk": encode(sk_prefix)} if sk_prefix else {}),
-        },
-        "ConsistentRead": True,
-    }
     while True:
         answer = client().query(**request)
         items.extend(public(decode_item(item)) for item in answer.get("Items", []))

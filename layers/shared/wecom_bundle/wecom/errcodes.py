@@ -20,6 +20,7 @@ class Errcode(IntEnum):
     INVALID_CORPID = 40013  # gettoken: the corp id is not accepted (re-read the secret, it may have rotated)
     INVALID_ACCESS_TOKEN = 40014  # the access token is invalid (revoked): refresh it, retry once
     INVALID_TEMPLATE_ID = 40037  # the group welcome template does not exist (any more)
+    INVALID_TAG_ID = 40068  # mark_tag: a tag id the corp's tag library lacks (a channel's tag was deleted)
     NO_SENDABLE_CUSTOMER = 41048  # add_msg_template: nobody in the audience can be sent to
     WELCOME_ALREADY_SENT = 41051  # the welcome was delivered (by us or another app): a success, stop
     TEMPLATE_LIMIT_REACHED = 41055  # at most 100 group welcome templates per corp
@@ -29,6 +30,7 @@ class Errcode(IntEnum):
     RATE_LIMITED = 45009  # api frequency limit (e.g. one reminder per msgid per day): back off
     TOO_MANY_CONCURRENT = 45033  # too many concurrent calls: back off and retry
     API_FORBIDDEN = 48002  # not allowed, e.g. changing a group welcome template another app created
+    NOT_EXTERNAL_CONTACT = 84061  # no contact relation between the member and the customer (mark_tag, get)
 
 
 # Token problems: refresh the access token and retry once.

@@ -3,7 +3,9 @@
 Order of work (two DynamoDB round trips on the warm path: the claim and the outcome):
 1. claim the event with a conditional write keyed on corp, customer, member, change type and CreateTime, so
    WeCom's retries and concurrent invocations send nothing twice (``welcome.claim``, on ``welcome.repo``);
-2. pick the rule from the in-memory rule cache;
+2. pick the content: the channel's welcome when the event's ``State`` names a channel that has one (the
+   callback looks the channel up in ``channels.lookup``; the welcome log's ``rule_id`` is then
+   ``channel:{channel_id}``), else the winning rule from the in-memory rule cache;
 3. fill ``%NICKNAME%`` from ``externalcontact/get`` if there is time, else remove it cleanly;
 4. resolve bucket-backed attachments from the media cache (``media``): an upload happens only when the cached
    id is missing or too old *and* enough time is left (``MEDIA_UPLOAD_MIN_BUDGET_MS`` beyond a reserve for
@@ -56,6 +58,12 @@ MEDIA_SEND_RESERVE_S = 3.0  # an upload may only use the time left beyond this r
 ATTEMPT_CONNECT_TIMEOUT_S = 1.0
 ATTEMPT_READ_TIMEOUT_S = 4.0
 LAST_ATTEMPT_S = 0.1  # the shortest attempt worth starting
+
+
+class ChannelWelcome(Protocol):
+    """A channel as the welcome needs it (``channels.lookup.Channel``): its welcome as a rule, or None."""
+
+    def welcome_rule(self) -> dict[str, Any] | None: ...
 
 
 class WelcomeApi(Protocol):
@@ -150,33 +158,43 @@ class WelcomeService:
         self.claims = EventClaims(repo, settings.lease_ms, settings.safety_margin_ms, clock)
 
     # -------------------------------------------------------------------------------------------- entry
-    def handle(self, corp_id: str, event: Mapping[str, str | int]) -> Result:
+    def handle(
+        self, corp_id: str, event: Mapping[str, str | int], channel: ChannelWelcome | None = None
+    ) -> Result:
+        """Welcome the customer of ``event`` once; ``channel``: the channel its ``State`` names (its
+        welcome, when it has one, goes ahead of every rule)."""
         received_ms = self.clock()
         key = event_key(corp_id, event)
         claimed = self.claims.take(key, event, received_ms, self._record_base(event))
         if claimed is None:
             return Result("duplicate")
-        result = self._welcome_or_failed(event, claimed)
+        result = self._welcome_or_failed(event, claimed, channel)
         result.first_error = claimed.first_error
         if result.outcome != "duplicate":  # a lost lease means the new owner records the outcome
             self._record(claimed, event, result)
         return result
 
-    def _welcome_or_failed(self, event: Mapping[str, str | int], claimed: Claimed) -> Result:
+    def _welcome_or_failed(
+        self, event: Mapping[str, str | int], claimed: Claimed, channel: ChannelWelcome | None = None
+    ) -> Result:
         """The welcome, or ``failed`` when something unexpected broke it: the claim is ours, so an outcome
         must be recorded (a raise would leave the event ``pending`` and out of the welcome log)."""
         try:
-            return self._welcome(event, claimed)
+            return self._welcome(event, claimed, channel)
         except Exception as exc:
             # The type only: a message could quote a welcome code or an id.
             logger.error("welcome broke unexpectedly", extra={"error": type(exc).__name__})
             return Result("failed", latency_ms=self.clock() - claimed.started_ms)
 
-    def _welcome(self, event: Mapping[str, str | int], claimed: Claimed) -> Result:
+    def _welcome(
+        self, event: Mapping[str, str | int], claimed: Claimed, channel: ChannelWelcome | None = None
+    ) -> Result:
         deadline_ms = claimed.deadline_ms
         if self.clock() >= deadline_ms:
             return Result("expired", latency_ms=self.clock() - claimed.started_ms)
-        rule = choose_rule(self.rules.rules(), event, self.settings.timezone)
+        rule = channel.welcome_rule() if channel is not None else None
+        if rule is None:
+            rule = choose_rule(self.rules.rules(), event, self.settings.timezone)
         if rule is None:
             return Result("no_rule")
         body = self._message(rule, event, deadline_ms)
