@@ -118,6 +118,23 @@ def slots_of(msgid: str) -> list[tuple[int, Any, Any, Any]]:
     return [(n, s.get("at_ms"), s.get("trigger"), s.get("owner")) for n, s in sorted(slots.items())]
 
 
+def remind_errcodes(sim: SimulatorHandle) -> dict[int, int]:
+    """How many reminder calls WeCom refused, by errcode."""
+    refused = [c["errcode"] for c in calls(sim.state, "remind_groupmsg_send") if c["errcode"]]
+    return {code: refused.count(code) for code in sorted(set(refused))}
+
+
+def failed_reminders(results: list[Any]) -> list[dict[str, Any]]:
+    """The outcomes of direct and manual reminders whose WeCom call failed (their slots were given back)."""
+    outcomes: list[dict[str, Any]] = []
+    for result in results:
+        if isinstance(result, list):  # direct remind_msgid calls
+            outcomes += [outcome.as_dict() for outcome in result]
+        elif isinstance(result, dict) and "outcomes" in result:  # a manual remind that reminded
+            outcomes += result["outcomes"]
+    return [outcome for outcome in outcomes if outcome["result"] == "failed"]
+
+
 def test_reminder_cap_holds_under_concurrent_scheduled_and_manual_reminders(sim: SimulatorHandle) -> None:
     policy = {"first_after_minutes": 0, "every_minutes": 1}
     body = {"external_userid": ["wm0", "wm1", "wm2"], "text": unique_text(), "reminders": policy}
@@ -134,8 +151,10 @@ def test_reminder_cap_holds_under_concurrent_scheduled_and_manual_reminders(sim:
                 try:
                     return remind_campaign(DEPS, campaign_id, None, now_ms=(sent_at + offset_s) * 1000 + i)
                 except AdminRefusal as exc:
-                    # Which rule broke, if one does: the refusal, and the ledger as it is right after it.
-                    refusal = (exc.code, exc.extra, sent_at, offset_s, i, [slots_of(m) for m in msgids])
+                    # Which rule broke, if one does: the refusal, the ledger as it is right after it, and
+                    # WeCom's refusals of reminders so far (a failed call releases its slot).
+                    ledgers = [slots_of(m) for m in msgids]
+                    refusal = (exc.code, exc.extra, sent_at, offset_s, i, ledgers, remind_errcodes(sim))
                     assert (
                         exc.code == "reminder_limit" and exc.extra["next_allowed_at"] > sent_at + offset_s
                     ), refusal
@@ -150,7 +169,7 @@ def test_reminder_cap_holds_under_concurrent_scheduled_and_manual_reminders(sim:
 
         return work
 
-    race(15, storm(0))
+    assert failed_reminders(race(15, storm(0))) == []
     events = queries.get_campaign(DEPS, campaign_id)["reminders"]
     for msgid in msgids:
         mine = [e for e in events if e["msgid"] == msgid]
@@ -158,8 +177,10 @@ def test_reminder_cap_holds_under_concurrent_scheduled_and_manual_reminders(sim:
     assert {e["trigger"] for e in events} <= {"manual", "scheduled"}
 
     requests.post(f"{sim.url}/__sim/clock", json={"advance": 86_400}, timeout=5).raise_for_status()
-    race(15, storm(86_400))
-    race(6, storm(86_400 + 3600))  # an hour later: still inside the second window
+    # Every token the product holds is now expired at WeCom: the 42001s cost no reminder (each call retries
+    # once with a new token; a retry handed the rejected token again failed and gave its slot back).
+    assert failed_reminders(race(15, storm(86_400))) == []
+    assert failed_reminders(race(6, storm(86_400 + 3600))) == []  # an hour later: still inside the 2nd window
 
     events = campaign_repo.campaign_view(campaign_id)[2]
     for msgid in msgids:

@@ -102,6 +102,31 @@ def test_invalidate_forces_one_refresh_for_everyone() -> None:
     assert fetch.calls == 2
 
 
+def test_a_rejected_token_is_not_cached_again_by_a_thread_reading_while_it_is_invalidated() -> None:
+    # WeCom answered 42001 to a caller, which invalidates the token; meanwhile another thread of the
+    # container asks for a token (forced here inside the shared record's expiry, the invalidation's slow
+    # step). The caller's one retry must get a new token: when the memory copy was dropped before the
+    # shared record was expired, the other thread re-read the record, cached the rejected token again and
+    # the retry failed with 42001 too (how the reminder-cap storm lost reminders after its clock jump).
+    repo = SwitchableRepo()
+    fetch = CountingFetch()
+    provider = SharedTokenProvider("corp#app", fetch, repo=repo)
+    assert provider.get(1) == "TOKEN-1"
+    expire = repo.expire_token
+    seen_meanwhile: list[str] = []
+
+    def expire_while_another_thread_asks(scope: str, token: str) -> None:
+        seen_meanwhile.append(provider.get(1))
+        expire(scope, token)
+
+    repo.expire_token = expire_while_another_thread_asks
+    provider.invalidate("TOKEN-1")
+
+    assert seen_meanwhile == ["TOKEN-1"]  # that thread still had it: its own call will be refused and retried
+    assert provider.get(1) == "TOKEN-2"  # the retry after 42001 gets a new token
+    assert fetch.calls == 2
+
+
 def test_refresh_ahead_of_expiry_keeps_serving_current_token_while_another_refreshes() -> None:
     clock = {"now": 1_000_000}
     fetch = CountingFetch(expires_in=7200)

@@ -123,11 +123,17 @@ class SharedTokenProvider:
             self._lock.release()
 
     def invalidate(self, token: str) -> None:
-        """WeCom rejected ``token`` (40001/40014/42001): drop it here and in the shared record."""
+        """WeCom rejected ``token`` (40001/40014/42001): expire it in the shared record, then drop it here.
+
+        In that order, so that once this returns no thread of this container can hand ``token`` out again
+        (the caller's one retry needs a new token). Dropped here first, another thread finding no token in
+        memory read the shared record, still valid, and cached the rejected token again; a reader that
+        read it before the expiry holds the lock until it has cached it, and the drop below comes after.
+        """
+        self._repo.expire_token(self.scope, token)
         with self._lock:
             if self._cached and self._cached.token == token:
                 self._cached = None
-        self._repo.expire_token(self.scope, token)
 
     def _get_shared(self, give_up_at: float) -> str:
         cached = self._cached
