@@ -17,6 +17,7 @@ from .config import SimulatorConfig
 from .models import (
     CallRecord,
     Chat,
+    ContactWay,
     Customer,
     DeliveredWelcome,
     Fault,
@@ -57,6 +58,7 @@ class SimulatorState:
         # (external_userid or chat_id, "YYYY-MM") -> mass messages received that month
         self.monthly_receipts: Counter[tuple[str, str]] = Counter()
         self.templates: dict[str, WelcomeTemplate] = {}
+        self.contact_ways: dict[str, ContactWay] = {}
         self.faults: list[Fault] = []
         # WeCom may answer a last page that is empty (a cursor, then nothing): make every paginated answer
         # end that way, so clients prove they follow a cursor to a page with no rows.
@@ -116,6 +118,7 @@ class SimulatorState:
                 "tasks_cancelled": sum(1 for t in self.tasks.values() if t.cancelled_at is not None),
                 "reminders": sum(len(t.reminders) for t in self.tasks.values()),
                 "templates": len(self.templates),
+                "contact_ways": len(self.contact_ways),
                 "media": len(self.media),
                 "images": len(self.images),
                 "faults_pending": sum(f.times for f in self.faults),

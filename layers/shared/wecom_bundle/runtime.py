@@ -9,6 +9,7 @@ seconds (and at once when WeCom refuses the secret), and a rotated secret must t
 from __future__ import annotations
 
 import functools
+import os
 import threading
 import time
 from typing import TYPE_CHECKING
@@ -16,7 +17,12 @@ from typing import TYPE_CHECKING
 from wecom_bundle import config
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
     from wecom_bundle.campaigns.deps import CampaignDeps
+    from wecom_bundle.channels.reconcile import ChannelReconciler
+    from wecom_bundle.channels.service import ChannelService
     from wecom_bundle.group_templates.media import TemplateMedia
     from wecom_bundle.group_templates.reconcile import Reconciler
     from wecom_bundle.group_templates.service import GroupTemplateService
@@ -32,6 +38,7 @@ _client: WeComClient | None = None
 _built_for: tuple[str, str, str] = ("", "", "")
 _media_cache: MediaCache | None = None
 _group_templates: GroupTemplateService | None = None  # installed by a test (use_group_templates)
+_channels: ChannelService | None = None  # installed by a test (use_channels)
 
 
 def _identity(settings: config.WeComSettings) -> tuple[str, str, str]:
@@ -182,6 +189,7 @@ def use_media_cache(cache: MediaCache | None) -> None:
         welcome_admin,
         group_template_media,
         _built_group_templates,
+        _built_channels,
         media_refresh,
     ):
         builder.cache_clear()
@@ -248,3 +256,45 @@ def media_refresh() -> MediaRefresh:
         wecom=wecom_client,
         cache=media_cache(),
     )
+
+
+# ----------------------------------------------------------------------------------------------- channels
+def channels() -> ChannelService:
+    """The admin API's channel service: the one built for this container, or the one a test installed with
+    ``use_channels``."""
+    return _channels or _built_channels()
+
+
+@functools.cache
+def _built_channels() -> ChannelService:
+    from wecom_bundle.channels import repo
+    from wecom_bundle.channels.service import ChannelService
+
+    return ChannelService(repo=repo, wecom=wecom_client, media=media_cache(), clock_ms=_epoch_ms)
+
+
+def use_channels(service: ChannelService | None) -> ChannelService | None:
+    """Install the admin API's channel service (a test: one whose store write fails after WeCom answered,
+    or on a moved clock) and answer the one installed before (None: the built one)."""
+    global _channels
+    previous, _channels = _channels, service
+    return previous
+
+
+@functools.cache
+def channel_reconcile() -> ChannelReconciler:
+    """Channels against the contact ways WeCom holds (the admin API's reconcile route)."""
+    from wecom_bundle.channels import repo
+    from wecom_bundle.channels.reconcile import ChannelReconciler
+
+    return ChannelReconciler(repo=repo, wecom=wecom_client, clock_ms=_epoch_ms)
+
+
+def channel_stats_reader() -> Callable[[str, float], dict[str, Any]]:
+    """``channel_stats(channel_id, now)`` (``now`` in epoch seconds): a channel's last 30 days of arrivals,
+    per day (in ``WELCOME_TIMEZONE``) and in total. SEAM: until the arrival counters are wired here, it
+    answers 30 days of zeros."""
+    from wecom_bundle.channels.model import empty_stats
+
+    timezone = os.environ.get("WELCOME_TIMEZONE") or "Asia/Shanghai"  # the welcome service's day
+    return lambda _channel_id, now: empty_stats(now, timezone)

@@ -11,6 +11,7 @@ item                     pk                               sk
 welcome rule             ``RULE``                         ``RULE#{rule_id}``
 group template (mirror)  ``GROUP_TEMPLATE``               ``TEMPLATE#{template_id}``
 group template intent    ``GROUP_TEMPLATE``               ``INTENT#{intent_id}``
+channel (contact way)    ``CHANNEL``                      ``CHANNEL#{channel_id}``
 welcome event / log      ``WELCOME#{event_key}``          ``WELCOME``
 access token             ``TOKEN#{scope}``                ``TOKEN``
 campaign                 ``CAMPAIGN#{campaign_id}``       ``CAMPAIGN``
@@ -89,6 +90,18 @@ def group_template_key(template_id: str) -> Key:
 
 def group_template_intent_key(intent_id: str) -> Key:
     return _key(GROUP_TEMPLATE_PK, f"{INTENT_PREFIX}{intent_id}")
+
+
+# ----------------------------------------------------------------------------------------------- channels
+# One partition holds every channel (渠道活码): one item per channel, also while its ``add_contact_way`` is
+# only an intent (``status`` pending). Operators create channels by hand (hundreds, not millions); the hot
+# path reads one item with GetItem.
+CHANNEL_PK = "CHANNEL"
+CHANNEL_PREFIX = "CHANNEL#"
+
+
+def channel_key(channel_id: str) -> Key:
+    return _key(CHANNEL_PK, f"{CHANNEL_PREFIX}{channel_id}")
 
 
 # ----------------------------------------------------------------------------------------------- welcome events
