@@ -28,10 +28,12 @@ def validate_channel_id(value: str) -> str:
 
 
 def _unique(values: list[str], field: str) -> list[str]:
+    """The list, refused (naming the list, as the document's rule does, and the entry's position, never its
+    value) when an entry repeats an earlier one."""
     seen: set[str] = set()
     for i, value in enumerate(values):
         if value in seen:
-            raise ValidationError(f"{field}[{i}]", "is listed twice")
+            raise ValidationError(field, f"entry {i} repeats an earlier one: list each once")
         seen.add(value)
     return values
 
@@ -49,7 +51,7 @@ def _welcome(value: dict[str, Any]) -> dict[str, Any]:
 
 def parse_channel(body: dict[str, Any]) -> dict[str, Any]:
     """The stored fields of a PUT body: defaults filled (``skip_verify`` true, ``tags`` []), optional
-    fields present only when given, duplicates refused naming the entry."""
+    fields present only when given, duplicates refused."""
     fields: dict[str, Any] = {
         "name": body["name"],
         "members": _unique(list(body["members"]), "members"),
