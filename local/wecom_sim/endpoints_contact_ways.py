@@ -2,7 +2,7 @@
 
 Rules kept (WeCom's page and global errcode list): ``type`` 1 (one member) or 2 (several) and ``scene`` 1
 (mini-program button) or 2 (QR code) are required (41037/41038, invalid: 41039/41040); type 1 takes exactly
-one user; at most 100 users (41041); every user must be a member (40003); ``state`` and ``remark`` at most
+one user; no user: 41009; at most 100 users (41041); every user must be a member (40003); ``state`` and ``remark`` at most
 30 characters; ``skip_verify`` defaults to true; at most 500 000 ways (41045); a type cannot change on
 update; an unknown config id is 41044, a missing one 41043. A QR way's ``qr_code`` is a URL this simulator
 serves (``/__sim/qr/<config_id>.png``, a real PNG).
@@ -46,12 +46,12 @@ def _users(state: SimulatorState, body: dict[str, Any], way_type: int) -> list[s
     users = body.get("user") or []
     if not isinstance(users, list) or not all(isinstance(u, str) and u for u in users):
         raise WeComError(errors.INVALID_PARAMETER, "user must be a list of userids")
+    if not users:
+        raise WeComError(errors.MISSING_USERID)
     if len(users) > MAX_USERS:
         raise WeComError(errors.CONTACT_WAY_TOO_MANY_USERS)
     if way_type == 1 and len(users) != 1:
         raise WeComError(errors.INVALID_PARAMETER, "a type 1 contact way takes exactly one user")
-    if not users:
-        raise WeComError(errors.MISSING_USERID)
     unknown = [u for u in users if u not in state.members]
     if unknown:
         raise WeComError(errors.INVALID_USERID, "user is not a member")
