@@ -14,15 +14,7 @@ from wecom_bundle.channels.model import GONE, PENDING
 from wecom_bundle.dynamo.client import client, is_condition_failure
 from wecom_bundle.dynamo.codec import decode_item, encode_item
 from wecom_bundle.dynamo.keys import CHANNEL_PK, CHANNEL_PREFIX, channel_key
-from wecom_bundle.dynamo.table import (
-    Page,
-    decode_cursor,
-    encode_cursor,
-    public,
-    query_all,
-    table_name,
-    update,
-)
+from wecom_bundle.dynamo.table import Page, public, query_all, query_page, table_name, update
 
 
 def _put(item: dict[str, Any], condition: str, values: dict[str, Any] | None = None) -> bool:
@@ -135,18 +127,7 @@ def delete_channel(channel_id: str) -> bool:
 
 def list_channels(limit: int, cursor: str | None) -> Page:
     """One page of channels by id (the admin listing); ``cursor`` is the previous page's."""
-    request: dict[str, Any] = {
-        "TableName": table_name(),
-        "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-        "ExpressionAttributeValues": encode_item({":pk": CHANNEL_PK, ":prefix": CHANNEL_PREFIX}),
-        "Limit": limit,
-    }
-    start = decode_cursor(cursor)
-    if start:
-        request["ExclusiveStartKey"] = start
-    answer = client().query(**request)
-    items = [public(decode_item(item)) for item in answer.get("Items", [])]
-    return Page(items, encode_cursor(answer.get("LastEvaluatedKey")))
+    return query_page(CHANNEL_PK, CHANNEL_PREFIX, limit=limit, cursor=cursor)
 
 
 def all_channels() -> list[dict[str, Any]]:

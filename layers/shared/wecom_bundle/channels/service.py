@@ -37,6 +37,7 @@ from wecom_bundle.domain_errors import (
     WeComRefused,
     WeComUnavailable,
 )
+from wecom_bundle.dynamo.table import after_call
 from wecom_bundle.validation import ValidationError, page_size
 from wecom_bundle.wecom import contact_ways
 from wecom_bundle.wecom.client import WeComClient
@@ -71,13 +72,7 @@ def refusal(exc: WeComError) -> DomainError:
 
 def stored(write: Callable[[], T], what: str) -> tuple[bool, T | None]:
     """Run a write after WeCom already changed: a DynamoDB fault must not hide WeCom's answer."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    try:
-        return True, write()
-    except (ClientError, BotoCoreError) as exc:
-        logger.error("channel write failed (%s): %s", what, type(exc).__name__)
-        return False, None
+    return after_call(write, f"channel ({what})", logger)
 
 
 def code_type(members: list[str]) -> int:
