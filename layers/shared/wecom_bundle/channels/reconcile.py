@@ -79,14 +79,14 @@ class ChannelReconciler:
                 continue
             report["unknown_in_store"].append(self._unknown(way, by_id, repair, now))
         for channel in channels:
-            config_id = channel.get("config_id")
-            if config_id in held.missing and channel["status"] != GONE:
+            code = channel.get("config_id")
+            if code in held.missing and channel["status"] != GONE:
                 report["gone_in_wecom"].append(self._gone(channel, repair, now))
-            elif config_id in held.ways and channel["status"] == ACTIVE:
-                fields = _differences(channel, held.ways[config_id])
+            elif code in held.ways and channel["status"] == ACTIVE:
+                fields = _differences(channel, held.ways[code])
                 if fields:
                     report["differs"].append(
-                        {"channel_id": channel["channel_id"], "config_id": config_id, "fields": fields}
+                        {"channel_id": channel["channel_id"], "config_id": code, "fields": fields}
                     )
         for intent in pending:
             report["pending"].append(self._pending(intent, by_state.get(intent["channel_id"]), repair, now))
