@@ -226,6 +226,21 @@ def test_store_write_failing_after_wecoms_answer_is_repaired_by_the_next_put(
     assert _ways(sim)[doc["config_id"]]["remark"] == "fixed"  # the adopted code follows the PUT
 
 
+def test_store_write_failing_after_wecoms_answer_is_repaired_by_reconcile(
+    call: Any, sim: SimulatorHandle
+) -> None:
+    with _service(repo=Overriding(repo, activate_channel=_failing("PutItem"))):
+        doc = call("PUT", f"{BASE}/expo", _body())[1]
+    report = call("POST", f"{BASE}/reconcile", {"repair": True})[1]
+    assert report["pending"] == [
+        {"channel_id": "expo", "config_id": doc["config_id"], "in_flight": False, "repaired": True}
+    ]
+    assert report["unknown_in_store"] == []  # the code is the intent's, not an unknown one
+    stored = repo.get_channel("expo")
+    assert stored is not None and (stored["status"], stored["config_id"]) == ("active", doc["config_id"])
+    assert len(_calls(sim, "add")) == 1 and list(_ways(sim)) == [doc["config_id"]]
+
+
 def _crashed_intent(sim: SimulatorHandle, channel_id: str, age_ms: int) -> str:
     """What a Lambda that died right after WeCom's answer leaves: the intent, and WeCom's code."""
     now = int(time.time() * 1000) - age_ms
@@ -250,6 +265,18 @@ def test_a_crash_between_wecoms_answer_and_our_write_is_adopted_by_the_next_put(
     assert adopted["config_id"] == config_id and adopted["status"] == "active"
     assert len(_calls(sim, "add")) == 2  # ours (before the crash) and the other code's: none since
     assert set(_ways(sim)) == {config_id, other["config_id"]}
+
+
+def test_a_repair_wecom_could_not_answer_frees_the_intent_for_the_next_put(
+    call: Any, sim: SimulatorHandle
+) -> None:
+    config_id = _crashed_intent(sim, "expo", age_ms=INTENT_GRACE_MS + 1000)
+    fault = {"path": "list_contact_way", "http_status": 502}
+    requests.post(f"{sim.url}/__sim/faults", json=fault, timeout=5).raise_for_status()
+    status, doc = call("PUT", f"{BASE}/expo", _body())
+    assert (status, doc["error"]["code"]) == (503, "wecom_unavailable")
+    assert _put(call)["config_id"] == config_id  # at once, not after another grace period
+    assert len(_ways(sim)) == 1
 
 
 def test_reconcile_repair_adopts_a_crashed_intents_code(call: Any, sim: SimulatorHandle) -> None:

@@ -218,8 +218,12 @@ class ChannelService:
         if not self.repo.claim_channel_intent(channel_id, int(intent.get("updated_at_ms") or 0), now):
             raise InvalidState(f"channel {channel_id} is being repaired by another request: retry")
         claimed = _with_fields(intent, fields, now)
-        with self._wecom() as client:
-            found = find_by_state(client, channel_id, int(intent["created_at_ms"]) // 1000, now // 1000)
+        try:
+            with self._wecom() as client:
+                found = find_by_state(client, channel_id, int(intent["created_at_ms"]) // 1000, now // 1000)
+        except DomainError:  # WeCom could not be asked: free the intent for the next try
+            stored(lambda: self.repo.release_channel_intent(channel_id, now), "free intent")
+            raise
         if found is None:
             return self._add(claimed)
         logger.info("channel %s: adopting the code WeCom made for its intent", channel_id)
