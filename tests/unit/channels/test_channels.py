@@ -323,6 +323,14 @@ def test_a_later_put_sends_only_what_changed_in_wecoms_fields(call: Any, sim: Si
     assert "remark" not in repo.get_channel("expo")  # type: ignore[operator]
 
 
+def test_an_update_racing_another_is_a_409_not_a_500(call: Any, sim: SimulatorHandle) -> None:
+    _put(call, remark="r1")
+    with _service(repo=Overriding(repo, replace_channel=lambda *_args: False)):  # another PUT won the write
+        status, doc = call("PUT", f"{BASE}/expo", _body(remark="r2"))
+    assert (status, doc["error"]["code"]) == (409, "invalid_state")
+    assert "PUT it again" in doc["error"]["message"]
+
+
 def test_a_code_cannot_change_between_single_and_multi_member(call: Any, sim: SimulatorHandle) -> None:
     _put(call)
     before = repo.get_channel("expo")

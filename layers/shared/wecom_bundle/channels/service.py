@@ -29,7 +29,6 @@ from wecom_bundle.channels.model import ACTIVE, GONE, PENDING, public_view
 from wecom_bundle.channels.repo import ChannelRepo
 from wecom_bundle.channels.validation import parse_channel, validate_channel_id
 from wecom_bundle.domain_errors import (
-    Conflict,
     DomainError,
     InvalidState,
     NotFound,
@@ -242,7 +241,7 @@ class ChannelService:
         }
         intent |= {"status": PENDING, "created_at_ms": now}
         if not self.repo.replace_channel(intent, int(gone["updated_at_ms"])):
-            raise Conflict(f"channel {gone['channel_id']} was changed by another request: PUT it again")
+            raise InvalidState(f"channel {gone['channel_id']} was changed by another request: PUT it again")
         return self._add(intent)
 
     def _update(self, existing: dict[str, Any], fields: dict[str, Any], now: int) -> dict[str, Any]:
@@ -263,7 +262,7 @@ class ChannelService:
             lambda: self.repo.replace_channel(wanted, int(existing["updated_at_ms"])), "update"
         )
         if ok and not written:
-            raise Conflict(
+            raise InvalidState(
                 f"channel {channel_id} was changed by a concurrent request while this one updated WeCom: "
                 "PUT it again so WeCom and the store agree"
             )
