@@ -9,7 +9,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from . import calllog, control_callbacks, control_model, endpoints_auth, faults, groupmsg
+from . import (
+    calllog,
+    control_callbacks,
+    control_model,
+    endpoints_auth,
+    endpoints_contact_ways,
+    faults,
+    groupmsg,
+)
 from .control_common import (
     ControlContext,
     ControlError,
@@ -109,6 +117,15 @@ def media_bytes(ctx: ControlContext, req: Request, params: dict[str, str]) -> Re
     )
 
 
+def qr_image(ctx: ControlContext, req: Request, params: dict[str, str]) -> Response:
+    """The QR image a contact way's ``qr_code`` points at (a real PNG), while the way exists."""
+    with ctx.state.lock:
+        known = params["id"] in ctx.state.contact_ways
+    if not known:
+        raise ControlError(404, "unknown contact way")
+    return Response(status=200, body=endpoints_contact_ways.qr_png(params["id"]), content_type="image/png")
+
+
 ROUTES: dict[tuple[str, str], ControlHandler] = {
     ("GET", "/__sim/health"): health,
     ("POST", "/__sim/reset"): reset,
@@ -131,6 +148,7 @@ PATTERNS: list[tuple[str, re.Pattern[str], ControlHandler]] = [
     for (method, pattern), handler in {
         **control_model.PATTERNS,
         ("GET", r"/__sim/(?:media|img)/(?P<id>[^/]+)"): media_bytes,
+        ("GET", r"/__sim/qr/(?P<id>[^/]+)\.png"): qr_image,
     }.items()
 ]
 

@@ -104,16 +104,36 @@ def _record_contact(
     customer.add_time = at
 
 
-def _pair_request(ctx: ControlContext, req: Request) -> tuple[dict[str, Any], str, str, str | None]:
+def _pair_request(
+    ctx: ControlContext, req: Request, body: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], str, str, str | None]:
     """A contact-change push request: its body, member, customer and the callback URL (400 if unusable)."""
-    body = body_of(req)
+    body = body_of(req) if body is None else body
     userid, external_userid = required_str(body, "userid"), required_str(body, "external_userid")
     return body, userid, external_userid, _callback_url(ctx, body)
 
 
+def _through_contact_way(state: SimulatorState, body: dict[str, Any]) -> dict[str, Any]:
+    """``config_id`` given: the customer scanned that contact way, so the event carries its state and goes to
+    one of its members (``userid`` if given must be one of them; default: the first). Caller holds the lock."""
+    config_id = body.get("config_id")
+    if config_id is None:
+        return body
+    way = state.contact_ways.get(config_id) if isinstance(config_id, str) else None
+    if way is None:
+        raise ControlError(400, "config_id names no contact way")
+    userid = body.get("userid") or way.users[0]
+    if userid not in way.users:
+        raise ControlError(400, "userid is not a member of that contact way")
+    return {**body, "userid": userid, "state": way.state}
+
+
 def add_external_contact(ctx: ControlContext, req: Request, _: dict[str, str]) -> Response:
-    body, userid, external_userid, url = _pair_request(ctx, req)
+    """An add-contact event; with ``config_id``, through that contact way (the event carries its state)."""
     state = ctx.state
+    with state.lock:
+        through = _through_contact_way(state, body_of(req))
+    body, userid, external_userid, url = _pair_request(ctx, req, through)
     with state.lock:
         create_time = optional_int(body, "create_time") or int(state.now())
         _record_contact(state, body, userid, external_userid, create_time)

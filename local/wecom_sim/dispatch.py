@@ -13,6 +13,7 @@ from . import (
     calllog,
     endpoints_auth,
     endpoints_contact,
+    endpoints_contact_ways,
     endpoints_groupmsg,
     endpoints_media,
     endpoints_tags,
@@ -29,6 +30,7 @@ API_PREFIX = "/cgi-bin/"
 ROUTES: dict[str, ApiRoute] = {
     **endpoints_auth.ROUTES,
     **endpoints_contact.ROUTES,
+    **endpoints_contact_ways.ROUTES,
     **endpoints_welcome.ROUTES,
     **endpoints_groupmsg.ROUTES,
     **endpoints_templates.ROUTES,

@@ -34,6 +34,14 @@ MISSING_USERID = 41009
 MISSING_URL = 41010
 MISSING_TITLE = 41016
 MISSING_EXTERNAL_USERID = 41035
+MISSING_CONTACT_WAY_TYPE = 41037
+MISSING_CONTACT_WAY_SCENE = 41038
+INVALID_CONTACT_WAY_TYPE = 41039
+INVALID_CONTACT_WAY_SCENE = 41040
+CONTACT_WAY_TOO_MANY_USERS = 41041
+MISSING_CONFIG_ID = 41043
+INVALID_CONFIG_ID = 41044
+CONTACT_WAY_LIMIT_REACHED = 41045
 MISSING_MSGID = 41046
 INVALID_MSGID = 41047
 NO_SENDABLE_CUSTOMER = 41048
@@ -79,6 +87,14 @@ MESSAGES: dict[int, str] = {
     MISSING_URL: "url missing",
     MISSING_TITLE: "title missing",
     MISSING_EXTERNAL_USERID: "external_userid missing",
+    MISSING_CONTACT_WAY_TYPE: "missing contact way type",
+    MISSING_CONTACT_WAY_SCENE: "missing contact way scene",
+    INVALID_CONTACT_WAY_TYPE: "invalid contact way type",
+    INVALID_CONTACT_WAY_SCENE: "invalid contact way scene",
+    CONTACT_WAY_TOO_MANY_USERS: "contact way user count exceeds the limit",
+    MISSING_CONFIG_ID: "missing config_id",
+    INVALID_CONFIG_ID: "invalid config_id",
+    CONTACT_WAY_LIMIT_REACHED: "contact way count reaches limit",
     MISSING_MSGID: "msgid missing",
     INVALID_MSGID: "invalid msgid",
     NO_SENDABLE_CUSTOMER: "no customer to send",

@@ -147,6 +147,23 @@ class WelcomeTemplate:
 
 
 @dataclass
+class ContactWay:
+    """A 「联系我」 code made through the API (only those carry a ``state``)."""
+
+    config_id: str
+    type: int  # 1 single member, 2 several
+    scene: int  # 1 mini-program button, 2 QR code
+    users: list[str]
+    state: str
+    remark: str
+    skip_verify: bool
+    created_at: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
 class Fault:
     """Applied to the next ``times`` calls whose API path ends with ``path`` ("" or "*" matches every call)."""
 

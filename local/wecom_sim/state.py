@@ -17,6 +17,7 @@ from .config import SimulatorConfig
 from .models import (
     CallRecord,
     Chat,
+    ContactWay,
     Customer,
     DeliveredWelcome,
     Fault,
@@ -61,6 +62,7 @@ class SimulatorState:
         self.monthly_receipts: Counter[tuple[str, str]] = Counter()
         self.templates: dict[str, WelcomeTemplate] = {}
         self.corp_tags: dict[str, str] = dict(SEED_TAGS)
+        self.contact_ways: dict[str, ContactWay] = {}
         self.faults: list[Fault] = []
         # WeCom may answer a last page that is empty (a cursor, then nothing): make every paginated answer
         # end that way, so clients prove they follow a cursor to a page with no rows.
@@ -120,6 +122,7 @@ class SimulatorState:
                 "tasks_cancelled": sum(1 for t in self.tasks.values() if t.cancelled_at is not None),
                 "reminders": sum(len(t.reminders) for t in self.tasks.values()),
                 "templates": len(self.templates),
+                "contact_ways": len(self.contact_ways),
                 "media": len(self.media),
                 "images": len(self.images),
                 "faults_pending": sum(f.times for f in self.faults),

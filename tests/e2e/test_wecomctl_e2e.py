@@ -404,3 +404,43 @@ def test_the_101st_group_template_fails_clearly(group_templates: Cli) -> None:
     assert "WeCom errcode 41055" in refused.err and "count: 1" in refused.err
     assert len(_sim_templates(cli)) == 100
     assert len(cli("--json", "group-templates", "list").json()["items"]) == 1
+
+
+# ------------------------------------------------------------------------------------------------ channels
+def _sim_ways(cli: Cli) -> dict[str, Any]:
+    with cli.stack.simulator.state.lock:
+        return {w.config_id: w.as_dict() for w in cli.stack.simulator.state.contact_ways.values()}
+
+
+def test_channels_put_show_qr_scan_reconcile_delete(cli: Cli, tmp_path: Path) -> None:
+    sim = cli.stack.simulator.url
+    requests.post(
+        f"{sim}/__sim/contacts", json={"members": ["zhangsan", "lisi"]}, timeout=5
+    ).raise_for_status()
+    put = cli("--json", "channels", "put", "e2e-expo", "--member", "zhangsan", "--tag", "et1",
+              "--welcome-text", "欢迎 %NICKNAME%")  # fmt: skip
+    assert put.code == 0, put.err
+    channel = put.json()
+    assert channel["status"] == "active" and channel["qr_code"]
+    assert [(w["state"], w["users"]) for w in _sim_ways(cli).values()] == [("e2e-expo", ["zhangsan"])]
+
+    shown = cli("channels", "show", "e2e-expo")
+    assert shown.code == 0 and "et1" in shown.out and _lines(shown.out)[-1][0] == "TOTAL"
+    qr = cli("channels", "qr", "e2e-expo", "--out", str(tmp_path / "expo.png"))
+    assert qr.code == 0, qr.err
+    assert (tmp_path / "expo.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+    updated = cli("channels", "put", "e2e-expo", "--member", "zhangsan", "--remark", "hall B")
+    assert updated.code == 0 and updated.out.startswith("updated channel e2e-expo")
+    assert _sim_ways(cli)[channel["config_id"]]["remark"] == "hall B"
+    assert cli("channels", "reconcile").code == 0  # WeCom and the channels agree
+
+    scan = {"config_id": channel["config_id"], "external_userid": "wmE2eScan"}
+    pushed = requests.post(f"{sim}/__sim/callbacks/add_external_contact", json=scan, timeout=30).json()
+    assert pushed["fields"]["State"] == "e2e-expo" and pushed["delivered"] is True
+    log = requests.get(f"{cli.stack.api_url}/admin/welcomes", params={"state": "e2e-expo"}, timeout=5).json()
+    assert [w["external_userid"] for w in log["items"]] == ["wmE2eScan"]
+
+    assert cli("channels", "delete", "e2e-expo").code == 0
+    assert _sim_ways(cli) == {}
+    assert cli("channels", "show", "e2e-expo").code == 1

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from wecom_bundle.campaigns.deps import CampaignDeps
     from wecom_bundle.channels.arrivals import Arrivals
     from wecom_bundle.channels.lookup import ChannelLookup
+    from wecom_bundle.channels.reconcile import ChannelReconciler
+    from wecom_bundle.channels.service import ChannelService
     from wecom_bundle.channels.stats import ChannelStatsReader
     from wecom_bundle.customers.history import CustomerHistory
     from wecom_bundle.customers.quota import QuotaReader
@@ -40,6 +42,7 @@ _media_cache: MediaCache | None = None
 _group_templates: GroupTemplateService | None = None  # installed by a test (use_group_templates)
 _cap_check: CapCheck | None = None  # installed by a test (use_cap_check)
 _channel_lookup: ChannelLookup | None = None  # installed by a test (use_channel_lookup)
+_channels: ChannelService | None = None  # installed by a test (use_channels)
 
 
 def _identity(settings: config.WeComSettings) -> tuple[str, str, str]:
@@ -292,6 +295,7 @@ def use_media_cache(cache: MediaCache | None) -> None:
         welcome_admin,
         group_template_media,
         _built_group_templates,
+        _built_channels,
         media_refresh,
     ):
         builder.cache_clear()
@@ -358,3 +362,35 @@ def media_refresh() -> MediaRefresh:
         wecom=wecom_client,
         cache=media_cache(),
     )
+
+
+# ----------------------------------------------------------------------------------------------- channels
+def channels() -> ChannelService:
+    """The admin API's channel service: the one built for this container, or the one a test installed with
+    ``use_channels``."""
+    return _channels or _built_channels()
+
+
+@functools.cache
+def _built_channels() -> ChannelService:
+    from wecom_bundle.channels import repo
+    from wecom_bundle.channels.service import ChannelService
+
+    return ChannelService(repo=repo, wecom=wecom_client, media=media_cache(), clock_ms=_epoch_ms)
+
+
+def use_channels(service: ChannelService | None) -> ChannelService | None:
+    """Install the admin API's channel service (a test: one whose store write fails after WeCom answered,
+    or on a moved clock) and answer the one installed before (None: the built one)."""
+    global _channels
+    previous, _channels = _channels, service
+    return previous
+
+
+@functools.cache
+def channel_reconcile() -> ChannelReconciler:
+    """Channels against the contact ways WeCom holds (the admin API's reconcile route)."""
+    from wecom_bundle.channels import repo
+    from wecom_bundle.channels.reconcile import ChannelReconciler
+
+    return ChannelReconciler(repo=repo, wecom=wecom_client, clock_ms=_epoch_ms)

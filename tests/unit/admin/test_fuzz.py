@@ -87,6 +87,8 @@ SEEDS: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/admin/group-welcome-templates"): {"text": {"content": "hi"}},
     ("PUT", "/admin/group-welcome-templates/{template_id}"): {"text": {"content": "hello"}},
     ("POST", "/admin/group-welcome-templates/reconcile"): {"repair": False},
+    ("PUT", "/admin/channels/{channel_id}"): {"name": "expo", "members": ["zhangsan"]},
+    ("POST", "/admin/channels/reconcile"): {"repair": False},
 }
 
 
@@ -166,7 +168,8 @@ def _data(table: Any) -> list[dict[str, Any]]:
 
 @pytest.fixture
 def seeded(sim: SimulatorHandle, admin: Any) -> dict[str, str]:
-    """A rule, a campaign, a group template and a customer that fuzzed requests may address by their ids."""
+    """A rule, a campaign, a group template, a customer and a channel that fuzzed requests may address by their
+    ids."""
 
     def create(method: str, path: str, body: dict[str, Any], params: dict[str, str] | None = None) -> Any:
         answer = admin(
@@ -178,11 +181,14 @@ def seeded(sim: SimulatorHandle, admin: Any) -> dict[str, str]:
     create("PUT", "/admin/welcome-rules/r1", {"text": {"content": "hi"}}, {"rule_id": "r1"})
     campaign = create("POST", "/admin/campaigns", {"external_userid": ["wm0"], "text": {"content": "hi"}})
     template = create("POST", "/admin/group-welcome-templates", {"text": {"content": "hi"}})
+    channel = {"name": "expo", "members": ["zhangsan"]}
+    create("PUT", "/admin/channels/expo", channel, {"channel_id": "expo"})
     return {
         "rule_id": "r1",
         "campaign_id": campaign["campaign_id"],
         "template_id": template["template_id"],
         "external_userid": "wm0",  # the campaign's customer (GET /admin/customers/{external_userid})
+        "channel_id": "expo",
     }
 
 

@@ -162,6 +162,26 @@ def test_rule_limits_and_the_id_pattern_are_the_constants() -> None:
     assert any(str(content.NICKNAME_MAX_BYTES) in r["rule"] for r in rules)
 
 
+def test_channel_limits_and_the_id_pattern_are_the_constants() -> None:
+    from wecom_bundle.channels import model as channel_model
+
+    members = _field("ChannelBody", "members")
+    assert (members["minItems"], members["maxItems"]) == (1, channel_model.MAX_MEMBERS)
+    assert members["items"]["maxLength"] == channel_model.USERID_MAX_CHARS
+    assert _field("ChannelBody", "name")["maxLength"] == channel_model.NAME_MAX_CHARS
+    assert _field("ChannelBody", "remark")["maxLength"] == channel_model.REMARK_MAX_CHARS
+    tags = _field("ChannelBody", "tags")
+    assert (tags["maxItems"], tags["items"]["pattern"]) == (
+        channel_model.MAX_TAGS,
+        channel_model.TAG_ID_PATTERN.pattern,
+    )
+    assert _field("ChannelWelcome", "attachments")["maxItems"] == content.MAX_ATTACHMENTS
+    assert _field("ChannelWelcome", "text") == {"$ref": "#/components/schemas/MessageText"}
+    channel_id = DOC["paths"]["/admin/channels/{channel_id}"]["put"]["parameters"][0]
+    assert channel_id["schema"]["pattern"] == channel_model.CHANNEL_ID_PATTERN.pattern
+    assert ["members"] in [r["fields"] for r in SCHEMAS["ChannelBody"]["x-rules"]]
+
+
 def test_attachment_schema_documents_bucket_references() -> None:
     assert set(SCHEMAS["Image"]["properties"]) == {"media_id", "s3_key", "pic_url", "pic_s3_key"}
     for kind in ("video", "file"):
@@ -438,6 +458,20 @@ def test_generated_group_templates_are_accepted_unless_the_document_says_why(
     _assert_agrees(status, answer, body, path, verb)
 
 
+@pytest.mark.usefixtures("bucket", "sim")
+@AGREEMENT
+@given(data=st.data())
+def test_generated_channels_are_accepted_unless_the_document_says_why(
+    admin: Any, data: st.DataObject
+) -> None:
+    path = "/admin/channels/{channel_id}"
+    body = data.draw(_generated(path, "put"))
+    status, answer = _call(
+        admin, "PUT", "/admin/channels/expo", json.dumps(body), params={"channel_id": "expo"}
+    )
+    _assert_agrees(status, answer, body, path, "put")
+
+
 FORBIDDEN = [
     ("PUT", "/admin/welcome-rules/r1", {"text": {"content": "\u4e2d" * 1334}}, "text.content"),  # 4002 bytes
     ("PUT", "/admin/welcome-rules/r1", {"text": {"content": "x"}, "colour": 1}, "colour"),
@@ -461,6 +495,8 @@ FORBIDDEN = [
         {"text": {"content": "\u4e2d" * 1001}},
         "text.content",
     ),  # 3003 bytes
+    ("PUT", "/admin/channels/expo", {"name": "n", "members": ["u"], "remark": "x" * 31}, "remark"),
+    ("PUT", "/admin/channels/bad id", {"name": "n", "members": ["u"]}, "channel_id"),
 ]
 
 
@@ -469,7 +505,8 @@ FORBIDDEN = [
 def test_what_the_document_forbids_is_refused_naming_the_field(
     admin: Any, method: str, url: str, body: Any, field: str
 ) -> None:
-    params = {"rule_id": url.rsplit("/", 1)[-1]} if "welcome-rules" in url else None
+    name = "rule_id" if "welcome-rules" in url else "channel_id" if "channels" in url else None
+    params = {name: url.rsplit("/", 1)[-1]} if name else None
     status, answer = _call(admin, method, quote(url), json.dumps(body), params=params)
     assert (status, answer["error"]["code"], answer["error"]["field"]) == (400, "invalid_request", field)
     assert str(body) not in answer["error"]["message"]
@@ -482,6 +519,7 @@ _CAMPAIGN = (
     ("tag_filter", "chat_id_list", "allow_select"),
 )
 _TEMPLATE = ({"text": {"content": "hi"}}, ("image", "miniprogram", "file", "video"))
+_CHANNEL = ({"members": ["zhangsan"]}, ("welcome",))
 
 
 @pytest.mark.usefixtures("bucket", "sim")
@@ -491,6 +529,7 @@ _TEMPLATE = ({"text": {"content": "hi"}}, ("image", "miniprogram", "file", "vide
         ("PUT", "/admin/welcome-rules/{rule_id}", "/admin/welcome-rules/r1", ({}, ())),
         ("POST", "/admin/campaigns", "/admin/campaigns", _CAMPAIGN),
         ("POST", "/admin/group-welcome-templates", "/admin/group-welcome-templates", _TEMPLATE),
+        ("PUT", "/admin/channels/{channel_id}", "/admin/channels/expo", _CHANNEL),
     ],
 )
 def test_the_generator_reaches_requests_the_validators_pass(
@@ -499,6 +538,7 @@ def test_the_generator_reaches_requests_the_validators_pass(
     """The agreement tests above are only as good as their generator: it does make requests every validator
     passes (WeCom may still refuse a made-up member or media id: that is not the document's business)."""
     params = {"rule_id": "r1"} if "{rule_id}" in path else None
+    params = {"channel_id": "expo"} if "{channel_id}" in path else params
 
     def accepted(body: Any) -> bool:
         status, answer = _call(admin, method, url, json.dumps(body), params=params)

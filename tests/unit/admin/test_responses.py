@@ -47,11 +47,13 @@ RULES = "/admin/welcome-rules"
 CAMPAIGNS = "/admin/campaigns"
 TEMPLATES = "/admin/group-welcome-templates"
 CUSTOMERS = "/admin/customers"
+CHANNELS = "/admin/channels"
 PATH_PARAMS = {
     RULES: "rule_id",
     CAMPAIGNS: "campaign_id",
     TEMPLATES: "template_id",
     CUSTOMERS: "external_userid",
+    CHANNELS: "channel_id",
 }
 
 
@@ -473,6 +475,52 @@ def test_group_template_answers_match_their_models(
         (f"{TEMPLATES}/{{template_id}}", "put", 200),
         (f"{TEMPLATES}/{{template_id}}", "delete", 200),
         (f"{TEMPLATES}/reconcile", "post", 200),
+        ("/admin/openapi.json", "get", 200),
+    }
+
+
+# ------------------------------------------------------------------------------------------- channels
+def test_channel_answers_match_their_models(
+    call: Recorder, document: dict[str, Any], responses_module: ModuleType, sim: SimulatorHandle
+) -> None:
+    from wecom_bundle.channels import repo as channel_repo
+    from wecom_bundle.wecom import contact_ways
+
+    control(sim, "contacts", {"members": ["lisi"]})
+    welcome = {
+        "text": {"content": "欢迎 %NICKNAME%"},
+        "attachments": [{"msgtype": "link", "link": {"title": "t", "url": "https://example.com/"}}],
+    }
+    body = {"name": "expo", "members": ["zhangsan"], "tags": ["et1"], "welcome": welcome, "remark": "r"}
+    assert call("PUT", f"{CHANNELS}/expo", body)[0] == 201
+    assert call("PUT", f"{CHANNELS}/expo", {**body, "remark": "r2"})[0] == 200
+    call("PUT", f"{CHANNELS}/multi", {"name": "m", "members": ["zhangsan", "lisi"]})
+    call("GET", CHANNELS, query={"limit": "1"})
+    stats = call("GET", f"{CHANNELS}/expo")[1]["stats"]
+    assert len(stats["days"]) == 30
+    now = int(time.time() * 1000) - 60_000
+    channel_repo.put_channel_intent(
+        {"channel_id": "crashed", "name": "c", "members": ["lisi"], "skip_verify": True, "tags": []}
+        | {"status": "pending", "created_at_ms": now, "updated_at_ms": now}
+    )
+    client = runtime.wecom_client()
+    contact_ways.add(client, {"type": 1, "state": "crashed", "user": ["lisi"]})
+    contact_ways.add(client, {"type": 1, "state": "walkin", "user": ["lisi"]})
+    contact_ways.update(client, call("GET", f"{CHANNELS}/multi")[1]["config_id"], {"remark": "x"})
+    contact_ways.delete(client, call("GET", f"{CHANNELS}/expo")[1]["config_id"])
+    report = call("POST", f"{CHANNELS}/reconcile")[1]
+    assert all(report[k] for k in ("unknown_in_store", "gone_in_wecom", "differs", "pending"))
+    repaired = call("POST", f"{CHANNELS}/reconcile", {"repair": True})[1]
+    assert repaired["pending"][0]["repaired"] is True
+    assert call("DELETE", f"{CHANNELS}/multi")[0] == 204
+
+    seen = _check(call, document, responses_module)
+    assert seen == {
+        (CHANNELS, "get", 200),
+        (f"{CHANNELS}/{{channel_id}}", "get", 200),
+        (f"{CHANNELS}/{{channel_id}}", "put", 200),
+        (f"{CHANNELS}/{{channel_id}}", "put", 201),
+        (f"{CHANNELS}/reconcile", "post", 200),
         ("/admin/openapi.json", "get", 200),
     }
 

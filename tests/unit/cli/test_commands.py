@@ -774,3 +774,151 @@ def test_customers_show_one_page_tells_how_to_continue(
     api.replies = [(200, CUSTOMER_PAGE)]
     assert api.run("--json", "customers", "show", "wm1") == 0
     assert json.loads(capsys.readouterr().out) == CUSTOMER_PAGE
+
+
+# ------------------------------------------------------------------------------------------- channels
+CHANNEL = {
+    "channel_id": "expo",
+    "name": "Shanghai expo",
+    "members": ["zhangsan", "lisi"],
+    "skip_verify": True,
+    "tags": ["et1"],
+    "welcome": {"text": {"content": "欢迎"}, "attachments": []},
+    "config_id": "cfg1",
+    "qr_code": "",
+    "status": "active",
+    "created_at_ms": 1_700_000_000_000,
+    "updated_at_ms": 1_700_000_000_000,
+}
+
+
+def test_channels_put_from_flags(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
+    api.replies = [(201, {**CHANNEL, "qr_code": "https://wework.example/qr.png"})]
+    code = api.run(
+        "channels", "put", "expo", "--member", "zhangsan", "--member", "lisi", "--tag", "et1",
+        "--remark", "hall B", "--no-skip-verify", "--welcome-text", "欢迎 %NICKNAME%",
+    )  # fmt: skip
+    assert code == 0
+    (request,) = api.requests
+    assert (request.method, request.path) == ("PUT", "/admin/channels/expo")
+    assert request.json() == {
+        "members": ["zhangsan", "lisi"],
+        "tags": ["et1"],
+        "remark": "hall B",
+        "skip_verify": False,
+        "welcome": {"text": {"content": "欢迎 %NICKNAME%"}},
+        "name": "expo",
+    }
+    assert (
+        capsys.readouterr().out
+        == "created channel expo: config_id cfg1\nQR code: https://wework.example/qr.png\n"
+    )
+
+
+def test_channels_put_from_a_file_with_flags_over_it(api: FakeApi, tmp_path: Path) -> None:
+    body = tmp_path / "channel.json"
+    body.write_text(json.dumps({"name": "Expo", "members": ["u1"], "welcome": {"text": {"content": "hi"}}}))
+    api.replies = [(200, CHANNEL)]
+    assert api.run("channels", "put", "expo", "--file", str(body), "--member", "u2") == 0
+    assert api.requests[0].json() == {
+        "name": "Expo",
+        "members": ["u2"],
+        "welcome": {"text": {"content": "hi"}},
+    }
+
+
+def test_channels_put_needs_a_member_and_one_welcome_source(
+    api: FakeApi, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert api.run("channels", "put", "expo") == 2
+    assert "at least one --member" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        api.run(
+            "channels", "put", "expo", "--member", "u", "--welcome-text", "x", "--file", str(tmp_path / "b")
+        )
+    assert api.requests == []
+
+
+def test_channels_show_prints_settings_and_the_stats_table(
+    api: FakeApi, capsys: pytest.CaptureFixture[str]
+) -> None:
+    zero = {"added": 0, "welcomed": 0, "tagged": 0, "tag_failed": 0, "lost": 0}
+    days = [
+        {"date": "2026-12-04", **zero},
+        {"date": "2026-12-05", **zero, "added": 3, "welcomed": 3, "lost": 1},
+    ]
+    totals = {**zero, "added": 3, "welcomed": 3, "lost": 1}
+    api.replies = [(200, {**CHANNEL, "stats": {"days": days, "totals": totals}})]
+    assert api.run("channels", "show", "expo") == 0
+    out = capsys.readouterr().out
+    assert "members" in out and "zhangsan, lisi" in out and "欢迎" in out
+    lines = out.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("DATE"))
+    assert lines[header].split() == ["DATE", "ADDED", "WELCOMED", "TAGGED", "TAG_FAILED", "LOST"]
+    assert lines[header + 2].split() == ["2026-12-05", "3", "3", "0", "0", "1"]
+    assert lines[-1].split() == ["TOTAL", "3", "3", "0", "0", "1"]
+
+
+def test_channels_list_delete_and_reconcile(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
+    report = {
+        "repair": False, "in_sync": False, "checked": {"wecom": 2, "channels": 1},
+        "unknown_in_store": [{"config_id": "c2", "state": "walkin", "members": ["u"], "skip_verify": True,
+                              "remark": "", "importable": True}],
+        "gone_in_wecom": [], "differs": [], "pending": [], "unchecked": [],
+    }  # fmt: skip
+    api.replies = [(200, {"items": [CHANNEL], "cursor": None}), (204, None), (200, report)]
+    assert api.run("channels", "list") == 0
+    assert api.run("channels", "delete", "expo") == 0
+    assert api.run("channels", "reconcile", "--repair") == 1  # not in sync: exit 1 for cron
+    assert [(r.method, r.path) for r in api.requests] == [
+        ("GET", "/admin/channels"),
+        ("DELETE", "/admin/channels/expo"),
+        ("POST", "/admin/channels/reconcile"),
+    ]
+    assert api.requests[2].json() == {"repair": True}
+    out = capsys.readouterr().out
+    assert "Shanghai expo" in out and "deleted channel expo" in out
+    assert "unknown_in_store" in out and "walkin" in out and "importable" in out
+
+
+@pytest.fixture
+def png_server() -> Iterator[tuple[str, bytes]]:
+    """A real HTTP server answering a PNG (the QR image URL WeCom hands out), and the bytes."""
+    png = b"\x89PNG\r\n\x1a\n" + b"\x01" * 40
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(png)))
+            self.end_headers()
+            self.wfile.write(png)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = QuietThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/qr/cfg1.png", png
+    server.shutdown()
+    server.server_close()
+
+
+def test_channels_qr_downloads_the_image_and_keeps_an_existing_file(
+    api: FakeApi,
+    png_server: tuple[str, bytes],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    url, png = png_server
+    api.replies = [(200, {**CHANNEL, "qr_code": url})] * 2
+    monkeypatch.chdir(tmp_path)
+    assert api.run("channels", "qr", "expo") == 0
+    assert (tmp_path / "expo.png").read_bytes() == png
+    (tmp_path / "expo.png").write_bytes(b"mine")
+    assert api.run("channels", "qr", "expo") == 2  # exists: kept, and the API is not even asked
+    assert "exists" in capsys.readouterr().err and (tmp_path / "expo.png").read_bytes() == b"mine"
+    assert api.run("channels", "qr", "expo", "--out", str(tmp_path / "expo.png"), "--force") == 0
+    assert (tmp_path / "expo.png").read_bytes() == png
+    assert len(api.requests) == 2

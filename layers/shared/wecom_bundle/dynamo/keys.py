@@ -11,6 +11,7 @@ item                     pk                               sk
 welcome rule             ``RULE``                         ``RULE#{rule_id}``
 group template (mirror)  ``GROUP_TEMPLATE``               ``TEMPLATE#{template_id}``
 group template intent    ``GROUP_TEMPLATE``               ``INTENT#{intent_id}``
+channel (contact way)    ``CHANNEL``                      ``CHANNEL#{channel_id}``
 welcome event / log      ``WELCOME#{event_key}``          ``WELCOME``
 access token             ``TOKEN#{scope}``                ``TOKEN``
 campaign                 ``CAMPAIGN#{campaign_id}``       ``CAMPAIGN``
@@ -25,7 +26,6 @@ reminder slot            ``REMINDER#{msgid}``             ``SLOT#{slot}``
 media cache              ``MEDIA#{kind}#{bucket}#{key}``  ``MEDIA``
 customer cap counters    ``CUST#{external_userid}``       ``QUOTA#{YYYY-MM}`` (local month; ``s{DD}``/``l{DD}``)
 customer pending rows    ``CUST#{external_userid}``       ``PENDING#{YYYY-MM}`` (UTC month of the task)
-channel (渠道活码)        ``CHANNEL``                      ``CHANNEL#{channel_id}``
 channel day counters     ``CHANNEL_STATS#{channel_id}``   ``DAY#{YYYY-MM-DD}#{shard}``
 arrival marker           ``ARRIVAL#{external_userid}``    ``USER#{userid}``
 =======================  ===============================  =====================================================
@@ -95,6 +95,18 @@ def group_template_key(template_id: str) -> Key:
 
 def group_template_intent_key(intent_id: str) -> Key:
     return _key(GROUP_TEMPLATE_PK, f"{INTENT_PREFIX}{intent_id}")
+
+
+# ----------------------------------------------------------------------------------------------- channels
+# One partition holds every channel (渠道活码): one item per channel, also while its ``add_contact_way`` is
+# only an intent (``status`` pending). Operators create channels by hand (hundreds, not millions); the hot
+# path reads one item with GetItem.
+CHANNEL_PK = "CHANNEL"
+CHANNEL_PREFIX = "CHANNEL#"
+
+
+def channel_key(channel_id: str) -> Key:
+    return _key(CHANNEL_PK, f"{CHANNEL_PREFIX}{channel_id}")
 
 
 # ----------------------------------------------------------------------------------------------- welcome events
@@ -328,15 +340,7 @@ def customer_message_keys(external_userid: str, at: int, msgid: str, userid: str
     return {"gsi2pk": customer_messages_pk(external_userid), "gsi2sk": f"{int(at):010d}#{msgid}#{userid}"}
 
 
-# ----------------------------------------------------------------------------------------------- channels
-CHANNEL_PK = "CHANNEL"
-CHANNEL_PREFIX = "CHANNEL#"
-
-
-def channel_key(channel_id: str) -> Key:
-    return _key(CHANNEL_PK, f"{CHANNEL_PREFIX}{channel_id}")
-
-
+# ----------------------------------------------------------------------------------------------- channel stats
 # Per channel and day (in WELCOME_TIMEZONE) a few counter items, one per shard: concurrent arrivals through
 # one channel update different items (each counter write is a transaction with the arrival marker, and two
 # transactions on one item conflict). The reader adds the shards up; one Query reads 30 days of them.

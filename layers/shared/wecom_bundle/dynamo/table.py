@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from wecom_bundle import config
 from wecom_bundle.dynamo.client import client, is_condition_failure
 from wecom_bundle.dynamo.codec import decode_item, encode, encode_item
 from wecom_bundle.dynamo.keys import KEY_ATTRIBUTES, due_upto
 
+T = TypeVar("T")
 BATCH_WRITE_MAX = 25  # DynamoDB's BatchWriteItem limit
 BATCH_GET_MAX = 100  # DynamoDB's BatchGetItem limit
 BATCH_GET_ATTEMPTS = 10  # with back-off capped at 2 s: a throttled read gives up after ~10 s
@@ -27,6 +29,18 @@ BATCH_GET_ATTEMPTS = 10  # with back-off capped at 2 s: a throttled read gives u
 
 def table_name() -> str:
     return config.table_name()
+
+
+def after_call(write: Callable[[], T], what: str, log: logging.Logger) -> tuple[bool, T | None]:
+    """Run a write that follows a WeCom change: (True, its result), or (False, None) after logging the fault's
+    type, so a DynamoDB fault never hides that WeCom already changed (the caller reports and repairs it)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return True, write()
+    except (ClientError, BotoCoreError) as exc:
+        log.error("%s write failed: %s", what, type(exc).__name__)
+        return False, None
 
 
 def expression_values(**values: Any) -> dict[str, Any]:
@@ -143,6 +157,22 @@ def query_index(
         request["FilterExpression"] = " AND ".join(filters)
     request["ExpressionAttributeNames"] = names
     request["ExpressionAttributeValues"] = values
+    return _page(request, cursor)
+
+
+def query_page(key_value: str, sk_prefix: str, *, limit: int, cursor: str | None) -> Page:
+    """One page of a base-table partition's items whose sort key starts with ``sk_prefix``, by sort key."""
+    request: dict[str, Any] = {
+        "TableName": table_name(),
+        "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+        "ExpressionAttributeValues": expression_values(pk=key_value, prefix=sk_prefix),
+        "Limit": limit,
+    }
+    return _page(request, cursor)
+
+
+def _page(request: dict[str, Any], cursor: str | None) -> Page:
+    """Run one Query from ``cursor`` (an ``encode_cursor`` string); the items and the next page's cursor."""
     start = decode_cursor(cursor)
     if start:
         request["ExclusiveStartKey"] = start

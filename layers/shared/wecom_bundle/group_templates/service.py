@@ -33,6 +33,7 @@ from wecom_bundle.domain_errors import (
     WeComRefused,
     WeComUnavailable,
 )
+from wecom_bundle.dynamo.table import after_call
 from wecom_bundle.group_templates.media import TemplateMedia
 from wecom_bundle.group_templates.repo import TemplateRepo
 from wecom_bundle.group_templates.validation import TemplateInput, parse_template, validate_template_id
@@ -105,13 +106,7 @@ def media_refusal(exc: MediaUnavailable) -> DomainError:
 
 def mirror(write: Callable[[], T], what: str) -> tuple[bool, T | None]:
     """Run a mirror write after WeCom already changed: a DynamoDB fault must not hide WeCom's success."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    try:
-        return True, write()
-    except (ClientError, BotoCoreError) as exc:
-        logger.error("group template mirror write failed (%s): %s", what, type(exc).__name__)
-        return False, None
+    return after_call(write, f"group template mirror ({what})", logger)
 
 
 def view(

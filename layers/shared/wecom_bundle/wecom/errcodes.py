@@ -21,6 +21,9 @@ class Errcode(IntEnum):
     INVALID_ACCESS_TOKEN = 40014  # the access token is invalid (revoked): refresh it, retry once
     INVALID_TEMPLATE_ID = 40037  # the group welcome template does not exist (any more)
     INVALID_TAG_ID = 40068  # mark_tag: a tag id the corp's tag library lacks (a channel's tag was deleted)
+    CONTACT_WAY_TOO_MANY_USERS = 41041  # a 「联系我」 takes at most 100 members (departments expanded)
+    CONTACT_WAY_INVALID_CONFIG_ID = 41044  # the contact way does not exist (any more): del treats it as done
+    CONTACT_WAY_LIMIT_REACHED = 41045  # at most 500 000 contact ways made through the API per corp
     NO_SENDABLE_CUSTOMER = 41048  # add_msg_template: nobody in the audience can be sent to
     WELCOME_ALREADY_SENT = 41051  # the welcome was delivered (by us or another app): a success, stop
     TEMPLATE_LIMIT_REACHED = 41055  # at most 100 group welcome templates per corp
