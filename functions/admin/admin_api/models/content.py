@@ -16,7 +16,7 @@ from wecom_bundle.group_templates import validation as group_template_validation
 # A bucket object: no leading '/', no control characters, no '.' or '..' segment: keys reach logs,
 # the cache key and the upload's file name. Checked here only: the layer trusts it.
 S3_KEY_PATTERN = r"^(?!/)(?!(?:.*/)?\.\.?(?:/|$))[^\x00-\x1f\x7f]+$"
-HTTP_URL = r"^https?://"
+HTTP_URL = r"^https?://[^\x00]*$"  # and no NUL: check_text refuses it in every string
 S3Key = utf8(
     rules_of_content.S3_KEY_MAX_BYTES, min_length=1, pattern=S3_KEY_PATTERN, about="An object of the bucket."
 )
