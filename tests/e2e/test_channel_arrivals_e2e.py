@@ -1,7 +1,8 @@
 """A channel's arrivals over real HTTP: the simulator pushes encrypted add and loss callbacks through the local
 gateway; the channel's welcome and tags reach the simulator, and the day's counters say what happened.
 
-The channel item is written as the channels' admin API stores it (the shared contract).
+The first test makes its channel through the admin API (``PUT /admin/channels/{id}``) and reads its stats
+from ``GET``; the second writes the channel item directly (the shared contract) and pushes an explicit State.
 """
 
 from __future__ import annotations
@@ -40,6 +41,53 @@ def _eventually(read: Any, expected: Any, timeout: float = 30) -> Any:
     while (value := read()) != expected and time.monotonic() < deadline:
         time.sleep(0.05)
     return value
+
+
+def _channel(stack: Any, channel_id: str) -> dict[str, Any]:
+    answer = requests.get(f"{stack.api_url}/admin/channels/{channel_id}", timeout=30)
+    answer.raise_for_status()
+    return dict(answer.json())
+
+
+def test_a_channel_made_through_the_api_welcomes_tags_and_counts_its_customers(local_stack: Any) -> None:
+    """Issue 15's "done when": PUT a channel, customers scan its code, one of them deletes the member, and
+    the channel's GET reports the day's added / welcomed / tagged / lost."""
+    channel_id = f"api{RUN}"
+    body = {
+        "name": "Shanghai expo",
+        "members": ["zhangsan"],
+        "tags": ["etTagExpo"],
+        "welcome": {"text": {"content": "Welcome to the expo!"}},
+    }
+    members = requests.post(
+        f"{local_stack.simulator.url}/__sim/contacts", json={"members": ["zhangsan"]}, timeout=5
+    )
+    members.raise_for_status()  # WeCom refuses a contact way for someone who is not a member
+    put = requests.put(f"{local_stack.api_url}/admin/channels/{channel_id}", json=body, timeout=30)
+    assert put.status_code == 201, put.text
+    channel = put.json()
+    assert channel["config_id"] and channel["qr_code"].startswith("http")
+
+    customers = [f"wmExpo{RUN}{i}" for i in range(2)]
+    codes = []
+    for ext in customers:
+        added = _push(
+            local_stack, "add_external_contact", config_id=channel["config_id"], external_userid=ext
+        )
+        assert added["fields"]["State"] == channel_id
+        codes.append(added["welcome_code"])
+    delivered = local_stack.simulator.state.delivered_welcomes()
+    welcomed = [w["body"]["text"]["content"] for w in delivered if w["welcome_code"] in codes]
+    assert welcomed == ["Welcome to the expo!"] * 2
+    assert [_customer_tags(local_stack, ext) for ext in customers] == [["etTagExpo"]] * 2
+
+    _push(local_stack, "del_follow_user", userid="zhangsan", external_userid=customers[0])
+    _push(local_stack, "del_follow_user", userid="zhangsan", external_userid=customers[0])  # a retry: once
+    expected = {"added": 2, "welcomed": 2, "tagged": 2, "tag_failed": 0, "lost": 1}
+    stats = _eventually(lambda: _channel(local_stack, channel_id)["stats"]["totals"], expected)
+    assert stats == expected
+    today = _channel(local_stack, channel_id)["stats"]["days"][-1]
+    assert {k: today[k] for k in expected} == expected
 
 
 def test_a_customer_through_a_channel_is_welcomed_tagged_and_counted_then_lost(local_stack: Any) -> None:
