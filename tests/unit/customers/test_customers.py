@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import boto3
 import pytest
 import requests
 
@@ -31,15 +30,7 @@ SYNC = sync_deps(DEPS)
 
 
 @pytest.fixture
-def sqs(moto_table: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, str]:
-    client = boto3.client("sqs", region_name="us-east-1")
-    url = client.create_queue(QueueName="ResultSyncQueue")["QueueUrl"]
-    monkeypatch.setenv("RESULT_SYNC_QUEUE_URL", url)
-    return client, url
-
-
-@pytest.fixture
-def sim(wecom_sim: SimulatorHandle, sqs: tuple[Any, str]) -> SimulatorHandle:
+def sim(wecom_sim: SimulatorHandle, sync_queue: tuple[Any, str]) -> SimulatorHandle:
     customers = [{"external_userid": ext, "name": ext, "owner": owner} for ext, owner in CUSTOMERS.items()]
     control(wecom_sim, "contacts", {"members": list(MEMBERS), "customers": customers})
     return wecom_sim
@@ -60,13 +51,13 @@ def send(sim: SimulatorHandle, msgid: str, userids: list[str], **statuses: str) 
     control(sim, f"groupmsg/{msgid}/send", {"userids": userids, "customer_status": statuses})
 
 
-def sync_round(sqs: tuple[Any, str], later: int = 1, deps: Any = SYNC) -> list[dict[str, Any]]:
+def sync_round(sync_queue: tuple[Any, str], later: int = 1, deps: Any = SYNC) -> list[dict[str, Any]]:
     """One scheduled run ``later`` seconds from now (ingest + queue due msgids), then every queued pass.
     From now, not from a time taken before the test's set-up: on a busy machine creating the campaign may
     take longer than ``later``, and its msgid would not be due yet."""
     now = int(time.time()) + later
     fanout.run_due(deps, 60, now=now)
-    client, url = sqs
+    client, url = sync_queue
     summaries = []
     for _ in range(20):
         messages = client.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
@@ -84,7 +75,7 @@ def quota_of(ext: str, now: int | None = None) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------------------------- counts
-def test_counts_cover_our_console_and_member_tasks(sim: SimulatorHandle, sqs: Any) -> None:
+def test_counts_cover_our_console_and_member_tasks(sim: SimulatorHandle, sync_queue: Any) -> None:
     ours = our_campaign(["c0_0", "c0_1"])
     console = control(
         sim, "groupmsg/admin_task", {"creator": "u0", "external_userid": ["c0_0"], "text": {"content": "c"}}
@@ -95,7 +86,7 @@ def test_counts_cover_our_console_and_member_tasks(sim: SimulatorHandle, sqs: An
     for msgid in (ours, console, member):
         send(sim, msgid, ["u0"])
 
-    sync_round(sqs, ingest.SETTLE_S + 1)
+    sync_round(sync_queue, ingest.SETTLE_S + 1)
 
     assert quota_of("c0_0")["received"] == 3  # ours, the console's and the member's own task
     assert quota_of("c0_1")["received"] == 2  # ours and the member's (all of u0's customers)
@@ -106,16 +97,16 @@ def test_counts_cover_our_console_and_member_tasks(sim: SimulatorHandle, sqs: An
     assert {m["campaign_id"] for m in view["mass_messages"]} >= {ingest.external_campaign_id(console)}
 
 
-def test_unsent_to_sent_moves_pending_to_received(sim: SimulatorHandle, sqs: Any) -> None:
+def test_unsent_to_sent_moves_pending_to_received(sim: SimulatorHandle, sync_queue: Any) -> None:
     msgid = our_campaign(["c0_0", "c1_0"])
-    sync_round(sqs, 1)
+    sync_round(sync_queue, 1)
     before = quota_of("c0_0")
     assert (before["pending"], before["received"], before["remaining"]) == (1, 0, before["limit"])
     (row,) = runtime.customer_history().view("c0_0", {})["mass_messages"]
     assert (row["status"], row["send_time"], row["userid"]) == ("unsent", None, "u0")
 
     send(sim, msgid, ["u0"])
-    sync_round(sqs, 2)
+    sync_round(sync_queue, 2)
 
     after = quota_of("c0_0")
     assert (after["pending"], after["received"], after["remaining"]) == (0, 1, after["limit"] - 1)
@@ -126,10 +117,10 @@ def test_unsent_to_sent_moves_pending_to_received(sim: SimulatorHandle, sqs: Any
     assert quota_of("c0_0", int(time.time()) + 62 * 86_400)["received"] == 0  # another period counts nothing
 
 
-def test_a_row_synced_twice_counts_once(sim: SimulatorHandle, sqs: Any, moto_table: Any) -> None:
+def test_a_row_synced_twice_counts_once(sim: SimulatorHandle, sync_queue: Any, moto_table: Any) -> None:
     msgid = our_campaign(["c0_0", "c0_1", "c1_0"])  # u1 does not send: the task stays due
     send(sim, msgid, ["u0"])
-    sync_round(sqs, 1)
+    sync_round(sync_queue, 1)
     assert quota_of("c0_0")["received"] == 1
     counters = [_customer_items(moto_table, ext) for ext in ("c0_0", "c1_0")]
 
@@ -138,27 +129,27 @@ def test_a_row_synced_twice_counts_once(sim: SimulatorHandle, sqs: Any, moto_tab
     blind = Overriding(sync_repo, member_results=lambda *_: [])
     for member in sync_repo.sync_members(msgid):
         sync_repo.put_sync_member(msgid, {**member, "results_pending": True})
-    (blind_pass,) = sync_round(sqs, 2, deps=sync_deps(DEPS, repo=blind))
+    (blind_pass,) = sync_round(sync_queue, 2, deps=sync_deps(DEPS, repo=blind))
     assert blind_pass["rows_written"] == 3 and blind_pass["customer_counter_updates"] == 3
 
     assert quota_of("c0_0")["received"] == 1 and quota_of("c1_0")["pending"] == 1
     assert [_customer_items(moto_table, ext) for ext in ("c0_0", "c1_0")] == counters
 
 
-def test_an_unchanged_resync_writes_no_counter(sim: SimulatorHandle, sqs: Any) -> None:
+def test_an_unchanged_resync_writes_no_counter(sim: SimulatorHandle, sync_queue: Any) -> None:
     msgid = our_campaign(["c0_0", "c0_1", "c1_0"])
     send(sim, msgid, ["u0"])
-    (first,) = sync_round(sqs, 1)
-    (again,) = sync_round(sqs, 2)
+    (first,) = sync_round(sync_queue, 1)
+    (again,) = sync_round(sync_queue, 2)
     assert first["customer_counter_updates"] == 3
     assert (again["rows_written"], again["customer_counter_updates"]) == (0, 0)
 
 
-def test_limit_reached_caps_the_customer(sim: SimulatorHandle, sqs: Any) -> None:
+def test_limit_reached_caps_the_customer(sim: SimulatorHandle, sync_queue: Any) -> None:
     now = int(time.time())
     msgid = our_campaign(["c0_0", "c0_1"])
     send(sim, msgid, ["u0"], c0_0="limit_reached")
-    sync_round(sqs, 1)
+    sync_round(sync_queue, 1)
     capped = quota_of("c0_0")
     assert (capped["received"], capped["capped"], capped["pending"]) == (0, True, 0)
     assert quota_of("c0_1")["capped"] is False
@@ -167,14 +158,14 @@ def test_limit_reached_caps_the_customer(sim: SimulatorHandle, sqs: Any) -> None
 
 
 def test_day_rule_caps_a_customer_with_one_message(
-    sim: SimulatorHandle, sqs: Any, monkeypatch: pytest.MonkeyPatch
+    sim: SimulatorHandle, sync_queue: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MASS_SEND_CUSTOMER_LIMIT", "day")
     control(sim, "customer_limit", {"rule": "day"})
     now = int(time.time())
     first = our_campaign(["c0_0"])
     send(sim, first, ["u0"])
-    sync_round(sqs, 1)
+    sync_round(sync_queue, 1)
     shown = quota_of("c0_0")
     assert shown["rule"] == "day" and shown["limit"] == 1
     assert (shown["received"], shown["remaining"], shown["capped"]) == (1, 0, True)
@@ -242,9 +233,9 @@ def admin() -> Any:
     return function_under_test("AdminFunction")
 
 
-def test_route_pages_mass_messages_newest_first(admin: Any, sim: SimulatorHandle, sqs: Any) -> None:
+def test_route_pages_mass_messages_newest_first(admin: Any, sim: SimulatorHandle, sync_queue: Any) -> None:
     msgids = [our_campaign(["c0_0"]) for _ in range(3)]
-    sync_round(sqs, 1)
+    sync_round(sync_queue, 1)
     seen: list[str] = []
     cursor = None
     for _ in range(5):

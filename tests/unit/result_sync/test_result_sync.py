@@ -12,7 +12,6 @@ import time
 from collections import Counter
 from typing import Any
 
-import boto3
 import pytest
 import requests
 
@@ -49,15 +48,7 @@ PAGES_OF_2 = sync_deps(DEPS, page_limit=2)
 
 
 @pytest.fixture
-def sqs(moto_table: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, str]:
-    client = boto3.client("sqs", region_name="us-east-1")
-    url = client.create_queue(QueueName="ResultSyncQueue")["QueueUrl"]
-    monkeypatch.setenv("RESULT_SYNC_QUEUE_URL", url)
-    return client, url
-
-
-@pytest.fixture
-def sim(wecom_sim: SimulatorHandle, sqs: tuple[Any, str]) -> SimulatorHandle:
+def sim(wecom_sim: SimulatorHandle, sync_queue: tuple[Any, str]) -> SimulatorHandle:
     customers = [
         {"external_userid": f"c{m}_{i}", "name": f"c{m}{i}", "owner": f"u{m}"}
         for m in range(len(MEMBERS))
@@ -86,10 +77,10 @@ def members_send(sim: SimulatorHandle, msgid: str, userids: list[str], **statuse
 
 
 def drain(
-    sqs: tuple[Any, str], now: int, budget: Any = None, deps: SyncDeps = SYNC_DEPS
+    sync_queue: tuple[Any, str], now: int, budget: Any = None, deps: SyncDeps = SYNC_DEPS
 ) -> list[dict[str, Any]]:
     """Play the worker: run every queued pass until the queue is empty."""
-    client, url = sqs
+    client, url = sync_queue
     summaries = []
     for _ in range(50):
         messages = client.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
@@ -105,11 +96,11 @@ def drain(
 
 
 def sync_round(
-    sqs: tuple[Any, str], now: int, budget: Any = None, deps: SyncDeps = SYNC_DEPS
+    sync_queue: tuple[Any, str], now: int, budget: Any = None, deps: SyncDeps = SYNC_DEPS
 ) -> list[dict[str, Any]]:
     """One scheduled run (ingest + queue due msgids), then the workers."""
     fanout.run_due(deps, 60, now=now)
-    return drain(sqs, now, budget, deps)
+    return drain(sync_queue, now, budget, deps)
 
 
 def ground_truth(sim: SimulatorHandle, msgid: str) -> dict[str, Any]:
@@ -146,10 +137,10 @@ def api_calls(sim: SimulatorHandle, name: str) -> int:
     return len(calls(sim.state, name))
 
 
-def claimed_message(sqs: tuple[Any, str], now: int) -> SyncMessage:
+def claimed_message(sync_queue: tuple[Any, str], now: int) -> SyncMessage:
     """One scheduled run, and the message it queued (taken off the queue, as a worker would)."""
     fanout.run_due(SYNC_DEPS, 60, now=now)
-    client, url = sqs
+    client, url = sync_queue
     (message,) = client.receive_message(QueueUrl=url)["Messages"]
     client.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
     return SyncMessage.decode(message["Body"])
@@ -171,13 +162,13 @@ def writes_failing_at(call: int) -> Any:
 
 # ----------------------------------------------------------------------------------------------- the pass
 def test_first_sync_stores_members_rows_and_totals_equal_to_wecom(
-    sim: SimulatorHandle, sqs: Any, moto_table: Any
+    sim: SimulatorHandle, sync_queue: Any, moto_table: Any
 ) -> None:
     campaign_id, msgid = new_campaign()
     members_send(sim, msgid, ["u0", "u1"], c1_0="not_friend", c1_1="limit_reached")
     now = int(time.time())
 
-    (summary,) = sync_round(sqs, now)
+    (summary,) = sync_round(sync_queue, now)
 
     assert summary["outcome"] == "synced"
     assert summary["members_pulled"] == len(MEMBERS)
@@ -194,16 +185,18 @@ def test_first_sync_stores_members_rows_and_totals_equal_to_wecom(
     assert chunk["first_send_time"] <= chunk["last_send_time"]
 
 
-def test_unchanged_resync_calls_one_task_page_and_writes_no_row(sim: SimulatorHandle, sqs: Any) -> None:
+def test_unchanged_resync_calls_one_task_page_and_writes_no_row(
+    sim: SimulatorHandle, sync_queue: Any
+) -> None:
     _, msgid = new_campaign()
     members_send(sim, msgid, ["u0", "u1", "u2"])
     now = int(time.time())
-    sync_round(sqs, now)
+    sync_round(sync_queue, now)
     before = (api_calls(sim, "get_groupmsg_task"), api_calls(sim, "get_groupmsg_send_result"))
     writes = DynamoWrites().install(dynamo_client.client())
     writes_before = writes.items
 
-    (summary,) = sync_round(sqs, now + 2)
+    (summary,) = sync_round(sync_queue, now + 2)
 
     assert (api_calls(sim, "get_groupmsg_task"), api_calls(sim, "get_groupmsg_send_result")) == (
         before[0] + 1,
@@ -215,16 +208,16 @@ def test_unchanged_resync_calls_one_task_page_and_writes_no_row(sim: SimulatorHa
 
 
 def test_members_who_send_later_are_the_only_ones_pulled_again(
-    sim: SimulatorHandle, sqs: Any, moto_table: Any
+    sim: SimulatorHandle, sync_queue: Any, moto_table: Any
 ) -> None:
     campaign_id, msgid = new_campaign()
     members_send(sim, msgid, ["u0"])
     now = int(time.time())
-    sync_round(sqs, now)
+    sync_round(sync_queue, now)
     members_send(sim, msgid, ["u2"], c2_3="not_friend")
     before = api_calls(sim, "get_groupmsg_send_result")
 
-    (summary,) = sync_round(sqs, now + 2)
+    (summary,) = sync_round(sync_queue, now + 2)
 
     assert api_calls(sim, "get_groupmsg_send_result") - before == 1
     assert summary["rows_written"] == PER_MEMBER
@@ -234,12 +227,12 @@ def test_members_who_send_later_are_the_only_ones_pulled_again(
     )
 
 
-def test_pages_are_followed_to_an_empty_last_page(sim: SimulatorHandle, sqs: Any) -> None:
+def test_pages_are_followed_to_an_empty_last_page(sim: SimulatorHandle, sync_queue: Any) -> None:
     control(sim, "groupmsg/pagination", {"trailing_empty_page": True})
     campaign_id, msgid = new_campaign()
     members_send(sim, msgid, list(MEMBERS))
 
-    sync_round(sqs, int(time.time()), deps=PAGES_OF_2)
+    sync_round(sync_queue, int(time.time()), deps=PAGES_OF_2)
 
     # 4 members in pages of 2 plus the empty page; 5 rows per member in pages of 2 plus the empty page.
     assert api_calls(sim, "get_groupmsg_task") == 3
@@ -249,7 +242,7 @@ def test_pages_are_followed_to_an_empty_last_page(sim: SimulatorHandle, sqs: Any
     assert campaign["status"] == "completed"
 
 
-def test_group_tasks_store_chat_id_rows(sim: SimulatorHandle, sqs: Any) -> None:
+def test_group_tasks_store_chat_id_rows(sim: SimulatorHandle, sync_queue: Any) -> None:
     control(sim, "contacts", {"chats": [{"chat_id": f"wr{i}", "owner": "u0"} for i in range(3)]})
     created = create.create_campaign(
         DEPS, {"chat_type": "group", "sender": "u0", "text": {"content": "hi"}}, None
@@ -257,7 +250,7 @@ def test_group_tasks_store_chat_id_rows(sim: SimulatorHandle, sqs: Any) -> None:
     (msgid,) = created.body["msgids"]
     members_send(sim, msgid, ["u0"])
 
-    sync_round(sqs, int(time.time()))
+    sync_round(sync_queue, int(time.time()))
 
     rows = sync_repo.member_results(msgid, "u0")
     assert sorted(r["chat_id"] for r in rows) == ["wr0", "wr1", "wr2"]
@@ -265,18 +258,20 @@ def test_group_tasks_store_chat_id_rows(sim: SimulatorHandle, sqs: Any) -> None:
     assert campaign_repo.get_campaign(created.body["campaign_id"])["totals"] == ground_truth(sim, msgid)
 
 
-def test_completed_when_every_member_sent_and_every_row_is_final(sim: SimulatorHandle, sqs: Any) -> None:
+def test_completed_when_every_member_sent_and_every_row_is_final(
+    sim: SimulatorHandle, sync_queue: Any
+) -> None:
     campaign_id, msgid = new_campaign()
     members_send(sim, msgid, list(MEMBERS), c0_0="not_friend")
     now = int(time.time())
 
-    (summary,) = sync_round(sqs, now)
+    (summary,) = sync_round(sync_queue, now)
 
     assert summary["campaign_completed"] is True and summary["next_sync_at"] is None
     assert campaign_repo.get_campaign(campaign_id)["status"] == "completed"
     registry = campaign_repo.get_msgid_owner(msgid)
     assert registry["sync_state"] == "done" and "next_sync_at" not in registry
-    assert sync_round(sqs, now + DAY) == []  # never queued again
+    assert sync_round(sync_queue, now + DAY) == []  # never queued again
 
 
 # ----------------------------------------------------------------------------------------------- resume
@@ -293,18 +288,18 @@ class CallsBudget(Budget):
 
 
 def test_out_of_time_checkpoints_and_the_continuation_resumes_without_refetching(
-    sim: SimulatorHandle, sqs: Any, moto_table: Any
+    sim: SimulatorHandle, sync_queue: Any, moto_table: Any
 ) -> None:
     campaign_id, msgid = new_campaign()
     members_send(sim, msgid, ["u0", "u1", "u3"], c3_4="limit_reached")
     now = int(time.time())
-    msg = claimed_message(sqs, now)
+    msg = claimed_message(sync_queue, now)
 
     first = sync_pass.sync_msgid(PAGES_OF_2, msg.msgid, msg.token, CallsBudget(5), now=now)
 
     assert first["outcome"] == "continued"
     assert campaign_repo.get_msgid_owner(msgid)["sync_phase"] == "results"
-    rest = drain(sqs, now, deps=PAGES_OF_2)  # the continuation message, same token
+    rest = drain(sync_queue, now, deps=PAGES_OF_2)  # the continuation message, same token
     assert [s["outcome"] for s in rest] == ["synced"]
     # 2 task pages + 4 members x 3 result pages: every page fetched exactly once across both invocations.
     assert api_calls(sim, "get_groupmsg_task") == 2
@@ -315,12 +310,12 @@ def test_out_of_time_checkpoints_and_the_continuation_resumes_without_refetching
 
 
 def test_a_worker_killed_mid_pass_is_redone_without_loss_or_double_counting(
-    sim: SimulatorHandle, sqs: Any, moto_table: Any
+    sim: SimulatorHandle, sync_queue: Any, moto_table: Any
 ) -> None:
     campaign_id, msgid = new_campaign()
     members_send(sim, msgid, ["u0", "u2"])
     now = int(time.time())
-    msg = claimed_message(sqs, now)
+    msg = claimed_message(sync_queue, now)
     failing = dataclasses.replace(SYNC_DEPS, repo=Overriding(sync_repo, write_results=writes_failing_at(3)))
     with pytest.raises(RuntimeError):
         sync_pass.sync_msgid(failing, msg.msgid, msg.token, SYNC_DEPS.budget(60), now=now)
@@ -337,13 +332,13 @@ def test_a_worker_killed_mid_pass_is_redone_without_loss_or_double_counting(
 
 
 def test_a_pass_that_fails_resumes_from_its_page_checkpoints(
-    sim: SimulatorHandle, sqs: Any, moto_table: Any
+    sim: SimulatorHandle, sync_queue: Any, moto_table: Any
 ) -> None:
     deps = PAGES_OF_2  # 2 task pages, 3 result pages per member
     campaign_id, msgid = new_campaign()
     members_send(sim, msgid, list(MEMBERS), c0_4="not_friend")
     now = int(time.time())
-    msg = claimed_message(sqs, now)
+    msg = claimed_message(sync_queue, now)
     failing = dataclasses.replace(deps, repo=Overriding(sync_repo, write_results=writes_failing_at(2)))
     with pytest.raises(RuntimeError):  # u0's second result page
         sync_pass.sync_msgid(failing, msg.msgid, msg.token, deps.budget(60), now=now)
@@ -360,7 +355,7 @@ def test_a_pass_that_fails_resumes_from_its_page_checkpoints(
     assert totals["customers"] == recount(stored_rows(moto_table, msgid))
 
 
-def test_stale_and_malformed_messages(sim: SimulatorHandle, sqs: Any) -> None:
+def test_stale_and_malformed_messages(sim: SimulatorHandle, sync_queue: Any) -> None:
     _, msgid = new_campaign()
     fanout.run_due(SYNC_DEPS, 60, now=int(time.time()))
     assert sync_pass.sync_msgid(SYNC_DEPS, msgid, "not-the-claim", SYNC_DEPS.budget(60))["outcome"] == "stale"
@@ -371,26 +366,26 @@ def test_stale_and_malformed_messages(sim: SimulatorHandle, sqs: Any) -> None:
 
 
 @pytest.mark.parametrize("errcode", [45033, 45009])
-def test_rate_limits_back_off_and_retry(sim: SimulatorHandle, sqs: Any, errcode: int) -> None:
+def test_rate_limits_back_off_and_retry(sim: SimulatorHandle, sync_queue: Any, errcode: int) -> None:
     campaign_id, msgid = new_campaign()
     members_send(sim, msgid, ["u1"])
     control(sim, "faults", {"path": "get_groupmsg_send_result", "errcode": errcode, "times": 2})
     control(sim, "faults", {"path": "get_groupmsg_task", "errcode": errcode, "times": 1})
 
-    (summary,) = sync_round(sqs, int(time.time()))
+    (summary,) = sync_round(sync_queue, int(time.time()))
 
     assert summary["outcome"] == "synced" and summary["backoffs"] == 3
     assert campaign_repo.get_campaign(campaign_id)["totals"] == ground_truth(sim, msgid)
 
 
-def test_rate_limit_lasting_past_the_budget_continues_later(sim: SimulatorHandle, sqs: Any) -> None:
+def test_rate_limit_lasting_past_the_budget_continues_later(sim: SimulatorHandle, sync_queue: Any) -> None:
     _, msgid = new_campaign()
     control(sim, "faults", {"path": "get_groupmsg_task", "errcode": 45033, "times": 100})
     clock = {"t": 0.0}
     clocked = dataclasses.replace(
         SYNC_DEPS, clock=lambda: clock["t"], sleep=lambda s: clock.__setitem__("t", clock["t"] + s)
     )
-    msg = claimed_message(sqs, int(time.time()))
+    msg = claimed_message(sync_queue, int(time.time()))
 
     summary = sync_pass.sync_msgid(
         clocked, msg.msgid, msg.token, clocked.budget(60, reserve_s=15), now=int(time.time())
@@ -402,10 +397,10 @@ def test_rate_limit_lasting_past_the_budget_continues_later(sim: SimulatorHandle
     )  # still claimed: the continuation owns it
 
 
-def test_a_definite_refusal_stops_syncing_that_msgid(sim: SimulatorHandle, sqs: Any) -> None:
+def test_a_definite_refusal_stops_syncing_that_msgid(sim: SimulatorHandle, sync_queue: Any) -> None:
     _, msgid = new_campaign()
     control(sim, "faults", {"path": "get_groupmsg_task", "errcode": 41063, "times": 1})
-    (summary,) = sync_round(sqs, int(time.time()))
+    (summary,) = sync_round(sync_queue, int(time.time()))
     assert summary["outcome"] == "refused" and summary["errcode"] == 41063
     registry = campaign_repo.get_msgid_owner(msgid)
     assert registry["sync_state"] == "refused" and "gsi3pk" not in registry and "next_sync_at" not in registry
@@ -422,34 +417,34 @@ def test_cadence_by_age() -> None:
 
 
 def test_old_msgids_are_synced_less_often_and_a_reminder_makes_them_due(
-    sim: SimulatorHandle, sqs: Any
+    sim: SimulatorHandle, sync_queue: Any
 ) -> None:
     _, msgid = new_campaign()
     now = int(time.time())
-    sync_round(sqs, now + 2 * DAY)  # the task is two days old at this run: hourly
+    sync_round(sync_queue, now + 2 * DAY)  # the task is two days old at this run: hourly
     registry = campaign_repo.get_msgid_owner(msgid)
     assert registry["next_sync_at"] == now + 2 * DAY + HOUR
-    assert sync_round(sqs, now + 2 * DAY + 60) == []  # not due yet
+    assert sync_round(sync_queue, now + 2 * DAY + 60) == []  # not due yet
     assert sync_repo.mark_msgid_sync_due(msgid, now + 2 * DAY + 120)
-    assert [s["outcome"] for s in sync_round(sqs, now + 2 * DAY + 121)] == ["synced"]
-    sync_round(sqs, now + 31 * DAY)  # a month old: the last sync
+    assert [s["outcome"] for s in sync_round(sync_queue, now + 2 * DAY + 121)] == ["synced"]
+    sync_round(sync_queue, now + 31 * DAY)  # a month old: the last sync
     assert campaign_repo.get_msgid_owner(msgid)["sync_state"] == "done"
 
 
-def test_a_cancelled_campaign_gets_one_settling_pass(sim: SimulatorHandle, sqs: Any) -> None:
+def test_a_cancelled_campaign_gets_one_settling_pass(sim: SimulatorHandle, sync_queue: Any) -> None:
     campaign_id, msgid = new_campaign()
     members_send(sim, msgid, ["u0"])
     now = int(time.time())
     cancel.cancel_campaign(DEPS, campaign_id, now=now)
-    (first,) = sync_round(sqs, now + 1)
+    (first,) = sync_round(sync_queue, now + 1)
     assert first["next_sync_at"] == now + sync_pass.CANCEL_SETTLE_S
-    (last,) = sync_round(sqs, now + sync_pass.CANCEL_SETTLE_S)
+    (last,) = sync_round(sync_queue, now + sync_pass.CANCEL_SETTLE_S)
     assert last["next_sync_at"] is None
     assert campaign_repo.get_campaign(campaign_id)["totals"] == ground_truth(sim, msgid)
 
 
 # ----------------------------------------------------------------------------------------------- ingestion
-def test_console_and_member_tasks_are_ingested_and_synced(sim: SimulatorHandle, sqs: Any) -> None:
+def test_console_and_member_tasks_are_ingested_and_synced(sim: SimulatorHandle, sync_queue: Any) -> None:
     now = int(time.time())
     console = control(
         sim,
@@ -462,7 +457,7 @@ def test_console_and_member_tasks_are_ingested_and_synced(sim: SimulatorHandle, 
     members_send(sim, console["msgid"], ["u0"])
     members_send(sim, member["msgid"], ["u1"], c1_2="not_friend")
 
-    sync_round(sqs, now + ingest.SETTLE_S + 1)
+    sync_round(sync_queue, now + ingest.SETTLE_S + 1)
 
     for created, origin in ((console, "admin_console"), (member, "member")):
         campaign = campaign_repo.get_campaign(ingest.external_campaign_id(created["msgid"]))
@@ -489,7 +484,7 @@ def crash_after_wecom_answered(text: str) -> None:
         create.create_campaign(CRASHING, {"external_userid": ["c0_0"], "text": {"content": text}}, None)
 
 
-def test_a_young_corp_task_waits_for_its_sender(sim: SimulatorHandle, sqs: Any) -> None:
+def test_a_young_corp_task_waits_for_its_sender(sim: SimulatorHandle, sync_queue: Any) -> None:
     crash_after_wecom_answered("in flight")  # its task is listed before its msgid is stored
     summary = fanout.run_due(
         SYNC_DEPS, 60, now=int(time.time())
@@ -497,7 +492,9 @@ def test_a_young_corp_task_waits_for_its_sender(sim: SimulatorHandle, sqs: Any) 
     assert summary["tasks_deferred"] == 1 and summary["tasks_ingested"] == 0
 
 
-def test_a_console_task_created_just_before_a_run_is_listed_after_it(sim: SimulatorHandle, sqs: Any) -> None:
+def test_a_console_task_created_just_before_a_run_is_listed_after_it(
+    sim: SimulatorHandle, sync_queue: Any
+) -> None:
     crash_after_wecom_answered("ours, other content")  # an own send in flight does not block
     console = control(
         sim, "groupmsg/admin_task", {"creator": "u0", "external_userid": ["c0_1"], "text": {"content": "hi"}}
@@ -512,7 +509,7 @@ def test_a_console_task_created_just_before_a_run_is_listed_after_it(sim: Simula
     assert shown["origin"] == "admin_console"
 
 
-def test_a_task_whose_msgid_write_was_lost_is_linked_back(sim: SimulatorHandle, sqs: Any) -> None:
+def test_a_task_whose_msgid_write_was_lost_is_linked_back(sim: SimulatorHandle, sync_queue: Any) -> None:
     with pytest.raises(RuntimeError):
         create.create_campaign(
             CRASHING, {"external_userid": ["c2_0", "c2_1"], "text": {"content": "lost"}}, None
@@ -526,7 +523,9 @@ def test_a_task_whose_msgid_write_was_lost_is_linked_back(sim: SimulatorHandle, 
     assert owner["linked_by"] == "repair" and not owner["campaign_id"].startswith("ext-")
 
 
-def test_tasks_before_2020_11_17_are_synced_from_send_results_alone(sim: SimulatorHandle, sqs: Any) -> None:
+def test_tasks_before_2020_11_17_are_synced_from_send_results_alone(
+    sim: SimulatorHandle, sync_queue: Any
+) -> None:
     old = control(
         sim, "groupmsg/admin_task", {"creator": "u3", "create_type": 1, "create_time": 1_600_000_000}
     )
@@ -534,7 +533,7 @@ def test_tasks_before_2020_11_17_are_synced_from_send_results_alone(sim: Simulat
     row = {"msgid": old["msgid"], "creator": "u3", "create_time": "1600000000", "create_type": 1}
     assert ingest._store_external(SYNC_DEPS, row, "single", int(time.time()))
 
-    (summary,) = sync_round(sqs, int(time.time()))
+    (summary,) = sync_round(sync_queue, int(time.time()))
 
     assert summary["outcome"] == "synced"
     assert api_calls(sim, "get_groupmsg_task") == 0
@@ -560,11 +559,11 @@ def admin_get() -> Any:
 
 
 def test_admin_serves_totals_members_and_paged_filtered_results(
-    sim: SimulatorHandle, sqs: Any, moto_table: Any, admin_get: Any
+    sim: SimulatorHandle, sync_queue: Any, moto_table: Any, admin_get: Any
 ) -> None:
     campaign_id, msgid = new_campaign()
     members_send(sim, msgid, ["u0", "u2"], c2_1="not_friend", c2_2="limit_reached")
-    sync_round(sqs, int(time.time()))
+    sync_round(sync_queue, int(time.time()))
     base = f"/admin/campaigns/{campaign_id}"
 
     status, _, shown = admin_get(base)
@@ -604,10 +603,10 @@ def test_admin_serves_totals_members_and_paged_filtered_results(
         assert status == 400 and error["error"]["field"] == field
 
 
-def test_campaigns_show_prints_the_funnel_and_the_member_table(sim: SimulatorHandle, sqs: Any) -> None:
+def test_campaigns_show_prints_the_funnel_and_the_member_table(sim: SimulatorHandle, sync_queue: Any) -> None:
     campaign_id, msgid = new_campaign()
     members_send(sim, msgid, ["u3"], c3_0="not_friend")
-    sync_round(sqs, int(time.time()))
+    sync_round(sync_queue, int(time.time()))
     text = describe(queries.get_campaign(DEPS, campaign_id))
     assert "members: 4" in text
     u3 = next(line for line in text.splitlines() if line.startswith("u3"))
