@@ -101,10 +101,10 @@ RULE_BODIES = [
 ]
 
 
-@pytest.mark.parametrize(("body", "field"), RULE_BODIES)
-def test_invalid_rule_names_the_field(admin: Any, body: Any, field: str) -> None:
-    _refused(_put_rule(admin, "r1", body), field)
-    assert welcome_repo.get_rule("r1") is None
+def test_invalid_rule_names_the_field(admin: Any) -> None:
+    for body, field in RULE_BODIES:  # one table for all: none may store the rule
+        _refused(_put_rule(admin, "r1", body), field)
+        assert welcome_repo.get_rule("r1") is None, field
 
 
 @pytest.mark.parametrize("rule_id", ["a b", "x" * 65, "..%2Fetc", "规则"])

@@ -169,11 +169,11 @@ FORGED_WELCOME_CURSORS = [
 ]
 
 
-@pytest.mark.parametrize("cursor", FORGED_WELCOME_CURSORS)
 @pytest.mark.parametrize("query", [{}, {"external_userid": "c1"}, {"userid": "u1"}, {"state": "web"}])
-def test_forged_welcome_log_cursors_are_400(admin: Any, moto_table: Any, cursor: str, query: Any) -> None:
+def test_forged_welcome_log_cursors_are_400(admin: Any, moto_table: Any, query: Any) -> None:
     _log("c1", "u1", int(time.time()) - 5)
-    _refused(admin, moto_table, "cursor", "GET", "/admin/welcomes", query={**query, "cursor": cursor})
+    for cursor in FORGED_WELCOME_CURSORS:  # one table per listing, every forged cursor on it
+        _refused(admin, moto_table, "cursor", "GET", "/admin/welcomes", query={**query, "cursor": cursor})
 
 
 def test_a_cursor_only_continues_its_own_listing(admin: Any, moto_table: Any) -> None:
