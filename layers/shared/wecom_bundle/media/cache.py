@@ -156,6 +156,10 @@ class MediaCache:
         self.clock = clock
         self.settings = settings
         self._memory: dict[MediaRef, CachedId] = {}
+        # Ids WeCom rejected (40007) in this container, per reference: never served or cached again, even
+        # when a read of DynamoDB that started before the rejection's expiry returns one (a race the token
+        # store had too: the rejected value cached again by a reader in the gap, and the retry sent it).
+        self._rejected: dict[MediaRef, str] = {}
         self._lock = threading.Lock()
 
     @property
@@ -175,6 +179,7 @@ class MediaCache:
         """Forget this container's memory (a cold start: ``runtime.reset_client`` calls this)."""
         with self._lock:
             self._memory.clear()
+            self._rejected.clear()
 
     # ------------------------------------------------------------------------------------------- on write
     def check_exist(
@@ -275,17 +280,22 @@ class MediaCache:
     def stored_entry(self, ref: MediaRef) -> CachedId | None:
         """The id DynamoDB holds for ``ref`` (None: never uploaded, or expired by a 40007)."""
         item = self.repo.get_media(ref.kind, self.bucket.bucket_name(), ref.key)
-        if not item or not item.get("media_id"):
+        if not item or not item.get("media_id") or self._rejected.get(ref) == item["media_id"]:
             return None
         return CachedId(str(item["media_id"]), int(item.get("created_at") or 0), str(item.get("etag") or ""))
 
     def _remember(self, ref: MediaRef, entry: CachedId) -> None:
         with self._lock:
+            if self._rejected.get(ref) == entry.media_id:
+                return  # read before the rejection expired it: never cache it again
+            self._rejected.pop(ref, None)  # a newer id: the rejected one cannot come back
             self._memory[ref] = entry
 
     def invalidate(self, ref: MediaRef, media_id: str) -> None:
-        """WeCom rejected ``media_id`` (40007): forget it here and in DynamoDB so the next resolve uploads."""
+        """WeCom rejected ``media_id`` (40007): forget it here and in DynamoDB so the next resolve uploads.
+        It is marked rejected first, so no reader of this container serves or caches it again meanwhile."""
         with self._lock:
+            self._rejected[ref] = media_id
             if (entry := self._memory.get(ref)) and entry.media_id == media_id:
                 del self._memory[ref]
         self.repo.expire_media(ref.kind, self.bucket.bucket_name(), ref.key, media_id)
