@@ -44,6 +44,7 @@ from wecom_bundle.dynamo.table import (
     query_all,
     query_index,
     table_name,
+    transact,
     update,
 )
 
@@ -116,14 +117,7 @@ def create_campaign_items(
                 }
             }
         )
-    try:
-        client().transact_write_items(TransactItems=items)
-        return True
-    except Exception as exc:
-        reasons = getattr(exc, "response", {}).get("CancellationReasons") or []
-        if idempotency is not None and reasons and reasons[-1].get("Code") == "ConditionalCheckFailed":
-            return False
-        raise
+    return transact(items)  # False: only the idempotency record has a condition
 
 
 def get_idempotency(key: str) -> dict[str, Any] | None:

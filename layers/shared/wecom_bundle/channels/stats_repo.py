@@ -5,15 +5,13 @@ Why transactions: a counter must move exactly once per event, however often WeCo
 many containers receive it at once. Each counting step is one TransactWriteItems of two writes: a
 conditional write on the arrival marker (the step's claim: the marker is the event's, the step not yet
 done) and an ``ADD`` on the day's counter shard. Both happen or neither does, so no crash between them can
-count twice or lose a count. Concurrent transactions on one counter item conflict; ``_transact`` retries
-those briefly with jittered back-off (shards keep that rare). No function here scans.
+count twice or lose a count. Concurrent transactions on one counter item conflict; ``dynamo.table.transact``
+retries those briefly with jittered back-off (shards keep that rare). No function here scans.
 """
 
 from __future__ import annotations
 
-import random
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from wecom_bundle.dynamo.client import client
@@ -24,11 +22,7 @@ from wecom_bundle.dynamo.keys import (
     channel_stats_pk,
     channel_stats_range,
 )
-from wecom_bundle.dynamo.table import public, query_range, table_name
-
-CONFLICT_ATTEMPTS = 6
-CONFLICT_BACKOFF_S = 0.02
-_RETRYABLE = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
+from wecom_bundle.dynamo.table import public, query_range, table_name, transact
 
 
 class CounterShard:
@@ -55,31 +49,6 @@ def _counter_update(where: CounterShard, counts: Mapping[str, int]) -> dict[str,
             "ExpressionAttributeValues": values,
         }
     }
-
-
-def _reasons(exc: Exception) -> list[str]:
-    response = getattr(exc, "response", {}) or {}
-    return [str(reason.get("Code")) for reason in response.get("CancellationReasons") or []]
-
-
-def _transact(writes: list[dict[str, Any]], sleep: Callable[[float], None] = time.sleep) -> bool:
-    """Run the writes as one transaction; False when a condition refused it (the step was done already)."""
-    backoff = CONFLICT_BACKOFF_S
-    for attempt in range(CONFLICT_ATTEMPTS):
-        try:
-            client().transact_write_items(TransactItems=writes)
-            return True
-        except Exception as exc:
-            code = getattr(exc, "response", {}).get("Error", {}).get("Code")
-            reasons = _reasons(exc)
-            if code == "TransactionCanceledException" and "ConditionalCheckFailed" in reasons:
-                return False
-            conflict = code == "TransactionConflictException" or any(r in _RETRYABLE for r in reasons)
-            if not conflict or attempt == CONFLICT_ATTEMPTS - 1:
-                raise
-        sleep(backoff * (0.5 + random.random()))  # noqa: S311 - jitter only
-        backoff *= 2
-    raise AssertionError("unreachable")
 
 
 def _marker_update(
@@ -111,7 +80,7 @@ def record_arrival(marker: Mapping[str, Any], where: CounterShard, counts: Mappi
             "ExpressionAttributeValues": {":ct": encode(marker["create_time"])},
         }
     }
-    return _transact([put, _counter_update(where, counts)])
+    return transact([put, _counter_update(where, counts)])
 
 
 def record_tagging(
@@ -131,7 +100,7 @@ def record_tagging(
         "create_time = :ct AND tag_state = :pending",
         {"outcome": outcome, "errcode": errcode, "ct": create_time, "pending": "pending"},
     )
-    return _transact([update, _counter_update(where, {outcome: 1})])
+    return transact([update, _counter_update(where, {outcome: 1})])
 
 
 def get_arrival(external_userid: str, userid: str) -> dict[str, Any] | None:
@@ -158,7 +127,7 @@ def record_loss(
         "create_time = :ct AND attribute_not_exists(lost_at)",
         {"at": loss["lost_at"], "by": loss["lost_by"], "ct": create_time},
     )
-    return _transact([update, _counter_update(where, {"lost": 1})])
+    return transact([update, _counter_update(where, {"lost": 1})])
 
 
 # ----------------------------------------------------------------------------------------------- reading

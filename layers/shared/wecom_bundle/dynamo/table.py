@@ -43,6 +43,41 @@ def after_call(write: Callable[[], T], what: str, log: logging.Logger) -> tuple[
         return False, None
 
 
+TRANSACT_ATTEMPTS = 6
+TRANSACT_BACKOFF_S = 0.02
+_TRANSIENT_REASONS = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
+
+
+def transact(writes: list[dict[str, Any]], sleep: Callable[[float], None] = time.sleep) -> bool:
+    """Run the writes as one TransactWriteItems; False when one of their conditions refused it (the step was
+    done already, or another writer won). Why retried here: a transaction conflicting with another in flight
+    on the same items, or throttled, is cancelled although nothing is wrong with it; it is tried again with
+    jittered back-off, a few times, then raised like every other fault."""
+    backoff = TRANSACT_BACKOFF_S
+    for attempt in range(TRANSACT_ATTEMPTS):
+        try:
+            client().transact_write_items(TransactItems=writes)
+            return True
+        except Exception as exc:
+            code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+            reasons = _cancellation_reasons(exc)
+            if code == "TransactionCanceledException" and "ConditionalCheckFailed" in reasons:
+                return False
+            transient = code == "TransactionConflictException" or any(
+                r in _TRANSIENT_REASONS for r in reasons
+            )
+            if not transient or attempt == TRANSACT_ATTEMPTS - 1:
+                raise
+        sleep(backoff * (0.5 + random.random()))  # noqa: S311 - jitter only
+        backoff *= 2
+    raise AssertionError("unreachable")
+
+
+def _cancellation_reasons(exc: Exception) -> list[str]:
+    response = getattr(exc, "response", {}) or {}
+    return [str(reason.get("Code")) for reason in response.get("CancellationReasons") or []]
+
+
 def expression_values(**values: Any) -> dict[str, Any]:
     """``ExpressionAttributeValues`` for ``:name`` placeholders."""
     return {f":{name}": encode(value) for name, value in values.items()}

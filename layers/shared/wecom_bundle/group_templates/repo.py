@@ -19,7 +19,7 @@ from wecom_bundle.dynamo.keys import (
     group_template_intent_key,
     group_template_key,
 )
-from wecom_bundle.dynamo.table import public, query_all, table_name, update
+from wecom_bundle.dynamo.table import public, query_all, table_name, transact, update
 
 
 def put_group_template_intent(intent: dict[str, Any]) -> None:
@@ -33,8 +33,8 @@ def put_group_template_intent(intent: dict[str, Any]) -> None:
 def record_group_template_added(intent_id: str, template: dict[str, Any]) -> None:
     """The mirror record of a template WeCom created, and the end of its intent, in one transaction."""
     record = {**group_template_key(template["template_id"]), **template}
-    client().transact_write_items(
-        TransactItems=[
+    transact(
+        [
             {"Put": {"TableName": table_name(), "Item": encode_item(record)}},
             {"Delete": {"TableName": table_name(), "Key": encode_item(group_template_intent_key(intent_id))}},
         ]

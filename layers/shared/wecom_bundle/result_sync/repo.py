@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wecom_bundle.dynamo.client import client, is_condition_failure
+from wecom_bundle.dynamo.client import client
 from wecom_bundle.dynamo.codec import decode_item, encode, encode_item
 from wecom_bundle.dynamo.keys import (
     CAMPAIGN_SK,
@@ -36,6 +36,7 @@ from wecom_bundle.dynamo.table import (
     public,
     query_all,
     table_name,
+    transact,
     update,
 )
 
@@ -213,13 +214,7 @@ def ingest_external_task(campaign: dict[str, Any], chunk: dict[str, Any], regist
         }
         for p in puts
     ]
-    try:
-        client().transact_write_items(TransactItems=items)
-    except Exception as exc:
-        if not is_condition_failure(exc):
-            raise
-        return False
-    return True
+    return transact(items)
 
 
 def query_results(

@@ -1,5 +1,6 @@
-"""The counters' transactions: a refused condition means "done already", a conflict is retried briefly,
-anything else is raised (the real DynamoDB answers, stubbed on the layer's own client)."""
+"""Every transaction (``dynamo.table.transact``: channel counters, campaign intents, ingested tasks, group
+template records): a refused condition means "done already", a conflict is retried briefly, anything else is
+raised (the real DynamoDB answers, stubbed on the layer's own client)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-from wecom_bundle.channels import stats_repo
+from wecom_bundle.dynamo import table
 from wecom_bundle.dynamo.client import client
 
 pytestmark = pytest.mark.usefixtures("aws_env")
@@ -38,7 +39,7 @@ WRITES: list[dict[str, Any]] = [
 
 def test_a_refused_condition_answers_false(stub: Stubber) -> None:
     _cancelled(stub, "ConditionalCheckFailed", "None")
-    assert stats_repo._transact(WRITES) is False
+    assert table.transact(WRITES) is False
 
 
 def test_conflicts_are_retried_until_the_transaction_goes_through(stub: Stubber) -> None:
@@ -46,17 +47,17 @@ def test_conflicts_are_retried_until_the_transaction_goes_through(stub: Stubber)
     _cancelled(stub, "None", "TransactionConflict")
     _cancelled(stub, "TransactionConflict", "None")
     stub.add_response("transact_write_items", {})
-    assert stats_repo._transact(WRITES, sleep=pauses.append) is True
+    assert table.transact(WRITES, sleep=pauses.append) is True
     assert len(pauses) == 2 and all(0 < p < 1 for p in pauses)
 
 
 def test_endless_conflicts_and_other_faults_are_raised(stub: Stubber) -> None:
-    for _ in range(stats_repo.CONFLICT_ATTEMPTS):
+    for _ in range(table.TRANSACT_ATTEMPTS):
         _cancelled(stub, "TransactionConflict", "None")
     with pytest.raises(Exception, match="TransactionCanceled"):
-        stats_repo._transact(WRITES, sleep=lambda _s: None)
+        table.transact(WRITES, sleep=lambda _s: None)
     stub.add_client_error(
         "transact_write_items", service_error_code="ValidationException", http_status_code=400
     )
     with pytest.raises(Exception, match="ValidationException"):
-        stats_repo._transact(WRITES)
+        table.transact(WRITES)
