@@ -69,6 +69,16 @@ def dev_simulator(corp_secret: str | None = None) -> SimulatorHandle:
     )
 
 
+def sim_control(sim: SimulatorHandle, path: str, body: dict[str, Any]) -> Any:
+    """POST ``body`` to the simulator's test-control API (``/__sim/{path}``); its JSON answer (an error
+    status raises)."""
+    import requests
+
+    answer = requests.post(f"{sim.url}/__sim/{path}", json=body, timeout=5)
+    answer.raise_for_status()
+    return answer.json()
+
+
 def race(workers: int, work: Callable[[int], Any]) -> list[Any]:
     """Run ``work(i)`` on ``workers`` threads released together; results in worker order; no errors."""
     barrier = threading.Barrier(workers)
@@ -162,12 +172,8 @@ def with_campaign_customers(sim: SimulatorHandle, monkeypatch: Any) -> Simulator
     """The simulator knowing member zhangsan and customers wm0..wm2: the setting every admin campaign test
     starts from. (``monkeypatch`` is no longer used: the admin function's campaign services get their
     collaborators from ``runtime``, and these tests make no call WeCom answers with a retryable fault.)"""
-    import requests
-
     customers = [{"external_userid": f"wm{i}", "name": f"c{i}", "owner": "zhangsan"} for i in range(3)]
-    requests.post(
-        f"{sim.url}/__sim/contacts", json={"members": ["zhangsan"], "customers": customers}, timeout=5
-    ).raise_for_status()
+    sim_control(sim, "contacts", {"members": ["zhangsan"], "customers": customers})
     return sim
 
 

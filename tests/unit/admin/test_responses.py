@@ -34,6 +34,7 @@ from tests.support import (
     FakeCaps,
     caps_installed,
     function_under_test,
+    sim_control,
     sync_deps,
     with_campaign_customers,
 )
@@ -138,9 +139,9 @@ def responses_module(handler: Any) -> ModuleType:
 
 
 @pytest.fixture
-def sim(wecom_sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch) -> SimulatorHandle:
-    queue = boto3.client("sqs", region_name="us-east-1").create_queue(QueueName="ResultSyncQueue")
-    monkeypatch.setenv("RESULT_SYNC_QUEUE_URL", queue["QueueUrl"])
+def sim(
+    wecom_sim: SimulatorHandle, sync_queue: tuple[Any, str], monkeypatch: pytest.MonkeyPatch
+) -> SimulatorHandle:
     return with_campaign_customers(wecom_sim, monkeypatch)
 
 
@@ -248,7 +249,7 @@ def test_welcome_answers_match_their_models(
 def test_customer_answers_match_their_models(
     call: Recorder, document: dict[str, Any], responses_module: ModuleType, sim: SimulatorHandle
 ) -> None:
-    control(
+    sim_control(
         sim,
         "contacts",
         {"members": ["zhangsan"], "customers": [{"external_userid": "wmC1", "owner": "zhangsan"}]},
@@ -259,7 +260,7 @@ def test_customer_answers_match_their_models(
         msgid = call("POST", CAMPAIGNS, {"external_userid": ["wmC1"], "text": {"content": "x"}})[1]["msgids"][
             0
         ]
-    control(sim, f"groupmsg/{msgid}/send", {"userids": ["zhangsan"]})
+    sim_control(sim, f"groupmsg/{msgid}/send", {"userids": ["zhangsan"]})
     _sync(int(time.time()))
     page = call("GET", f"{CUSTOMERS}/wmC1", query={"limit": "1"})[1]
     assert len(page["welcomes"]) == 1 and len(page["mass_messages"]) == 1 and page["cursor"]
@@ -308,7 +309,7 @@ def test_campaign_answers_match_their_models(
     customers = [
         {"external_userid": f"wm{i}", "name": f"c{i}", "owner": ("zhangsan", "lisi")[i % 2]} for i in range(4)
     ]
-    control(sim, "contacts", {"members": ["zhangsan", "lisi"], "customers": customers})
+    sim_control(sim, "contacts", {"members": ["zhangsan", "lisi"], "customers": customers})
     image = {"msgtype": "image", "image": {"media_id": _upload("image")}}
     campaign = {**CAMPAIGN, "attachments": [*CAMPAIGN["attachments"], image]}
     status, created = call("POST", CAMPAIGNS, campaign, headers={"Idempotency-Key": "sale-1"})
@@ -323,7 +324,9 @@ def test_campaign_answers_match_their_models(
     assert call("POST", CAMPAIGNS, refused, expect=400)["error"]["errcode"] == 40007
     reminded = call("POST", f"{CAMPAIGNS}/{campaign_id}/remind")[1]
     assert reminded["reminded"] == [msgid]
-    control(sim, f"groupmsg/{msgid}/send", {"userids": ["zhangsan"], "customer_status": {"wm0": 1, "wm2": 2}})
+    sim_control(
+        sim, f"groupmsg/{msgid}/send", {"userids": ["zhangsan"], "customer_status": {"wm0": 1, "wm2": 2}}
+    )
     _sync(int(time.time()))
     again = call("POST", f"{CAMPAIGNS}/{campaign_id}/remind", {"msgids": [msgid]})[1]
     assert again["outcomes"] == [{"msgid": msgid, "result": "sent"}]
@@ -486,7 +489,7 @@ def test_channel_answers_match_their_models(
     from wecom_bundle.channels import repo as channel_repo
     from wecom_bundle.wecom import contact_ways
 
-    control(sim, "contacts", {"members": ["lisi"]})
+    sim_control(sim, "contacts", {"members": ["lisi"]})
     welcome = {
         "text": {"content": "欢迎 %NICKNAME%"},
         "attachments": [{"msgtype": "link", "link": {"title": "t", "url": "https://example.com/"}}],
@@ -523,7 +526,3 @@ def test_channel_answers_match_their_models(
         (f"{CHANNELS}/reconcile", "post", 200),
         ("/admin/openapi.json", "get", 200),
     }
-
-
-def control(sim: SimulatorHandle, path: str, body: dict[str, Any]) -> None:
-    requests.post(f"{sim.url}/__sim/{path}", json=body, timeout=5).raise_for_status()

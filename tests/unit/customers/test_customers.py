@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from local.wecom_sim.server import SimulatorHandle
-from tests.support import Overriding, call_json, campaign_deps, function_under_test, sync_deps
+from tests.support import Overriding, call_json, campaign_deps, function_under_test, sim_control, sync_deps
 from wecom_bundle import runtime
 from wecom_bundle.campaigns import create
 from wecom_bundle.customers import quota
@@ -32,14 +32,8 @@ SYNC = sync_deps(DEPS)
 @pytest.fixture
 def sim(wecom_sim: SimulatorHandle, sync_queue: tuple[Any, str]) -> SimulatorHandle:
     customers = [{"external_userid": ext, "name": ext, "owner": owner} for ext, owner in CUSTOMERS.items()]
-    control(wecom_sim, "contacts", {"members": list(MEMBERS), "customers": customers})
+    sim_control(wecom_sim, "contacts", {"members": list(MEMBERS), "customers": customers})
     return wecom_sim
-
-
-def control(sim: SimulatorHandle, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    answer = requests.post(f"{sim.url}/__sim/{path}", json=body, timeout=5)
-    answer.raise_for_status()
-    return answer.json()
 
 
 def our_campaign(ids: list[str]) -> str:
@@ -48,7 +42,7 @@ def our_campaign(ids: list[str]) -> str:
 
 
 def send(sim: SimulatorHandle, msgid: str, userids: list[str], **statuses: str) -> None:
-    control(sim, f"groupmsg/{msgid}/send", {"userids": userids, "customer_status": statuses})
+    sim_control(sim, f"groupmsg/{msgid}/send", {"userids": userids, "customer_status": statuses})
 
 
 def sync_round(sync_queue: tuple[Any, str], later: int = 1, deps: Any = SYNC) -> list[dict[str, Any]]:
@@ -77,10 +71,10 @@ def quota_of(ext: str, now: int | None = None) -> dict[str, Any]:
 # ----------------------------------------------------------------------------------------------- counts
 def test_counts_cover_our_console_and_member_tasks(sim: SimulatorHandle, sync_queue: Any) -> None:
     ours = our_campaign(["c0_0", "c0_1"])
-    console = control(
+    console = sim_control(
         sim, "groupmsg/admin_task", {"creator": "u0", "external_userid": ["c0_0"], "text": {"content": "c"}}
     )["msgid"]
-    member = control(
+    member = sim_control(
         sim, "groupmsg/admin_task", {"creator": "u0", "create_type": 1, "text": {"content": "m"}}
     )["msgid"]
     for msgid in (ours, console, member):
@@ -161,7 +155,7 @@ def test_day_rule_caps_a_customer_with_one_message(
     sim: SimulatorHandle, sync_queue: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MASS_SEND_CUSTOMER_LIMIT", "day")
-    control(sim, "customer_limit", {"rule": "day"})
+    sim_control(sim, "customer_limit", {"rule": "day"})
     now = int(time.time())
     first = our_campaign(["c0_0"])
     send(sim, first, ["u0"])

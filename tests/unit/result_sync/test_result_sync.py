@@ -25,6 +25,7 @@ from tests.support import (
     campaign_deps,
     function_under_test,
     no_sleep,
+    sim_control,
     sync_deps,
 )
 from wecom_bundle.campaigns import cancel, create, queries
@@ -54,14 +55,8 @@ def sim(wecom_sim: SimulatorHandle, sync_queue: tuple[Any, str]) -> SimulatorHan
         for m in range(len(MEMBERS))
         for i in range(PER_MEMBER)
     ]
-    control(wecom_sim, "contacts", {"members": list(MEMBERS), "customers": customers})
+    sim_control(wecom_sim, "contacts", {"members": list(MEMBERS), "customers": customers})
     return wecom_sim
-
-
-def control(sim: SimulatorHandle, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    answer = requests.post(f"{sim.url}/__sim/{path}", json=body, timeout=5)
-    answer.raise_for_status()
-    return answer.json()
 
 
 def new_campaign(members: tuple[str, ...] = MEMBERS) -> tuple[str, str]:
@@ -73,7 +68,7 @@ def new_campaign(members: tuple[str, ...] = MEMBERS) -> tuple[str, str]:
 
 
 def members_send(sim: SimulatorHandle, msgid: str, userids: list[str], **statuses: str) -> None:
-    control(sim, f"groupmsg/{msgid}/send", {"userids": userids, "customer_status": statuses})
+    sim_control(sim, f"groupmsg/{msgid}/send", {"userids": userids, "customer_status": statuses})
 
 
 def drain(
@@ -228,7 +223,7 @@ def test_members_who_send_later_are_the_only_ones_pulled_again(
 
 
 def test_pages_are_followed_to_an_empty_last_page(sim: SimulatorHandle, sync_queue: Any) -> None:
-    control(sim, "groupmsg/pagination", {"trailing_empty_page": True})
+    sim_control(sim, "groupmsg/pagination", {"trailing_empty_page": True})
     campaign_id, msgid = new_campaign()
     members_send(sim, msgid, list(MEMBERS))
 
@@ -243,7 +238,7 @@ def test_pages_are_followed_to_an_empty_last_page(sim: SimulatorHandle, sync_que
 
 
 def test_group_tasks_store_chat_id_rows(sim: SimulatorHandle, sync_queue: Any) -> None:
-    control(sim, "contacts", {"chats": [{"chat_id": f"wr{i}", "owner": "u0"} for i in range(3)]})
+    sim_control(sim, "contacts", {"chats": [{"chat_id": f"wr{i}", "owner": "u0"} for i in range(3)]})
     created = create.create_campaign(
         DEPS, {"chat_type": "group", "sender": "u0", "text": {"content": "hi"}}, None
     )
@@ -369,8 +364,8 @@ def test_stale_and_malformed_messages(sim: SimulatorHandle, sync_queue: Any) -> 
 def test_rate_limits_back_off_and_retry(sim: SimulatorHandle, sync_queue: Any, errcode: int) -> None:
     campaign_id, msgid = new_campaign()
     members_send(sim, msgid, ["u1"])
-    control(sim, "faults", {"path": "get_groupmsg_send_result", "errcode": errcode, "times": 2})
-    control(sim, "faults", {"path": "get_groupmsg_task", "errcode": errcode, "times": 1})
+    sim_control(sim, "faults", {"path": "get_groupmsg_send_result", "errcode": errcode, "times": 2})
+    sim_control(sim, "faults", {"path": "get_groupmsg_task", "errcode": errcode, "times": 1})
 
     (summary,) = sync_round(sync_queue, int(time.time()))
 
@@ -380,7 +375,7 @@ def test_rate_limits_back_off_and_retry(sim: SimulatorHandle, sync_queue: Any, e
 
 def test_rate_limit_lasting_past_the_budget_continues_later(sim: SimulatorHandle, sync_queue: Any) -> None:
     _, msgid = new_campaign()
-    control(sim, "faults", {"path": "get_groupmsg_task", "errcode": 45033, "times": 100})
+    sim_control(sim, "faults", {"path": "get_groupmsg_task", "errcode": 45033, "times": 100})
     clock = {"t": 0.0}
     clocked = dataclasses.replace(
         SYNC_DEPS, clock=lambda: clock["t"], sleep=lambda s: clock.__setitem__("t", clock["t"] + s)
@@ -399,7 +394,7 @@ def test_rate_limit_lasting_past_the_budget_continues_later(sim: SimulatorHandle
 
 def test_a_definite_refusal_stops_syncing_that_msgid(sim: SimulatorHandle, sync_queue: Any) -> None:
     _, msgid = new_campaign()
-    control(sim, "faults", {"path": "get_groupmsg_task", "errcode": 41063, "times": 1})
+    sim_control(sim, "faults", {"path": "get_groupmsg_task", "errcode": 41063, "times": 1})
     (summary,) = sync_round(sync_queue, int(time.time()))
     assert summary["outcome"] == "refused" and summary["errcode"] == 41063
     registry = campaign_repo.get_msgid_owner(msgid)
@@ -446,12 +441,12 @@ def test_a_cancelled_campaign_gets_one_settling_pass(sim: SimulatorHandle, sync_
 # ----------------------------------------------------------------------------------------------- ingestion
 def test_console_and_member_tasks_are_ingested_and_synced(sim: SimulatorHandle, sync_queue: Any) -> None:
     now = int(time.time())
-    console = control(
+    console = sim_control(
         sim,
         "groupmsg/admin_task",
         {"creator": "u0", "external_userid": ["c0_0", "c0_1"], "text": {"content": "console"}},
     )
-    member = control(
+    member = sim_control(
         sim, "groupmsg/admin_task", {"creator": "u1", "create_type": 1, "text": {"content": "mine"}}
     )
     members_send(sim, console["msgid"], ["u0"])
@@ -496,7 +491,7 @@ def test_a_console_task_created_just_before_a_run_is_listed_after_it(
     sim: SimulatorHandle, sync_queue: Any
 ) -> None:
     crash_after_wecom_answered("ours, other content")  # an own send in flight does not block
-    console = control(
+    console = sim_control(
         sim, "groupmsg/admin_task", {"creator": "u0", "external_userid": ["c0_1"], "text": {"content": "hi"}}
     )
     summary = fanout.run_due(SYNC_DEPS, 60, now=int(time.time()))  # the very next scheduled run
@@ -526,7 +521,7 @@ def test_a_task_whose_msgid_write_was_lost_is_linked_back(sim: SimulatorHandle, 
 def test_tasks_before_2020_11_17_are_synced_from_send_results_alone(
     sim: SimulatorHandle, sync_queue: Any
 ) -> None:
-    old = control(
+    old = sim_control(
         sim, "groupmsg/admin_task", {"creator": "u3", "create_type": 1, "create_time": 1_600_000_000}
     )
     members_send(sim, old["msgid"], ["u3"], c3_0="limit_reached")

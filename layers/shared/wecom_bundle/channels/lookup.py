@@ -15,7 +15,6 @@ only. On the hot path: no pydantic, only the ``dynamo`` plumbing.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections import OrderedDict
@@ -24,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wecom_bundle import telemetry
+from wecom_bundle.channels.model import ACTIVE, CHANNEL_ID_PATTERN, PENDING
 from wecom_bundle.dynamo.client import client
 from wecom_bundle.dynamo.codec import decode_item, encode_item
 from wecom_bundle.dynamo.keys import channel_key
@@ -31,8 +31,7 @@ from wecom_bundle.dynamo.table import table_name
 
 logger = logging.getLogger(__name__)
 
-CHANNEL_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,30}")
-LIVE_STATUSES = frozenset({"pending", "active"})  # a ``gone`` channel's welcome and tags no longer apply
+LIVE_STATUSES = frozenset({PENDING, ACTIVE})  # a ``gone`` channel's welcome and tags no longer apply
 RULE_ID_PREFIX = "channel:"  # the welcome log's ``rule_id`` of a channel's welcome: ``channel:{channel_id}``
 DEFAULT_TTL_S = 10.0
 MAX_ENTRIES = 4096  # States remembered per container (hostile States cannot grow memory without bound)
