@@ -13,8 +13,8 @@ from typing import Any
 
 from wecom_bundle import cursors
 from wecom_bundle.customers.quota import QuotaReader
-from wecom_bundle.customers.tally import STATUS_NAMES
 from wecom_bundle.validation import ValidationError, page_size
+from wecom_bundle.wecom.groupmsg import RESULT_STATUS_NAMES as STATUS_NAMES
 
 WELCOMES_SHOWN = 100  # the newest welcomes (a customer is welcomed once per member who adds them)
 

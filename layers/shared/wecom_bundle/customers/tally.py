@@ -24,10 +24,10 @@ from typing import Any
 
 from wecom_bundle.customers.periods import local_day
 from wecom_bundle.dynamo.keys import CUSTOMER_PENDING_ATTRIBUTE, customer_day_attribute
+from wecom_bundle.wecom.groupmsg import RESULT_LIMIT_REACHED as LIMIT_REACHED
+from wecom_bundle.wecom.groupmsg import RESULT_SENT as SENT
+from wecom_bundle.wecom.groupmsg import RESULT_UNSENT as UNSENT
 
-UNSENT, SENT, LIMIT_REACHED = 0, 1, 3
-# get_groupmsg_send_result's statuses by the names the admin API shows (result_sync.totals uses the same).
-STATUS_NAMES = {UNSENT: "unsent", SENT: "sent", 2: "not_friend", LIMIT_REACHED: "limit_reached"}
 TOKEN_CHARS = 16
 
 

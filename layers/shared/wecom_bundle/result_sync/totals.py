@@ -11,7 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-STATUS_NAMES = {0: "unsent", 1: "sent", 2: "not_friend", 3: "limit_reached"}
+from wecom_bundle.wecom.groupmsg import RESULT_STATUS_NAMES as STATUS_NAMES
+
 NAME_STATUS = {name: code for code, name in STATUS_NAMES.items()}
 MEMBER_SENT = 2
 

@@ -21,6 +21,15 @@ GET_GROUPMSG_LIST_V2 = "externalcontact/get_groupmsg_list_v2"
 GET_GROUPMSG_TASK = "externalcontact/get_groupmsg_task"
 GET_GROUPMSG_SEND_RESULT = "externalcontact/get_groupmsg_send_result"
 
+# get_groupmsg_send_result's per-customer (or group chat) status, and the names the admin API shows for it.
+RESULT_UNSENT, RESULT_SENT, RESULT_NOT_FRIEND, RESULT_LIMIT_REACHED = 0, 1, 2, 3
+RESULT_STATUS_NAMES = {
+    RESULT_UNSENT: "unsent",
+    RESULT_SENT: "sent",
+    RESULT_NOT_FRIEND: "not_friend",
+    RESULT_LIMIT_REACHED: "limit_reached",
+}
+
 Page = tuple[list[dict[str, Any]], str]  # (rows, next_cursor); "" after the last page
 
 
