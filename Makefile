@@ -46,9 +46,12 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --engine-strict
 	touch $@
 
-$(SAM_STAMP): requirements/sam.lock
+# uv installs it (same lock discipline: every file's hash checked): pip's hash-checking mode refuses a
+# dependency asked for with extras (aws-sam-cli wants boto3[crt] and boto3-stubs[...]) even when it is pinned.
+$(SAM_STAMP): requirements/sam.lock $(STAMP)
 	$(PYTHON) -m venv --clear $(SAM_VENV)
-	$(SAM_VENV)/bin/python $(PIP_LOCKED) -r requirements/sam.lock
+	$(VENV)/bin/uv pip sync --quiet --require-hashes --only-binary :all: --python $(SAM_VENV)/bin/python \
+	  requirements/sam.lock
 	mkdir -p $(SAM_HOME)
 	echo '{"telemetryEnabled": false, "lastVersionCheck": 32503680000.0}' > $(SAM_HOME)/metadata.json
 	$(SAM) --version
@@ -58,7 +61,7 @@ $(SAM_STAMP): requirements/sam.lock
 # locked unless an input asks for another; UPGRADE=1 moves everything to the newest allowed. The layer and
 # the admin function are locked for their runtime (python3.13, arm64 manylinux wheels: what `sam build`
 # fetches); the dev and SAM locks for CPython 3.11-3.13 on any platform. Every file of each release is hashed.
-UV_LOCK = $(VENV)/bin/uv pip compile --quiet --generate-hashes --custom-compile-command 'make lock' \
+UV_LOCK = $(VENV)/bin/uv pip compile --quiet --generate-hashes --no-strip-extras --custom-compile-command 'make lock' \
 	$(if $(filter 1,$(UPGRADE)),--upgrade)
 LAMBDA_TARGET := --python-version 3.13 --python-platform aarch64-manylinux2014
 ANY_TARGET := --universal --python-version 3.11
