@@ -1,8 +1,8 @@
 """The local DynamoDB: embedded moto, AWS DynamoDB Local (Java), or an endpoint that is already running.
 
 Why three modes: moto starts in milliseconds and needs nothing (the default); DynamoDB Local is AWS's own
-engine, so integration tests catch what moto forgives; an existing endpoint lets a developer keep data across
-restarts. In every mode the tables come from template.yaml only, so the local schema cannot drift.
+engine, so integration tests catch what moto forgives, and with a data folder (`-dbPath`) it keeps a
+developer's data across restarts; an existing endpoint lets a developer bring their own. In every mode the tables come from template.yaml only, so the local schema cannot drift.
 """
 
 from __future__ import annotations

@@ -239,7 +239,9 @@ def move_clock(args: argparse.Namespace, ctx: Context) -> int:
     if ctx.json_mode:
         ctx.dump(doc)
     else:
-        ctx.out(key_values([("now", format_time(doc.get("now"))), ("offset_seconds", doc.get("offset"))]))
+        offset = doc.get("offset")
+        shown = f"{offset:g}" if isinstance(offset, int | float) else offset
+        ctx.out(key_values([("now", format_time(doc.get("now"))), ("offset_seconds", shown)]))
     return 0
 
 
