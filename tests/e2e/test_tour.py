@@ -108,7 +108,7 @@ def make_run(tour_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory)
     """``make run`` as the tour starts it; yields what it printed once it was up (stopped with Ctrl+C)."""
     log = tmp_path_factory.mktemp("tour") / "make-run.log"
     with open(log, "w", encoding="utf-8") as sink:
-        process = subprocess.Popen(  # noqa: S603 - fixed argv
+        process = subprocess.Popen(
             ["make", "run"],
             cwd=REPO_ROOT,
             env=tour_env,
