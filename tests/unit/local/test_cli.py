@@ -77,7 +77,8 @@ def test_invoke_refuses_unknown_functions_and_bad_events(
     assert "cannot use event" in capsys.readouterr().err
 
 
-def test_kept_data_is_named_with_how_to_wipe_it(aws_env: dict[str, str], tmp_path: Path) -> None:
+@pytest.mark.usefixtures("aws_env")
+def test_kept_data_is_named_with_how_to_wipe_it(tmp_path: Path) -> None:
     stack = SimpleNamespace(
         api_url="http://127.0.0.1:3000",
         dynamodb_mode="local",
@@ -109,8 +110,9 @@ def test_data_dir_only_for_dynamodb_local(monkeypatch: pytest.MonkeyPatch, tmp_p
     assert ".local-data/" in ignored
 
 
+@pytest.mark.usefixtures("aws_env")
 def test_a_busy_port_is_named_with_api_port_and_no_traceback(
-    aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
         taken.bind(("127.0.0.1", 0))
