@@ -46,7 +46,10 @@ EXPECTED = {
     "make invoke FN=CallbackFunction": ['"statusCode": 200', '"body": "success"'],
 }
 # The stack's settings come from the tour's commands and API_PORT only.
-FOREIGN_SETTINGS = ("WECOM_API_BASE", "DYNAMODB", "DYNAMODB_ENDPOINT", "MEDIA_BUCKET", "S3_ENDPOINT", "SIM")
+FOREIGN_SETTINGS = (
+    "WECOM_API_BASE", "WECOM_SECRET_ID", "DYNAMODB", "DYNAMODB_ENDPOINT", "DYNAMODB_DATA_DIR", "MEDIA_BUCKET",
+    "S3_ENDPOINT", "AWS_ENDPOINT_URL_SQS", "SIM",
+)  # fmt: skip
 
 
 def tour_commands(text: str) -> list[str]:

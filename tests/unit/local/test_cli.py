@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 import signal
 import socket
+import sys
 import time
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from local import invoke, run
+from local import events, invoke, run
 from local.dynamodb import free_port
 from local.events import ResignError, resign_callback
 from local.settings import DEV_DEFAULTS
@@ -170,3 +171,18 @@ def test_other_events_pass_unchanged_and_foreign_keys_are_refused() -> None:
     broken = json.dumps({**json.loads(template), "body": "<xml><nope/></xml>"}).encode()
     with pytest.raises(ResignError, match="not a WeCom callback envelope"):
         invoke.fresh_event(broken, {})
+
+
+def test_make_events_writes_fresh_copies_outside_the_tracked_samples(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert events.FRESH_EVENTS_DIR == REPO_ROOT / ".local-data" / "events"  # ignored: .local-data/
+    tracked = {path.name: path.read_bytes() for path in EVENTS.glob("*.json")}
+    monkeypatch.setattr(sys, "argv", ["local.events", "--out", str(tmp_path)])
+    events.main()
+    written = {path.name for path in tmp_path.glob("*.json")}
+    assert "callback-post-add-contact.json" in written and written <= set(tracked)
+    fresh = json.loads((tmp_path / "callback-post-add-contact.json").read_text(encoding="utf-8"))
+    assert abs(int(fresh["queryStringParameters"]["timestamp"]) - int(time.time())) <= 5
+    assert {path.name: path.read_bytes() for path in EVENTS.glob("*.json")} == tracked
+    assert str(tmp_path) in capsys.readouterr().out
