@@ -86,8 +86,8 @@ def _simulator_lines(stack: StackHandle) -> list[str]:
     """The simulator's address as a shell line to paste (its port is chosen afresh on every start)."""
     if stack.simulator is None:
         return []
-    return ["WeCom simulator: paste this into another terminal (or: eval \"$(.venv/bin/wecomctl sim env)\")",
-            f"export SIM={stack.wecom_api_base}"]  # fmt: skip
+    paste = 'WeCom simulator: paste this into another terminal (or: eval "$(.venv/bin/wecomctl sim env)")'
+    return [paste, f"export SIM={stack.wecom_api_base}"]
 
 
 def _queue_lines(stack: StackHandle) -> list[str]:
