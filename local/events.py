@@ -1,14 +1,17 @@
-"""Sample events for every function, written to ``events/`` (``make events``).
+"""Sample events for every function, and fresh signatures for the callback samples.
 
-The callback samples are really encrypted and signed with the dev keys of ``local/settings.py``. They carry
-the time they were generated: the callback rejects requests more than 5 minutes old (replay protection), so
-run ``make events`` again to re-sign them before invoking the callback samples.
+``events/`` holds one sample per function. The callback samples are really encrypted and signed with the
+dev keys of ``local/settings.py``, but the callback refuses a signature more than 5 minutes old (replay
+protection), so they are templates: ``make invoke`` re-signs one with ``resign_callback`` just before it is
+sent, and ``make events`` writes freshly signed copies of every sample to the ignored ``.local-data/events/``
+for ``sam local invoke -e`` (valid for 5 minutes). No tracked file is rewritten.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import secrets
 import time
 import uuid
@@ -17,10 +20,12 @@ from typing import Any
 from urllib.parse import quote
 
 from local.settings import DEV_DEFAULTS
-from wecom_bundle.callback.crypto import MsgCrypto
-from wecom_bundle.callback.xml_parser import build_envelope, build_event_xml
+from wecom_bundle.callback.crypto import MsgCrypto, WeComCryptoError, XmlParseError
+from wecom_bundle.callback.xml_parser import build_envelope, build_event_xml, parse_envelope, parse_event
 
 EVENTS_DIR = Path(__file__).resolve().parent.parent / "events"
+FRESH_EVENTS_DIR = EVENTS_DIR.parent / ".local-data" / "events"
+CALLBACK_PATH = "/callback"
 
 
 def _crypto(env: dict[str, str]) -> MsgCrypto:
@@ -107,13 +112,61 @@ def add_contact_fields(
     }
 
 
-def callback_post_event(env: dict[str, str], fields: dict[str, str | int]) -> dict[str, Any]:
+def callback_post_event(
+    env: dict[str, str], fields: dict[str, str | int], agent_id: str = "1000002"
+) -> dict[str, Any]:
     crypto = _crypto(env)
     encrypted = crypto.encrypt(build_event_xml(fields).encode())
-    body = build_envelope(env["WECOM_CORP_ID"], encrypted, "1000002")
+    body = build_envelope(env["WECOM_CORP_ID"], encrypted, agent_id)
     return http_event(
         "POST", "/callback", signed_callback_query(crypto, encrypted), body, {"content-type": "text/xml"}
     )
+
+
+class ResignError(ValueError):
+    """A callback event that cannot be re-signed: its body is not a WeCom envelope these keys decrypt."""
+
+
+def is_callback_event(event: Any) -> bool:
+    """An API Gateway event for the callback route (the only events that carry a signature)."""
+    return isinstance(event, dict) and event.get("rawPath") == CALLBACK_PATH
+
+
+def resign_callback(event: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
+    """A copy of a callback event signed now with `env`'s Token and EncodingAESKey.
+
+    Why decrypt and encrypt again rather than only sign: the event's CreateTime must be fresh as well (the
+    welcome code's 20 s run from it), and a template made with other keys must fail here, clearly, not as a
+    400 from the callback. A GET (URL verification) keeps its echostr and gets a new signature.
+    """
+    crypto = _crypto(env)
+    method = event.get("requestContext", {}).get("http", {}).get("method", "POST")
+    query = dict(event.get("queryStringParameters") or {})
+    if method == "GET":
+        echostr = query.get("echostr", "")
+        _decrypt_or_refuse(crypto, echostr)
+        fresh = http_event(
+            "GET", CALLBACK_PATH, {**signed_callback_query(crypto, echostr), "echostr": echostr}
+        )
+    else:
+        try:
+            envelope = parse_envelope(str(event.get("body") or "").encode("utf-8"))
+            fields: dict[str, str | int] = dict(parse_event(_decrypt_or_refuse(crypto, envelope.encrypt)))
+        except XmlParseError as exc:
+            raise ResignError(f"the body is not a WeCom callback envelope ({exc})") from None
+        fields["CreateTime"] = int(time.time())
+        fresh = callback_post_event(env, fields, envelope.agent_id)
+    fresh["headers"] = {**(event.get("headers") or {}), **fresh["headers"]}
+    return fresh
+
+
+def _decrypt_or_refuse(crypto: MsgCrypto, encrypted: str) -> bytes:
+    try:
+        return crypto.decrypt(encrypted)
+    except (WeComCryptoError, ValueError):
+        raise ResignError(
+            "the event was not encrypted with WECOM_ENCODING_AES_KEY and WECOM_CORP_ID as set here"
+        ) from None
 
 
 def scheduled_event(name: str) -> dict[str, Any]:
@@ -152,10 +205,11 @@ def samples(env: dict[str, str]) -> dict[str, dict[str, Any]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", type=Path, default=EVENTS_DIR)
+    parser.add_argument("--out", type=Path, default=FRESH_EVENTS_DIR)
     out = parser.parse_args().out
     out.mkdir(parents=True, exist_ok=True)
-    for name, event in samples(dict(DEV_DEFAULTS)).items():
+    keys = {name: os.environ.get(name) or value for name, value in DEV_DEFAULTS.items()}
+    for name, event in samples(keys).items():
         (out / name).write_text(json.dumps(event, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {out / name}")
 

@@ -1,5 +1,9 @@
 """`make invoke FN=<LogicalId> EVENT=<file>`: run one function of template.yaml now and print its result.
 
+A callback event is a template: it is re-signed (new timestamp, nonce, CreateTime, encryption and signature)
+with the stack's Token and EncodingAESKey just before it is sent, because the callback refuses a signature
+older than 5 minutes. The file itself is never rewritten.
+
 Why through HTTP even for a throwaway stack: a running `make run` stack keeps its data (and the developer sees
 the handler's logs in that terminal), and going through `/__local/invoke` in both cases means the result and
 the error reporting are the same either way. Only the result JSON goes to stdout; logs go to stderr.
@@ -18,7 +22,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from local.settings import apply_dev_defaults
+from local.events import is_callback_event, resign_callback
+from local.settings import DEV_DEFAULTS, apply_dev_defaults
 from local.template import load_template
 
 HEALTH_TIMEOUT = 1.0
@@ -42,6 +47,17 @@ def read_event(source: str) -> bytes:
     if raw.strip():
         json.loads(raw)
     return raw
+
+
+def fresh_event(body: bytes, environ: dict[str, str]) -> bytes:
+    """The event to send: a callback event signed now with the keys of `environ` (dev defaults for those
+    unset, as the stack uses), any other event as it is."""
+    if not body.strip():
+        return body
+    event = json.loads(body)
+    if not is_callback_event(event):
+        return body
+    return json.dumps(resign_callback(event, {**DEV_DEFAULTS, **environ}), ensure_ascii=False).encode("utf-8")
 
 
 def running_stack(base_url: str) -> bool:
@@ -85,7 +101,7 @@ def _invoke_ephemeral(function: str, body: bytes) -> tuple[int, Any]:
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
     try:
-        body = read_event(args.event)
+        body = fresh_event(read_event(args.event), dict(os.environ))
     except (OSError, ValueError) as exc:
         print(f"cannot use event {args.event!r}: {exc}", file=sys.stderr)
         return 2

@@ -6,19 +6,23 @@ are and which routes and schedules came out of template.yaml — secrets are sho
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import signal
 import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from types import FrameType
 
 from local.settings import apply_dev_defaults
 from local.stack import StackHandle, start_stack
+from local.template import REPO_ROOT
 
 log = logging.getLogger("local.run")
 
+DEFAULT_DATA_DIR = REPO_ROOT / ".local-data" / "dynamodb"
 SECRET_SETTINGS = ("WECOM_CORP_SECRET", "WECOM_CALLBACK_TOKEN", "WECOM_ENCODING_AES_KEY")
 
 
@@ -57,9 +61,33 @@ def describe(stack: StackHandle) -> str:
         ),
         *_queue_lines(stack),
         f"  Local          GET {stack.api_url}/__local/health   POST {stack.api_url}/__local/invoke/<LogicalId>",
+        *_data_lines(stack),
+        *_simulator_lines(stack),
         "Press Ctrl+C to stop.",
     ]
     return "\n".join(lines)
+
+
+def _data_lines(stack: StackHandle) -> list[str]:
+    """Where the data lives and whether it outlives this run, so a restart forgets nothing by surprise."""
+    if stack.dynamodb_data_dir is not None:
+        return [
+            f"  Data           kept in {stack.dynamodb_data_dir} across restarts"
+            f"   (wipe: make clean-data, or rm -rf {stack.dynamodb_data_dir})"
+        ]
+    if stack.dynamodb_mode == "moto":
+        return [
+            "  Data           in memory, lost on exit   (DYNAMODB=local keeps it in .local-data/dynamodb/)"
+        ]
+    return []
+
+
+def _simulator_lines(stack: StackHandle) -> list[str]:
+    """The simulator's address as a shell line to paste (its port is chosen afresh on every start)."""
+    if stack.simulator is None:
+        return []
+    paste = 'WeCom simulator: paste this into another terminal (or: eval "$(.venv/bin/wecomctl sim env)")'
+    return [paste, f"export SIM={stack.wecom_api_base}"]
 
 
 def _queue_lines(stack: StackHandle) -> list[str]:
@@ -85,6 +113,19 @@ def _on_signal(stop: threading.Event) -> Callable[[int, FrameType | None], None]
     return handler
 
 
+def data_dir() -> Path | None:
+    """DynamoDB Local's files for `make run` (DYNAMODB_DATA_DIR, default .local-data/dynamodb); moto keeps
+    nothing."""
+    if os.environ.get("DYNAMODB") != "local" or os.environ.get("DYNAMODB_ENDPOINT"):
+        return None
+    return Path(os.environ.get("DYNAMODB_DATA_DIR") or DEFAULT_DATA_DIR).absolute()
+
+
+def busy_port_message(port: int) -> str:
+    """What a taken API_PORT says: the port and the setting that moves it (no traceback)."""
+    return f"port {port} is in use (set API_PORT to another port, e.g. API_PORT={port + 1} make run)"
+
+
 def main() -> int:
     configure_logging()
     apply_dev_defaults()
@@ -97,7 +138,13 @@ def main() -> int:
         print("API_PORT must be a port number", file=sys.stderr)
         return 2
     try:
-        stack = start_stack(api_port=port, dynamodb=os.environ["DYNAMODB"])
+        stack = start_stack(api_port=port, dynamodb=os.environ["DYNAMODB"], dynamodb_data_dir=data_dir())
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            log.error("the local stack could not start: %s: %s", type(exc).__name__, exc)
+            return 1
+        print(busy_port_message(port), file=sys.stderr)
+        return 1
     except Exception as exc:
         log.error("the local stack could not start: %s: %s", type(exc).__name__, exc)
         return 1

@@ -76,6 +76,8 @@ class StackHandle:
     # The local.wecom_sim.server handle, or None when WECOM_API_BASE points elsewhere.
     simulator: Any | None = None
     wecom_api_base: str = ""
+    # DynamoDB Local's files when they outlive the stack (`make run DYNAMODB=local`); None: in memory.
+    dynamodb_data_dir: Path | None = None
     # moto for the services other than DynamoDB (SQS): DynamoDB's own server in moto mode.
     aws_services_endpoint: str = ""
     queue_urls: dict[str, str] = field(default_factory=dict)
@@ -113,6 +115,8 @@ class StackHandle:
             },
             "wecom_api_base": self.wecom_api_base,
             "simulator": self.simulator is not None,
+            # Where `wecomctl sim` finds the simulator's control API (None: WECOM_API_BASE is not ours).
+            "simulator_url": self.wecom_api_base if self.simulator is not None else None,
             "scheduler": {
                 "running": bool(self.scheduler and self.scheduler.running),
                 "schedules": [f"{s.function_id}: {s.expression}" for s in self.template.schedules],
@@ -155,12 +159,14 @@ def start_stack(
     wecom_api_base: str | None = None,
     environ: Mapping[str, str] | None = None,
     template: Path | str = DEFAULT_TEMPLATE,
+    dynamodb_data_dir: Path | None = None,
 ) -> StackHandle:
     """Start DynamoDB, the WeCom simulator (unless a WeCom API base is given), the gateway, the scheduler.
 
     `environ` is applied to os.environ for the life of the stack (it wins over everything); unset WeCom and
     AWS settings get the dev defaults; `DYNAMODB_ENDPOINT` in the environment means "use that DynamoDB".
-    `template` exists for tests that run throwaway handlers.
+    `template` exists for tests that run throwaway handlers. `dynamodb_data_dir` keeps DynamoDB Local's data
+    in that folder across starts (mode "local" only; otherwise it is in memory).
     """
     env = EnvironmentChanges()
     for key, value in (environ or {}).items():
@@ -169,7 +175,12 @@ def start_stack(
     env.setdefault("AWS_REGION", env.get("AWS_DEFAULT_REGION") or LOCAL_REGION)
     loaded = load_template(template, region=env["AWS_REGION"])
     stack = StackHandle(
-        template=loaded, runtime=LocalLambdaRuntime(loaded.functions, env["AWS_REGION"]), _env=env
+        template=loaded,
+        runtime=LocalLambdaRuntime(loaded.functions, env["AWS_REGION"]),
+        dynamodb_data_dir=dynamodb_data_dir
+        if dynamodb == "local" and not env.get("DYNAMODB_ENDPOINT")
+        else None,
+        _env=env,
     )
     try:
         _start_parts(stack, env, api_port, dynamodb, wecom_api_base)
@@ -193,7 +204,12 @@ def _start_parts(
         stack.runtime, template.routes, port=api_port, schedules=template.schedules, health_info=stack.health
     )
     try:
-        stack.dynamodb = start_dynamodb(mode, template.tables.values(), endpoint=env.get("DYNAMODB_ENDPOINT"))
+        stack.dynamodb = start_dynamodb(
+            mode,
+            template.tables.values(),
+            endpoint=env.get("DYNAMODB_ENDPOINT"),
+            data_dir=stack.dynamodb_data_dir,
+        )
         stack._stoppers.append(stack.dynamodb.stop)
         env["DYNAMODB_ENDPOINT"] = stack.dynamodb.endpoint
         _start_queues(stack, env, visibility)

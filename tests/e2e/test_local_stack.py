@@ -50,6 +50,7 @@ def test_health_once_everything_is_up(local_stack: StackHandle) -> None:
     assert health["status"] == "ok"
     assert health["dynamodb"]["mode"] == "moto"
     assert health["simulator"] is True
+    assert health["simulator_url"] == local_stack.simulator.url  # where `wecomctl sim` finds it
     assert health["scheduler"]["running"] is True
     assert {"CallbackFunction", "AdminFunction", "ReminderFunction", "ResultSyncFunction"} <= set(
         health["functions"]
@@ -230,6 +231,7 @@ def throwaway_stack(tmp_path: Path) -> Iterator[tuple[StackHandle, Path]]:
 def test_route_round_trip_with_throwaway_handlers(throwaway_stack: tuple[StackHandle, Path]) -> None:
     stack, _ = throwaway_stack
     assert stack.simulator is None  # a WeCom API base was given
+    assert json.loads(http("GET", f"{stack.api_url}/__local/health")[2])["simulator_url"] is None
     status, headers, body = http("GET", f"{stack.api_url}/echo/w%C3%B6rld?x=1&x=2")
     answer = json.loads(body)
     assert status == 200

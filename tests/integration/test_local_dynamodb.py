@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import socket
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -131,3 +132,35 @@ def test_the_stack_runs_on_dynamodb_local(monkeypatch: pytest.MonkeyPatch) -> No
         endpoint = stack.dynamodb_endpoint
     with pytest.raises(TimeoutError):
         wait_until_answers(endpoint, timeout=1)
+
+
+def _put_rule(api_url: str, rule_id: str) -> None:
+    body = json.dumps({"text": {"content": "kept"}, "priority": 1}).encode()
+    request = urllib.request.Request(
+        f"{api_url}/admin/welcome-rules/{rule_id}",
+        data=body,
+        method="PUT",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status in (200, 201)
+
+
+def _rule_ids(api_url: str) -> list[str]:
+    with urllib.request.urlopen(f"{api_url}/admin/welcome-rules", timeout=30) as response:
+        return [rule["rule_id"] for rule in json.loads(response.read())["items"]]
+
+
+def test_a_data_folder_keeps_the_data_across_two_starts(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`make run DYNAMODB=local`: what one run wrote, the next run reads (the tables are not created again)."""
+    for name in ("DYNAMODB_ENDPOINT", "WECOM_API_BASE", "WECOM_SECRET_ID", "TABLE_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    data = tmp_path / "dynamodb"
+    with start_stack(api_port=0, dynamodb="local", dynamodb_data_dir=data) as first:
+        assert first.dynamodb_data_dir == data
+        _put_rule(first.api_url, "kept-rule")
+    assert any(data.iterdir()), "DynamoDB Local wrote its files into the folder"
+    with start_stack(api_port=0, dynamodb="local", dynamodb_data_dir=data) as second:
+        assert _rule_ids(second.api_url) == ["kept-rule"]
