@@ -26,6 +26,7 @@ from wecom_bundle.channels import repo
 from wecom_bundle.channels.service import INTENT_GRACE_MS
 from wecom_bundle.domain_errors import InvalidState
 from wecom_bundle.wecom import contact_ways
+from wecom_bundle.wecom.client import WeComClient
 
 BASE = "/admin/channels"
 MEMBERS = ["zhangsan", "lisi", "wangwu"]
@@ -306,6 +307,46 @@ def test_no_answer_to_add_frees_the_intent_and_the_retry_makes_one_code(
     assert repo.get_channel("expo")["updated_at_ms"] == 0  # type: ignore[index]
     assert _put(call)["status"] == "active"
     assert len(_ways(sim)) == 1
+
+
+class _Impatient(WeComClient):
+    """The container's client with a 1 s read timeout, so a test can outwait it against a slow WeCom."""
+
+    def post(
+        self, path: str, body: dict[str, Any], timeout: Any = None, *, retry_on_token_error: bool = True
+    ) -> dict[str, Any]:
+        return super().post(path, body, (1.0, 1.0), retry_on_token_error=retry_on_token_error)
+
+
+def _wait_for_codes(sim: SimulatorHandle, count: int) -> None:
+    deadline = time.monotonic() + 30
+    while len(_ways(sim)) < count:
+        assert time.monotonic() < deadline, "the simulator's delayed add_contact_way never completed"
+        time.sleep(0.05)
+
+
+def test_a_retry_while_a_slow_add_may_still_complete_adds_no_second_code(
+    call: Any, sim: SimulatorHandle
+) -> None:
+    """WeCom answers add_contact_way after our timeout but makes the code: the retry the 503 asks for must
+    neither add a second code while the first add may still complete, nor lose the one WeCom made."""
+    shared = runtime.wecom_client()
+    impatient = _Impatient(shared.api_base, shared.tokens, shared.session)
+    fault = {"path": "add_contact_way", "delay_ms": 2500}
+    requests.post(f"{sim.url}/__sim/faults", json=fault, timeout=5).raise_for_status()
+    with _service(wecom=lambda: impatient):
+        status, doc = call("PUT", f"{BASE}/expo", _body())
+        assert (status, doc["error"]["code"]) == (503, "wecom_unavailable")
+        assert "may still" in doc["error"]["message"]
+        status, doc = call("PUT", f"{BASE}/expo", _body())  # at once, as an operator would
+    assert (status, doc["error"]["code"]) == (409, "invalid_state"), doc
+    assert "retry in" in doc["error"]["message"]
+    _wait_for_codes(sim, 1)
+    later = int(time.time() * 1000) + INTENT_GRACE_MS
+    with _service(clock_ms=lambda: later):
+        adopted = _put(call)
+    assert len(_calls(sim, "add")) == 1 and list(_ways(sim)) == [adopted["config_id"]]
+    assert adopted["status"] == "active"
 
 
 # ------------------------------------------------------------------------------------------------ update
