@@ -23,6 +23,7 @@ from local.wecom_sim.server import SimulatorHandle
 from tests.support import Overriding, call_json, function_under_test, race, table_snapshot
 from wecom_bundle import runtime
 from wecom_bundle.channels import repo
+from wecom_bundle.channels.reconcile import ChannelReconciler
 from wecom_bundle.channels.service import INTENT_GRACE_MS
 from wecom_bundle.domain_errors import InvalidState
 from wecom_bundle.wecom import contact_ways
@@ -349,6 +350,30 @@ def test_a_retry_while_a_slow_add_may_still_complete_adds_no_second_code(
     assert adopted["status"] == "active"
 
 
+def test_reconcile_settles_two_codes_an_intent_got_by_keeping_the_smallest_config_id(
+    call: Any, sim: SimulatorHandle
+) -> None:
+    """An intent past its grace period with two codes of its state (a slow add that completed, and a
+    retry's): the smallest config id is adopted, the other deleted in WeCom; while the intent is in flight
+    nothing is touched."""
+    first = _crashed_intent(sim, "expo", age_ms=0)
+    second = contact_ways.add(runtime.wecom_client(), {"type": 1, "state": "expo", "user": ["zhangsan"]})
+    kept, other = sorted([first, second["config_id"]])
+    in_flight = call("POST", f"{BASE}/reconcile", {"repair": True})[1]
+    assert in_flight["duplicates"] == [] and in_flight["unknown_in_store"] == []
+    assert len(_ways(sim)) == 2 and len(_calls(sim, "del")) == 0
+    later = int(time.time() * 1000) + INTENT_GRACE_MS
+    reconciler = ChannelReconciler(repo=repo, wecom=runtime.wecom_client, clock_ms=lambda: later)
+    report = reconciler.reconcile({"repair": True})
+    assert report["duplicates"] == [
+        {"channel_id": "expo", "config_id": other, "kept": kept, "repaired": True}
+    ]
+    assert [(p["config_id"], p.get("repaired")) for p in report["pending"]] == [(kept, True)]
+    stored = repo.get_channel("expo")
+    assert stored is not None and (stored["status"], stored["config_id"]) == ("active", kept)
+    assert list(_ways(sim)) == [kept] and len(_calls(sim, "del")) == 1
+
+
 # ------------------------------------------------------------------------------------------------ update
 def test_a_later_put_sends_only_what_changed_in_wecoms_fields(call: Any, sim: SimulatorHandle) -> None:
     created = _put(call, members=["zhangsan", "lisi"], remark="r1")
@@ -418,7 +443,9 @@ def test_reconcile_reports_drift_and_repairs_the_store(call: Any, sim: Simulator
     contact_ways.update(client, changed["config_id"], {"remark": "edited elsewhere"})
     walkin = contact_ways.add(client, {"type": 1, "state": "walkin", "user": ["lisi"]})
     contact_ways.add(client, {"type": 1, "state": "not a channel!", "user": ["lisi"]})
-    contact_ways.add(client, {"type": 1, "state": "kept", "user": ["lisi"]})  # a second code for "kept"
+    second = contact_ways.add(
+        client, {"type": 1, "state": "kept", "user": ["lisi"]}
+    )  # a second code for "kept"
 
     report = call("POST", f"{BASE}/reconcile")[1]
     assert report["repair"] is False and report["in_sync"] is False
@@ -431,7 +458,10 @@ def test_reconcile_reports_drift_and_repairs_the_store(call: Any, sim: Simulator
         }
     ]
     unknown = {u["state"]: u["importable"] for u in report["unknown_in_store"]}
-    assert unknown == {"walkin": True, "not a channel!": False, "kept": False}
+    assert unknown == {"walkin": True, "not a channel!": False}
+    assert report["duplicates"] == [
+        {"channel_id": "kept", "config_id": second["config_id"], "kept": kept["config_id"]}
+    ]
     assert report["checked"] == {"wecom": 5, "channels": 3}
     assert repo.get_channel("walkin") is None  # a report changes nothing
 
@@ -446,8 +476,10 @@ def test_reconcile_reports_drift_and_repairs_the_store(call: Any, sim: Simulator
     )
     assert repo.get_channel("gone")["status"] == "gone"  # type: ignore[index]
     assert repo.get_channel("kept")["config_id"] == kept["config_id"]  # type: ignore[index]
+    assert [d.get("repaired") for d in repaired["duplicates"]] == [True]
+    assert second["config_id"] not in _ways(sim) and kept["config_id"] in _ways(sim)  # deleted in WeCom
     after = call("POST", f"{BASE}/reconcile")[1]
-    assert after["gone_in_wecom"] == [] and len(after["unknown_in_store"]) == 2
+    assert after["gone_in_wecom"] == [] and after["duplicates"] == [] and len(after["unknown_in_store"]) == 1
 
     status, recreated = call("PUT", f"{BASE}/gone", _body())  # a gone channel gets a new code
     assert status == 201 and recreated["config_id"] not in (None, gone["config_id"])

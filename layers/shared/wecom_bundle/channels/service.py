@@ -357,9 +357,10 @@ def sent_unanswered(exc: TransportError) -> bool:
 
 def find_by_state(client: WeComClient, state: str, since: int, until: int) -> dict[str, Any] | None:
     """The contact way WeCom holds with ``state``, created in [since, until] (epoch seconds, with a margin
-    for clocks), or None. Every listed code is read with ``get`` (the list answers ids only)."""
+    for clocks), or None. Every listed code is read with ``get`` (the list answers ids only); of several
+    with that state, the smallest config id, the one reconcile keeps too."""
     ids = contact_ways.list_config_ids(client, since - SEARCH_MARGIN_S, until + SEARCH_MARGIN_S)
-    for config_id in ids:
+    for config_id in sorted(ids):
         way = contact_ways.get(client, config_id)
         if way.get("state") == state:
             return way
