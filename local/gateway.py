@@ -176,6 +176,14 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_GET
 
+    def __getattr__(self, name: str) -> Callable[[], None]:
+        """Every other method (``TRACE``, ``PROPFIND``, ``FOO``) is served like the rest: API Gateway answers
+        an unmatched route or method with its JSON 404, where the stdlib would send a 501 HTML page for a
+        method without a ``do_`` handler."""
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
+
     def _serve(self) -> None:
         started = time.monotonic()
         try:

@@ -232,6 +232,9 @@ def _report(doc: dict[str, Any]) -> str:
         *({"kind": "pending", "name": p.get("channel_id"), "config_id": p.get("config_id"),
            "detail": "in flight" if p.get("in_flight") else "", "repaired": p.get("repaired")}
           for p in doc.get("pending", [])),
+        *({"kind": "duplicate", "name": d.get("channel_id"), "config_id": d.get("config_id"),
+           "detail": f"kept {d.get('kept')}" + (f": {d['reason']}" if d.get("reason") else ""),
+           "repaired": d.get("repaired")} for d in doc.get("duplicates", [])),
     ]  # fmt: skip
     for row in rows:
         row["repaired"] = "" if row["repaired"] is None else ("yes" if row["repaired"] else "NO")

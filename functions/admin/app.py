@@ -14,8 +14,8 @@ import functools
 import json
 from typing import Any
 
-from admin_api import errors
-from admin_api.body import CheckedBodyValidation
+from admin_api import errors, powertools_seams
+from admin_api.body import checked_json
 from admin_api.document import generate
 from admin_api.models.responses import Health, OpenApiDocument
 from admin_api.routes import campaigns, channels, customers, group_templates, welcome
@@ -29,11 +29,9 @@ from wecom_bundle.domain_errors import DomainError
 
 logger = Logger()
 app = APIGatewayHttpResolver(enable_validation=True)
-# Powertools' request validation, reading the body through the checks every body gets (admin_api.body).
-# Powertools builds its own only when the resolver has none (``hasattr`` in ``_build_middleware_stack``), and
-# runs it before any user middleware, so this is the one place a body can be checked before a model sees it.
-# A private seam of a pinned version: tests/unit/admin/test_hostile_inputs.py fails if an upgrade bypasses it.
-app._request_validation_middleware = CheckedBodyValidation()
+# Request validation with every body checked (admin_api.body) and path ids decoded: the one private seam,
+# kept and checked in admin_api.powertools_seams.
+powertools_seams.install(app, checked_json)
 for domain in (welcome, campaigns, group_templates, customers, channels):
     app.include_router(domain.router)
 

@@ -29,6 +29,7 @@ STATUS_AND_CODE: dict[type[de.DomainError], tuple[int, str]] = {
     de.WeComUnavailable: (503, "wecom_unavailable"),
     de.WeComBusy: (503, "wecom_busy"),
     de.MediaUploadFailed: (503, "media_unavailable"),
+    de.OverTimeBudget: (503, "over_time_budget"),
 }
 
 

@@ -208,6 +208,17 @@ def test_welcomes_filters_and_pages(cli: Cli) -> None:
     assert limit.err.startswith("error: invalid_request (HTTP 400): limit: ")
 
 
+@pytest.mark.parametrize("external_userid", ["wm/p3slash", "顾客" * 10])
+def test_customers_show_finds_an_id_that_needs_quoting(cli: Cli, external_userid: str) -> None:
+    """The CLI quotes the id into one path segment; the admin API decodes it (60 bytes of CJK fit 128)."""
+    assert cli("rules", "put", "default", "--text", "Hi %NICKNAME%").code == 0
+    _add_contact(cli.stack, "cli-zhangsan", external_userid, "cli-quoted")
+    shown = cli("--json", "customers", "show", external_userid)
+    assert (shown.code, shown.err) == (0, "")
+    assert shown.json()["external_userid"] == external_userid
+    assert [w["state"] for w in shown.json()["welcomes"]] == ["cli-quoted"]
+
+
 # -------------------------------------------------------------------------------------------- campaigns
 @pytest.fixture
 def campaigns(cli: Cli) -> Cli:

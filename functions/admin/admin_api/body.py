@@ -8,11 +8,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
-from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
-    OpenAPIRequestValidationMiddleware,
-)
-
 from wecom_bundle import apigw
 from wecom_bundle.validation import MAX_JSON_DEPTH, ValidationError, check_json
 
@@ -48,15 +43,3 @@ def checked_json(event: dict[str, Any]) -> Any:
     except ValueError as exc:
         raise ValidationError("body", "is not valid JSON") from exc
     return check_json(doc)
-
-
-class CheckedBodyValidation(OpenAPIRequestValidationMiddleware):
-    """Powertools' request validation, reading the body through ``checked_json`` (whatever the
-    content-type, as this API always has) instead of its own unchecked ``json_body``."""
-
-    def _get_body(self, app: BaseRouter) -> Any:
-        doc = checked_json(app.current_event.raw_event)
-        # Every admin body is an object; Powertools would take a list's first item for it.
-        if doc is not None and not isinstance(doc, dict):
-            raise ValidationError("body", "must be a JSON object")
-        return doc

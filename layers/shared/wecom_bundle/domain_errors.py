@@ -115,6 +115,18 @@ class TooSoon(DomainError):
         return {"next_allowed_at": self.next_allowed_at}
 
 
+class OverTimeBudget(DomainError):
+    """The request could not finish within its time budget (``budget_s``), so it stopped and changed
+    nothing, rather than outlasting the gateway's own timeout."""
+
+    def __init__(self, message: str, budget_s: float) -> None:
+        super().__init__(message)
+        self.budget_s = budget_s
+
+    def details(self) -> dict[str, Any]:
+        return {"budget_s": self.budget_s}
+
+
 class NotOwned(DomainError):
     """WeCom lets only the app that created an entity change it, and this app did not."""
 

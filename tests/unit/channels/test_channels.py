@@ -23,9 +23,11 @@ from local.wecom_sim.server import SimulatorHandle
 from tests.support import Overriding, call_json, function_under_test, race, table_snapshot
 from wecom_bundle import runtime
 from wecom_bundle.channels import repo
+from wecom_bundle.channels.reconcile import ChannelReconciler
 from wecom_bundle.channels.service import INTENT_GRACE_MS
 from wecom_bundle.domain_errors import InvalidState
 from wecom_bundle.wecom import contact_ways
+from wecom_bundle.wecom.client import WeComClient
 
 BASE = "/admin/channels"
 MEMBERS = ["zhangsan", "lisi", "wangwu"]
@@ -308,6 +310,70 @@ def test_no_answer_to_add_frees_the_intent_and_the_retry_makes_one_code(
     assert len(_ways(sim)) == 1
 
 
+class _Impatient(WeComClient):
+    """The container's client with a 1 s read timeout, so a test can outwait it against a slow WeCom."""
+
+    def post(
+        self, path: str, body: dict[str, Any], timeout: Any = None, *, retry_on_token_error: bool = True
+    ) -> dict[str, Any]:
+        return super().post(path, body, (1.0, 1.0), retry_on_token_error=retry_on_token_error)
+
+
+def _wait_for_codes(sim: SimulatorHandle, count: int) -> None:
+    deadline = time.monotonic() + 30
+    while len(_ways(sim)) < count:
+        assert time.monotonic() < deadline, "the simulator's delayed add_contact_way never completed"
+        time.sleep(0.05)
+
+
+def test_a_retry_while_a_slow_add_may_still_complete_adds_no_second_code(
+    call: Any, sim: SimulatorHandle
+) -> None:
+    """WeCom answers add_contact_way after our timeout but makes the code: the retry the 503 asks for must
+    neither add a second code while the first add may still complete, nor lose the one WeCom made."""
+    shared = runtime.wecom_client()
+    impatient = _Impatient(shared.api_base, shared.tokens, shared.session)
+    fault = {"path": "add_contact_way", "delay_ms": 2500}
+    requests.post(f"{sim.url}/__sim/faults", json=fault, timeout=5).raise_for_status()
+    with _service(wecom=lambda: impatient):
+        status, doc = call("PUT", f"{BASE}/expo", _body())
+        assert (status, doc["error"]["code"]) == (503, "wecom_unavailable")
+        assert "may still" in doc["error"]["message"]
+        status, doc = call("PUT", f"{BASE}/expo", _body())  # at once, as an operator would
+    assert (status, doc["error"]["code"]) == (409, "invalid_state"), doc
+    assert "retry in" in doc["error"]["message"]
+    _wait_for_codes(sim, 1)
+    later = int(time.time() * 1000) + INTENT_GRACE_MS
+    with _service(clock_ms=lambda: later):
+        adopted = _put(call)
+    assert len(_calls(sim, "add")) == 1 and list(_ways(sim)) == [adopted["config_id"]]
+    assert adopted["status"] == "active"
+
+
+def test_reconcile_settles_two_codes_an_intent_got_by_keeping_the_smallest_config_id(
+    call: Any, sim: SimulatorHandle
+) -> None:
+    """An intent past its grace period with two codes of its state (a slow add that completed, and a
+    retry's): the smallest config id is adopted, the other deleted in WeCom; while the intent is in flight
+    nothing is touched."""
+    first = _crashed_intent(sim, "expo", age_ms=0)
+    second = contact_ways.add(runtime.wecom_client(), {"type": 1, "state": "expo", "user": ["zhangsan"]})
+    kept, other = sorted([first, second["config_id"]])
+    in_flight = call("POST", f"{BASE}/reconcile", {"repair": True})[1]
+    assert in_flight["duplicates"] == [] and in_flight["unknown_in_store"] == []
+    assert len(_ways(sim)) == 2 and len(_calls(sim, "del")) == 0
+    later = int(time.time() * 1000) + INTENT_GRACE_MS
+    reconciler = ChannelReconciler(repo=repo, wecom=runtime.wecom_client, clock_ms=lambda: later)
+    report = reconciler.reconcile({"repair": True})
+    assert report["duplicates"] == [
+        {"channel_id": "expo", "config_id": other, "kept": kept, "repaired": True}
+    ]
+    assert [(p["config_id"], p.get("repaired")) for p in report["pending"]] == [(kept, True)]
+    stored = repo.get_channel("expo")
+    assert stored is not None and (stored["status"], stored["config_id"]) == ("active", kept)
+    assert list(_ways(sim)) == [kept] and len(_calls(sim, "del")) == 1
+
+
 # ------------------------------------------------------------------------------------------------ update
 def test_a_later_put_sends_only_what_changed_in_wecoms_fields(call: Any, sim: SimulatorHandle) -> None:
     created = _put(call, members=["zhangsan", "lisi"], remark="r1")
@@ -377,7 +443,9 @@ def test_reconcile_reports_drift_and_repairs_the_store(call: Any, sim: Simulator
     contact_ways.update(client, changed["config_id"], {"remark": "edited elsewhere"})
     walkin = contact_ways.add(client, {"type": 1, "state": "walkin", "user": ["lisi"]})
     contact_ways.add(client, {"type": 1, "state": "not a channel!", "user": ["lisi"]})
-    contact_ways.add(client, {"type": 1, "state": "kept", "user": ["lisi"]})  # a second code for "kept"
+    second = contact_ways.add(
+        client, {"type": 1, "state": "kept", "user": ["lisi"]}
+    )  # a second code for "kept"
 
     report = call("POST", f"{BASE}/reconcile")[1]
     assert report["repair"] is False and report["in_sync"] is False
@@ -390,7 +458,10 @@ def test_reconcile_reports_drift_and_repairs_the_store(call: Any, sim: Simulator
         }
     ]
     unknown = {u["state"]: u["importable"] for u in report["unknown_in_store"]}
-    assert unknown == {"walkin": True, "not a channel!": False, "kept": False}
+    assert unknown == {"walkin": True, "not a channel!": False}
+    assert report["duplicates"] == [
+        {"channel_id": "kept", "config_id": second["config_id"], "kept": kept["config_id"]}
+    ]
     assert report["checked"] == {"wecom": 5, "channels": 3}
     assert repo.get_channel("walkin") is None  # a report changes nothing
 
@@ -405,8 +476,10 @@ def test_reconcile_reports_drift_and_repairs_the_store(call: Any, sim: Simulator
     )
     assert repo.get_channel("gone")["status"] == "gone"  # type: ignore[index]
     assert repo.get_channel("kept")["config_id"] == kept["config_id"]  # type: ignore[index]
+    assert [d.get("repaired") for d in repaired["duplicates"]] == [True]
+    assert second["config_id"] not in _ways(sim) and kept["config_id"] in _ways(sim)  # deleted in WeCom
     after = call("POST", f"{BASE}/reconcile")[1]
-    assert after["gone_in_wecom"] == [] and len(after["unknown_in_store"]) == 2
+    assert after["gone_in_wecom"] == [] and after["duplicates"] == [] and len(after["unknown_in_store"]) == 1
 
     status, recreated = call("PUT", f"{BASE}/gone", _body())  # a gone channel gets a new code
     assert status == 201 and recreated["config_id"] not in (None, gone["config_id"])

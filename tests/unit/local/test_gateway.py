@@ -355,6 +355,16 @@ def test_unknown_route_and_wrong_method_are_404(gateway: LocalGateway) -> None:
         assert (status, json.loads(body)) == (404, {"message": "Not Found"})
 
 
+@pytest.mark.parametrize("method", ["TRACE", "PROPFIND", "FOO", "CONNECT", "MKCOL"])
+@pytest.mark.parametrize("path", ["/echo/1", "/echo", "/nowhere", "/__local/health"])
+def test_any_other_method_is_the_gateways_json_404(gateway: LocalGateway, method: str, path: str) -> None:
+    """API Gateway answers an unmatched route or method with 404 {"message": "Not Found"}; the stdlib server
+    would answer 501 with an HTML page for a method it has no ``do_`` handler for."""
+    status, headers, body = call(gateway, method, path)
+    assert (status, json.loads(body)) == (404, {"message": "Not Found"})
+    assert headers["Content-Type"].startswith("application/json")
+
+
 def test_handler_exception_is_500_and_logged_without_the_body(
     gateway: LocalGateway, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -104,7 +104,7 @@ def error_responses(*statuses: int) -> dict[int, OpenAPIResponse]:
         404: "no such resource",
         409: "conflict with the current state",
         429: "too soon (WeCom's reminder cap)",
-        503: "WeCom unavailable or busy; retry later",
+        503: "WeCom unavailable or busy, or over the time budget (over_time_budget); retry later",
     }
     return {
         status: OpenAPIResponse(description=what[status], content={"application/json": {"model": ErrorBody}})

@@ -64,7 +64,7 @@ def create_campaign(body: Annotated[CampaignBody, Body()], idempotency_key: Idem
     "/admin/campaigns/preview",
     responses={
         200: success("what a create with this body would do (nothing sent, nothing stored)", CampaignPreview),
-        **error_responses(400),
+        **error_responses(400, 503),
     },
 )
 def preview_campaign(body: Annotated[CampaignBody, Body()], idempotency_key: IdempotencyKey = None):

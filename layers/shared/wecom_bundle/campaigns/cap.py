@@ -34,6 +34,11 @@ class CapCheck(Protocol):
         """The id of the period containing ``now`` (e.g. ``2026-02``, ``2026-W01``, ``2026-12-05``)."""
         ...
 
+    def within(self, deadline: float) -> CapCheck:
+        """The same cap, whose reads stop at ``deadline`` (``time.monotonic``) with
+        ``dynamo.table.DeadlinePassed``: a request with a time budget (preview) asks through it."""
+        ...
+
     def capped(self, external_userids: Sequence[str], now: int) -> list[str]:
         """The ids capped in the current period, in input order, each once."""
         ...

@@ -19,6 +19,10 @@ CALL_TIMEOUT = (3.05, 10.0)
 CALL_ATTEMPTS = 3
 BACKOFF_S = (0.5, 1.5, 3.0)
 DUE_BATCH = 25
+# A preview's reads stop after this long: API Gateway answers 503 on its own after 29 s (its integration
+# timeout), so a preview that cannot finish says so itself, with time to spare for reading the request
+# (a 100 000-id body takes seconds to parse and validate on a busy machine) and for the answer.
+PREVIEW_BUDGET_S = 15.0
 
 
 class Unavailable(Exception):

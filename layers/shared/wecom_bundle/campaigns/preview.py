@@ -14,10 +14,14 @@ counters are per customer), the counts are null and ``warnings`` says why.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from wecom_bundle.campaigns import cap, create
 from wecom_bundle.campaigns.deps import CampaignDeps
+from wecom_bundle.campaigns.limits import PREVIEW_BUDGET_S
+from wecom_bundle.domain_errors import OverTimeBudget
+from wecom_bundle.dynamo.table import DeadlinePassed
 
 WECOM_CHOOSES = (
     "WeCom chooses the customers of a sender or tag_filter audience when the task is created: "
@@ -28,11 +32,28 @@ GROUPS_UNCOUNTED = (
 )
 
 
-def preview_campaign(deps: CampaignDeps, body: Any, *, now: int | None = None) -> dict[str, Any]:
-    """The preview of a create body (see the module docstring); raises exactly the create's 400s."""
+def preview_campaign(
+    deps: CampaignDeps, body: Any, *, now: int | None = None, budget_s: float | None = None
+) -> dict[str, Any]:
+    """The preview of a create body (see the module docstring); raises exactly the create's 400s, and
+    ``OverTimeBudget`` when its counter reads cannot finish within ``budget_s`` (``PREVIEW_BUDGET_S``)."""
+    started = time.monotonic()
+    budget_s = PREVIEW_BUDGET_S if budget_s is None else budget_s
     now = deps.now() if now is None else now
     spec = create.validated_spec(deps, body, now)
-    caps = deps.cap()
+    try:
+        return _preview(deps, deps.cap().within(started + budget_s), spec, now)
+    except DeadlinePassed as exc:
+        size = len(spec["external_userid"] or ())
+        raise OverTimeBudget(
+            f"the preview of {size} customers could not read their cap counters within its {budget_s:g} s "
+            "budget (the API answers within 29 s): preview a smaller audience, or try again when the table "
+            "is less busy",
+            budget_s,
+        ) from exc
+
+
+def _preview(deps: CampaignDeps, caps: cap.CapCheck, spec: dict[str, Any], now: int) -> dict[str, Any]:
     cap.check_send_at(caps, spec, now)
     quota: dict[str, Any] = {
         "rule": caps.rule,

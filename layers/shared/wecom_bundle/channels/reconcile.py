@@ -9,7 +9,11 @@ tools (or by us, with the answer lost), so operators need to see, in one report:
 - ``differs``: members, skip_verify, remark or state differ between the channel and WeCom's code (PUT the
   channel to make WeCom follow it);
 - ``pending``: intents that never became a code, with the code WeCom holds for their state if any (repair
-  adopts it, once the intent is older than the grace period of an add in flight).
+  adopts it, once the intent is older than the grace period of an add in flight);
+- ``duplicates``: a second code with a channel's state (an add that completed after its answer was given up
+  on, or another tool). One is kept, deterministically: the code the channel records, else (an intent past
+  its grace period) the smallest config id, which the intent then adopts; repair deletes each other one in
+  WeCom with ``del_contact_way`` (it can never be imported: the channel id is taken).
 WeCom's list answers only ids of codes created since 2021-07-10, in time windows; every code is read with
 ``get_contact_way``, and every channel's own code is read too (a code the list misses is still checked).
 
@@ -63,7 +67,10 @@ class ChannelReconciler:
         by_config = {c["config_id"]: c for c in channels if c.get("config_id")}
         by_id = {c["channel_id"]: c for c in channels}
         pending = [c for c in channels if c["status"] == PENDING and not c.get("config_id")]
+        twins = _duplicates(channels, held, now)
+        extra = {config_id for entry in twins.values() for config_id in entry[1]}
         by_state = {way.get("state"): way for way in held.ways.values() if way.get("state")}
+        by_state |= {state: held.ways[kept] for state, (kept, _) in twins.items()}
         report: dict[str, Any] = {
             "repair": repair,
             "checked": {"wecom": len(held.ways), "channels": len(channels)},
@@ -71,11 +78,12 @@ class ChannelReconciler:
             "gone_in_wecom": [],
             "differs": [],
             "pending": [],
+            "duplicates": [],
             "unchecked": held.unchecked,
         }
         claimed = {c["channel_id"] for c in pending}
         for config_id, way in sorted(held.ways.items()):
-            if config_id in by_config or way.get("state") in claimed:
+            if config_id in by_config or config_id in extra or way.get("state") in claimed:
                 continue
             report["unknown_in_store"].append(self._unknown(way, by_id, repair, now))
         for channel in channels:
@@ -88,10 +96,13 @@ class ChannelReconciler:
                     report["differs"].append(
                         {"channel_id": channel["channel_id"], "config_id": code, "fields": fields}
                     )
+        for state, (kept, others) in sorted(twins.items()):
+            report["duplicates"] += [self._duplicate(state, kept, other, repair) for other in others]
         for intent in pending:
             report["pending"].append(self._pending(intent, by_state.get(intent["channel_id"]), repair, now))
         report["in_sync"] = not any(
-            report[key] for key in ("unknown_in_store", "gone_in_wecom", "differs", "pending", "unchecked")
+            report[key]
+            for key in ("unknown_in_store", "gone_in_wecom", "differs", "pending", "duplicates", "unchecked")
         )
         return report
 
@@ -149,6 +160,20 @@ class ChannelReconciler:
             entry["repaired"] = bool(ok and written)
         return entry
 
+    def _duplicate(self, channel_id: str, kept: str, other: str, repair: bool) -> dict[str, Any]:
+        """One code beside the one a channel keeps; repair deletes it in WeCom (gone already: done)."""
+        entry: dict[str, Any] = {"channel_id": channel_id, "config_id": other, "kept": kept}
+        if not repair:
+            return entry
+        try:
+            contact_ways.delete(self.wecom(), other)
+        except WeComError as exc:
+            if exc.errcode != Errcode.CONTACT_WAY_INVALID_CONFIG_ID:
+                return entry | {"repaired": False, "reason": f"WeCom refused: {exc.errmsg}"}
+        except TransportError as exc:
+            return entry | {"repaired": False, "reason": f"WeCom did not answer ({exc.reason})"}
+        return entry | {"repaired": True}
+
     def _pending(
         self, intent: dict[str, Any], way: dict[str, Any] | None, repair: bool, now: int
     ) -> dict[str, Any]:
@@ -182,6 +207,28 @@ class ChannelReconciler:
             record["remark"] = held["remark"]
         ok, written = stored(lambda: self.repo.activate_channel(record), "adopt")
         return bool(ok and written)
+
+
+def _duplicates(channels: list[dict[str, Any]], held: Holdings, now: int) -> dict[str, tuple[str, list[str]]]:
+    """For each channel WeCom holds several codes with the state of: (the code kept, the others). Only
+    where the keeper is certain: the channel's own code, or an intent past its grace period (the
+    smallest config id); an intent in flight may still adopt any of them, a gone channel none."""
+    codes: dict[str, list[str]] = {}
+    for config_id, way in sorted(held.ways.items()):
+        codes.setdefault(str(way.get("state") or ""), []).append(config_id)
+    twins = {}
+    for channel in channels:
+        same = codes.get(channel["channel_id"], [])
+        if len(same) < 2:
+            continue
+        if channel["status"] == ACTIVE and channel.get("config_id") in same:
+            kept = str(channel["config_id"])
+        elif channel["status"] == PENDING and now - int(channel.get("updated_at_ms") or 0) >= INTENT_GRACE_MS:
+            kept = same[0]
+        else:
+            continue
+        twins[channel["channel_id"]] = (kept, [c for c in same if c != kept])
+    return twins
 
 
 def _wecom_doc(way: dict[str, Any]) -> dict[str, Any]:

@@ -56,11 +56,24 @@ def claim_channel_intent(channel_id: str, seen_updated_at_ms: int, now_ms: int) 
 
 
 def release_channel_intent(channel_id: str, mine_updated_at_ms: int) -> None:
-    """WeCom gave no answer to ``add``: mark the intent free at once (``updated_at_ms`` 0), so the next PUT or
-    reconcile looks for the code WeCom may hold instead of waiting out the grace period."""
+    """``add`` was never sent or was answered with an HTTP error: mark the intent free at once
+    (``updated_at_ms`` 0), so the next PUT or reconcile looks for the code WeCom may hold instead of waiting
+    out the grace period."""
     update(
         encode_item(channel_key(channel_id)),
         {"updated_at_ms": 0},
+        condition="#st = :pending AND updated_at_ms = :mine AND attribute_not_exists(config_id)",
+        names={"#st": "status"},
+        values={"pending": PENDING, "mine": mine_updated_at_ms},
+    )
+
+
+def hold_channel_intent(channel_id: str, mine_updated_at_ms: int, now_ms: int) -> None:
+    """WeCom may still answer ``add``: the intent's lease starts again at ``now_ms`` (only while it is still
+    the one this caller sent), so no other PUT adds a second code meanwhile."""
+    update(
+        encode_item(channel_key(channel_id)),
+        {"updated_at_ms": now_ms},
         condition="#st = :pending AND updated_at_ms = :mine AND attribute_not_exists(config_id)",
         names={"#st": "status"},
         values={"pending": PENDING, "mine": mine_updated_at_ms},
@@ -142,6 +155,7 @@ class ChannelRepo(Protocol):
     def put_channel_intent(self, intent: dict[str, Any]) -> bool: ...
     def claim_channel_intent(self, channel_id: str, seen_updated_at_ms: int, now_ms: int) -> bool: ...
     def release_channel_intent(self, channel_id: str, mine_updated_at_ms: int) -> None: ...
+    def hold_channel_intent(self, channel_id: str, mine_updated_at_ms: int, now_ms: int) -> None: ...
     def drop_channel_intent(self, channel_id: str) -> None: ...
     def activate_channel(self, record: dict[str, Any]) -> bool: ...
     def replace_channel(self, record: dict[str, Any], seen_updated_at_ms: int) -> bool: ...

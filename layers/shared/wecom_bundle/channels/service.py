@@ -46,7 +46,12 @@ from wecom_bundle.wecom.errors import TransportError, WeComError
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
-INTENT_GRACE_MS = 30_000  # an intent younger than this may still be waiting for WeCom's answer to add
+# The intent's lease: how long an ``add_contact_way`` sent may still complete in WeCom, whether or not we
+# waited for its answer. Our read timeout (10 s) bounds only our wait; WeCom may answer later and still make
+# the code (answers after 14 s are seen). No WeCom page bounds its answer time: 60 s is six times our timeout
+# and the same lease the group-template intents use; a code that still appears after it is found by the
+# next search or settled by reconcile (a second code with one state: the channel's kept, the other deleted).
+INTENT_GRACE_MS = 60_000
 SEARCH_MARGIN_S = 120  # a code is looked for from this long before its intent (clocks differ)
 WECOM_FIELDS = ("members", "skip_verify", "remark")  # what update_contact_way changes (state never changes)
 NOT_STORED = (
@@ -181,15 +186,26 @@ class ChannelService:
             stored(lambda: self.repo.drop_channel_intent(intent["channel_id"]), "end intent")
             raise refusal(exc) from exc
         except TransportError as exc:
-            stored(
-                lambda: self.repo.release_channel_intent(intent["channel_id"], intent["updated_at_ms"]),
-                "free intent",
-            )
-            raise WeComUnavailable(
-                f"WeCom did not answer ({exc.reason}): the code may have been created; PUT the channel "
-                "again, it finds and keeps that code",
-            ) from exc
+            raise self._unanswered(intent, exc) from exc
         return self._activate(intent, answer)
+
+    def _unanswered(self, intent: dict[str, Any], exc: TransportError) -> WeComUnavailable:
+        """``add`` got no answer. Unsent (the token call failed, no connection) or answered with an HTTP
+        error: nothing can still complete, the intent is freed for the next PUT at once. Otherwise WeCom may
+        still make the code: the intent keeps its lease (from now), so no retry adds a second code before
+        a search by state can find the first."""
+        channel_id = intent["channel_id"]
+        if not sent_unanswered(exc):
+            stored(
+                lambda: self.repo.release_channel_intent(channel_id, intent["updated_at_ms"]), "free intent"
+            )
+            return WeComUnavailable(f"WeCom did not answer ({exc.reason}); PUT the channel again")
+        now = self.clock_ms()
+        stored(lambda: self.repo.hold_channel_intent(channel_id, intent["updated_at_ms"], now), "hold intent")
+        return WeComUnavailable(
+            f"WeCom did not answer in time ({exc.reason}) and may still create the code: PUT the channel "
+            f"again in {INTENT_GRACE_MS // 1000} s, it then finds and keeps that code",
+        )
 
     def _activate(self, intent: dict[str, Any], answer: dict[str, str]) -> dict[str, Any]:
         """Record the code WeCom answered on the intent (status active)."""
@@ -332,11 +348,19 @@ def _code_of(way: dict[str, Any]) -> dict[str, str]:
     return {"config_id": str(way["config_id"]), "qr_code": str(way.get("qr_code") or "")}
 
 
+def sent_unanswered(exc: TransportError) -> bool:
+    """Whether a failed ``add_contact_way`` may still complete in WeCom: the request may have reached it
+    (not the token call, not a failed connect) and no HTTP answer closed it."""
+    reached = exc.path.endswith("add_contact_way") and exc.reason != "ConnectTimeout"
+    return reached and exc.status is None
+
+
 def find_by_state(client: WeComClient, state: str, since: int, until: int) -> dict[str, Any] | None:
     """The contact way WeCom holds with ``state``, created in [since, until] (epoch seconds, with a margin
-    for clocks), or None. Every listed code is read with ``get`` (the list answers ids only)."""
+    for clocks), or None. Every listed code is read with ``get`` (the list answers ids only); of several
+    with that state, the smallest config id, the one reconcile keeps too."""
     ids = contact_ways.list_config_ids(client, since - SEARCH_MARGIN_S, until + SEARCH_MARGIN_S)
-    for config_id in ids:
+    for config_id in sorted(ids):
         way = contact_ways.get(client, config_id)
         if way.get("state") == state:
             return way

@@ -11,7 +11,7 @@ was sent but not yet synced, is not counted (``pending`` says how many are waiti
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,12 +39,14 @@ class QuotaReader:
     """The cap as configured (``rule``, periods in time zone ``tz``) on the customers' repository.
 
     ``pending_window_s``: how far back a task may have been created and still be synced (the result sync's
-    ``SYNC_DAILY_UNTIL_DAYS``); only the pending items of those months are read."""
+    ``SYNC_DAILY_UNTIL_DAYS``); only the pending items of those months are read. ``deadline``
+    (``time.monotonic``): reads stop there with ``dynamo.table.DeadlinePassed`` (``AudienceCap.within``)."""
 
     repo: Any
     rule: str
     tz: str
     pending_window_s: int = 30 * DAY_S
+    deadline: float | None = None
 
     def period(self, now: int) -> Period:
         return period_of(self.rule, now, self.tz)
@@ -60,7 +62,7 @@ class QuotaReader:
             )
         wanted = [(ext, month) for ext in dict.fromkeys(external_userids) for month in by_month]
         attributes = sorted({a for names in by_month.values() for a in names})
-        items = self.repo.quota_items(wanted, attributes)
+        items = self.repo.quota_items(wanted, attributes, self.deadline)
         usage: dict[str, Usage] = {}
         for (ext, month), item in items.items():
             days = by_month.get(month, [])
@@ -73,13 +75,15 @@ class QuotaReader:
     def pending(self, external_userids: Sequence[str], now: int) -> dict[str, int]:
         """Unsent rows of tasks still running, per customer (customers with none are absent)."""
         months = _utc_months(now - self.pending_window_s, now)
-        items = self.repo.pending_items([(ext, m) for ext in dict.fromkeys(external_userids) for m in months])
+        wanted = [(ext, m) for ext in dict.fromkeys(external_userids) for m in months]
+        items = self.repo.pending_items(wanted, self.deadline)
         entries = {
             (ext, entry)
             for (ext, _), item in items.items()
             for entry in item.get(CUSTOMER_PENDING_ATTRIBUTE) or ()
         }
-        states = self.repo.msgid_sync_states(pending_msgid(entry) for _, entry in entries) if entries else {}
+        msgids = [pending_msgid(entry) for _, entry in entries]
+        states = self.repo.msgid_sync_states(msgids, self.deadline) if entries else {}
         counts: dict[str, int] = {}
         for ext, entry in entries:
             if states.get(pending_msgid(entry), "done") not in FINISHED_SYNC_STATES:
@@ -133,6 +137,10 @@ class AudienceCap:
     @classmethod
     def of(cls, reader: QuotaReader) -> AudienceCap:
         return cls(reader=reader, rule=reader.rule)
+
+    def within(self, deadline: float) -> AudienceCap:
+        """The same cap whose reads stop at ``deadline`` (``time.monotonic``) with ``DeadlinePassed``."""
+        return AudienceCap(reader=replace(self.reader, deadline=deadline), rule=self.rule)
 
     def limit(self, now: int) -> int:
         return self.reader.period(now).limit

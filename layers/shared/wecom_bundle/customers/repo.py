@@ -77,33 +77,36 @@ def _apply(key: dict[str, str], groups: list[list[tuple[str, dict[str, set[str]]
 
 
 def quota_items(
-    wanted: Iterable[tuple[str, str]], attributes: list[str]
+    wanted: Iterable[tuple[str, str]], attributes: list[str], deadline: float | None = None
 ) -> dict[tuple[str, str], dict[str, Any]]:
     """Counter items by (external_userid, local month), only ``attributes`` of each (the period's days):
     BatchGetItem, 100 keys a call. Absent items (nothing counted yet) are absent."""
     return _by_customer_month(
-        [customer_quota_key(ext, month) for ext, month in dict.fromkeys(wanted)], attributes
+        [customer_quota_key(ext, month) for ext, month in dict.fromkeys(wanted)], attributes, deadline
     )
 
 
-def pending_items(wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+def pending_items(
+    wanted: Iterable[tuple[str, str]], deadline: float | None = None
+) -> dict[tuple[str, str], dict[str, Any]]:
     """Pending items by (external_userid, UTC month of task creation): BatchGetItem, 100 keys a call."""
     return _by_customer_month(
-        [customer_pending_key(ext, month) for ext, month in dict.fromkeys(wanted)], None
+        [customer_pending_key(ext, month) for ext, month in dict.fromkeys(wanted)], None, deadline
     )
 
 
 def _by_customer_month(
-    keys: list[dict[str, str]], attributes: list[str] | None
+    keys: list[dict[str, str]], attributes: list[str] | None, deadline: float | None
 ) -> dict[tuple[str, str], dict[str, Any]]:
-    items = batch_get([encode_item(key) for key in keys], attributes=attributes)
+    items = batch_get([encode_item(key) for key in keys], attributes=attributes, deadline=deadline)
     return {(item["pk"].split("#", 1)[1], item["sk"].split("#", 1)[1]): public(item) for item in items}
 
 
-def msgid_sync_states(msgids: Iterable[str]) -> dict[str, str]:
+def msgid_sync_states(msgids: Iterable[str], deadline: float | None = None) -> dict[str, str]:
     """``sync_state`` of known msgids (registry items, BatchGetItem): whether their task still runs."""
     unique = list(dict.fromkeys(msgids))
-    items = batch_get([encode_item(msgid_key(m)) for m in unique], attributes=["msgid", "sync_state"])
+    keys = [encode_item(msgid_key(m)) for m in unique]
+    items = batch_get(keys, attributes=["msgid", "sync_state"], deadline=deadline)
     return {str(item["msgid"]): str(item.get("sync_state") or "active") for item in items}
 
 

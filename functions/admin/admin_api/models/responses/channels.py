@@ -114,6 +114,14 @@ class PendingChannel(Answer):
     repaired: bool | None = Field(None, description="repair: the code was adopted")
 
 
+class DuplicateCode(Answer):
+    channel_id: str
+    config_id: str = Field(description="a second code WeCom holds with the channel's state")
+    kept: str = Field(description="the code the channel keeps: its own, else the smallest config id")
+    repaired: bool | None = Field(None, description="repair: deleted in WeCom (del_contact_way)")
+    reason: str | None = Field(None, description="why the delete failed")
+
+
 class UncheckedCode(Answer):
     config_id: str
     reason: str
@@ -128,4 +136,5 @@ class ChannelReconcileReport(Answer):
     gone_in_wecom: list[GoneCode]
     differs: list[ChannelDiffers]
     pending: list[PendingChannel]
+    duplicates: list[DuplicateCode]
     unchecked: list[UncheckedCode]
