@@ -10,6 +10,7 @@ import dataclasses
 import time
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -560,6 +561,38 @@ def test_results_are_empty_until_the_result_sync(sim: SimulatorHandle) -> None:
     assert page.csv() == ",".join(results.CSV_COLUMNS) + "\n"
     with pytest.raises(NotFound):
         results.results_page(DEPS, "cmp-nope", {})
+
+
+def test_results_end_with_one_fail_list_row_per_refused_customer(sim: SimulatorHandle) -> None:
+    """WeCom's fail_list at creation has no result row: the listing (and its CSV) still names each one,
+    after the synced rows, paged like them; a member filter or another status leaves them out."""
+    created = create_campaign(SMALL, body(["wm00000", "wmGhost1", "wm00001", "wmGhost2", "wm00002", "wmGhost3"]), None)
+    cid = created.body["campaign_id"]
+    assert sorted(created.body["fail_list"]) == ["wmGhost1", "wmGhost2", "wmGhost3"]
+    seen: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        page = results.results_page(SMALL, cid, {"limit": "2", **({"cursor": cursor} if cursor else {})})
+        assert len(page.items) <= 2
+        seen += page.items
+        cursor = page.cursor
+        if cursor is None:
+            break
+    assert sorted(r["external_userid"] for r in seen) == ["wmGhost1", "wmGhost2", "wmGhost3"]
+    assert {r["status"] for r in seen} == {results.FAIL_LIST}
+    assert {r["msgid"] for r in seen} <= set(created.body["msgids"])
+    only = results.results_page(SMALL, cid, {"status": "fail_list"})
+    assert len(only.items) == 3 and only.cursor is None
+    assert results.results_page(SMALL, cid, {"status": "sent"}).items == []
+    assert results.results_page(SMALL, cid, {"member": "zhangsan"}).items == []
+    csv_lines = only.csv().strip().split("\n")
+    assert len(csv_lines) == 4 and all(line.split(",")[4] == "fail_list" for line in csv_lines[1:])
+
+
+def test_results_csv_writes_times_as_iso_8601_in_the_business_zone() -> None:
+    row = {"msgid": "m1", "userid": "u1", "external_userid": "wm1", "status": "sent", "send_time": 1795219200}
+    text = results.ResultsPage([row, {**row, "send_time": None}], None, ZoneInfo("Asia/Shanghai")).csv()
+    assert text.split("\n")[1:3] == ["m1,u1,wm1,,sent,2026-11-21T08:00:00+08:00", "m1,u1,wm1,,sent,"]
 
 
 def test_no_scan_in_the_campaign_code(sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch) -> None:
