@@ -566,7 +566,9 @@ def test_results_are_empty_until_the_result_sync(sim: SimulatorHandle) -> None:
 def test_results_end_with_one_fail_list_row_per_refused_customer(sim: SimulatorHandle) -> None:
     """WeCom's fail_list at creation has no result row: the listing (and its CSV) still names each one,
     after the synced rows, paged like them; a member filter or another status leaves them out."""
-    created = create_campaign(SMALL, body(["wm00000", "wmGhost1", "wm00001", "wmGhost2", "wm00002", "wmGhost3"]), None)
+    created = create_campaign(
+        SMALL, body(["wm00000", "wmGhost1", "wm00001", "wmGhost2", "wm00002", "wmGhost3"]), None
+    )
     cid = created.body["campaign_id"]
     assert sorted(created.body["fail_list"]) == ["wmGhost1", "wmGhost2", "wmGhost3"]
     seen: list[dict[str, Any]] = []
