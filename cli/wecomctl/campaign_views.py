@@ -15,7 +15,7 @@ from typing import Any, TextIO
 
 from wecomctl.context import Context
 from wecomctl.http import UsageError, segment
-from wecomctl.output import Column, format_time, key_values, one_line, table
+from wecomctl.output import Column, ZoneSource, format_time, iso_time, key_values, one_line, table
 
 BASE = "/admin/campaigns"
 CUSTOMER_STATUS = {0: "unsent", 1: "sent", 2: "not_friend", 3: "limit_reached"}
@@ -83,11 +83,11 @@ def show_campaign(args: argparse.Namespace, ctx: Context) -> int:
     if ctx.json_mode:
         ctx.raw(response)
         return 0
-    ctx.out(describe(response.json()))
+    ctx.out(describe(response.json(), ctx.zone))
     return 0
 
 
-def describe(doc: dict[str, Any]) -> str:
+def describe(doc: dict[str, Any], zone: ZoneSource) -> str:
     """One campaign for humans: identity and status, the delivery funnel, then the reminders."""
     pairs: list[tuple[str, Any]] = [
         ("campaign_id", doc.get("campaign_id")),
@@ -98,27 +98,31 @@ def describe(doc: dict[str, Any]) -> str:
         ("text", (doc.get("text") or {}).get("content")),
         ("attachments", len(doc.get("attachments") or [])),
         ("audience", doc.get("audience_size")),
-        ("created", format_time(doc.get("created_at"))),
-        ("send_at", format_time(doc.get("send_at"))),
-        ("sent_at", format_time(doc.get("sent_at"))),
+        ("created", format_time(doc.get("created_at"), zone)),
+        ("send_at", format_time(doc.get("send_at"), zone)),
+        ("sent_at", format_time(doc.get("sent_at"), zone)),
         ("msgids", count_list(doc.get("msgids"))),
         ("fail_list", _fail_count(doc)),
         ("chunks", _chunk_states(doc.get("chunks"))),
     ]
     if doc.get("skipped_capped") is not None:  # created with --skip-capped
         pairs.insert(8, ("skipped_capped", doc["skipped_capped"]))
-    pairs += [(k, format_time(doc[k])) for k in ("cancelled_at", "next_remind_at") if doc.get(k)]
+    pairs += [(k, format_time(doc[k], zone)) for k in ("cancelled_at", "next_remind_at") if doc.get(k)]
     if doc.get("errcode") is not None:
         pairs.append(("wecom_error", f"{doc['errcode']} {doc.get('errmsg', '')}".strip()))
     synced = doc.get("totals_synced_at")
     heading = (
-        f"delivery (synced {format_time(synced)}):" if synced else "delivery (not synced from WeCom yet):"
+        f"delivery (synced {format_time(synced, zone)}):"
+        if synced
+        else "delivery (not synced from WeCom yet):"
     )
     delivery = heading + "\n" + funnel(doc.get("totals") or {})
-    return "\n\n".join([key_values(pairs), delivery, _members(doc), _reminders(doc.get("reminders"))])
+    return "\n\n".join(
+        [key_values(pairs), delivery, _members(doc, zone), _reminders(doc.get("reminders"), zone)]
+    )
 
 
-def _members(doc: dict[str, Any]) -> str:
+def _members(doc: dict[str, Any], zone: ZoneSource) -> str:
     """Per member: sent or not, when, and what became of their customers (as last synced)."""
     members = doc.get("members") or []
     if not members:
@@ -126,7 +130,7 @@ def _members(doc: dict[str, Any]) -> str:
     rows = [
         {
             **m,
-            "send_time": format_time(m.get("send_time")),
+            "send_time": format_time(m.get("send_time"), zone),
             **{f"c_{k}": (m.get("customers") or {}).get(k, 0) for k in CUSTOMER_STAGES},
             "rate": "" if m.get("sent_rate") is None else f"{100 * m['sent_rate']:.1f}%",
         }
@@ -169,11 +173,11 @@ def funnel(totals: dict[str, Any]) -> str:
     )
 
 
-def _reminders(reminders: Any) -> str:
+def _reminders(reminders: Any, zone: ZoneSource) -> str:
     items = reminders if isinstance(reminders, list) else (reminders or {}).get("items") or []
     if not items:
         return "reminders: none yet"
-    rows = [{**r, "at": format_time(r.get("at_ms") or r.get("at"))} for r in items]
+    rows = [{**r, "at": format_time(r.get("at_ms") or r.get("at"), zone)} for r in items]
     return f"reminders: {len(items)}\n" + table(rows, REMINDER_COLUMNS)
 
 
@@ -191,10 +195,13 @@ def campaign_results(args: argparse.Namespace, ctx: Context) -> int:
 def _write_csv(ctx: Context, path: str, query: dict[str, Any], target: str) -> int:
     """Every page of results as one CSV, built from the JSON pages so a long result set is never cut short.
 
-    The columns are those of the API's own ``?format=csv`` first, then any further field the rows carry.
+    The columns are those of the API's own ``?format=csv`` first, then any further field the rows carry;
+    ``send_time`` is ISO 8601 in the business zone, as the API's CSV writes it.
     """
     rows = [
-        row for page in ctx.client.pages(path, query, follow=True) for row in page.json().get("items", [])
+        {**row, "send_time": iso_time(row.get("send_time"), ctx.zone)}
+        for page in ctx.client.pages(path, query, follow=True)
+        for row in page.json().get("items", [])
     ]
     fields = list(dict.fromkeys([*CSV_COLUMNS, *(key for row in rows for key in row)]))
     if target == "-":
@@ -222,23 +229,23 @@ def _csv_rows(out: TextIO, fields: list[str], rows: list[dict[str, Any]]) -> Non
 
 
 # -------------------------------------------------------------------------------------------- shared
-def _list_row(doc: dict[str, Any]) -> dict[str, Any]:
+def _list_row(doc: dict[str, Any], zone: ZoneSource) -> dict[str, Any]:
     customers = (doc.get("totals") or {}).get("customers") or {}
     return {
         **doc,
-        "created": format_time(doc.get("created_at")),
+        "created": format_time(doc.get("created_at"), zone),
         "msgid_count": len(doc.get("msgids") or []) if "msgids" in doc else doc.get("msgid_count"),
         "customers_sent": customers.get("sent"),
     }
 
 
-def _result_row(doc: dict[str, Any]) -> dict[str, Any]:
+def _result_row(doc: dict[str, Any], zone: ZoneSource) -> dict[str, Any]:
     status = doc.get("status")
     return {
         **doc,
         "recipient": doc.get("external_userid") or doc.get("chat_id"),
         "status_name": CUSTOMER_STATUS.get(status, status) if isinstance(status, int) else status,
-        "send_time": format_time(doc.get("send_time")),
+        "send_time": format_time(doc.get("send_time"), zone),
     }
 
 

@@ -25,7 +25,7 @@ from wecomctl.campaign_views import (
 from wecomctl.context import Context
 from wecomctl.http import ApiError, Response, UsageError, segment
 from wecomctl.inputs import read_json_file
-from wecomctl.output import format_time, key_values, local_iso
+from wecomctl.output import format_time, key_values, time_option
 
 KEY_PREFIX = "wecomctl-"
 CREATE_HELP = """\
@@ -164,8 +164,9 @@ def _add_paging(parser: argparse.ArgumentParser, noun: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- create
-def build_campaign(args: argparse.Namespace) -> dict[str, Any]:
-    """The POST body: ``--file`` (if any), then the flags; the audience goes where the chat type wants it."""
+def build_campaign(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
+    """The POST body: ``--file`` (if any), then the flags; the audience goes where the chat type wants it
+    (how many ids the file gave is said on stderr, before anything is sent)."""
     body = read_json_file(args.file, "campaign") if args.file else {}
     if not isinstance(body, dict):
         raise UsageError(f"campaign file {args.file} must hold a JSON object")
@@ -177,12 +178,14 @@ def build_campaign(args: argparse.Namespace) -> dict[str, Any]:
     if args.audience:
         group = body["chat_type"] == "group"
         column = args.column or ("chat_id" if group else DEFAULT_COLUMN)
-        body["chat_id_list" if group else "external_userid"] = read_audience(args.audience, column)
+        audience = read_audience(args.audience, column)
+        ctx.note(audience.summary(args.audience))
+        body["chat_id_list" if group else "external_userid"] = audience.ids
     for key in ("sender", "name"):
         if getattr(args, key) is not None:
             body[key] = getattr(args, key)
     if args.send_at:
-        body["send_at"] = local_iso(args.send_at, "--send-at")
+        body["send_at"] = time_option(args.send_at, "--send-at")
     if args.skip_capped:
         body["skip_capped"] = True
     if not body.get("text") and not body.get("attachments"):
@@ -197,7 +200,7 @@ def idempotency_key(body: dict[str, Any]) -> str:
 
 
 def create_campaign(args: argparse.Namespace, ctx: Context) -> int:
-    body = build_campaign(args)
+    body = build_campaign(args, ctx)
     key = args.idempotency_key or idempotency_key(body)
     try:
         response = ctx.client.request("POST", BASE, body=body, headers={"Idempotency-Key": key})
@@ -213,7 +216,7 @@ def create_campaign(args: argparse.Namespace, ctx: Context) -> int:
     pairs: list[tuple[str, Any]] = [
         ("status", doc.get("status")),
         ("audience", len(body.get("external_userid") or body.get("chat_id_list") or []) or "by sender"),
-        ("send_at", format_time(doc.get("send_at"))),
+        ("send_at", format_time(doc.get("send_at"), ctx.zone)),
         ("msgids", count_list(doc.get("msgids"))),
         ("fail_list", count_list(doc.get("fail_list"))),
         ("idempotency_key", key),
@@ -231,7 +234,7 @@ def create_campaign(args: argparse.Namespace, ctx: Context) -> int:
 def preview_campaign(args: argparse.Namespace, ctx: Context) -> int:
     """The API's preview of the body ``create`` would send (a given Idempotency-Key is checked, not taken)."""
     headers = {"Idempotency-Key": args.idempotency_key} if args.idempotency_key else None
-    response = ctx.client.request("POST", f"{BASE}/preview", body=build_campaign(args), headers=headers)
+    response = ctx.client.request("POST", f"{BASE}/preview", body=build_campaign(args, ctx), headers=headers)
     if ctx.json_mode:
         ctx.raw(response)
         return 0
@@ -285,7 +288,7 @@ def remind_campaign(args: argparse.Namespace, ctx: Context) -> int:
         response = ctx.client.request("POST", f"{BASE}/{segment(args.campaign_id)}/remind")
     except ApiError as error:
         if error.status == 429 and error.next_allowed_at is not None and not ctx.json_mode:
-            error.message += f" — next reminder allowed at {format_time(error.next_allowed_at)}"
+            error.message += f" — next reminder allowed at {format_time(error.next_allowed_at, ctx.zone)}"
         raise
     if ctx.json_mode:
         ctx.raw(response)
@@ -295,6 +298,6 @@ def remind_campaign(args: argparse.Namespace, ctx: Context) -> int:
     for kind in ("refused", "failed"):
         for item in doc.get(kind) or []:
             detail = item.get("next_allowed_at")
-            when = f", next allowed at {format_time(detail)}" if detail else ""
+            when = f", next allowed at {format_time(detail, ctx.zone)}" if detail else ""
             ctx.note(f"{kind}: {item.get('msgid')}{when}")
     return 0

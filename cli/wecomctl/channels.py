@@ -18,7 +18,7 @@ import requests
 from wecomctl.context import Context
 from wecomctl.http import ConnectError, UsageError, segment
 from wecomctl.inputs import read_json_file
-from wecomctl.output import Column, format_time, key_values, table
+from wecomctl.output import Column, ZoneSource, format_time, key_values, table
 
 BASE = "/admin/channels"
 MAX_IMAGE_BYTES = 5 * 1024 * 1024  # a QR code is a few kilobytes
@@ -132,7 +132,7 @@ def show_channel(args: argparse.Namespace, ctx: Context) -> int:
     if ctx.json_mode:
         ctx.raw(response)
         return 0
-    ctx.out(describe(response.json()))
+    ctx.out(describe(response.json(), ctx.zone))
     return 0
 
 
@@ -184,7 +184,7 @@ def reconcile_channels(args: argparse.Namespace, ctx: Context) -> int:
 
 
 # ------------------------------------------------------------------------------------------ views
-def describe(doc: dict[str, Any]) -> str:
+def describe(doc: dict[str, Any], zone: ZoneSource) -> str:
     """Settings, then the stats table (30 days and the totals)."""
     welcome = doc.get("welcome") or {}
     pairs = [
@@ -199,14 +199,14 @@ def describe(doc: dict[str, Any]) -> str:
         ("remark", doc.get("remark") or "-"),
         ("config_id", doc.get("config_id")),
         ("qr_code", doc.get("qr_code")),
-        ("updated", format_time(doc.get("updated_at_ms"))),
+        ("updated", format_time(doc.get("updated_at_ms"), zone)),
     ]
     stats = doc.get("stats") or {}
     rows = [*stats.get("days", []), {"date": "TOTAL", **(stats.get("totals") or {})}]
     return key_values(pairs) + "\n\n" + table(rows, STATS_COLUMNS)
 
 
-def _row(doc: dict[str, Any]) -> dict[str, Any]:
+def _row(doc: dict[str, Any], zone: ZoneSource) -> dict[str, Any]:
     return {
         "channel_id": doc.get("channel_id"),
         "name": doc.get("name"),
@@ -214,7 +214,7 @@ def _row(doc: dict[str, Any]) -> dict[str, Any]:
         "members": ", ".join(doc.get("members") or []),
         "tags": len(doc.get("tags") or []),
         "welcome": "yes" if doc.get("welcome") else "-",
-        "updated": format_time(doc.get("updated_at_ms")),
+        "updated": format_time(doc.get("updated_at_ms"), zone),
     }
 
 

@@ -6,10 +6,12 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from typing import Any, TextIO
 
 from wecomctl.http import ApiClient, Response
-from wecomctl.output import Column, table
+from wecomctl.output import Column, ZoneSource, table
+from wecomctl.zone import stack_zone
 
 
 @dataclass
@@ -22,12 +24,20 @@ class Context:
     stdout: TextIO = field(default_factory=lambda: sys.stdout)
     stderr: TextIO = field(default_factory=lambda: sys.stderr)
     _client: ApiClient | None = None
+    _zone: tzinfo | None = None
 
     @property
     def client(self) -> ApiClient:
         if self._client is None:
             self._client = self.make_client()
         return self._client
+
+    def zone(self) -> tzinfo:
+        """The stack's business time zone, in which times are printed (asked once, when first needed: views
+        get this method, a ``ZoneSource``, and call it only for a time they print)."""
+        if self._zone is None:
+            self._zone = stack_zone(self.client)
+        return self._zone
 
     def out(self, text: str = "") -> None:
         """Results, for the operator or a pipe."""
@@ -49,7 +59,7 @@ class Context:
         *,
         follow: bool,
         columns: Sequence[Column],
-        shape: Callable[[dict[str, Any]], dict[str, Any]],
+        shape: Callable[[dict[str, Any], ZoneSource], dict[str, Any]],
         empty: str,
     ) -> int:
         """A ``cursor``-paginated list as one table (or JSON), with the next cursor on stderr.
@@ -66,7 +76,7 @@ class Context:
         if self.json_mode:
             self.dump({"items": items, "cursor": cursor})
             return 0
-        self.out(table([shape(item) for item in items], columns) if items else empty)
+        self.out(table([shape(item, self.zone) for item in items], columns) if items else empty)
         if cursor:
             self.note(f"more: add --cursor {cursor} (or --all)")
         return 0

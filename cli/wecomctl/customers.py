@@ -13,7 +13,7 @@ from typing import Any
 
 from wecomctl.context import Context
 from wecomctl.http import segment
-from wecomctl.output import Column, format_time, table
+from wecomctl.output import Column, ZoneSource, format_time, table
 
 BASE = "/admin/customers"
 WELCOME_COLUMNS = (
@@ -65,9 +65,9 @@ def show_customer(args: argparse.Namespace, ctx: Context) -> int:
     ctx.out(f"customer {first['external_userid']}")
     ctx.out(quota_line(first["quota"]))
     ctx.out("")
-    ctx.out(_section("welcomes", first["welcomes"], WELCOME_COLUMNS, "create_time"))
+    ctx.out(_section("welcomes", first["welcomes"], WELCOME_COLUMNS, "create_time", ctx.zone))
     ctx.out("")
-    ctx.out(_section("mass messages", messages, MESSAGE_COLUMNS, "send_time"))
+    ctx.out(_section("mass messages", messages, MESSAGE_COLUMNS, "send_time", ctx.zone))
     if cursor:
         ctx.note(f"more: add --cursor {cursor} (or --all)")
     return 0
@@ -82,8 +82,10 @@ def quota_line(quota: dict[str, Any]) -> str:
     return f"{line} - CAPPED" if quota["capped"] else line
 
 
-def _section(title: str, rows: list[dict[str, Any]], columns: tuple[Column, ...], time_key: str) -> str:
+def _section(
+    title: str, rows: list[dict[str, Any]], columns: tuple[Column, ...], time_key: str, zone: ZoneSource
+) -> str:
     if not rows:
         return f"{title}: none"
-    shaped = [{**row, "time": format_time(row.get(time_key))} for row in rows]
+    shaped = [{**row, "time": format_time(row.get(time_key), zone)} for row in rows]
     return f"{title}:\n{table(shaped, columns)}"

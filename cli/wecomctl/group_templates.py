@@ -15,7 +15,7 @@ from typing import Any
 from wecomctl.context import Context
 from wecomctl.http import UsageError, segment
 from wecomctl.inputs import read_json_file
-from wecomctl.output import Column, format_time, key_values, table
+from wecomctl.output import Column, ZoneSource, format_time, key_values, table
 
 BASE = "/admin/group-welcome-templates"
 PARTS = ("image", "link", "miniprogram", "file", "video")  # WeCom's priority order
@@ -103,7 +103,9 @@ def list_templates(args: argparse.Namespace, ctx: Context) -> int:
         ctx.raw(response)
         return 0
     items = (response.json() or {}).get("items", [])
-    ctx.out(table([_row(t) for t in items], LIST_COLUMNS) if items else "no group welcome templates")
+    ctx.out(
+        table([_row(t, ctx.zone) for t in items], LIST_COLUMNS) if items else "no group welcome templates"
+    )
     return 0
 
 
@@ -112,7 +114,7 @@ def get_template(args: argparse.Namespace, ctx: Context) -> int:
     if ctx.json_mode:
         ctx.raw(response)
         return 0
-    ctx.out(describe(response.json()))
+    ctx.out(describe(response.json(), ctx.zone))
     return 0
 
 
@@ -181,7 +183,7 @@ def _report(doc: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def describe(doc: dict[str, Any]) -> str:
+def describe(doc: dict[str, Any], zone: ZoneSource) -> str:
     """One template: its source content (bucket references as written); when the media refresh could not
     edit it in WeCom, why (its attachment will expire)."""
     part = next((p for p in PARTS if doc.get(p)), None)
@@ -193,17 +195,17 @@ def describe(doc: dict[str, Any]) -> str:
         ("origin", doc.get("origin")),
         ("mirrored", doc.get("mirrored")),
         ("in_sync", doc.get("in_sync")),
-        ("updated", format_time(doc.get("updated_at_ms") or doc.get("updated_at"))),
+        ("updated", format_time(doc.get("updated_at_ms") or doc.get("updated_at"), zone)),
     ]
     if doc.get("media_refresh_error"):
         pairs.append(("media_error", doc["media_refresh_error"]))
     return key_values(pairs)
 
 
-def _row(doc: dict[str, Any]) -> dict[str, Any]:
+def _row(doc: dict[str, Any], zone: ZoneSource) -> dict[str, Any]:
     return {
         "template_id": doc.get("template_id"),
         "text": (doc.get("text") or {}).get("content"),
         "part": next((p for p in PARTS if doc.get(p)), None),
-        "updated": format_time(doc.get("updated_at_ms") or doc.get("updated_at")),
+        "updated": format_time(doc.get("updated_at_ms") or doc.get("updated_at"), zone),
     }

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from wecomctl.http import UsageError
@@ -18,6 +18,9 @@ from wecomctl.http import UsageError
 MAX_CELL = 48  # long texts are cut so one row stays one line
 ELLIPSIS = "…"
 EMPTY = "-"
+# The stack's business time zone, asked only when a time is about to be printed (``Context.zone``): a
+# command whose answer holds no time costs no extra request.
+ZoneSource = Callable[[], tzinfo]
 
 
 @dataclass(frozen=True)
@@ -91,11 +94,13 @@ def key_values(pairs: Sequence[tuple[str, Any]]) -> str:
     return "\n".join(f"{_pad(k + ':', width + 1, False)} {one_line(v)}" for k, v in pairs)
 
 
-def format_time(value: Any) -> str:
-    """Epoch seconds or milliseconds (or an ISO string) as local ISO time with offset, to the second.
+def format_time(value: Any, zone: ZoneSource) -> str:
+    """Epoch seconds or milliseconds (or an ISO string) as ``2026-12-08 06:04 +08:00``: the wall-clock time
+    in ``zone()``, the stack's business time zone (``WELCOME_TIMEZONE``), with its offset.
 
-    Local time because operators read it next to their wall clock; with the offset because the API and WeCom
-    keep UTC and China time, and a bare time would be ambiguous.
+    The business zone, not the host's, because the stack reads every time an operator types without an
+    offset in it, and counts its days (channel stats, the mass-send cap) in it: one zone on both sides.
+    The offset because the host's clock may be elsewhere, and a bare time would be ambiguous.
     """
     if value is None or value == "":
         return EMPTY
@@ -104,30 +109,47 @@ def format_time(value: Any) -> str:
             moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             return value
-        return moment.astimezone().isoformat(timespec="seconds") if moment.tzinfo else value
+        return _wall_clock(moment.astimezone(zone())) if moment.tzinfo else value
     try:
         number = float(value)
     except (TypeError, ValueError):
         return str(value)
     seconds = number / 1000 if number > 100_000_000_000 else number
-    return datetime.fromtimestamp(seconds).astimezone().isoformat(timespec="seconds")
+    try:
+        return _wall_clock(datetime.fromtimestamp(seconds, zone()))
+    except (OverflowError, OSError, ValueError):
+        return str(value)
 
 
-def local_iso(text: str, option: str) -> str:
-    """A time option as the API should get it: epoch seconds unchanged, ISO 8601 with an explicit offset.
+def iso_time(value: Any, zone: ZoneSource) -> Any:
+    """Epoch seconds as ISO 8601 in the business zone with its offset (``2026-12-08T06:04:00+08:00``), for
+    files a spreadsheet reads; anything else (None, text) as it is."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, zone()).isoformat(timespec="seconds")
+    return value
 
-    A time typed without an offset means the operator's local time. Made explicit here because the API
-    (like AWS) takes a bare time as UTC, 8 hours off for an operator in China typing the time they mean.
+
+def _wall_clock(moment: datetime) -> str:
+    offset = moment.strftime("%z")  # +0800
+    return f"{moment:%Y-%m-%d %H:%M} {offset[:3]}:{offset[3:]}"
+
+
+def time_option(text: str, option: str) -> str:
+    """A time option as the API takes it: epoch seconds or ISO 8601, passed on unchanged.
+
+    A time typed without an offset is the business zone's wall-clock time: the API reads it in
+    ``WELCOME_TIMEZONE``, so the CLI must not attach the host's offset. Checked here only so that a typo is
+    a usage error naming the option before any request.
     """
     if text.isdigit():
         return text
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as exc:
         raise UsageError(
             f"{option} {text!r} is neither ISO 8601 (2025-06-01T09:00) nor epoch seconds"
         ) from exc
-    return (moment if moment.tzinfo else moment.astimezone()).isoformat(timespec="seconds")
+    return text
 
 
 def plural(count: int, noun: str) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 from wecomctl.context import Context
 from wecomctl.http import UsageError, segment
 from wecomctl.inputs import read_json_file
-from wecomctl.output import Column, format_time, key_values, table
+from wecomctl.output import Column, ZoneSource, format_time, key_values, table
 
 BASE = "/admin/welcome-rules"
 WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -119,7 +119,7 @@ def list_rules(args: argparse.Namespace, ctx: Context) -> int:
     if not items:
         ctx.out("no welcome rules (new customers get no welcome from this app)")
         return 0
-    ctx.out(table([_row(rule) for rule in items], LIST_COLUMNS))
+    ctx.out(table([_row(rule, ctx.zone) for rule in items], LIST_COLUMNS))
     return 0
 
 
@@ -128,7 +128,7 @@ def get_rule(args: argparse.Namespace, ctx: Context) -> int:
     if ctx.json_mode:
         ctx.raw(response)
         return 0
-    ctx.out(describe(response.json()))
+    ctx.out(describe(response.json(), ctx.zone))
     return 0
 
 
@@ -140,7 +140,7 @@ def put_rule(args: argparse.Namespace, ctx: Context) -> int:
         return 0
     verb = "created" if response.status == 201 else "replaced"
     ctx.out(f"{verb} rule {args.rule_id}")
-    ctx.out(describe(response.json()))
+    ctx.out(describe(response.json(), ctx.zone))
     return 0
 
 
@@ -154,7 +154,7 @@ def delete_rule(args: argparse.Namespace, ctx: Context) -> int:
 
 
 # ------------------------------------------------------------------------------------------- shaping
-def describe(rule: dict[str, Any]) -> str:
+def describe(rule: dict[str, Any], zone: ZoneSource) -> str:
     """One rule for humans: the summary fields, then the full text and the attachments."""
     pairs: list[tuple[str, Any]] = [
         ("rule_id", rule.get("rule_id")),
@@ -162,7 +162,7 @@ def describe(rule: dict[str, Any]) -> str:
         ("match", summarize_match(rule.get("match") or {})),
         ("description", rule.get("description")),
         ("attachments", [_attachment(a) for a in rule.get("attachments") or []]),
-        ("updated", format_time(rule.get("updated_at_ms"))),
+        ("updated", format_time(rule.get("updated_at_ms"), zone)),
     ]
     text = (rule.get("text") or {}).get("content")
     return key_values(pairs) + ("\ntext:\n" + _indent(text) if text else "\ntext: -")
@@ -194,14 +194,14 @@ def _attachment(attachment: dict[str, Any]) -> str:
     )
 
 
-def _row(rule: dict[str, Any]) -> dict[str, Any]:
+def _row(rule: dict[str, Any], zone: ZoneSource) -> dict[str, Any]:
     return {
         "rule_id": rule.get("rule_id"),
         "priority": rule.get("priority", 0),
         "match": summarize_match(rule.get("match") or {}),
         "text": (rule.get("text") or {}).get("content"),
         "attachments": len(rule.get("attachments") or []),
-        "updated": format_time(rule.get("updated_at_ms")),
+        "updated": format_time(rule.get("updated_at_ms"), zone),
     }
 
 

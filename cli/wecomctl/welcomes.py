@@ -10,7 +10,7 @@ import argparse
 from typing import Any
 
 from wecomctl.context import Context
-from wecomctl.output import Column, format_time, local_iso
+from wecomctl.output import Column, ZoneSource, format_time, time_option
 
 PATH = "/admin/welcomes"
 COLUMNS = (
@@ -51,7 +51,7 @@ def list_welcomes(args: argparse.Namespace, ctx: Context) -> int:
         "external_userid": args.customer,
         "userid": args.member,
         "state": args.state,
-        "since": local_iso(args.since, "--since") if args.since else None,
+        "since": time_option(args.since, "--since") if args.since else None,
         "limit": args.limit,
         "cursor": args.cursor,
     }
@@ -60,5 +60,5 @@ def list_welcomes(args: argparse.Namespace, ctx: Context) -> int:
     )
 
 
-def _row(record: dict[str, Any]) -> dict[str, Any]:
-    return {**record, "time": format_time(record.get("create_time"))}
+def _row(record: dict[str, Any], zone: ZoneSource) -> dict[str, Any]:
+    return {**record, "time": format_time(record.get("create_time"), zone)}

@@ -25,6 +25,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from refusals import error_answer
 
+from wecom_bundle import config
 from wecom_bundle.domain_errors import DomainError
 
 logger = Logger()
@@ -60,7 +61,9 @@ def _no_route(_exc: Exception) -> Response:
 
 @app.get("/admin/health", responses={200: success("the function answers", Health)})
 def health():
-    return ok(200, {"status": "ok"})
+    """Also names the business time zone: clients print times in it (``wecomctl``), the one the stack reads
+    times without an offset in, so a client never has to guess the deployed stack's setting."""
+    return ok(200, {"status": "ok", "timezone": config.business_zone().key})
 
 
 @functools.cache

@@ -148,6 +148,23 @@ def test_console_and_member_tasks_show_up_as_campaigns(
     assert campaign(local_stack, console_id)["status"] == "completed"
 
 
+def test_cancel_of_a_completed_campaign_is_a_409_and_changes_nothing(
+    local_stack: StackHandle, world: dict[str, Any]
+) -> None:
+    console_id = ingest.external_campaign_id(world["console"])
+    assert campaign(local_stack, console_id)["status"] == "completed"
+    cancels = requests.get(
+        f"{local_stack.simulator.url}/__sim/calls", params={"path": "cancel_groupmsg_send"}, timeout=30
+    ).json()
+    answer = requests.post(f"{local_stack.api_url}/admin/campaigns/{console_id}/cancel", timeout=30)
+    assert answer.status_code == 409 and answer.json()["error"]["code"] == "invalid_state", answer.text
+    assert campaign(local_stack, console_id)["status"] == "completed"
+    after = requests.get(
+        f"{local_stack.simulator.url}/__sim/calls", params={"path": "cancel_groupmsg_send"}, timeout=30
+    ).json()
+    assert after == cancels  # WeCom untouched
+
+
 def result_calls(stack: StackHandle) -> int:
     """How many get_groupmsg_send_result calls the simulator has answered so far."""
     answer = requests.get(

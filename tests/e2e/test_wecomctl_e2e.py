@@ -13,8 +13,10 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -138,7 +140,7 @@ def test_rules_put_from_a_file(cli: Cli, tmp_path: Path) -> None:
     assert cli("rules", "put", "vip", "--file", str(rule)).code == 0
     listed = _lines(cli("rules", "list").out)
     assert listed[1][:5] == ["vip", "20", "state=vip", "userid=lisi", "Dear"]
-    assert listed[1][-2] == "1"  # one attachment
+    assert listed[1][-4] == "1"  # one attachment (the UPDATED column is 2026-12-08 06:04 +08:00)
 
 
 def test_invalid_rule_is_exit_1_with_the_field_and_changes_nothing(cli: Cli) -> None:
@@ -186,7 +188,9 @@ def test_welcomes_filters_and_pages(cli: Cli) -> None:
     assert mine.code == 0
     rows = _lines(mine.out)
     assert rows[0] == ["TIME", "CUSTOMER", "MEMBER", "STATE", "RULE", "OUTCOME", "ERRCODE", "LATENCY_MS"]
-    assert rows[1][1:6] == ["wmCli1", "cli-zhangsan", "cli-expo", "default", "sent"]
+    assert rows[1][3:8] == ["wmCli1", "cli-zhangsan", "cli-expo", "default", "sent"]
+    date, clock, offset = rows[1][:3]  # 2026-12-08 06:04 +08:00: the business zone's wall clock
+    assert datetime.strptime(f"{date} {clock} {offset}", "%Y-%m-%d %H:%M %z")
 
     by_member = cli("--json", "welcomes", "--member", "cli-zhangsan").json()["items"]
     assert {r["external_userid"] for r in by_member} == {"wmCli1", "wmCli2"}
@@ -255,6 +259,7 @@ def test_campaign_create_replay_show_list_remind_cancel(campaigns: Cli, tmp_path
     argv = ["campaigns", "create", "--text", "春季促销", "--audience", str(audience), "--name", "spring"]
     created = cli("--json", *argv)
     assert created.code == 0, created.err
+    assert f"read 4 ids from {audience} (1 repeat dropped)" in created.err
     campaign = created.json()
     assert campaign["campaign_id"]
     assert len(campaign["msgids"]) >= 1
@@ -300,6 +305,41 @@ def test_campaign_create_replay_show_list_remind_cancel(campaigns: Cli, tmp_path
     after = cli("campaigns", "remind", cid)
     assert after.code == 1
     assert after.err.startswith("error: invalid_state (HTTP 409): ")
+
+
+def test_a_naive_send_at_is_wall_clock_time_in_the_business_zone_and_shown_with_its_offset(
+    campaigns: Cli,
+) -> None:
+    """The stack reads ``--send-at 2026-12-12T10:00`` in WELCOME_TIMEZONE; ``show`` prints it back with the
+    zone's offset; a send_at years in the past is refused before anything is stored or sent."""
+    cli = campaigns
+    _contacts(cli.stack)
+    health = requests.get(f"{cli.stack.api_url}/admin/health", timeout=10).json()
+    assert health["timezone"] == (os.environ.get("WELCOME_TIMEZONE") or "Asia/Shanghai")
+    zone = ZoneInfo(health["timezone"])
+    day = (datetime.now(zone) + timedelta(days=2)).date()
+    wall = datetime(day.year, day.month, day.day, 10, 0, tzinfo=zone)
+    typed = f"{day.isoformat()}T10:00"
+    argv = ["campaigns", "create", "--text", "定时", "--sender", "zhangsan", "--send-at", typed]
+    created = cli("--json", *argv)
+    assert created.code == 0, created.err
+    assert created.json()["status"] == "scheduled" and created.json()["send_at"] == int(wall.timestamp())
+    cid = created.json()["campaign_id"]
+    shown = cli("campaigns", "show", cid)
+    assert shown.code == 0, shown.err
+    offset = wall.strftime("%z")
+    assert ["send_at:", day.isoformat(), "10:00", f"{offset[:3]}:{offset[3:]}"] in _lines(shown.out)
+    assert cli("campaigns", "cancel", cid).code == 0  # a scheduled campaign: cancelled without a WeCom call
+
+    tasks_before = requests.get(f"{cli.stack.simulator.url}/__sim/groupmsg", timeout=5).json()
+    stored_before = cli("--json", "campaigns", "list", "--all").json()["items"]
+    typo = cli(
+        "campaigns", "create", "--text", "typo", "--sender", "zhangsan", "--send-at", "2020-12-12T10:00"
+    )
+    assert typo.code == 1
+    assert typo.err.startswith("error: invalid_request (HTTP 400): send_at: "), typo.err
+    assert requests.get(f"{cli.stack.simulator.url}/__sim/groupmsg", timeout=5).json() == tasks_before
+    assert cli("--json", "campaigns", "list", "--all").json()["items"] == stored_before
 
 
 def test_campaign_results_to_csv(campaigns: Cli, tmp_path: Path) -> None:

@@ -25,7 +25,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
 
 N = TypeVar("N", int, float)
 
@@ -330,6 +333,18 @@ def customer_limit_rule() -> str:
 def welcome_timezone() -> str:
     """``WELCOME_TIMEZONE``: the corp's calendar (welcome-rule windows, the mass-send cap's periods)."""
     return os.environ.get("WELCOME_TIMEZONE") or "Asia/Shanghai"
+
+
+def business_zone() -> ZoneInfo:
+    """``WELCOME_TIMEZONE`` as a zone: the business time zone in which an operator's time without an offset
+    (``send_at``, ``since``) is read. An unknown name fails naming the variable, not as a bare KeyError."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    name = welcome_timezone()
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"WELCOME_TIMEZONE {name!r} is not a known IANA time zone") from exc
 
 
 def table_name() -> str:

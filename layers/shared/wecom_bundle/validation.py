@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from wecom_bundle.domain_errors import InvalidField
@@ -31,16 +31,17 @@ LATEST_TS = 253_402_300_800
 _RANGE = "must lie between 1970-01-01 and 9999-12-31 (UTC)"
 
 
-def parse_timestamp(value: Any, field: str) -> int:
-    """Epoch seconds (a number or ASCII digits) or ISO 8601 (naive means UTC), as whole epoch seconds within
-    [EARLIEST_TS, LATEST_TS)."""
-    moment = _timestamp(value, field)
+def parse_timestamp(value: Any, field: str, zone: tzinfo) -> int:
+    """Epoch seconds (a number or ASCII digits) or ISO 8601, as whole epoch seconds within
+    [EARLIEST_TS, LATEST_TS). An ISO time without an offset is read in ``zone``, the business time zone
+    (``WELCOME_TIMEZONE``): operators type the wall-clock time they mean, and one zone reads every such time."""
+    moment = _timestamp(value, field, zone)
     if not EARLIEST_TS <= moment < LATEST_TS:
         raise ValidationError(field, _RANGE)
     return moment
 
 
-def _timestamp(value: Any, field: str) -> int:
+def _timestamp(value: Any, field: str, zone: tzinfo) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     if isinstance(value, float) and math.isfinite(value):
@@ -53,7 +54,7 @@ def _timestamp(value: Any, field: str) -> int:
         return int(value)
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        return int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp())
+        return int((moment if moment.tzinfo else moment.replace(tzinfo=zone)).timestamp())
     except (ValueError, OverflowError) as exc:  # OverflowError: year 1 or 9999 shifted by its offset
         raise ValidationError(field, _TIMESTAMP) from exc
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC
 from typing import Any
 
 import pytest
@@ -165,6 +166,8 @@ VALIDATION_MATRIX = [
     ({"external_userid": ["wm0"], "text": TEXT, "sender": 7}, "sender"),
     ({"external_userid": ["wm0"], "text": TEXT, "send_at": "tomorrow"}, "send_at"),
     ({"external_userid": ["wm0"], "text": TEXT, "send_at": 99_999_999_999}, "send_at"),
+    ({"external_userid": ["wm0"], "text": TEXT, "send_at": "2020-12-12T10:00"}, "send_at"),  # a typo'd year
+    ({"external_userid": ["wm0"], "text": TEXT, "send_at": 1_600_000_000}, "send_at"),
     ({"external_userid": ["wm0"], "text": TEXT, "name": "n" * 201}, "name"),
     (
         {"external_userid": ["wm0"], "text": TEXT, "reminders": {"every_minutes": 0}},
@@ -205,13 +208,14 @@ def test_valid_bodies_pass_validation() -> None:
     spec = parse_campaign(
         {"external_userid": ["a", "b", "a"], "text": TEXT, "attachments": [LINK, MINI], "allow_select": True},
         now,
+        UTC,
     )
     assert spec["external_userid"] == ["a", "b"] and spec["chat_type"] == "single"
-    assert parse_campaign({"tag_filter": {"group_list": [{"tag_list": ["t1"]}]}, "text": TEXT}, now)[
+    assert parse_campaign({"tag_filter": {"group_list": [{"tag_list": ["t1"]}]}, "text": TEXT}, now, UTC)[
         "tag_filter"
     ]
-    assert parse_campaign({"sender": "zhangsan", "attachments": [LINK]}, now)["text"] is None
-    group = parse_campaign({"chat_type": "group", "sender": "zhangsan", "text": TEXT}, now)
+    assert parse_campaign({"sender": "zhangsan", "attachments": [LINK]}, now, UTC)["text"] is None
+    group = parse_campaign({"chat_type": "group", "sender": "zhangsan", "text": TEXT}, now, UTC)
     assert group["chat_id_list"] == [] and group["reminders"]["every_minutes"] == 360
 
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -18,13 +19,14 @@ from local.wecom_sim.calllog import calls
 from local.wecom_sim.server import SimulatorHandle
 from tests.support import AdminRefusal, Overriding, as_admin, campaign_deps
 from wecom_bundle import runtime
-from wecom_bundle.campaigns import cancel, create, limits, queries, reminders, repair, results
+from wecom_bundle.campaigns import cancel, create, limits, queries, reminders, repair, results, validation
 from wecom_bundle.campaigns import repo as campaign_repo
 from wecom_bundle.campaigns.deps import CampaignDeps
 from wecom_bundle.dynamo import client as dynamo_client
 from wecom_bundle.dynamo import keys
+from wecom_bundle.result_sync import repo as sync_repo
 from wecom_bundle.result_sync.totals import zero_totals
-from wecom_bundle.validation import NotFound
+from wecom_bundle.validation import NotFound, ValidationError
 from wecom_bundle.wecom import groupmsg
 
 pytestmark = pytest.mark.usefixtures("moto_table")
@@ -369,6 +371,32 @@ def test_iso_send_at_and_past_send_at(sim: SimulatorHandle) -> None:
     assert past.body["status"] == "active"
 
 
+def test_naive_send_at_is_wall_clock_time_in_the_business_zone(
+    sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``2026-12-12T10:00`` means 10:00 in WELCOME_TIMEZONE (02:00 UTC in Shanghai), not 10:00 UTC."""
+    now = int(datetime(2026, 12, 8, tzinfo=UTC).timestamp())
+    shanghai = create_campaign(DEPS, body(["wm00000"], send_at="2026-12-12T10:00"), None, now=now)
+    assert shanghai.body["send_at"] == int(datetime(2026, 12, 12, 2, tzinfo=UTC).timestamp())
+    monkeypatch.setenv("WELCOME_TIMEZONE", "Europe/London")
+    london = create_campaign(campaign_deps(), body(["wm00001"], send_at="2026-12-12T10:00"), None, now=now)
+    assert london.body["send_at"] == int(datetime(2026, 12, 12, 10, tzinfo=UTC).timestamp())
+    assert calls(sim.state, "add_msg_template") == []
+
+
+def test_send_at_more_than_five_minutes_ago_is_refused_and_nothing_is_stored(sim: SimulatorHandle) -> None:
+    now = int(time.time())
+    for typo in ("2020-12-12T10:00", now - validation.SEND_AT_PAST_GRACE_S - 1):
+        with pytest.raises(ValidationError) as refused:
+            create_campaign(DEPS, body(["wm00000"], send_at=typo), "typo-key")
+        assert refused.value.field == "send_at"
+    assert campaign_repo.get_idempotency("typo-key") is None
+    assert queries.list_campaigns(DEPS, {})["items"] == []
+    assert calls(sim.state, "") == []
+    edge = create_campaign(DEPS, body(["wm00000"], send_at=now - validation.SEND_AT_PAST_GRACE_S + 5), None)
+    assert edge.body["status"] == "active"  # within the grace: sent now
+
+
 # ---------------------------------------------------------------------------------------------- cancel
 def test_cancel_reaches_wecom_for_every_msgid_and_keeps_sent_counts(
     sim: SimulatorHandle, moto_table: Any
@@ -425,6 +453,40 @@ def test_cancel_unknown_or_failed(sim: SimulatorHandle) -> None:
     with pytest.raises(AdminRefusal) as invalid:
         cancel_campaign(DEPS, refused.value.extra["campaign_id"])
     assert invalid.value.code == "invalid_state"
+
+
+def test_cancel_of_a_completed_campaign_is_refused_and_changes_nothing(sim: SimulatorHandle) -> None:
+    created = create_campaign(DEPS, body(["wm00000"]), None)
+    campaign_id = created.body["campaign_id"]
+    totals = {"members": {"sent": 1, "unsent": 0}, "customers": {**zero_totals()["customers"], "sent": 1}}
+    assert sync_repo.record_campaign_totals(campaign_id, totals, int(time.time()), True)  # what the sync does
+    with pytest.raises(AdminRefusal) as refused:
+        cancel_campaign(DEPS, campaign_id)
+    assert (refused.value.status, refused.value.code) == (409, "invalid_state")
+    assert "completed" in refused.value.message
+    shown = queries.get_campaign(DEPS, campaign_id)
+    assert shown["status"] == "completed" and shown.get("cancelled_at") is None
+    assert calls(sim.state, "cancel_groupmsg_send") == []
+
+
+def test_a_sync_completing_the_campaign_during_a_cancel_wins(sim: SimulatorHandle) -> None:
+    """The status read first said ``active``; the sync completed it before the conditional write: refused."""
+    created = create_campaign(DEPS, body(["wm00000"]), None)
+    campaign_id = created.body["campaign_id"]
+    real = campaign_repo.mark_campaign_cancelled
+
+    def complete_then_cancel(cid: str, now: int) -> dict[str, Any] | None:
+        sync_repo.record_campaign_totals(cid, zero_totals(), now, True)
+        return real(cid, now)
+
+    deps = dataclasses.replace(
+        DEPS, repo=Overriding(campaign_repo, mark_campaign_cancelled=complete_then_cancel)
+    )
+    with pytest.raises(AdminRefusal) as refused:
+        cancel_campaign(deps, campaign_id)
+    assert refused.value.code == "invalid_state"
+    assert queries.get_campaign(DEPS, campaign_id)["status"] == "completed"
+    assert calls(sim.state, "cancel_groupmsg_send") == []
 
 
 def test_cancel_while_creating_cancels_what_the_sender_creates_next(sim: SimulatorHandle) -> None:
@@ -499,6 +561,40 @@ def test_results_are_empty_until_the_result_sync(sim: SimulatorHandle) -> None:
     assert page.csv() == ",".join(results.CSV_COLUMNS) + "\n"
     with pytest.raises(NotFound):
         results.results_page(DEPS, "cmp-nope", {})
+
+
+def test_results_end_with_one_fail_list_row_per_refused_customer(sim: SimulatorHandle) -> None:
+    """WeCom's fail_list at creation has no result row: the listing (and its CSV) still names each one,
+    after the synced rows, paged like them; a member filter or another status leaves them out."""
+    created = create_campaign(
+        SMALL, body(["wm00000", "wmGhost1", "wm00001", "wmGhost2", "wm00002", "wmGhost3"]), None
+    )
+    cid = created.body["campaign_id"]
+    assert sorted(created.body["fail_list"]) == ["wmGhost1", "wmGhost2", "wmGhost3"]
+    seen: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        page = results.results_page(SMALL, cid, {"limit": "2", **({"cursor": cursor} if cursor else {})})
+        assert len(page.items) <= 2
+        seen += page.items
+        cursor = page.cursor
+        if cursor is None:
+            break
+    assert sorted(r["external_userid"] for r in seen) == ["wmGhost1", "wmGhost2", "wmGhost3"]
+    assert {r["status"] for r in seen} == {results.FAIL_LIST}
+    assert {r["msgid"] for r in seen} <= set(created.body["msgids"])
+    only = results.results_page(SMALL, cid, {"status": "fail_list"})
+    assert len(only.items) == 3 and only.cursor is None
+    assert results.results_page(SMALL, cid, {"status": "sent"}).items == []
+    assert results.results_page(SMALL, cid, {"member": "zhangsan"}).items == []
+    csv_lines = only.csv().strip().split("\n")
+    assert len(csv_lines) == 4 and all(line.split(",")[4] == "fail_list" for line in csv_lines[1:])
+
+
+def test_results_csv_writes_times_as_iso_8601_in_the_business_zone() -> None:
+    row = {"msgid": "m1", "userid": "u1", "external_userid": "wm1", "status": "sent", "send_time": 1795219200}
+    text = results.ResultsPage([row, {**row, "send_time": None}], None, ZoneInfo("Asia/Shanghai")).csv()
+    assert text.split("\n")[1:3] == ["m1,u1,wm1,,sent,2026-11-21T08:00:00+08:00", "m1,u1,wm1,,sent,"]
 
 
 def test_no_scan_in_the_campaign_code(sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -67,11 +67,14 @@ class Recorded:
 
 
 class FakeApi:
-    """Records requests; answers queued replies (status, JSON[, headers]), else 200 ``{}``; 204 has no body."""
+    """Records requests; answers queued replies (status, JSON[, headers]), else 200 ``{}``; 204 has no body.
+    ``GET /admin/health`` (where the CLI learns the business zone) answers ``timezone`` and is only counted."""
 
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
         self.replies: list[tuple[Any, ...]] = []
+        self.timezone = "Asia/Shanghai"
+        self.health_calls = 0
         api = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -79,8 +82,12 @@ class FakeApi:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 url = urlsplit(self.path)
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                api.requests.append(Recorded(self.command, url.path, parse_qs(url.query), headers, body))
-                status, payload, *extra = api.replies.pop(0) if api.replies else (200, {})
+                if url.path == "/admin/health":
+                    api.health_calls += 1
+                    status, payload, *extra = (200, {"status": "ok", "timezone": api.timezone})
+                else:
+                    api.requests.append(Recorded(self.command, url.path, parse_qs(url.query), headers, body))
+                    status, payload, *extra = api.replies.pop(0) if api.replies else (200, {})
                 data = b"" if status == 204 else json.dumps(payload, ensure_ascii=False).encode()
                 self.send_response(status)
                 for name, value in (extra[0] if extra else {}).items():
@@ -307,7 +314,9 @@ def test_campaign_create_body_and_derived_idempotency_key(
     assert key.startswith("wecomctl-") and len(key) <= 128
     assert again.headers["idempotency-key"] == key
     assert other.headers["idempotency-key"] != key
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
+    assert f"read 2 ids from {_audience(tmp_path)} (1 repeat dropped)" in captured.err
     assert "campaign cmp_01 created" in out
     assert "campaign cmp_01 was already created by an earlier run (same idempotency key)" in out
     assert f"idempotency_key: {key}" in out
@@ -409,6 +418,9 @@ def test_campaign_show_prints_the_funnel_and_reminders(
         "text": "Sale!",
     }.items()
     assert len({len(k) + len(v) - len(v.lstrip()) for k, v in fields.items()}) == 1  # values aligned
+    assert fields["sent_at"].strip() == "2023-11-15 06:13 +08:00"  # WELCOME_TIMEZONE, as the stack names it
+    assert fields["created"].strip() == "2023-11-15 06:13 +08:00"
+    assert api.health_calls == 1  # asked once per run, however many times are printed
     funnel = [line.split() for line in out.split("\n\n")[1].splitlines()]
     assert funnel[0][:2] == ["delivery", "(synced"]
     assert funnel[1:] == [
@@ -552,9 +564,40 @@ def test_refused_reminder_says_when_the_next_is_allowed(
     assert api.run("campaigns", "remind", "c") == 1
     err = capsys.readouterr().err
     assert err.startswith("error: reminder_limit (HTTP 429): 3 reminders in 24 h — next reminder allowed at ")
-    assert err.rstrip().endswith(str(__import__("wecomctl.output").output.format_time(1_700_000_000)))
+    assert err.rstrip().endswith("2023-11-15 06:13 +08:00")
     assert api.run("--json", "campaigns", "remind", "c") == 1
     assert json.loads(capsys.readouterr().err) == refusal
+
+
+def test_times_print_in_the_zone_the_stack_names(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
+    api.timezone = "Europe/London"
+    api.replies = [(200, {**CAMPAIGN, "send_at": 1_796_681_040})]
+    assert api.run("campaigns", "show", "cmp_01") == 0
+    assert "send_at:" in (out := capsys.readouterr().out) and "2026-12-07 22:04 +00:00" in out
+    api.timezone = "Asia/Shanghai"
+    api.replies = [(200, {**CAMPAIGN, "send_at": 1_796_681_040})]
+    assert api.run("campaigns", "show", "cmp_01") == 0
+    assert "2026-12-08 06:04 +08:00" in capsys.readouterr().out
+
+
+def test_a_stack_that_names_no_zone_gets_utc_with_its_offset_and_json_asks_nothing(
+    api: FakeApi, capsys: pytest.CaptureFixture[str]
+) -> None:
+    api.timezone = None  # type: ignore[assignment]
+    api.replies = [(200, {**CAMPAIGN, "send_at": 1_796_681_040})]
+    assert api.run("campaigns", "show", "cmp_01") == 0
+    assert "2026-12-07 22:04 +00:00" in capsys.readouterr().out
+    calls = api.health_calls
+    api.replies = [(200, CAMPAIGN)]
+    assert api.run("--json", "campaigns", "show", "cmp_01") == 0
+    assert api.health_calls == calls
+
+
+def test_a_naive_send_at_is_sent_as_typed_for_the_stack_to_read_in_its_zone(api: FakeApi) -> None:
+    api.replies = [(201, {"campaign_id": "c", "status": "scheduled", "msgids": [], "fail_list": []})]
+    argv = ["campaigns", "create", "--text", "x", "--sender", "u1", "--send-at", "2026-12-12T10:00"]
+    assert api.run(*argv) == 0
+    assert api.requests[0].json()["send_at"] == "2026-12-12T10:00"
 
 
 def test_campaign_results_table_and_status_filter(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
@@ -575,11 +618,20 @@ def test_campaign_results_csv_follows_every_page(
     api: FakeApi, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     api.replies = [
-        (200, {"items": [{"external_userid": "wm1", "status": "sent"}], "cursor": "p2"}),
         (
             200,
             {
-                "items": [{"external_userid": "wm2", "status": "unsent", "userid": "u9", "note": "第二"}],
+                "items": [{"external_userid": "wm1", "status": "sent", "send_time": 1_796_681_040}],
+                "cursor": "p2",
+            },
+        ),
+        (
+            200,
+            {
+                "items": [
+                    {"external_userid": "wm2", "status": "unsent", "userid": "u9", "note": "第二"},
+                    {"msgid": "msgB", "external_userid": "wmX", "status": "fail_list"},
+                ],
                 "cursor": None,
             },
         ),
@@ -600,11 +652,12 @@ def test_campaign_results_csv_follows_every_page(
         "send_time",
         "note",
     ]
-    assert [(r["external_userid"], r["status"], r["userid"], r["note"]) for r in rows] == [
-        ("wm1", "sent", "", ""),
-        ("wm2", "unsent", "u9", "第二"),
+    assert [(r["external_userid"], r["status"], r["userid"], r["note"], r["send_time"]) for r in rows] == [
+        ("wm1", "sent", "", "", "2026-12-08T06:04:00+08:00"),  # ISO 8601 in the business zone
+        ("wm2", "unsent", "u9", "第二", ""),
+        ("wmX", "fail_list", "", "", ""),
     ]
-    assert "wrote 2 results" in capsys.readouterr().err
+    assert "wrote 3 results" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------------------------- group templates

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, tzinfo
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from wecomctl.http import UsageError
-from wecomctl.output import Column, cell_width, format_time, key_values, local_iso, one_line, table, truncate
+from wecomctl.output import (
+    Column,
+    cell_width,
+    format_time,
+    key_values,
+    one_line,
+    table,
+    time_option,
+    truncate,
+)
 
 
 def test_columns_are_aligned_and_numbers_right_aligned() -> None:
@@ -62,22 +72,29 @@ def test_key_values_align_values() -> None:
     ]
 
 
-def test_format_time_takes_seconds_milliseconds_and_iso() -> None:
-    seconds = 1_700_000_000
-    local = datetime.fromtimestamp(seconds).astimezone().isoformat(timespec="seconds")
-    assert format_time(seconds) == local
-    assert format_time(seconds * 1000) == local
-    assert format_time(str(seconds)) == local
-    assert format_time("2023-11-14T22:13:20Z") == local
-    assert format_time(None) == "-"
-    assert format_time("not a time") == "not a time"
+def shanghai() -> tzinfo:
+    return ZoneInfo("Asia/Shanghai")
 
 
-def test_time_options_get_an_explicit_offset_naive_meaning_local() -> None:
-    assert local_iso("1700000000", "--since") == "1700000000"
-    assert local_iso("2030-01-02T03:04:05+08:00", "--send-at") == "2030-01-02T03:04:05+08:00"
-    assert local_iso("2030-01-02T03:04:05Z", "--send-at") == "2030-01-02T03:04:05+00:00"
-    naive = datetime(2030, 1, 2, 9, 0)
-    assert local_iso("2030-01-02T09:00", "--send-at") == naive.astimezone().isoformat(timespec="seconds")
+SHANGHAI = shanghai
+
+
+def test_format_time_takes_seconds_milliseconds_and_iso_and_prints_the_zone_given() -> None:
+    seconds = 1_796_681_040  # 2026-12-07 22:04 UTC
+    assert format_time(seconds, SHANGHAI) == "2026-12-08 06:04 +08:00"
+    assert format_time(seconds * 1000, SHANGHAI) == "2026-12-08 06:04 +08:00"
+    assert format_time(str(seconds), SHANGHAI) == "2026-12-08 06:04 +08:00"
+    assert format_time("2026-12-07T22:04:00Z", SHANGHAI) == "2026-12-08 06:04 +08:00"
+    assert format_time(seconds, lambda: UTC) == "2026-12-07 22:04 +00:00"
+    assert format_time(seconds, lambda: ZoneInfo("America/St_Johns")) == "2026-12-07 18:34 -03:30"
+    assert format_time(None, SHANGHAI) == "-"
+    assert format_time("not a time", SHANGHAI) == "not a time"
+    assert format_time(10**30, SHANGHAI) == str(10**30)  # out of range: shown as given, never a traceback
+
+
+def test_time_options_pass_on_unchanged_so_the_api_reads_a_naive_time_in_the_business_zone() -> None:
+    """The CLI must not attach the host's offset: the stack reads a bare time in WELCOME_TIMEZONE."""
+    for text in ("1700000000", "2030-01-02T03:04:05+08:00", "2030-01-02T03:04:05Z", "2030-01-02T09:00"):
+        assert time_option(text, "--send-at") == text
     with pytest.raises(UsageError, match="--since 'last week' is neither ISO 8601"):
-        local_iso("last week", "--since")
+        time_option("last week", "--since")

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import time
 from collections import Counter
+from datetime import UTC
 from typing import Any
 
 import pytest
@@ -589,6 +591,10 @@ def test_admin_serves_totals_members_and_paged_filtered_results(
     lines = text.strip().split("\n")
     assert lines[0] == "msgid,userid,external_userid,chat_id,status,send_time" and len(lines) == 16
     assert "X-Next-Cursor" in headers
+    _, _, whole = admin_get(f"{base}/results", {"format": "csv", "status": "sent"})
+    times = [line.split(",")[5] for line in whole.strip().split("\n")[1:]]
+    assert len(times) == 2 * PER_MEMBER - 2  # u0's five, u2's three
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00", t) for t in times), times
     for query, field in (
         ({"status": "gone"}, "status"),
         ({"cursor": "nope"}, "cursor"),
@@ -602,7 +608,7 @@ def test_campaigns_show_prints_the_funnel_and_the_member_table(sim: SimulatorHan
     campaign_id, msgid = new_campaign()
     members_send(sim, msgid, ["u3"], c3_0="not_friend")
     sync_round(sync_queue, int(time.time()))
-    text = describe(queries.get_campaign(DEPS, campaign_id))
+    text = describe(queries.get_campaign(DEPS, campaign_id), lambda: UTC)
     assert "members: 4" in text
     u3 = next(line for line in text.splitlines() if line.startswith("u3"))
     assert u3.split()[1] == "sent" and u3.rstrip().endswith("80.0%")

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+from zoneinfo import ZoneInfo
+
 import pytest
 
+from wecom_bundle import config
+from wecom_bundle.config import ConfigError
 from wecom_bundle.validation import ValidationError, page_size, parse_timestamp
 
 
@@ -17,7 +22,7 @@ def test_limits() -> None:
 )
 def test_bad_timestamps_name_the_field(value: object) -> None:
     with pytest.raises(ValidationError) as caught:
-        parse_timestamp(value, "since")
+        parse_timestamp(value, "since", UTC)
     assert caught.value.field == "since"
 
 
@@ -29,8 +34,28 @@ def test_bad_timestamps_name_the_field(value: object) -> None:
         ("1795305600", 1795305600),
         ("2026-11-21T00:00:00Z", 1795219200),
         ("2026-11-21T08:00:00+08:00", 1795219200),
-        ("2026-11-21T00:00:00", 1795219200),
+        ("2026-11-21T08:00:00", 1795219200),
     ],
 )
 def test_timestamps(value: object, expected: int) -> None:
-    assert parse_timestamp(value, "since") == expected
+    """A time without an offset is read in the zone given (the business zone), one with an offset as is."""
+    assert parse_timestamp(value, "since", ZoneInfo("Asia/Shanghai")) == expected
+
+
+def test_a_naive_time_is_read_in_the_zone_given_not_in_utc() -> None:
+    naive = "2026-12-08T06:04"
+    assert parse_timestamp(naive, "send_at", UTC) - parse_timestamp(
+        naive, "send_at", ZoneInfo("Asia/Shanghai")
+    ) == (8 * 3600)
+
+
+def test_business_zone_is_welcome_timezone_and_a_bad_one_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("WELCOME_TIMEZONE", raising=False)
+    assert config.business_zone() == ZoneInfo("Asia/Shanghai")
+    monkeypatch.setenv("WELCOME_TIMEZONE", "Europe/Paris")
+    assert config.business_zone() == ZoneInfo("Europe/Paris")
+    monkeypatch.setenv("WELCOME_TIMEZONE", "Mars/Olympus")
+    with pytest.raises(ConfigError, match="WELCOME_TIMEZONE"):
+        config.business_zone()

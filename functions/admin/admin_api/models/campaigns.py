@@ -46,7 +46,8 @@ class CampaignBody(Strict):
             "sender: required when chat_type is group",
             "external_userid,tag_filter,allow_select: only when chat_type is single",
             "chat_id_list: only when chat_type is group",
-            "send_at: epoch seconds or ISO 8601 within the next 366 days (past or empty: send now)",
+            "send_at: epoch seconds or ISO 8601 (without an offset: WELCOME_TIMEZONE) within the next 366 days; "
+            f"empty or at most {cv.SEND_AT_PAST_GRACE_S // 60} minutes past: send now; further past: refused",
             "skip_capped: only with an external_userid audience (chat_type single)",
             "skip_capped: send_at in the current period of the cap (MASS_SEND_CUSTOMER_LIMIT)",
         )
@@ -60,7 +61,9 @@ class CampaignBody(Strict):
     text: MessageText | None = None
     attachments: list[CampaignAttachment] | None = Field(None, max_length=MAX_ATTACHMENTS)
     name: Name | None = None  # type: ignore[valid-type]
-    send_at: int | float | Text | None = Field(None, description="epoch seconds or ISO 8601 (naive is UTC)")
+    send_at: int | float | Text | None = Field(
+        None, description="epoch seconds or ISO 8601 (without an offset: in WELCOME_TIMEZONE)"
+    )
     reminders: Reminders | None = None
     skip_capped: bool | None = Field(
         None,

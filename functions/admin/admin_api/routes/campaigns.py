@@ -26,12 +26,11 @@ from admin_api.models.responses import (
 from admin_api.routes.common import as_sent, ok, query, success
 from wecom_bundle import runtime, validation
 from wecom_bundle.campaigns import cancel, create, preview, queries, reminders, results
-from wecom_bundle.result_sync import totals as sync_totals
 
 router = Router()
 Limit = Annotated[int | None, Query(ge=1, le=validation.MAX_PAGE, description="page size")]
 Cursor = Annotated[str | None, Query(description="the cursor of the previous page")]
-ResultStatus = Literal[tuple(sync_totals.NAME_STATUS)]  # type: ignore[valid-type]
+ResultStatus = Literal[results.RESULT_STATUSES]  # type: ignore[valid-type]
 CampaignStatus = Literal[queries.STATUSES]  # type: ignore[valid-type]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", pattern=IDEMPOTENCY_KEY_PATTERN)]
 
@@ -130,7 +129,7 @@ def get_campaign_skipped(campaign_id: str, cursor: Cursor = None):
 def get_campaign_results(
     campaign_id: str,
     format: Annotated[Literal["json", "csv"] | None, Query()] = None,
-    status: Annotated[ResultStatus | None, Query()] = None,  # type: ignore[valid-type]
+    status: Annotated[ResultStatus | None, Query()] = None,
     member: Annotated[str | None, Query(description="a member's userid")] = None,
     limit: Limit = None,
     cursor: Cursor = None,

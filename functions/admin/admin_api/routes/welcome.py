@@ -59,7 +59,9 @@ def list_welcomes(
     external_userid: Annotated[str | None, Query()] = None,
     userid: Annotated[str | None, Query()] = None,
     state: Annotated[str | None, Query()] = None,
-    since: Annotated[str | None, Query(description="epoch seconds or ISO 8601")] = None,
+    since: Annotated[
+        str | None, Query(description="epoch seconds or ISO 8601 (without an offset: in WELCOME_TIMEZONE)")
+    ] = None,
     limit: Limit = None,
     cursor: Cursor = None,
 ):

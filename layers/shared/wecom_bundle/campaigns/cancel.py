@@ -16,20 +16,36 @@ if TYPE_CHECKING:
 
 
 # ----------------------------------------------------------------------------------------------- cancel
+# A cancel must not rewrite these: a completed campaign was sent by every member (WeCom has nothing left to
+# cancel, and "cancelled" would hide that it went out); a failed one has no WeCom task at all.
+FINAL_REFUSALS = {
+    "completed": "the campaign is completed: every member has sent it, WeCom has nothing left to cancel",
+    "failed": "the campaign failed: WeCom holds no task to cancel",
+}
+
+
 def cancel_campaign(deps: CampaignDeps, campaign_id: str, *, now: int | None = None) -> dict[str, Any]:
     """``cancelled`` first (stops a sender and the reminders), then cancel_groupmsg_send for every msgid.
 
     Idempotent: a second cancel re-tries only msgids WeCom has not confirmed yet. A scheduled campaign has
-    no msgid, so it is cancelled without any WeCom call. Sent counts (totals) are left as they are.
+    no msgid, so it is cancelled without any WeCom call. Sent counts (totals) are left as they are. A
+    ``completed`` or ``failed`` campaign is refused (``InvalidState``), its status and WeCom untouched.
     """
+    _refuse_final(deps, campaign_id)
+    if deps.repo.mark_campaign_cancelled(campaign_id, deps.now() if now is None else now) is None:
+        _refuse_final(deps, campaign_id)  # completed by a sync pass meanwhile, or already cancelled (fine)
+    outcome = cancel_sent_chunks(deps, campaign_id)
+    return {"campaign_id": campaign_id, "status": "cancelled", **outcome}
+
+
+def _refuse_final(deps: CampaignDeps, campaign_id: str) -> None:
+    """NotFound for an unknown campaign, InvalidState for one in a status a cancel must not rewrite."""
     campaign = deps.repo.get_campaign(queries.known_id(campaign_id))
     if campaign is None:
         raise NotFound(f"campaign {campaign_id} does not exist")
-    if campaign["status"] == "failed":
-        raise InvalidState("the campaign failed: WeCom holds no task to cancel")
-    deps.repo.mark_campaign_cancelled(campaign_id, deps.now() if now is None else now)
-    outcome = cancel_sent_chunks(deps, campaign_id)
-    return {"campaign_id": campaign_id, "status": "cancelled", **outcome}
+    refusal = FINAL_REFUSALS.get(str(campaign["status"]))
+    if refusal is not None:
+        raise InvalidState(refusal)
 
 
 def cancel_sent_chunks(deps: CampaignDeps, campaign_id: str) -> dict[str, Any]:

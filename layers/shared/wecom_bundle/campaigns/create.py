@@ -91,7 +91,7 @@ def create_campaign(
 def validated_spec(deps: CampaignDeps, body: Any, now: int) -> dict[str, Any]:
     """The normalised spec of a create body, with every check that needs no stored state (the rules across
     fields, bucket objects exist): what a create and a preview refuse alike, with the same 400s."""
-    spec = validation.parse_campaign(body, now)
+    spec = validation.parse_campaign(body, now, deps.zone())
     deps.media.check_exist(spec["attachments"])
     return spec
 

@@ -14,9 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from wecom_bundle import config
 from wecom_bundle.campaigns import limits
 
 if TYPE_CHECKING:
+    from datetime import tzinfo
+
     from wecom_bundle.campaigns.cap import CapCheck
     from wecom_bundle.media.cache import MediaCache
     from wecom_bundle.wecom.client import WeComClient
@@ -36,7 +39,7 @@ class CampaignDeps:
     ``wecom`` answers the container's WeCom client when a call is about to be made (building it costs a
     token fetch, which a validation error must not pay); ``cap`` answers the per-customer cap
     (``campaigns.cap.CapCheck``) when a preview or a ``skip_capped`` create needs it (a create without the
-    flag never builds it).
+    flag never builds it); ``zone`` answers the business time zone a ``send_at`` without an offset is read in.
     """
 
     repo: Any
@@ -49,6 +52,7 @@ class CampaignDeps:
     sleep: Callable[[float], None] = time.sleep
     chunk_size: int = limits.CHUNK_SIZE
     part_size: int = limits.PART_SIZE
+    zone: Callable[[], tzinfo] = config.business_zone
 
     def backoff(self, attempt: int) -> None:
         """Wait before retry ``attempt`` (0-based): the configured pause, with ±20 % jitter."""

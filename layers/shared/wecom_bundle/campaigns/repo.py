@@ -381,15 +381,16 @@ def unlinked_chunks(fingerprint: str, created_from: int, created_to: int) -> lis
 
 # --- cancel
 def mark_campaign_cancelled(campaign_id: str, now: int) -> dict[str, Any] | None:
-    """Any state but ``failed`` → ``cancelled``, out of the due index; answers the record as it was before
-    (None when the campaign does not exist or failed). Idempotent: cancelling twice keeps the first time."""
+    """Any state but ``failed`` or ``completed`` → ``cancelled``, out of the due index; answers the record as
+    it was before (None when the campaign does not exist, failed, completed or was cancelled already: the
+    condition holds against a sync pass completing it meanwhile). Cancelling twice keeps the first time."""
     return update(
         encode_item(campaign_key(campaign_id)),
         {**campaign_status_keys("cancelled"), "cancelled_at": now},
         removes=("gsi3pk", "gsi3sk", "owner", "lease_until", "next_remind_at"),
-        condition="attribute_exists(pk) AND #st <> :failed AND #st <> :cancelled",
+        condition="attribute_exists(pk) AND NOT #st IN (:failed, :completed, :cancelled)",
         names={"#st": "status"},
-        values={"failed": "failed", "cancelled": "cancelled"},
+        values={"failed": "failed", "completed": "completed", "cancelled": "cancelled"},
         returns="ALL_OLD",
     )
 

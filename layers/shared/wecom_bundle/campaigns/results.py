@@ -2,8 +2,10 @@
 
 Why a module of its own: create, send, cancel and queries write and show campaigns; this one reads what
 the result sync stored (docs/data-model.md, "Result sync") and only reads. Rows live in one partition per msgid, so a
-campaign's results are the msgids' partitions one after another; the page cursor names the msgid and the
-position inside it.
+campaign's results are the msgids' partitions one after another, then one ``fail_list`` row per customer
+WeCom refused when the task was created (``add_msg_template``'s ``fail_list``: no result row ever names
+them, and an operator's export must still account for them). The page cursor names the msgid (or fail
+list) and the position inside it.
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+from typing import Any, TypeGuard
 
 from wecom_bundle import cursors
 from wecom_bundle.campaigns.deps import CampaignDeps
@@ -21,43 +24,72 @@ from wecom_bundle.validation import NotFound, ValidationError, page_size
 
 CSV_COLUMNS = ("msgid", "userid", "external_userid", "chat_id", "status", "send_time")
 MEMBER_VIEW_LIMIT = 1000  # members listed in GET /admin/campaigns/{id}; results pages cover the rest
+FAIL_LIST = "fail_list"  # the status of a row for a customer in add_msg_template's fail_list
+RESULT_STATUSES = (*STATUS_NAMES.values(), FAIL_LIST)  # every status a results row (and filter) can name
 
 
 @dataclass(frozen=True)
 class ResultsPage:
+    """A page of rows; ``zone`` is the business time zone the CSV writes its times in."""
+
     items: list[dict[str, Any]]
     cursor: str | None
+    zone: tzinfo = field(default=UTC)
 
     def csv(self) -> str:
+        """The rows as CSV, ``send_time`` as ISO 8601 with the business zone's offset (spreadsheets and
+        people read it; epoch seconds they cannot)."""
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
-        writer.writerows(self.items)
+        writer.writerows(
+            {**row, "send_time": iso_time(row.get("send_time"), self.zone)} for row in self.items
+        )
         return out.getvalue()
 
 
-def _scope(campaign_id: str, status: int | None, member: str | None) -> str:
+def iso_time(epoch_s: Any, zone: tzinfo) -> str | None:
+    """Epoch seconds as ISO 8601 in ``zone`` with its offset (``2026-12-08T06:04:00+08:00``); None stays None."""
+    if epoch_s is None or epoch_s == "":
+        return None
+    return datetime.fromtimestamp(int(epoch_s), zone).isoformat(timespec="seconds")
+
+
+@dataclass
+class _Position:
+    """Where a listing stands: ``index`` over the msgids then the fail lists, ``last`` the start key inside
+    a msgid's partition, ``offset`` the position inside a fail list."""
+
+    index: int = 0
+    last: dict[str, Any] | None = None
+    offset: int = 0
+
+
+def _scope(campaign_id: str, status: int | str | None, member: str | None) -> str:
     """A cursor continues one campaign's listing with the same filters (its start key is in that listing)."""
     return json.dumps(["results", campaign_id, status, member])
 
 
-def _encode_cursor(scope: str, index: int, last: dict[str, Any] | None) -> str:
-    return cursors.seal(scope, {"i": index, "k": last})
+def _encode_cursor(scope: str, at: _Position) -> str:
+    doc: dict[str, Any] = {"i": at.index, "k": at.last}
+    if at.offset:
+        doc["o"] = at.offset
+    return cursors.seal(scope, doc)
 
 
-def _decode_cursor(scope: str, cursor: str | None) -> tuple[int, dict[str, Any] | None]:
+def _decode_cursor(scope: str, cursor: str | None) -> _Position:
     if not cursor:
-        return 0, None
+        return _Position()
     doc = cursors.unseal(scope, cursor)
-    index, last = (doc.get("i"), doc.get("k")) if isinstance(doc, dict) else (None, None)
-    if (
-        not isinstance(index, int)
-        or isinstance(index, bool)
-        or index < 0
-        or not (last is None or _is_key(last))
-    ):
-        raise ValidationError("cursor", "is not a cursor this API gave out for this listing")
-    return index, last
+    doc = doc if isinstance(doc, dict) else {}
+    index, last, offset = doc.get("i"), doc.get("k"), doc.get("o", 0)
+    if _is_count(index) and _is_count(offset) and (last is None or _is_key(last)):
+        return _Position(index, last, offset)
+    raise ValidationError("cursor", "is not a cursor this API gave out for this listing")
+
+
+def _is_count(value: Any) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _is_key(last: Any) -> bool:
@@ -68,15 +100,17 @@ def _is_key(last: Any) -> bool:
     )
 
 
-def _status_filter(params: dict[str, str]) -> int | None:
-    status = params.get("status") or None  # a NAME_STATUS key: the admin route's query model checked it
-    return None if status is None else NAME_STATUS[status]
+def _status_filter(name: str | None) -> int | str | None:
+    """A stored result status code, ``fail_list``, or None (every row). A RESULT_STATUSES name: the admin
+    route's query model checked it."""
+    return None if name is None or name == FAIL_LIST else NAME_STATUS[name]
 
 
-def _msgids(deps: CampaignDeps, campaign_id: str) -> list[str]:
+def _chunks(deps: CampaignDeps, campaign_id: str) -> list[dict[str, Any]]:
+    """The campaign's chunks that hold a WeCom task (a msgid)."""
     if deps.repo.get_campaign(campaign_id) is None:
         raise NotFound(f"campaign {campaign_id} does not exist")
-    return [str(c["msgid"]) for c in deps.repo.campaign_chunks(campaign_id) if c.get("msgid")]
+    return [c for c in deps.repo.campaign_chunks(campaign_id) if c.get("msgid")]
 
 
 def _public_row(row: dict[str, Any]) -> dict[str, Any]:
@@ -87,22 +121,47 @@ def _public_row(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def results_page(deps: CampaignDeps, campaign_id: str, params: dict[str, str]) -> ResultsPage:
-    """One page of a campaign's result rows, optionally of one ``status`` and one ``member`` (userid)."""
-    status, member = _status_filter(params), params.get("member") or None
+    """One page of a campaign's result rows, optionally of one ``status`` and one ``member`` (userid).
+
+    The synced rows first, msgid by msgid; then, unless a member or another status is asked for, one
+    ``fail_list`` row per customer WeCom refused at creation (they belong to no member).
+    """
+    name, member = params.get("status") or None, params.get("member") or None
+    status = _status_filter(name)
     limit = page_size(params.get("limit"))
-    scope = _scope(campaign_id, status, member)
-    index, last = _decode_cursor(scope, params.get("cursor"))
-    msgids = _msgids(deps, campaign_id)
+    scope = _scope(campaign_id, name if name == FAIL_LIST else status, member)
+    at = _decode_cursor(scope, params.get("cursor"))
+    chunks = _chunks(deps, campaign_id)
+    msgids = [] if name == FAIL_LIST else [str(c["msgid"]) for c in chunks]
+    failed = (
+        [c for c in chunks if int(c.get("fail_count") or 0)]
+        if name in (None, FAIL_LIST) and not member
+        else []
+    )
     items: list[dict[str, Any]] = []
-    while index < len(msgids) and len(items) < limit:
-        rows, last = deps.sync_repo.query_results(
-            msgids[index], userid=member, status=status, limit=limit - len(items), start=last
+    while at.index < len(msgids) and len(items) < limit:
+        rows, at.last = deps.sync_repo.query_results(
+            msgids[at.index], userid=member, status=status, limit=limit - len(items), start=at.last
         )
         items += [_public_row(r) for r in rows]
-        if last is None:
-            index += 1
-    more = index < len(msgids)
-    return ResultsPage(items, _encode_cursor(scope, index, last) if more else None)
+        if at.last is None:
+            at.index += 1
+    while len(msgids) <= at.index < len(msgids) + len(failed) and len(items) < limit:
+        items += _fail_rows(deps, campaign_id, failed[at.index - len(msgids)], at, limit - len(items))
+    more = at.index < len(msgids) + len(failed)
+    return ResultsPage(items, _encode_cursor(scope, at) if more else None, deps.zone())
+
+
+def _fail_rows(
+    deps: CampaignDeps, campaign_id: str, chunk: dict[str, Any], at: _Position, room: int
+) -> list[dict[str, Any]]:
+    """Up to ``room`` rows of one chunk's fail_list from ``at.offset``; moves ``at`` past them."""
+    ids = deps.repo.campaign_part_ids(campaign_id, "FAIL", int(chunk["chunk"]))
+    taken = ids[at.offset : at.offset + room]
+    at.offset += len(taken)
+    if at.offset >= len(ids):
+        at.index, at.offset = at.index + 1, 0
+    return [{"msgid": str(chunk["msgid"]), "external_userid": i, "status": FAIL_LIST} for i in taken]
 
 
 def member_stats(deps: CampaignDeps, chunks: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bool]:

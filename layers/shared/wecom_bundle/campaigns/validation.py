@@ -9,6 +9,7 @@ enters, the audience rules and ``send_at``'s window here, raising ``ValidationEr
 from __future__ import annotations
 
 import re
+from datetime import tzinfo
 from typing import Any
 
 from wecom_bundle.campaigns.reminder_policy import ReminderPolicy, policy_from
@@ -22,6 +23,9 @@ MAX_AUDIENCE = 100_000  # our own cap: 10 calls of 10 000, a ~4 MB body (Lambda 
 MAX_ID_BYTES = 128
 MAX_NAME_CHARS = 200
 MAX_SCHEDULE_AHEAD_S = 366 * 24 * 3600
+# A send_at this far in the past still means "send now" (a clock a little behind, a slow retype); further
+# back it is a typo (a wrong year, day or zone), refused rather than sent at once.
+SEND_AT_PAST_GRACE_S = 5 * 60
 SENDER_MAX_BYTES = 64
 MAX_URL_BYTES = 2048  # link.url, link.picurl (page 004)
 FIELDS = frozenset(  # the body's fields: the admin model declares exactly these (it asserts so)
@@ -43,9 +47,10 @@ FIELDS = frozenset(  # the body's fields: the admin model declares exactly these
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")  # printable ASCII, no spaces (UUIDs, ULIDs, ...)
 
 
-def parse_campaign(body: dict[str, Any], now: float) -> dict[str, Any]:
+def parse_campaign(body: dict[str, Any], now: float, zone: tzinfo) -> dict[str, Any]:
     """The normalised campaign spec (also the input of the idempotency hash) of a body the admin model
-    validated (known keys, types, lengths, URLs): defaults, de-duplicated ids and the rules across fields."""
+    validated (known keys, types, lengths, URLs): defaults, de-duplicated ids and the rules across fields.
+    ``zone`` is the business time zone a ``send_at`` without an offset is read in."""
     text = text_of(body.get("text"))
     attachments = validate_attachments(body.get("attachments"))
     if text is None and not attachments:
@@ -57,7 +62,7 @@ def parse_campaign(body: dict[str, Any], now: float) -> dict[str, Any]:
         "attachments": attachments,
         "sender": body.get("sender") or None,
         "name": body.get("name") or None,
-        "send_at": parse_send_at(body.get("send_at"), now),
+        "send_at": parse_send_at(body.get("send_at"), now, zone),
         "reminders": policy_from(body.get("reminders")).as_dict(),
     }
     spec.update(_group_audience(body, spec) if chat_type == "group" else _single_audience(body, spec))
@@ -121,12 +126,16 @@ def tag_filter_of(value: dict[str, Any] | None) -> dict[str, Any] | None:
     return {"group_list": [{"tag_list": _unique(group["tag_list"])} for group in value["group_list"]]}
 
 
-def parse_send_at(value: Any, now: float) -> int | None:
-    """Epoch seconds or ISO 8601 (naive means UTC); None or a time not in the future means "send now"."""
+def parse_send_at(value: Any, now: float, zone: tzinfo) -> int | None:
+    """Epoch seconds or ISO 8601 (without an offset: read in ``zone``); None or a time at most
+    ``SEND_AT_PAST_GRACE_S`` ago means "send now"; further in the past, or more than a year ahead, is refused."""
     if value is None or value == "":
         return None
-    moment = parse_timestamp(value, "send_at")
-    if moment < 0 or moment > now + MAX_SCHEDULE_AHEAD_S:
+    moment = parse_timestamp(value, "send_at", zone)
+    if moment < now - SEND_AT_PAST_GRACE_S:
+        minutes = SEND_AT_PAST_GRACE_S // 60
+        raise ValidationError("send_at", f"is more than {minutes} minutes in the past (omit it to send now)")
+    if moment > now + MAX_SCHEDULE_AHEAD_S:
         raise ValidationError("send_at", "must be within the next 366 days")
     return moment
 

@@ -12,12 +12,14 @@ import re
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from wecom_bundle import cursors
+from wecom_bundle import config, cursors
 from wecom_bundle.dynamo.keys import welcome_log_month
 from wecom_bundle.validation import NotFound, ValidationError, page_size, parse_timestamp
 from wecom_bundle.welcome.rules import parse_rule, rule_warnings
 
 if TYPE_CHECKING:
+    from datetime import tzinfo
+
     from wecom_bundle.dynamo.table import Page
     from wecom_bundle.wecom.client import WeComClient
 
@@ -59,9 +61,10 @@ class RuleMedia(Protocol):
 
 
 # ------------------------------------------------------------------------------------------------ log helpers
-def parse_since(raw: str | None) -> int | None:
-    """``since`` of the welcome log: absent, or a timestamp (see ``validation.parse_timestamp``)."""
-    return None if raw in (None, "") else parse_timestamp(raw, "since")
+def parse_since(raw: str | None, zone: tzinfo) -> int | None:
+    """``since`` of the welcome log: absent, or a timestamp (see ``validation.parse_timestamp``; without an
+    offset, read in the business time zone ``zone``)."""
+    return None if raw in (None, "") else parse_timestamp(raw, "since", zone)
 
 
 MONTH = re.compile(r"^(19[7-9]\d|[2-9]\d\d\d)-(0[1-9]|1[0-2])$")  # the range parse_timestamp accepts
@@ -100,11 +103,13 @@ class WelcomeAdmin:
         media: RuleMedia,
         wecom_client: Callable[[], WeComClient],
         clock: Callable[[], float],
+        zone: Callable[[], tzinfo] = config.business_zone,
     ) -> None:
         self.repo = repo
         self.media = media
         self.wecom_client = wecom_client  # asked per save: the client changes when the secret rotates
         self.clock = clock  # epoch seconds
+        self.zone = zone  # the business time zone: ``since`` without an offset is read in it
 
     def put_rule(self, rule_id: str, body: Any) -> tuple[dict[str, Any], bool]:
         """Create or replace a rule; answers (the rule with its ``warnings``, created)."""
@@ -136,7 +141,7 @@ class WelcomeAdmin:
     # -------------------------------------------------------------------------------------------- log
     def list_welcomes(self, params: dict[str, str]) -> dict[str, Any]:
         """Welcome outcomes newest first, by customer, member, channel and time; paginated by ``cursor``."""
-        limit, since = page_size(params.get("limit")), parse_since(params.get("since"))
+        limit, since = page_size(params.get("limit")), parse_since(params.get("since"), self.zone())
         if since is not None and since > LAST_LOGGED_TS:
             return {"items": [], "cursor": None}  # a valid time no record can be newer than
         ext, user, state, cursor = (

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from pydantic import Field
+
 from admin_api.models.responses.common import Answer
 
 
 class Health(Answer):
     status: Literal["ok"]
+    timezone: str = Field(
+        description="the business time zone (WELCOME_TIMEZONE): times without an offset are read in it"
+    )
 
 
 class OpenApiDocument(Answer):

@@ -218,7 +218,7 @@ class ResultRow(Answer):
     external_userid: str | None = None
     chat_id: str | None = None
     send_time: Epoch | None = None
-    status: ResultStatus  # type: ignore[valid-type]
+    status: ResultStatus
 
 
 class ResultsPage(Answer):

@@ -6,11 +6,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from wecom_bundle.campaigns import queries
-from wecom_bundle.result_sync import totals
+from wecom_bundle.campaigns import queries, results
 
 CampaignStatus = Literal[queries.STATUSES]  # type: ignore[valid-type]
-ResultStatus = Literal[tuple(totals.STATUS_NAMES.values())]  # type: ignore[valid-type]
+ResultStatus = Literal[results.RESULT_STATUSES]  # type: ignore[valid-type]
 Epoch = Annotated[int, Field(description="epoch seconds")]
 WelcomeOutcome = Literal["sent", "already_sent", "expired", "failed", "no_rule"]
 Cursor = Field(description="the next page's cursor; null on the last page")
