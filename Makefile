@@ -92,6 +92,7 @@ lint: $(STAMP) $(SAM_STAMP)
 	$(VENV)/bin/cfn-lint --regions $(LINT_REGIONS) -- template.yaml
 	$(SAM) validate --lint --region us-east-1
 	AWS_EC2_METADATA_DISABLED=true $(SAM) validate --region us-east-1
+	AWS_EC2_METADATA_DISABLED=true $(SAM) validate --region cn-north-1
 
 # No Docker: SAM builds with the local python3.13 and fetches arm64 (manylinux aarch64) wheels for the layer.
 # --cached reuses unchanged artifacts from .aws-sam/cache (`make clean` drops them).
