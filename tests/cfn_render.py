@@ -88,7 +88,21 @@ class Conditions:
             return all(self._decide(inner) for inner in args)
         if function == "Fn::Or":
             return any(self._decide(inner) for inner in args)
+        if function == "Fn::EachMemberEquals":  # Rules only: every member of a list parameter is the value
+            members, expected = self.value(args[0]), self.value(args[1])
+            return all(member == expected for member in members) if isinstance(members, list) else False
         raise ConditionError(f"{function} is not evaluated here")
+
+    def failed_rules(self, rules: Mapping[str, Any]) -> dict[str, list[str]]:
+        """The template's Rules that refuse these parameters: rule name → the refused assertions' texts."""
+        failed: dict[str, list[str]] = {}
+        for name, rule in rules.items():
+            if "RuleCondition" in rule and not self._decide(rule["RuleCondition"]):
+                continue
+            refused = [a["AssertDescription"] for a in rule["Assertions"] if not self._decide(a["Assert"])]
+            if refused:
+                failed[name] = refused
+        return failed
 
     def value(self, operand: Any) -> ParameterValue:
         """A literal, or a Ref to a parameter or pseudo parameter."""
@@ -199,6 +213,14 @@ def transformed(given: Mapping[str, str], region: str, path: Path = TEMPLATE) ->
 
     with _region(region):
         return transform(packaged(load_template(path)), dict(given), _NoManagedPolicies())  # type: ignore[arg-type]
+
+
+def refusals(given: Mapping[str, str], region: str, path: Path = TEMPLATE) -> dict[str, list[str]]:
+    """What the template's Rules refuse for ``given`` parameters (CloudFormation checks them before it
+    creates anything); empty when the parameters fit together."""
+    template = load_template(path)
+    conditions = Conditions(template.get("Conditions", {}), parameter_values(template, given, region))
+    return conditions.failed_rules(template.get("Rules", {}))
 
 
 def render(given: Mapping[str, str], region: str, path: Path = TEMPLATE) -> Rendered:

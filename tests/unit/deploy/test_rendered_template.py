@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.cfn_render import Rendered, render
+from tests.cfn_render import Rendered, refusals, render
 
 AWS_REGION = "ap-southeast-1"
 CHINA_REGIONS = ("cn-north-1", "cn-northwest-1")
@@ -246,6 +246,41 @@ def test_the_proxy_url_reaches_only_the_wecom_callers_and_only_in_proxy_mode(reg
     assert with_proxy == (WECOM_CALLERS if mode == "proxy" else set())
     for name in with_proxy:
         assert functions[name]["Environment"]["Variables"]["WECOM_PROXY_URL"] == {"Ref": "EgressProxyUrl"}
+
+
+REFUSED = {
+    "vpc without subnets or groups": (
+        {"EgressMode": "vpc"},
+        {"VpcModeNeedsSubnetsAndGroups": 2},
+    ),
+    "vpc without groups": (
+        {"EgressMode": "vpc", "EgressSubnetIds": VPC_SUBNETS},
+        {"VpcModeNeedsSubnetsAndGroups": 1},
+    ),
+    "proxy without a url": ({"EgressMode": "proxy"}, {"ProxyModeNeedsUrl": 1}),
+    "a domain without a certificate": ({"CallbackDomainName": DOMAIN}, {"CallbackDomainNeedsCertificate": 1}),
+    "a zone without a domain": ({"CallbackHostedZoneId": ZONE}, {"HostedZoneNeedsDomain": 1}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_parameters_that_do_not_fit_together_are_refused_before_anything_is_made(case: str) -> None:
+    given, expected = REFUSED[case]
+    region = CHINA_REGIONS[0]
+    failed = refusals({"WeComSecretArn": _secret(region), **given}, region)
+    assert {name: len(texts) for name, texts in failed.items()} == expected
+    texts = [text for refused in failed.values() for text in refused]
+    assert all(re.search(r"\b(Egress|Callback)[A-Za-z]+\b", text) for text in texts), texts  # names the input
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_every_mode_with_its_inputs_is_accepted(mode: str) -> None:
+    given = {
+        **_mode_parameters(mode),
+        "CallbackDomainName": DOMAIN,
+        "CallbackCertificateArn": _certificate(AWS_REGION),
+    }
+    assert refusals({"WeComSecretArn": _secret(AWS_REGION), **given}, AWS_REGION) == {}
 
 
 # ---------------------------------------------------------------- the corp's callback domain
