@@ -100,14 +100,19 @@ test-e2e: setup
 # `sam validate --lint` is cfn-lint only, and cfn-lint 1.x no longer runs the SAM transform; plain
 # `sam validate` runs it (offline: no credentials needed; the IMDS lookup is switched off so it does not
 # wait on a metadata endpoint that is not there).
+# cfn-lint checks the template against each region's resource specs: the aws partition's regions the
+# product is deployed in and both aws-cn ones (one template for both partitions).
+LINT_REGIONS := us-east-1 ap-east-1 ap-southeast-1 cn-north-1 cn-northwest-1
+
 lint: $(STAMP) $(SAM_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy layers/shared/wecom_bundle cli/wecomctl
 	for handler in functions/*/app.py; do $(VENV)/bin/mypy "$$handler" || exit 1; done
-	$(VENV)/bin/cfn-lint template.yaml
+	$(VENV)/bin/cfn-lint --regions $(LINT_REGIONS) -- template.yaml
 	$(SAM) validate --lint --region us-east-1
 	AWS_EC2_METADATA_DISABLED=true $(SAM) validate --region us-east-1
+	AWS_EC2_METADATA_DISABLED=true $(SAM) validate --region cn-north-1
 
 # No Docker: SAM builds with the local python3.13 and fetches arm64 (manylinux aarch64) wheels for the layer.
 # --cached reuses unchanged artifacts from .aws-sam/cache (`make clean` drops them).

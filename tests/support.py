@@ -69,6 +69,17 @@ def dev_simulator(corp_secret: str | None = None) -> SimulatorHandle:
     )
 
 
+def emf_records(out: str, metric: str) -> list[dict[str, Any]]:
+    """The CloudWatch Embedded Metric Format records in captured stdout that carry ``metric``."""
+    records = [json.loads(line) for line in out.splitlines() if line.startswith("{") and '"_aws"' in line]
+    return [record for record in records if metric in record]
+
+
+def metric_dimensions(record: dict[str, Any]) -> list[list[str]]:
+    """An EMF record's dimension sets, each sorted (CloudWatch matches an alarm on the exact set)."""
+    return [sorted(dims) for dims in record["_aws"]["CloudWatchMetrics"][0]["Dimensions"]]
+
+
 def sim_control(sim: SimulatorHandle, path: str, body: dict[str, Any]) -> Any:
     """POST ``body`` to the simulator's test-control API (``/__sim/{path}``); its JSON answer (an error
     status raises)."""

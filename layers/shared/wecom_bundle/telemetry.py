@@ -23,6 +23,11 @@ def milliseconds(name: str, value: float, dimensions: dict[str, str] | None = No
     _emit(name, "Milliseconds", value, dimensions or {})
 
 
+def seconds(name: str, value: float, dimensions: dict[str, str] | None = None) -> None:
+    """Emit one age or lag metric in seconds."""
+    _emit(name, "Seconds", value, dimensions or {})
+
+
 def _emit(name: str, unit: str, value: float, dimensions: dict[str, str]) -> None:
     if not _enabled():
         return

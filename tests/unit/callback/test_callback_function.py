@@ -19,7 +19,7 @@ from local.events import (
 )
 from local.settings import DEV_DEFAULTS
 from local.wecom_sim.endpoints_welcome import issue_welcome_code
-from tests.support import function_under_test
+from tests.support import emf_records, function_under_test, metric_dimensions
 from wecom_bundle.callback.crypto import MsgCrypto
 from wecom_bundle.callback.xml_parser import build_envelope, build_event_xml
 from wecom_bundle.welcome import repo as welcome_repo
@@ -175,6 +175,26 @@ def test_bad_requests_get_4xx_with_reason(handler: Any, name: str, caplog: pytes
     assert answer["statusCode"] == status
     assert answer["body"] and len(answer["body"]) < 80
     assert "WelcomeCode" not in answer["body"]
+
+
+def test_a_refused_signature_is_counted_for_the_alarm(
+    handler: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """template.yaml's CallbackSignatureAlarm watches CallbackRejected{service, reason=signature}."""
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
+    capsys.readouterr()
+    event = _set_query(callback_post_event(ENV, add_contact_fields(ENV)), "msg_signature", "0" * 40)
+    assert handler(event)["statusCode"] == 401
+    (record,) = emf_records(capsys.readouterr().out, "CallbackRejected")
+    assert (record["service"], record["reason"], record["CallbackRejected"]) == (
+        "wecom-bundle",
+        "signature",
+        [1.0],
+    )
+    assert metric_dimensions(record) == [["reason", "service"]]
+    assert emf_records(capsys.readouterr().out, "CallbackRejected") == []
+    handler(_set_query(callback_post_event(ENV, add_contact_fields(ENV)), "nonce", ""))  # not a signature
+    assert emf_records(capsys.readouterr().out, "CallbackRejected") == []
 
 
 def test_wrong_corp_id_is_forbidden(handler: Any) -> None:

@@ -25,7 +25,9 @@ from tests.support import (
     Overriding,
     call_json,
     campaign_deps,
+    emf_records,
     function_under_test,
+    metric_dimensions,
     no_sleep,
     sim_control,
     sync_deps,
@@ -411,6 +413,27 @@ def test_cadence_by_age() -> None:
     assert cadence.next_sync_at(created, created + DAY) == created + DAY + HOUR
     assert cadence.next_sync_at(created, created + 7 * DAY) == created + 8 * DAY
     assert cadence.next_sync_at(created, created + 30 * DAY) is None
+
+
+def test_each_run_reports_how_long_the_oldest_due_msgid_has_waited(
+    sim: SimulatorHandle, sync_queue: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The dashboard's result-sync lag (ResultSyncLag, seconds); a campaign's creation is counted too."""
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
+    capsys.readouterr()
+    _, msgid = new_campaign()
+    (created,) = emf_records(capsys.readouterr().out, "CampaignCreated")
+    assert (created["send"], metric_dimensions(created)) == ("now", [["send", "service"]])
+    due_at = int(campaign_repo.get_msgid_owner(msgid)["next_sync_at"])
+    fanout.run_due(SYNC_DEPS, 60, now=due_at + 90)
+    (lag,) = emf_records(capsys.readouterr().out, "ResultSyncLag")
+    assert lag["ResultSyncLag"] == [90.0]
+    assert lag["_aws"]["CloudWatchMetrics"][0]["Metrics"] == [{"Name": "ResultSyncLag", "Unit": "Seconds"}]
+    assert metric_dimensions(lag) == [["service"]]
+    drain(sync_queue, due_at + 90)
+    fanout.run_due(SYNC_DEPS, 60, now=due_at + 91)  # synced a second ago: nothing is due
+    (lag,) = emf_records(capsys.readouterr().out, "ResultSyncLag")
+    assert lag["ResultSyncLag"] == [0.0]
 
 
 def test_old_msgids_are_synced_less_often_and_a_reminder_makes_them_due(

@@ -6,9 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-TEMPLATE = Path(__file__).resolve().parents[3] / "template.yaml"
+from tests.cfn_render import TEMPLATE, load_template
 
 FUNCTIONS = (
     "CallbackFunction",
@@ -40,33 +39,13 @@ ADMIN_ROUTES = {
     ("GET", "/admin/group-welcome-templates/{template_id}"),
     ("PUT", "/admin/group-welcome-templates/{template_id}"),
     ("DELETE", "/admin/group-welcome-templates/{template_id}"),
+    ("POST", "/admin/doctor"),
 }
-
-
-class CfnLoader(yaml.SafeLoader):
-    """SafeLoader that turns CloudFormation short-form tags (!Ref, !GetAtt, !Sub, ...) into their long form."""
-
-
-def _cfn_tag(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    if tag_suffix == "Ref":
-        return {"Ref": value}
-    if tag_suffix == "GetAtt" and isinstance(value, str):
-        value = value.split(".", 1)
-    return {f"Fn::{tag_suffix}": value}
-
-
-CfnLoader.add_multi_constructor("!", _cfn_tag)
 
 
 @pytest.fixture(scope="module")
 def template() -> dict[str, Any]:
-    return yaml.load(TEMPLATE.read_text(encoding="utf-8"), Loader=CfnLoader)
+    return load_template()
 
 
 @pytest.fixture(scope="module")
@@ -101,15 +80,17 @@ def test_template_is_sam(template: dict[str, Any]) -> None:
     assert template["Transform"] == "AWS::Serverless-2016-10-31"
 
 
-def test_loader_expands_cloudformation_tags() -> None:
-    doc = yaml.load(
-        "a: !Ref X\nb: !GetAtt T.Arn\nc: !Sub '${T.Arn}/index/*'\nd: !If [C, 1, 2]\n", Loader=CfnLoader
+def test_loader_expands_cloudformation_tags(tmp_path: Path) -> None:
+    source = tmp_path / "t.yaml"
+    source.write_text(
+        "a: !Ref X\nb: !GetAtt T.Arn\nc: !Sub '${T.Arn}/index/*'\nd: !If [C, 1, 2]\ne: !Condition C\n"
     )
-    assert doc == {
+    assert load_template(source) == {
         "a": {"Ref": "X"},
         "b": {"Fn::GetAtt": ["T", "Arn"]},
         "c": {"Fn::Sub": "${T.Arn}/index/*"},
         "d": {"Fn::If": ["C", 1, 2]},
+        "e": {"Condition": "C"},
     }
 
 
@@ -283,8 +264,14 @@ def test_callback_runs_with_snapstart_unless_it_reads_the_secret_through_the_ext
 ) -> None:
     props = resources["CallbackFunction"]["Properties"]
     assert props["AutoPublishAlias"]  # SnapStart applies to published versions; the routes call the alias
+    assert props["SnapStart"] == {"ApplyOn": {"Fn::If": ["CallbackSnapStart", "PublishedVersions", "None"]}}
+    assert template["Conditions"]["CallbackSnapStart"] == {
+        "Fn::And": [
+            {"Fn::Not": [{"Condition": "InChina"}]},
+            {"Fn::Not": [{"Condition": "UseSecretsExtension"}]},
+        ]
+    }
     condition = "UseSecretsExtension"
-    assert props["SnapStart"] == {"ApplyOn": {"Fn::If": [condition, "None", "PublishedVersions"]}}
     assert template["Parameters"]["SecretsExtensionLayerArn"]["Default"] == ""
     assert props["Layers"] == [
         {"Fn::If": [condition, {"Ref": "SecretsExtensionLayerArn"}, {"Ref": "AWS::NoValue"}]}

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from tests.support import metric_dimensions
 from wecom_bundle import telemetry
 
 
@@ -28,6 +29,8 @@ def test_outcome_count_and_latency_are_emf(capsys: pytest.CaptureFixture[str]) -
     assert count["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "WeComBundle"
     assert count["_aws"]["CloudWatchMetrics"][0]["Metrics"] == [{"Name": "WelcomeOutcome", "Unit": "Count"}]
     assert count["outcome"] == "sent"
+    # exactly the dimension set template.yaml's WelcomeFailureAlarm and dashboard name
+    assert (count["service"], metric_dimensions(count)) == ("wecom-bundle", [["outcome", "service"]])
     assert count["WelcomeOutcome"] == [1.0] or count["WelcomeOutcome"] == 1.0
     assert latency["_aws"]["CloudWatchMetrics"][0]["Metrics"] == [
         {"Name": "WelcomeLatency", "Unit": "Milliseconds"}

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from wecom_bundle import config
+from wecom_bundle import config, telemetry
 from wecom_bundle.callback import fields as callback_fields
 from wecom_bundle.callback import keys as callback_keys
 from wecom_bundle.callback.crypto import (
@@ -73,6 +73,8 @@ def _required(query: Mapping[str, str], *names: str) -> list[str]:
 
 def _crypto_rejection(exc: WeComCryptoError) -> CallbackRejected:
     if isinstance(exc, SignatureError):
+        # Counted for the signature alarm: a Token that no longer matches the console's loses every callback.
+        telemetry.count("CallbackRejected", {"reason": "signature"})
         return CallbackRejected(401, "signature mismatch", exc.code)
     if isinstance(exc, ReceiveIdError):
         return CallbackRejected(403, "message is for another corp", exc.code)

@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from wecom_bundle import config
+from wecom_bundle import config, telemetry
 from wecom_bundle.campaigns import cap, limits, repair, send, validation
 from wecom_bundle.campaigns.deps import CampaignDeps
 from wecom_bundle.domain_errors import AudienceCapped, IdempotencyConflict, WeComRefused
@@ -83,6 +83,7 @@ def create_campaign(
     if not deps.repo.create_campaign_items(campaign, chunks, idempotency, now):
         deps.repo.delete_campaign_parts(campaign_id, [keys.part_sk(k, c, p) for k, c, p, _ in parts])
         return _replay(deps, str(key), request_hash, now) or _conflict("the key is being used right now")
+    telemetry.count("CampaignCreated", {"send": "later" if owner is None else "now"})
     if owner is not None:
         send.send_campaign(deps, campaign_id, owner, deadline=deadline)
     return _answer(deps, campaign_id)

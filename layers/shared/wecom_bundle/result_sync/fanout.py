@@ -14,7 +14,7 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from wecom_bundle import config
+from wecom_bundle import config, telemetry
 from wecom_bundle.result_sync import ingest
 from wecom_bundle.result_sync.budget import OutOfTime
 from wecom_bundle.result_sync.queue import SyncMessage
@@ -49,8 +49,12 @@ def queue_due(deps: SyncDeps, now: int, limit: int) -> dict[str, int]:
     """Claim and queue up to ``limit`` due msgids; answers how many were claimed and queued."""
     claimed: list[SyncMessage] = []
     start: str | None = None
+    first_page = True
     while len(claimed) < limit:
         due, start = deps.repo.due_sync_msgids(now, min(DUE_PAGE, limit - len(claimed)), start)
+        if first_page:
+            _report_lag(due, now)
+            first_page = False
         for item in due:
             token = uuid.uuid4().hex
             if deps.repo.claim_msgid_sync(item["msgid"], item["due_sk"], token, now + LEASE_S):
@@ -63,3 +67,10 @@ def queue_due(deps: SyncDeps, now: int, limit: int) -> dict[str, int]:
             "%d sync messages refused by SQS: their msgids are due again after the lease", len(refused)
         )
     return {"msgids_queued": len(claimed) - len(refused), "msgids_refused": len(refused)}
+
+
+def _report_lag(first_due: list[dict[str, Any]], now: int) -> None:
+    """How long the oldest due msgid has waited past its sync time (0 when none is due): the dashboard's
+    result-sync lag. The first page is oldest first, so its first item is the oldest."""
+    due_at = first_due[0].get("next_sync_at") if first_due else None
+    telemetry.seconds("ResultSyncLag", max(0, now - int(due_at)) if due_at is not None else 0)
