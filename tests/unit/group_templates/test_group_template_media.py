@@ -3,7 +3,7 @@ scheduled refresh must edit it with fresh ids before the old one expires.
 
 moto serves DynamoDB and S3 in-process; the WeCom simulator answers over real HTTP and reports, through its
 control API, whether a stored template holds an expired id. The container's media cache is one on the
-simulator's clock (installed with ``runtime.use_media_cache``).
+simulator's clock (in force through ``runtime.overriding``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import requests
 
 from local.wecom_sim.calllog import calls
 from local.wecom_sim.server import SimulatorHandle
-from tests.support import call_json, function_under_test, media_cache_installed
+from tests.support import call_json, function_under_test
 from tests.unit.media.test_media import BUCKET, DAY, HOUR, PDF, PNG, advance, uploads
 from wecom_bundle import runtime
 from wecom_bundle.group_templates import media as group_template_media
@@ -42,7 +42,7 @@ def sim(wecom_sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch) -> Iterator
     s3.create_bucket(Bucket=BUCKET)
     s3.put_object(Bucket=BUCKET, Key=IMAGE_KEY, Body=PNG, ContentType="image/png")
     s3.put_object(Bucket=BUCKET, Key=FILE_KEY, Body=PDF, ContentType="application/pdf")
-    with media_cache_installed(MediaCache(clock=wecom_sim.state.clock.now)):
+    with runtime.overriding(media_cache=MediaCache(clock=wecom_sim.state.clock.now)):
         yield wecom_sim
 
 
@@ -183,7 +183,8 @@ def _client() -> Any:
 
 
 # ----------------------------------------------------------------------------------------------- refresh
-def test_templates_are_a_refresh_source(admin: Any, sim: SimulatorHandle) -> None:
+@pytest.mark.usefixtures("sim")
+def test_templates_are_a_refresh_source(admin: Any) -> None:
     _create(admin, IMAGE_BODY)
     _create(admin, {"file": {"s3_key": FILE_KEY}})
     assert runtime.media_refresh().referenced() == {MediaRef("image", IMAGE_KEY), MediaRef("file", FILE_KEY)}
