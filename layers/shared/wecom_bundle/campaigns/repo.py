@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from wecom_bundle.campaigns.status import CampaignStatus
 from wecom_bundle.dynamo.client import client, is_condition_failure
 from wecom_bundle.dynamo.codec import decode_item, encode, encode_item
 from wecom_bundle.dynamo.keys import (
@@ -186,7 +187,7 @@ def claim_campaign_send(campaign_id: str, owner: str, now: int, lease_until: int
     return update(
         encode_item(campaign_key(campaign_id)),
         {
-            **campaign_status_keys("creating"),
+            **campaign_status_keys(CampaignStatus.CREATING),
             "owner": owner,
             "lease_until": lease_until,
             "gsi3pk": DUE_SEND,
@@ -194,7 +195,7 @@ def claim_campaign_send(campaign_id: str, owner: str, now: int, lease_until: int
         },
         condition="(#st = :scheduled AND send_at <= :now) OR (#st = :creating AND lease_until < :now)",
         names={"#st": "status"},
-        values={"scheduled": "scheduled", "creating": "creating", "now": now},
+        values={"scheduled": CampaignStatus.SCHEDULED, "creating": CampaignStatus.CREATING, "now": now},
         returns="ALL_NEW",
     )
 
@@ -207,7 +208,7 @@ def renew_campaign_lease(campaign_id: str, owner: str, lease_until: int) -> bool
             {"lease_until": lease_until, "gsi3sk": due_sk(lease_until, campaign_id)},
             condition="#owner = :owner AND #st = :creating",
             names={"#owner": "owner", "#st": "status"},
-            values={"owner": owner, "creating": "creating"},
+            values={"owner": owner, "creating": CampaignStatus.CREATING},
         )
         is not None
     )
@@ -220,7 +221,7 @@ def release_campaign_lease(campaign_id: str, owner: str, now: int) -> None:
         {"lease_until": now - 1, "gsi3sk": due_sk(now - 1, campaign_id)},
         condition="#owner = :owner AND #st = :creating",
         names={"#owner": "owner", "#st": "status"},
-        values={"owner": owner, "creating": "creating"},
+        values={"owner": owner, "creating": CampaignStatus.CREATING},
     )
 
 
@@ -241,7 +242,7 @@ def finish_campaign_send(
             removes=removes,
             condition="#owner = :owner AND #st = :creating",
             names={"#owner": "owner", "#st": "status"},
-            values={"owner": owner, "creating": "creating"},
+            values={"owner": owner, "creating": CampaignStatus.CREATING},
         )
         is not None
     )
@@ -385,11 +386,11 @@ def mark_campaign_cancelled(campaign_id: str, now: int) -> dict[str, Any] | None
     (None when the campaign does not exist or failed). Idempotent: cancelling twice keeps the first time."""
     return update(
         encode_item(campaign_key(campaign_id)),
-        {**campaign_status_keys("cancelled"), "cancelled_at": now},
+        {**campaign_status_keys(CampaignStatus.CANCELLED), "cancelled_at": now},
         removes=("gsi3pk", "gsi3sk", "owner", "lease_until", "next_remind_at"),
         condition="attribute_exists(pk) AND #st <> :failed AND #st <> :cancelled",
         names={"#st": "status"},
-        values={"failed": "failed", "cancelled": "cancelled"},
+        values={"failed": CampaignStatus.FAILED, "cancelled": CampaignStatus.CANCELLED},
         returns="ALL_OLD",
     )
 

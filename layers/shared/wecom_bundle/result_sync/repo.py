@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from wecom_bundle.campaigns.status import CampaignStatus
 from wecom_bundle.dynamo.client import client
 from wecom_bundle.dynamo.codec import decode_item, encode, encode_item
 from wecom_bundle.dynamo.keys import (
@@ -185,10 +186,10 @@ def record_campaign_totals(campaign_id: str, totals: dict[str, Any], now: int, c
         return False
     done = update(
         encode_item(campaign_key(campaign_id)),
-        {**sets, **campaign_status_keys("completed"), "completed_at": now},
+        {**sets, **campaign_status_keys(CampaignStatus.COMPLETED), "completed_at": now},
         condition="#st = :active",
         names={"#st": "status"},
-        values={"active": "active"},
+        values={"active": CampaignStatus.ACTIVE},
     )
     if done is None:
         update(encode_item(campaign_key(campaign_id)), sets, condition="attribute_exists(pk)")
