@@ -33,7 +33,11 @@ IMAGE_BODY = {"text": {"content": "欢迎 %NICKNAME%"}, "image": {"s3_key": IMAG
 
 
 @pytest.fixture
-def sim(wecom_sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch) -> Iterator[SimulatorHandle]:
+def sim(
+    moto_table: Any,  # noqa: ARG001 - moto's S3 must be up before the bucket is filled
+    wecom_sim: SimulatorHandle,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[SimulatorHandle]:
     """Simulator + bucket with an image and a PDF; the container's media cache lives on the simulator's clock."""
     import boto3
 

@@ -47,7 +47,11 @@ IMAGE_REF = MediaRef("image", "welcome/banner.png")
 
 
 @pytest.fixture
-def sim(wecom_sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch) -> Iterator[SimulatorHandle]:
+def sim(
+    moto_table: Any,  # noqa: ARG001 - moto's S3 must be up before the bucket is filled
+    wecom_sim: SimulatorHandle,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[SimulatorHandle]:
     """Simulator + bucket; the container's media cache lives on the simulator's clock."""
     monkeypatch.setenv("MEDIA_BUCKET", BUCKET)
     s3 = boto3.client("s3", region_name="us-east-1")
