@@ -1,8 +1,7 @@
 """The one way tests substitute a collaborator of the container: ``runtime.overriding``.
 
 Why a test of the seam itself: a substitute left in force by a failing test would leak into every later
-test in the process; and a second seam (a module-global setter) would bring back the mix of ways this one
-replaced."""
+test in the process; and a second seam (a module-global setter) would make two ways to do one thing."""
 
 from __future__ import annotations
 
