@@ -123,26 +123,7 @@ class WriteCounter:
         }
 
     def _before(self, params: dict[str, Any], model: Any, **_: Any) -> None:
-        writes: list[tuple[str, int]] = []
-        if model.name == "PutItem":
-            writes = [(_kind(params["Item"]), item_wcu(params["Item"]))]
-        elif model.name in ("UpdateItem", "DeleteItem"):
-            writes = [(_kind(params["Key"]), 1)]
-        elif model.name == "BatchWriteItem":
-            for requests_ in params["RequestItems"].values():
-                for request in requests_:
-                    if "PutRequest" in request:
-                        item = request["PutRequest"]["Item"]
-                        writes.append((_kind(item), item_wcu(item)))
-                        if "gsi2pk" in item:
-                            self.sized_index[_kind(item)] += item_wcu(item)
-                    else:
-                        writes.append((_kind(request["DeleteRequest"]["Key"]), 1))
-        elif model.name == "TransactWriteItems":
-            for entry in params["TransactItems"]:
-                ((_op, body),) = entry.items()
-                item = body.get("Item") or body["Key"]
-                writes.append((_kind(item), 2 * (item_wcu(item) if "Item" in body else 1)))
+        writes = self._writes(model.name, params)
         if not writes:
             self._local.kinds = None
             return
@@ -151,6 +132,27 @@ class WriteCounter:
             self.items[kind] += 1
             self.sized[kind] += units
         self._local.kinds = Counter(kind for kind, _ in writes)
+
+    def _writes(self, operation: str, params: dict[str, Any]) -> list[tuple[str, int]]:
+        """(entity kind, write units) of every item a write call asks for; the batch's indexed puts are
+        tallied on the way (their index writes cost as much again)."""
+        if operation == "PutItem":
+            return [(_kind(params["Item"]), item_wcu(params["Item"]))]
+        if operation in ("UpdateItem", "DeleteItem"):
+            return [(_kind(params["Key"]), 1)]
+        if operation == "BatchWriteItem":
+            return [self._batch_write(r) for rs in params["RequestItems"].values() for r in rs]
+        if operation == "TransactWriteItems":
+            return [_transact_write(entry) for entry in params["TransactItems"]]
+        return []
+
+    def _batch_write(self, request: dict[str, Any]) -> tuple[str, int]:
+        if "PutRequest" not in request:
+            return (_kind(request["DeleteRequest"]["Key"]), 1)
+        item = request["PutRequest"]["Item"]
+        if "gsi2pk" in item:
+            self.sized_index[_kind(item)] += item_wcu(item)
+        return (_kind(item), item_wcu(item))
 
     def _after(self, parsed: dict[str, Any], **_: Any) -> None:
         kinds: Counter[str] | None = getattr(self._local, "kinds", None)
@@ -468,3 +470,10 @@ def _bench(stack: StackHandle) -> dict[str, Any]:
             "seconds": _ratio(naive_seconds, again["seconds"]),
         },
     }
+
+
+def _transact_write(entry: dict[str, Any]) -> tuple[str, int]:
+    """A transaction's entry costs twice its write units (DynamoDB's two-phase writes)."""
+    ((_op, body),) = entry.items()
+    item = body.get("Item") or body["Key"]
+    return (_kind(item), 2 * (item_wcu(item) if "Item" in body else 1))

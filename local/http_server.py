@@ -25,7 +25,7 @@ class QuietThreadingHTTPServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
+    def handle_error(self, _request: Any, client_address: Any) -> None:
         error = sys.exc_info()[1]
         if isinstance(error, CLIENT_GONE):
             log.debug("client %s went away: %s", client_address, type(error).__name__)

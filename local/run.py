@@ -106,7 +106,7 @@ def _queue_lines(stack: StackHandle) -> list[str]:
 
 
 def _on_signal(stop: threading.Event) -> Callable[[int, FrameType | None], None]:
-    def handler(signum: int, frame: FrameType | None) -> None:
+    def handler(signum: int, _frame: FrameType | None) -> None:
         log.info("%s received: stopping", signal.Signals(signum).name)
         stop.set()
 

@@ -131,7 +131,7 @@ def moto_table(aws_env: dict[str, str]) -> Iterator[Any]:
 
 
 @pytest.fixture
-def sync_queue(moto_table: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, str]:
+def sync_queue(moto_table: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, str]:  # noqa: ARG001
     """moto's SQS queue the result sync's fan-out sends to (``RESULT_SYNC_QUEUE_URL``): the client and URL."""
     client = boto3.client("sqs", region_name=TEST_REGION)
     url = client.create_queue(QueueName="ResultSyncQueue")["QueueUrl"]
@@ -189,7 +189,7 @@ def local_stack(request: pytest.FixtureRequest) -> Iterator[StackHandle]:
 
 
 @pytest.fixture
-def wecom_sim(aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[SimulatorHandle]:
+def wecom_sim(aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[SimulatorHandle]:  # noqa: ARG001
     """A WeCom simulator the layer talks to (``WECOM_API_BASE``), with fresh per-container wiring."""
     handle = dev_simulator()
     monkeypatch.setenv("WECOM_API_BASE", handle.url)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import calendar
-import contextlib
 import functools
 import importlib.util
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -126,20 +125,6 @@ def table_snapshot(table: Any) -> list[dict[str, Any]]:
     return sorted(items, key=lambda item: (str(item.get("pk")), str(item.get("sk"))))
 
 
-@contextlib.contextmanager
-def media_cache_installed(cache: Any) -> Iterator[Any]:
-    """The container's media cache replaced by ``cache`` (e.g. one on the simulator's clock) for the block,
-    then the previous one put back (``runtime.use_media_cache`` rebuilds the services that held it)."""
-    from wecom_bundle import runtime
-
-    previous = runtime.media_cache()
-    runtime.use_media_cache(cache)
-    try:
-        yield cache
-    finally:
-        runtime.use_media_cache(previous)
-
-
 def no_sleep(_seconds: float) -> None:
     """Retries without pauses (a test asserts what is retried, not how long it waits)."""
 
@@ -179,10 +164,9 @@ class Overriding:
         return getattr(self._real, name)
 
 
-def with_campaign_customers(sim: SimulatorHandle, monkeypatch: Any) -> SimulatorHandle:
+def with_campaign_customers(sim: SimulatorHandle) -> SimulatorHandle:
     """The simulator knowing member zhangsan and customers wm0..wm2: the setting every admin campaign test
-    starts from. (``monkeypatch`` is no longer used: the admin function's campaign services get their
-    collaborators from ``runtime``, and these tests make no call WeCom answers with a retryable fault.)"""
+    starts from."""
     customers = [{"external_userid": f"wm{i}", "name": f"c{i}", "owner": "zhangsan"} for i in range(3)]
     sim_control(sim, "contacts", {"members": ["zhangsan"], "customers": customers})
     return sim
@@ -321,29 +305,16 @@ class FakeCaps:
         form = {"month": "%Y-%m", "week": "%G-W%V", "day": "%Y-%m-%d"}[self.rule]
         return time.strftime(form, time.gmtime(now))
 
-    def within(self, deadline: float) -> FakeCaps:
+    def within(self, deadline: float) -> FakeCaps:  # noqa: ARG002
         """No reads to stop: the same fake."""
         return self
 
-    def capped(self, external_userids: Sequence[str], now: int) -> list[str]:
+    def capped(self, external_userids: Sequence[str], now: int) -> list[str]:  # noqa: ARG002
         self.asked.append(list(external_userids))
         return [i for i in dict.fromkeys(external_userids) if i in self.capped_ids]
 
-    def pending(self, external_userids: Sequence[str], now: int) -> int:
+    def pending(self, external_userids: Sequence[str], now: int) -> int:  # noqa: ARG002
         return len(set(external_userids) & self.pending_ids)
-
-
-@contextlib.contextmanager
-def caps_installed(caps: Any) -> Iterator[Any]:
-    """``caps`` is the cap the admin function's campaign services ask for the block (``runtime.cap_check``),
-    then the previous one is put back."""
-    from wecom_bundle import runtime
-
-    previous = runtime.use_cap_check(caps)
-    try:
-        yield caps
-    finally:
-        runtime.use_cap_check(previous)
 
 
 def put_channel_record(

@@ -97,7 +97,7 @@ def _warn(ctx: Context, doc: dict[str, Any]) -> None:
 
 
 # ------------------------------------------------------------------------------------------ handlers
-def list_templates(args: argparse.Namespace, ctx: Context) -> int:
+def list_templates(_args: argparse.Namespace, ctx: Context) -> int:
     response = ctx.client.get(BASE)
     if ctx.json_mode:
         ctx.raw(response)

@@ -110,7 +110,7 @@ def build_rule(args: argparse.Namespace) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------------ handlers
-def list_rules(args: argparse.Namespace, ctx: Context) -> int:
+def list_rules(_args: argparse.Namespace, ctx: Context) -> int:
     response = ctx.client.get(BASE)
     if ctx.json_mode:
         ctx.raw(response)

@@ -82,9 +82,8 @@ def test_a_synced_customer_shows_the_message_sent_and_is_capped(
     assert api(local_stack, "GET", f"/admin/customers/{OTHERS[0]}").json()["quota"]["capped"] is False
 
 
-def test_the_preview_reports_the_ten_capped(
-    local_stack: StackHandle, ten_capped: dict[str, Any], tmp_path: Path
-) -> None:
+@pytest.mark.usefixtures("ten_capped")
+def test_the_preview_reports_the_ten_capped(local_stack: StackHandle, tmp_path: Path) -> None:
     body = {"name": "day-2", "external_userid": FIRST + OTHERS, "text": TEXT}
     before = len(sent_bodies(local_stack))
     answer = api(local_stack, "POST", "/admin/campaigns/preview", body)
@@ -109,9 +108,8 @@ def test_the_preview_reports_the_ten_capped(
     assert (printed["audience"], printed["capped"]) == ("20", "10")
 
 
-def test_skip_capped_sends_exactly_the_other_ten(
-    local_stack: StackHandle, ten_capped: dict[str, Any]
-) -> None:
+@pytest.mark.usefixtures("ten_capped")
+def test_skip_capped_sends_exactly_the_other_ten(local_stack: StackHandle) -> None:
     body = {"name": "day-2", "external_userid": FIRST + OTHERS, "text": TEXT, "skip_capped": True}
     answer = requests.post(
         f"{local_stack.api_url}/admin/campaigns",

@@ -284,7 +284,7 @@ def _subprocess_env(port: int) -> dict[str, str]:
 
 
 @pytest.fixture
-def running(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str, dict[str, str]]]:
+def running(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str, dict[str, str]]]:  # noqa: ARG001
     port = free_port()
     env = _subprocess_env(port)
     process = subprocess.Popen(

@@ -3,7 +3,7 @@ a welcome rule saved over HTTP, MediaRefreshFunction fired as the scheduler woul
 from the simulator while its clock runs through two weeks.
 
 The stack runs in this process: its container's media cache is one on the simulator's clock (installed with
-``runtime.use_media_cache``).
+``runtime.overriding``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import botocore.config
 import pytest
 import requests
 
-from tests.support import media_cache_installed
+from wecom_bundle import runtime
 from wecom_bundle.media.cache import MediaCache
 
 pytestmark = pytest.mark.e2e
@@ -38,7 +38,7 @@ def stack(local_stack: Any) -> Iterator[Any]:
         config=botocore.config.Config(s3={"addressing_style": "path"}),
     )
     s3.put_object(Bucket=os.environ["MEDIA_BUCKET"], Key=KEY, Body=IMAGE, ContentType="image/png")
-    with media_cache_installed(MediaCache(clock=local_stack.simulator.state.clock.now)):
+    with runtime.overriding(media_cache=MediaCache(clock=local_stack.simulator.state.clock.now)):
         yield local_stack
 
 

@@ -213,8 +213,9 @@ def test_wecomctl_shows_the_funnel_and_members(local_stack: StackHandle, world: 
     assert listed.code == 0 and "rsc0_3" in listed.out
 
 
+@pytest.mark.usefixtures("world")
 def test_day_rule_a_customer_sent_once_today_is_capped(
-    local_stack: StackHandle, world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    local_stack: StackHandle, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Issue 14's "done when" (its customer half): with MASS_SEND_CUSTOMER_LIMIT=day, ten customers sent one
     message by their member and synced show it as ``sent`` and are capped, through the API and wecomctl."""

@@ -34,7 +34,9 @@ DEPS = campaign_deps(chunk_size=2)  # retries without pauses; chunks of 2 recipi
 
 @pytest.fixture
 def sim(
-    dynamodb_local: Any, aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    dynamodb_local: Any,
+    aws_env: dict[str, str],  # noqa: ARG001
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[SimulatorHandle]:
     monkeypatch.setenv("DYNAMODB_ENDPOINT", dynamodb_local.endpoint)
     # An app secret of our own: its shared token record (keyed by corp and secret digest) is not the one the

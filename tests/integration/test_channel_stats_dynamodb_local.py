@@ -32,7 +32,7 @@ class CountingTags:
         self.calls = 0
         self._lock = threading.Lock()
 
-    def mark_tag(self, client: Any, userid: str, ext: str, add_tag: Sequence[str], *, timeout: Any) -> None:
+    def mark_tag(self, client: Any, userid: str, ext: str, add_tag: Sequence[str], *, timeout: Any) -> None:  # noqa: ARG002
         with self._lock:
             self.calls += 1
 

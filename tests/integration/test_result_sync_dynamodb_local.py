@@ -38,7 +38,9 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def sim(
-    dynamodb_local: Any, aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    dynamodb_local: Any,
+    aws_env: dict[str, str],  # noqa: ARG001
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[SimulatorHandle]:
     monkeypatch.setenv("DYNAMODB_ENDPOINT", dynamodb_local.endpoint)
     secret = f"sync-races-{uuid.uuid4().hex}"  # our own token record on the session-wide DynamoDB Local
@@ -75,7 +77,7 @@ def deps(queued: list[SyncMessage]) -> SyncDeps:
     sent = queued
     lock = threading.Lock()
 
-    def send(messages: list[SyncMessage], delay_s: int = 0) -> list[SyncMessage]:
+    def send(messages: list[SyncMessage], delay_s: int = 0) -> list[SyncMessage]:  # noqa: ARG001
         with lock:
             sent.extend(messages)
         return []
@@ -91,9 +93,8 @@ def create(text: str) -> tuple[str, list[str]]:
     return created.body["campaign_id"], created.body["msgids"]
 
 
-def test_racing_scheduled_runs_queue_each_due_msgid_once(
-    sim: SimulatorHandle, queued: list[SyncMessage], deps: SyncDeps
-) -> None:
+@pytest.mark.usefixtures("sim")
+def test_racing_scheduled_runs_queue_each_due_msgid_once(queued: list[SyncMessage], deps: SyncDeps) -> None:
     ours = {m for n in range(4) for m in create(f"race {n} {time.time_ns()}")[1]}
     now = int(time.time()) + 5
 

@@ -30,7 +30,9 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def on_dynamodb_local(
-    dynamodb_local: Any, aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    dynamodb_local: Any,
+    aws_env: dict[str, str],  # noqa: ARG001
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[None]:
     monkeypatch.setenv("DYNAMODB_ENDPOINT", dynamodb_local.endpoint)
     dynamo_client.reset_client()
@@ -39,7 +41,7 @@ def on_dynamodb_local(
 
 
 @pytest.fixture
-def sim(on_dynamodb_local: None, wecom_sim: SimulatorHandle) -> SimulatorHandle:
+def sim(on_dynamodb_local: None, wecom_sim: SimulatorHandle) -> SimulatorHandle:  # noqa: ARG001
     return wecom_sim
 
 
@@ -98,12 +100,13 @@ def test_racing_invocations_of_one_event_send_exactly_once(
     assert sim.state.gettoken_calls == 1  # eight cold containers shared one token
 
 
-def test_token_lease_race_fetches_once(on_dynamodb_local: None) -> None:
+@pytest.mark.usefixtures("on_dynamodb_local")
+def test_token_lease_race_fetches_once() -> None:
     scope = f"corp#{uuid.uuid4().hex[:8]}"
     fetched: list[int] = []
     lock = threading.Lock()
 
-    def fetch(timeout: float) -> tuple[str, int]:
+    def fetch(timeout: float) -> tuple[str, int]:  # noqa: ARG001
         with lock:
             fetched.append(1)
         time.sleep(0.3)
@@ -115,14 +118,16 @@ def test_token_lease_race_fetches_once(on_dynamodb_local: None) -> None:
     assert len(fetched) == 1
 
 
-def test_claims_race_to_one_winner(on_dynamodb_local: None) -> None:
+@pytest.mark.usefixtures("on_dynamodb_local")
+def test_claims_race_to_one_winner() -> None:
     key = f"race#{uuid.uuid4().hex}"
     now = int(time.time() * 1000)
     wins = race(12, lambda i: welcome_repo.claim_welcome(key, f"owner-{i}", now, now + 6000, {}).won)
     assert wins.count(True) == 1
 
 
-def test_failing_gettoken_is_shared_by_racing_containers(on_dynamodb_local: None) -> None:
+@pytest.mark.usefixtures("on_dynamodb_local")
+def test_failing_gettoken_is_shared_by_racing_containers() -> None:
     """gettoken down (issue 12, item 7): eight containers of four threads each retry for 2 s; the shared
     back-off (>= 0.25 s, 0.5 s, 1 s ...) bounds the calls by time, not by the 32 callers."""
     from wecom_bundle.wecom.errors import TransportError
@@ -130,7 +135,7 @@ def test_failing_gettoken_is_shared_by_racing_containers(on_dynamodb_local: None
     scope = f"corp#{uuid.uuid4().hex[:8]}"
     fetched: list[int] = []
 
-    def fetch(timeout: float) -> tuple[str, int]:
+    def fetch(timeout: float) -> tuple[str, int]:  # noqa: ARG001
         fetched.append(1)  # list.append is atomic
         raise TransportError("gettoken", "HTTP 500", 500)
 

@@ -11,8 +11,8 @@ the package's one botocore session (``wecom_bundle.aws``). Settings are kept for
 refused signature or secret pick a rotated value up at once (see docs/operations.md, "Rotate ...").
 
 The seams (for tests and the local stack, instead of patching this module): ``SettingsCache`` takes the
-``load`` it calls and the ``clock`` it ages settings on; ``use_settings`` installs one as the container's
-``settings`` and answers the one it replaced; ``load_settings`` takes the ``read_secret`` it calls.
+``load`` it calls and the ``clock`` it ages settings on (a test puts one in force for a block with
+``runtime.overriding(settings=…)``); ``load_settings`` takes the ``read_secret`` it calls.
 """
 
 from __future__ import annotations
@@ -211,7 +211,7 @@ class SettingsCache:
     class: ``cache_clear`` (tests, the local stack and the SnapStart hooks forget it) and ``reread`` share the
     lock, so a burst of rejected requests re-reads once, not once per thread. ``load`` reads the settings
     (default ``load_settings``) and ``clock`` ages them (default ``time.monotonic``): a test passes a counting
-    load and a fake clock, and installs the cache with ``use_settings``.
+    load and a fake clock, and puts the cache in force with ``runtime.overriding(settings=…)``.
     """
 
     def __init__(
@@ -275,10 +275,10 @@ def _max_age() -> float:
 settings = SettingsCache()
 
 
-def use_settings(cache: SettingsCache) -> SettingsCache:
-    """Install ``cache`` as the container's ``settings`` and answer the one it replaces (a test puts that
-    back). Every reader calls ``config.settings()`` at each use and keeps no cache object, so the new one
-    serves the next read."""
+def replace_settings(cache: SettingsCache) -> SettingsCache:
+    """Make ``cache`` the container's ``settings`` and answer the one it replaces: the seam under
+    ``runtime.overriding(settings=…)``, which puts the previous one back. Every reader calls
+    ``config.settings()`` at each use and keeps no cache object, so the new one serves the next read."""
     global settings
     previous, settings = settings, cache
     return previous

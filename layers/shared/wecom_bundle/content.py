@@ -61,7 +61,8 @@ def _image(obj: dict[str, Any], field: str) -> dict[str, Any]:
     return out
 
 
-def _link(obj: dict[str, Any], field: str) -> dict[str, Any]:
+def _link(obj: dict[str, Any], _field: str) -> dict[str, Any]:
+    """A link has no media to name (``_field``: the signature every part builder shares)."""
     return {key: obj[key] for key in ("title", "url", "picurl", "desc") if obj.get(key) is not None}
 
 

@@ -8,10 +8,12 @@ seconds (and at once when WeCom refuses the secret), and a rotated secret must t
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, TypeVar
 
 from wecom_bundle import config
 
@@ -35,14 +37,37 @@ if TYPE_CHECKING:
     from wecom_bundle.welcome.admin import WelcomeAdmin
     from wecom_bundle.welcome.service import WelcomeService
 
+T = TypeVar("T")
+
+
+class Overrides:
+    """What a test substitutes for the container's own (``overriding``); None: the one built here.
+
+    A plain class, not a dataclass: the callback imports this module, and a dataclass costs ~0.5 ms to
+    define (measured with ``time.perf_counter``), which a cold start would pay for a test seam."""
+
+    __slots__ = ("cap_check", "channel_lookup", "channels", "group_templates", "media_cache")
+
+    def __init__(
+        self,
+        media_cache: MediaCache | None = None,
+        cap_check: CapCheck | None = None,
+        channel_lookup: ChannelLookup | None = None,
+        channels: ChannelService | None = None,
+        group_templates: GroupTemplateService | None = None,
+    ) -> None:
+        self.media_cache = media_cache
+        self.cap_check = cap_check
+        self.channel_lookup = channel_lookup
+        self.channels = channels
+        self.group_templates = group_templates
+
+
 _lock = threading.Lock()
 _client: WeComClient | None = None
 _built_for: tuple[str, str, str] = ("", "", "")
 _media_cache: MediaCache | None = None
-_group_templates: GroupTemplateService | None = None  # installed by a test (use_group_templates)
-_cap_check: CapCheck | None = None  # installed by a test (use_cap_check)
-_channel_lookup: ChannelLookup | None = None  # installed by a test (use_channel_lookup)
-_channels: ChannelService | None = None  # installed by a test (use_channels)
+_overrides = Overrides()
 
 
 def _identity(settings: config.WeComSettings) -> tuple[str, str, str]:
@@ -95,9 +120,56 @@ def reset_client() -> None:
     global _client, _built_for
     with _lock:
         _client, _built_for = None, ("", "", "")
-        media = _media_cache
+        media = _overrides.media_cache or _media_cache
     if media is not None:
         media.forget()
+
+
+def _given_or(given: T | None, previous: T | None) -> T | None:
+    return previous if given is None else given
+
+
+@contextlib.contextmanager
+def overriding(
+    *,
+    media_cache: MediaCache | None = None,
+    cap_check: CapCheck | None = None,
+    channel_lookup: ChannelLookup | None = None,
+    channels: ChannelService | None = None,
+    group_templates: GroupTemplateService | None = None,
+    settings: config.SettingsCache | None = None,
+) -> Iterator[None]:
+    """The one way a test substitutes a collaborator of the container: within the block, each one given
+    replaces the container's (a media cache on the simulator's clock, a cap with chosen capped customers, a
+    lookup whose reads fail, a service whose repository fails a write, settings on a fake clock); on leaving,
+    what was in force before is back. Blocks nest. Services built on the media cache are rebuilt on entry
+    and exit, so every user shares the one in force.
+
+    Why one typed seam and not a setter per service: a test cannot leave a substitute installed by
+    forgetting to put the previous one back, and mypy checks what each substitute is.
+    """
+    global _overrides
+    with _lock:
+        previous = _overrides
+        _overrides = Overrides(
+            media_cache=_given_or(media_cache, previous.media_cache),
+            cap_check=_given_or(cap_check, previous.cap_check),
+            channel_lookup=_given_or(channel_lookup, previous.channel_lookup),
+            channels=_given_or(channels, previous.channels),
+            group_templates=_given_or(group_templates, previous.group_templates),
+        )
+    previous_settings = config.replace_settings(settings) if settings is not None else None
+    if media_cache is not None:
+        _forget_media_users()
+    try:
+        yield
+    finally:
+        with _lock:
+            _overrides = previous
+        if previous_settings is not None:
+            config.replace_settings(previous_settings)
+        if media_cache is not None:
+            _forget_media_users()
 
 
 def reset() -> None:
@@ -130,8 +202,8 @@ def welcome_service() -> WelcomeService:
 # ----------------------------------------------------------------------------------------------- channels
 def channel_lookup() -> ChannelLookup:
     """The callback's channels by State: one GetItem per State per ``CHANNEL_CACHE_SECONDS`` (default 10 s),
-    absent channels remembered as long; or the one a test installed with ``use_channel_lookup``."""
-    return _channel_lookup or _built_channel_lookup()
+    absent channels remembered as long; or the one a test substitutes (``overriding``)."""
+    return _overrides.channel_lookup or _built_channel_lookup()
 
 
 @functools.lru_cache(maxsize=1)
@@ -139,14 +211,6 @@ def _built_channel_lookup() -> ChannelLookup:
     from wecom_bundle.channels.lookup import DEFAULT_TTL_S, ChannelLookup
 
     return ChannelLookup(ttl_s=config.env_float("CHANNEL_CACHE_SECONDS", DEFAULT_TTL_S))
-
-
-def use_channel_lookup(lookup: ChannelLookup | None) -> ChannelLookup | None:
-    """Install the callback's channel lookup (a test: one whose reads fail) and answer the one installed
-    before (None: the built one), which the test puts back."""
-    global _channel_lookup
-    previous, _channel_lookup = _channel_lookup, lookup
-    return previous
 
 
 @functools.lru_cache(maxsize=1)
@@ -208,8 +272,8 @@ def campaign_deps() -> CampaignDeps:
 
 def cap_check() -> CapCheck:
     """The per-customer mass-send cap the campaign services ask (preview, ``skip_capped``): the one a test
-    installed with ``use_cap_check``, else the customers package's counters."""
-    return _cap_check or _built_cap_check()
+    substitutes (``overriding``), else the customers package's counters."""
+    return _overrides.cap_check or _built_cap_check()
 
 
 def _built_cap_check() -> CapCheck:
@@ -218,14 +282,6 @@ def _built_cap_check() -> CapCheck:
     from wecom_bundle.customers.quota import AudienceCap
 
     return AudienceCap.of(quota_reader())
-
-
-def use_cap_check(cap: CapCheck | None) -> CapCheck | None:
-    """Install the cap the campaign services ask (a test: a fake with chosen capped customers) and answer
-    the one installed before (None: the built one), which the test puts back."""
-    global _cap_check
-    previous, _cap_check = _cap_check, cap
-    return previous
 
 
 def sync_deps() -> SyncDeps:
@@ -273,9 +329,11 @@ def _epoch_ms() -> int:
 
 def media_cache() -> MediaCache:
     """The container's media cache (its memory lives as long as the container): built on first use on the
-    media repository, the bucket and the wall clock, or the one a test installed with ``use_media_cache``."""
+    media repository, the bucket and the wall clock, or the one a test substitutes (``overriding``)."""
     global _media_cache
     with _lock:
+        if _overrides.media_cache is not None:
+            return _overrides.media_cache
         if _media_cache is None:
             from wecom_bundle.media.cache import MediaCache
 
@@ -283,13 +341,8 @@ def media_cache() -> MediaCache:
         return _media_cache
 
 
-def use_media_cache(cache: MediaCache | None) -> None:
-    """Install the container's media cache (a test: one on the simulator's clock, then the previous one
-    back); None builds a new one on next use. The services built on the previous one are forgotten, so every
-    user shares the new one."""
-    global _media_cache
-    with _lock:
-        _media_cache = cache
+def _forget_media_users() -> None:
+    """Forget the services built on the media cache, so every user shares the one now in force."""
     for builder in (
         welcome_service,
         welcome_admin,
@@ -312,8 +365,8 @@ def group_template_media() -> TemplateMedia:
 
 def group_templates() -> GroupTemplateService:
     """The admin API's group template service: the one built for this container, or the one a test
-    installed with ``use_group_templates``."""
-    return _group_templates or _built_group_templates()
+    substitutes (``overriding``)."""
+    return _overrides.group_templates or _built_group_templates()
 
 
 @functools.cache
@@ -324,14 +377,6 @@ def _built_group_templates() -> GroupTemplateService:
     return GroupTemplateService(
         repo=repo, wecom=wecom_client, media=group_template_media(), clock_ms=_epoch_ms
     )
-
-
-def use_group_templates(service: GroupTemplateService | None) -> GroupTemplateService | None:
-    """Install the admin API's group template service (a test: one whose repository fails a write) and
-    answer the one installed before (None: the built one), which the test puts back."""
-    global _group_templates
-    previous, _group_templates = _group_templates, service
-    return previous
 
 
 @functools.cache
@@ -366,9 +411,9 @@ def media_refresh() -> MediaRefresh:
 
 # ----------------------------------------------------------------------------------------------- channels
 def channels() -> ChannelService:
-    """The admin API's channel service: the one built for this container, or the one a test installed with
-    ``use_channels``."""
-    return _channels or _built_channels()
+    """The admin API's channel service: the one built for this container, or the one a test substitutes
+    (``overriding``)."""
+    return _overrides.channels or _built_channels()
 
 
 @functools.cache
@@ -377,14 +422,6 @@ def _built_channels() -> ChannelService:
     from wecom_bundle.channels.service import ChannelService
 
     return ChannelService(repo=repo, wecom=wecom_client, media=media_cache(), clock_ms=_epoch_ms)
-
-
-def use_channels(service: ChannelService | None) -> ChannelService | None:
-    """Install the admin API's channel service (a test: one whose store write fails after WeCom answered,
-    or on a moved clock) and answer the one installed before (None: the built one)."""
-    global _channels
-    previous, _channels = _channels, service
-    return previous
 
 
 @functools.cache

@@ -22,11 +22,11 @@ from tests.strategies import json_scalars, json_values
 from tests.support import (
     FakeCaps,
     admin_document,
-    caps_installed,
     function_under_test,
     table_snapshot,
     with_campaign_customers,
 )
+from wecom_bundle import runtime
 
 pytestmark = pytest.mark.usefixtures("moto_table")
 VERBS = ("get", "put", "post", "delete", "patch")
@@ -154,10 +154,10 @@ def admin() -> Any:
 
 
 @pytest.fixture
-def sim(wecom_sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch) -> Iterator[SimulatorHandle]:
+def sim(wecom_sim: SimulatorHandle) -> Iterator[SimulatorHandle]:
     """The campaign customers, wm1 capped (previews and skip_capped creates have a cap to ask)."""
-    with caps_installed(FakeCaps({"wm1"})):
-        yield with_campaign_customers(wecom_sim, monkeypatch)
+    with runtime.overriding(cap_check=FakeCaps({"wm1"})):
+        yield with_campaign_customers(wecom_sim)
 
 
 def _data(table: Any) -> list[dict[str, Any]]:
@@ -167,7 +167,7 @@ def _data(table: Any) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def seeded(sim: SimulatorHandle, admin: Any) -> dict[str, str]:
+def seeded(sim: SimulatorHandle, admin: Any) -> dict[str, str]:  # noqa: ARG001
     """A rule, a campaign, a group template, a customer and a channel that fuzzed requests may address by their
     ids."""
 

@@ -74,7 +74,8 @@ def test_json_nested_deeper_than_dynamodb_allows_is_400(admin: Any, moto_table: 
     assert "nests deeper" in doc["error"]["message"]
 
 
-def test_json_nested_past_the_limit_names_the_path(admin: Any, moto_table: Any) -> None:
+@pytest.mark.usefixtures("moto_table")
+def test_json_nested_past_the_limit_names_the_path(admin: Any) -> None:
     match: Any = "x"
     for _ in range(40):
         match = {"a": match}
@@ -211,8 +212,8 @@ def test_a_cursor_only_continues_its_own_listing(admin: Any, moto_table: Any) ->
 
 
 @pytest.fixture
-def sim(wecom_sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch) -> SimulatorHandle:
-    return with_campaign_customers(wecom_sim, monkeypatch)
+def sim(wecom_sim: SimulatorHandle) -> SimulatorHandle:
+    return with_campaign_customers(wecom_sim)
 
 
 def _create(admin: Any, name: str) -> str:
@@ -222,7 +223,8 @@ def _create(admin: Any, name: str) -> str:
     return str(doc["campaign_id"])
 
 
-def test_forged_campaign_cursors_are_400(sim: SimulatorHandle, admin: Any, moto_table: Any) -> None:
+@pytest.mark.usefixtures("sim")
+def test_forged_campaign_cursors_are_400(admin: Any, moto_table: Any) -> None:
     first, second = _create(admin, "a"), _create(admin, "b")
     forged = [
         _b64json({"pk": f"CAMPAIGN#{first}", "sk": "CAMPAIGN", "gsi1pk": "CAMPAIGNS", "gsi1sk": "0"}),

@@ -23,11 +23,10 @@ from tests.strategies import json_scalars, json_values
 from tests.support import (
     FakeCaps,
     admin_document,
-    caps_installed,
     function_under_test,
     with_campaign_customers,
 )
-from wecom_bundle import content, validation
+from wecom_bundle import content, runtime, validation
 from wecom_bundle.campaigns import reminder_policy
 from wecom_bundle.campaigns import validation as campaign_validation
 from wecom_bundle.group_templates import validation as group_template_validation
@@ -402,7 +401,7 @@ AGREEMENT = settings(
 
 
 @pytest.fixture
-def bucket(moto_table: Any, monkeypatch: pytest.MonkeyPatch) -> str:
+def bucket(moto_table: Any, monkeypatch: pytest.MonkeyPatch) -> str:  # noqa: ARG001
     """An empty media bucket: a generated s3_key names nothing in it (the document says that is refused)."""
     monkeypatch.setenv("MEDIA_BUCKET", "agreement-media")
     boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="agreement-media")
@@ -422,10 +421,10 @@ def test_generated_rules_are_accepted_unless_the_document_says_why(admin: Any, d
 
 
 @pytest.fixture
-def sim(wecom_sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch) -> Iterator[SimulatorHandle]:
+def sim(wecom_sim: SimulatorHandle) -> Iterator[SimulatorHandle]:
     """The campaign customers, wm1 capped (a generated skip_capped body has a cap to ask)."""
-    with caps_installed(FakeCaps({"wm1"})):
-        yield with_campaign_customers(wecom_sim, monkeypatch)
+    with runtime.overriding(cap_check=FakeCaps({"wm1"})):
+        yield with_campaign_customers(wecom_sim)
 
 
 @pytest.mark.usefixtures("bucket", "sim")

@@ -32,7 +32,6 @@ from local.wecom_sim.endpoints_welcome import issue_welcome_code
 from local.wecom_sim.server import SimulatorHandle
 from tests.support import (
     FakeCaps,
-    caps_installed,
     function_under_test,
     sim_control,
     sync_deps,
@@ -133,16 +132,14 @@ def document(call: Recorder) -> dict[str, Any]:
 
 
 @pytest.fixture
-def responses_module(handler: Any) -> ModuleType:
+def responses_module(handler: Any) -> ModuleType:  # noqa: ARG001
     """The module the admin function documents its answers with (imported by the handler above)."""
     return importlib.import_module("admin_api.models.responses")
 
 
 @pytest.fixture
-def sim(
-    wecom_sim: SimulatorHandle, sync_queue: tuple[Any, str], monkeypatch: pytest.MonkeyPatch
-) -> SimulatorHandle:
-    return with_campaign_customers(wecom_sim, monkeypatch)
+def sim(wecom_sim: SimulatorHandle, sync_queue: tuple[Any, str]) -> SimulatorHandle:  # noqa: ARG001
+    return with_campaign_customers(wecom_sim)
 
 
 # ------------------------------------------------------------------------------------------------ the check
@@ -345,7 +342,7 @@ def test_campaign_answers_match_their_models(
     assert call("GET", f"{CAMPAIGNS}/{campaign_id}/results", query={"format": "csv"})[1].startswith("msgid,")
     assert call("POST", f"{CAMPAIGNS}/{campaign_id}/cancel")[1]["cancelled"] == [msgid]
     call("GET", f"{CAMPAIGNS}/{campaign_id}")
-    with caps_installed(FakeCaps({"wm3"}, pending_ids={"wm0"})):
+    with runtime.overriding(cap_check=FakeCaps({"wm3"}, pending_ids={"wm0"})):
         skipping = {**campaign, "name": "skip", "skip_capped": True}
         assert call("POST", f"{CAMPAIGNS}/preview", skipping)[1]["quota"]["capped_sample"] == ["wm3"]
         by_sender = {"sender": "zhangsan", "text": {"content": "x"}}
@@ -386,11 +383,8 @@ def _mirror_writes_fail(*names: str) -> Iterator[None]:
         (),
         {"__getattr__": lambda _self, name: fail if name in names else getattr(current.repo, name)},
     )()
-    previous = runtime.use_group_templates(dataclasses.replace(current, repo=failing))
-    try:
+    with runtime.overriding(group_templates=dataclasses.replace(current, repo=failing)):
         yield
-    finally:
-        runtime.use_group_templates(previous)
 
 
 def _upload(kind: str) -> str:
@@ -404,15 +398,13 @@ def _upload(kind: str) -> str:
 def bucket_image(sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The media bucket (moto's S3) with one image, its key; the media cache on the simulator's clock."""
     monkeypatch.setenv("MEDIA_BUCKET", "media-bucket")
-    previous = runtime.media_cache()
-    runtime.use_media_cache(MediaCache(clock=sim.state.clock.now))
     s3 = boto3.client("s3", region_name="us-east-1")
     s3.create_bucket(Bucket="media-bucket")
     s3.put_object(
         Bucket="media-bucket", Key="welcome/banner.png", Body=b"\x89PNG fake", ContentType="image/png"
     )
-    yield "welcome/banner.png"
-    runtime.use_media_cache(previous)
+    with runtime.overriding(media_cache=MediaCache(clock=sim.state.clock.now)):
+        yield "welcome/banner.png"
 
 
 def test_group_template_answers_match_their_models(

@@ -32,7 +32,7 @@ ENV = {
 
 
 @pytest.fixture
-def handler(aws_env: dict[str, str]) -> Any:
+def handler(aws_env: dict[str, str]) -> Any:  # noqa: ARG001
     """A cold CallbackFunction with the dev settings (aws_env also resets the layer's cached settings)."""
     return function_under_test("CallbackFunction")
 
@@ -167,8 +167,9 @@ def _set_query(event: dict[str, Any], name: str, value: str) -> dict[str, Any]:
     return _requery(event)
 
 
+@pytest.mark.usefixtures("caplog")
 @pytest.mark.parametrize("name", sorted(BAD_REQUESTS))
-def test_bad_requests_get_4xx_with_reason(handler: Any, name: str, caplog: pytest.LogCaptureFixture) -> None:
+def test_bad_requests_get_4xx_with_reason(handler: Any, name: str) -> None:
     mutate, status = BAD_REQUESTS[name]
     event = mutate(callback_post_event(ENV, add_contact_fields(ENV)))
     answer = handler(event)
@@ -317,7 +318,7 @@ def test_query_timestamp_must_be_plain_digits(handler: Any, spell: Any) -> None:
 
 # ------------------------------------------------------------------------------ odd event fields (issue 12.2)
 @pytest.fixture
-def welcome_sim(moto_table: Any, wecom_sim: Any) -> Any:
+def welcome_sim(moto_table: Any, wecom_sim: Any) -> Any:  # noqa: ARG001
     """moto's DynamoDB with a default rule and the WeCom simulator: an accepted event would be welcomed."""
     welcome_repo.put_rule({"rule_id": "default", "priority": 0, "match": {}, "text": {"content": "Hi"}})
     return wecom_sim

@@ -77,7 +77,7 @@ events = st.fixed_dictionaries(
 
 
 @pytest.fixture
-def handler(moto_table: Any, wecom_sim: Any) -> Any:
+def handler(moto_table: Any, wecom_sim: Any) -> Any:  # noqa: ARG001
     welcome_repo.put_rule(
         {
             "rule_id": "default",

@@ -25,7 +25,6 @@ from tests.support import (
     FakeCaps,
     as_admin,
     campaign_deps,
-    caps_installed,
     function_under_test,
     with_campaign_customers,
 )
@@ -50,13 +49,14 @@ def admin() -> Any:
 @pytest.fixture
 def caps() -> Iterator[FakeCaps]:
     """wm1 is capped (the simulator knows wm0..wm2)."""
-    with caps_installed(FakeCaps({"wm1"}, pending_ids={"wm2"})) as fake:
+    fake = FakeCaps({"wm1"}, pending_ids={"wm2"})
+    with runtime.overriding(cap_check=fake):
         yield fake
 
 
 @pytest.fixture
-def sim(wecom_sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch, caps: FakeCaps) -> SimulatorHandle:
-    return with_campaign_customers(wecom_sim, monkeypatch)
+def sim(wecom_sim: SimulatorHandle, caps: FakeCaps) -> SimulatorHandle:  # noqa: ARG001
+    return with_campaign_customers(wecom_sim)
 
 
 @pytest.fixture
@@ -115,7 +115,8 @@ def test_the_preview_refuses_what_create_refuses_with_the_same_400(sim: Simulato
         assert calls(sim.state, "") == [], field  # not even gettoken
 
 
-def test_a_bad_idempotency_key_is_the_same_400(sim: SimulatorHandle, call: Any) -> None:
+@pytest.mark.usefixtures("sim")
+def test_a_bad_idempotency_key_is_the_same_400(call: Any) -> None:
     body = {"external_userid": ["wm0"], "text": TEXT}
     headers = {"Idempotency-Key": "a b"}
     assert call(PREVIEW, body, headers=headers) == call(CAMPAIGNS, body, headers=headers)
@@ -152,7 +153,8 @@ def test_a_preview_calls_nothing_in_wecom_and_writes_nothing(sim: SimulatorHandl
     assert call(CAMPAIGNS, body, headers={"Idempotency-Key": "preview-1"})[0] == 201
 
 
-def test_without_skip_capped_the_preview_counts_and_warns(sim: SimulatorHandle, call: Any) -> None:
+@pytest.mark.usefixtures("sim")
+def test_without_skip_capped_the_preview_counts_and_warns(call: Any) -> None:
     status, doc = call(PREVIEW, {"external_userid": ["wm0", "wm1", "wm2"], "text": TEXT})
     assert status == 200
     assert (doc["audience_size"], doc["chunks"], doc["quota"]["capped"]) == (3, 1, 1)
@@ -181,7 +183,8 @@ def test_when_wecom_chooses_the_customers_the_counts_are_null_and_a_warning_says
     assert calls(sim.state, "") == []
 
 
-def test_the_sample_lists_at_most_100_capped_ids_and_the_count_all(moto_table: Any) -> None:
+@pytest.mark.usefixtures("moto_table")
+def test_the_sample_lists_at_most_100_capped_ids_and_the_count_all() -> None:
     ids = [f"wm{i:04d}" for i in range(250)]
     deps = campaign_deps(cap=lambda: FakeCaps(set(ids[:240])))
     doc = preview.preview_campaign(deps, {"external_userid": ids, "text": TEXT, "skip_capped": True})
@@ -275,7 +278,8 @@ def test_when_every_customer_is_capped_create_refuses_and_sends_nothing(
     assert any("would refuse" in w for w in previewed["warnings"])
 
 
-def test_the_refusal_has_its_row_in_the_admin_table(moto_table: Any) -> None:
+@pytest.mark.usefixtures("moto_table")
+def test_the_refusal_has_its_row_in_the_admin_table() -> None:
     deps = campaign_deps(cap=lambda: FakeCaps({"wm0"}))
     with pytest.raises(AdminRefusal) as refused:
         as_admin(create.create_campaign)(
@@ -286,14 +290,15 @@ def test_the_refusal_has_its_row_in_the_admin_table(moto_table: Any) -> None:
 
 def test_without_the_flag_nothing_changes_and_the_cap_is_never_asked(sim: SimulatorHandle, call: Any) -> None:
     never = FakeCaps({"wm0"})
-    with caps_installed(never):
+    with runtime.overriding(cap_check=never):
         status, created = call(CAMPAIGNS, {"external_userid": ["wm0", "wm1"], "text": TEXT})
     assert status == 201 and set(created) == {"campaign_id", "status", "msgids", "fail_list"}
     assert never.asked == [] and _sent_ids(sim) == [["wm0", "wm1"]]
     assert "skipped_capped" not in runtime_campaign(created["campaign_id"])
 
 
-def test_a_create_without_the_flag_needs_no_cap_wiring(sim: SimulatorHandle, call: Any) -> None:
+@pytest.mark.usefixtures("sim", "call")
+def test_a_create_without_the_flag_needs_no_cap_wiring() -> None:
     def unwired() -> Any:
         raise AssertionError("the cap was built for a create without skip_capped")
 
@@ -301,7 +306,8 @@ def test_a_create_without_the_flag_needs_no_cap_wiring(sim: SimulatorHandle, cal
     assert create.create_campaign(deps, {"external_userid": ["wm0"], "text": TEXT}, None).body["msgids"]
 
 
-def test_a_long_skipped_list_is_kept_in_parts(sim: SimulatorHandle) -> None:
+@pytest.mark.usefixtures("sim")
+def test_a_long_skipped_list_is_kept_in_parts() -> None:
     ids = [f"wm{i}" for i in range(3)] + [f"wmX{i}" for i in range(5)]
     deps = campaign_deps(part_size=2, cap=lambda: FakeCaps({f"wmX{i}" for i in range(5)}))
     created = create.create_campaign(deps, {"external_userid": ids, "text": TEXT, "skip_capped": True}, None)
@@ -310,7 +316,8 @@ def test_a_long_skipped_list_is_kept_in_parts(sim: SimulatorHandle) -> None:
     assert created.body["skipped_capped"] == 5
 
 
-def test_skip_capped_with_send_at_in_the_current_period_is_scheduled(sim: SimulatorHandle) -> None:
+@pytest.mark.usefixtures("sim")
+def test_skip_capped_with_send_at_in_the_current_period_is_scheduled() -> None:
     now = int(time.time())
     caps = FakeCaps({"wm1"}, rule="month")
     deps = campaign_deps(cap=lambda: caps)
@@ -325,7 +332,8 @@ def test_skip_capped_with_send_at_in_the_current_period_is_scheduled(sim: Simula
 
 
 # ------------------------------------------------------------------------------------------ who was skipped
-def test_the_skipped_customers_are_paged_one_part_at_a_time(sim: SimulatorHandle, admin: Any) -> None:
+@pytest.mark.usefixtures("sim")
+def test_the_skipped_customers_are_paged_one_part_at_a_time(admin: Any) -> None:
     skipped = [f"wmX{i}" for i in range(5)]
     deps = campaign_deps(part_size=2, cap=lambda: FakeCaps(set(skipped)))
     body = {"external_userid": ["wm0", *skipped], "text": TEXT, "skip_capped": True}
@@ -380,9 +388,8 @@ def test_skip_capped_costs_one_write_per_part_of_skipped_ids(sim: SimulatorHandl
     assert _sent_ids(sim)[-2:] == [["wm0", "wm2"], ["wm0", "wm2"]]
 
 
-def test_a_preview_scheduled_into_a_later_period_says_the_counts_are_todays(
-    sim: SimulatorHandle, call: Any
-) -> None:
+@pytest.mark.usefixtures("sim")
+def test_a_preview_scheduled_into_a_later_period_says_the_counts_are_todays(call: Any) -> None:
     body = {"external_userid": ["wm0", "wm1"], "text": TEXT, "send_at": int(time.time()) + 3 * 86400}
     status, doc = call(PREVIEW, body)
     assert status == 200 and doc["quota"]["capped"] == 1

@@ -113,7 +113,8 @@ def test_25000_customers_become_three_tasks_with_msgids_and_fail_lists(sim: Simu
         assert campaign_repo.get_msgid_owner(msgid)["chunk"] == n
 
 
-def test_audience_items_stay_far_below_the_item_size_limit(sim: SimulatorHandle, moto_table: Any) -> None:
+@pytest.mark.usefixtures("sim")
+def test_audience_items_stay_far_below_the_item_size_limit(moto_table: Any) -> None:
     ids = [f"wm{i:05d}" for i in range(6)] + [f"wmUnknown{i:05d}" for i in range(12_000)]
     result = create_campaign(DEPS, body(ids), None)
     campaign_pk = keys.campaign_pk(result.body["campaign_id"])
@@ -175,7 +176,8 @@ def test_without_a_key_every_post_creates(sim: SimulatorHandle) -> None:
     assert len(wecom_calls(sim, "add_msg_template")) == 2
 
 
-def test_keys_expire(sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.usefixtures("sim")
+def test_keys_expire(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CAMPAIGN_IDEMPOTENCY_TTL_HOURS", "1")
     now = int(time.time())
     first = create_campaign(DEPS, body(["wm00000"]), "key-3", now=now)
@@ -283,7 +285,8 @@ def test_resuming_sender_repairs_its_own_lost_answer(
     assert len(calls(sim.state, "get_groupmsg_list_v2")) == 1
 
 
-def test_an_authoritative_answer_takes_back_a_msgid_a_repair_guessed_wrong(sim: SimulatorHandle) -> None:
+@pytest.mark.usefixtures("sim")
+def test_an_authoritative_answer_takes_back_a_msgid_a_repair_guessed_wrong() -> None:
     """Two chunks of identical content: the repair of A may guess B's task; B's own answer wins."""
     now = int(time.time())
     spec = {"chat_type": "single", "text": TEXT, "attachments": []}
@@ -362,7 +365,8 @@ def test_future_send_at_is_scheduled_and_sent_once_when_due(sim: SimulatorHandle
     assert shown["status"] == "active" and len(shown["msgids"]) == 2 and shown["send_at"] == now + 3600
 
 
-def test_iso_send_at_and_past_send_at(sim: SimulatorHandle) -> None:
+@pytest.mark.usefixtures("sim")
+def test_iso_send_at_and_past_send_at() -> None:
     now = int(time.time())
     at = datetime.fromtimestamp(now + 86_400, timezone(timedelta(hours=8))).isoformat()
     future = create_campaign(DEPS, body(["wm00000"], send_at=at), None, now=now)
@@ -445,7 +449,8 @@ def test_cancel_a_scheduled_campaign_makes_no_wecom_call(sim: SimulatorHandle) -
     assert calls(sim.state, "") == []
 
 
-def test_cancel_unknown_or_failed(sim: SimulatorHandle) -> None:
+@pytest.mark.usefixtures("sim")
+def test_cancel_unknown_or_failed() -> None:
     with pytest.raises(NotFound):
         cancel_campaign(DEPS, "cmp-nope")
     with pytest.raises(AdminRefusal) as refused:
@@ -507,7 +512,8 @@ def test_cancel_while_creating_cancels_what_the_sender_creates_next(sim: Simulat
 
 
 # ---------------------------------------------------------------------------------------------- read
-def test_list_newest_first_by_status_and_paginated(sim: SimulatorHandle) -> None:
+@pytest.mark.usefixtures("sim")
+def test_list_newest_first_by_status_and_paginated() -> None:
     now = int(time.time())
     ids = [
         create_campaign(DEPS, body(["wm00000"], name=f"c{i}"), None, now=now + i).body["campaign_id"]
@@ -528,7 +534,8 @@ def test_list_newest_first_by_status_and_paginated(sim: SimulatorHandle) -> None
     assert [c["campaign_id"] for c in page1["items"] + page2["items"]] == list(reversed(ids))
 
 
-def test_show_has_the_contract_fields(sim: SimulatorHandle) -> None:
+@pytest.mark.usefixtures("sim")
+def test_show_has_the_contract_fields() -> None:
     created = create_campaign(DEPS, body(["wm00000", "wmGhost"], name="n"), None)
     shown = queries.get_campaign(DEPS, created.body["campaign_id"])
     for key in (
@@ -553,7 +560,8 @@ def test_show_has_the_contract_fields(sim: SimulatorHandle) -> None:
         queries.get_campaign(DEPS, "cmp-nope")
 
 
-def test_results_are_empty_until_the_result_sync(sim: SimulatorHandle) -> None:
+@pytest.mark.usefixtures("sim")
+def test_results_are_empty_until_the_result_sync() -> None:
     created = create_campaign(DEPS, body(["wm00000"]), None)
     cid = created.body["campaign_id"]
     page = results.results_page(DEPS, cid, {})
@@ -563,7 +571,8 @@ def test_results_are_empty_until_the_result_sync(sim: SimulatorHandle) -> None:
         results.results_page(DEPS, "cmp-nope", {})
 
 
-def test_results_end_with_one_fail_list_row_per_refused_customer(sim: SimulatorHandle) -> None:
+@pytest.mark.usefixtures("sim")
+def test_results_end_with_one_fail_list_row_per_refused_customer() -> None:
     """WeCom's fail_list at creation has no result row: the listing (and its CSV) still names each one,
     after the synced rows, paged like them; a member filter or another status leaves them out."""
     created = create_campaign(
@@ -597,7 +606,8 @@ def test_results_csv_writes_times_as_iso_8601_in_the_business_zone() -> None:
     assert text.split("\n")[1:3] == ["m1,u1,wm1,,sent,2026-11-21T08:00:00+08:00", "m1,u1,wm1,,sent,"]
 
 
-def test_no_scan_in_the_campaign_code(sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.usefixtures("sim")
+def test_no_scan_in_the_campaign_code(monkeypatch: pytest.MonkeyPatch) -> None:
     client = dynamo_client.client()
     monkeypatch.setattr(client, "scan", lambda **_kw: pytest.fail("Scan"), raising=False)
     now = int(time.time())

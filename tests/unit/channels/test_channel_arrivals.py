@@ -56,7 +56,13 @@ class MemoryRepo:
         return True
 
     def record_tagging(
-        self, ext: str, user: str, ct: int, outcome: str, errcode: int | None, where: CounterShard
+        self,
+        ext: str,
+        user: str,
+        ct: int,  # noqa: ARG002
+        outcome: str,
+        errcode: int | None,
+        where: CounterShard,
     ) -> bool:
         marker = self.markers[(ext, user)]
         marker.update(tag_state=outcome, tag_errcode=errcode)
@@ -66,7 +72,7 @@ class MemoryRepo:
     def get_arrival(self, ext: str, user: str) -> dict[str, Any] | None:
         return self.markers.get((ext, user))
 
-    def record_loss(self, ext: str, user: str, ct: int, loss: Mapping[str, Any], where: CounterShard) -> bool:
+    def record_loss(self, ext: str, user: str, ct: int, loss: Mapping[str, Any], where: CounterShard) -> bool:  # noqa: ARG002
         self.markers[(ext, user)].update(loss)
         self._count(where, {"lost": 1})
         return True
@@ -79,7 +85,7 @@ class ScriptedTags:
         self.clock, self.script, self.call_ms = clock, list(script), call_ms
         self.calls: list[tuple[str, str, list[str], Any]] = []
 
-    def mark_tag(self, client: Any, userid: str, ext: str, add_tag: Sequence[str], *, timeout: Any) -> None:
+    def mark_tag(self, client: Any, userid: str, ext: str, add_tag: Sequence[str], *, timeout: Any) -> None:  # noqa: ARG002
         self.calls.append((userid, ext, list(add_tag), timeout))
         self.clock.now_ms += min(self.call_ms, int(sum(timeout) * 1000))  # a call never outlives its timeout
         outcome = self.script.pop(0) if self.script else None

@@ -28,7 +28,7 @@ EXPO_WELCOME = {"text": {"content": "Welcome from the expo booth"}, "attachments
 
 
 @pytest.fixture
-def sim(moto_table: Any, wecom_sim: SimulatorHandle) -> SimulatorHandle:
+def sim(moto_table: Any, wecom_sim: SimulatorHandle) -> SimulatorHandle:  # noqa: ARG001
     """A rule that matches the State ``expo`` (priority 100) and a default rule: a channel must beat both."""
     for rule_id, match, text in (
         ("expo-rule", {"state": "expo"}, "rule for expo"),
@@ -47,7 +47,7 @@ def sim(moto_table: Any, wecom_sim: SimulatorHandle) -> SimulatorHandle:
 
 
 @pytest.fixture
-def handler(aws_env: dict[str, str]) -> Any:
+def handler(aws_env: dict[str, str]) -> Any:  # noqa: ARG001
     return function_under_test("CallbackFunction")
 
 
@@ -141,11 +141,8 @@ def test_a_failing_channel_read_does_not_lose_the_welcome(
     def unreadable(_channel_id: str) -> dict[str, Any]:
         raise ConnectionError("DynamoDB unreachable")
 
-    previous = runtime.use_channel_lookup(ChannelLookup(load=unreadable))
-    try:
+    with runtime.overriding(channel_lookup=ChannelLookup(load=unreadable)):
         assert _deliver(handler, _arrival(sim, "wmEmil"))["statusCode"] == 200
-    finally:
-        runtime.use_channel_lookup(previous)
     assert sim.state.delivered_welcomes()[0]["body"]["text"] == {"content": "rule for expo"}
     (warning,) = [r for r in caplog.records if r.getMessage() == "channel lookup failed; welcome rules apply"]
     assert getattr(warning, "error", None) == "ConnectionError"

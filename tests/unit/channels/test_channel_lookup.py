@@ -118,7 +118,8 @@ def test_the_welcome_rule_of_a_channel() -> None:
     assert Channel("expo", None, ("etTagVip",)).welcome_rule() is None
 
 
-def test_load_channel_reads_the_stored_record(moto_table: Any) -> None:
+@pytest.mark.usefixtures("moto_table")
+def test_load_channel_reads_the_stored_record() -> None:
     put_channel_record("expo", welcome={"text": {"content": "hi"}}, tags=["etTagExpo"])
     assert load_channel("expo") == {
         "channel_id": "expo",

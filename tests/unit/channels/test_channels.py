@@ -40,7 +40,7 @@ def admin() -> Any:
 
 
 @pytest.fixture
-def sim(wecom_sim: SimulatorHandle, moto_table: Any) -> SimulatorHandle:
+def sim(wecom_sim: SimulatorHandle, moto_table: Any) -> SimulatorHandle:  # noqa: ARG001
     requests.post(f"{wecom_sim.url}/__sim/contacts", json={"members": MEMBERS}, timeout=5).raise_for_status()
     return wecom_sim
 
@@ -113,7 +113,8 @@ def test_invalid_put_is_400_naming_the_field_stores_nothing_and_calls_no_wecom(
         assert _calls(sim) == [], field
 
 
-def test_a_remark_is_counted_in_characters_as_wecom_counts_it(call: Any, sim: SimulatorHandle) -> None:
+@pytest.mark.usefixtures("sim")
+def test_a_remark_is_counted_in_characters_as_wecom_counts_it(call: Any) -> None:
     assert _put(call, remark="备" * 30)["remark"] == "备" * 30
 
 
@@ -166,7 +167,8 @@ def test_several_members_make_a_multi_member_code_and_defaults_apply(call: Any, 
     assert (doc["tags"], doc["skip_verify"]) == ([], True) and "welcome" not in doc and "remark" not in doc
 
 
-def test_get_answers_the_channel_with_thirty_days_of_stats(call: Any, sim: SimulatorHandle) -> None:
+@pytest.mark.usefixtures("sim")
+def test_get_answers_the_channel_with_thirty_days_of_stats(call: Any) -> None:
     created = _put(call)
     status, doc = call("GET", f"{BASE}/expo")
     assert status == 200
@@ -209,11 +211,8 @@ def _failing(name: str) -> Any:
 def _service(**changes: Any) -> Iterator[None]:
     """The admin function's channel service with its repository or clock changed for the block."""
     current = runtime.channels()
-    previous = runtime.use_channels(dataclasses.replace(current, **changes))
-    try:
+    with runtime.overriding(channels=dataclasses.replace(current, **changes)):
         yield
-    finally:
-        runtime.use_channels(previous)
 
 
 def test_store_write_failing_after_wecoms_answer_is_repaired_by_the_next_put(
@@ -244,7 +243,7 @@ def test_store_write_failing_after_wecoms_answer_is_repaired_by_reconcile(
     assert len(_calls(sim, "add")) == 1 and list(_ways(sim)) == [doc["config_id"]]
 
 
-def _crashed_intent(sim: SimulatorHandle, channel_id: str, age_ms: int) -> str:
+def _crashed_intent(channel_id: str, age_ms: int) -> str:
     """What a Lambda that died right after WeCom's answer leaves: the intent, and WeCom's code."""
     now = int(time.time() * 1000) - age_ms
     intent = {"channel_id": channel_id, **_body(), "skip_verify": True, "tags": []}
@@ -259,7 +258,7 @@ def test_a_crash_between_wecoms_answer_and_our_write_is_adopted_by_the_next_put(
     call: Any, sim: SimulatorHandle
 ) -> None:
     other = contact_ways.add(runtime.wecom_client(), {"type": 1, "state": "other", "user": ["lisi"]})
-    config_id = _crashed_intent(sim, "expo", age_ms=0)
+    config_id = _crashed_intent("expo", age_ms=0)
     status, doc = call("PUT", f"{BASE}/expo", _body())
     assert (status, doc["error"]["code"]) == (409, "invalid_state")  # the add may still be answering
     later = int(time.time() * 1000) + INTENT_GRACE_MS
@@ -273,7 +272,7 @@ def test_a_crash_between_wecoms_answer_and_our_write_is_adopted_by_the_next_put(
 def test_a_repair_wecom_could_not_answer_frees_the_intent_for_the_next_put(
     call: Any, sim: SimulatorHandle
 ) -> None:
-    config_id = _crashed_intent(sim, "expo", age_ms=INTENT_GRACE_MS + 1000)
+    config_id = _crashed_intent("expo", age_ms=INTENT_GRACE_MS + 1000)
     fault = {"path": "list_contact_way", "http_status": 502}
     requests.post(f"{sim.url}/__sim/faults", json=fault, timeout=5).raise_for_status()
     status, doc = call("PUT", f"{BASE}/expo", _body())
@@ -282,9 +281,10 @@ def test_a_repair_wecom_could_not_answer_frees_the_intent_for_the_next_put(
     assert len(_ways(sim)) == 1
 
 
-def test_reconcile_repair_adopts_a_crashed_intents_code(call: Any, sim: SimulatorHandle) -> None:
-    config_id = _crashed_intent(sim, "expo", age_ms=INTENT_GRACE_MS + 1000)
-    _crashed_intent(sim, "fresh", age_ms=0)
+@pytest.mark.usefixtures("sim")
+def test_reconcile_repair_adopts_a_crashed_intents_code(call: Any) -> None:
+    config_id = _crashed_intent("expo", age_ms=INTENT_GRACE_MS + 1000)
+    _crashed_intent("fresh", age_ms=0)
     report = call("POST", f"{BASE}/reconcile")[1]
     assert {(p["channel_id"], p["in_flight"]) for p in report["pending"]} == {
         ("expo", False),
@@ -390,7 +390,8 @@ def test_a_later_put_sends_only_what_changed_in_wecoms_fields(call: Any, sim: Si
     assert "remark" not in repo.get_channel("expo")  # type: ignore[operator]
 
 
-def test_an_update_racing_another_is_a_409_not_a_500(call: Any, sim: SimulatorHandle) -> None:
+@pytest.mark.usefixtures("sim")
+def test_an_update_racing_another_is_a_409_not_a_500(call: Any) -> None:
     _put(call, remark="r1")
     with _service(repo=Overriding(repo, replace_channel=lambda *_args: False)):  # another PUT won the write
         status, doc = call("PUT", f"{BASE}/expo", _body(remark="r2"))
@@ -407,7 +408,8 @@ def test_a_code_cannot_change_between_single_and_multi_member(call: Any, sim: Si
 
 
 # ------------------------------------------------------------------------------------------------ list, delete
-def test_list_is_paginated_with_a_signed_cursor(call: Any, sim: SimulatorHandle) -> None:
+@pytest.mark.usefixtures("sim")
+def test_list_is_paginated_with_a_signed_cursor(call: Any) -> None:
     for channel_id in ("a", "b", "c"):
         _put(call, channel_id)
     status, first = call("GET", BASE, query={"limit": "2"})
@@ -430,13 +432,14 @@ def test_delete_removes_the_code_and_is_idempotent_towards_wecom(call: Any, sim:
 def test_deleting_a_crashed_intent_deletes_the_code_wecom_made_for_it(
     call: Any, sim: SimulatorHandle
 ) -> None:
-    _crashed_intent(sim, "expo", age_ms=INTENT_GRACE_MS + 1000)
+    _crashed_intent("expo", age_ms=INTENT_GRACE_MS + 1000)
     assert call("DELETE", f"{BASE}/expo")[0] == 204
     assert _ways(sim) == {} and repo.get_channel("expo") is None
 
 
 # ------------------------------------------------------------------------------------------------ reconcile
-def test_reconcile_reports_drift_and_repairs_the_store(call: Any, sim: SimulatorHandle) -> None:
+@pytest.mark.usefixtures("sim")
+def test_reconcile_reports_drift_and_repairs_the_store(call: Any) -> None:
     kept, gone, changed = _put(call, "kept"), _put(call, "gone"), _put(call, "changed", remark="r")
     client = runtime.wecom_client()
     contact_ways.delete(client, gone["config_id"])

@@ -242,7 +242,7 @@ def test_region_comes_from_option_then_host_then_config() -> None:
         def __init__(self, region: str | None) -> None:
             self.region = region
 
-        def get_config_variable(self, name: str) -> str | None:
+        def get_config_variable(self, name: str) -> str | None:  # noqa: ARG002
             return self.region
 
     assert resolve_region(REMOTE, "ap-east-1", Config("us-east-1")) == "ap-east-1"
@@ -264,9 +264,8 @@ def test_api_must_be_an_http_url() -> None:
 
 
 # ------------------------------------------------------------------------------------------ signing
-def test_remote_requests_are_sigv4_signed_for_execute_api(
-    proxied: FakeApi, credentials: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.usefixtures("credentials")
+def test_remote_requests_are_sigv4_signed_for_execute_api(proxied: FakeApi) -> None:
     proxied.replies = [(200, {"items": [], "cursor": None})]
     code = main(
         ["--api", REMOTE, "--json", "welcomes", "--since", "2025-01-01T00:00:00+08:00", "--state", "展会"]
@@ -299,7 +298,8 @@ def test_signed_body_and_session_token(proxied: FakeApi, credentials: pytest.Mon
     assert auth["signature"] == expected_signature(request, SECRET_KEY)
 
 
-def test_a_tampered_request_would_not_verify(proxied: FakeApi, credentials: pytest.MonkeyPatch) -> None:
+@pytest.mark.usefixtures("credentials")
+def test_a_tampered_request_would_not_verify(proxied: FakeApi) -> None:
     """The verifier is not vacuous: change the body after signing and the signature no longer matches."""
     main(["--api", REMOTE, "rules", "put", "vip", "--text", "hello"])
     request = proxied.requests[0]
@@ -311,9 +311,8 @@ def test_a_tampered_request_would_not_verify(proxied: FakeApi, credentials: pyte
     )  # type: ignore[index]
 
 
-def test_loopback_is_sent_unsigned_even_with_credentials(
-    fake_api: FakeApi, credentials: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.usefixtures("credentials")
+def test_loopback_is_sent_unsigned_even_with_credentials(fake_api: FakeApi) -> None:
     fake_api.replies = [(200, {"items": []})]
     assert main(["--api", fake_api.url, "rules", "list"]) == 0
     (request,) = fake_api.requests
@@ -322,17 +321,17 @@ def test_loopback_is_sent_unsigned_even_with_credentials(
     assert "x-amz-date" not in request.headers
 
 
+@pytest.mark.usefixtures("aws")
 def test_remote_without_credentials_is_exit_2_and_sends_nothing(
-    proxied: FakeApi, aws: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    proxied: FakeApi, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["--api", REMOTE, "rules", "list"]) == 2
     assert "no AWS credentials were found" in capsys.readouterr().err
     assert proxied.requests == []
 
 
-def test_remote_without_region_is_exit_2(
-    credentials: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+@pytest.mark.usefixtures("credentials")
+def test_remote_without_region_is_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--api", "https://admin.example.com", "rules", "list"]) == 2
     assert "no AWS region" in capsys.readouterr().err
 
@@ -364,7 +363,7 @@ def test_timeout_is_exit_2() -> None:
     api = FakeApi()
     try:
         stall = threading.Event()
-        api.server.RequestHandlerClass.do_GET = lambda self: stall.wait(5)  # type: ignore[attr-defined]
+        api.server.RequestHandlerClass.do_GET = lambda _self: stall.wait(5)  # type: ignore[attr-defined]
         client = ApiClient(api.url, timeout=0.2)
         with pytest.raises(ConnectError, match=r"no answer .* within 0.2 s"):
             client.get("/admin/welcome-rules")

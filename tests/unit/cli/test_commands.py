@@ -694,7 +694,8 @@ def test_group_template_refusals_show_code_errcode_and_count(
     assert "WeCom errcode 41055" in err and "count: 7" in err
 
 
-def test_group_template_edit_takes_no_notify(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.usefixtures("capsys")
+def test_group_template_edit_takes_no_notify(api: FakeApi) -> None:
     with pytest.raises(SystemExit):
         api.run("group-templates", "edit", "tpl1", "--text", "hi", "--no-notify")
     assert api.requests == []

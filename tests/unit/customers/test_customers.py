@@ -30,7 +30,7 @@ SYNC = sync_deps(DEPS)
 
 
 @pytest.fixture
-def sim(wecom_sim: SimulatorHandle, sync_queue: tuple[Any, str]) -> SimulatorHandle:
+def sim(wecom_sim: SimulatorHandle, sync_queue: tuple[Any, str]) -> SimulatorHandle:  # noqa: ARG001
     customers = [{"external_userid": ext, "name": ext, "owner": owner} for ext, owner in CUSTOMERS.items()]
     sim_control(wecom_sim, "contacts", {"members": list(MEMBERS), "customers": customers})
     return wecom_sim
@@ -207,7 +207,7 @@ def test_unprocessed_keys_are_asked_again_after_a_pause() -> None:
     pauses: list[float] = []
     asked: list[int] = []
 
-    def throttle_first(http_response: Any, parsed: dict[str, Any], model: Any, **_: Any) -> None:
+    def throttle_first(http_response: Any, parsed: dict[str, Any], model: Any, **_: Any) -> None:  # noqa: ARG001
         asked.append(1)
         if len(asked) == 1:
             keys = [{"pk": {"S": "CUST#x"}, "sk": {"S": "QUOTA#2026-12"}}]
@@ -227,7 +227,8 @@ def admin() -> Any:
     return function_under_test("AdminFunction")
 
 
-def test_route_pages_mass_messages_newest_first(admin: Any, sim: SimulatorHandle, sync_queue: Any) -> None:
+@pytest.mark.usefixtures("sim")
+def test_route_pages_mass_messages_newest_first(admin: Any, sync_queue: Any) -> None:
     msgids = [our_campaign(["c0_0"]) for _ in range(3)]
     sync_round(sync_queue, 1)
     seen: list[str] = []

@@ -3,7 +3,7 @@ scheduled refresh must edit it with fresh ids before the old one expires.
 
 moto serves DynamoDB and S3 in-process; the WeCom simulator answers over real HTTP and reports, through its
 control API, whether a stored template holds an expired id. The container's media cache is one on the
-simulator's clock (installed with ``runtime.use_media_cache``).
+simulator's clock (in force through ``runtime.overriding``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import requests
 
 from local.wecom_sim.calllog import calls
 from local.wecom_sim.server import SimulatorHandle
-from tests.support import call_json, function_under_test, media_cache_installed
+from tests.support import call_json, function_under_test
 from tests.unit.media.test_media import BUCKET, DAY, HOUR, PDF, PNG, advance, uploads
 from wecom_bundle import runtime
 from wecom_bundle.group_templates import media as group_template_media
@@ -33,7 +33,11 @@ IMAGE_BODY = {"text": {"content": "欢迎 %NICKNAME%"}, "image": {"s3_key": IMAG
 
 
 @pytest.fixture
-def sim(wecom_sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch) -> Iterator[SimulatorHandle]:
+def sim(
+    moto_table: Any,  # noqa: ARG001 - moto's S3 must be up before the bucket is filled
+    wecom_sim: SimulatorHandle,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[SimulatorHandle]:
     """Simulator + bucket with an image and a PDF; the container's media cache lives on the simulator's clock."""
     import boto3
 
@@ -42,7 +46,7 @@ def sim(wecom_sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch) -> Iterator
     s3.create_bucket(Bucket=BUCKET)
     s3.put_object(Bucket=BUCKET, Key=IMAGE_KEY, Body=PNG, ContentType="image/png")
     s3.put_object(Bucket=BUCKET, Key=FILE_KEY, Body=PDF, ContentType="application/pdf")
-    with media_cache_installed(MediaCache(clock=wecom_sim.state.clock.now)):
+    with runtime.overriding(media_cache=MediaCache(clock=wecom_sim.state.clock.now)):
         yield wecom_sim
 
 
@@ -183,7 +187,8 @@ def _client() -> Any:
 
 
 # ----------------------------------------------------------------------------------------------- refresh
-def test_templates_are_a_refresh_source(admin: Any, sim: SimulatorHandle) -> None:
+@pytest.mark.usefixtures("sim")
+def test_templates_are_a_refresh_source(admin: Any) -> None:
     _create(admin, IMAGE_BODY)
     _create(admin, {"file": {"s3_key": FILE_KEY}})
     assert runtime.media_refresh().referenced() == {MediaRef("image", IMAGE_KEY), MediaRef("file", FILE_KEY)}

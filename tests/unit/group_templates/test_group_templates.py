@@ -92,11 +92,8 @@ def _storage_fault(*names: str) -> Iterator[None]:
     failing = current.repo
     for name in names:
         failing = _FailingRepo(failing, name)
-    previous = runtime.use_group_templates(dataclasses.replace(current, repo=failing))
-    try:
+    with runtime.overriding(group_templates=dataclasses.replace(current, repo=failing)):
         yield
-    finally:
-        runtime.use_group_templates(previous)
 
 
 def _upload(kind: str) -> str:
@@ -150,9 +147,8 @@ def test_invalid_create_is_400_naming_the_field_and_reaches_nobody(
     assert repo.list_group_templates() == [] and repo.group_template_intents() == []
 
 
-def test_several_parts_are_refused_with_wecoms_silent_priority_explained(
-    call: Any, wecom_sim: SimulatorHandle
-) -> None:
+@pytest.mark.usefixtures("wecom_sim")
+def test_several_parts_are_refused_with_wecoms_silent_priority_explained(call: Any) -> None:
     status, doc = call("POST", BASE, {"text": {"content": "x"}, "video": {"media_id": "v"}, "link": LINK})
     assert status == 400
     message = doc["error"]["message"]
@@ -179,7 +175,8 @@ def test_invalid_edit_is_400_and_changes_nothing(
     assert [c["path"].rsplit("/", 1)[1] for c in _wecom_calls(wecom_sim)] == ["add"]
 
 
-def test_bad_json_body_is_400(call: Any, wecom_sim: SimulatorHandle) -> None:
+@pytest.mark.usefixtures("wecom_sim")
+def test_bad_json_body_is_400(call: Any) -> None:
     assert call("POST", BASE, raw="{not json")[1]["error"]["field"] == "body"
     assert call("POST", BASE, [1])[1]["error"]["field"] == "body"
 
@@ -221,9 +218,8 @@ def test_create_get_list_edit_delete_are_mirrored(call: Any, wecom_sim: Simulato
     assert call("GET", f"{BASE}/{template_id}")[0] == 404
 
 
-def test_an_image_by_media_id_stays_in_sync_although_wecom_answers_a_url(
-    call: Any, wecom_sim: SimulatorHandle
-) -> None:
+@pytest.mark.usefixtures("wecom_sim")
+def test_an_image_by_media_id_stays_in_sync_although_wecom_answers_a_url(call: Any) -> None:
     media_id = _upload("image")
     template_id = _create(call, "pic", image={"media_id": media_id})["template_id"]
     status, got = call("GET", f"{BASE}/{template_id}")
@@ -284,7 +280,8 @@ def test_another_apps_template_is_403_with_wecoms_errcode(
     assert (status, got["mirrored"], got["text"]) == (200, False, {"content": "theirs"})
 
 
-def test_unknown_template_is_404_with_errcode(call: Any, wecom_sim: SimulatorHandle) -> None:
+@pytest.mark.usefixtures("wecom_sim")
+def test_unknown_template_is_404_with_errcode(call: Any) -> None:
     for method in ("GET", "DELETE"):
         status, doc = call(method, f"{BASE}/msgUNKNOWN")
         assert (status, doc["error"]["errcode"]) == (404, 40037)
@@ -348,9 +345,8 @@ def test_add_whose_mirror_write_fails_is_reported_and_repaired(call: Any, wecom_
     assert call("POST", f"{BASE}/reconcile")[1]["in_sync"] is True
 
 
-def test_edit_and_delete_whose_mirror_write_fails_are_reported_and_repaired(
-    call: Any, wecom_sim: SimulatorHandle
-) -> None:
+@pytest.mark.usefixtures("wecom_sim")
+def test_edit_and_delete_whose_mirror_write_fails_are_reported_and_repaired(call: Any) -> None:
     edited_id = _create(call, "old")["template_id"]
     deleted_id = _create(call, "doomed")["template_id"]
     with _storage_fault("put_group_template", "delete_group_template"):
@@ -374,9 +370,8 @@ def test_edit_and_delete_whose_mirror_write_fails_are_reported_and_repaired(
     assert call("POST", f"{BASE}/reconcile")[1]["in_sync"] is True
 
 
-def test_add_whose_answer_is_lost_is_reported_after_the_grace_period(
-    call: Any, wecom_sim: SimulatorHandle
-) -> None:
+@pytest.mark.usefixtures("wecom_sim")
+def test_add_whose_answer_is_lost_is_reported_after_the_grace_period(call: Any) -> None:
     with _storage_fault("record_group_template_added", "note_group_template_intent_id"):
         created = _create(call, "unnamed")
     assert created["mirrored"] is False
@@ -407,8 +402,9 @@ def test_reconcile_reports_templates_wecom_could_not_answer_for(
     assert repo.get_group_template(template_id) is not None
 
 
+@pytest.mark.usefixtures("wecom_sim")
 @pytest.mark.parametrize("body", [{"repair": "yes"}, {"fix": True}, [True]])
-def test_reconcile_body_is_validated(call: Any, wecom_sim: SimulatorHandle, body: Any) -> None:
+def test_reconcile_body_is_validated(call: Any, body: Any) -> None:
     status, doc = call("POST", f"{BASE}/reconcile", body)
     assert status == 400
     assert doc["error"]["field"] in ("repair", "body")
@@ -429,13 +425,14 @@ _BODY = st.dictionaries(
 )
 
 
+@pytest.mark.usefixtures("wecom_sim")
 @settings(
     max_examples=60,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(body=_BODY)
-def test_fuzzed_template_writes_never_answer_5xx(call: Any, wecom_sim: SimulatorHandle, body: Any) -> None:
+def test_fuzzed_template_writes_never_answer_5xx(call: Any, body: Any) -> None:
     status, doc = call("POST", BASE, body)
     assert status in (201, 400), doc
     if status == 400:

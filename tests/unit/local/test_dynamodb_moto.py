@@ -20,7 +20,7 @@ from local.template import load_template
 
 
 @pytest.fixture
-def moto_server(aws_env: dict[str, str]) -> Iterator[DynamoDBHandle]:
+def moto_server(aws_env: dict[str, str]) -> Iterator[DynamoDBHandle]:  # noqa: ARG001
     handle = start_moto()
     # moto keeps one set of backends per process, shared by every server and mock_aws in it: a table left by
     # an earlier test on this worker would already exist here. Start from nothing, as a new stack does.
@@ -51,7 +51,8 @@ def test_tables_come_from_the_template_with_indexes_and_ttl(moto_server: DynamoD
     assert create_tables(client, template.tables.values()) == []
 
 
-def test_start_dynamodb_modes(aws_env: dict[str, str]) -> None:
+@pytest.mark.usefixtures("aws_env")
+def test_start_dynamodb_modes() -> None:
     template = load_template()
     started = start_dynamodb("moto", template.tables.values())
     try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from local.dynamodb import DynamoDBHandle
 from local.s3 import create_bucket, s3_client, start_s3
 from local.template import load_template
@@ -18,7 +20,8 @@ def test_moto_dynamodb_server_is_reused() -> None:
     assert start_s3(dynamodb, "http://s3.local:9/").endpoint == "http://s3.local:9"
 
 
-def test_own_moto_server_next_to_dynamodb_local(aws_env: dict[str, str]) -> None:
+@pytest.mark.usefixtures("aws_env")
+def test_own_moto_server_next_to_dynamodb_local() -> None:
     s3 = start_s3(DynamoDBHandle("local", "http://127.0.0.1:1"), None)
     try:
         assert s3.mode == "moto" and s3.endpoint != "http://127.0.0.1:1"

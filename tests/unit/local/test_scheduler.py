@@ -175,7 +175,7 @@ def test_a_busy_run_is_not_started_twice() -> None:
     release = threading.Event()
     calls: list[str] = []
 
-    def slow(function_id: str, event: Any) -> None:
+    def slow(function_id: str, event: Any) -> None:  # noqa: ARG001
         calls.append(function_id)
         release.wait(5)
 

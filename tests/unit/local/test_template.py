@@ -219,7 +219,8 @@ def test_short_tags_load_as_intrinsics(tmp_path: Path) -> None:
     assert web_env["CHOSEN"] == Intrinsic("Fn::If", ["IsOn", "a", "b"])
 
 
-def test_env_resolution_rules(small, caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.usefixtures("caplog")
+def test_env_resolution_rules(small) -> None:
     env = small.functions["Web"].environment
     assert env["TABLE_NAME"] == "Data"
     assert env["BASE"] == "https://example.invalid"

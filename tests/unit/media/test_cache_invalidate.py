@@ -27,10 +27,10 @@ class SlowExpiryRepo:
         self.item: dict[str, Any] = {"media_id": "m1", "created_at": 1_000, "etag": "e1"}
         self.during_expiry: Any = None
 
-    def get_media(self, kind: str, bucket: str, key: str) -> dict[str, Any]:
+    def get_media(self, kind: str, bucket: str, key: str) -> dict[str, Any]:  # noqa: ARG002
         return dict(self.item)
 
-    def expire_media(self, kind: str, bucket: str, key: str, media_id: str) -> None:
+    def expire_media(self, kind: str, bucket: str, key: str, media_id: str) -> None:  # noqa: ARG002
         if self.during_expiry is not None:
             self.during_expiry()
         if self.item.get("media_id") == media_id:

@@ -13,8 +13,6 @@ from typing import Any
 
 import pytest
 
-from local.wecom_sim.server import SimulatorHandle
-from tests.support import media_cache_installed
 from wecom_bundle import runtime
 from wecom_bundle.media.cache import MediaCache, MediaRef, MediaUnavailable, Settings
 
@@ -30,7 +28,7 @@ class FakeRepo:
         self.item: dict[str, Any] = {"media_id": media_id, "created_at": created_at, "etag": "e1"}
         self.reads = 0
 
-    def get_media(self, kind: str, bucket: str, key: str) -> dict[str, Any]:
+    def get_media(self, kind: str, bucket: str, key: str) -> dict[str, Any]:  # noqa: ARG002
         self.reads += 1
         return dict(self.item)
 
@@ -59,7 +57,8 @@ def fake_cache(clock: FakeClock, repo: FakeRepo) -> MediaCache:
 def installed() -> Iterator[tuple[MediaCache, FakeRepo, FakeClock]]:
     """A cache on fakes installed as the container's; the previous one is put back afterwards."""
     clock, repo = FakeClock(1_000), FakeRepo("m1", 1_000)
-    with media_cache_installed(fake_cache(clock, repo)) as cache:
+    cache = fake_cache(clock, repo)
+    with runtime.overriding(media_cache=cache):
         yield cache, repo, clock
 
 
@@ -86,8 +85,9 @@ def test_memory_spares_the_repository_until_a_cold_start(
     assert repo.reads == 2
 
 
+@pytest.mark.usefixtures("wecom_sim")
 def test_every_user_receives_the_containers_one_cache(
-    wecom_sim: SimulatorHandle, installed: tuple[MediaCache, FakeRepo, FakeClock]
+    installed: tuple[MediaCache, FakeRepo, FakeClock],
 ) -> None:
     cache = installed[0]
     users = [
@@ -102,12 +102,14 @@ def test_every_user_receives_the_containers_one_cache(
     assert all(user is cache for user in users)
 
 
+@pytest.mark.usefixtures("wecom_sim")
 def test_installing_a_cache_rewires_the_services_built_before(
-    wecom_sim: SimulatorHandle, installed: tuple[MediaCache, FakeRepo, FakeClock]
+    installed: tuple[MediaCache, FakeRepo, FakeClock],
 ) -> None:
     built = runtime.welcome_admin()
     replacement = fake_cache(FakeClock(0), FakeRepo("m2", 0))
-    runtime.use_media_cache(replacement)
-    assert runtime.welcome_admin() is not built
-    assert runtime.welcome_admin().media is replacement
-    assert runtime.media_refresh().cache is replacement
+    with runtime.overriding(media_cache=replacement):
+        assert runtime.welcome_admin() is not built
+        assert runtime.welcome_admin().media is replacement
+        assert runtime.media_refresh().cache is replacement
+    assert runtime.welcome_admin().media is installed[0]  # the block's end puts the previous one back

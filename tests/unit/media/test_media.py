@@ -2,7 +2,7 @@
 recovery, campaigns, and the scheduled refresh keeping ids alive across simulated weeks.
 
 moto serves DynamoDB and S3 in-process; the WeCom simulator answers over real HTTP. The container's media
-cache is one built on the simulator's clock (installed with ``runtime.use_media_cache``), so advancing the
+cache is one built on the simulator's clock (in force through ``runtime.overriding``), so advancing the
 simulator ages the cached ids too.
 """
 
@@ -22,7 +22,7 @@ from local.settings import DEV_DEFAULTS
 from local.wecom_sim.calllog import calls
 from local.wecom_sim.endpoints_welcome import issue_welcome_code
 from local.wecom_sim.server import SimulatorHandle
-from tests.support import campaign_deps, function_under_test, media_cache_installed, race
+from tests.support import campaign_deps, function_under_test, race
 from wecom_bundle import runtime
 from wecom_bundle.campaigns import create
 from wecom_bundle.campaigns import repo as campaign_repo
@@ -47,7 +47,11 @@ IMAGE_REF = MediaRef("image", "welcome/banner.png")
 
 
 @pytest.fixture
-def sim(wecom_sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch) -> Iterator[SimulatorHandle]:
+def sim(
+    moto_table: Any,  # noqa: ARG001 - moto's S3 must be up before the bucket is filled
+    wecom_sim: SimulatorHandle,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[SimulatorHandle]:
     """Simulator + bucket; the container's media cache lives on the simulator's clock."""
     monkeypatch.setenv("MEDIA_BUCKET", BUCKET)
     s3 = boto3.client("s3", region_name="us-east-1")
@@ -64,7 +68,7 @@ def sim(wecom_sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch) -> Iterator
         },
         timeout=5,
     ).raise_for_status()
-    with media_cache_installed(MediaCache(clock=wecom_sim.state.clock.now)):
+    with runtime.overriding(media_cache=MediaCache(clock=wecom_sim.state.clock.now)):
         yield wecom_sim
 
 
@@ -258,7 +262,8 @@ def test_no_budget_means_no_upload(sim: SimulatorHandle) -> None:
     assert uploads(sim) == []
 
 
-def test_missing_object_at_send_time(sim: SimulatorHandle) -> None:
+@pytest.mark.usefixtures("sim")
+def test_missing_object_at_send_time() -> None:
     with pytest.raises(MediaUnavailable) as err:
         resolve([{"msgtype": "file", "file": {"s3_key": "gone.pdf"}}])
     assert err.value.reason == "missing_object"
@@ -401,7 +406,8 @@ def test_refresh_stops_for_objects_nothing_references(sim: SimulatorHandle) -> N
     assert len(uploads(sim)) == 1
 
 
-def test_refresh_reports_missing_objects(sim: SimulatorHandle) -> None:
+@pytest.mark.usefixtures("sim")
+def test_refresh_reports_missing_objects() -> None:
     welcome_repo.put_rule(
         {
             "rule_id": "r",
@@ -413,7 +419,8 @@ def test_refresh_reports_missing_objects(sim: SimulatorHandle) -> None:
     assert runtime.media_refresh().run()["missing"] == 1
 
 
-def test_new_content_holders_join_through_a_source(sim: SimulatorHandle) -> None:
+@pytest.mark.usefixtures("sim")
+def test_new_content_holders_join_through_a_source() -> None:
     """The extension point group templates use: a source yielding WeCom-shaped attachment lists, passed in
     with the others (the wiring passes every holder's source; no module is named by a string)."""
     template = {"file": {"s3_key": "docs/brochure.pdf"}}
@@ -431,7 +438,8 @@ def test_new_content_holders_join_through_a_source(sim: SimulatorHandle) -> None
     assert list(rules()) == []
 
 
-def test_scheduled_campaigns_are_refreshed_ahead_of_their_send(sim: SimulatorHandle) -> None:
+@pytest.mark.usefixtures("sim")
+def test_scheduled_campaigns_are_refreshed_ahead_of_their_send() -> None:
     created = create.create_campaign(
         campaign_deps(),
         {

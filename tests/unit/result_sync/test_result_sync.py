@@ -53,7 +53,7 @@ PAGES_OF_2 = sync_deps(DEPS, page_limit=2)
 
 
 @pytest.fixture
-def sim(wecom_sim: SimulatorHandle, sync_queue: tuple[Any, str]) -> SimulatorHandle:
+def sim(wecom_sim: SimulatorHandle, sync_queue: tuple[Any, str]) -> SimulatorHandle:  # noqa: ARG001
     customers = [
         {"external_userid": f"c{m}_{i}", "name": f"c{m}{i}", "owner": f"u{m}"}
         for m in range(len(MEMBERS))
@@ -354,7 +354,8 @@ def test_a_pass_that_fails_resumes_from_its_page_checkpoints(
     assert totals["customers"] == recount(stored_rows(moto_table, msgid))
 
 
-def test_stale_and_malformed_messages(sim: SimulatorHandle, sync_queue: Any) -> None:
+@pytest.mark.usefixtures("sync_queue")
+def test_stale_and_malformed_messages(sim: SimulatorHandle) -> None:
     _, msgid = new_campaign()
     fanout.run_due(SYNC_DEPS, 60, now=int(time.time()))
     assert sync_pass.sync_msgid(SYNC_DEPS, msgid, "not-the-claim", SYNC_DEPS.budget(60))["outcome"] == "stale"
@@ -415,8 +416,9 @@ def test_cadence_by_age() -> None:
     assert cadence.next_sync_at(created, created + 30 * DAY) is None
 
 
+@pytest.mark.usefixtures("sim")
 def test_each_run_reports_how_long_the_oldest_due_msgid_has_waited(
-    sim: SimulatorHandle, sync_queue: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    sync_queue: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The dashboard's result-sync lag (ResultSyncLag, seconds); a campaign's creation is counted too."""
     monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
@@ -436,9 +438,8 @@ def test_each_run_reports_how_long_the_oldest_due_msgid_has_waited(
     assert lag["ResultSyncLag"] == [0.0]
 
 
-def test_old_msgids_are_synced_less_often_and_a_reminder_makes_them_due(
-    sim: SimulatorHandle, sync_queue: Any
-) -> None:
+@pytest.mark.usefixtures("sim")
+def test_old_msgids_are_synced_less_often_and_a_reminder_makes_them_due(sync_queue: Any) -> None:
     _, msgid = new_campaign()
     now = int(time.time())
     sync_round(sync_queue, now + 2 * DAY)  # the task is two days old at this run: hourly
@@ -504,7 +505,8 @@ def crash_after_wecom_answered(text: str) -> None:
         create.create_campaign(CRASHING, {"external_userid": ["c0_0"], "text": {"content": text}}, None)
 
 
-def test_a_young_corp_task_waits_for_its_sender(sim: SimulatorHandle, sync_queue: Any) -> None:
+@pytest.mark.usefixtures("sim", "sync_queue")
+def test_a_young_corp_task_waits_for_its_sender() -> None:
     crash_after_wecom_answered("in flight")  # its task is listed before its msgid is stored
     summary = fanout.run_due(
         SYNC_DEPS, 60, now=int(time.time())
@@ -512,9 +514,8 @@ def test_a_young_corp_task_waits_for_its_sender(sim: SimulatorHandle, sync_queue
     assert summary["tasks_deferred"] == 1 and summary["tasks_ingested"] == 0
 
 
-def test_a_console_task_created_just_before_a_run_is_listed_after_it(
-    sim: SimulatorHandle, sync_queue: Any
-) -> None:
+@pytest.mark.usefixtures("sync_queue")
+def test_a_console_task_created_just_before_a_run_is_listed_after_it(sim: SimulatorHandle) -> None:
     crash_after_wecom_answered("ours, other content")  # an own send in flight does not block
     console = sim_control(
         sim, "groupmsg/admin_task", {"creator": "u0", "external_userid": ["c0_1"], "text": {"content": "hi"}}
@@ -529,7 +530,8 @@ def test_a_console_task_created_just_before_a_run_is_listed_after_it(
     assert shown["origin"] == "admin_console"
 
 
-def test_a_task_whose_msgid_write_was_lost_is_linked_back(sim: SimulatorHandle, sync_queue: Any) -> None:
+@pytest.mark.usefixtures("sync_queue")
+def test_a_task_whose_msgid_write_was_lost_is_linked_back(sim: SimulatorHandle) -> None:
     with pytest.raises(RuntimeError):
         create.create_campaign(
             CRASHING, {"external_userid": ["c2_0", "c2_1"], "text": {"content": "lost"}}, None
@@ -578,8 +580,9 @@ def admin_get() -> Any:
     return get
 
 
+@pytest.mark.usefixtures("moto_table")
 def test_admin_serves_totals_members_and_paged_filtered_results(
-    sim: SimulatorHandle, sync_queue: Any, moto_table: Any, admin_get: Any
+    sim: SimulatorHandle, sync_queue: Any, admin_get: Any
 ) -> None:
     campaign_id, msgid = new_campaign()
     members_send(sim, msgid, ["u0", "u2"], c2_1="not_friend", c2_2="limit_reached")

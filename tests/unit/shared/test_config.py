@@ -9,19 +9,20 @@ import pytest
 from moto import mock_aws
 
 from local.settings import DEV_DEFAULTS
-from wecom_bundle import config
+from wecom_bundle import config, runtime
 from wecom_bundle.config import ConfigError, load_settings
 
 NAMES = ("WECOM_CORP_ID", "WECOM_CORP_SECRET", "WECOM_CALLBACK_TOKEN", "WECOM_ENCODING_AES_KEY")
 
 
 @pytest.fixture
-def no_wecom_env(aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+def no_wecom_env(aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ARG001
     for name in NAMES:
         monkeypatch.delenv(name, raising=False)
 
 
-def test_environment_settings(aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.usefixtures("aws_env")
+def test_environment_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WECOM_API_BASE", "http://127.0.0.1:9/")
     settings = load_settings()
     assert settings.corp_id == DEV_DEFAULTS["WECOM_CORP_ID"]
@@ -29,7 +30,8 @@ def test_environment_settings(aws_env: dict[str, str], monkeypatch: pytest.Monke
     assert DEV_DEFAULTS["WECOM_CORP_SECRET"] not in repr(settings)
 
 
-def test_default_api_base_is_wecom(aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.usefixtures("aws_env")
+def test_default_api_base_is_wecom(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("WECOM_API_BASE", raising=False)
     assert load_settings().api_base == "https://qyapi.weixin.qq.com"
 
@@ -42,6 +44,7 @@ def test_missing_settings_are_named() -> None:
         assert name in str(caught.value)
 
 
+@pytest.mark.usefixtures("aws_env")
 @pytest.mark.parametrize(
     ("name", "value", "needle"),
     [
@@ -52,7 +55,7 @@ def test_missing_settings_are_named() -> None:
     ],
 )
 def test_malformed_settings_are_named_without_their_value(
-    aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, name: str, value: str, needle: str
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, needle: str
 ) -> None:
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError) as caught:
@@ -114,11 +117,13 @@ def test_tunables(monkeypatch: pytest.MonkeyPatch) -> None:
         config.env_float("X_BAD", 1.0)
 
 
+@pytest.mark.usefixtures("aws_env")
 def test_an_installed_settings_cache_serves_the_container_through_its_load_and_clock(
-    aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The public seam: a ``SettingsCache`` with its own load and clock, installed with ``use_settings``,
-    is what ``config.settings()`` (and so every reader) answers from; the replaced one comes back."""
+    """The public seam: a ``SettingsCache`` with its own load and clock, in force through
+    ``runtime.overriding``, is what ``config.settings()`` (and so every reader) answers from; the replaced
+    one comes back."""
     monkeypatch.setenv("POWERTOOLS_PARAMETERS_MAX_AGE", "300")
     now, loads = [0.0], []
 
@@ -126,14 +131,14 @@ def test_an_installed_settings_cache_serves_the_container_through_its_load_and_c
         loads.append(now[0])
         return load_settings()
 
-    previous = config.use_settings(config.SettingsCache(load=load, clock=lambda: now[0]))
-    try:
+    previous = config.settings
+    installed = config.SettingsCache(load=load, clock=lambda: now[0])
+    with runtime.overriding(settings=installed):
+        assert config.settings is installed
         assert config.settings().corp_id == DEV_DEFAULTS["WECOM_CORP_ID"]
         now[0] = 299.0
         config.settings()
         now[0] = 301.0
         config.settings()
         assert loads == [0.0, 301.0]  # re-read only once older than the max age
-    finally:
-        assert config.use_settings(previous) is not previous
     assert config.settings is previous

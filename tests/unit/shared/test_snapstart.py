@@ -48,10 +48,10 @@ Halves = dict[str, tuple[str, str]]
 
 
 @pytest.fixture
-def deployed(aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, moto_table: Any) -> Iterator[Halves]:
+def deployed(aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, moto_table: Any) -> Iterator[Halves]:  # noqa: ARG001
     """Deployed settings whose token and corp secret exist, whole, only inside the layer: the test keeps
     halves and joins them only to search for them. The container's settings cache reads the secret through
-    ``from_secret`` (installed with ``config.use_settings``; the previous cache is put back)."""
+    ``from_secret`` (in force through ``runtime.overriding``; the previous cache is back afterwards)."""
     halves = {
         "token": ("tok" + secrets.token_hex(4), secrets.token_hex(4)),
         "corp_secret": ("sec-" + secrets.token_hex(6), secrets.token_hex(6)),
@@ -68,9 +68,8 @@ def deployed(aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, moto_tabl
             "WECOM_ENCODING_AES_KEY": DEV_DEFAULTS["WECOM_ENCODING_AES_KEY"],
         }
 
-    previous = config.use_settings(config.SettingsCache(load=lambda: config.load_settings(from_secret)))
-    yield halves
-    config.use_settings(previous)
+    with runtime.overriding(settings=config.SettingsCache(load=lambda: config.load_settings(from_secret))):
+        yield halves
 
 
 def _verify(handler: Any, halves: Halves) -> int:

@@ -73,7 +73,7 @@ class Secret:
 
 
 @pytest.fixture
-def clock(aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
+def clock(aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:  # noqa: ARG001
     """Deployed configuration (no WeCom settings in the environment) and a test clock for the settings."""
     for name in NAMES:
         monkeypatch.delenv(name, raising=False)
@@ -85,11 +85,10 @@ def clock(aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[
 @pytest.fixture
 def secret(clock: Clock, monkeypatch: pytest.MonkeyPatch) -> Iterator[Secret]:
     """The deployed secret, read by the container's settings cache on the test clock (installed with
-    ``config.use_settings``; the previous cache is put back)."""
+    ``runtime.overriding``; the previous cache is back afterwards)."""
     deployed = Secret(monkeypatch)
-    previous = config.use_settings(config.SettingsCache(load=deployed.load, clock=clock))
-    yield deployed
-    config.use_settings(previous)
+    with runtime.overriding(settings=config.SettingsCache(load=deployed.load, clock=clock)):
+        yield deployed
 
 
 def _verify(handler: Any, values: dict[str, str]) -> int:
@@ -158,7 +157,8 @@ def test_half_a_previous_pair_is_refused_by_name(secret: Secret) -> None:
     assert "oldtoken" not in str(caught.value)
 
 
-def test_unreadable_secret_on_reread_keeps_the_current_settings(secret: Secret, clock: Clock) -> None:
+@pytest.mark.usefixtures("clock")
+def test_unreadable_secret_on_reread_keeps_the_current_settings(secret: Secret) -> None:
     handler = function_under_test("CallbackFunction")
     assert _verify(handler, OLD) == 200
     secret.client.delete_secret(SecretId=secret.arn, ForceDeleteWithoutRecovery=True)
@@ -166,8 +166,9 @@ def test_unreadable_secret_on_reread_keeps_the_current_settings(secret: Secret, 
     assert _verify(handler, OLD) == 200
 
 
+@pytest.mark.usefixtures("clock")
 def test_refused_corp_secret_rereads_the_secret_before_answering(
-    secret: Secret, clock: Clock, monkeypatch: pytest.MonkeyPatch
+    secret: Secret, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rotated = {**OLD, "WECOM_CORP_SECRET": "rotated-corp-secret-" + secrets.token_hex(4)}
     simulator = dev_simulator(corp_secret=rotated["WECOM_CORP_SECRET"])  # WeCom already has the new one
@@ -210,7 +211,8 @@ def test_extension_endpoint_serves_the_secret_and_checks_the_session_token(
         extension.stop()
 
 
-def test_extension_path_imports_no_sdk(secret: Secret, tmp_path: Any) -> None:
+@pytest.mark.usefixtures("tmp_path")
+def test_extension_path_imports_no_sdk(secret: Secret) -> None:
     """The callback's first GET in a fresh interpreter, secret from the extension: no boto3, no botocore
     client machinery, no Powertools Parameters on its path (Powertools itself imports the bare ``botocore``
     package for its user agent, ~0.4 ms)."""

@@ -22,7 +22,7 @@ class CountingFetch:
         self.expires_in = expires_in
         self._lock = threading.Lock()
 
-    def __call__(self, timeout: float) -> tuple[str, int]:
+    def __call__(self, timeout: float) -> tuple[str, int]:  # noqa: ARG002
         with self._lock:
             self.calls += 1
             n = self.calls
@@ -55,7 +55,7 @@ def test_threads_of_one_container_fetch_once() -> None:
 def test_a_refresher_whose_lease_ran_out_keeps_its_token() -> None:
     now = int(time.time() * 1000)
 
-    def slow_fetch(timeout: float) -> tuple[str, int]:
+    def slow_fetch(timeout: float) -> tuple[str, int]:  # noqa: ARG001
         # while we wait on gettoken, our lease is taken over by another container
         token_repo.release_token_lease("corp#app", provider._owner)
         assert token_repo.acquire_token_lease("corp#app", "other", now, now + 10_000, now + 600_000)
@@ -87,7 +87,7 @@ def test_warm_container_needs_no_dynamodb() -> None:
     repo = SwitchableRepo()
     provider = SharedTokenProvider("corp#app", CountingFetch(), repo=repo)
     assert provider.get(1) == "TOKEN-1"
-    repo.get_token = lambda scope: pytest.fail("DynamoDB read on a warm path")
+    repo.get_token = lambda _scope: pytest.fail("DynamoDB read on a warm path")
     assert provider.get(1) == "TOKEN-1"
 
 
@@ -154,7 +154,7 @@ def test_stuck_refresher_with_no_valid_token_falls_back_after_the_wait() -> None
 
 
 def test_failed_fetch_releases_the_lease() -> None:
-    def broken(timeout: float) -> tuple[str, int]:
+    def broken(timeout: float) -> tuple[str, int]:  # noqa: ARG001
         raise RuntimeError("gettoken down")
 
     with pytest.raises(RuntimeError):
@@ -178,7 +178,7 @@ class FailingFetch(CountingFetch):
         super().__init__()
         self.healthy = threading.Event()
 
-    def __call__(self, timeout: float) -> tuple[str, int]:
+    def __call__(self, timeout: float) -> tuple[str, int]:  # noqa: ARG002
         with self._lock:
             self.calls += 1
             n = self.calls

@@ -43,10 +43,10 @@ class OneToken:
         corp_id, secret = DEV_DEFAULTS["WECOM_CORP_ID"], DEV_DEFAULTS["WECOM_CORP_SECRET"]
         self.token, _ = fetch_token(new_session(), base, corp_id, secret, 5)
 
-    def get(self, timeout: float) -> str:
+    def get(self, timeout: float) -> str:  # noqa: ARG002
         return self.token
 
-    def invalidate(self, token: str) -> None:
+    def invalidate(self, token: str) -> None:  # noqa: ARG002
         raise AssertionError("no token is refused in these tests")
 
 

@@ -301,7 +301,7 @@ def test_retry_on_the_same_container_needs_no_dynamodb(
     _rule()
     event = _event(sim)
     assert service.handle(CORP, event).outcome == "sent"
-    repo.claim_welcome = lambda *a, **k: pytest.fail("DynamoDB claim for a known retry")
+    repo.claim_welcome = lambda *_a, **_k: pytest.fail("DynamoDB claim for a known retry")
     assert service.handle(CORP, event).outcome == "duplicate"
 
 
@@ -323,7 +323,7 @@ def test_a_failed_claim_is_forgotten_so_the_retry_can_claim(
     event = _event(sim)
     real_claim = welcome_repo.claim_welcome
 
-    def throttled(*args: Any, **kwargs: Any) -> Any:
+    def throttled(*_args: Any, **_kwargs: Any) -> Any:
         raise RuntimeError("ProvisionedThroughputExceeded")
 
     repo.claim_welcome = throttled
@@ -438,7 +438,7 @@ def test_outcome_is_recorded_when_sending_breaks_unexpectedly(
 ) -> None:
     _rule(content="no nickname here")
 
-    def broken(*args: Any, **kwargs: Any) -> Any:
+    def broken(*_args: Any, **_kwargs: Any) -> Any:
         raise OverflowError("timeout doesn't fit into C timeval")  # what a huge timeout did after the send
 
     monkeypatch.setattr(runtime.wecom_client(), "post", broken)
@@ -486,7 +486,7 @@ def test_warm_path_is_two_dynamodb_round_trips(sim: SimulatorHandle) -> None:
         repo=repo,
     )
     service.handle(CORP, _event(sim, ext="wmBob", user="lisi"))  # warms the token
-    repo.renew_welcome_lease = lambda *a, **k: pytest.fail("the claim's lease covers the first attempt")
+    repo.renew_welcome_lease = lambda *_a, **_k: pytest.fail("the claim's lease covers the first attempt")
     assert service.handle(CORP, _event(sim)).outcome == "sent"
 
 

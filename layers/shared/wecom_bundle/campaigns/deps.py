@@ -12,7 +12,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from wecom_bundle import config
 from wecom_bundle.campaigns import limits
@@ -21,7 +21,10 @@ if TYPE_CHECKING:
     from datetime import tzinfo
 
     from wecom_bundle.campaigns.cap import CapCheck
+    from wecom_bundle.campaigns.reminder_repo import ReminderRepo
+    from wecom_bundle.campaigns.repo import CampaignRepo
     from wecom_bundle.media.cache import MediaCache
+    from wecom_bundle.result_sync.repo import SyncRepo
     from wecom_bundle.wecom.client import WeComClient
 
 
@@ -34,7 +37,8 @@ class CampaignDeps:
     """The collaborators of the campaign services.
 
     ``repo``, ``reminders`` and ``sync_repo`` are the repositories (``campaigns.repo``,
-    ``campaigns.reminder_repo``, ``result_sync.repo``: modules, or any object with their functions);
+    ``campaigns.reminder_repo``, ``result_sync.repo``: the modules, or any object with their functions, as
+    their Protocols say);
     ``media`` is the container's media cache (bucket objects must exist; sends resolve their ids);
     ``wecom`` answers the container's WeCom client when a call is about to be made (building it costs a
     token fetch, which a validation error must not pay); ``cap`` answers the per-customer cap
@@ -42,9 +46,9 @@ class CampaignDeps:
     flag never builds it); ``zone`` answers the business time zone a ``send_at`` without an offset is read in.
     """
 
-    repo: Any
-    reminders: Any
-    sync_repo: Any
+    repo: CampaignRepo
+    reminders: ReminderRepo
+    sync_repo: SyncRepo
     media: MediaCache
     wecom: Callable[[], WeComClient]
     cap: Callable[[], CapCheck]

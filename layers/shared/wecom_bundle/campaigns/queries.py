@@ -9,10 +9,11 @@ from typing import Any
 from wecom_bundle import cursors
 from wecom_bundle.campaigns import cap, results
 from wecom_bundle.campaigns.deps import CampaignDeps
+from wecom_bundle.campaigns.status import CampaignStatus
 from wecom_bundle.result_sync.totals import zero_totals
 from wecom_bundle.validation import NotFound, ValidationError, page_size
 
-STATUSES = ("scheduled", "creating", "active", "completed", "cancelled", "failed")
+STATUSES = tuple(CampaignStatus)
 CAMPAIGN_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 

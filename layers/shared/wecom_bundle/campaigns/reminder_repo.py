@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from wecom_bundle.campaigns.reminder_policy import WINDOW_MS
 from wecom_bundle.dynamo.client import client
@@ -117,3 +117,20 @@ def put_reminder_event(campaign_id: str, msgid: str, at_ms: int, trigger: str, o
         "outcome": outcome,
     }
     client().put_item(TableName=table_name(), Item=encode_item(item))
+
+
+class ReminderRepo(Protocol):
+    """What the reminders need of the table: this module satisfies it (the wiring passes the module)."""
+
+    def claim_reminder_turn(self, campaign_id: str, expected_at: int, next_at: int | None) -> bool: ...
+    def stop_campaign_reminders(self, campaign_id: str, reason: str) -> None: ...
+    def reminder_slots(self, msgid: str) -> dict[int, dict[str, Any]]: ...
+    def claim_reminder_slot(
+        self, msgid: str, slot: int, now_ms: int, owner: str, fields: dict[str, Any]
+    ) -> dict[str, Any] | None: ...
+    def release_reminder_slot(
+        self, msgid: str, slot: int, owner: str, previous_at_ms: int | None
+    ) -> None: ...
+    def put_reminder_event(
+        self, campaign_id: str, msgid: str, at_ms: int, trigger: str, outcome: str
+    ) -> None: ...

@@ -36,6 +36,7 @@ from wecom_bundle.campaigns.reminder_policy import (
     next_allowed_at,
     slot_is_free,
 )
+from wecom_bundle.campaigns.status import CampaignStatus
 from wecom_bundle.domain_errors import InvalidState, NothingToDo, TooSoon, WeComRefused
 from wecom_bundle.dynamo import keys
 from wecom_bundle.validation import NotFound, ValidationError
@@ -145,7 +146,7 @@ def _call_remind(deps: CampaignDeps, client: WeComClient, msgid: str) -> None:
             deps.backoff(attempt)
 
 
-def _eligible_msgids(campaign: dict[str, Any], chunks: list[dict[str, Any]]) -> list[str]:
+def _eligible_msgids(chunks: list[dict[str, Any]]) -> list[str]:
     """Msgids not cancelled whose latest synced member status shows unsent members (or is still unknown)."""
     return [
         str(c["msgid"])
@@ -172,11 +173,11 @@ def remind_campaign(
     campaign, chunks, _ = deps.repo.campaign_view(queries.known_id(campaign_id))
     if campaign is None:
         raise NotFound(f"campaign {campaign_id} does not exist")
-    if campaign["status"] != "active":
+    if campaign["status"] != CampaignStatus.ACTIVE:
         raise InvalidState(f"the campaign is {campaign['status']}: only active campaigns are reminded")
     if _nothing_unsent(campaign):
         raise NothingToDo("every member has sent")
-    msgids = _chosen(_eligible_msgids(campaign, chunks), body)
+    msgids = _chosen(_eligible_msgids(chunks), body)
     if not msgids:
         raise NothingToDo("no msgid with unsent members left")
     outcomes = [remind_msgid(deps, campaign_id, m, "manual", now_ms=now_ms) for m in msgids]
@@ -242,7 +243,7 @@ def run_due(deps: CampaignDeps, now: int | None = None, budget_s: float | None =
 
 
 def _stop_reason(campaign: dict[str, Any], policy: ReminderPolicy, now: int) -> str | None:
-    if campaign.get("status") != "active":
+    if campaign.get("status") != CampaignStatus.ACTIVE:
         return f"campaign {campaign.get('status')}"
     if not policy.enabled:
         return "disabled"
@@ -268,8 +269,7 @@ def _take_turn(deps: CampaignDeps, campaign: dict[str, Any], now: int) -> list[O
         return []
     chunks = deps.repo.campaign_chunks(campaign_id)
     outcomes = [
-        remind_msgid(deps, campaign_id, m, "scheduled", now_ms=now * 1000)
-        for m in _eligible_msgids(campaign, chunks)
+        remind_msgid(deps, campaign_id, m, "scheduled", now_ms=now * 1000) for m in _eligible_msgids(chunks)
     ]
     for outcome in outcomes:
         if outcome.result != "sent":

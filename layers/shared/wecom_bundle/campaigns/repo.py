@@ -7,8 +7,9 @@ index, never a Scan. Keys come from ``dynamo.keys``, the request plumbing from `
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
+from wecom_bundle.campaigns.status import CampaignStatus
 from wecom_bundle.dynamo.client import client, is_condition_failure
 from wecom_bundle.dynamo.codec import decode_item, encode, encode_item
 from wecom_bundle.dynamo.keys import (
@@ -186,7 +187,7 @@ def claim_campaign_send(campaign_id: str, owner: str, now: int, lease_until: int
     return update(
         encode_item(campaign_key(campaign_id)),
         {
-            **campaign_status_keys("creating"),
+            **campaign_status_keys(CampaignStatus.CREATING),
             "owner": owner,
             "lease_until": lease_until,
             "gsi3pk": DUE_SEND,
@@ -194,7 +195,7 @@ def claim_campaign_send(campaign_id: str, owner: str, now: int, lease_until: int
         },
         condition="(#st = :scheduled AND send_at <= :now) OR (#st = :creating AND lease_until < :now)",
         names={"#st": "status"},
-        values={"scheduled": "scheduled", "creating": "creating", "now": now},
+        values={"scheduled": CampaignStatus.SCHEDULED, "creating": CampaignStatus.CREATING, "now": now},
         returns="ALL_NEW",
     )
 
@@ -207,7 +208,7 @@ def renew_campaign_lease(campaign_id: str, owner: str, lease_until: int) -> bool
             {"lease_until": lease_until, "gsi3sk": due_sk(lease_until, campaign_id)},
             condition="#owner = :owner AND #st = :creating",
             names={"#owner": "owner", "#st": "status"},
-            values={"owner": owner, "creating": "creating"},
+            values={"owner": owner, "creating": CampaignStatus.CREATING},
         )
         is not None
     )
@@ -220,7 +221,7 @@ def release_campaign_lease(campaign_id: str, owner: str, now: int) -> None:
         {"lease_until": now - 1, "gsi3sk": due_sk(now - 1, campaign_id)},
         condition="#owner = :owner AND #st = :creating",
         names={"#owner": "owner", "#st": "status"},
-        values={"owner": owner, "creating": "creating"},
+        values={"owner": owner, "creating": CampaignStatus.CREATING},
     )
 
 
@@ -241,7 +242,7 @@ def finish_campaign_send(
             removes=removes,
             condition="#owner = :owner AND #st = :creating",
             names={"#owner": "owner", "#st": "status"},
-            values={"owner": owner, "creating": "creating"},
+            values={"owner": owner, "creating": CampaignStatus.CREATING},
         )
         is not None
     )
@@ -386,11 +387,11 @@ def mark_campaign_cancelled(campaign_id: str, now: int) -> dict[str, Any] | None
     condition holds against a sync pass completing it meanwhile). Cancelling twice keeps the first time."""
     return update(
         encode_item(campaign_key(campaign_id)),
-        {**campaign_status_keys("cancelled"), "cancelled_at": now},
+        {**campaign_status_keys(CampaignStatus.CANCELLED), "cancelled_at": now},
         removes=("gsi3pk", "gsi3sk", "owner", "lease_until", "next_remind_at"),
         condition="attribute_exists(pk) AND NOT #st IN (:failed, :completed, :cancelled)",
         names={"#st": "status"},
-        values={"failed": "failed", "completed": "completed", "cancelled": "cancelled"},
+        values={"failed": CampaignStatus.FAILED, "completed": CampaignStatus.COMPLETED, "cancelled": CampaignStatus.CANCELLED},
         returns="ALL_OLD",
     )
 
@@ -399,3 +400,55 @@ def mark_chunk_cancelled(campaign_id: str, chunk: int, now: int) -> None:
     update(
         encode_item(chunk_key(campaign_id, chunk)), {"cancelled_at": now}, condition="attribute_exists(pk)"
     )
+
+
+class CampaignRepo(Protocol):
+    """What the campaign services need of the table: this module satisfies it (the wiring passes the module);
+    a test may pass a stand-in, e.g. one whose write after WeCom's answer fails."""
+
+    def put_campaign_part(
+        self, campaign_id: str, kind: str, chunk: int, part: int, ids: list[str]
+    ) -> None: ...
+    def campaign_part_ids(self, campaign_id: str, kind: str, chunk: int) -> list[str]: ...
+    def campaign_part(self, campaign_id: str, kind: str, chunk: int, part: int) -> list[str]: ...
+    def delete_campaign_parts(self, campaign_id: str, sort_keys: list[str]) -> None: ...
+    def create_campaign_items(
+        self,
+        campaign: dict[str, Any],
+        chunks: list[dict[str, Any]],
+        idempotency: dict[str, Any] | None,
+        now: int,
+    ) -> bool: ...
+    def get_idempotency(self, key: str) -> dict[str, Any] | None: ...
+    def get_campaign(self, campaign_id: str) -> dict[str, Any] | None: ...
+    def campaign_view(
+        self, campaign_id: str
+    ) -> tuple[dict[str, Any] | None, list[dict[str, Any]], list[dict[str, Any]]]: ...
+    def campaign_chunks(self, campaign_id: str) -> list[dict[str, Any]]: ...
+    def list_campaigns(self, status: str | None, *, limit: int, cursor: str | None) -> Page: ...
+    def due_campaigns(self, kind: str, now: int, limit: int) -> list[dict[str, Any]]: ...
+    def claim_campaign_send(
+        self, campaign_id: str, owner: str, now: int, lease_until: int
+    ) -> dict[str, Any] | None: ...
+    def renew_campaign_lease(self, campaign_id: str, owner: str, lease_until: int) -> bool: ...
+    def release_campaign_lease(self, campaign_id: str, owner: str, now: int) -> None: ...
+    def finish_campaign_send(
+        self, campaign_id: str, owner: str, status: str, fields: dict[str, Any], remind_at: int | None
+    ) -> bool: ...
+    def start_chunk_call(
+        self, campaign_id: str, chunk: int, fingerprint: str, first_attempt_at: int, now: int
+    ) -> bool: ...
+    def claim_msgid(
+        self, msgid: str, campaign_id: str, chunk: int, linked_by: str, now: int
+    ) -> tuple[bool, dict[str, Any] | None]: ...
+    def get_msgid_owner(self, msgid: str) -> dict[str, Any] | None: ...
+    def record_chunk_sent(
+        self, campaign_id: str, chunk: int, msgid: str, fail_count: int | None, linked_by: str, now: int
+    ) -> bool: ...
+    def unlink_chunk(self, campaign_id: str, chunk: int, msgid: str) -> None: ...
+    def record_chunk_failed(self, campaign_id: str, chunk: int, errcode: int, errmsg: str) -> bool: ...
+    def unlinked_chunks(
+        self, fingerprint: str, created_from: int, created_to: int
+    ) -> list[dict[str, Any]]: ...
+    def mark_campaign_cancelled(self, campaign_id: str, now: int) -> dict[str, Any] | None: ...
+    def mark_chunk_cancelled(self, campaign_id: str, chunk: int, now: int) -> None: ...

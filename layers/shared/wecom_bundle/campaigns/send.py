@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from wecom_bundle.campaigns import cancel, limits, repair
 from wecom_bundle.campaigns.reminder_policy import ReminderPolicy
+from wecom_bundle.campaigns.status import CampaignStatus
 from wecom_bundle.dynamo import keys
 from wecom_bundle.media.cache import MediaUnavailable, refs_in
 from wecom_bundle.wecom import groupmsg
@@ -41,14 +42,14 @@ def send_campaign(deps: CampaignDeps, campaign_id: str, owner: str, *, deadline:
             continue
         if deadline is not None and time.monotonic() > deadline:
             deps.repo.release_campaign_lease(campaign_id, owner, deps.now())
-            return "creating"
+            return CampaignStatus.CREATING
         if not deps.repo.renew_campaign_lease(campaign_id, owner, deps.now() + limits.LEASE_S):
             return _after_lost_lease(deps, campaign_id)
         try:
             _send_chunk(deps, client, campaign, chunk)
         except limits.Unavailable:
             deps.repo.release_campaign_lease(campaign_id, owner, deps.now())
-            return "creating"
+            return CampaignStatus.CREATING
     return _finish(deps, campaign, owner)
 
 
@@ -149,7 +150,7 @@ def _finish(deps: CampaignDeps, campaign: dict[str, Any], owner: str) -> str:
         fields |= {"errcode": refusal.get("errcode"), "errmsg": refusal.get("errmsg", "")}
     policy = ReminderPolicy.from_dict(campaign.get("reminder_policy"))
     remind_at = policy.first_turn(now) if sent else None
-    status = "active" if sent else "failed"
+    status = CampaignStatus.ACTIVE if sent else CampaignStatus.FAILED
     if deps.repo.finish_campaign_send(campaign_id, owner, status, limits.without_none(fields), remind_at):
         return status
     return _after_lost_lease(deps, campaign_id)
@@ -159,7 +160,7 @@ def _after_lost_lease(deps: CampaignDeps, campaign_id: str) -> str:
     """Cancelled while we were creating: cancel what we (or anyone) created; else someone took over."""
     campaign = deps.repo.get_campaign(campaign_id)
     status = campaign["status"] if campaign else "missing"
-    if status == "cancelled":
+    if status == CampaignStatus.CANCELLED:
         cancel.cancel_sent_chunks(deps, campaign_id)
     return status
 
@@ -175,6 +176,9 @@ def run_due_sends(deps: CampaignDeps, now: int, deadline: float | None = None) -
         if deps.repo.claim_campaign_send(campaign["campaign_id"], owner, now, now + limits.LEASE_S) is None:
             continue
         claimed += 1
-        if send_campaign(deps, campaign["campaign_id"], owner, deadline=deadline) in ("active", "failed"):
+        if send_campaign(deps, campaign["campaign_id"], owner, deadline=deadline) in (
+            CampaignStatus.ACTIVE,
+            CampaignStatus.FAILED,
+        ):
             created += 1
     return {"campaigns_claimed": claimed, "campaigns_created": created}

@@ -30,6 +30,7 @@ import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Protocol
 
 from wecom_bundle import telemetry
@@ -101,9 +102,16 @@ class ArrivalRepo(Protocol):
     ) -> bool: ...
 
 
+class TaggingOutcome(StrEnum):
+    """What became of an arrival's tags (the marker's ``tagging`` and the counter of the same name)."""
+
+    TAGGED = "tagged"
+    TAG_FAILED = "tag_failed"
+
+
 @dataclass
 class Tagging:
-    outcome: str  # tagged | tag_failed
+    outcome: TaggingOutcome
     errcode: int | None = None
     attempts: int = 0
     reason: str | None = None  # a network fault's type or an HTTP status, when there was no errcode
@@ -180,7 +188,7 @@ class Arrivals:
 
     def _tag(self, tags: Sequence[str], userid: str, external_userid: str, received_ms: int) -> Tagging:
         deadline_ms = max(received_ms + self.tag_budget_ms, self.clock() + MIN_TAG_WINDOW_MS)
-        tagging, backoff = Tagging("tag_failed"), 0.1
+        tagging, backoff = Tagging(TaggingOutcome.TAG_FAILED), 0.1
         while True:
             left_s = (deadline_ms - self.clock()) / 1000
             if left_s < LAST_ATTEMPT_S:
@@ -190,7 +198,7 @@ class Arrivals:
             tagging.attempts += 1
             try:
                 self.api.mark_tag(self.wecom(), userid, external_userid, tags, timeout=timeout)
-                return Tagging("tagged", attempts=tagging.attempts)
+                return Tagging(TaggingOutcome.TAGGED, attempts=tagging.attempts)
             except WeComError as exc:
                 tagging.errcode, tagging.reason = exc.errcode, None
                 if not exc.retryable:
@@ -214,7 +222,7 @@ class Arrivals:
             "reason": tagging.reason,
             "attempts": tagging.attempts,
         }
-        if tagging.outcome == "tagged":
+        if tagging.outcome == TaggingOutcome.TAGGED:
             logger.info("channel tags added", extra=fields)
         else:
             logger.warning("channel tags failed", extra=fields)

@@ -11,12 +11,20 @@ One item per channel: ``pk = CHANNEL``, ``sk = CHANNEL#{channel_id}`` (``dynamo.
 from __future__ import annotations
 
 import re
+from enum import StrEnum
 from typing import Any
 
-PENDING = "pending"  # the intent, written before add_contact_way; no config_id yet
-ACTIVE = "active"  # WeCom holds the code and we hold its config_id
-GONE = "gone"  # reconcile found that WeCom no longer has the code
-STATUSES = (PENDING, ACTIVE, GONE)
+
+class ChannelStatus(StrEnum):
+    """A channel item's ``status``."""
+
+    PENDING = "pending"  # the intent, written before add_contact_way; no config_id yet
+    ACTIVE = "active"  # WeCom holds the code and we hold its config_id
+    GONE = "gone"  # reconcile found that WeCom no longer has the code
+
+
+PENDING, ACTIVE, GONE = ChannelStatus.PENDING, ChannelStatus.ACTIVE, ChannelStatus.GONE
+STATUSES = tuple(ChannelStatus)
 
 CHANNEL_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,30}$")  # the State: WeCom caps it at 30 characters
 NAME_MAX_CHARS = 64  # our own field (WeCom never sees it): long enough for "2026 Shanghai expo, hall B"

@@ -9,12 +9,15 @@ quota: the product may simply not have synced anything for them yet.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wecom_bundle import cursors
 from wecom_bundle.customers.quota import QuotaReader
 from wecom_bundle.validation import ValidationError, page_size
 from wecom_bundle.wecom.groupmsg import RESULT_STATUS_NAMES as STATUS_NAMES
+
+if TYPE_CHECKING:
+    from wecom_bundle.customers.repo import CustomerRepo
 
 WELCOMES_SHOWN = 100  # the newest welcomes (a customer is welcomed once per member who adds them)
 
@@ -37,7 +40,7 @@ class CustomerHistory:
 
     def __init__(
         self,
-        repo: Any,
+        repo: CustomerRepo,
         quota: QuotaReader,
         welcomes: Callable[[str, int], list[dict[str, Any]]],
         clock: Callable[[], float],

@@ -13,11 +13,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wecom_bundle.customers.periods import Period, month_of, period_of
 from wecom_bundle.customers.tally import pending_msgid, utc_month
 from wecom_bundle.dynamo.keys import CUSTOMER_PENDING_ATTRIBUTE, customer_day_attribute
+
+if TYPE_CHECKING:
+    from wecom_bundle.customers.repo import CustomerRepo
 
 FINISHED_SYNC_STATES = frozenset({"done", "refused"})  # the task no longer runs (or is no longer synced)
 DAY_S = 86_400
@@ -42,7 +45,7 @@ class QuotaReader:
     ``SYNC_DAILY_UNTIL_DAYS``); only the pending items of those months are read. ``deadline``
     (``time.monotonic``): reads stop there with ``dynamo.table.DeadlinePassed`` (``AudienceCap.within``)."""
 
-    repo: Any
+    repo: CustomerRepo
     rule: str
     tz: str
     pending_window_s: int = 30 * DAY_S

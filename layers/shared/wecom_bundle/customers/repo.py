@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Protocol
 
 from wecom_bundle.customers.tally import ItemChange
 from wecom_bundle.dynamo.client import client
@@ -113,3 +113,16 @@ def msgid_sync_states(msgids: Iterable[str], deadline: float | None = None) -> d
 def customer_messages(external_userid: str, *, limit: int, cursor: str | None) -> Page:
     """One page of a customer's result rows across every task, newest first (gsi2 ``CUSTMSG#…``)."""
     return query_index("gsi2", customer_messages_pk(external_userid), limit=limit, cursor=cursor)
+
+
+class CustomerRepo(Protocol):
+    """What the customers' services and the result sync's tally need of the table: this module satisfies
+    it (the wiring passes the module)."""
+
+    def apply_counter_changes(self, changes: Iterable[ItemChange]) -> int: ...
+    def quota_items(
+        self, wanted: Iterable[tuple[str, str]], attributes: list[str]
+    ) -> dict[tuple[str, str], dict[str, Any]]: ...
+    def pending_items(self, wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]: ...
+    def msgid_sync_states(self, msgids: Iterable[str]) -> dict[str, str]: ...
+    def customer_messages(self, external_userid: str, *, limit: int, cursor: str | None) -> Page: ...

@@ -21,7 +21,7 @@ def encode(value: Any) -> AttributeValue:
     if isinstance(value, int | float | Decimal):
         return {"N": _number(value)}
     if isinstance(value, str):
-        return {"S": value}
+        return {"S": str(value)}  # a StrEnum member stores its value
     if isinstance(value, bytes):
         return {"B": value}
     if isinstance(value, list | tuple):

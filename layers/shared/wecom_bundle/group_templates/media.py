@@ -24,6 +24,7 @@ import dataclasses
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Protocol, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -39,8 +40,23 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 PARTS = ("image", "link", "miniprogram", "file", "video")
-SKIPPED: dict[int, str] = {Errcode.API_FORBIDDEN: "not_owned", Errcode.INVALID_TEMPLATE_ID: "gone"}
-OUTCOMES = ("current", "repointed", "not_owned", "gone", "failed")
+
+
+class RefreshOutcome(StrEnum):
+    """What the media refresh did with one template (the run's summary counts each)."""
+
+    CURRENT = "current"  # WeCom already holds the cache's fresh ids
+    REPOINTED = "repointed"  # edited in WeCom to the fresh ids
+    NOT_OWNED = "not_owned"  # WeCom refused: another app's template
+    GONE = "gone"  # WeCom no longer has the template
+    FAILED = "failed"
+
+
+SKIPPED: dict[int, RefreshOutcome] = {
+    Errcode.API_FORBIDDEN: RefreshOutcome.NOT_OWNED,
+    Errcode.INVALID_TEMPLATE_ID: RefreshOutcome.GONE,
+}
+OUTCOMES = tuple(RefreshOutcome)
 
 
 # ----------------------------------------------------------------------------------------------- shapes
@@ -163,7 +179,7 @@ class TemplateMedia:
                 counts[self._outcome(record, client)] += 1
         return {f"templates_{name}": count for name, count in counts.items()}
 
-    def _outcome(self, record: dict[str, Any], client: WeComClient) -> str:
+    def _outcome(self, record: dict[str, Any], client: WeComClient) -> RefreshOutcome:
         template_id = record["template_id"]
         try:
             return self._repoint(record, client)
@@ -174,7 +190,7 @@ class TemplateMedia:
                 extra={"template_id": template_id, "errcode": exc.errcode, "skipped": skipped},
             )
             if skipped is None:
-                return "failed"
+                return RefreshOutcome.FAILED
             error = {"errcode": exc.errcode, "reason": skipped, "at": self.cache.now()}
             _quietly(lambda: self.repo.note_group_template_media_error(template_id, error))
             return skipped
@@ -183,9 +199,9 @@ class TemplateMedia:
                 "group template media refresh failed",
                 extra={"template_id": template_id, "reason": type(exc).__name__},
             )
-            return "failed"
+            return RefreshOutcome.FAILED
 
-    def _repoint(self, record: dict[str, Any], client: WeComClient, *, force: bool = False) -> str:
+    def _repoint(self, record: dict[str, Any], client: WeComClient, *, force: bool = False) -> RefreshOutcome:
         """Edit the template in WeCom if the ids it holds are not the cache's fresh ones; record what it holds.
 
         When an operator's edit lands between our read and our mirror write, WeCom may now hold our (older)
@@ -194,17 +210,17 @@ class TemplateMedia:
         template_id, content = record["template_id"], record["content"]
         resolved = self.resolve(content, client)
         if not force and not stale(record.get("wecom_media"), resolved.wecom_media):
-            return "current"
+            return RefreshOutcome.CURRENT
         body = {"agentid": record["agentid"]} if record.get("agentid") is not None else {}
         _, held = self.call_with_media(
             client, content, lambda c: wecom_templates.edit(client, template_id, {**c, **body}), resolved
         )
         seen = record.get("updated_at_ms")
         if self.repo.note_group_template_media(template_id, held, seen, self.cache.now() * 1000):
-            return "repointed"
+            return RefreshOutcome.REPOINTED
         latest = self.repo.get_group_template(template_id)
         if latest is None or force or not has_media(latest.get("content") or {}):
-            return "repointed"
+            return RefreshOutcome.REPOINTED
         return self._repoint(latest, client, force=True)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from wecom_bundle import aws
 from wecom_bundle.config import ConfigError
@@ -89,3 +89,12 @@ def read(key: str) -> S3Object | None:
         body.close()
     etag = str(answer.get("ETag", "")).strip('"')
     return S3Object(key, etag, str(answer.get("ContentType") or "application/octet-stream"), data)
+
+
+class Bucket(Protocol):
+    """What the media cache needs of the bucket: this module satisfies it (imported on first use); a test
+    may pass a stand-in holding objects in memory."""
+
+    def bucket_name(self) -> str: ...
+    def head(self, key: str) -> S3Object | None: ...
+    def read(self, key: str) -> S3Object | None: ...

@@ -33,6 +33,8 @@ from wecom_bundle import config
 from wecom_bundle.media import repo as media_repo
 
 if TYPE_CHECKING:
+    from wecom_bundle.media.bucket import Bucket
+    from wecom_bundle.media.repo import MediaRepo
     from wecom_bundle.wecom.client import WeComClient
 
 logger = logging.getLogger(__name__)
@@ -146,13 +148,13 @@ class MediaCache:
 
     def __init__(
         self,
-        repo: Any = media_repo,
-        bucket: Any = None,
+        repo: MediaRepo = media_repo,
+        bucket: Bucket | None = None,
         clock: Clock = time.time,
         settings: Callable[[], Settings] = Settings.from_env,
     ) -> None:
         self.repo = repo
-        self._bucket = bucket
+        self._bucket: Bucket | None = bucket
         self.clock = clock
         self.settings = settings
         self._memory: dict[MediaRef, CachedId] = {}
@@ -163,7 +165,7 @@ class MediaCache:
         self._lock = threading.Lock()
 
     @property
-    def bucket(self) -> Any:
+    def bucket(self) -> Bucket:
         """The bucket module (``media.bucket`` unless one was passed), imported when first needed."""
         if self._bucket is None:
             from wecom_bundle.media import bucket

@@ -8,7 +8,7 @@ time they should be refreshed); permanent image URLs (kind ``imgurl``) never do.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from wecom_bundle.dynamo.client import client
 from wecom_bundle.dynamo.codec import decode_item, encode_item
@@ -95,3 +95,19 @@ def unindex_media(kind: str, bucket: str, key: str) -> None:
         removes=("gsi1pk", "gsi1sk"),
         condition="attribute_exists(pk)",
     )
+
+
+class MediaRepo(Protocol):
+    """What the media cache and the refresh need of the table: this module satisfies it (the wiring passes
+    the module); a test may pass a stand-in that counts or fails reads."""
+
+    def due_index(self, refresh_at: int, kind: str, bucket: str, key: str) -> dict[str, str]: ...
+    def get_media(self, kind: str, bucket: str, key: str) -> dict[str, Any] | None: ...
+    def claim_media_upload(
+        self, kind: str, bucket: str, key: str, owner: str, now: int, lease_until: int, stale_before: int
+    ) -> bool: ...
+    def store_media(self, kind: str, bucket: str, key: str, fields: dict[str, Any]) -> bool: ...
+    def release_media_lease(self, kind: str, bucket: str, key: str, owner: str) -> None: ...
+    def expire_media(self, kind: str, bucket: str, key: str, media_id: str) -> None: ...
+    def due_media(self, upto: int, limit: int) -> list[dict[str, Any]]: ...
+    def unindex_media(self, kind: str, bucket: str, key: str) -> None: ...

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from wecom_bundle import config
 from wecom_bundle.customers import repo as customers_repo
@@ -19,7 +19,10 @@ from wecom_bundle.result_sync.budget import Budget
 
 if TYPE_CHECKING:
     from wecom_bundle.campaigns.deps import CampaignDeps
+    from wecom_bundle.campaigns.repo import CampaignRepo
+    from wecom_bundle.customers.repo import CustomerRepo
     from wecom_bundle.result_sync.queue import SyncMessage
+    from wecom_bundle.result_sync.repo import SyncRepo
     from wecom_bundle.wecom.client import WeComClient
 
 PAGE_LIMIT = 1000  # rows per get_groupmsg_task / get_groupmsg_send_result page (WeCom's maximum)
@@ -29,24 +32,24 @@ PAGE_LIMIT = 1000  # rows per get_groupmsg_task / get_groupmsg_send_result page 
 class SyncDeps:
     """The collaborators of the result sync.
 
-    ``repo`` is ``result_sync.repo`` (or any object with its functions); ``campaigns`` the campaign
+    ``repo`` is ``result_sync.repo`` (or any object with its functions: ``SyncRepo``); ``campaigns`` the campaign
     services' collaborators (their repository holds the msgid registry, and ingestion asks the campaigns'
     repair about unknown tasks); ``send_messages`` queues passes (``queue.send``: answers the refused ones);
     ``customers`` keeps each customer's counters (``customers.repo``) in ``customer_timezone``'s calendar.
     """
 
-    repo: Any
+    repo: SyncRepo
     campaigns: CampaignDeps
     send_messages: Callable[[list[SyncMessage]], list[SyncMessage]]
     wecom: Callable[[], WeComClient]
     page_limit: int = PAGE_LIMIT
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
-    customers: Any = customers_repo
+    customers: CustomerRepo = customers_repo
     customer_timezone: Callable[[], str] = config.welcome_timezone
 
     @property
-    def campaign_repo(self) -> Any:
+    def campaign_repo(self) -> CampaignRepo:
         return self.campaigns.repo
 
     def budget(self, seconds: float, *, reserve_s: float = 0.0) -> Budget:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from wecom_bundle import config
 from wecom_bundle.campaigns import limits, repair
+from wecom_bundle.campaigns.status import CampaignStatus
 from wecom_bundle.dynamo import keys
 from wecom_bundle.result_sync.totals import zero_totals
 from wecom_bundle.wecom import groupmsg
@@ -131,7 +132,7 @@ def _store_external(deps: SyncDeps, row: dict[str, Any], chat_type: str, now: in
         "audience_size": 0,
         "fail_list_size": 0,
         "totals": zero_totals(),
-        **keys.campaign_status_keys("active"),
+        **keys.campaign_status_keys(CampaignStatus.ACTIVE),
         **keys.campaign_list_keys(created, campaign_id),
     }
     chunk = {"campaign_id": campaign_id, "chunk": 1, "state": "sent", "msgid": msgid, "chat_type": chat_type}

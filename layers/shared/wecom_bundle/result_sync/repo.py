@@ -6,8 +6,9 @@ what they need and never build a request; every read is a GetItem, a BatchGetIte
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
+from wecom_bundle.campaigns.status import CampaignStatus
 from wecom_bundle.dynamo.client import client
 from wecom_bundle.dynamo.codec import decode_item, encode, encode_item
 from wecom_bundle.dynamo.keys import (
@@ -185,10 +186,10 @@ def record_campaign_totals(campaign_id: str, totals: dict[str, Any], now: int, c
         return False
     done = update(
         encode_item(campaign_key(campaign_id)),
-        {**sets, **campaign_status_keys("completed"), "completed_at": now},
+        {**sets, **campaign_status_keys(CampaignStatus.COMPLETED), "completed_at": now},
         condition="#st = :active",
         names={"#st": "status"},
-        values={"active": "active"},
+        values={"active": CampaignStatus.ACTIVE},
     )
     if done is None:
         update(encode_item(campaign_key(campaign_id)), sets, condition="attribute_exists(pk)")
@@ -238,3 +239,35 @@ def query_results(
     rows = [public(decode_item(item)) for item in answer.get("Items", [])]
     last = answer.get("LastEvaluatedKey")
     return rows, (decode_item(last) if last else None)
+
+
+class SyncRepo(Protocol):
+    """What the result sync and the campaigns' result reads need of the table: this module satisfies it
+    (the wiring passes the module); a test may pass a stand-in, e.g. one whose writes fail."""
+
+    def due_sync_msgids(
+        self, now: int, limit: int, start: str | None = ...
+    ) -> tuple[list[dict[str, Any]], str | None]: ...
+    def claim_msgid_sync(self, msgid: str, seen_due_sk: str, token: str, lease_until: int) -> bool: ...
+    def renew_msgid_sync(
+        self, msgid: str, token: str, lease_until: int, checkpoint: dict[str, Any]
+    ) -> bool: ...
+    def finish_msgid_sync(
+        self, msgid: str, token: str, next_sync_at: int | None, fields: dict[str, Any], now: int
+    ) -> bool: ...
+    def mark_msgid_sync_due(self, msgid: str, at: int) -> bool: ...
+    def msgid_items(self, msgids: list[str]) -> dict[str, dict[str, Any]]: ...
+    def sync_members(self, msgid: str) -> list[dict[str, Any]]: ...
+    def put_sync_member(self, msgid: str, member: dict[str, Any]) -> None: ...
+    def member_results(self, msgid: str, userid: str) -> list[dict[str, Any]]: ...
+    def write_results(self, msgid: str, rows: list[dict[str, Any]]) -> None: ...
+    def record_chunk_totals(self, campaign_id: str, chunk: int, fields: dict[str, Any]) -> None: ...
+    def record_campaign_totals(
+        self, campaign_id: str, totals: dict[str, Any], now: int, complete: bool
+    ) -> bool: ...
+    def ingest_external_task(
+        self, campaign: dict[str, Any], chunk: dict[str, Any], registry: dict[str, Any]
+    ) -> bool: ...
+    def query_results(
+        self, msgid: str, *, userid: str | None, status: int | None, limit: int, start: dict[str, Any] | None
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]: ...

@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from wecom_bundle.campaigns.status import CampaignStatus
 from wecom_bundle.customers import tally
 from wecom_bundle.result_sync.budget import Budget, OutOfTime
 from wecom_bundle.result_sync.cadence import Cadence
@@ -110,7 +111,7 @@ def _pull(state: PassState) -> None:
     elif state.registry.get("sync_phase") != "results":
         _pull_tasks(state, str(state.registry.get("task_cursor") or ""))
     for userid in sorted(state.members):
-        if _needs_results(state.members[userid], state):
+        if _needs_results(state.members[userid]):
             _pull_member_results(state, userid)
 
 
@@ -189,7 +190,7 @@ def _seed_known_senders(state: PassState) -> None:
         state.members[str(userid)] = {**stored, "results_pending": True, "derived_status": True}
 
 
-def _needs_results(member: dict[str, Any], state: PassState) -> bool:
+def _needs_results(member: dict[str, Any]) -> bool:
     """Pull results only for members that changed, were interrupted, or sent with rows not yet final."""
     if member.get("results_pending") or member.get("result_cursor"):
         return True
@@ -366,7 +367,8 @@ def _finish(state: PassState) -> dict[str, Any]:
     totals, complete = campaign_totals(chunks)
     became_completed = False
     if state.campaign and (
-        totals != state.campaign.get("totals") or (complete and state.campaign.get("status") == "active")
+        totals != state.campaign.get("totals")
+        or (complete and state.campaign.get("status") == CampaignStatus.ACTIVE)
     ):
         became_completed = state.deps.repo.record_campaign_totals(campaign_id, totals, state.now, complete)
     next_at = _next_sync_at(state, own["sync_complete"])
@@ -379,7 +381,7 @@ def _next_sync_at(state: PassState, complete: bool) -> int | None:
     if complete:
         return None  # every member sent and every row is final: nothing can change any more
     cancelled_at = state.campaign.get("cancelled_at")
-    if state.campaign.get("status") == "cancelled" and cancelled_at is not None:
+    if state.campaign.get("status") == CampaignStatus.CANCELLED and cancelled_at is not None:
         settle_at = int(cancelled_at) + CANCEL_SETTLE_S
         if state.now >= settle_at:
             return None  # this pass started after the cancel settled: the final picture is stored

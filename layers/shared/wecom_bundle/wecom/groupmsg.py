@@ -9,6 +9,7 @@ policies, the client owns errcodes, token refresh and the cursor loop. The list 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -21,9 +22,19 @@ GET_GROUPMSG_LIST_V2 = "externalcontact/get_groupmsg_list_v2"
 GET_GROUPMSG_TASK = "externalcontact/get_groupmsg_task"
 GET_GROUPMSG_SEND_RESULT = "externalcontact/get_groupmsg_send_result"
 
+
 # get_groupmsg_send_result's per-customer (or group chat) status, and the names the admin API shows for it.
-RESULT_UNSENT, RESULT_SENT, RESULT_NOT_FRIEND, RESULT_LIMIT_REACHED = 0, 1, 2, 3
-RESULT_STATUS_NAMES = {
+class ResultStatus(IntEnum):
+    """WeCom's numbers, stored as they come; ``RESULT_STATUS_NAMES`` holds the names operators see."""
+
+    UNSENT = 0
+    SENT = 1
+    NOT_FRIEND = 2
+    LIMIT_REACHED = 3
+
+
+RESULT_UNSENT, RESULT_SENT, RESULT_NOT_FRIEND, RESULT_LIMIT_REACHED = tuple(ResultStatus)
+RESULT_STATUS_NAMES: dict[int, str] = {
     RESULT_UNSENT: "unsent",
     RESULT_SENT: "sent",
     RESULT_NOT_FRIEND: "not_friend",

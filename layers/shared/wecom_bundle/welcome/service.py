@@ -33,7 +33,8 @@ import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from enum import StrEnum
+from typing import Any, Literal, Protocol, TypedDict
 
 from wecom_bundle import config, telemetry
 from wecom_bundle.content import fit_nickname
@@ -93,16 +94,39 @@ class WelcomeSettings:
         )
 
 
+class WelcomeOutcome(StrEnum):
+    """What became of one add-contact event (the log's ``outcome``, the metric's dimension)."""
+
+    SENT = "sent"
+    ALREADY_SENT = "already_sent"  # WeCom answered 41051: a welcome for this code went out already
+    EXPIRED = "expired"  # the welcome code's 20 s ran out before a send could succeed
+    FAILED = "failed"
+    NO_RULE = "no_rule"  # neither the channel nor any rule has a welcome for this event
+    DUPLICATE = "duplicate"  # another delivery of the same event holds (or held) it
+
+
+class OutcomeFields(TypedDict):
+    """An event's outcome as the welcome log stores it (``welcome.repo.record_welcome_outcome``) and the
+    "welcome handled" log line shows it."""
+
+    outcome: WelcomeOutcome
+    rule_id: str | None
+    errcode: int | None
+    attempts: int
+    first_error: str | None
+    latency_ms: int | None
+
+
 @dataclass
 class Result:
-    outcome: str  # sent | already_sent | expired | failed | no_rule | duplicate
+    outcome: WelcomeOutcome
     rule_id: str | None = None
     errcode: int | None = None
     attempts: int = 0
     latency_ms: int | None = None
     first_error: str | None = None  # what the first send attempt got, when it failed (see _post_welcome)
 
-    def fields(self) -> dict[str, Any]:
+    def fields(self) -> OutcomeFields:
         """What the outcome record and the "welcome handled" log line both carry (never the content)."""
         return {
             "outcome": self.outcome,
@@ -167,7 +191,7 @@ class WelcomeService:
         key = event_key(corp_id, event)
         claimed = self.claims.take(key, event, received_ms, self._record_base(event))
         if claimed is None:
-            return Result("duplicate")
+            return Result(WelcomeOutcome.DUPLICATE)
         result = self._welcome_or_failed(event, claimed, channel)
         result.first_error = claimed.first_error
         if result.outcome != "duplicate":  # a lost lease means the new owner records the outcome
@@ -184,25 +208,27 @@ class WelcomeService:
         except Exception as exc:
             # The type only: a message could quote a welcome code or an id.
             logger.error("welcome broke unexpectedly", extra={"error": type(exc).__name__})
-            return Result("failed", latency_ms=self.clock() - claimed.started_ms)
+            return Result(WelcomeOutcome.FAILED, latency_ms=self.clock() - claimed.started_ms)
 
     def _welcome(
         self, event: Mapping[str, str | int], claimed: Claimed, channel: ChannelWelcome | None = None
     ) -> Result:
         deadline_ms = claimed.deadline_ms
         if self.clock() >= deadline_ms:
-            return Result("expired", latency_ms=self.clock() - claimed.started_ms)
+            return Result(WelcomeOutcome.EXPIRED, latency_ms=self.clock() - claimed.started_ms)
         rule = channel.welcome_rule() if channel is not None else None
         if rule is None:
             rule = choose_rule(self.rules.rules(), event, self.settings.timezone)
         if rule is None:
-            return Result("no_rule")
+            return Result(WelcomeOutcome.NO_RULE)
         body = self._message(rule, event, deadline_ms)
         attachments = rule.get("attachments") or []
         used = self._attach(body, attachments, deadline_ms)
         if "text" not in body and "attachments" not in body:
             return Result(
-                "failed", rule_id=str(rule["rule_id"]), latency_ms=self.clock() - claimed.started_ms
+                WelcomeOutcome.FAILED,
+                rule_id=str(rule["rule_id"]),
+                latency_ms=self.clock() - claimed.started_ms,
             )
 
         def renew_media() -> None:
@@ -273,33 +299,32 @@ class WelcomeService:
         while True:
             left_s = (claimed.deadline_ms - self.clock()) / 1000
             if left_s < LAST_ATTEMPT_S / 2:
-                return Result("expired", errcode=errcode, attempts=attempts)
+                return Result(WelcomeOutcome.EXPIRED, errcode=errcode, attempts=attempts)
             timeout = (min(ATTEMPT_CONNECT_TIMEOUT_S, left_s), min(ATTEMPT_READ_TIMEOUT_S, left_s))
             try:
                 with self._first_error_of(claimed):
                     self.client.tokens.get(left_s)  # a cold token first: the lease is sized for the HTTP call
                     if not self.claims.hold_lease(claimed, sum(timeout)):
-                        return Result("duplicate", errcode=errcode, attempts=attempts)  # taken over
+                        return Result(
+                            WelcomeOutcome.DUPLICATE, errcode=errcode, attempts=attempts
+                        )  # taken over
                     attempts += 1
                     # The client does not resend on a refused token by itself: every request goes through
                     # the lease check above, the resend with a fresh token included.
                     self.api.send_welcome_msg(self.client, body, timeout=timeout)
-                return Result("sent", attempts=attempts)
-            except TokenError as exc:
-                if token_refused:  # a fresh token refused too: not transient
-                    return Result("failed", errcode=exc.errcode, attempts=attempts)
-                token_refused = True
-                attempts -= 1  # refused for its token, the welcome code unread: not an attempt at the welcome
-                continue  # at once, with a fresh token (the client has invalidated the refused one)
+                return Result(WelcomeOutcome.SENT, attempts=attempts)
             except WeComError as exc:
-                if exc.errcode == Errcode.WELCOME_ALREADY_SENT:
-                    return Result("already_sent", errcode=exc.errcode, attempts=attempts)
-                if exc.errcode == Errcode.INVALID_MEDIA_ID and renew_media is not None:
+                step = _after_refusal(exc, token_refused=token_refused, can_renew=renew_media is not None)
+                if step in ("failed", "already_sent"):
+                    return Result(WelcomeOutcome(step), errcode=exc.errcode, attempts=attempts)
+                if step == "fresh_token":
+                    token_refused = True
+                    attempts -= 1  # refused for its token, the welcome code unread: not an attempt at it
+                    continue  # at once, with a fresh token (the client has invalidated the refused one)
+                if step == "renew_media" and renew_media is not None:
                     renew_media()  # once: the code was not consumed, a fresh upload may still make it
                     renew_media, errcode = None, exc.errcode
                     continue
-                if exc.errcode != Errcode.WELCOME_BEING_SENT and not exc.retryable:
-                    return Result("failed", errcode=exc.errcode, attempts=attempts)
                 errcode = exc.errcode
             except TransportError as exc:
                 errcode = exc.status
@@ -307,7 +332,7 @@ class WelcomeService:
             if (
                 time_for_more_s <= 0
             ):  # no pause can fit before one more attempt: a zero pause would be a burst
-                return Result("expired", errcode=errcode, attempts=attempts)
+                return Result(WelcomeOutcome.EXPIRED, errcode=errcode, attempts=attempts)
             self.sleep(min(backoff * (0.5 + random.random()), time_for_more_s))  # noqa: S311 - jitter only
             backoff = min(backoff * 2, 1.0)
 
@@ -351,3 +376,21 @@ class WelcomeService:
         )
         if not recorded:
             logger.warning("welcome outcome not recorded: another invocation owns the event now")
+
+
+RefusalStep = Literal["failed", "already_sent", "fresh_token", "renew_media", "retry"]
+
+
+def _after_refusal(exc: WeComError, *, token_refused: bool, can_renew: bool) -> RefusalStep:
+    """What a welcome send does after WeCom refused an attempt: give up (``failed``; ``already_sent``, which
+    the log records as such), resend at once with a fresh token (only once: a fresh token refused too is not
+    transient), re-upload a rejected media id and resend at once (only once), or retry after a pause."""
+    if isinstance(exc, TokenError):
+        return "failed" if token_refused else "fresh_token"
+    if exc.errcode == Errcode.WELCOME_ALREADY_SENT:
+        return "already_sent"
+    if exc.errcode == Errcode.INVALID_MEDIA_ID and can_renew:
+        return "renew_media"
+    if exc.errcode != Errcode.WELCOME_BEING_SENT and not exc.retryable:
+        return "failed"
+    return "retry"
