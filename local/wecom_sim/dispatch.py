@@ -21,6 +21,7 @@ from . import (
     endpoints_welcome,
     errors,
     faults,
+    trusted_ip,
 )
 from .errors import WeComError, error_body
 from .http_types import ApiRoute, Request, Response, json_response, text_response
@@ -57,6 +58,7 @@ def _answer(state: SimulatorState, req: Request, api: str) -> Response:
     if route is None:
         return text_response(f"unknown WeCom API: {api}", status=404)
     try:
+        trusted_ip.check(state, req, api)
         if route.needs_token:
             endpoints_auth.check_token(state, req)
         if req.method not in route.methods:
@@ -64,4 +66,4 @@ def _answer(state: SimulatorState, req: Request, api: str) -> Response:
             raise WeComError(errors.EMPTY_PARAMETER, f"{api} must be called with {expected}")
         return json_response(route.handler(state, req))
     except WeComError as exc:
-        return json_response(error_body(exc.errcode, exc.detail))
+        return json_response(error_body(exc.errcode, exc.detail, req.client_ip))
