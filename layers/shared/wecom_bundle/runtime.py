@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 _lock = threading.Lock()
 _client: WeComClient | None = None
-_built_for: tuple[str, str, str] = ("", "", "")
+_built_for: tuple[str, str, str, str] = ("", "", "", "")
 _media_cache: MediaCache | None = None
 _group_templates: GroupTemplateService | None = None  # installed by a test (use_group_templates)
 _cap_check: CapCheck | None = None  # installed by a test (use_cap_check)
@@ -45,8 +45,8 @@ _channel_lookup: ChannelLookup | None = None  # installed by a test (use_channel
 _channels: ChannelService | None = None  # installed by a test (use_channels)
 
 
-def _identity(settings: config.WeComSettings) -> tuple[str, str, str]:
-    return (settings.api_base, settings.corp_id, settings.corp_secret)
+def _identity(settings: config.WeComSettings) -> tuple[str, str, str, str]:
+    return (settings.api_base, settings.corp_id, settings.corp_secret, settings.proxy_url)
 
 
 def _fetch_token(session: object, timeout: float) -> tuple[str, int]:
@@ -68,19 +68,22 @@ def _fetch_token(session: object, timeout: float) -> tuple[str, int]:
 def _build(settings: config.WeComSettings) -> WeComClient:
     from wecom_bundle.wecom import token_repo
     from wecom_bundle.wecom.client import WeComClient, new_session
+    from wecom_bundle.wecom.setup import REPORTER
     from wecom_bundle.wecom.token_store import SharedTokenProvider, token_scope
 
-    session = new_session()
+    session = new_session(settings.proxy_url)
     tokens = SharedTokenProvider(
         token_scope(settings.corp_id, settings.corp_secret),
         lambda timeout: _fetch_token(session, timeout),
         repo=token_repo,
+        reporter=REPORTER,
     )
-    return WeComClient(settings.api_base, tokens, session)
+    return WeComClient(settings.api_base, tokens, session, REPORTER)
 
 
 def wecom_client() -> WeComClient:
-    """The container's WeCom client; a new one (new token scope) once the corp id, secret or origin change."""
+    """The container's WeCom client; a new one (new token scope) once the corp id, secret, origin or proxy
+    change."""
     global _client, _built_for
     settings = config.settings()
     with _lock:
@@ -94,7 +97,7 @@ def reset_client() -> None:
     (``local.lambda_runtime.reset_layer_state`` and the SnapStart hooks call this)."""
     global _client, _built_for
     with _lock:
-        _client, _built_for = None, ("", "", "")
+        _client, _built_for = None, ("", "", "", "")
         media = _media_cache
     if media is not None:
         media.forget()
