@@ -18,7 +18,7 @@ from admin_api import errors
 from admin_api.body import CheckedBodyValidation
 from admin_api.document import generate
 from admin_api.models.responses import Health, OpenApiDocument
-from admin_api.routes import campaigns, channels, customers, group_templates, welcome
+from admin_api.routes import campaigns, channels, customers, doctor, group_templates, welcome
 from admin_api.routes.common import ok, success
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -34,7 +34,7 @@ app = APIGatewayHttpResolver(enable_validation=True)
 # runs it before any user middleware, so this is the one place a body can be checked before a model sees it.
 # A private seam of a pinned version: tests/unit/admin/test_hostile_inputs.py fails if an upgrade bypasses it.
 app._request_validation_middleware = CheckedBodyValidation()
-for domain in (welcome, campaigns, group_templates, customers, channels):
+for domain in (welcome, campaigns, group_templates, customers, channels, doctor):
     app.include_router(domain.router)
 
 

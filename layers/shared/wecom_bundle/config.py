@@ -202,15 +202,20 @@ def _from_secret(secret_id: str) -> dict[str, str | None]:
     return {env: doc.get(key) for env, key in (SECRET_KEYS | PREVIOUS_KEYS).items()}
 
 
+def settings_source() -> str:
+    """Where ``load_settings`` reads the WeCom settings now: "environment" or "secret" (the doctor says so)."""
+    from_env = all(os.environ.get(name) for name in SECRET_KEYS)
+    return "environment" if from_env or not os.environ.get("WECOM_SECRET_ID") else "secret"
+
+
 def load_settings(read_secret: SecretReader = _from_secret) -> WeComSettings:
     """Read the settings now (no caching): env when all four are set, else the secret in WECOM_SECRET_ID,
     read by ``read_secret`` (the extension or botocore; a test passes its own and keeps the validation)."""
     from_env = {name: os.environ.get(name) for name in (*SECRET_KEYS, *PREVIOUS_KEYS)}
-    secret_id = os.environ.get("WECOM_SECRET_ID")
-    if all(from_env[name] for name in SECRET_KEYS) or not secret_id:
+    if settings_source() == "environment":
         values = _validate(from_env, "environment")
     else:
-        values = _validate(read_secret(secret_id), "secret WECOM_SECRET_ID")
+        values = _validate(read_secret(os.environ["WECOM_SECRET_ID"]), "secret WECOM_SECRET_ID")
     customer_limit_rule()  # a bad cap rule fails at load, naming it, like a bad secret
     return WeComSettings(
         corp_id=values["WECOM_CORP_ID"],

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from wecom_bundle.channels.stats import ChannelStatsReader
     from wecom_bundle.customers.history import CustomerHistory
     from wecom_bundle.customers.quota import QuotaReader
+    from wecom_bundle.doctor.service import Doctor
     from wecom_bundle.group_templates.media import TemplateMedia
     from wecom_bundle.group_templates.reconcile import Reconciler
     from wecom_bundle.group_templates.service import GroupTemplateService
@@ -397,3 +398,21 @@ def channel_reconcile() -> ChannelReconciler:
     from wecom_bundle.channels.reconcile import ChannelReconciler
 
     return ChannelReconciler(repo=repo, wecom=wecom_client, clock_ms=_epoch_ms)
+
+
+# ------------------------------------------------------------------------------------------------ doctor
+def doctor() -> Doctor:
+    """The set-up checks with their collaborators: a fresh settings read, the container's WeCom client, the
+    callback probe and the table probe. Built per request (the doctor is rare and holds nothing)."""
+    from wecom_bundle.doctor import callback_probe, repo
+    from wecom_bundle.doctor.service import Doctor, DoctorDeps
+
+    return Doctor(
+        DoctorDeps(
+            load_settings=config.load_settings,
+            settings_source=config.settings_source,
+            wecom_client=wecom_client,
+            probe_callback=callback_probe.verify_url,
+            probe_storage=repo.probe,
+        )
+    )

@@ -71,6 +71,9 @@ class SetupReporter:
         self._interval_s = interval_s
         self._logged_at: dict[int, float] = {}
         self._lock = threading.Lock()
+        # An instance attribute, not a method (as ``config.SettingsCache``): a cold start (the local stack's
+        # ``reset_layer_state``) calls every module-level ``cache_clear`` and must not find the class's.
+        self.cache_clear = self._forget
 
     def report(self, error: SetupError) -> None:
         telemetry.count_by(METRIC, {"errcode": str(error.errcode)}, DIMENSION_SETS)
@@ -82,6 +85,10 @@ class SetupReporter:
                 fix_for(error),
                 extra={"errcode": error.errcode, "path": error.path, "egress_ip": egress_ip(error.errmsg)},
             )
+
+    def _forget(self) -> None:
+        with self._lock:
+            self._logged_at.clear()
 
     def _due(self, errcode: int) -> bool:
         with self._lock:
