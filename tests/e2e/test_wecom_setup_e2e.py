@@ -41,10 +41,16 @@ def stack(local_stack: StackHandle) -> Iterator[StackHandle]:
 
 
 def _welcomes(stack: StackHandle, userid: str) -> list[dict[str, Any]]:
-    answer = requests.get(
-        f"{stack.api_url}/admin/welcomes", params={"userid": userid, "limit": 1000}, timeout=30
-    )
-    return list(answer.json()["items"])
+    """The member's whole welcome log, page by page."""
+    items: list[dict[str, Any]] = []
+    params = {"userid": userid}
+    while True:
+        answer = requests.get(f"{stack.api_url}/admin/welcomes", params=params, timeout=30)
+        assert answer.status_code == 200, answer.text
+        items += answer.json()["items"]
+        if not answer.json().get("cursor"):
+            return items
+        params = {"userid": userid, "cursor": answer.json()["cursor"]}
 
 
 def _setup_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
