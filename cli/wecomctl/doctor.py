@@ -36,7 +36,7 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     parser.set_defaults(func=run_doctor)
 
 
-def run_doctor(args: argparse.Namespace, ctx: Context) -> int:
+def run_doctor(_args: argparse.Namespace, ctx: Context) -> int:
     response = ctx.client.request("POST", PATH, body={})
     answer = response.json()
     if ctx.json_mode:

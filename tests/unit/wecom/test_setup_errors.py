@@ -243,3 +243,18 @@ def test_a_refused_secret_fails_every_welcome_after_one_gettoken(wecom_sim: Simu
     assert all(answer["statusCode"] == 200 for answer in answers)
     assert {(r["outcome"], r["errcode"]) for r in _welcome_log()} == {("failed", 40001)}
     assert len(calls(wecom_sim.state, "gettoken")) == 1
+
+
+def test_a_token_that_still_works_is_used_while_gettoken_is_refused() -> None:
+    """A rotated-away secret refused by gettoken 10 minutes before the old token expires: the old token
+    serves until it expires, then the refusal stands."""
+    clock = FakeClock()
+    fresh = SharedTokenProvider("corp#app", lambda timeout: ("OLD", 500), clock)  # inside the refresh window
+    assert fresh.get(timeout=5) == "OLD"
+    refused = RefusingGettoken()
+    other = SharedTokenProvider("corp#app", refused, clock)
+    assert other.get(timeout=5) == "OLD" and refused.calls == 1  # refresh tried, refused, old token used
+    assert other.get(timeout=5) == "OLD" and refused.calls == 1  # the circuit: no second call
+    clock.now_ms += 500_000
+    with pytest.raises(SetupError):
+        other.get(timeout=5)

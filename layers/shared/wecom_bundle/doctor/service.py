@@ -99,7 +99,9 @@ class Doctor:
             self.deps.wecom_client().tokens.get(TOKEN_BUDGET_S)
         except (WeComError, TransportError) as exc:
             return _refused(CheckName.TOKEN, exc)
-        except Exception as exc:  # the shared token record (DynamoDB) did not answer: its code, not the request
+        except (
+            Exception
+        ) as exc:  # the shared token record (DynamoDB) did not answer: its code, not the request
             detail = f"the shared token record did not answer: {type(exc).__name__} {_aws_code(exc)}".strip()
             return Check(CheckName.TOKEN, False, detail, fix=FIX_STORAGE)
         return Check(CheckName.TOKEN, True, f"gettoken answered a token ({self._ms(started)} ms)")

@@ -147,7 +147,9 @@ class SharedTokenProvider:
         cached = self._cached
         if cached and cached.expires_at_ms - REFRESH_AHEAD_MS > self._clock():
             return cached.token
-        self._raise_if_setup_open()
+        setup = self._open_setup()
+        if setup is not None:
+            return self._valid_or_refused(setup, cached)
         give_up_at = time.monotonic() + max(timeout, 0.5)
         # One thread per container goes to DynamoDB; the others reuse its answer, but never wait on it for
         # longer than their own time (during an outage the holder may be waiting out a back-off).
@@ -186,14 +188,13 @@ class SharedTokenProvider:
             failures = int(record.get("refresh_failures", 0))
             backoff_until = int(record.get("refresh_backoff_until_ms", 0))
             if record.get("setup_errcode") and backoff_until > now:
-                self._setup = _SetupOpen(
-                    int(record["setup_errcode"]), str(record.get("setup_errmsg", "")), backoff_until
-                )
-                raise self._setup.error()
+                errmsg = str(record.get("setup_errmsg", ""))
+                self._setup = _SetupOpen(int(record["setup_errcode"]), errmsg, backoff_until)
+                return self._valid_or_refused(self._setup, current)
             if backoff_until <= now and self._repo.acquire_token_lease(
                 self.scope, self._owner, now, now + LEASE_MS, now + REFRESH_AHEAD_MS
             ):
-                return self._refresh(failures)
+                return self._refresh_or_current(failures, current)
             if current.token and current.expires_at_ms > now:
                 self._cached = current  # someone is refreshing; the current token still works meanwhile
                 return current.token
@@ -213,12 +214,18 @@ class SharedTokenProvider:
             raise TokenUnavailable("refresh backing off after failures")
         time.sleep(wait_s + random.uniform(0, self._wait_step_s))  # noqa: S311 - spread the waiters' next read
 
-    def _raise_if_setup_open(self) -> None:
-        """gettoken refused our setup moments ago (here or, read from the record, elsewhere): the same
-        refusal at once, no call, no wait."""
+    def _open_setup(self) -> _SetupOpen | None:
+        """gettoken's setup refusal of moments ago (here or, read from the record, elsewhere), while open."""
         setup = self._setup
-        if setup is not None and setup.until_ms > self._clock():
-            raise setup.error()
+        return setup if setup is not None and setup.until_ms > self._clock() else None
+
+    def _valid_or_refused(self, setup: _SetupOpen, current: _Cached | None) -> str:
+        """While gettoken's circuit is open: a token that still works (inside its refresh-ahead window), else
+        the same refusal at once, no call, no wait."""
+        if current and current.token and current.expires_at_ms > self._clock():
+            self._cached = current
+            return current.token
+        raise setup.error()
 
     def _refused_setup(self, exc: SetupError, owner: str | None, failures: int) -> None:
         """Close gettoken for everyone for the setup back-off, remember why, report it once."""
@@ -227,6 +234,17 @@ class SharedTokenProvider:
         self._repo.fail_token_refresh(self.scope, owner, until, (exc.errcode, exc.errmsg))
         if self._reporter is not None:
             self._reporter.report(exc)
+
+    def _refresh_or_current(self, failures: int, current: _Cached) -> str:
+        """Refresh; refused for our setup, the current token while it still works (e.g. a secret rotated in
+        the console and not yet in ours: the old token serves its last minutes)."""
+        try:
+            return self._refresh(failures)
+        except SetupError:
+            if not current.token or current.expires_at_ms <= self._clock():
+                raise
+        self._cached = current
+        return current.token
 
     def _refresh(self, failures: int) -> str:
         try:
