@@ -91,15 +91,19 @@ def test_doctor_fails_with_60020_and_the_egress_ip_then_passes_once_the_ip_is_tr
     _sim(stack, "POST", "trusted_ips", {"ips": ["203.0.113.7"]})
     refused = cli("doctor")
     assert refused.code == 1, refused
-    row = next(line for line in refused.out.splitlines() if line.startswith("customer_contact"))
-    assert row.split()[1:3] == ["FAIL", "60020"]
-    assert "egress IP WeCom saw: 127.0.0.1" in refused.out and f"fix customer_contact: {FIX}" in refused.out
+    # customer_contact refused with 60020; or, while gettoken's circuit from an earlier refusal is still
+    # open (at most 8 s), the token check with the same 60020 and the WeCom checks not run
+    failed = [line.split() for line in refused.out.splitlines() if line.split()[1:3] == ["FAIL", "60020"]]
+    assert failed and failed[0][0] in ("token", "customer_contact"), refused.out
+    assert "egress IP WeCom saw: 127.0.0.1" in refused.out and f"fix {failed[0][0]}: {FIX}" in refused.out
     as_json = cli("--json", "doctor")
     answer = json.loads(as_json.out)
     assert as_json.code == 1 and answer["egress_ip"] == "127.0.0.1" and answer["ok"] is False
 
     _sim(stack, "POST", "trusted_ips", {"ips": ["127.0.0.1"]})  # the IP added to 企业可信IP
-    passed = cli("doctor")
+    deadline = time.monotonic() + 20  # a refused gettoken is tried again within 8 s
+    while (passed := cli("doctor")).code != 0 and time.monotonic() < deadline:
+        time.sleep(1)
     assert passed.code == 0, passed
     assert passed.out.rstrip().endswith("all checks passed")
     callback = next(line for line in passed.out.splitlines() if line.startswith("callback_url"))

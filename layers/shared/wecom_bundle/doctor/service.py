@@ -99,12 +99,12 @@ class Doctor:
             self.deps.wecom_client().tokens.get(TOKEN_BUDGET_S)
         except (WeComError, TransportError) as exc:
             return _refused(CheckName.TOKEN, exc)
-        except (
-            Exception
-        ) as exc:  # the shared token record (DynamoDB) did not answer: its code, not the request
+        except Exception as exc:
+            # the shared token record (DynamoDB) did not answer: its code, never the request
             detail = f"the shared token record did not answer: {type(exc).__name__} {_aws_code(exc)}".strip()
             return Check(CheckName.TOKEN, False, detail, fix=FIX_STORAGE)
-        return Check(CheckName.TOKEN, True, f"gettoken answered a token ({self._ms(started)} ms)")
+        detail = f"an access token is at hand (gettoken's, shared by every container; {self._ms(started)} ms)"
+        return Check(CheckName.TOKEN, True, detail)
 
     def _wecom_check(self, token_ok: bool, name: CheckName, call: Callable[[WeComClient], str]) -> Check:
         if not token_ok:
