@@ -220,6 +220,8 @@ def _start_parts(
     stack.gateway = gateway
     stack._stoppers.append(gateway.stop)
 
+    if not env.get("CALLBACK_URL"):  # the doctor's callback_url check: the gateway's /callback (plain http)
+        env["CALLBACK_URL"] = f"{gateway.url}/callback"
     apply_environment(stack.template.functions.values(), env)
     _start_media_bucket(stack, env)
     reset_layer_state(_layer_dirs(template))

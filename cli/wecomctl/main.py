@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from wecomctl import __version__, campaigns, channels, customers, group_templates, rules, sim, welcomes
+from wecomctl import __version__, campaigns, channels, customers, doctor, group_templates, rules, sim, welcomes
 from wecomctl.context import Context
 from wecomctl.http import DEFAULT_TIMEOUT, ApiClient, ApiError, CliError
 
@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="wecomctl",
         description="Operate the WeCom customer-messaging bundle: welcome rules, the welcome log,\n"
-        "mass-send campaigns, group welcome templates and channels (渠道活码).",
+        "mass-send campaigns, group welcome templates and channels (渠道活码), and check the set-up (doctor).",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     _global_options(common, suppress=True)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (rules, welcomes, campaigns, group_templates, customers, channels, sim):
+    for module in (rules, welcomes, campaigns, group_templates, customers, channels, doctor, sim):
         module.register(commands, common)
     return parser
 

@@ -18,7 +18,7 @@ from admin_api import errors, powertools_seams
 from admin_api.body import checked_json
 from admin_api.document import generate
 from admin_api.models.responses import Health, OpenApiDocument
-from admin_api.routes import campaigns, channels, customers, group_templates, welcome
+from admin_api.routes import campaigns, channels, customers, doctor, group_templates, welcome
 from admin_api.routes.common import ok, success
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -33,7 +33,7 @@ app = APIGatewayHttpResolver(enable_validation=True)
 # Request validation with every body checked (admin_api.body) and path ids decoded: the one private seam,
 # kept and checked in admin_api.powertools_seams.
 powertools_seams.install(app, checked_json)
-for domain in (welcome, campaigns, group_templates, customers, channels):
+for domain in (welcome, campaigns, group_templates, customers, channels, doctor):
     app.include_router(domain.router)
 
 

@@ -17,6 +17,7 @@ from . import (
     endpoints_contact_ways,
     faults,
     groupmsg,
+    trusted_ip,
 )
 from .control_common import (
     ControlContext,
@@ -142,6 +143,7 @@ ROUTES: dict[tuple[str, str], ControlHandler] = {
     ("POST", "/__sim/tokens/revoke"): revoke_tokens,
     **control_callbacks.ROUTES,
     **control_model.ROUTES,
+    **trusted_ip.ROUTES,
 }
 PATTERNS: list[tuple[str, re.Pattern[str], ControlHandler]] = [
     (method, re.compile(pattern), handler)

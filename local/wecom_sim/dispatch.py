@@ -1,4 +1,5 @@
-"""Serving ``/cgi-bin/<api>``: faults, then the access_token, then the HTTP method, then the API itself.
+"""Serving ``/cgi-bin/<api>``: faults, then the access_token, then the caller's IP (企业可信IP), then the HTTP
+method, then the API itself.
 
 Every answer is HTTP 200 with ``errcode``/``errmsg`` (as WeCom), except injected HTTP faults and unknown paths.
 The order matters: an injected fault wins over everything (so 41096 can be injected without consuming a
@@ -21,6 +22,7 @@ from . import (
     endpoints_welcome,
     errors,
     faults,
+    trusted_ip,
 )
 from .errors import WeComError, error_body
 from .http_types import ApiRoute, Request, Response, json_response, text_response
@@ -59,9 +61,10 @@ def _answer(state: SimulatorState, req: Request, api: str) -> Response:
     try:
         if route.needs_token:
             endpoints_auth.check_token(state, req)
+        trusted_ip.check(state, req, api)
         if req.method not in route.methods:
             expected = "/".join(sorted(route.methods))
             raise WeComError(errors.EMPTY_PARAMETER, f"{api} must be called with {expected}")
         return json_response(route.handler(state, req))
     except WeComError as exc:
-        return json_response(error_body(exc.errcode, exc.detail))
+        return json_response(error_body(exc.errcode, exc.detail, req.client_ip))

@@ -1,4 +1,5 @@
-"""``externalcontact/get``: one customer and the member who follows them, from the contact model."""
+"""``externalcontact/get``: one customer and the member who follows them, from the contact model; and
+``externalcontact/get_follow_user_list``: the members with the customer-contact feature (every member here)."""
 
 from __future__ import annotations
 
@@ -39,6 +40,13 @@ def get_external_contact(state: SimulatorState, req: Request) -> dict[str, Any]:
         return errors.ok(external_contact=contact, follow_user=[follow], next_cursor="")
 
 
+def get_follow_user_list(state: SimulatorState, req: Request) -> dict[str, Any]:
+    """WeCom's 「获取配置了客户联系功能的成员列表」 (GET): ``follow_user``, a list of userids."""
+    with state.lock:
+        return errors.ok(follow_user=sorted(state.members))
+
+
 ROUTES: dict[str, ApiRoute] = {
     "externalcontact/get": ApiRoute(GET, get_external_contact),
+    "externalcontact/get_follow_user_list": ApiRoute(GET, get_follow_user_list),
 }

@@ -25,6 +25,7 @@ INVALID_ACCESS_TOKEN = 40014
 INVALID_TEMPLATE_ID = 40037
 INVALID_PARAMETER = 40058
 EMPTY_PARAMETER = 40063
+INVALID_AGENTID = 40056
 INVALID_TAG_ID = 40068
 MISSING_ACCESS_TOKEN = 41001
 MISSING_CORPID = 41002
@@ -59,6 +60,8 @@ RATE_LIMITED = 45009
 TOO_MANY_CONCURRENT = 45033
 API_FORBIDDEN = 48002
 INVALID_CURSOR = 50100
+NO_PRIVILEGE = 60011
+UNTRUSTED_IP = 60020
 NOT_EXTERNAL_CONTACT = 84061
 MISSING_MINIPROGRAM_APPID = 90200
 
@@ -111,6 +114,9 @@ MESSAGES: dict[int, str] = {
     RATE_LIMITED: "api freq out of limit",
     TOO_MANY_CONCURRENT: "api concurrent out of limit",
     API_FORBIDDEN: "api forbidden",
+    INVALID_AGENTID: "invalid agentid",
+    NO_PRIVILEGE: "no privilege to access/modify contact/party/agent",
+    UNTRUSTED_IP: "not allow to access from your ip",
     INVALID_CURSOR: "invalid cursor",
     NOT_EXTERNAL_CONTACT: "not external contact",
     MISSING_MINIPROGRAM_APPID: "miniprogram appid missing",
@@ -120,13 +126,14 @@ MESSAGES: dict[int, str] = {
 class WeComError(Exception):
     """A handler's refusal: becomes ``{"errcode", "errmsg"}`` with HTTP 200, exactly like WeCom answers."""
 
-    def __init__(self, errcode: int, detail: str = "") -> None:
+    def __init__(self, errcode: int, detail: str = "", from_ip: str = "127.0.0.1") -> None:
         super().__init__(f"{errcode}: {detail or MESSAGES.get(errcode, 'error')}")
         self.errcode = errcode
         self.detail = detail
+        self.from_ip = from_ip  # the caller's IP, as WeCom names it in every errmsg
 
 
-def errmsg(errcode: int, detail: str = "") -> str:
+def errmsg(errcode: int, detail: str = "", from_ip: str = "127.0.0.1") -> str:
     """WeCom-shaped errmsg: text, a hint id and the devtool link, so logs look like production ones."""
     if errcode == OK:
         return "ok"
@@ -134,12 +141,12 @@ def errmsg(errcode: int, detail: str = "") -> str:
     if detail:
         text = f"{text}: {detail}"
     hint = f"{int(time.time())}_{secrets.token_hex(4)}"
-    return f"{text}, hint: [{hint}], from ip: 127.0.0.1, more info at {DEVTOOL_URL}{errcode}"
+    return f"{text}, hint: [{hint}], from ip: {from_ip}, more info at {DEVTOOL_URL}{errcode}"
 
 
-def error_body(errcode: int, detail: str = "") -> dict[str, Any]:
+def error_body(errcode: int, detail: str = "", from_ip: str = "127.0.0.1") -> dict[str, Any]:
     """The JSON body of a refusal."""
-    return {"errcode": errcode, "errmsg": errmsg(errcode, detail)}
+    return {"errcode": errcode, "errmsg": errmsg(errcode, detail, from_ip)}
 
 
 def ok(**fields: Any) -> dict[str, Any]:

@@ -27,6 +27,7 @@ class Request:
     query: dict[str, str]
     headers: Mapping[str, str]
     body: bytes
+    client_ip: str = "127.0.0.1"  # the TCP peer: what WeCom's trusted-IP rule (60020) looks at
 
     @property
     def content_type(self) -> str:

@@ -74,6 +74,7 @@ class _Handler(BaseHTTPRequestHandler):
             query=dict(parse_qsl(split.query, keep_blank_values=True)),
             headers=self.headers,
             body=body,
+            client_ip=str(self.client_address[0]),
         )
         self._write(_route(self.server.ctx, request))
 

@@ -64,6 +64,10 @@ class SimulatorState:
         self.corp_tags: dict[str, str] = dict(SEED_TAGS)
         self.contact_ways: dict[str, ContactWay] = {}
         self.faults: list[Fault] = []
+        # The app's 企业可信IP (``POST /__sim/trusted_ips``): None = no rule; else callers outside get 60020,
+        # on gettoken too only when ``trusted_ips_gettoken``.
+        self.trusted_ips: frozenset[str] | None = None
+        self.trusted_ips_gettoken = False
         # WeCom may answer a last page that is empty (a cursor, then nothing): make every paginated answer
         # end that way, so clients prove they follow a cursor to a page with no rows.
         self.trailing_empty_page = False

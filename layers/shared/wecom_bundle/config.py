@@ -69,6 +69,7 @@ class WeComSettings:
     api_base: str
     previous_callback_token: str = ""
     previous_encoding_aes_key: str = ""
+    proxy_url: str = ""  # WECOM_PROXY_URL: WeCom calls only (may hold proxy credentials: never shown)
 
     def __repr__(self) -> str:
         return f"WeComSettings(corp_id={self.corp_id!r}, api_base={self.api_base!r}, secrets=<hidden>)"
@@ -117,6 +118,28 @@ def _api_base() -> str:
     if not base.startswith(("http://", "https://")):
         raise ConfigError("WECOM_API_BASE must start with http:// or https://")
     return base.rstrip("/")
+
+
+def _proxy_url() -> str:
+    """WECOM_PROXY_URL, the HTTP(S) proxy every WeCom call (and no AWS call) goes through, or "".
+
+    Checked here so a typo fails the first request naming the variable, not each WeCom call as an
+    unexplained connection error; the message never repeats the value (it may carry credentials)."""
+    from urllib.parse import urlsplit
+
+    raw = os.environ.get("WECOM_PROXY_URL", "").strip()
+    if not raw:
+        return ""
+    try:
+        parts = urlsplit(raw)
+        port = parts.port
+    except ValueError:
+        raise ConfigError("WECOM_PROXY_URL is not a valid URL") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError("WECOM_PROXY_URL must be http://host:port or https://host:port")
+    if port is None or parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ConfigError("WECOM_PROXY_URL must name a port and nothing after it (http://host:port)")
+    return raw.rstrip("/")
 
 
 # ------------------------------------------------------------------------------------ reading the secret
@@ -182,15 +205,20 @@ def _from_secret(secret_id: str) -> dict[str, str | None]:
     return {env: doc.get(key) for env, key in (SECRET_KEYS | PREVIOUS_KEYS).items()}
 
 
+def settings_source() -> str:
+    """Where ``load_settings`` reads the WeCom settings now: "environment" or "secret" (the doctor says so)."""
+    from_env = all(os.environ.get(name) for name in SECRET_KEYS)
+    return "environment" if from_env or not os.environ.get("WECOM_SECRET_ID") else "secret"
+
+
 def load_settings(read_secret: SecretReader = _from_secret) -> WeComSettings:
     """Read the settings now (no caching): env when all four are set, else the secret in WECOM_SECRET_ID,
     read by ``read_secret`` (the extension or botocore; a test passes its own and keeps the validation)."""
     from_env = {name: os.environ.get(name) for name in (*SECRET_KEYS, *PREVIOUS_KEYS)}
-    secret_id = os.environ.get("WECOM_SECRET_ID")
-    if all(from_env[name] for name in SECRET_KEYS) or not secret_id:
+    if settings_source() == "environment":
         values = _validate(from_env, "environment")
     else:
-        values = _validate(read_secret(secret_id), "secret WECOM_SECRET_ID")
+        values = _validate(read_secret(os.environ["WECOM_SECRET_ID"]), "secret WECOM_SECRET_ID")
     customer_limit_rule()  # a bad cap rule fails at load, naming it, like a bad secret
     return WeComSettings(
         corp_id=values["WECOM_CORP_ID"],
@@ -198,6 +226,7 @@ def load_settings(read_secret: SecretReader = _from_secret) -> WeComSettings:
         callback_token=values["WECOM_CALLBACK_TOKEN"],
         encoding_aes_key=values["WECOM_ENCODING_AES_KEY"],
         api_base=_api_base(),
+        proxy_url=_proxy_url(),
         previous_callback_token=values["WECOM_PREVIOUS_CALLBACK_TOKEN"],
         previous_encoding_aes_key=values["WECOM_PREVIOUS_ENCODING_AES_KEY"],
     )

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from wecom_bundle.channels.stats import ChannelStatsReader
     from wecom_bundle.customers.history import CustomerHistory
     from wecom_bundle.customers.quota import QuotaReader
+    from wecom_bundle.doctor.service import Doctor
     from wecom_bundle.group_templates.media import TemplateMedia
     from wecom_bundle.group_templates.reconcile import Reconciler
     from wecom_bundle.group_templates.service import GroupTemplateService
@@ -65,13 +66,13 @@ class Overrides:
 
 _lock = threading.Lock()
 _client: WeComClient | None = None
-_built_for: tuple[str, str, str] = ("", "", "")
+_built_for: tuple[str, str, str, str] = ("", "", "", "")
 _media_cache: MediaCache | None = None
 _overrides = Overrides()
 
 
-def _identity(settings: config.WeComSettings) -> tuple[str, str, str]:
-    return (settings.api_base, settings.corp_id, settings.corp_secret)
+def _identity(settings: config.WeComSettings) -> tuple[str, str, str, str]:
+    return (settings.api_base, settings.corp_id, settings.corp_secret, settings.proxy_url)
 
 
 def _fetch_token(session: object, timeout: float) -> tuple[str, int]:
@@ -93,19 +94,22 @@ def _fetch_token(session: object, timeout: float) -> tuple[str, int]:
 def _build(settings: config.WeComSettings) -> WeComClient:
     from wecom_bundle.wecom import token_repo
     from wecom_bundle.wecom.client import WeComClient, new_session
+    from wecom_bundle.wecom.setup import REPORTER
     from wecom_bundle.wecom.token_store import SharedTokenProvider, token_scope
 
-    session = new_session()
+    session = new_session(settings.proxy_url)
     tokens = SharedTokenProvider(
         token_scope(settings.corp_id, settings.corp_secret),
         lambda timeout: _fetch_token(session, timeout),
         repo=token_repo,
+        reporter=REPORTER,
     )
-    return WeComClient(settings.api_base, tokens, session)
+    return WeComClient(settings.api_base, tokens, session, REPORTER)
 
 
 def wecom_client() -> WeComClient:
-    """The container's WeCom client; a new one (new token scope) once the corp id, secret or origin change."""
+    """The container's WeCom client; a new one (new token scope) once the corp id, secret, origin or proxy
+    change."""
     global _client, _built_for
     settings = config.settings()
     with _lock:
@@ -119,7 +123,7 @@ def reset_client() -> None:
     (``local.lambda_runtime.reset_layer_state`` and the SnapStart hooks call this)."""
     global _client, _built_for
     with _lock:
-        _client, _built_for = None, ("", "", "")
+        _client, _built_for = None, ("", "", "", "")
         media = _overrides.media_cache or _media_cache
     if media is not None:
         media.forget()
@@ -431,3 +435,21 @@ def channel_reconcile() -> ChannelReconciler:
     from wecom_bundle.channels.reconcile import ChannelReconciler
 
     return ChannelReconciler(repo=repo, wecom=wecom_client, clock_ms=_epoch_ms)
+
+
+# ------------------------------------------------------------------------------------------------ doctor
+def doctor() -> Doctor:
+    """The set-up checks with their collaborators: a fresh settings read, the container's WeCom client, the
+    callback probe and the table probe. Built per request (the doctor is rare and holds nothing)."""
+    from wecom_bundle.doctor import callback_probe, repo
+    from wecom_bundle.doctor.service import Doctor, DoctorDeps
+
+    return Doctor(
+        DoctorDeps(
+            load_settings=config.load_settings,
+            settings_source=config.settings_source,
+            wecom_client=wecom_client,
+            probe_callback=callback_probe.verify_url,
+            probe_storage=repo.probe,
+        )
+    )

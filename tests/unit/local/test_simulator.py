@@ -158,6 +158,41 @@ def seed_contacts(api: Api) -> None:
     )
 
 
+# -- trusted IP (企业可信IP) ------------------------------------------------------------------------------
+
+
+def test_trusted_ip_knob_refuses_callers_outside_the_list_with_60020_naming_their_ip(api: Api) -> None:
+    assert api.control("GET", "trusted_ips") == {"ips": None, "gettoken": False}
+    assert api.control("POST", "trusted_ips", {"ips": ["203.0.113.7"]})["ips"] == ["203.0.113.7"]
+
+    token = api.gettoken()  # exempt by default: the refusal comes with the token's use
+    assert token["errcode"] == 0
+    refused = api.get("externalcontact/get", external_userid="x", access_token=token["access_token"])
+    assert refused["errcode"] == 60020
+    assert refused["errmsg"].startswith("not allow to access from your ip, hint: [")
+    assert (
+        "from ip: 127.0.0.1, more info at https://open.work.weixin.qq.com/devtool/query?e=60020"
+        in (refused["errmsg"])
+    )
+
+    api.control("POST", "trusted_ips", {"ips": ["203.0.113.7"], "gettoken": True})
+    assert api.gettoken()["errcode"] == 60020
+
+    api.control("POST", "trusted_ips", {"ips": ["127.0.0.1"], "gettoken": True})
+    assert api.get("externalcontact/get", external_userid="x")["errcode"] == 84061  # trusted: served
+
+    api.control("POST", "trusted_ips", {"ips": ["203.0.113.7"]})
+    api.control("POST", "reset")
+    assert api.control("GET", "trusted_ips")["ips"] is None
+    assert api.get("externalcontact/get", external_userid="x")["errcode"] == 84061
+
+
+@pytest.mark.parametrize("body", [{"ips": "127.0.0.1"}, {"ips": [1]}, {"ips": None, "gettoken": "yes"}])
+def test_trusted_ip_knob_refuses_a_malformed_setting(api: Api, body: dict[str, Any]) -> None:
+    api.control("POST", "trusted_ips", body, expect=400)
+    assert api.control("GET", "trusted_ips")["ips"] is None
+
+
 # -- tokens --------------------------------------------------------------------------------------------
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import boto3
 import pytest
@@ -142,3 +143,37 @@ def test_an_installed_settings_cache_serves_the_container_through_its_load_and_c
         config.settings()
         assert loads == [0.0, 301.0]  # re-read only once older than the max age
     assert config.settings is previous
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "socks5://10.0.0.5:1080",
+        "http://:3128",
+        "http://proxy.corp.example",
+        "http://proxy.corp.example:3128/path",
+        "http://user:s3cr3t@proxy.corp.example:notaport",
+        "proxy.corp.example:3128",
+    ],
+)
+def test_a_malformed_wecom_proxy_fails_at_load_naming_it_never_its_value(
+    aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    for key, setting in DEV_DEFAULTS.items():
+        monkeypatch.setenv(key, setting)
+    monkeypatch.setenv("WECOM_PROXY_URL", value)
+    with pytest.raises(ConfigError, match="WECOM_PROXY_URL") as refused:
+        load_settings()
+    assert value not in str(refused.value) and "s3cr3t" not in str(refused.value)
+
+
+def test_the_wecom_proxy_is_a_setting_of_the_wecom_transport_only(
+    aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key, setting in DEV_DEFAULTS.items():
+        monkeypatch.setenv(key, setting)
+    monkeypatch.setenv("WECOM_PROXY_URL", "http://user:s3cr3t@10.0.0.5:3128/")
+    settings = load_settings()
+    assert settings.proxy_url == "http://user:s3cr3t@10.0.0.5:3128"
+    assert "s3cr3t" not in repr(settings)
+    assert not {"HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"} & set(os.environ)

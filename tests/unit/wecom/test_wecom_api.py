@@ -214,6 +214,9 @@ def test_errcodes_are_wecoms_numbers_and_stay_plain_ints() -> None:
         Errcode.API_FORBIDDEN: sim_errors.API_FORBIDDEN,
         Errcode.INVALID_TAG_ID: sim_errors.INVALID_TAG_ID,
         Errcode.NOT_EXTERNAL_CONTACT: sim_errors.NOT_EXTERNAL_CONTACT,
+        Errcode.INVALID_AGENTID: sim_errors.INVALID_AGENTID,
+        Errcode.NO_PRIVILEGE: sim_errors.NO_PRIVILEGE,
+        Errcode.UNTRUSTED_IP: sim_errors.UNTRUSTED_IP,
     }
     assert set(same_situation) == set(Errcode)
     assert all(code == number for code, number in same_situation.items())

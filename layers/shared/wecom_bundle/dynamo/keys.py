@@ -14,6 +14,7 @@ group template intent    ``GROUP_TEMPLATE``               ``INTENT#{intent_id}``
 channel (contact way)    ``CHANNEL``                      ``CHANNEL#{channel_id}``
 welcome event / log      ``WELCOME#{event_key}``          ``WELCOME``
 access token             ``TOKEN#{scope}``                ``TOKEN``
+doctor probe             ``DOCTOR``                       ``PROBE`` (never written: the doctor's GetItem)
 campaign                 ``CAMPAIGN#{campaign_id}``       ``CAMPAIGN``
 campaign chunk           ``CAMPAIGN#{campaign_id}``       ``CHUNK#{chunk:03d}``
 audience / fail / skip   ``CAMPAIGN#{campaign_id}``       ``PART#{AUD|FAIL|SKIP}#{chunk:03d}#{part:02d}``
@@ -150,6 +151,11 @@ def welcome_log_keys(external_userid: str, userid: str, create_time: int) -> dic
 # ----------------------------------------------------------------------------------------------- access token
 def token_key(scope: str) -> Key:
     return _key(f"TOKEN#{scope}", "TOKEN")
+
+
+def doctor_probe_key() -> Key:
+    """The item the doctor reads to see that the table answers (it is never written)."""
+    return _key("DOCTOR", "PROBE")
 
 
 # ----------------------------------------------------------------------------------------------- campaigns

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from wecom_bundle.wecom.client import WeComClient
+from wecom_bundle.wecom.client import Timeout, WeComClient
 
 BASE = "externalcontact"
 SCENE_QR = 2  # 1: a button in a mini program, 2: a QR code
@@ -54,3 +54,11 @@ def list_config_ids(client: WeComClient, start: int, end: int) -> Iterator[str]:
         for items, _cursor in client.paginate(f"{BASE}/list_contact_way", body, "contact_way"):
             yield from (str(item["config_id"]) for item in items if item.get("config_id"))
         window_start = window_end + 1
+
+
+def list_page(client: WeComClient, start: int, end: int, *, limit: int, timeout: Timeout) -> list[str]:
+    """The config ids on the first page of the ways created in [start, end] (a span within one window):
+    enough to see that the call is allowed, within ``timeout``."""
+    body = {"start_time": max(start, LIST_FLOOR), "end_time": end, "limit": limit}
+    answer = client.post(f"{BASE}/list_contact_way", body, timeout=timeout)
+    return [str(item["config_id"]) for item in answer.get("contact_way") or [] if item.get("config_id")]

@@ -5,7 +5,7 @@ The codes themselves (and which are token, rate-limit or busy codes) are defined
 
 from __future__ import annotations
 
-from wecom_bundle.wecom.errcodes import BUSY_ERRCODES, RATE_LIMIT_ERRCODES, TOKEN_ERRCODES
+from wecom_bundle.wecom.errcodes import BUSY_ERRCODES, RATE_LIMIT_ERRCODES, SETUP_ERRCODES, TOKEN_ERRCODES
 
 
 class WeComError(Exception):
@@ -26,6 +26,11 @@ class TokenError(WeComError):
     """The access token is invalid or expired (40001/40014/42001)."""
 
 
+class SetupError(WeComError):
+    """The deployment is set up wrong for WeCom (60020, 48002, 60011; on gettoken also a refused corp id or
+    secret): never retried, never a token refresh; ``wecom.setup`` says the fix."""
+
+
 class RateLimitError(WeComError):
     """45009/45033: back off before the next call."""
 
@@ -42,8 +47,13 @@ class TransportError(Exception):
     retryable = True
 
 
-def error_for(errcode: int, errmsg: str, path: str) -> WeComError:
-    """Map an errcode to the most specific exception class."""
+def error_for(
+    errcode: int, errmsg: str, path: str, setup_errcodes: frozenset[int] = SETUP_ERRCODES
+) -> WeComError:
+    """Map an errcode to the most specific exception class. ``setup_errcodes``: what counts as a setup error
+    on this path (gettoken adds the refused secret; a call on another app's object drops 48002)."""
+    if errcode in setup_errcodes:
+        return SetupError(errcode, errmsg, path)
     if errcode in TOKEN_ERRCODES:
         return TokenError(errcode, errmsg, path)
     if errcode in RATE_LIMIT_ERRCODES:

@@ -21,7 +21,7 @@ def add(client: WeComClient, body: dict[str, Any]) -> str:
 
 def edit(client: WeComClient, template_id: str, body: dict[str, Any]) -> None:
     """Replace a template's content (only the creating app may)."""
-    client.post(f"{BASE}/edit", {"template_id": template_id, **body})
+    client.post(f"{BASE}/edit", {"template_id": template_id, **body}, owned_object=True)
 
 
 def get(client: WeComClient, template_id: str) -> dict[str, Any]:
@@ -35,4 +35,4 @@ def delete(client: WeComClient, template_id: str, agentid: int | None = None) ->
     body: dict[str, Any] = {"template_id": template_id}
     if agentid is not None:
         body["agentid"] = agentid
-    client.post(f"{BASE}/del", body)
+    client.post(f"{BASE}/del", body, owned_object=True)

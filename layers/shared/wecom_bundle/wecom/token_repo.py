@@ -46,7 +46,8 @@ def store_token(scope: str, owner: str, access_token: str, token_expires_at_ms: 
         TableName=table_name(),
         Key=encode_item(token_key(scope)),
         UpdateExpression="SET access_token = :token, token_expires_at_ms = :exp"
-        " REMOVE lease_owner, lease_until_ms, refresh_backoff_until_ms, refresh_failures",
+        " REMOVE lease_owner, lease_until_ms, refresh_backoff_until_ms, refresh_failures, setup_errcode,"
+        " setup_errmsg",
         ConditionExpression="lease_owner = :owner",
         ExpressionAttributeValues=expression_values(token=access_token, exp=token_expires_at_ms, owner=owner),
     )
@@ -77,19 +78,29 @@ def claim_token_fallback(scope: str, now_ms: int, backoff_until_ms: int) -> bool
     )
 
 
-def fail_token_refresh(scope: str, owner: str | None, backoff_until_ms: int) -> None:
+def fail_token_refresh(
+    scope: str, owner: str | None, backoff_until_ms: int, setup: tuple[int, str] | None = None
+) -> None:
     """A gettoken call failed: nobody refreshes again before ``backoff_until_ms`` (shared by every container)
     and the consecutive-failure count grows. ``owner``: release our lease too (None: we refreshed without
-    one, see token_store's last resort)."""
+    one, see token_store's last resort). ``setup``: (errcode, errmsg) of a setup refusal, which every caller
+    gets at once until the back-off ends (a transient failure removes it)."""
+    values: dict[str, Any] = {"until": backoff_until_ms, "zero": 0, "one": 1}
+    update_expression = "SET refresh_backoff_until_ms = :until, refresh_failures = if_not_exists(refresh_failures, :zero) + :one"
+    removes = ["setup_errcode", "setup_errmsg"]
+    if setup is not None:
+        update_expression += ", setup_errcode = :code, setup_errmsg = :msg"
+        values.update(code=setup[0], msg=setup[1])
+        removes = []
+    if owner is not None:
+        removes += ["lease_owner", "lease_until_ms"]
     request: dict[str, Any] = {
         "TableName": table_name(),
         "Key": encode_item(token_key(scope)),
-        "UpdateExpression": "SET refresh_backoff_until_ms = :until,"
-        " refresh_failures = if_not_exists(refresh_failures, :zero) + :one",
-        "ExpressionAttributeValues": expression_values(until=backoff_until_ms, zero=0, one=1),
+        "UpdateExpression": update_expression + (" REMOVE " + ", ".join(removes) if removes else ""),
+        "ExpressionAttributeValues": expression_values(**values),
     }
     if owner is not None:
-        request["UpdateExpression"] += " REMOVE lease_owner, lease_until_ms"
         request["ConditionExpression"] = "lease_owner = :owner"
         request["ExpressionAttributeValues"].update(expression_values(owner=owner))
     try:

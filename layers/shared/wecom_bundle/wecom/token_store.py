@@ -11,6 +11,13 @@ it. Callers wait for the back-off if it ends within their own time, else fail fa
 TransportError. So during an outage gettoken is called about once per back-off period for the whole corp
 app, however many welcomes arrive (it used to be once per retry of every welcome: 368 calls in 18 s for 30
 welcomes), and at most one back-off period after gettoken recovers the next caller has a token.
+
+A *setup* failure of gettoken (``SetupError``: a refused corp id or secret after the one re-read, an
+untrusted IP) is a circuit, not a wait: the record keeps the errcode and errmsg with a longer back-off
+(1 s doubling to 8 s), and until it ends every caller, in this container (from memory) or any other (from
+the record), gets the same ``SetupError`` at once, without calling gettoken and without waiting: a welcome
+is recorded ``failed`` with the errcode at once, and a burst of welcomes costs about five gettoken calls in
+20 s for the whole corp app, each refusal reported once (``wecom.setup``).
 """
 
 from __future__ import annotations
@@ -27,13 +34,15 @@ from typing import Any, Protocol
 from wecom_bundle.dynamo.client import is_condition_failure
 from wecom_bundle.wecom import token_repo
 from wecom_bundle.wecom.client import GETTOKEN
-from wecom_bundle.wecom.errors import TransportError
+from wecom_bundle.wecom.errors import SetupError, TransportError
 
 REFRESH_AHEAD_MS = 10 * 60 * 1000  # refresh 10 min before expiry: no caller ever holds an expiring token
 LEASE_MS = 10_000  # a refresher has this long to fetch and publish before another may try
 WAIT_STEP_S = 0.1
 BACKOFF_BASE_MS = 500  # after the first failed refresh
 BACKOFF_CAP_MS = 2_000  # bounds gettoken calls in an outage (~1 per 1-2 s) and the wait after it recovers
+SETUP_BACKOFF_BASE_MS = 1_000  # after a setup refusal of gettoken (doubling, no jitter: nobody waits on it)
+SETUP_BACKOFF_CAP_MS = 8_000  # a fixed console setting is noticed within 8 s
 
 
 @dataclass
@@ -55,7 +64,9 @@ class TokenRepo(Protocol):
 
     def claim_token_fallback(self, scope: str, now_ms: int, backoff_until_ms: int) -> bool: ...
 
-    def fail_token_refresh(self, scope: str, owner: str | None, backoff_until_ms: int) -> None: ...
+    def fail_token_refresh(
+        self, scope: str, owner: str | None, backoff_until_ms: int, setup: tuple[int, str] | None = None
+    ) -> None: ...
 
     def expire_token(self, scope: str, access_token: str) -> None: ...
 
@@ -69,6 +80,27 @@ def backoff_ms(failures: int) -> int:
     BACKOFF_BASE_MS, capped at BACKOFF_CAP_MS, half of it random so containers do not move in step."""
     ceiling = min(BACKOFF_CAP_MS, BACKOFF_BASE_MS << min(max(failures, 1) - 1, 8))
     return ceiling // 2 + random.randint(0, ceiling // 2)  # noqa: S311 - jitter, not security
+
+
+def setup_backoff_ms(failures: int) -> int:
+    """How long gettoken stays closed after ``failures`` consecutive refusals, the last one a setup error."""
+    return min(SETUP_BACKOFF_CAP_MS, SETUP_BACKOFF_BASE_MS << min(max(failures, 1) - 1, 8))
+
+
+class SetupSink(Protocol):
+    """Where a setup refusal of gettoken is reported (``wecom_bundle.wecom.setup.SetupReporter``)."""
+
+    def report(self, error: SetupError) -> None: ...
+
+
+@dataclass
+class _SetupOpen:
+    errcode: int
+    errmsg: str
+    until_ms: int
+
+    def error(self) -> SetupError:
+        return SetupError(self.errcode, self.errmsg, GETTOKEN)
 
 
 class TokenUnavailable(TransportError):
@@ -97,6 +129,7 @@ class SharedTokenProvider:
         *,
         repo: TokenRepo = token_repo,
         wait_step_s: float = WAIT_STEP_S,
+        reporter: SetupSink | None = None,
     ):
         self.scope = scope
         self._fetch = fetch  # (timeout) -> (token, expires_in seconds): the real gettoken call
@@ -105,6 +138,8 @@ class SharedTokenProvider:
         self._wait_step_s = wait_step_s
         self._owner = uuid.uuid4().hex
         self._cached: _Cached | None = None
+        self._setup: _SetupOpen | None = None  # gettoken's last setup refusal while its circuit is open
+        self._reporter = reporter
         self._lock = threading.Lock()
 
     def get(self, timeout: float) -> str:
@@ -112,6 +147,9 @@ class SharedTokenProvider:
         cached = self._cached
         if cached and cached.expires_at_ms - REFRESH_AHEAD_MS > self._clock():
             return cached.token
+        setup = self._open_setup()
+        if setup is not None:
+            return self._valid_or_refused(setup, cached)
         give_up_at = time.monotonic() + max(timeout, 0.5)
         # One thread per container goes to DynamoDB; the others reuse its answer, but never wait on it for
         # longer than their own time (during an outage the holder may be waiting out a back-off).
@@ -149,10 +187,14 @@ class SharedTokenProvider:
                 return current.token
             failures = int(record.get("refresh_failures", 0))
             backoff_until = int(record.get("refresh_backoff_until_ms", 0))
+            if record.get("setup_errcode") and backoff_until > now:
+                errmsg = str(record.get("setup_errmsg", ""))
+                self._setup = _SetupOpen(int(record["setup_errcode"]), errmsg, backoff_until)
+                return self._valid_or_refused(self._setup, current)
             if backoff_until <= now and self._repo.acquire_token_lease(
                 self.scope, self._owner, now, now + LEASE_MS, now + REFRESH_AHEAD_MS
             ):
-                return self._refresh(failures)
+                return self._refresh_or_current(failures, current)
             if current.token and current.expires_at_ms > now:
                 self._cached = current  # someone is refreshing; the current token still works meanwhile
                 return current.token
@@ -172,16 +214,51 @@ class SharedTokenProvider:
             raise TokenUnavailable("refresh backing off after failures")
         time.sleep(wait_s + random.uniform(0, self._wait_step_s))  # noqa: S311 - spread the waiters' next read
 
+    def _open_setup(self) -> _SetupOpen | None:
+        """gettoken's setup refusal of moments ago (here or, read from the record, elsewhere), while open."""
+        setup = self._setup
+        return setup if setup is not None and setup.until_ms > self._clock() else None
+
+    def _valid_or_refused(self, setup: _SetupOpen, current: _Cached | None) -> str:
+        """While gettoken's circuit is open: a token that still works (inside its refresh-ahead window), else
+        the same refusal at once, no call, no wait."""
+        if current and current.token and current.expires_at_ms > self._clock():
+            self._cached = current
+            return current.token
+        raise setup.error()
+
+    def _refused_setup(self, exc: SetupError, owner: str | None, failures: int) -> None:
+        """Close gettoken for everyone for the setup back-off, remember why, report it once."""
+        until = self._clock() + setup_backoff_ms(failures + 1)
+        self._setup = _SetupOpen(exc.errcode, exc.errmsg, until)
+        self._repo.fail_token_refresh(self.scope, owner, until, (exc.errcode, exc.errmsg))
+        if self._reporter is not None:
+            self._reporter.report(exc)
+
+    def _refresh_or_current(self, failures: int, current: _Cached) -> str:
+        """Refresh; refused for our setup, the current token while it still works (e.g. a secret rotated in
+        the console and not yet in ours: the old token serves its last minutes)."""
+        try:
+            return self._refresh(failures)
+        except SetupError:
+            if not current.token or current.expires_at_ms <= self._clock():
+                raise
+        self._cached = current
+        return current.token
+
     def _refresh(self, failures: int) -> str:
         try:
             token, expires_in = self._fetch(LEASE_MS / 1000 - 1)
+        except SetupError as exc:
+            self._refused_setup(exc, self._owner, failures)
+            raise
         except Exception:
             # Release the lease with a back-off: nobody (here or in another container) calls gettoken again
             # before it ends, so an outage costs one call per back-off period, not one per caller.
             self._repo.fail_token_refresh(self.scope, self._owner, self._clock() + backoff_ms(failures + 1))
             raise
         expires_at = self._clock() + expires_in * 1000
-        self._cached = _Cached(token, expires_at)
+        self._cached, self._setup = _Cached(token, expires_at), None
         try:
             self._repo.store_token(self.scope, self._owner, token, expires_at)
         except Exception as exc:
@@ -196,6 +273,9 @@ class SharedTokenProvider:
         One caller per back-off period gets here (``claim_token_fallback``); a failure counts like any."""
         try:
             token, expires_in = self._fetch(3.0)
+        except SetupError as exc:
+            self._refused_setup(exc, None, failures)
+            raise
         except Exception:
             self._repo.fail_token_refresh(self.scope, None, self._clock() + backoff_ms(failures + 1))
             raise

@@ -1,5 +1,5 @@
 """The admin API's success answers, as the layer services build them today (documentation only): one module per
-domain (``welcome``, ``customers``, ``campaigns``, ``group_templates``, ``channels``, ``api``) on ``common``, and
+domain (``welcome``, ``customers``, ``campaigns``, ``group_templates``, ``channels``, ``doctor``, ``api``) on ``common``, and
 this index of every model by name (the routes and ``tests/unit/admin/test_responses.py`` look models up here).
 
 Why these exist: the generated document shows each answer's shape, and ``tests/unit/admin/test_responses.py``
@@ -64,6 +64,7 @@ from admin_api.models.responses.customers import (
     CustomerQuota,
     CustomerView,
 )
+from admin_api.models.responses.doctor import DoctorCheck, DoctorReport
 from admin_api.models.responses.group_templates import (
     Checked,
     Drift,
@@ -108,6 +109,8 @@ __all__ = [
     "CustomerQuota",
     "CustomerTotals",
     "CustomerView",
+    "DoctorCheck",
+    "DoctorReport",
     "Drift",
     "DriftReport",
     "FieldDrift",
