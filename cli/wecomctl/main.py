@@ -12,7 +12,17 @@ import os
 import sys
 from collections.abc import Sequence
 
-from wecomctl import __version__, campaigns, channels, customers, doctor, group_templates, rules, sim, welcomes
+from wecomctl import (
+    __version__,
+    campaigns,
+    channels,
+    customers,
+    doctor,
+    group_templates,
+    rules,
+    sim,
+    welcomes,
+)
 from wecomctl.context import Context
 from wecomctl.http import DEFAULT_TIMEOUT, ApiClient, ApiError, CliError
 

@@ -241,7 +241,7 @@ def move_clock(args: argparse.Namespace, ctx: Context) -> int:
     else:
         offset = doc.get("offset")
         shown = f"{offset:g}" if isinstance(offset, int | float) else offset
-        ctx.out(key_values([("now", format_time(doc.get("now"))), ("offset_seconds", shown)]))
+        ctx.out(key_values([("now", format_time(doc.get("now"), ctx.zone)), ("offset_seconds", shown)]))
     return 0
 
 

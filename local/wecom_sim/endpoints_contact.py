@@ -40,7 +40,7 @@ def get_external_contact(state: SimulatorState, req: Request) -> dict[str, Any]:
         return errors.ok(external_contact=contact, follow_user=[follow], next_cursor="")
 
 
-def get_follow_user_list(state: SimulatorState, req: Request) -> dict[str, Any]:
+def get_follow_user_list(state: SimulatorState, _req: Request) -> dict[str, Any]:
     """WeCom's 「获取配置了客户联系功能的成员列表」 (GET): ``follow_user``, a list of userids."""
     with state.lock:
         return errors.ok(follow_user=sorted(state.members))

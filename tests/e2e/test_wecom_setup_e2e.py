@@ -85,7 +85,7 @@ def test_untrusted_ip_fails_welcomes_at_once_logs_the_ip_once_and_spares_gettoke
 
 
 def test_doctor_fails_with_60020_and_the_egress_ip_then_passes_once_the_ip_is_trusted(
-    stack: StackHandle, caplog: pytest.LogCaptureFixture
+    stack: StackHandle,
 ) -> None:
     cli = Cli(stack)
     _sim(stack, "POST", "trusted_ips", {"ips": ["203.0.113.7"]})

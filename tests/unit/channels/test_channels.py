@@ -314,7 +314,12 @@ class _Impatient(WeComClient):
     """The container's client with a 1 s read timeout, so a test can outwait it against a slow WeCom."""
 
     def post(
-        self, path: str, body: dict[str, Any], timeout: Any = None, *, retry_on_token_error: bool = True
+        self,
+        path: str,
+        body: dict[str, Any],
+        timeout: Any = None,  # noqa: ARG002  (the real signature's; the override's own is fixed)
+        *,
+        retry_on_token_error: bool = True,
     ) -> dict[str, Any]:
         return super().post(path, body, (1.0, 1.0), retry_on_token_error=retry_on_token_error)
 

@@ -47,7 +47,11 @@ def callback_server() -> Iterator[str]:
 
 
 @pytest.fixture
-def doctor(wecom_sim: SimulatorHandle, callback_server: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+def doctor(
+    wecom_sim: SimulatorHandle,  # noqa: ARG001  (the simulator the admin function calls)
+    callback_server: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Any:
     monkeypatch.setenv("CALLBACK_URL", callback_server)
     admin = function_under_test("AdminFunction")
 

@@ -156,8 +156,9 @@ def test_an_installed_settings_cache_serves_the_container_through_its_load_and_c
         "proxy.corp.example:3128",
     ],
 )
+@pytest.mark.usefixtures("aws_env")
 def test_a_malformed_wecom_proxy_fails_at_load_naming_it_never_its_value(
-    aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, value: str
+    monkeypatch: pytest.MonkeyPatch, value: str
 ) -> None:
     for key, setting in DEV_DEFAULTS.items():
         monkeypatch.setenv(key, setting)
@@ -167,9 +168,8 @@ def test_a_malformed_wecom_proxy_fails_at_load_naming_it_never_its_value(
     assert value not in str(refused.value) and "s3cr3t" not in str(refused.value)
 
 
-def test_the_wecom_proxy_is_a_setting_of_the_wecom_transport_only(
-    aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.usefixtures("aws_env")
+def test_the_wecom_proxy_is_a_setting_of_the_wecom_transport_only(monkeypatch: pytest.MonkeyPatch) -> None:
     for key, setting in DEV_DEFAULTS.items():
         monkeypatch.setenv(key, setting)
     monkeypatch.setenv("WECOM_PROXY_URL", "http://user:s3cr3t@10.0.0.5:3128/")

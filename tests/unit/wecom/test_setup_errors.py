@@ -51,7 +51,7 @@ class RefusingGettoken:
     def __init__(self) -> None:
         self.calls = 0
 
-    def __call__(self, timeout: float) -> tuple[str, int]:
+    def __call__(self, timeout: float) -> tuple[str, int]:  # noqa: ARG002
         self.calls += 1
         raise SetupError(60020, UNTRUSTED, "gettoken")
 
@@ -110,7 +110,7 @@ def test_the_circuit_closes_once_gettoken_answers_again() -> None:
     with pytest.raises(SetupError):
         SharedTokenProvider("corp#app", fetch, clock).get(timeout=5)
     clock.now_ms += token_store.SETUP_BACKOFF_BASE_MS  # the console was fixed meanwhile
-    assert SharedTokenProvider("corp#app", lambda timeout: ("FIXED", 7200), clock).get(timeout=5) == "FIXED"
+    assert SharedTokenProvider("corp#app", lambda _timeout: ("FIXED", 7200), clock).get(timeout=5) == "FIXED"
     record = token_repo.get_token("corp#app") or {}
     assert "setup_errcode" not in record and "refresh_backoff_until_ms" not in record
 
@@ -120,7 +120,7 @@ def _client(sim: SimulatorHandle, reports: Reports) -> WeComClient:
     session = new_session()
     corp_id, secret = ENV["WECOM_CORP_ID"], ENV["WECOM_CORP_SECRET"]
     tokens = SharedTokenProvider(
-        "corp#sim", lambda timeout: fetch_token(session, sim.url, corp_id, secret, 5)
+        "corp#sim", lambda _timeout: fetch_token(session, sim.url, corp_id, secret, 5)
     )
     return WeComClient(sim.url, tokens, session, reports)
 
@@ -249,7 +249,7 @@ def test_a_token_that_still_works_is_used_while_gettoken_is_refused() -> None:
     """A rotated-away secret refused by gettoken 10 minutes before the old token expires: the old token
     serves until it expires, then the refusal stands."""
     clock = FakeClock()
-    fresh = SharedTokenProvider("corp#app", lambda timeout: ("OLD", 500), clock)  # inside the refresh window
+    fresh = SharedTokenProvider("corp#app", lambda _timeout: ("OLD", 500), clock)  # inside the refresh window
     assert fresh.get(timeout=5) == "OLD"
     refused = RefusingGettoken()
     other = SharedTokenProvider("corp#app", refused, clock)

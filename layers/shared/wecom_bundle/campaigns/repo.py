@@ -391,7 +391,11 @@ def mark_campaign_cancelled(campaign_id: str, now: int) -> dict[str, Any] | None
         removes=("gsi3pk", "gsi3sk", "owner", "lease_until", "next_remind_at"),
         condition="attribute_exists(pk) AND NOT #st IN (:failed, :completed, :cancelled)",
         names={"#st": "status"},
-        values={"failed": CampaignStatus.FAILED, "completed": CampaignStatus.COMPLETED, "cancelled": CampaignStatus.CANCELLED},
+        values={
+            "failed": CampaignStatus.FAILED,
+            "completed": CampaignStatus.COMPLETED,
+            "cancelled": CampaignStatus.CANCELLED,
+        },
         returns="ALL_OLD",
     )
 

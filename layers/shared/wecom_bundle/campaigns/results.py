@@ -100,7 +100,7 @@ def _is_key(last: Any) -> bool:
     )
 
 
-def _status_filter(name: str | None) -> int | str | None:
+def _status_filter(name: str | None) -> int | None:
     """A stored result status code, ``fail_list``, or None (every row). A RESULT_STATUSES name: the admin
     route's query model checked it."""
     return None if name is None or name == FAIL_LIST else NAME_STATUS[name]
