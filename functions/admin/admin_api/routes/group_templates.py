@@ -15,7 +15,13 @@ from wecom_bundle import runtime
 
 router = Router()
 BASE = "/admin/group-welcome-templates"
-TemplateId = Annotated[str, Path(description=f"WeCom's template id: 1 to {TEMPLATE_ID_MAX} printable ASCII")]
+TemplateId = Annotated[
+    str,
+    Path(
+        pattern=rf"^[ -.0-~]{{1,{TEMPLATE_ID_MAX}}}$",  # printable ASCII but "/" (validate_template_id's rule)
+        description=f"WeCom's template id: 1 to {TEMPLATE_ID_MAX} printable ASCII",
+    ),
+]
 WECOM = (400, 403, 404, 409, 503)
 
 
