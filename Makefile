@@ -115,7 +115,7 @@ events: setup
 	$(PY) -m local.events
 
 bench: setup
-	$(PY) -m bench.run
+	$(PY) -m bench.run $(BENCH)
 
 clean:
 	rm -rf .aws-sam .pytest_cache .ruff_cache
