@@ -14,10 +14,13 @@ machine slows them alike:
   played by ``local.secrets_extension`` (its upstream: the moto server via
   ``AWS_ENDPOINT_URL_SECRETS_MANAGER``); what a deploy with ``SecretsExtensionLayerArn`` runs;
 - ``direct``: ``WECOM_SECRET_ID`` read with one hand-signed GetSecretValue (``wecom_bundle.secrets_manager``)
-  straight from the moto server (``AWS_ENDPOINT_URL_SECRETS_MANAGER``), Lambda's credentials in the
-  environment; a deploy without the extension and without SnapStart (China's);
+  from the moto server over HTTPS, as deployed (``AWS_ENDPOINT_URL_SECRETS_MANAGER``: ``local.tls_proxy`` in
+  front of the moto server; ``AWS_CA_BUNDLE``: the system's store plus its certificate, so loading it costs
+  what the system store costs), Lambda's credentials in the environment; a deploy without the extension and
+  without SnapStart (China's);
 - ``botocore``: the same read when the credentials are not in the environment (SnapStart's container
-  credentials, played here by a shared credentials file): the layer's botocore session makes the call;
+  credentials, played here by a shared credentials file): the layer's botocore session makes the call, over
+  the same HTTPS endpoint;
 - ``snapstart``: the botocore path as the default template deploys it, with SnapStart: the child first
   runs the init a snapshot holds (``import app``, ``snapstart.before_snapshot``), then ``after_restore``, and
   only then starts the clock. Lambda's own restore time (not measurable here) comes on top.
@@ -44,6 +47,7 @@ from local.events import add_contact_fields, callback_get_event, callback_post_e
 from local.secrets_extension import start_secrets_extension
 from local.settings import DEV_DEFAULTS
 from local.stack import StackHandle, start_stack
+from local.tls_proxy import TlsProxyHandle, start_tls_proxy
 from local.wecom_sim.endpoints_welcome import issue_welcome_code
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,7 +95,7 @@ def _child_code(snapstart: bool) -> str:
 
 
 def _environments(
-    stack: StackHandle, secret_arn: str, extension_port: int, credentials_file: Path
+    stack: StackHandle, secret_arn: str, extension_port: int, tls: TlsProxyHandle, credentials_file: Path
 ) -> dict[str, dict[str, str]]:
     spec = stack.template.functions["CallbackFunction"]
     base = {k: v for k, v in os.environ.items() if k not in SECRET_NAMES and k != "PYTHONPATH"}
@@ -99,7 +103,7 @@ def _environments(
     base |= {"DYNAMODB_ENDPOINT": stack.dynamodb_endpoint, "WECOM_API_BASE": stack.wecom_api_base}
     base.pop("WECOM_SECRET_ID", None)
     deployed = {**base, "WECOM_SECRET_ID": secret_arn}
-    endpoint = {"AWS_ENDPOINT_URL_SECRETS_MANAGER": stack.dynamodb_endpoint}
+    endpoint = {"AWS_ENDPOINT_URL_SECRETS_MANAGER": tls.endpoint, "AWS_CA_BUNDLE": str(tls.ca_bundle)}
     credentials_file.write_text(
         "[default]\n" + "".join(f"{name.lower()} = {base[name]}\n" for name in CREDENTIALS if base.get(name))
     )
@@ -178,8 +182,12 @@ def run(samples: int = SAMPLES) -> dict[str, Any]:
         extension = start_secrets_extension(secrets, SESSION_TOKEN)
         try:
             with tempfile.TemporaryDirectory() as tmp:
-                environments = _environments(stack, arn, extension.port, Path(tmp) / "credentials")
-                return _measure(stack, environments, samples)
+                tls = start_tls_proxy(stack.dynamodb_endpoint, Path(tmp))
+                try:
+                    environments = _environments(stack, arn, extension.port, tls, Path(tmp) / "credentials")
+                    return _measure(stack, environments, samples)
+                finally:
+                    tls.stop()
         finally:
             extension.stop()
     finally:

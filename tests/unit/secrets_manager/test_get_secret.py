@@ -15,6 +15,7 @@ import pytest
 
 from local.dynamodb import start_aws_services
 from local.http_server import QuietThreadingHTTPServer
+from local.tls_proxy import TlsProxyHandle, start_tls_proxy
 from wecom_bundle.secrets_manager.endpoint import Target, resolve
 from wecom_bundle.secrets_manager.get_secret import SecretReadError, get_secret_string
 
@@ -188,3 +189,31 @@ def test_an_unreachable_endpoint_is_retried_once_then_reported() -> None:
     with pytest.raises(SecretReadError) as caught:
         get_secret_string(_target(endpoint), "wecom/x", timeout=1, sleep=pauses.append)
     assert caught.value.reason.startswith("Secrets Manager unreachable (") and len(pauses) == 1
+
+
+@pytest.fixture(scope="module")
+def tls_endpoint(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsProxyHandle]:
+    proxy = start_tls_proxy(moto_endpoint, tmp_path_factory.mktemp("tls"))
+    yield proxy
+    proxy.stop()
+
+
+@pytest.mark.usefixtures("aws_env")
+def test_reads_over_https_trusting_aws_ca_bundle(moto_endpoint: str, tls_endpoint: TlsProxyHandle) -> None:
+    client = boto3.client("secretsmanager", region_name="us-east-1", endpoint_url=moto_endpoint)
+    arn = client.create_secret(Name="wecom/over-tls", SecretString=SECRET)["ARN"]
+    environ = LAMBDA | {
+        "AWS_ENDPOINT_URL_SECRETS_MANAGER": tls_endpoint.endpoint,
+        "AWS_CA_BUNDLE": str(tls_endpoint.ca_bundle),
+    }
+    target = resolve(environ, "us-east-1")
+    assert target is not None and target.scheme == "https"
+    assert get_secret_string(target, arn, timeout=5) == SECRET
+
+
+def test_an_untrusted_certificate_is_a_setup_error_not_retried(tls_endpoint: TlsProxyHandle) -> None:
+    pauses: list[float] = []
+    with pytest.raises(SecretReadError) as caught:
+        get_secret_string(_target(tls_endpoint.endpoint), "wecom/x", timeout=5, sleep=pauses.append)
+    assert caught.value.reason == "Secrets Manager's certificate is not trusted (see AWS_CA_BUNDLE)"
+    assert not caught.value.retryable and pauses == []

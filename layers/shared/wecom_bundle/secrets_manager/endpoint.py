@@ -8,6 +8,7 @@ answers a ``Target`` for what it knows to be right, and ``None`` otherwise, so t
   ARNs for Amazon Web Services in China」https://docs.amazonaws.cn/en_us/general/latest/gr/rande.html),
   ``amazonaws.com`` in the commercial and GovCloud regions. Other partitions, FIPS or dual-stack switches and
   HTTPS proxies without an explicit endpoint: ``None``.
+- the trusted certificates: the system's, or the file ``AWS_CA_BUNDLE`` names (as botocore);
 - the credentials: Lambda's ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``/``AWS_SESSION_TOKEN``. Under
   SnapStart Lambda hands out container credentials instead (AWS「Activating and managing Lambda SnapStart」,
   https://docs.aws.amazon.com/lambda/latest/dg/snapstart-activate.html): ``None``, and botocore resolves them.
@@ -37,6 +38,7 @@ class Target:
     path: str
     scope: Scope
     credentials: Credentials
+    ca_bundle: str = ""  # AWS_CA_BUNDLE: the certificates to trust instead of the system's
 
     def __repr__(self) -> str:
         return f"Target({self.scheme}://{self.host}{self.path}, {self.scope.region})"
@@ -91,4 +93,5 @@ def resolve(environ: Mapping[str, str], region: str) -> Target | None:
         path=parts.path or "/",
         scope=Scope(region, SERVICE),
         credentials=credentials,
+        ca_bundle=environ.get("AWS_CA_BUNDLE", ""),
     )

@@ -4,7 +4,7 @@ Why not botocore: on a cold start without SnapStart, importing botocore and load
 is most of the callback's first answer; this costs ``http.client``, ``ssl`` and four HMACs. Retried: a
 connection failure, a timeout, HTTP 5xx and throttling, once, after a short jittered pause (the same two
 attempts as the botocore client it replaces). Not retried: every other refusal (access denied, no such
-secret, a bad signature) — a setup error that a second call would only repeat. Errors carry the AWS error
+secret, a bad signature, an untrusted certificate) — a setup error that a second call would only repeat. Errors carry the AWS error
 code and status, never the request, the answer's body or a credential.
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 import http.client
 import json
 import random
+import ssl  # loaded by http.client already
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -50,9 +51,8 @@ class SecretReadError(RuntimeError):
 def _connection(target: Target, timeout: float) -> http.client.HTTPConnection:
     if target.scheme == "http":
         return http.client.HTTPConnection(target.host, timeout=timeout)
-    import ssl  # only for a real endpoint: the local test servers speak plain HTTP
-
-    return http.client.HTTPSConnection(target.host, timeout=timeout, context=ssl.create_default_context())
+    context = ssl.create_default_context(cafile=target.ca_bundle or None)
+    return http.client.HTTPSConnection(target.host, timeout=timeout, context=context)
 
 
 def _error_code(body: bytes) -> str:
@@ -103,6 +103,9 @@ def _attempt(target: Target, secret_id: str, timeout: float, now: datetime) -> s
         answer = response.read()
     except TimeoutError:
         raise SecretReadError("Secrets Manager did not answer in time", retryable=True) from None
+    except ssl.SSLCertVerificationError:
+        reason = "Secrets Manager's certificate is not trusted (see AWS_CA_BUNDLE)"
+        raise SecretReadError(reason, retryable=False) from None
     except (OSError, http.client.HTTPException) as exc:
         reason = f"Secrets Manager unreachable ({type(exc).__name__})"
         raise SecretReadError(reason, retryable=True) from None
