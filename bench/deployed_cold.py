@@ -101,6 +101,7 @@ def _environments(
     base = {k: v for k, v in os.environ.items() if k not in SECRET_NAMES and k != "PYTHONPATH"}
     base |= {**spec.environment, "AWS_SESSION_TOKEN": SESSION_TOKEN, "POWERTOOLS_METRICS_DISABLED": "true"}
     base |= {"DYNAMODB_ENDPOINT": stack.dynamodb_endpoint, "WECOM_API_BASE": stack.wecom_api_base}
+    base |= {"AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand"}  # as Lambda sets it; SnapStart's below
     base.pop("WECOM_SECRET_ID", None)
     deployed = {**base, "WECOM_SECRET_ID": secret_arn}
     endpoint = {"AWS_ENDPOINT_URL_SECRETS_MANAGER": tls.endpoint, "AWS_CA_BUNDLE": str(tls.ca_bundle)}
@@ -114,7 +115,7 @@ def _environments(
         "extension": {**deployed, "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": str(extension_port)},
         "direct": {**deployed, **endpoint},
         "botocore": container,
-        "snapstart": container,
+        "snapstart": container | {"AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start"},
     }
 
 

@@ -290,6 +290,36 @@ def _max_age() -> float:
 settings = SettingsCache()
 
 
+# Lambda's init types that may read the secret during init (AWS「Defined runtime environment variables」,
+# https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime);
+# never "snap-start": a snapshot must not hold the secret.
+PREFETCH_INIT_TYPES = ("on-demand", "provisioned-concurrency")
+
+
+def prefetch_settings() -> threading.Thread | None:
+    """Start reading the deployed settings on a daemon thread, during a Lambda init without SnapStart.
+
+    Why: the cold first answer needs the secret, and its read is mostly waiting (TLS handshake, Secrets
+    Manager's answer): started before the handler's imports, it overlaps them instead of following them. Only
+    when the settings come from ``WECOM_SECRET_ID`` and Lambda says the init is on-demand or provisioned;
+    elsewhere (SnapStart, tests, the local stack) it does nothing. A failed read leaves no trace: the first
+    request reads again and reports the error itself. Answers the thread (tests join it), or None."""
+    if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") not in PREFETCH_INIT_TYPES:
+        return None
+    if not os.environ.get("WECOM_SECRET_ID") or all(os.environ.get(name) for name in SECRET_KEYS):
+        return None
+    thread = threading.Thread(target=_prefetch, name="settings-prefetch", daemon=True)
+    thread.start()
+    return thread
+
+
+def _prefetch() -> None:
+    try:
+        settings()
+    except Exception:  # the first request reads again and reports it (without a secret)
+        return
+
+
 def use_settings(cache: SettingsCache) -> SettingsCache:
     """Install ``cache`` as the container's ``settings`` and answer the one it replaces (a test puts that
     back). Every reader calls ``config.settings()`` at each use and keeps no cache object, so the new one

@@ -81,7 +81,10 @@ def test_an_unreachable_endpoint_is_a_config_error(monkeypatch: pytest.MonkeyPat
         config.load_settings()
 
 
-def test_the_first_get_of_a_fresh_interpreter_loads_no_sdk(deployed: str, secrets_endpoint: str) -> None:
+@pytest.mark.parametrize("init_type", ["on-demand", None])
+def test_the_first_get_of_a_fresh_interpreter_loads_no_sdk(
+    deployed: str, secrets_endpoint: str, init_type: str | None
+) -> None:
     """Lambda without SnapStart and without the extension (China): the secret comes over one signed request;
     boto3 and botocore's client machinery stay unloaded (Powertools imports the bare ``botocore`` package)."""
     environ = {
@@ -92,6 +95,79 @@ def test_the_first_get_of_a_fresh_interpreter_loads_no_sdk(deployed: str, secret
         "AWS_SESSION_TOKEN": "testing",
         "AWS_REGION": "us-east-1",
     }
+    if init_type:  # read during the init, in the background (config.prefetch_settings)
+        environ["AWS_LAMBDA_INITIALIZATION_TYPE"] = init_type
     doc = first_callback_answer(callback_get_event(dict(DEV_DEFAULTS), echo="echo-3"), environ)
     assert doc["answer"]["statusCode"] == 200 and doc["answer"]["body"] == "echo-3"
     assert doc["loaded"] == []
+
+
+class CountingLoad:
+    """A settings load that counts its calls and fails while ``error`` is set."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.error: config.ConfigError | None = None
+
+    def __call__(self) -> config.WeComSettings:
+        self.calls += 1
+        if self.error is not None:
+            raise self.error
+        return config.load_settings()
+
+
+@pytest.fixture
+def counting(deployed: str) -> Iterator[CountingLoad]:
+    load = CountingLoad()
+    previous = config.use_settings(config.SettingsCache(load=load))
+    yield load
+    config.use_settings(previous)
+
+
+@pytest.mark.parametrize("init_type", ["on-demand", "provisioned-concurrency"])
+def test_a_lambda_init_reads_the_secret_in_the_background(
+    counting: CountingLoad, monkeypatch: pytest.MonkeyPatch, init_type: str
+) -> None:
+    monkeypatch.setenv("AWS_LAMBDA_INITIALIZATION_TYPE", init_type)
+    thread = config.prefetch_settings()
+    assert thread is not None
+    thread.join(10)
+    assert counting.calls == 1
+    assert config.settings().corp_secret == DEV_DEFAULTS["WECOM_CORP_SECRET"]
+    assert counting.calls == 1  # the first request finds the settings read
+
+
+@pytest.mark.parametrize("init_type", ["snap-start", "", None])
+def test_no_background_read_under_snapstart_or_outside_lambda(
+    counting: CountingLoad, monkeypatch: pytest.MonkeyPatch, init_type: str | None
+) -> None:
+    if init_type is None:
+        monkeypatch.delenv("AWS_LAMBDA_INITIALIZATION_TYPE", raising=False)
+    else:
+        monkeypatch.setenv("AWS_LAMBDA_INITIALIZATION_TYPE", init_type)
+    assert config.prefetch_settings() is None
+    assert counting.calls == 0
+
+
+def test_no_background_read_when_the_environment_holds_the_settings(
+    counting: CountingLoad, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
+    for name in NAMES:
+        monkeypatch.setenv(name, DEV_DEFAULTS[name])
+    assert config.prefetch_settings() is None
+    assert counting.calls == 0
+
+
+def test_a_failed_background_read_is_reported_by_the_first_request(
+    counting: CountingLoad, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
+    counting.error = config.ConfigError("cannot read the secret named by WECOM_SECRET_ID: test")
+    thread = config.prefetch_settings()
+    assert thread is not None
+    thread.join(10)
+    assert capsys.readouterr().err == ""  # nothing printed by the thread
+    with pytest.raises(config.ConfigError, match="WECOM_SECRET_ID: test"):
+        config.settings()
+    assert counting.calls == 2
