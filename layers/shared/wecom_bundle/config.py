@@ -8,7 +8,9 @@ callback's first request): through the AWS Parameters and Secrets Lambda Extensi
 the function has it (``PARAMETERS_SECRETS_EXTENSION_HTTP_PORT`` set: stdlib ``http.client`` only), else with
 one hand-signed GetSecretValue to Secrets Manager's endpoint (``wecom_bundle.secrets_manager``: no botocore on
 the first GET without SnapStart), and through the package's one botocore session (``wecom_bundle.aws``) where
-that reader cannot know the endpoint or the credentials (SnapStart's container credentials, other partitions). Settings are kept for
+that reader cannot know the endpoint or the credentials (SnapStart's container credentials, other partitions).
+During a Lambda init without SnapStart the read starts on a thread before the handler's imports
+(``prefetch_settings``); docs/benchmarks.md, "Cold start", has the figures. Settings are kept for
 ``POWERTOOLS_PARAMETERS_MAX_AGE`` seconds, not for the container's life, and ``reread_after_rejection`` lets a
 refused signature or secret pick a rotated value up at once (see docs/operations.md, "Rotate ...").
 
