@@ -116,7 +116,8 @@ def test_the_request_is_signed_for_secrets_manager() -> None:
     assert headers["x-amz-target"] == "secretsmanager.GetSecretValue"
     assert headers["authorization"].startswith("AWS4-HMAC-SHA256 Credential=testing/")
     assert (
-        "/us-east-1/secretsmanager/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;x-amz-target,"
+        "/us-east-1/secretsmanager/aws4_request, "
+        "SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;x-amz-target,"
         in headers["authorization"]
     )
 

@@ -3,8 +3,8 @@
 Why: the lighter reader (``get_secret``) must reach exactly the endpoint botocore would, or step aside. It
 answers a ``Target`` for what it knows to be right, and ``None`` otherwise, so the caller uses botocore:
 - the endpoint: ``AWS_ENDPOINT_URL_SECRETS_MANAGER``, else ``AWS_ENDPOINT_URL`` (a VPC endpoint, a FIPS host, a
-  local server; AWS「Service-specific endpoints」https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html),
-  else ``https://secretsmanager.<region>.<suffix>``: ``amazonaws.com.cn`` in ``cn-*`` (AWS China「Endpoints and
+  local server; AWS「Service-specific endpoints」
+  https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html), else ``https://secretsmanager.<region>.<suffix>``: ``amazonaws.com.cn`` in ``cn-*`` (AWS China「Endpoints and
   ARNs for Amazon Web Services in China」https://docs.amazonaws.cn/en_us/general/latest/gr/rande.html),
   ``amazonaws.com`` in the commercial and GovCloud regions. Other partitions, FIPS or dual-stack switches and
   HTTPS proxies without an explicit endpoint: ``None``.

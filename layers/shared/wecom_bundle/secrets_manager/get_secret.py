@@ -4,8 +4,8 @@ Why not botocore: on a cold start without SnapStart, importing botocore and load
 is most of the callback's first answer; this costs ``http.client``, ``ssl`` and four HMACs. Retried: a
 connection failure, a timeout, HTTP 5xx and throttling, once, after a short jittered pause (the same two
 attempts as the botocore client it replaces). Not retried: every other refusal (access denied, no such
-secret, a bad signature, an untrusted certificate) — a setup error that a second call would only repeat. Errors carry the AWS error
-code and status, never the request, the answer's body or a credential.
+secret, a bad signature, an untrusted certificate) — a setup error that a second call would only repeat.
+Errors carry the AWS error code and status, never the request, the answer's body or a credential.
 """
 
 from __future__ import annotations
