@@ -303,13 +303,16 @@ def prefetch_settings() -> threading.Thread | None:
 
     Why: the cold first answer needs the secret, and its read is mostly waiting (TLS handshake, Secrets
     Manager's answer): started before the handler's imports, it overlaps them instead of following them. Only
-    when the settings come from ``WECOM_SECRET_ID`` and Lambda says the init is on-demand or provisioned;
+    when the settings come from ``WECOM_SECRET_ID`` read directly (not through the extension) and Lambda says
+    the init is on-demand or provisioned;
     elsewhere (SnapStart, tests, the local stack) it does nothing. A failed read leaves no trace: the first
     request reads again and reports the error itself. Answers the thread (tests join it), or None."""
     if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") not in PREFETCH_INIT_TYPES:
         return None
     if not os.environ.get("WECOM_SECRET_ID") or all(os.environ.get(name) for name in SECRET_KEYS):
         return None
+    if os.environ.get("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"):
+        return None  # a localhost call, and the extension may not serve before the init ends
     thread = threading.Thread(target=_prefetch, name="settings-prefetch", daemon=True)
     thread.start()
     return thread

@@ -149,12 +149,16 @@ def test_no_background_read_under_snapstart_or_outside_lambda(
     assert counting.calls == 0
 
 
-def test_no_background_read_when_the_environment_holds_the_settings(
-    counting: CountingLoad, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("through_extension", [False, True])
+def test_no_background_read_when_the_environment_holds_the_settings_or_the_extension_serves_them(
+    counting: CountingLoad, monkeypatch: pytest.MonkeyPatch, through_extension: bool
 ) -> None:
     monkeypatch.setenv("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
-    for name in NAMES:
-        monkeypatch.setenv(name, DEV_DEFAULTS[name])
+    if through_extension:
+        monkeypatch.setenv("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", "2773")
+    else:
+        for name in NAMES:
+            monkeypatch.setenv(name, DEV_DEFAULTS[name])
     assert config.prefetch_settings() is None
     assert counting.calls == 0
 
