@@ -142,7 +142,7 @@ events: setup
 	$(PY) -m local.events --out .local-data/events
 
 bench: setup
-	$(PY) -m bench.run
+	$(PY) -m bench.run $(BENCH)
 
 clean:
 	rm -rf .aws-sam .pytest_cache .ruff_cache

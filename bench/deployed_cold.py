@@ -13,9 +13,15 @@ machine slows them alike:
 - ``extension``: ``WECOM_SECRET_ID`` read through the Parameters and Secrets Lambda Extension's endpoint,
   played by ``local.secrets_extension`` (its upstream: the moto server via
   ``AWS_ENDPOINT_URL_SECRETS_MANAGER``); what a deploy with ``SecretsExtensionLayerArn`` runs;
-- ``botocore``: ``WECOM_SECRET_ID`` read with the layer's botocore session straight from the moto server
-  (``AWS_ENDPOINT_URL_SECRETS_MANAGER``); a deploy without the extension and without SnapStart;
-- ``snapstart``: the same botocore path as the default template deploys it, with SnapStart: the child first
+- ``direct``: ``WECOM_SECRET_ID`` read with one hand-signed GetSecretValue (``wecom_bundle.secrets_manager``)
+  from the moto server over HTTPS, as deployed (``AWS_ENDPOINT_URL_SECRETS_MANAGER``: ``local.tls_proxy`` in
+  front of the moto server; ``AWS_CA_BUNDLE``: the system's store plus its certificate, so loading it costs
+  what the system store costs), Lambda's credentials in the environment; a deploy without the extension and
+  without SnapStart (China's);
+- ``botocore``: the same read when the credentials are not in the environment (SnapStart's container
+  credentials, played here by a shared credentials file): the layer's botocore session makes the call, over
+  the same HTTPS endpoint;
+- ``snapstart``: the botocore path as the default template deploys it, with SnapStart: the child first
   runs the init a snapshot holds (``import app``, ``snapstart.before_snapshot``), then ``after_restore``, and
   only then starts the clock. Lambda's own restore time (not measurable here) comes on top.
 
@@ -29,6 +35,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -40,12 +47,14 @@ from local.events import add_contact_fields, callback_get_event, callback_post_e
 from local.secrets_extension import start_secrets_extension
 from local.settings import DEV_DEFAULTS
 from local.stack import StackHandle, start_stack
+from local.tls_proxy import TlsProxyHandle, start_tls_proxy
 from local.wecom_sim.endpoints_welcome import issue_welcome_code
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = 10
 SESSION_TOKEN = "bench-session-token"
-CONFIGS = ("env", "extension", "botocore", "snapstart")
+CONFIGS = ("env", "extension", "direct", "botocore", "snapstart")
+CREDENTIALS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 SECRET_NAMES = ("WECOM_CORP_ID", "WECOM_CORP_SECRET", "WECOM_CALLBACK_TOKEN", "WECOM_ENCODING_AES_KEY")
 SECRET_KEYS = ("corp_id", "corp_secret", "callback_token", "encoding_aes_key")
 
@@ -85,19 +94,28 @@ def _child_code(snapstart: bool) -> str:
     )
 
 
-def _environments(stack: StackHandle, secret_arn: str, extension_port: int) -> dict[str, dict[str, str]]:
+def _environments(
+    stack: StackHandle, secret_arn: str, extension_port: int, tls: TlsProxyHandle, credentials_file: Path
+) -> dict[str, dict[str, str]]:
     spec = stack.template.functions["CallbackFunction"]
     base = {k: v for k, v in os.environ.items() if k not in SECRET_NAMES and k != "PYTHONPATH"}
     base |= {**spec.environment, "AWS_SESSION_TOKEN": SESSION_TOKEN, "POWERTOOLS_METRICS_DISABLED": "true"}
     base |= {"DYNAMODB_ENDPOINT": stack.dynamodb_endpoint, "WECOM_API_BASE": stack.wecom_api_base}
+    base |= {"AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand"}  # as Lambda sets it; SnapStart's below
     base.pop("WECOM_SECRET_ID", None)
     deployed = {**base, "WECOM_SECRET_ID": secret_arn}
-    endpoint = {"AWS_ENDPOINT_URL_SECRETS_MANAGER": stack.dynamodb_endpoint}
+    endpoint = {"AWS_ENDPOINT_URL_SECRETS_MANAGER": tls.endpoint, "AWS_CA_BUNDLE": str(tls.ca_bundle)}
+    credentials_file.write_text(
+        "[default]\n" + "".join(f"{name.lower()} = {base[name]}\n" for name in CREDENTIALS if base.get(name))
+    )
+    container = {k: v for k, v in deployed.items() if k not in CREDENTIALS}
+    container |= {**endpoint, "AWS_SHARED_CREDENTIALS_FILE": str(credentials_file)}
     return {
         "env": {**base, **{name: DEV_DEFAULTS[name] for name in SECRET_NAMES}},
         "extension": {**deployed, "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": str(extension_port)},
-        "botocore": {**deployed, **endpoint},
-        "snapstart": {**deployed, **endpoint},
+        "direct": {**deployed, **endpoint},
+        "botocore": container,
+        "snapstart": container | {"AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start"},
     }
 
 
@@ -164,7 +182,13 @@ def run(samples: int = SAMPLES) -> dict[str, Any]:
         arn = secrets.create_secret(Name=f"wecom/bench-{time.time_ns()}", SecretString=json.dumps(doc))["ARN"]
         extension = start_secrets_extension(secrets, SESSION_TOKEN)
         try:
-            return _measure(stack, _environments(stack, arn, extension.port), samples)
+            with tempfile.TemporaryDirectory() as tmp:
+                tls = start_tls_proxy(stack.dynamodb_endpoint, Path(tmp))
+                try:
+                    environments = _environments(stack, arn, extension.port, tls, Path(tmp) / "credentials")
+                    return _measure(stack, environments, samples)
+                finally:
+                    tls.stop()
         finally:
             extension.stop()
     finally:

@@ -24,6 +24,7 @@ from local.dynamodb import (
     create_tables,
     dynamodb_client,
     find_dynamodb_local,
+    start_aws_services,
     start_dynamodb_local,
 )
 from local.lambda_runtime import reset_layer_state
@@ -49,6 +50,7 @@ LEAKY_VARIABLES = (
     "AWS_PROFILE",
     "AWS_ENDPOINT_URL",
     "AWS_ENDPOINT_URL_SQS",
+    "AWS_ENDPOINT_URL_SECRETS_MANAGER",
 )
 
 
@@ -128,6 +130,27 @@ def moto_table(aws_env: dict[str, str]) -> Iterator[Any]:
         reset_layer_state(_layer_dirs())
         yield boto3.resource("dynamodb", region_name=TEST_REGION).Table(aws_env["TABLE_NAME"])
     reset_layer_state(_layer_dirs())
+
+
+@pytest.fixture(scope="session")
+def aws_services_server() -> Iterator[str]:
+    """moto's server in a thread of this process, for the session; its endpoint."""
+    endpoint, stop = start_aws_services()
+    yield endpoint
+    stop()
+
+
+@pytest.fixture
+def secrets_endpoint(
+    aws_env: dict[str, str],  # noqa: ARG001  (moto's credentials and region first)
+    aws_services_server: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> str:
+    """Secrets Manager over real HTTP (``AWS_ENDPOINT_URL_SECRETS_MANAGER``), as the layer reads it deployed:
+    the in-process moto server serves the same backends as ``mock_aws``, so a secret a test creates with boto3
+    under ``mock_aws`` is the one the layer's signed GetSecretValue reads."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", aws_services_server)
+    return aws_services_server
 
 
 @pytest.fixture

@@ -6,6 +6,8 @@ import calendar
 import functools
 import importlib.util
 import json
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -17,7 +19,7 @@ from typing import Any
 from local.events import http_event
 from local.lambda_runtime import load_handler, make_context
 from local.settings import DEV_DEFAULTS
-from local.template import load_template
+from local.template import REPO_ROOT, load_template
 from local.wecom_sim.server import SimulatorConfig, SimulatorHandle, start_simulator
 from wecom_bundle.domain_errors import DomainError, InvalidField, NotFound
 
@@ -30,6 +32,41 @@ def function_under_test(logical_id: str) -> Callable[[dict[str, Any]], Any]:
     spec = load_template().functions[logical_id]
     handler = load_handler(spec)
     return lambda event: handler(event, make_context(spec))
+
+
+# What the callback's first GET must not load (Powertools itself imports the bare ``botocore`` package).
+SDK_MODULES = (
+    "boto3",
+    "botocore.session",
+    "botocore.client",
+    "botocore.auth",
+    "aws_lambda_powertools.utilities.parameters",
+)
+_FIRST_ANSWER = (
+    "import json, sys\n"
+    f"sys.path[:0] = [{str(REPO_ROOT / 'functions/callback')!r}, {str(REPO_ROOT / 'layers/shared')!r}]\n"
+    "import app\n"
+    "class Context:\n"
+    "    function_name, memory_limit_in_mb, aws_request_id = 'cb', 1024, 'r'\n"
+    "    invoked_function_arn = 'arn:aws:lambda:us-east-1:000000000000:function:cb'\n"
+    "answer = app.lambda_handler(json.loads(sys.stdin.read()), Context())\n"
+    f"print(json.dumps({{'answer': answer, 'loaded': [m for m in {SDK_MODULES!r} if m in sys.modules]}}))\n"
+)
+
+
+def first_callback_answer(event: dict[str, Any], environ: dict[str, str]) -> dict[str, Any]:
+    """The callback's answer to ``event`` in a fresh interpreter with only ``environ`` (a cold start), and
+    which of ``SDK_MODULES`` it loaded: ``{"answer": ..., "loaded": [...]}``."""
+    out = subprocess.run(
+        [sys.executable, "-c", _FIRST_ANSWER],
+        input=json.dumps(event),
+        env={"PATH": "/usr/bin:/bin", "POWERTOOLS_SERVICE_NAME": "test", **environ},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    doc: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return doc
 
 
 def admin_document() -> dict[str, Any]:

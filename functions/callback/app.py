@@ -9,10 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from wecom_bundle import config
 
-from wecom_bundle import apigw, snapstart
-from wecom_bundle.callback.service import (
+# Without SnapStart the first answer waits for the secret: its read starts here, so it overlaps the imports
+# below instead of following them (no-op under SnapStart, locally and in tests; see config.prefetch_settings).
+config.prefetch_settings()
+
+from aws_lambda_powertools import Logger  # noqa: E402 - after the prefetch has started, on purpose
+
+from wecom_bundle import apigw, snapstart  # noqa: E402
+from wecom_bundle.callback.service import (  # noqa: E402
     CallbackRejected,
     CallbackRequest,
     dispatch,

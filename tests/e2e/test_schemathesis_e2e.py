@@ -58,7 +58,7 @@ def _server_error_unless_wecom(ctx: Any, response: Any, case: Any) -> bool | Non
     return not_a_server_error(ctx, response, case)
 
 
-def _valid_is_not_refused_as_invalid(ctx: Any, response: Any, case: Any) -> bool | None:
+def _valid_is_not_refused_as_invalid(ctx: Any, response: Any, case: Any) -> bool | None:  # noqa: ARG001  (schemathesis' check signature)
     """A request the document allows is never a 400 ``invalid_request``, unless the field's rule needs
     state the document cannot hold (``STATEFUL_FIELDS``)."""
     if response.status_code != 400:

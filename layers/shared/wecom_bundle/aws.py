@@ -29,6 +29,11 @@ def session() -> Any:
     return _session
 
 
+def region() -> str:
+    """The function's region, as Lambda's environment gives it."""
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
 def client(service: str, endpoint_variable: str, **options: Any) -> Any:
     """A botocore client for ``service``; ``options`` are botocore ``Config`` settings."""
     import botocore.config
@@ -37,7 +42,7 @@ def client(service: str, endpoint_variable: str, **options: Any) -> Any:
     with _create_lock:  # a botocore session is not thread-safe; the clients it makes are
         return shared.create_client(
             service,
-            region_name=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+            region_name=region(),
             endpoint_url=os.environ.get(endpoint_variable) or None,
             config=botocore.config.Config(**options),
         )

@@ -5,8 +5,12 @@ fast with its *name* (never its value) instead of surfacing later as a confusing
 
 Deployed, the secret is read without boto3 or Powertools Parameters (their imports cost ~250-400 ms on the
 callback's first request): through the AWS Parameters and Secrets Lambda Extension's local HTTP endpoint when
-the function has it (``PARAMETERS_SECRETS_EXTENSION_HTTP_PORT`` set: stdlib ``http.client`` only), else through
-the package's one botocore session (``wecom_bundle.aws``). Settings are kept for
+the function has it (``PARAMETERS_SECRETS_EXTENSION_HTTP_PORT`` set: stdlib ``http.client`` only), else with
+one hand-signed GetSecretValue to Secrets Manager's endpoint (``wecom_bundle.secrets_manager``: no botocore on
+the first GET without SnapStart), and through the package's one botocore session (``wecom_bundle.aws``) where
+that reader cannot know the endpoint or the credentials (SnapStart's container credentials, other partitions).
+During a Lambda init without SnapStart the read starts on a thread before the handler's imports
+(``prefetch_settings``); docs/benchmarks.md, "Cold start", has the figures. Settings are kept for
 ``POWERTOOLS_PARAMETERS_MAX_AGE`` seconds, not for the container's life, and ``reread_after_rejection`` lets a
 refused signature or secret pick a rotated value up at once (see docs/operations.md, "Rotate ...").
 
@@ -173,6 +177,22 @@ def _secret_via_extension(secret_id: str, port: str) -> str:
         raise ConfigError("the extension's answer for WECOM_SECRET_ID has no SecretString") from exc
 
 
+def _secret_direct(secret_id: str) -> str:
+    """GetSecretValue signed by hand when Lambda's environment names the endpoint and credentials, else botocore."""
+    from wecom_bundle import aws
+    from wecom_bundle.secrets_manager import endpoint
+
+    target = endpoint.resolve(os.environ, aws.region())
+    if target is None:
+        return _secret_via_botocore(secret_id)
+    from wecom_bundle.secrets_manager.get_secret import SecretReadError, get_secret_string
+
+    try:
+        return get_secret_string(target, secret_id, SECRET_TIMEOUT_S)
+    except SecretReadError as exc:
+        raise ConfigError(f"cannot read the secret named by WECOM_SECRET_ID: {exc.reason}") from None
+
+
 def _secret_via_botocore(secret_id: str) -> str:
     """GetSecretValue with the package's shared botocore session (endpoint: AWS_ENDPOINT_URL_SECRETS_MANAGER)."""
     from wecom_bundle import aws
@@ -195,7 +215,7 @@ SecretReader = Callable[[str], dict[str, str | None]]  # secret id → setting n
 
 def _from_secret(secret_id: str) -> dict[str, str | None]:
     port = os.environ.get("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT")
-    raw = _secret_via_extension(secret_id, port) if port else _secret_via_botocore(secret_id)
+    raw = _secret_via_extension(secret_id, port) if port else _secret_direct(secret_id)
     try:
         doc = json.loads(raw)
     except ValueError as exc:
@@ -302,6 +322,39 @@ def _max_age() -> float:
 
 
 settings = SettingsCache()
+
+
+# Lambda's init types that may read the secret during init (AWS「Defined runtime environment variables」,
+# https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime);
+# never "snap-start": a snapshot must not hold the secret.
+PREFETCH_INIT_TYPES = ("on-demand", "provisioned-concurrency")
+
+
+def prefetch_settings() -> threading.Thread | None:
+    """Start reading the deployed settings on a daemon thread, during a Lambda init without SnapStart.
+
+    Why: the cold first answer needs the secret, and its read is mostly waiting (TLS handshake, Secrets
+    Manager's answer): started before the handler's imports, it overlaps them instead of following them. Only
+    when the settings come from ``WECOM_SECRET_ID`` read directly (not through the extension) and Lambda says
+    the init is on-demand or provisioned;
+    elsewhere (SnapStart, tests, the local stack) it does nothing. A failed read leaves no trace: the first
+    request reads again and reports the error itself. Answers the thread (tests join it), or None."""
+    if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") not in PREFETCH_INIT_TYPES:
+        return None
+    if not os.environ.get("WECOM_SECRET_ID") or all(os.environ.get(name) for name in SECRET_KEYS):
+        return None
+    if os.environ.get("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"):
+        return None  # a localhost call, and the extension may not serve before the init ends
+    thread = threading.Thread(target=_prefetch, name="settings-prefetch", daemon=True)
+    thread.start()
+    return thread
+
+
+def _prefetch() -> None:
+    try:
+        settings()
+    except Exception:  # the first request reads again and reports it (without a secret)
+        return
 
 
 def replace_settings(cache: SettingsCache) -> SettingsCache:

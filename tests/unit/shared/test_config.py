@@ -17,7 +17,7 @@ NAMES = ("WECOM_CORP_ID", "WECOM_CORP_SECRET", "WECOM_CALLBACK_TOKEN", "WECOM_EN
 
 
 @pytest.fixture
-def no_wecom_env(aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ARG001
+def no_wecom_env(secrets_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ARG001
     for name in NAMES:
         monkeypatch.delenv(name, raising=False)
 

@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import secrets
 import string
-import subprocess
-import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,8 +18,8 @@ from local.dynamodb import create_tables
 from local.events import callback_get_event
 from local.secrets_extension import start_secrets_extension
 from local.settings import DEV_DEFAULTS
-from local.template import REPO_ROOT, load_template
-from tests.support import dev_simulator, function_under_test
+from local.template import load_template
+from tests.support import dev_simulator, first_callback_answer, function_under_test
 from wecom_bundle import config, runtime
 from wecom_bundle.wecom.errors import WeComError
 
@@ -73,7 +71,7 @@ class Secret:
 
 
 @pytest.fixture
-def clock(aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:  # noqa: ARG001
+def clock(secrets_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:  # noqa: ARG001
     """Deployed configuration (no WeCom settings in the environment) and a test clock for the settings."""
     for name in NAMES:
         monkeypatch.delenv(name, raising=False)
@@ -218,37 +216,13 @@ def test_extension_path_imports_no_sdk(secret: Secret) -> None:
     package for its user agent, ~0.4 ms)."""
     extension = start_secrets_extension(secret.client, session_token="tok")
     try:
-        event = json.dumps(callback_get_event(OLD, echo="echo-2"))
-        child = (
-            "import json, sys\n"
-            f"sys.path[:0] = [{str(REPO_ROOT / 'functions/callback')!r}, {str(REPO_ROOT / 'layers/shared')!r}]\n"
-            "import app\n"
-            "class Context:\n"
-            "    function_name, memory_limit_in_mb, aws_request_id = 'cb', 1024, 'r'\n"
-            "    invoked_function_arn = 'arn:aws:lambda:us-east-1:000000000000:function:cb'\n"
-            "answer = app.lambda_handler(json.loads(sys.stdin.read()), Context())\n"
-            "sdk = ('boto3', 'botocore.session', 'botocore.client', 'aws_lambda_powertools.utilities.parameters')\n"
-            "loaded = [m for m in sdk"
-            " if m in sys.modules]\n"
-            "print(json.dumps({'answer': answer, 'loaded': loaded}))\n"
-        )
         environ = {
-            "PATH": "/usr/bin:/bin",
             "WECOM_SECRET_ID": secret.arn,
             "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": str(extension.port),
             "AWS_SESSION_TOKEN": "tok",
             "AWS_REGION": "us-east-1",
-            "POWERTOOLS_SERVICE_NAME": "test",
         }
-        out = subprocess.run(
-            [sys.executable, "-c", child],
-            input=event,
-            env=environ,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        doc = json.loads(out.stdout.strip().splitlines()[-1])
+        doc = first_callback_answer(callback_get_event(OLD, echo="echo-2"), environ)
         assert doc["answer"]["statusCode"] == 200 and doc["answer"]["body"] == "echo-2"
         assert doc["loaded"] == []
         assert extension.requests == [secret.arn]
