@@ -81,7 +81,9 @@ def _single_audience(doc: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any
     external = _unique(doc.get("external_userid"))
     tag_filter = tag_filter_of(doc.get("tag_filter"))
     if external and tag_filter is not None:
-        raise ValidationError("tag_filter", "has no effect when external_userid is given (WeCom「创建企业群发」)")
+        raise ValidationError(
+            "tag_filter", "has no effect when external_userid is given (WeCom「创建企业群发」)"
+        )
     if not external and not spec["sender"] and tag_filter is None:
         raise ValidationError("external_userid", "external_userid, sender and tag_filter cannot all be empty")
     return {
