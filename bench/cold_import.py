@@ -6,9 +6,9 @@ callback's first POST additionally loads the welcome machinery (botocore, reques
 separately.
 
 Why a baseline tree in the same run: a cold import moves by tens of percent with the machine's load, so a
-figure from another day proves nothing about a change. The functions and layer of ``BASELINE_COMMIT`` (main
-before the package-per-domain restructure and the admin models, issue 11) are extracted with ``git archive``
-and sampled interleaved with today's tree; the ratio of the two medians is the comparison (target for the
+figure from another day proves nothing about a change. The functions and layer of ``BASELINE_COMMIT`` (a reference
+build with a flat layer and a hand-written admin document) are extracted with ``git archive`` and sampled
+interleaved with the working tree; the ratio of the two medians is the comparison (target for the
 callback: within 10 %). The admin function's baseline had no pydantic; it pays for its models on purpose.
 """
 
@@ -25,7 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# The last main before the layer moved into per-domain packages (CI passed at that commit).
+# The reference build: a flat layer, the same callback features (a commit of this repository).
 BASELINE_COMMIT = "321164f"
 
 # What the first welcome loads after the handler (the callback imports these lazily, on the first POST).

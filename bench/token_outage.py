@@ -1,5 +1,5 @@
 """gettoken down for 20 s while 20 welcomes keep arriving, then up again: how many gettoken calls the
-outage costs, and how soon after recovery the first welcome is delivered (issue 12, item 7).
+outage costs, and how soon after recovery the first welcome is delivered.
 
 Method: ``start_stack`` (moto DynamoDB server, simulator, gateway on 127.0.0.1; the token cache starts cold).
 The simulator answers every ``gettoken`` with HTTP 500 for OUTAGE_S seconds. WORKERS threads each post a

@@ -11,7 +11,7 @@ Latency is from the first POST of an event to the simulator's receipt of ``send_
 trips are counted with a botocore hook on the layer's client; containers are warm after the first requests
 (the gateway runs the handler in-process, like one warm Lambda serving concurrent requests).
 
-Channels (issue 15): two more bursts, on DynamoDB Local (``start_stack(dynamodb="local")``), because moto's
+Channels: two more bursts, on DynamoDB Local (``start_stack(dynamodb="local")``), because moto's
 TransactWriteItems deep-copies the whole table for its rollback, under the lock that keeps moto atomic: on
 moto every arrival transaction stalls every other request (a burst with channels took 75-105 s there instead
 of 12 s), a property of moto, not of DynamoDB. First the same rules-only burst (keys ``channel_baseline_``:

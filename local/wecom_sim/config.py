@@ -27,7 +27,7 @@ class SimulatorConfig:
     callback_attempts: int = 3  # ... and tries 3 times in all
     url_verify_timeout: float = 1.0  # URL verification must answer within 1 s
     media_ttl: int = 3 * 24 * 3600  # temporary media ids live 3 days
-    # The corp's per-customer mass-send cap (page 004): month (days in the month), week (7) or day (1).
+    # The corp's per-customer mass-send cap (WeCom「创建企业群发」): month (days in the month), week (7) or day (1).
     # The local stack sets it from MASS_SEND_CUSTOMER_LIMIT; ``POST /__sim/customer_limit`` changes it.
     customer_limit: str = "month"
     verbose: bool = False  # log every HTTP request to stderr

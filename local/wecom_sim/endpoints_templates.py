@@ -1,4 +1,4 @@
-"""Group welcome templates (``group_welcome_template/add|edit|get|del``): all POST + JSON (page 000).
+"""Group welcome templates (``group_welcome_template/add|edit|get|del``): all POST + JSON (WeCom「入群欢迎语素材管理」).
 
 Rules kept: at most 100 per corp, counting every app's (41055); only the creating app may edit or delete
 (another app's template: 48002, our pick); non-text parts are mutually exclusive by priority and the losers are

@@ -1,6 +1,6 @@
 """``send_welcome_msg`` and the welcome codes the simulator hands out with add_external_contact events.
 
-Semantics (seed 001, DESIGN "WeCom semantics that matter"):
+Semantics (WeCom「发送新客户欢迎语」, DESIGN "WeCom semantics that matter"):
 - a code is valid ``welcome_code_ttl`` (20) seconds from the event's CreateTime, on the simulator clock;
 - it is single use: the first valid call delivers, every later call gets 41051 (a success for the caller:
   the customer has the welcome) - even after the 20 s, because the chat now exists;

@@ -154,7 +154,7 @@ def check_message(state: SimulatorState, body: dict[str, Any]) -> None:
 
 
 def template_content(state: SimulatorState, body: dict[str, Any]) -> dict[str, Any]:
-    """Normalize group-welcome-template content the way WeCom stores it (page 000).
+    """Normalize group-welcome-template content the way WeCom stores it (WeCom「入群欢迎语素材管理」).
 
     Text ≤ 3000 bytes; of the non-text parts only the highest-priority one is kept (and validated), the rest
     are dropped silently; all empty is refused.

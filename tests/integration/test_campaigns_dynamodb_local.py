@@ -40,7 +40,7 @@ def sim(
 ) -> Iterator[SimulatorHandle]:
     monkeypatch.setenv("DYNAMODB_ENDPOINT", dynamodb_local.endpoint)
     # An app secret of our own: its shared token record (keyed by corp and secret digest) is not the one the
-    # other suites on this session-wide DynamoDB Local use, so no stale token of ours reaches them.
+    # other suites on this worker-wide DynamoDB Local use, so no stale token of ours reaches them.
     secret = f"campaign-races-{uuid.uuid4().hex}"
     monkeypatch.setenv("WECOM_CORP_SECRET", secret)
     dynamo_client.reset_client()

@@ -128,7 +128,7 @@ def test_claims_race_to_one_winner() -> None:
 
 @pytest.mark.usefixtures("on_dynamodb_local")
 def test_failing_gettoken_is_shared_by_racing_containers() -> None:
-    """gettoken down (issue 12, item 7): eight containers of four threads each retry for 2 s; the shared
+    """gettoken down: eight containers of four threads each retry for 2 s; the shared
     back-off (>= 0.25 s, 0.5 s, 1 s ...) bounds the calls by time, not by the 32 callers."""
     from wecom_bundle.wecom.errors import TransportError
 

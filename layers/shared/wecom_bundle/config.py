@@ -401,7 +401,7 @@ CUSTOMER_LIMIT_RULES = ("month", "week", "day")
 
 
 def customer_limit_rule() -> str:
-    """``MASS_SEND_CUSTOMER_LIMIT``: the per-customer mass-send cap WeCom applies to the corp (page 004:
+    """``MASS_SEND_CUSTOMER_LIMIT``: the per-customer mass-send cap WeCom applies to the corp (WeCom「创建企业群发」:
     days-in-month per month by default, or 7 per ISO week, or 1 per day). Anything else is a configuration
     error naming the variable: silently assuming ``month`` would report customers uncapped who are capped."""
     raw = os.environ.get("MASS_SEND_CUSTOMER_LIMIT")

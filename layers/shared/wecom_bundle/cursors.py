@@ -1,9 +1,9 @@
 """Admin pagination cursors: opaque, tamper-evident and bound to the listing that gave them out.
 
-Why signed: a cursor carries a DynamoDB start key (or a month and a position). A forged one used to reach
-DynamoDB as an ``ExclusiveStartKey`` that does not belong to the queried partition and answered 500; a
-cursor of one listing replayed on another (another customer's welcomes, another campaign's results) did
-the same. Each cursor is ``base64url(payload) . base64url(HMAC-SHA256(key, scope . payload))``, where the
+Why signed: a cursor carries a DynamoDB start key (or a month and a position). Unsigned, a forged one would
+reach DynamoDB as an ``ExclusiveStartKey`` that does not belong to the queried partition and answer 500, and
+a cursor of one listing replayed on another (another customer's welcomes, another campaign's results) would
+do the same. Each cursor is ``base64url(payload) . base64url(HMAC-SHA256(key, scope . payload))``, where the
 scope names the route and the filters that choose its partition, and the key is derived from the app
 secret (``WECOM_CORP_SECRET``) with a fixed label, so nothing new has to be configured and the secret itself
 never signs anything directly. Rotating the secret invalidates outstanding cursors: a client then starts

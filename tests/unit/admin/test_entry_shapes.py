@@ -1,8 +1,7 @@
-"""The shapes the layer services once re-checked, refused where a request enters: the admin models.
+"""Shapes refused where a request enters: the admin models, so the layer's services need not re-check them.
 
-Moved from the layer's tests (welcome rules, bucket references, page sizes, the reminder policy, the remind
-body) when the services stopped re-parsing what the models had validated: the same inputs, through the
-admin function, answer the same refusal (400 ``invalid_request`` naming the same field) and store nothing.
+Welcome rules, bucket references, page sizes, the reminder policy and the remind body: each input, through the
+admin function, answers 400 ``invalid_request`` naming the field and stores nothing.
 """
 
 from __future__ import annotations
@@ -149,7 +148,7 @@ def test_bad_limits_are_400(admin: Any, raw: str) -> None:
     _refused(call_json(admin, "GET", "/admin/welcomes", query={"limit": raw}), "limit")
 
 
-# ------------------------------------------------------------ the reminder policy (was parse_policy's)
+# ------------------------------------------------------------------------------ the reminder policy
 @pytest.mark.parametrize(
     ("reminders", "field"),
     [
@@ -167,7 +166,7 @@ def test_bad_reminder_policies_are_400(admin: Any, reminders: Any, field: str) -
     assert call_json(admin, "GET", "/admin/campaigns")[1]["items"] == []
 
 
-# ------------------------------------------------------------------- the remind body (was _chosen's)
+# ------------------------------------------------------------------------------ the remind body
 def test_a_remind_body_with_an_unknown_key_is_400(admin: Any) -> None:
     answer = call_json(
         admin,

@@ -1,4 +1,4 @@
-"""Every admin route of the OpenAPI document, fuzzed (issue 12, "Proving it"): arbitrary JSON, headers, path
+"""Every admin route of the OpenAPI document, fuzzed: arbitrary JSON, headers, path
 and query values, and bodies that are not JSON (text, binary, invalid UTF-8, lone surrogates, deep nesting).
 Never a 5xx; a refused request (4xx) changes nothing in the table. Through the real AdminFunction, with
 moto and the WeCom simulator. Bounded: ~300 requests, well under a minute on a busy 2-core machine."""

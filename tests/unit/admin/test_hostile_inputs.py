@@ -1,4 +1,4 @@
-"""Hostile admin inputs found by hand (issue 12, items 8 and 9): each is a 400 naming the field, never a
+"""Hostile admin inputs found by hand: each is a 400 naming the field, never a
 5xx, and changes nothing (the table is compared before and after). Through the real AdminFunction."""
 
 from __future__ import annotations
@@ -161,7 +161,7 @@ def _log(ext: str, user: str, create_time: int) -> None:
 
 
 FORGED_WELCOME_CURSORS = [
-    _b64json({"m": "0001-01", "k": None}),  # the month cursor of issue 12
+    _b64json({"m": "0001-01", "k": None}),  # a month cursor of year 1
     _b64json({"m": "2026-01", "k": _b64json({"pk": "WELCOME#x", "sk": "WELCOME"})}),
     _b64json({"pk": "WELCOME#other", "sk": "WELCOME", "gsi1pk": "WLOG#CUSTOMER#c9", "gsi1sk": "0000000001"}),
     _b64json({"pk": "x"}),

@@ -251,7 +251,7 @@ def test_other_methods_are_refused(handler: Any) -> None:
     assert handler(http_event("PUT", "/callback"))["statusCode"] == 405
 
 
-# ------------------------------------------------------------------------------ URL verification (issue 12.1)
+# ------------------------------------------------------------------------------ URL verification
 def _replayed_as_get(post: dict[str, Any]) -> dict[str, Any]:
     """A captured POST replayed as URL verification: its own signed query, its Encrypt as echostr."""
     encrypted = post["body"].split("<Encrypt><![CDATA[")[1].split("]]>")[0]
@@ -316,7 +316,7 @@ def test_query_timestamp_must_be_plain_digits(handler: Any, spell: Any) -> None:
     assert (answer["statusCode"], answer["body"]) == (400, "timestamp is not an integer")
 
 
-# ------------------------------------------------------------------------------ odd event fields (issue 12.2)
+# ------------------------------------------------------------------------------ odd event fields
 @pytest.fixture
 def welcome_sim(moto_table: Any, wecom_sim: Any) -> Any:  # noqa: ARG001
     """moto's DynamoDB with a default rule and the WeCom simulator: an accepted event would be welcomed."""
@@ -421,7 +421,7 @@ def _minted(sim: Any, create_time: int, ext: str = "wmSampleCustomer") -> dict[s
     return add_contact_fields(ENV, external_userid=ext, welcome_code=code, create_time=create_time)
 
 
-# ------------------------------------------------------------------------------ deadline (issue 12.3)
+# ------------------------------------------------------------------------------ deadline
 def test_far_future_create_time_is_welcomed_and_recorded(handler: Any, welcome_sim: Any) -> None:
     fields = _minted(welcome_sim, 2**32 - 1)
     assert handler(callback_post_event(ENV, fields))["statusCode"] == 200
@@ -450,7 +450,7 @@ def test_future_create_time_gives_up_by_receipt_plus_20_s(
     assert record["recorded_at_ms"] - record["claimed_at_ms"] < 10_000
 
 
-# ------------------------------------------------------------------------------ dedupe key (issue 12.4)
+# ------------------------------------------------------------------------------ dedupe key
 def test_other_spellings_of_one_create_time_send_nothing_more(handler: Any, welcome_sim: Any) -> None:
     fields = _minted(welcome_sim, int(time.time()))
     assert handler(callback_post_event(ENV, fields))["statusCode"] == 200

@@ -1,4 +1,4 @@
-"""``POST /admin/campaigns/preview`` and ``skip_capped`` (issue 14, items 3 and 4).
+"""``POST /admin/campaigns/preview`` and ``skip_capped``.
 
 The preview equals what the create then does (audience, chunks, skipped customers); ``skip_capped`` sends
 WeCom exactly the uncapped ids (the simulator's received ``add_msg_template`` bodies) and keeps the skipped

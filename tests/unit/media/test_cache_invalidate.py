@@ -1,9 +1,9 @@
 """A media id WeCom rejected (40007) is never served again by the container that learnt it.
 
 Why: ``invalidate`` expires the id in DynamoDB, and that write takes time. A reader of the same container that
-reads the stored item in that gap still sees the rejected id; before, it served it and cached it again, so the
-retry after the 40007 sent the same rejected id (the token store had the same race: issue 13's reminder-cap
-flake). The reader in the gap is driven from inside the repository's expiry, so the interleaving is forced.
+reads the stored item in that gap still sees the rejected id; unless it is marked rejected in memory first, the reader
+serves it and caches it again, and the retry after the 40007 sends the same rejected id (the token store has
+the same guard). The reader in the gap is driven from inside the repository's expiry, so the interleaving is forced.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The container's media cache is one object that the wiring builds and hands to every user.
 
-Why: the cache's memory is per container, and its clock is a collaborator. It used to be module state with a
-private clock tests patched; now ``runtime.media_cache`` builds one ``MediaCache`` per container, every user
+Why: the cache's memory is per container, and its clock is a collaborator. So
+``runtime.media_cache`` builds one ``MediaCache`` per container, every user
 (welcome, rule saving, campaigns, group templates, the refresh) receives that instance, a cold start
 (``runtime.reset_client``) forgets its memory, and a test installs one on its own clock.
 """

@@ -1,7 +1,7 @@
 """The media refresh knows its content holders only through what the wiring passes in.
 
-Why: the refresh used to name its holders' modules in strings (imported at run time to dodge an import cycle).
-Now ``runtime.media_refresh`` passes every source and hook in, so the refresh module imports no holder, no
+Why: naming its holders' modules in strings (imported at run time to dodge an import cycle) would hide the
+dependency from every tool. ``runtime.media_refresh`` passes every source and hook in, so the refresh module imports no holder, no
 holder imports the refresh, and nothing is looked up by module name.
 """
 

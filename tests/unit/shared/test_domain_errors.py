@@ -1,6 +1,6 @@
 """The layer speaks in domain errors and results; HTTP statuses live in the admin function's table only.
 
-A scan of the layer's source finds every way an HTTP status used to enter a service (``Refused(409, …)``,
+A scan of the layer's source finds every way an HTTP status could enter a service (``Refused(409, …)``,
 ``CreateResult(202 if … else 201, …)``, ``status=429``), and the scheduled functions' services are imported in
 a fresh interpreter to show they pull in nothing of the admin function's HTTP.
 """

@@ -1,4 +1,4 @@
-"""gettoken down (HTTP 500) while welcomes arrive (issue 12, item 7): gettoken calls are bounded by time,
+"""gettoken down (HTTP 500) while welcomes arrive: gettoken calls are bounded by time,
 not by the number of welcomes and their retries, and once gettoken answers again welcomes are sent.
 Through the real CallbackFunction, the simulator over HTTP and moto."""
 

@@ -170,7 +170,7 @@ def test_scope_hides_the_secret() -> None:
     assert scope != token_store.token_scope("wwcorp", "rotated-secret")
 
 
-# ------------------------------------------------------------------------------ gettoken outage (issue 12, 7)
+# ------------------------------------------------------------------------------ gettoken outage
 class FailingFetch(CountingFetch):
     """gettoken answering errors until ``healthy`` is set."""
 

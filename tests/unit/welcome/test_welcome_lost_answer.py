@@ -1,4 +1,4 @@
-"""The connection drops after WeCom delivered the welcome (issue 12, item 10): the retry's 41051 still reads
+"""The connection drops after WeCom delivered the welcome: the retry's 41051 still reads
 ``already_sent``, but the log keeps ``attempts`` and the first attempt's error, so an operator can tell that
 our own first attempt probably delivered it. Through CallbackFunction, the simulator and AdminFunction."""
 

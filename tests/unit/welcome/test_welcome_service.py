@@ -333,7 +333,7 @@ def test_a_failed_claim_is_forgotten_so_the_retry_can_claim(
     assert service.handle(CORP, event).outcome == "sent"
 
 
-# ------------------------------------------------------------------------------ dedupe key (issue 12.4)
+# ------------------------------------------------------------------------------ dedupe key
 def _key_event(ext: str, user: str, create_time: str | int = 1_700_000_000) -> dict[str, Any]:
     return {
         "ExternalUserID": ext,
@@ -366,7 +366,7 @@ def test_dedupe_key_parts_are_length_prefixed() -> None:
     assert key == f"{len(CORP)}:{CORP}|5:wmA#b|8:zhangsan|20:add_external_contact|10:1700000000"
 
 
-# ------------------------------------------------------------------------------ deadline (issue 12.3)
+# ------------------------------------------------------------------------------ deadline
 class FakeTime:
     """A clock that only sleeping moves (HTTP calls take no fake time): a 20 s budget runs in a moment.
     Sleeping past ``limit_s`` fails the test at once instead of letting a runaway loop run for an hour."""
@@ -448,7 +448,7 @@ def test_outcome_is_recorded_when_sending_breaks_unexpectedly(
     assert service.handle(CORP, event).outcome == "duplicate"  # and WeCom's retry finds it finished
 
 
-# ------------------------------------------------------------------------------ lease (issue 12.5)
+# ------------------------------------------------------------------------------ lease
 def test_lease_outlives_the_attempt_in_flight(sim: SimulatorHandle) -> None:
     """Container A waits on a slow WeCom longer than the claim's lease; container B, whose clock says A's
     claim lease has run out, must still not take the event over while A's attempt is in flight."""

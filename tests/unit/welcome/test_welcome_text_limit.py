@@ -1,4 +1,4 @@
-"""%NICKNAME% never pushes a welcome past WeCom's 4 000-byte text limit (issue 12, item 6).
+"""%NICKNAME% never pushes a welcome past WeCom's 4 000-byte text limit.
 
 Through the real CallbackFunction (signed callback → simulator over HTTP → moto) and the real AdminFunction.
 """

@@ -1,5 +1,5 @@
 """Campaign bodies (``POST /admin/campaigns``, ``.../remind``): the fields and limits of
-``wecom_bundle.campaign_validation`` and ``reminder_policy`` (add_msg_template, page 004)."""
+``wecom_bundle.campaign_validation`` and ``reminder_policy`` (add_msg_template, WeCom「创建企业群发」)."""
 
 from __future__ import annotations
 

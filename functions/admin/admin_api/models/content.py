@@ -98,7 +98,7 @@ class Attachment(Strict):
 
 
 class CampaignLink(Link):
-    """A campaign's link: add_msg_template caps url and picurl at 2048 bytes (page 004)."""
+    """A campaign's link: add_msg_template caps url and picurl at 2048 bytes (WeCom「创建企业群发」)."""
 
     url: CampaignUrl  # type: ignore[valid-type]
     picurl: CampaignPicurl | None = None  # type: ignore[valid-type]

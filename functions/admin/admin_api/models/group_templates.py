@@ -1,4 +1,4 @@
-"""Group welcome template bodies (``group_welcome_template/add|edit``, page 000): the fields and limits of
+"""Group welcome template bodies (``group_welcome_template/add|edit``, WeCom「入群欢迎语素材管理」): the fields and limits of
 ``wecom_bundle.group_template_validation``."""
 
 from __future__ import annotations

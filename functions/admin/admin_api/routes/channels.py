@@ -43,7 +43,7 @@ def reconcile_channels(body: Annotated[ChannelReconcile | None, Body()] = None):
 )
 def get_channel(channel_id: ChannelId):
     channel = runtime.channels().get_channel(channel_id)
-    # SEAM (issue 15 item 4): the arrival counters' reader, wired in runtime.
+    # The arrival counters' reader, wired in runtime.
     return ok(200, channel | {"stats": runtime.channel_stats_reader()(channel_id, time.time())})
 
 

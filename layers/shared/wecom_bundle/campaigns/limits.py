@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-CHUNK_SIZE = 10_000  # external_userid per add_msg_template call (page 004)
+CHUNK_SIZE = 10_000  # external_userid per add_msg_template call (WeCom「创建企业群发」)
 PART_SIZE = 5_000  # ids per DynamoDB item: 5 000 x <= 64 bytes stays far below the 400 KB item limit
 # Longer than the slowest chunk (3 x (13 s call + backoff + 13 s list_v2 look) ~ 90 s): a live owner never
 # loses its lease mid-call. It only delays the resumption of a crashed sender (the scheduler ticks every 30 min).

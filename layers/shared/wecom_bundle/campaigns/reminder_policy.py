@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-CAP_PER_WINDOW = 3  # remind_groupmsg_send: at most 3 per msgid in 24 h (seed 003, S2)
+CAP_PER_WINDOW = 3  # remind_groupmsg_send: at most 3 per msgid in 24 h (WeCom「提醒成员群发」)
 WINDOW_MS = 24 * 3600 * 1000
 MAX_MINUTES = 30 * 24 * 60
 MAX_HOURS = 30 * 24

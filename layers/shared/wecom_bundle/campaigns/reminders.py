@@ -1,6 +1,6 @@
 """Reminders for mass-send campaigns, manual (``POST …/remind``) and scheduled (``ReminderFunction``).
 
-The cap — never more than 3 reminders per msgid in any rolling 24 h (WeCom's, seed 003 S2) — is enforced
+The cap — never more than 3 reminders per msgid in any rolling 24 h (WeCom「提醒成员群发」) — is enforced
 by a DynamoDB ledger: three slot items per msgid, each claimed with a conditional write only when empty or
 when its reminder is older than 24 h. A claim is taken *before* calling WeCom, so concurrent scheduled runs
 and manual reminders together can never exceed it: every reminder in a 24 h window holds its own slot.

@@ -1,4 +1,4 @@
-"""The ``POST /admin/campaigns`` body, normalised, with the rules that span fields (add_msg_template, seed 004).
+"""The ``POST /admin/campaigns`` body, normalised, with the rules that span fields (add_msg_template, WeCom「创建企业群发」).
 
 Why everything is checked before any WeCom call: a mass-send task cannot be edited, only cancelled, and a
 request WeCom refuses halfway through a 30 000-customer audience leaves some chunks created and others not.
@@ -17,8 +17,8 @@ from wecom_bundle.content import text_of, validate_attachments
 from wecom_bundle.validation import ValidationError, parse_timestamp
 
 CHAT_TYPES = ("single", "group")
-MAX_CHAT_IDS = 2_000  # chat_id_list, per call (page 004)
-MAX_TAGS_PER_GROUP = 100  # tag_filter.group_list[].tag_list (page 004)
+MAX_CHAT_IDS = 2_000  # chat_id_list, per call (WeCom「创建企业群发」)
+MAX_TAGS_PER_GROUP = 100  # tag_filter.group_list[].tag_list (WeCom「创建企业群发」)
 MAX_AUDIENCE = 100_000  # our own cap: 10 calls of 10 000, a ~4 MB body (Lambda takes 6 MB)
 MAX_ID_BYTES = 128
 MAX_NAME_CHARS = 200
@@ -27,7 +27,7 @@ MAX_SCHEDULE_AHEAD_S = 366 * 24 * 3600
 # back it is a typo (a wrong year, day or zone), refused rather than sent at once.
 SEND_AT_PAST_GRACE_S = 5 * 60
 SENDER_MAX_BYTES = 64
-MAX_URL_BYTES = 2048  # link.url, link.picurl (page 004)
+MAX_URL_BYTES = 2048  # link.url, link.picurl (WeCom「创建企业群发」)
 FIELDS = frozenset(  # the body's fields: the admin model declares exactly these (it asserts so)
     {
         "chat_type",
@@ -81,12 +81,14 @@ def _forbid(doc: dict[str, Any], field: str, message: str) -> None:
 
 
 def _single_audience(doc: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
-    """Customers: external_userid (split by 10 000 later), and/or sender, or a tag_filter (page 004)."""
+    """Customers: external_userid (split by 10 000 later), and/or sender, or a tag_filter (WeCom「创建企业群发」)."""
     _forbid(doc, "chat_id_list", "is only valid when chat_type is group")
     external = _unique(doc.get("external_userid"))
     tag_filter = tag_filter_of(doc.get("tag_filter"))
     if external and tag_filter is not None:
-        raise ValidationError("tag_filter", "has no effect when external_userid is given (page 004)")
+        raise ValidationError(
+            "tag_filter", "has no effect when external_userid is given (WeCom「创建企业群发」)"
+        )
     if not external and not spec["sender"] and tag_filter is None:
         raise ValidationError("external_userid", "external_userid, sender and tag_filter cannot all be empty")
     return {

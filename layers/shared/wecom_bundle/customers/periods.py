@@ -1,6 +1,6 @@
 """The period of WeCom's per-customer mass-send cap that an epoch second falls in.
 
-Why its own module: WeCom lets each customer receive at most N mass messages per period (page 004): by
+Why its own module: WeCom lets each customer receive at most N mass messages per period (WeCom「创建企业群发」): by
 default N = the number of days in the calendar month, or 7 per ISO week (Monday to Sunday), or 1 per day,
 as the corp configured it (``MASS_SEND_CUSTOMER_LIMIT``). Periods follow the corp's calendar
 (``WELCOME_TIMEZONE``), not UTC: at 23:30 UTC on Dec 31 it is already Jan 1 in Shanghai. The counters

@@ -1,4 +1,4 @@
-"""Validation of group welcome template bodies (``group_welcome_template/add|edit``, page 000).
+"""Validation of group welcome template bodies (``group_welcome_template/add|edit``, WeCom「入群欢迎语素材管理」).
 
 Why refuse instead of forwarding: WeCom accepts several non-text parts and silently keeps only the one with the
 highest priority, and it leaves a wrongly-cased ``%nickname%`` as literal text in front of customers. Both are

@@ -1,4 +1,4 @@
-"""WeCom's ``externalcontact/group_welcome_template/*`` calls (page 000: all four are POST with a JSON body).
+"""WeCom's ``externalcontact/group_welcome_template/*`` calls (WeCom「入群欢迎语素材管理」: all four are POST with a JSON body).
 
 Why a module of its own: the paths and answer shapes of this domain live in one place, while the client stays
 the single owner of errcodes and token refresh (every call here goes through ``WeComClient.post``).

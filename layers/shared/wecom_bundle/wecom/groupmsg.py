@@ -1,4 +1,4 @@
-"""WeCom's mass-send calls (``externalcontact/*groupmsg*`` and ``add_msg_template``, pages 002-004).
+"""WeCom's mass-send calls (``externalcontact/*groupmsg*`` and ``add_msg_template``, WeCom's 「企业群发」 pages).
 
 Why a module of its own: every path of the mass-send domain is written here once (``get_groupmsg_list_v2``
 serves both the campaign repair and the result ingest); the callers keep their own timeouts and retry

@@ -9,8 +9,8 @@ When gettoken fails, the failure is shared too: the refresher writes a back-off 
 (0.5 s after the first failure, doubling to at most 2 s, with jitter) and nobody calls gettoken again before
 it. Callers wait for the back-off if it ends within their own time, else fail fast with a retryable
 TransportError. So during an outage gettoken is called about once per back-off period for the whole corp
-app, however many welcomes arrive (it used to be once per retry of every welcome: 368 calls in 18 s for 30
-welcomes), and at most one back-off period after gettoken recovers the next caller has a token.
+app, however many welcomes arrive (a per-caller retry would call it once per retry of every welcome), and at
+most one back-off period after gettoken recovers the next caller has a token.
 
 A *setup* failure of gettoken (``SetupError``: a refused corp id or secret after the one re-read, an
 untrusted IP) is a circuit, not a wait: the record keeps the errcode and errmsg with a longer back-off

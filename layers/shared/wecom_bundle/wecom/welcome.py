@@ -1,4 +1,4 @@
-"""WeCom's welcome calls: ``externalcontact/send_welcome_msg`` (page 001) and ``externalcontact/get``.
+"""WeCom's welcome calls: ``externalcontact/send_welcome_msg`` (WeCom「发送新客户欢迎语」) and ``externalcontact/get``.
 
 Why a module of its own: the welcome's paths and answer shapes live here, while the client stays the single
 owner of errcodes and token refresh. The callback hot path imports it, so it imports nothing but the client's
