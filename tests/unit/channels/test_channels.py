@@ -361,7 +361,7 @@ def test_reconcile_settles_two_codes_an_intent_got_by_keeping_the_smallest_confi
     """An intent past its grace period with two codes of its state (a slow add that completed, and a
     retry's): the smallest config id is adopted, the other deleted in WeCom; while the intent is in flight
     nothing is touched."""
-    first = _crashed_intent(sim, "expo", age_ms=0)
+    first = _crashed_intent("expo", age_ms=0)
     second = contact_ways.add(runtime.wecom_client(), {"type": 1, "state": "expo", "user": ["zhangsan"]})
     kept, other = sorted([first, second["config_id"]])
     in_flight = call("POST", f"{BASE}/reconcile", {"repair": True})[1]
@@ -443,8 +443,7 @@ def test_deleting_a_crashed_intent_deletes_the_code_wecom_made_for_it(
 
 
 # ------------------------------------------------------------------------------------------------ reconcile
-@pytest.mark.usefixtures("sim")
-def test_reconcile_reports_drift_and_repairs_the_store(call: Any) -> None:
+def test_reconcile_reports_drift_and_repairs_the_store(call: Any, sim: SimulatorHandle) -> None:
     kept, gone, changed = _put(call, "kept"), _put(call, "gone"), _put(call, "changed", remark="r")
     client = runtime.wecom_client()
     contact_ways.delete(client, gone["config_id"])
