@@ -32,7 +32,6 @@ CURSOR_SCHEMA = {
 MSGTYPE_NAMES_THE_PART = "exactly the part msgtype names, no other"
 _NOT_EMPTY = {
     "text": {
-        "type": "object",
         "required": ["content"],
         "properties": {"content": {"type": "string", "minLength": 1}},
     },
