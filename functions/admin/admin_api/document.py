@@ -31,8 +31,8 @@ CURSOR_SCHEMA = {
 # An x-rule "a,b: not both empty" (or "a,b,c: ... not all empty") as JSON Schema: one of them given, non-empty.
 MSGTYPE_NAMES_THE_PART = "exactly the part msgtype names, no other"
 _NOT_EMPTY = {
-    "text": {
-        "type": "object",
+    "text": {  # not null, with a non-empty content ("type" left out: see test_unknown_fields_are_refused_everywhere)
+        "not": {"enum": [None]},
         "required": ["content"],
         "properties": {"content": {"type": "string", "minLength": 1}},
     },
