@@ -90,6 +90,8 @@ def _conditions(names: list[str], text: str) -> list[dict[str, Any]]:
         pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1 :]]
         exclusive = [{"not": {"allOf": [_given(a), _given(b)]}} for a, b in pairs]
         return exclusive + ([{"anyOf": [_given(name) for name in names]}] if text == "exactly one" else [])
+    if text.startswith("no ") and text.endswith(" twice"):
+        return [{"properties": {name: {"uniqueItems": True}}} for name in names]
     if text.startswith("both or neither"):
         given = [_given(name) for name in names]
         return [{"anyOf": [{"allOf": given}, {"not": {"anyOf": given}}]}]
