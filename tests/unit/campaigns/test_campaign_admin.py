@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC
 from typing import Any
 
 import pytest
@@ -37,8 +38,8 @@ def admin() -> Any:
 
 
 @pytest.fixture
-def sim(wecom_sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch) -> SimulatorHandle:
-    return with_campaign_customers(wecom_sim, monkeypatch)
+def sim(wecom_sim: SimulatorHandle) -> SimulatorHandle:
+    return with_campaign_customers(wecom_sim)
 
 
 @pytest.fixture
@@ -165,6 +166,8 @@ VALIDATION_MATRIX = [
     ({"external_userid": ["wm0"], "text": TEXT, "sender": 7}, "sender"),
     ({"external_userid": ["wm0"], "text": TEXT, "send_at": "tomorrow"}, "send_at"),
     ({"external_userid": ["wm0"], "text": TEXT, "send_at": 99_999_999_999}, "send_at"),
+    ({"external_userid": ["wm0"], "text": TEXT, "send_at": "2020-12-12T10:00"}, "send_at"),  # a typo'd year
+    ({"external_userid": ["wm0"], "text": TEXT, "send_at": 1_600_000_000}, "send_at"),
     ({"external_userid": ["wm0"], "text": TEXT, "name": "n" * 201}, "name"),
     (
         {"external_userid": ["wm0"], "text": TEXT, "reminders": {"every_minutes": 0}},
@@ -205,13 +208,14 @@ def test_valid_bodies_pass_validation() -> None:
     spec = parse_campaign(
         {"external_userid": ["a", "b", "a"], "text": TEXT, "attachments": [LINK, MINI], "allow_select": True},
         now,
+        UTC,
     )
     assert spec["external_userid"] == ["a", "b"] and spec["chat_type"] == "single"
-    assert parse_campaign({"tag_filter": {"group_list": [{"tag_list": ["t1"]}]}, "text": TEXT}, now)[
+    assert parse_campaign({"tag_filter": {"group_list": [{"tag_list": ["t1"]}]}, "text": TEXT}, now, UTC)[
         "tag_filter"
     ]
-    assert parse_campaign({"sender": "zhangsan", "attachments": [LINK]}, now)["text"] is None
-    group = parse_campaign({"chat_type": "group", "sender": "zhangsan", "text": TEXT}, now)
+    assert parse_campaign({"sender": "zhangsan", "attachments": [LINK]}, now, UTC)["text"] is None
+    group = parse_campaign({"chat_type": "group", "sender": "zhangsan", "text": TEXT}, now, UTC)
     assert group["chat_id_list"] == [] and group["reminders"]["every_minutes"] == 360
 
 
@@ -234,7 +238,8 @@ def test_create_replay_conflict_over_http(sim: SimulatorHandle, call: Any) -> No
     assert len(calls(sim.state, "add_msg_template")) == 1
 
 
-def test_show_list_results_cancel_remind_over_http(sim: SimulatorHandle, call: Any) -> None:
+@pytest.mark.usefixtures("sim")
+def test_show_list_results_cancel_remind_over_http(call: Any) -> None:
     _, _, created = call("POST", "/admin/campaigns", {"external_userid": ["wm0"], "text": TEXT})
     cid = created["campaign_id"]
     status, _, shown = call("GET", f"/admin/campaigns/{cid}")
@@ -267,16 +272,18 @@ def test_show_list_results_cancel_remind_over_http(sim: SimulatorHandle, call: A
     assert (status, again["error"]["code"]) == (409, "invalid_state")
 
 
+@pytest.mark.usefixtures("sim")
 @pytest.mark.parametrize(
     ("method", "suffix"), [("GET", ""), ("POST", "/cancel"), ("POST", "/remind"), ("GET", "/results")]
 )
-def test_unknown_campaigns_are_404(sim: SimulatorHandle, call: Any, method: str, suffix: str) -> None:
+def test_unknown_campaigns_are_404(call: Any, method: str, suffix: str) -> None:
     for cid in ("cmp-nope", "x" * 300):
         status, _, doc = call(method, f"/admin/campaigns/{cid}{suffix}")
         assert (status, doc["error"]["code"]) == (404, "not_found")
 
 
-def test_wecom_refusal_keeps_its_errcode(sim: SimulatorHandle, call: Any) -> None:
+@pytest.mark.usefixtures("sim")
+def test_wecom_refusal_keeps_its_errcode(call: Any) -> None:
     status, _, doc = call(
         "POST", "/admin/campaigns", {"external_userid": ["wm0"], "sender": "ghost", "text": TEXT}
     )
@@ -305,7 +312,7 @@ def test_openapi_describes_every_campaign_route(call: Any) -> None:
     preview = paths["/admin/campaigns/preview"]["post"]
     assert preview["requestBody"]["content"]["application/json"]["schema"] == body  # the create's model
     assert preview["parameters"] == paths["/admin/campaigns"]["post"]["parameters"]  # and its header
-    assert set(preview["responses"]) == {"200", "400", "503"}  # 503: over_time_budget
+    assert set(preview["responses"]) == {"200", "400", "503"}  # 503: past its time budget
 
 
 # ---------------------------------------------------------------------------------------------- fuzz
@@ -356,15 +363,14 @@ _CAMPAIGN = (
 )
 
 
+@pytest.mark.usefixtures("sim")
 @settings(
     max_examples=200,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(body=_CAMPAIGN | _JSON, key=st.none() | st.text(max_size=12))
-def test_fuzzed_create_bodies_never_answer_5xx(
-    sim: SimulatorHandle, call: Any, body: Any, key: str | None
-) -> None:
+def test_fuzzed_create_bodies_never_answer_5xx(call: Any, body: Any, key: str | None) -> None:
     headers = {"Idempotency-Key": key} if key is not None else None
     try:
         status, _, doc = call("POST", "/admin/campaigns", body, headers=headers)
@@ -374,6 +380,7 @@ def test_fuzzed_create_bodies_never_answer_5xx(
     assert status in (200, 201, 202) or set(doc["error"]) >= {"code", "message"}
 
 
+@pytest.mark.usefixtures("sim")
 @settings(
     max_examples=100,
     deadline=None,
@@ -385,9 +392,7 @@ def test_fuzzed_create_bodies_never_answer_5xx(
     ),
     cid=st.text(st.characters(codec="ascii", exclude_characters="/?#%"), min_size=1, max_size=80),
 )
-def test_fuzzed_reads_never_answer_5xx(
-    sim: SimulatorHandle, call: Any, query: dict[str, str], cid: str
-) -> None:
+def test_fuzzed_reads_never_answer_5xx(call: Any, query: dict[str, str], cid: str) -> None:
     assert call("GET", "/admin/campaigns", query=query)[0] < 500
     for method, suffix in (("GET", ""), ("GET", "/results"), ("POST", "/remind"), ("POST", "/cancel")):
         status, _, doc = call(method, f"/admin/campaigns/{cid}{suffix}", query=query)
