@@ -52,14 +52,12 @@ class ChannelBody(Strict):
         min_length=1,
         max_length=model.MAX_MEMBERS,
         description="the members the QR code reaches: one makes a single-member code, several a multi-member one",
-        json_schema_extra={"uniqueItems": True},
     )
     skip_verify: bool = Field(True, description="customers are added without the member's confirmation")
     tags: list[TagId] | None = Field(
         None,
         max_length=model.MAX_TAGS,
         description="corp tag ids put on each customer who arrives (mark_tag)",
-        json_schema_extra={"uniqueItems": True},
     )
     welcome: ChannelWelcome | None = None
     remark: Remark | None = None  # type: ignore[valid-type]
