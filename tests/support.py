@@ -121,7 +121,7 @@ def sim_control(sim: SimulatorHandle, path: str, body: dict[str, Any]) -> Any:
     status raises)."""
     import requests
 
-    answer = requests.post(f"{sim.url}/__sim/{path}", json=body, timeout=5)
+    answer = requests.post(f"{sim.url}/__sim/{path}", json=body, timeout=30)
     answer.raise_for_status()
     return answer.json()
 

@@ -56,7 +56,7 @@ def sim(
         for i in range(40)
     ]
     requests.post(
-        f"{handle.url}/__sim/contacts", json={"members": members, "customers": customers}, timeout=5
+        f"{handle.url}/__sim/contacts", json={"members": members, "customers": customers}, timeout=30
     ).raise_for_status()
     yield handle
     handle.stop()
@@ -111,7 +111,7 @@ def test_duplicate_deliveries_of_one_pass_leave_rows_and_totals_right(
     requests.post(
         f"{sim.url}/__sim/groupmsg/{msgid}/send",
         json={"userids": ["sr0", "sr2"], "customer_status": {"src0_1": 2, "src2_5": 3}},
-        timeout=5,
+        timeout=30,
     ).raise_for_status()
     now = int(time.time()) + 5
     sync_repo.mark_msgid_sync_due(msgid, now)  # due at our "now" whatever other suites left in the index
@@ -123,7 +123,7 @@ def test_duplicate_deliveries_of_one_pass_leave_rows_and_totals_right(
     )
 
     assert "synced" in outcomes and set(outcomes) <= {"synced", "stale"}
-    task = requests.get(f"{sim.url}/__sim/groupmsg/{msgid}", timeout=5).json()
+    task = requests.get(f"{sim.url}/__sim/groupmsg/{msgid}", timeout=30).json()
     truth = Counter(STATUS_NAMES[r["status"]] for m in task["members"] for r in m["recipients"])
     totals = campaign_repo.get_campaign(campaign_id)["totals"]["customers"]
     assert totals == {name: truth[name] for name in STATUS_NAMES.values()}
@@ -137,7 +137,7 @@ def test_two_passes_over_the_same_rows_count_each_customer_once(
     run = uuid.uuid4().hex[:8]  # customers of this test alone on the session-wide DynamoDB Local
     ids = {f"q{run}_{m}_{i}": f"sr{m}" for m in range(2) for i in range(30)}
     customers = [{"external_userid": ext, "name": "c", "owner": owner} for ext, owner in ids.items()]
-    requests.post(f"{sim.url}/__sim/contacts", json={"customers": customers}, timeout=5).raise_for_status()
+    requests.post(f"{sim.url}/__sim/contacts", json={"customers": customers}, timeout=30).raise_for_status()
     created = campaign_create.create_campaign(
         campaign_deps(), {"external_userid": list(ids), "text": {"content": f"q {run}"}}, None
     )
@@ -149,7 +149,7 @@ def test_two_passes_over_the_same_rows_count_each_customer_once(
     requests.post(
         f"{sim.url}/__sim/groupmsg/{msgid}/send",
         json={"userids": ["sr0"], "customer_status": {capped: 3}},
-        timeout=5,
+        timeout=30,
     ).raise_for_status()
 
     # Both passes read every member's stored rows before either writes: each sees every row as changed.

@@ -98,8 +98,8 @@ def sim_ms(sim: SimulatorHandle) -> Callable[[], int]:
     return lambda: int(sim.state.clock.now() * 1000)
 
 
-def service(sim: SimulatorHandle) -> WelcomeService:
-    """A welcome service living on the simulator's clock (deadlines and cache ages agree)."""
+def service(sim: SimulatorHandle, clock: Callable[[], int] | None = None) -> WelcomeService:
+    """A welcome service living on the simulator's clock (deadlines and cache ages agree), or on ``clock``."""
     settings = WelcomeSettings(
         timezone="Asia/Shanghai", safety_margin_ms=1500, lease_ms=6000, log_retention_days=1
     )
@@ -107,9 +107,18 @@ def service(sim: SimulatorHandle) -> WelcomeService:
         runtime.wecom_client(),
         RuleCache(welcome_repo.list_rules, 0.0),
         settings,
-        clock=sim_ms(sim),
+        clock=clock or sim_ms(sim),
         media=cache(),
     )
+
+
+def fifteen_seconds_late(sim: SimulatorHandle, n: int) -> tuple[WelcomeService, dict[str, str]]:
+    """A fresh event (its code lives 20 s at the simulator) handled by a service whose clock stands still 15 s
+    after its CreateTime: 3.5 s left whatever the machine's load, too little to upload (3 s kept for the send
+    plus ``MEDIA_UPLOAD_MIN_BUDGET_MS``), enough to send."""
+    fresh = event(sim, n)
+    frozen_ms = (int(fresh["CreateTime"]) + 15) * 1000
+    return service(sim, clock=lambda: frozen_ms), fresh
 
 
 def event(sim: SimulatorHandle, n: int, age_s: float = 0.0) -> dict[str, str]:
@@ -316,7 +325,8 @@ def test_hot_path_does_not_upload_when_the_cache_is_fresh(sim: SimulatorHandle) 
 
 def test_upload_skipped_when_the_deadline_is_too_close(sim: SimulatorHandle) -> None:
     admin_without_warm_up().put_rule("img", image_rule())  # nothing cached yet
-    result = service(sim).handle(DEV_DEFAULTS["WECOM_CORP_ID"], event(sim, 1, age_s=15))  # 3.5 s left
+    late, fresh = fifteen_seconds_late(sim, 1)
+    result = late.handle(DEV_DEFAULTS["WECOM_CORP_ID"], fresh)
     assert result.outcome == "sent"
     assert uploads(sim) == []
     assert sent_bodies(sim) == [
@@ -326,7 +336,8 @@ def test_upload_skipped_when_the_deadline_is_too_close(sim: SimulatorHandle) -> 
 
 def test_image_only_welcome_without_time_to_upload_fails_without_sending(sim: SimulatorHandle) -> None:
     admin_without_warm_up().put_rule("img", image_rule(text=None))
-    result = service(sim).handle(DEV_DEFAULTS["WECOM_CORP_ID"], event(sim, 1, age_s=15))
+    late, fresh = fifteen_seconds_late(sim, 1)
+    result = late.handle(DEV_DEFAULTS["WECOM_CORP_ID"], fresh)
     assert (result.outcome, result.rule_id) == ("failed", "img")
     assert uploads(sim) == [] and calls(sim.state, "send_welcome_msg") == []
 
