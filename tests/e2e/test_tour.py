@@ -168,3 +168,15 @@ def test_the_tour_runs_as_written(make_run: str, tour_env: dict[str, str]) -> No
 def test_commands_are_read_like_a_shell_reads_them() -> None:
     text = "intro\n```bash\n# note\nmake run\n\na \\\n  b  # c\n```\n```console\nnot run\n```\n"
     assert tour_commands(text) == ["make run", "a   b  # c"]
+
+
+def test_the_readme_tour_is_the_tested_tour() -> None:
+    """The README's tour block is the start of docs/tour.md's: its commands are run by the test above, in the
+    same order, so the README's copy cannot rot either."""
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## A five-minute tour", 1)[1].split("\n## ", 1)[0]
+    readme_commands = tour_commands(section)
+    tour = tour_commands(TOUR.read_text(encoding="utf-8"))
+    assert readme_commands, "the README's tour has a bash block"
+    start = tour.index(readme_commands[0])
+    assert tour[start : start + len(readme_commands)] == readme_commands
