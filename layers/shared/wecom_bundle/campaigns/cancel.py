@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from wecom_bundle.campaigns import limits, queries
+from wecom_bundle.campaigns.status import CampaignStatus
 from wecom_bundle.domain_errors import InvalidState
 from wecom_bundle.validation import NotFound
 from wecom_bundle.wecom import groupmsg
@@ -18,9 +19,9 @@ if TYPE_CHECKING:
 # ----------------------------------------------------------------------------------------------- cancel
 # A cancel must not rewrite these: a completed campaign was sent by every member (WeCom has nothing left to
 # cancel, and "cancelled" would hide that it went out); a failed one has no WeCom task at all.
-FINAL_REFUSALS = {
-    "completed": "the campaign is completed: every member has sent it, WeCom has nothing left to cancel",
-    "failed": "the campaign failed: WeCom holds no task to cancel",
+FINAL_REFUSALS: dict[str, str] = {
+    CampaignStatus.COMPLETED: "the campaign is completed: every member has sent it, WeCom has nothing left to cancel",
+    CampaignStatus.FAILED: "the campaign failed: WeCom holds no task to cancel",
 }
 
 
@@ -35,7 +36,7 @@ def cancel_campaign(deps: CampaignDeps, campaign_id: str, *, now: int | None = N
     if deps.repo.mark_campaign_cancelled(campaign_id, deps.now() if now is None else now) is None:
         _refuse_final(deps, campaign_id)  # completed by a sync pass meanwhile, or already cancelled (fine)
     outcome = cancel_sent_chunks(deps, campaign_id)
-    return {"campaign_id": campaign_id, "status": "cancelled", **outcome}
+    return {"campaign_id": campaign_id, "status": CampaignStatus.CANCELLED, **outcome}
 
 
 def _refuse_final(deps: CampaignDeps, campaign_id: str) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 from wecom_bundle import config, telemetry
 from wecom_bundle.campaigns import cap, limits, repair, send, validation
 from wecom_bundle.campaigns.deps import CampaignDeps
+from wecom_bundle.campaigns.status import CampaignStatus
 from wecom_bundle.domain_errors import AudienceCapped, IdempotencyConflict, WeComRefused
 from wecom_bundle.dynamo import keys
 from wecom_bundle.result_sync.totals import zero_totals
@@ -146,7 +147,7 @@ def _answer(deps: CampaignDeps, campaign_id: str) -> CreateResult:
     campaign, chunks, _ = deps.repo.campaign_view(campaign_id)
     if campaign is None:
         raise NotFound(f"campaign {campaign_id} does not exist")
-    if campaign["status"] == "failed":
+    if campaign["status"] == CampaignStatus.FAILED:
         raise WeComRefused(
             f"WeCom refused the campaign: {campaign.get('errmsg', '')}".strip(),
             errcode=campaign.get("errcode"),
@@ -166,7 +167,7 @@ def _answer(deps: CampaignDeps, campaign_id: str) -> CreateResult:
     errors = _chunk_errors(chunks)
     if errors:
         body["chunk_errors"] = errors
-    return CreateResult(body, creating=campaign["status"] == "creating")
+    return CreateResult(body, creating=campaign["status"] == CampaignStatus.CREATING)
 
 
 def _fail_ids(deps: CampaignDeps, campaign_id: str, chunk: dict[str, Any]) -> list[str]:
@@ -257,13 +258,13 @@ def _campaign_record(
     }
     if owner is None:
         record |= {
-            **keys.campaign_status_keys("scheduled"),
+            **keys.campaign_status_keys(CampaignStatus.SCHEDULED),
             "gsi3sk": keys.due_sk(spec["send_at"], campaign_id),
         }
     else:
         lease = now + limits.LEASE_S
         record |= {
-            **keys.campaign_status_keys("creating"),
+            **keys.campaign_status_keys(CampaignStatus.CREATING),
             "owner": owner,
             "lease_until": lease,
             "gsi3sk": keys.due_sk(lease, campaign_id),
