@@ -37,7 +37,10 @@ PIP_LOCKED := -m pip install -q --require-hashes --only-binary=:all:
 $(STAMP): requirements/dev.lock pyproject.toml cli/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) $(PIP_LOCKED) -r requirements/dev.lock
-	PYTHONWARNINGS=ignore $(PY) -m pip install -q --no-deps --no-build-isolation -e . -e ./cli
+	# One at a time: in a venv made before the CLI had its own package, installing the layer's package first
+	# removes the old one (and the wecomctl script it owned) before the CLI's package writes its own.
+	PYTHONWARNINGS=ignore $(PY) -m pip install -q --no-deps --no-build-isolation -e .
+	PYTHONWARNINGS=ignore $(PY) -m pip install -q --no-deps --no-build-isolation -e ./cli
 	touch $@
 
 # --engine-strict: npm refuses, naming the Node version package.json's engines ask for, instead of a warning.
