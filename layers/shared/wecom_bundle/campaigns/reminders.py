@@ -26,6 +26,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from wecom_bundle import config
@@ -53,10 +54,24 @@ logger = logging.getLogger(__name__)
 CALL_ATTEMPTS = 3
 
 
+class ReminderResult(StrEnum):
+    """What one msgid's reminder came to: WeCom took it (``sent``), the answer was lost (``uncertain``: it
+    may have gone out, so it counts against the cap), the cap or a final campaign refused it (``refused``), or
+    WeCom refused it (``failed``)."""
+
+    SENT = "sent"
+    UNCERTAIN = "uncertain"
+    REFUSED = "refused"
+    FAILED = "failed"
+
+
+DELIVERED_OR_MAYBE = (ReminderResult.SENT, ReminderResult.UNCERTAIN)
+
+
 @dataclass(frozen=True)
 class Outcome:
     msgid: str
-    result: str  # sent | uncertain | refused | failed
+    result: ReminderResult
     next_allowed_at: int | None = None
     errcode: int | None = None
 
@@ -87,23 +102,26 @@ def remind_msgid(
     now_ms = _now_ms() if now_ms is None else now_ms
     claim = _claim_slot(deps, campaign_id, msgid, trigger, now_ms)
     if claim is None:
-        return Outcome(msgid, "refused", next_allowed_at=_next_allowed(deps, msgid, now_ms))
+        return Outcome(msgid, ReminderResult.REFUSED, next_allowed_at=_next_allowed(deps, msgid, now_ms))
     slot, owner, previous_at_ms = claim
     try:
         _call_remind(deps, client or deps.wecom(), msgid)
     except TransportError:
-        deps.reminders.put_reminder_event(campaign_id, msgid, now_ms, trigger, "uncertain")
-        return Outcome(msgid, "uncertain")
+        deps.reminders.put_reminder_event(campaign_id, msgid, now_ms, trigger, ReminderResult.UNCERTAIN)
+        return Outcome(msgid, ReminderResult.UNCERTAIN)
     except WeComError as exc:
         if exc.errcode == Errcode.RATE_LIMITED:
             return Outcome(
-                msgid, "refused", next_allowed_at=_next_allowed(deps, msgid, now_ms), errcode=exc.errcode
+                msgid,
+                ReminderResult.REFUSED,
+                next_allowed_at=_next_allowed(deps, msgid, now_ms),
+                errcode=exc.errcode,
             )
         deps.reminders.release_reminder_slot(msgid, slot, owner, previous_at_ms)
-        return Outcome(msgid, "failed", errcode=exc.errcode)
-    deps.reminders.put_reminder_event(campaign_id, msgid, now_ms, trigger, "sent")
+        return Outcome(msgid, ReminderResult.FAILED, errcode=exc.errcode)
+    deps.reminders.put_reminder_event(campaign_id, msgid, now_ms, trigger, ReminderResult.SENT)
     deps.sync_repo.mark_msgid_sync_due(msgid, now_ms // 1000)  # members act on reminders: sync next run
-    return Outcome(msgid, "sent")
+    return Outcome(msgid, ReminderResult.SENT)
 
 
 def _oldest_first(at_ms: int | None) -> int:
@@ -184,9 +202,9 @@ def remind_campaign(
     _raise_if_nothing_sent(outcomes)
     return {
         "campaign_id": campaign_id,
-        "reminded": [o.msgid for o in outcomes if o.result in ("sent", "uncertain")],
-        "refused": [o.as_dict() for o in outcomes if o.result == "refused"],
-        "failed": [o.as_dict() for o in outcomes if o.result == "failed"],
+        "reminded": [o.msgid for o in outcomes if o.result in DELIVERED_OR_MAYBE],
+        "refused": [o.as_dict() for o in outcomes if o.result == ReminderResult.REFUSED],
+        "failed": [o.as_dict() for o in outcomes if o.result == ReminderResult.FAILED],
         "outcomes": [o.as_dict() for o in outcomes],
     }
 
@@ -204,9 +222,9 @@ def _chosen(eligible: list[str], body: dict[str, Any] | None) -> list[str]:
 
 
 def _raise_if_nothing_sent(outcomes: list[Outcome]) -> None:
-    if any(o.result in ("sent", "uncertain") for o in outcomes):
+    if any(o.result in DELIVERED_OR_MAYBE for o in outcomes):
         return
-    refused = [o for o in outcomes if o.result == "refused"]
+    refused = [o for o in outcomes if o.result == ReminderResult.REFUSED]
     if refused:
         raise TooSoon(
             "at most 3 reminders per msgid in 24 hours",
@@ -235,9 +253,11 @@ def run_due(deps: CampaignDeps, now: int | None = None, budget_s: float | None =
         outcomes += _take_turn(deps, campaign, now)
     summary |= {
         "campaigns_checked": checked,
-        "reminders_sent": sum(o.result == "sent" for o in outcomes),
-        "reminders_refused": sum(o.result == "refused" for o in outcomes),
-        "reminders_failed": sum(o.result in ("failed", "uncertain") for o in outcomes),
+        "reminders_sent": sum(o.result == ReminderResult.SENT for o in outcomes),
+        "reminders_refused": sum(o.result == ReminderResult.REFUSED for o in outcomes),
+        "reminders_failed": sum(
+            o.result in (ReminderResult.FAILED, ReminderResult.UNCERTAIN) for o in outcomes
+        ),
     }
     return summary
 
@@ -272,6 +292,6 @@ def _take_turn(deps: CampaignDeps, campaign: dict[str, Any], now: int) -> list[O
         remind_msgid(deps, campaign_id, m, "scheduled", now_ms=now * 1000) for m in _eligible_msgids(chunks)
     ]
     for outcome in outcomes:
-        if outcome.result != "sent":
+        if outcome.result != ReminderResult.SENT:
             logger.info("scheduled reminder of %s: %s", outcome.msgid, outcome.result)
     return outcomes

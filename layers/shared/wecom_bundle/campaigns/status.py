@@ -17,3 +17,18 @@ class CampaignStatus(StrEnum):
     COMPLETED = "completed"
     CANCELLED = "cancelled"
     FAILED = "failed"
+
+
+class SyncState(StrEnum):
+    """A msgid's ``sync_state`` on its registry item: whether the result sync still follows its task.
+
+    ``active`` is synced on its cadence; ``done`` reached the end of the cadence; ``refused`` was refused
+    outright by WeCom (an unknown msgid, no permission) and is not asked again. The customers' quota reads it
+    to know whether a pending row may still turn into a send."""
+
+    ACTIVE = "active"
+    DONE = "done"
+    REFUSED = "refused"
+
+
+FINISHED_SYNC_STATES = frozenset({SyncState.DONE, SyncState.REFUSED})  # the task is no longer synced

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from wecom_bundle.campaigns.status import FINISHED_SYNC_STATES, SyncState
 from wecom_bundle.customers.periods import Period, month_of, period_of
 from wecom_bundle.customers.tally import pending_msgid, utc_month
 from wecom_bundle.dynamo.keys import CUSTOMER_PENDING_ATTRIBUTE, customer_day_attribute
@@ -22,7 +23,6 @@ from wecom_bundle.dynamo.keys import CUSTOMER_PENDING_ATTRIBUTE, customer_day_at
 if TYPE_CHECKING:
     from wecom_bundle.customers.repo import CustomerRepo
 
-FINISHED_SYNC_STATES = frozenset({"done", "refused"})  # the task no longer runs (or is no longer synced)
 DAY_S = 86_400
 
 
@@ -89,7 +89,7 @@ class QuotaReader:
         states = self.repo.msgid_sync_states(msgids, self.deadline) if entries else {}
         counts: dict[str, int] = {}
         for ext, entry in entries:
-            if states.get(pending_msgid(entry), "done") not in FINISHED_SYNC_STATES:
+            if states.get(pending_msgid(entry), SyncState.DONE) not in FINISHED_SYNC_STATES:
                 counts[ext] = counts.get(ext, 0) + 1
         return counts
 

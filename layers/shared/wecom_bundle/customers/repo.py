@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
+from wecom_bundle.campaigns.status import SyncState
 from wecom_bundle.customers.tally import ItemChange
 from wecom_bundle.dynamo.client import client
 from wecom_bundle.dynamo.codec import encode_item
@@ -107,7 +108,7 @@ def msgid_sync_states(msgids: Iterable[str], deadline: float | None = None) -> d
     unique = list(dict.fromkeys(msgids))
     keys = [encode_item(msgid_key(m)) for m in unique]
     items = batch_get(keys, attributes=["msgid", "sync_state"], deadline=deadline)
-    return {str(item["msgid"]): str(item.get("sync_state") or "active") for item in items}
+    return {str(item["msgid"]): str(item.get("sync_state") or SyncState.ACTIVE) for item in items}
 
 
 def customer_messages(external_userid: str, *, limit: int, cursor: str | None) -> Page:

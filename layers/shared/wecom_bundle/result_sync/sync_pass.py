@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from wecom_bundle.campaigns.status import CampaignStatus
+from wecom_bundle.campaigns.status import CampaignStatus, SyncState
 from wecom_bundle.customers import tally
 from wecom_bundle.result_sync.budget import Budget, OutOfTime
 from wecom_bundle.result_sync.cadence import Cadence
@@ -348,7 +348,7 @@ def _refused(state: PassState, exc: WeComError) -> dict[str, Any]:
     logger.warning(
         "msgid %s: WeCom refused the sync (errcode %s); no further syncs", state.msgid, exc.errcode
     )
-    fields = {"sync_state": "refused", "sync_errcode": exc.errcode}
+    fields = {"sync_state": SyncState.REFUSED, "sync_errcode": exc.errcode}
     state.deps.repo.finish_msgid_sync(state.msgid, state.token, None, fields, state.now)
     return {**_summary(state, "refused"), "errcode": exc.errcode}
 
@@ -372,7 +372,7 @@ def _finish(state: PassState) -> dict[str, Any]:
     ):
         became_completed = state.deps.repo.record_campaign_totals(campaign_id, totals, state.now, complete)
     next_at = _next_sync_at(state, own["sync_complete"])
-    fields = {"sync_state": "active" if next_at is not None else "done"}
+    fields = {"sync_state": SyncState.ACTIVE if next_at is not None else SyncState.DONE}
     state.deps.repo.finish_msgid_sync(state.msgid, state.token, next_at, fields, state.now)
     return {**_summary(state, "synced"), "next_sync_at": next_at, "campaign_completed": became_completed}
 
