@@ -15,7 +15,7 @@ import json
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from wecom_bundle import config, telemetry
 from wecom_bundle.campaigns import cap, limits, repair, send, validation
@@ -25,6 +25,9 @@ from wecom_bundle.domain_errors import AudienceCapped, IdempotencyConflict, WeCo
 from wecom_bundle.dynamo import keys
 from wecom_bundle.result_sync.totals import zero_totals
 from wecom_bundle.validation import NotFound
+
+if TYPE_CHECKING:
+    from wecom_bundle.campaigns.repo import CampaignChunk
 
 ORIGIN = "admin_api"
 
@@ -170,11 +173,11 @@ def _answer(deps: CampaignDeps, campaign_id: str) -> CreateResult:
     return CreateResult(body, creating=campaign["status"] == CampaignStatus.CREATING)
 
 
-def _fail_ids(deps: CampaignDeps, campaign_id: str, chunk: dict[str, Any]) -> list[str]:
+def _fail_ids(deps: CampaignDeps, campaign_id: str, chunk: CampaignChunk) -> list[str]:
     return deps.repo.campaign_part_ids(campaign_id, "FAIL", int(chunk["chunk"]))
 
 
-def _chunk_errors(chunks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _chunk_errors(chunks: list[CampaignChunk]) -> list[dict[str, Any]]:
     return [
         {"chunk": c["chunk"], "errcode": c.get("errcode"), "errmsg": c.get("errmsg", "")}
         for c in chunks
@@ -194,7 +197,7 @@ def plan_campaign(
     now: int,
     owner: str | None,
     skipped: list[str] | None = None,
-) -> tuple[dict[str, Any], list[dict[str, Any]], list[tuple[str, int, int, list[str]]]]:
+) -> tuple[dict[str, Any], list[CampaignChunk], list[tuple[str, int, int, list[str]]]]:
     """The campaign record, one chunk intent per add_msg_template call, and the audience parts; with
     ``skipped`` (a skip_capped create) those customers are out of the audience and kept in SKIP parts."""
     ids = spec["external_userid"] or spec["chat_id_list"]
@@ -203,16 +206,19 @@ def plan_campaign(
     slices = audience_slices(ids, deps.chunk_size)
     fingerprint = repair.content_fingerprint(spec["chat_type"], spec["text"], spec["attachments"])
     chunks = [
-        limits.without_none(
-            {
-                "campaign_id": campaign_id,
-                "chunk": n,
-                "state": "pending",
-                "audience_count": len(ids_n),
-                "chat_type": spec["chat_type"],
-                "sender": spec["sender"],
-                "fingerprint": fingerprint,
-            }
+        cast(
+            "CampaignChunk",
+            limits.without_none(
+                {
+                    "campaign_id": campaign_id,
+                    "chunk": n,
+                    "state": "pending",
+                    "audience_count": len(ids_n),
+                    "chat_type": spec["chat_type"],
+                    "sender": spec["sender"],
+                    "fingerprint": fingerprint,
+                }
+            ),
         )
         for n, ids_n in enumerate(slices, start=1)
     ]

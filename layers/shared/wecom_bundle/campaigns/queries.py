@@ -4,6 +4,7 @@ the newest-first listing. Reads only."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from wecom_bundle import cursors
@@ -72,7 +73,8 @@ def _summary(campaign: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
-def _chunk_view(chunk: dict[str, Any]) -> dict[str, Any]:
+def _chunk_view(chunk: Mapping[str, Any]) -> dict[str, Any]:
+    """The chunk fields an operator sees (a projection by name, so any mapping of the chunk will do)."""
     keys = ("chunk", "state", "msgid", "audience_count", "fail_count", "errcode", "sent_at", "cancelled_at")
     return {key: chunk[key] for key in keys if chunk.get(key) is not None}
 

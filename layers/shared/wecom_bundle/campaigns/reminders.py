@@ -47,6 +47,7 @@ from wecom_bundle.wecom.errors import TransportError, WeComError
 
 if TYPE_CHECKING:
     from wecom_bundle.campaigns.deps import CampaignDeps
+    from wecom_bundle.campaigns.repo import CampaignChunk
     from wecom_bundle.wecom.client import WeComClient
 
 logger = logging.getLogger(__name__)
@@ -164,7 +165,7 @@ def _call_remind(deps: CampaignDeps, client: WeComClient, msgid: str) -> None:
             deps.backoff(attempt)
 
 
-def _eligible_msgids(chunks: list[dict[str, Any]]) -> list[str]:
+def _eligible_msgids(chunks: list[CampaignChunk]) -> list[str]:
     """Msgids not cancelled whose latest synced member status shows unsent members (or is still unknown)."""
     return [
         str(c["msgid"])

@@ -19,6 +19,7 @@ from wecom_bundle.wecom.errors import TransportError, WeComError
 
 if TYPE_CHECKING:
     from wecom_bundle.campaigns.deps import CampaignDeps
+    from wecom_bundle.campaigns.repo import CampaignChunk
     from wecom_bundle.wecom.client import WeComClient
 
 logger = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ def row_time(row: dict[str, Any]) -> int | None:
         return None
 
 
-def _row_matches(row: dict[str, Any], chunk: dict[str, Any]) -> bool:
+def _row_matches(row: dict[str, Any], chunk: CampaignChunk) -> bool:
     """Could this list_v2 task be the chunk's lost one? Same content, created by the corp (API tasks carry
     no creator; a creator, if present, must be the chunk's sender), during one of the chunk's attempts."""
     created = row_time(row)
@@ -69,7 +70,7 @@ def _row_matches(row: dict[str, Any], chunk: dict[str, Any]) -> bool:
     return first - LINK_SLACK_S <= created <= last + LINK_SLACK_S
 
 
-def repair_chunk(deps: CampaignDeps, client: WeComClient, chunk: dict[str, Any]) -> bool:
+def repair_chunk(deps: CampaignDeps, client: WeComClient, chunk: CampaignChunk) -> bool:
     """Look for the chunk's task among WeCom's corp tasks of its attempt window; link it if found."""
     if not chunk.get("first_attempt_at"):
         return False
@@ -94,7 +95,7 @@ def repair_chunk(deps: CampaignDeps, client: WeComClient, chunk: dict[str, Any])
     return False
 
 
-def _link_if_match(deps: CampaignDeps, row: dict[str, Any], chunk: dict[str, Any]) -> bool:
+def _link_if_match(deps: CampaignDeps, row: dict[str, Any], chunk: CampaignChunk) -> bool:
     msgid = str(row.get("msgid") or "")
     if not msgid or not _row_matches(row, chunk) or deps.repo.get_msgid_owner(msgid) is not None:
         return False

@@ -7,7 +7,7 @@ index, never a Scan. Keys come from ``dynamo.keys``, the request plumbing from `
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict, cast
 
 from wecom_bundle.campaigns.status import CampaignStatus
 from wecom_bundle.dynamo.client import client, is_condition_failure
@@ -49,12 +49,43 @@ from wecom_bundle.dynamo.table import (
     update,
 )
 
-
 # ----------------------------------------------------------------------------------------------- campaigns
 # Layout (docs/data-model.md, "Campaigns"): one partition per campaign holds the campaign record, its chunk
 # intents, audience / fail-list parts (<= 5 000 ids per item: items are capped at 400 KB) and reminder
 # events. Sort keys are chosen so that one Query of "CAMPAIGN".."EVENT#~" reads everything an operator
 # sees without the (large) PART# items.
+
+
+class CampaignChunk(TypedDict, total=False):
+    """A chunk intent (one ``add_msg_template`` call) as this repository reads and writes it, without the
+    storage keys: send, repair, cancel, results, reminders and the result sync all read the same fields
+    (docs/data-model.md, "Chunk intent"). Most fields appear only as the chunk moves through its states."""
+
+    campaign_id: str
+    chunk: int
+    state: str  # pending -> calling -> sent | failed
+    audience_count: int
+    chat_type: str
+    sender: str
+    fingerprint: str
+    first_attempt_at: int
+    attempt_at: int
+    msgid: str
+    linked_by: str  # call | repair
+    fail_count: int
+    fail_list_lost: bool
+    errcode: int
+    errmsg: str
+    sent_at: int
+    cancelled_at: int
+    # the result sync's aggregates of the chunk's msgid (result_sync.totals.chunk_totals)
+    totals: dict[str, dict[str, int]]
+    members_unsent: int
+    first_send_time: int | None
+    last_send_time: int | None
+    sync_complete: bool
+
+
 def put_campaign_part(campaign_id: str, kind: str, chunk: int, part: int, ids: list[str]) -> None:
     """Store up to 5 000 ids (audience or fail_list). Plain PutItem: rewriting the same part is harmless."""
     item = {"pk": campaign_pk(campaign_id), "sk": part_sk(kind, chunk, part), "ids": ids}
@@ -86,7 +117,7 @@ def delete_campaign_parts(campaign_id: str, sort_keys: list[str]) -> None:
 
 
 def create_campaign_items(
-    campaign: dict[str, Any], chunks: list[dict[str, Any]], idempotency: dict[str, Any] | None, now: int
+    campaign: dict[str, Any], chunks: list[CampaignChunk], idempotency: dict[str, Any] | None, now: int
 ) -> bool:
     """Write the campaign record, its chunk intents and (if any) its idempotency key in one transaction.
 
@@ -139,7 +170,7 @@ def get_campaign(campaign_id: str) -> dict[str, Any] | None:
 
 def campaign_view(
     campaign_id: str,
-) -> tuple[dict[str, Any] | None, list[dict[str, Any]], list[dict[str, Any]]]:
+) -> tuple[dict[str, Any] | None, list[CampaignChunk], list[dict[str, Any]]]:
     """The campaign record, its chunks and its events in one consistent Query (no audience parts)."""
     request: dict[str, Any] = {
         "TableName": table_name(),
@@ -157,14 +188,15 @@ def campaign_view(
             break
         request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
     campaign = next((public(r) for r in rows if r["sk"] == CAMPAIGN_SK), None)
-    chunks = [public(r) for r in rows if r["sk"].startswith(CHUNK_PREFIX)]
+    chunks = [cast("CampaignChunk", public(r)) for r in rows if r["sk"].startswith(CHUNK_PREFIX)]
     events = [public(r) for r in rows if r["sk"].startswith(EVENT_PREFIX)]
     return campaign, chunks, events
 
 
-def campaign_chunks(campaign_id: str) -> list[dict[str, Any]]:
+def campaign_chunks(campaign_id: str) -> list[CampaignChunk]:
     """A campaign's chunk intents in chunk order (at most one per 10 000 recipients)."""
-    return sorted(query_all(campaign_pk(campaign_id), CHUNK_PREFIX), key=lambda c: c["chunk"])
+    chunks = cast("list[CampaignChunk]", query_all(campaign_pk(campaign_id), CHUNK_PREFIX))
+    return sorted(chunks, key=lambda c: c["chunk"])
 
 
 def list_campaigns(status: str | None, *, limit: int, cursor: str | None) -> Page:
@@ -367,7 +399,7 @@ def record_chunk_failed(campaign_id: str, chunk: int, errcode: int, errmsg: str)
     )
 
 
-def unlinked_chunks(fingerprint: str, created_from: int, created_to: int) -> list[dict[str, Any]]:
+def unlinked_chunks(fingerprint: str, created_from: int, created_to: int) -> list[CampaignChunk]:
     """Chunk intents with this content whose first call happened in [from, to] and that have no msgid yet."""
     answer = client().query(
         TableName=table_name(),
@@ -377,7 +409,7 @@ def unlinked_chunks(fingerprint: str, created_from: int, created_to: int) -> lis
             pk=orphan_pk(fingerprint), lo=orphan_sk_from(created_from), hi=due_upto(created_to)
         ),
     )
-    return [public(decode_item(item)) for item in answer.get("Items", [])]
+    return [cast("CampaignChunk", public(decode_item(item))) for item in answer.get("Items", [])]
 
 
 # --- cancel
@@ -419,7 +451,7 @@ class CampaignRepo(Protocol):
     def create_campaign_items(
         self,
         campaign: dict[str, Any],
-        chunks: list[dict[str, Any]],
+        chunks: list[CampaignChunk],
         idempotency: dict[str, Any] | None,
         now: int,
     ) -> bool: ...
@@ -427,8 +459,8 @@ class CampaignRepo(Protocol):
     def get_campaign(self, campaign_id: str) -> dict[str, Any] | None: ...
     def campaign_view(
         self, campaign_id: str
-    ) -> tuple[dict[str, Any] | None, list[dict[str, Any]], list[dict[str, Any]]]: ...
-    def campaign_chunks(self, campaign_id: str) -> list[dict[str, Any]]: ...
+    ) -> tuple[dict[str, Any] | None, list[CampaignChunk], list[dict[str, Any]]]: ...
+    def campaign_chunks(self, campaign_id: str) -> list[CampaignChunk]: ...
     def list_campaigns(self, status: str | None, *, limit: int, cursor: str | None) -> Page: ...
     def due_campaigns(self, kind: str, now: int, limit: int) -> list[dict[str, Any]]: ...
     def claim_campaign_send(
@@ -453,6 +485,6 @@ class CampaignRepo(Protocol):
     def record_chunk_failed(self, campaign_id: str, chunk: int, errcode: int, errmsg: str) -> bool: ...
     def unlinked_chunks(
         self, fingerprint: str, created_from: int, created_to: int
-    ) -> list[dict[str, Any]]: ...
+    ) -> list[CampaignChunk]: ...
     def mark_campaign_cancelled(self, campaign_id: str, now: int) -> dict[str, Any] | None: ...
     def mark_chunk_cancelled(self, campaign_id: str, chunk: int, now: int) -> None: ...

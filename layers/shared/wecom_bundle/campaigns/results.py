@@ -15,12 +15,15 @@ import io
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
-from typing import Any, TypeGuard
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from wecom_bundle import cursors
 from wecom_bundle.campaigns.deps import CampaignDeps
 from wecom_bundle.result_sync.totals import NAME_STATUS, STATUS_NAMES, sent_rate
 from wecom_bundle.validation import NotFound, ValidationError, page_size
+
+if TYPE_CHECKING:
+    from wecom_bundle.campaigns.repo import CampaignChunk
 
 CSV_COLUMNS = ("msgid", "userid", "external_userid", "chat_id", "status", "send_time")
 MEMBER_VIEW_LIMIT = 1000  # members listed in GET /admin/campaigns/{id}; results pages cover the rest
@@ -106,7 +109,7 @@ def _status_filter(name: str | None) -> int | None:
     return None if name is None or name == FAIL_LIST else NAME_STATUS[name]
 
 
-def _chunks(deps: CampaignDeps, campaign_id: str) -> list[dict[str, Any]]:
+def _chunks(deps: CampaignDeps, campaign_id: str) -> list[CampaignChunk]:
     """The campaign's chunks that hold a WeCom task (a msgid)."""
     if deps.repo.get_campaign(campaign_id) is None:
         raise NotFound(f"campaign {campaign_id} does not exist")
@@ -153,7 +156,7 @@ def results_page(deps: CampaignDeps, campaign_id: str, params: dict[str, str]) -
 
 
 def _fail_rows(
-    deps: CampaignDeps, campaign_id: str, chunk: dict[str, Any], at: _Position, room: int
+    deps: CampaignDeps, campaign_id: str, chunk: CampaignChunk, at: _Position, room: int
 ) -> list[dict[str, Any]]:
     """Up to ``room`` rows of one chunk's fail_list from ``at.offset``; moves ``at`` past them."""
     ids = deps.repo.campaign_part_ids(campaign_id, "FAIL", int(chunk["chunk"]))
@@ -164,7 +167,7 @@ def _fail_rows(
     return [{"msgid": str(chunk["msgid"]), "external_userid": i, "status": FAIL_LIST} for i in taken]
 
 
-def member_stats(deps: CampaignDeps, chunks: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bool]:
+def member_stats(deps: CampaignDeps, chunks: list[CampaignChunk]) -> tuple[list[dict[str, Any]], bool]:
     """Per member of each msgid: status, send time, customers by status and the sent rate (capped)."""
     members: list[dict[str, Any]] = []
     for chunk in chunks:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from wecom_bundle.campaigns import cancel, limits, repair
 from wecom_bundle.campaigns.reminder_policy import ReminderPolicy
@@ -25,6 +25,7 @@ from wecom_bundle.wecom.errors import TransportError, WeComError
 
 if TYPE_CHECKING:
     from wecom_bundle.campaigns.deps import CampaignDeps
+    from wecom_bundle.campaigns.repo import CampaignChunk
     from wecom_bundle.wecom.client import WeComClient
 
 logger = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ def send_campaign(deps: CampaignDeps, campaign_id: str, owner: str, *, deadline:
 
 
 def _send_chunk(
-    deps: CampaignDeps, client: WeComClient, campaign: dict[str, Any], chunk: dict[str, Any]
+    deps: CampaignDeps, client: WeComClient, campaign: dict[str, Any], chunk: CampaignChunk
 ) -> None:
     """One add_msg_template call for one chunk, retried only where WeCom cannot have created anything."""
     campaign_id, n = campaign["campaign_id"], int(chunk["chunk"])
@@ -146,7 +147,7 @@ def _finish(deps: CampaignDeps, campaign: dict[str, Any], owner: str) -> str:
         "fail_list_size": sum(int(c.get("fail_count") or 0) for c in chunks),
     }
     if not sent:
-        refusal: dict[str, Any] = next((c for c in chunks if c.get("errcode") is not None), {})
+        refusal = next((c for c in chunks if c.get("errcode") is not None), cast("CampaignChunk", {}))
         fields |= {"errcode": refusal.get("errcode"), "errmsg": refusal.get("errmsg", "")}
     policy = ReminderPolicy.from_dict(campaign.get("reminder_policy"))
     remind_at = policy.first_turn(now) if sent else None

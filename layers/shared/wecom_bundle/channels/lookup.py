@@ -20,7 +20,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from wecom_bundle import telemetry
 from wecom_bundle.channels.model import ACTIVE, CHANNEL_ID_PATTERN, PENDING
@@ -28,6 +28,9 @@ from wecom_bundle.dynamo.client import client
 from wecom_bundle.dynamo.codec import decode_item, encode_item
 from wecom_bundle.dynamo.keys import channel_key
 from wecom_bundle.dynamo.table import table_name
+
+if TYPE_CHECKING:
+    from wecom_bundle.channels.model import ChannelItem
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +70,7 @@ def channel_from_item(item: Mapping[str, Any] | None) -> Channel | None:
     return Channel(str(item["channel_id"]), welcome if isinstance(welcome, Mapping) else None, tags)
 
 
-def load_channel(channel_id: str) -> dict[str, Any] | None:
+def load_channel(channel_id: str) -> ChannelItem | None:
     """The channel record's hot-path attributes: one eventually consistent GetItem (the cache's TTL is a
     staleness the product accepts anyway)."""
     answer = client().get_item(
@@ -76,7 +79,7 @@ def load_channel(channel_id: str) -> dict[str, Any] | None:
         ProjectionExpression=_PROJECTION,
         ExpressionAttributeNames={"#st": "status"},
     )
-    return decode_item(answer["Item"]) if "Item" in answer else None
+    return cast("ChannelItem", decode_item(answer["Item"])) if "Item" in answer else None
 
 
 class ChannelLookup:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypedDict
 
 
 class ChannelStatus(StrEnum):
@@ -36,6 +36,25 @@ TAG_ID_MAX_CHARS = 64  # WeCom's tag ids look like "et..." (32 characters); room
 TAG_ID_PATTERN = re.compile(r"^[\x21-\x7e]{1,64}$")  # printable ASCII, no blanks
 
 
-def public_view(item: dict[str, Any]) -> dict[str, Any]:
+class ChannelItem(TypedDict, total=False):
+    """A channel item as the repository reads and writes it (without the storage keys), so the service,
+    reconcile and lookup name the same fields; the fields that are absent until WeCom answers, or when the
+    channel has none, are not required."""
+
+    channel_id: str
+    name: str
+    members: list[str]
+    skip_verify: bool
+    tags: list[str]
+    welcome: dict[str, Any]
+    remark: str
+    config_id: str
+    qr_code: str
+    status: str
+    created_at_ms: int
+    updated_at_ms: int
+
+
+def public_view(item: ChannelItem) -> dict[str, Any]:
     """A channel as the admin API answers it (the item without its storage keys, ``tags`` always a list)."""
     return {**item, "tags": list(item.get("tags") or []), "members": list(item.get("members") or [])}

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wecom_bundle.channels.model import ACTIVE, GONE, PENDING
 from wecom_bundle.channels.repo import ChannelRepo
@@ -36,6 +36,9 @@ from wecom_bundle.wecom import contact_ways
 from wecom_bundle.wecom.client import WeComClient
 from wecom_bundle.wecom.errcodes import Errcode
 from wecom_bundle.wecom.errors import TransportError, WeComError
+
+if TYPE_CHECKING:
+    from wecom_bundle.channels.model import ChannelItem
 
 COMPARED = ("members", "skip_verify", "remark", "state")
 
@@ -106,7 +109,7 @@ class ChannelReconciler:
         )
         return report
 
-    def _holdings(self, channels: list[dict[str, Any]], now: int) -> Holdings:
+    def _holdings(self, channels: list[ChannelItem], now: int) -> Holdings:
         """Every code WeCom lists, and every channel's own code, read with ``get``."""
         client = self.wecom()
         held = Holdings()
@@ -132,7 +135,7 @@ class ChannelReconciler:
         return held
 
     def _unknown(
-        self, way: dict[str, Any], by_id: dict[str, dict[str, Any]], repair: bool, now: int
+        self, way: dict[str, Any], by_id: dict[str, ChannelItem], repair: bool, now: int
     ) -> dict[str, Any]:
         state = str(way.get("state") or "")
         entry: dict[str, Any] = {"config_id": str(way["config_id"]), "state": state, **_wecom_doc(way)}
@@ -151,7 +154,7 @@ class ChannelReconciler:
             entry["repaired"] = bool(ok and written)
         return entry
 
-    def _gone(self, channel: dict[str, Any], repair: bool, now: int) -> dict[str, Any]:
+    def _gone(self, channel: ChannelItem, repair: bool, now: int) -> dict[str, Any]:
         entry: dict[str, Any] = {"channel_id": channel["channel_id"], "config_id": channel["config_id"]}
         if repair:
             ok, written = stored(
@@ -175,7 +178,7 @@ class ChannelReconciler:
         return entry | {"repaired": True}
 
     def _pending(
-        self, intent: dict[str, Any], way: dict[str, Any] | None, repair: bool, now: int
+        self, intent: ChannelItem, way: dict[str, Any] | None, repair: bool, now: int
     ) -> dict[str, Any]:
         age = now - int(intent.get("updated_at_ms") or 0)
         entry: dict[str, Any] = {
@@ -187,13 +190,13 @@ class ChannelReconciler:
             entry["repaired"] = self._adopt(intent, way, now)
         return entry
 
-    def _adopt(self, intent: dict[str, Any], way: dict[str, Any], now: int) -> bool:
+    def _adopt(self, intent: ChannelItem, way: dict[str, Any], now: int) -> bool:
         """The intent takes the code WeCom made for it (claimed first: a PUT may be repairing it too)."""
         channel_id = intent["channel_id"]
         if not self.repo.claim_channel_intent(channel_id, int(intent.get("updated_at_ms") or 0), now):
             return False
         held = wecom_view(way)
-        record = {
+        record: ChannelItem = {
             **intent,
             "members": held["members"],
             "skip_verify": held["skip_verify"],
@@ -209,7 +212,7 @@ class ChannelReconciler:
         return bool(ok and written)
 
 
-def _duplicates(channels: list[dict[str, Any]], held: Holdings, now: int) -> dict[str, tuple[str, list[str]]]:
+def _duplicates(channels: list[ChannelItem], held: Holdings, now: int) -> dict[str, tuple[str, list[str]]]:
     """For each channel WeCom holds several codes with the state of: (the code kept, the others). Only
     where the keeper is certain: the channel's own code, or an intent past its grace period (the
     smallest config id); an intent in flight may still adopt any of them, a gone channel none."""
@@ -236,7 +239,7 @@ def _wecom_doc(way: dict[str, Any]) -> dict[str, Any]:
     return {"members": held["members"], "skip_verify": held["skip_verify"], "remark": held["remark"]}
 
 
-def _differences(channel: dict[str, Any], way: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def _differences(channel: ChannelItem, way: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Each compared field that differs: ``{"store": ..., "wecom": ...}`` (members compared as sets)."""
     ours, theirs = channel_view(channel), wecom_view(way)
     fields = {}
@@ -247,10 +250,10 @@ def _differences(channel: dict[str, Any], way: dict[str, Any]) -> dict[str, dict
     return fields
 
 
-def _imported(way: dict[str, Any], now: int) -> dict[str, Any]:
+def _imported(way: dict[str, Any], now: int) -> ChannelItem:
     """A channel for a code WeCom holds with a usable state: named after it, no welcome, no tags."""
     held = wecom_view(way)
-    record = {
+    record: ChannelItem = {
         "channel_id": held["state"],
         "name": held["state"],
         "members": held["members"],
@@ -262,4 +265,6 @@ def _imported(way: dict[str, Any], now: int) -> dict[str, Any]:
         "created_at_ms": now,
         "updated_at_ms": now,
     }
-    return record | ({"remark": held["remark"]} if held["remark"] else {})
+    if held["remark"]:
+        record["remark"] = held["remark"]
+    return record

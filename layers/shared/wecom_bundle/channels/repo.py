@@ -8,7 +8,7 @@ record becomes active only while it has no ``config_id``, and an update replaces
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from wecom_bundle.channels.model import GONE, PENDING
 from wecom_bundle.dynamo.client import client, is_condition_failure
@@ -16,8 +16,11 @@ from wecom_bundle.dynamo.codec import decode_item, encode_item
 from wecom_bundle.dynamo.keys import CHANNEL_PK, CHANNEL_PREFIX, channel_key
 from wecom_bundle.dynamo.table import Page, public, query_all, query_page, table_name, update
 
+if TYPE_CHECKING:
+    from wecom_bundle.channels.model import ChannelItem
 
-def _put(item: dict[str, Any], condition: str, values: dict[str, Any] | None = None) -> bool:
+
+def _put(item: ChannelItem, condition: str, values: dict[str, Any] | None = None) -> bool:
     """A conditional PutItem; False when the condition failed (a lost race), faults raised."""
     request: dict[str, Any] = {
         "TableName": table_name(),
@@ -35,7 +38,7 @@ def _put(item: dict[str, Any], condition: str, values: dict[str, Any] | None = N
     return True
 
 
-def put_channel_intent(intent: dict[str, Any]) -> bool:
+def put_channel_intent(intent: ChannelItem) -> bool:
     """Before ``add_contact_way``: the channel as asked, status pending, no config id. False when an item
     with that id exists already (another PUT got there first)."""
     return _put(intent, "attribute_not_exists(pk)")
@@ -95,18 +98,18 @@ def drop_channel_intent(channel_id: str) -> None:
             raise
 
 
-def activate_channel(record: dict[str, Any]) -> bool:
+def activate_channel(record: ChannelItem) -> bool:
     """The intent becomes the channel WeCom holds (``config_id``, ``qr_code``, status active), only while no
     code is recorded for it. False when another writer recorded one first."""
     return _put(record, "attribute_exists(pk) AND attribute_not_exists(config_id)")
 
 
-def replace_channel(record: dict[str, Any], seen_updated_at_ms: int) -> bool:
+def replace_channel(record: ChannelItem, seen_updated_at_ms: int) -> bool:
     """A later PUT's record, only over the version it read (False: a concurrent PUT changed it)."""
     return _put(record, "updated_at_ms = :seen", {":seen": seen_updated_at_ms})
 
 
-def import_channel(record: dict[str, Any]) -> bool:
+def import_channel(record: ChannelItem) -> bool:
     """Reconcile's import of a code WeCom holds with a state we do not know (False: the id exists now)."""
     return _put(record, "attribute_not_exists(pk)")
 
@@ -123,11 +126,11 @@ def mark_channel_gone(channel_id: str, config_id: str, now_ms: int) -> bool:
     return answer is not None
 
 
-def get_channel(channel_id: str) -> dict[str, Any] | None:
+def get_channel(channel_id: str) -> ChannelItem | None:
     answer = client().get_item(
         TableName=table_name(), Key=encode_item(channel_key(channel_id)), ConsistentRead=True
     )
-    return public(decode_item(answer["Item"])) if "Item" in answer else None
+    return cast("ChannelItem", public(decode_item(answer["Item"]))) if "Item" in answer else None
 
 
 def delete_channel(channel_id: str) -> bool:
@@ -143,25 +146,25 @@ def list_channels(limit: int, cursor: str | None) -> Page:
     return query_page(CHANNEL_PK, CHANNEL_PREFIX, limit=limit, cursor=cursor)
 
 
-def all_channels() -> list[dict[str, Any]]:
+def all_channels() -> list[ChannelItem]:
     """Every channel (reconcile: compared with every code WeCom holds)."""
-    return query_all(CHANNEL_PK, CHANNEL_PREFIX)
+    return cast("list[ChannelItem]", query_all(CHANNEL_PK, CHANNEL_PREFIX))
 
 
 class ChannelRepo(Protocol):
     """What the channel services need of the table: this module satisfies it (the wiring passes the module);
     a test may pass a stand-in, e.g. one whose write after WeCom's answer fails."""
 
-    def put_channel_intent(self, intent: dict[str, Any]) -> bool: ...
+    def put_channel_intent(self, intent: ChannelItem) -> bool: ...
     def claim_channel_intent(self, channel_id: str, seen_updated_at_ms: int, now_ms: int) -> bool: ...
     def release_channel_intent(self, channel_id: str, mine_updated_at_ms: int) -> None: ...
     def hold_channel_intent(self, channel_id: str, mine_updated_at_ms: int, now_ms: int) -> None: ...
     def drop_channel_intent(self, channel_id: str) -> None: ...
-    def activate_channel(self, record: dict[str, Any]) -> bool: ...
-    def replace_channel(self, record: dict[str, Any], seen_updated_at_ms: int) -> bool: ...
-    def import_channel(self, record: dict[str, Any]) -> bool: ...
+    def activate_channel(self, record: ChannelItem) -> bool: ...
+    def replace_channel(self, record: ChannelItem, seen_updated_at_ms: int) -> bool: ...
+    def import_channel(self, record: ChannelItem) -> bool: ...
     def mark_channel_gone(self, channel_id: str, config_id: str, now_ms: int) -> bool: ...
-    def get_channel(self, channel_id: str) -> dict[str, Any] | None: ...
+    def get_channel(self, channel_id: str) -> ChannelItem | None: ...
     def delete_channel(self, channel_id: str) -> bool: ...
     def list_channels(self, limit: int, cursor: str | None) -> Page: ...
-    def all_channels(self) -> list[dict[str, Any]]: ...
+    def all_channels(self) -> list[ChannelItem]: ...

@@ -22,7 +22,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from wecom_bundle import cursors
 from wecom_bundle.channels.model import ACTIVE, GONE, PENDING, public_view
@@ -42,6 +42,9 @@ from wecom_bundle.wecom import contact_ways
 from wecom_bundle.wecom.client import WeComClient
 from wecom_bundle.wecom.errcodes import Errcode
 from wecom_bundle.wecom.errors import TransportError, WeComError
+
+if TYPE_CHECKING:
+    from wecom_bundle.channels.model import ChannelItem
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -84,7 +87,7 @@ def code_type(members: list[str]) -> int:
     return contact_ways.TYPE_SINGLE if len(members) == 1 else contact_ways.TYPE_MULTI
 
 
-def add_body(channel: dict[str, Any]) -> dict[str, Any]:
+def add_body(channel: ChannelItem) -> dict[str, Any]:
     """``add_contact_way``'s body for a channel: a QR code whose state is the channel id."""
     return {
         "type": code_type(channel["members"]),
@@ -105,7 +108,7 @@ def wecom_view(way: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def channel_view(channel: dict[str, Any]) -> dict[str, Any]:
+def channel_view(channel: ChannelItem) -> dict[str, Any]:
     """A channel's WeCom fields, as ``wecom_view`` gives them."""
     return {
         "members": list(channel.get("members") or []),
@@ -128,10 +131,10 @@ def update_changes(held: dict[str, Any], wanted: dict[str, Any]) -> dict[str, An
     return changes
 
 
-def _with_fields(base: dict[str, Any], fields: dict[str, Any], now: int) -> dict[str, Any]:
+def _with_fields(base: ChannelItem, fields: dict[str, Any], now: int) -> ChannelItem:
     """``base`` with a PUT's fields (a PUT replaces them all: an absent remark or welcome goes)."""
     kept = {key: value for key, value in base.items() if key not in ("remark", "welcome")}
-    return {**kept, **fields, "updated_at_ms": now}
+    return cast("ChannelItem", {**kept, **fields, "updated_at_ms": now})
 
 
 @dataclass(frozen=True)
@@ -163,7 +166,9 @@ class ChannelService:
         existing = self.repo.get_channel(channel_id)
         now = self.clock_ms()
         if existing is None:
-            intent = {"channel_id": channel_id, **fields, "status": PENDING, "created_at_ms": now}
+            intent = cast(
+                "ChannelItem", {"channel_id": channel_id, **fields, "status": PENDING, "created_at_ms": now}
+            )
             intent["updated_at_ms"] = now
             if not self.repo.put_channel_intent(intent):
                 raise InvalidState(
@@ -176,7 +181,7 @@ class ChannelService:
             return self._recreate(existing, fields, now), True
         return self._update(existing, fields, now), False
 
-    def _add(self, intent: dict[str, Any]) -> dict[str, Any]:
+    def _add(self, intent: ChannelItem) -> dict[str, Any]:
         """WeCom's ``add`` for a claimed intent. A refusal ends the intent (nothing was created); no answer
         frees it at once, so the next PUT looks for the code WeCom may have made."""
         client = self.wecom()
@@ -189,7 +194,7 @@ class ChannelService:
             raise self._unanswered(intent, exc) from exc
         return self._activate(intent, answer)
 
-    def _unanswered(self, intent: dict[str, Any], exc: TransportError) -> WeComUnavailable:
+    def _unanswered(self, intent: ChannelItem, exc: TransportError) -> WeComUnavailable:
         """``add`` got no answer. Unsent (the token call failed, no connection) or answered with an HTTP
         error: nothing can still complete, the intent is freed for the next PUT at once. Otherwise WeCom may
         still make the code: the intent keeps its lease (from now), so no retry adds a second code before
@@ -207,9 +212,9 @@ class ChannelService:
             f"again in {INTENT_GRACE_MS // 1000} s, it then finds and keeps that code",
         )
 
-    def _activate(self, intent: dict[str, Any], answer: dict[str, str]) -> dict[str, Any]:
+    def _activate(self, intent: ChannelItem, answer: dict[str, str]) -> dict[str, Any]:
         """Record the code WeCom answered on the intent (status active)."""
-        record = {**intent, **answer, "status": ACTIVE, "updated_at_ms": self.clock_ms()}
+        record = cast("ChannelItem", {**intent, **answer, "status": ACTIVE, "updated_at_ms": self.clock_ms()})
         ok, written = stored(lambda: self.repo.activate_channel(record), "activate")
         if ok and written:
             return public_view(record)
@@ -222,7 +227,7 @@ class ChannelService:
         )
         return public_view(record) | {"stored": False, "warnings": [NOT_STORED]}
 
-    def _resume(self, intent: dict[str, Any], fields: dict[str, Any], now: int) -> dict[str, Any]:
+    def _resume(self, intent: ChannelItem, fields: dict[str, Any], now: int) -> dict[str, Any]:
         """A PUT of a channel whose intent never became a code: after the grace period, claim it, look for
         the code WeCom may hold with this state (adopt it), else ask WeCom again."""
         channel_id = intent["channel_id"]
@@ -242,25 +247,29 @@ class ChannelService:
         if found is None:
             return self._add(claimed)
         logger.info("channel %s: adopting the code WeCom made for its intent", channel_id)
-        as_held = {key: value for key, value in claimed.items() if key != "remark"} | _held_fields(found)
+        as_held = cast(
+            "ChannelItem",
+            {key: value for key, value in claimed.items() if key != "remark"} | _held_fields(found),
+        )
         adopted = self._activate(as_held, _code_of(found))
         if adopted.get("stored") is False:
             return adopted
-        return self._update(self.repo.get_channel(channel_id) or adopted, fields, self.clock_ms())
+        current = self.repo.get_channel(channel_id) or cast("ChannelItem", adopted)
+        return self._update(current, fields, self.clock_ms())
 
-    def _recreate(self, gone: dict[str, Any], fields: dict[str, Any], now: int) -> dict[str, Any]:
+    def _recreate(self, gone: ChannelItem, fields: dict[str, Any], now: int) -> dict[str, Any]:
         """A PUT of a channel whose code WeCom no longer has: a new code (the old one is dead anyway)."""
-        intent = {
+        kept = {
             key: value
             for key, value in _with_fields(gone, fields, now).items()
             if key not in ("config_id", "qr_code")
         }
-        intent |= {"status": PENDING, "created_at_ms": now}
+        intent = cast("ChannelItem", kept | {"status": PENDING, "created_at_ms": now})
         if not self.repo.replace_channel(intent, int(gone["updated_at_ms"])):
             raise InvalidState(f"channel {gone['channel_id']} was changed by another request: PUT it again")
         return self._add(intent)
 
-    def _update(self, existing: dict[str, Any], fields: dict[str, Any], now: int) -> dict[str, Any]:
+    def _update(self, existing: ChannelItem, fields: dict[str, Any], now: int) -> dict[str, Any]:
         """``update_contact_way`` with what changed in WeCom's fields, then the record (over the version read)."""
         channel_id = existing["channel_id"]
         wanted = _with_fields(existing, fields, now)
@@ -300,7 +309,7 @@ class ChannelService:
             raise ValidationError("cursor", "is not a cursor this API gave out for this listing")
         page = self.repo.list_channels(page_size(params.get("limit")), cursor)
         return {
-            "items": [public_view(item) for item in page.items],
+            "items": [public_view(cast("ChannelItem", item)) for item in page.items],
             "cursor": page.cursor and cursors.seal(LIST_SCOPE, page.cursor),
         }
 
@@ -324,7 +333,7 @@ class ChannelService:
                     logger.info("channel %s: WeCom had already deleted its code", channel_id)
         self.repo.delete_channel(channel_id)
 
-    def _pending_code(self, client: WeComClient, intent: dict[str, Any]) -> str | None:
+    def _pending_code(self, client: WeComClient, intent: ChannelItem) -> str | None:
         now = self.clock_ms()
         if now - int(intent.get("updated_at_ms") or 0) < INTENT_GRACE_MS:
             raise InvalidState(f"channel {intent['channel_id']} is being created: retry in a few seconds")

@@ -24,7 +24,7 @@ import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from wecom_bundle.campaigns.status import CampaignStatus, SyncState
 from wecom_bundle.customers import tally
@@ -37,6 +37,7 @@ from wecom_bundle.wecom.errors import WeComError
 from wecom_bundle.wecom.groupmsg import Page
 
 if TYPE_CHECKING:
+    from wecom_bundle.campaigns.repo import CampaignChunk
     from wecom_bundle.result_sync.deps import SyncDeps
 
 logger = logging.getLogger(__name__)
@@ -363,7 +364,7 @@ def _finish(state: PassState) -> dict[str, Any]:
     chunk = next((c for c in chunks if int(c["chunk"]) == chunk_no), None)
     if chunk is not None and any(chunk.get(k) != v for k, v in own.items()):
         state.deps.repo.record_chunk_totals(campaign_id, chunk_no, own)
-        chunk.update(own)
+        chunk.update(cast("CampaignChunk", own))
     totals, complete = campaign_totals(chunks)
     became_completed = False
     if state.campaign and (

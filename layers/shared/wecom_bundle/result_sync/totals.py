@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wecom_bundle.wecom.groupmsg import RESULT_STATUS_NAMES as STATUS_NAMES
+
+if TYPE_CHECKING:
+    from wecom_bundle.campaigns.repo import CampaignChunk
 
 NAME_STATUS = {name: code for code, name in STATUS_NAMES.items()}
 MEMBER_SENT = 2
@@ -80,7 +83,7 @@ def chunk_totals(members: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def campaign_totals(chunks: list[dict[str, Any]]) -> tuple[dict[str, Any], bool]:
+def campaign_totals(chunks: list[CampaignChunk]) -> tuple[dict[str, Any], bool]:
     """The campaign's totals (sum of its msgids) and whether it is complete: every chunk has its task and
     every task's members have all sent with every row final. Refused chunks (no task) do not count."""
     totals = zero_totals()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from wecom_bundle import config, cursors
 from wecom_bundle.dynamo.keys import welcome_log_month
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from wecom_bundle.dynamo.table import Page
     from wecom_bundle.wecom.client import WeComClient
+    from wecom_bundle.welcome.repo import WelcomeRecord
 
 PAGING = ("cursor", "limit")
 LOG_MONTHS_BACK = 7  # the log keeps 180 days by default: never walk further back than that
@@ -89,7 +90,8 @@ def _previous_month(month: str) -> str:
     return f"{year - 1}-12" if number == 1 else f"{year}-{number - 1:02d}"
 
 
-def _strip(record: dict[str, Any]) -> dict[str, Any]:
+def _strip(record: WelcomeRecord) -> dict[str, Any]:
+    """A welcome log entry as operators see it (the claim's bookkeeping and the TTL left out)."""
     hidden = {"owner", "lease_until_ms", "claimed_at_ms", "expires_at", "change_type"}
     return {key: value for key, value in record.items() if key not in hidden}
 
@@ -160,7 +162,7 @@ class WelcomeAdmin:
                 by, str(value), since=since, limit=limit, cursor=inner, equals=equals
             )
             return {
-                "items": [_strip(i) for i in page.items],
+                "items": [_strip(cast("WelcomeRecord", i)) for i in page.items],
                 "cursor": page.cursor and cursors.seal(scope, page.cursor),
             }
         return self._list_by_month(scope, limit, since, state, cursor)
@@ -183,7 +185,7 @@ class WelcomeAdmin:
                 cursor=inner,
                 equals={"state": state} if state is not None else None,
             )
-            items.extend(_strip(i) for i in page.items)
+            items.extend(_strip(cast("WelcomeRecord", i)) for i in page.items)
             if page.cursor:
                 return {"items": items, "cursor": _month_cursor(scope, month, page.cursor)}
             if month == oldest:

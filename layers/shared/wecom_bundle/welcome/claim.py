@@ -15,7 +15,10 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from wecom_bundle.welcome.repo import WelcomeRecord
 
 CODE_LIFETIME_MS = 20_000
 # A lease is made to outlive the attempt it covers by this much (DynamoDB latency, clocks of containers).
@@ -29,7 +32,7 @@ class ClaimAnswer(Protocol):
     def won(self) -> bool: ...
 
     @property
-    def current(self) -> dict[str, Any] | None: ...
+    def current(self) -> WelcomeRecord | None: ...
 
 
 class WelcomeEventRepo(Protocol):
@@ -45,7 +48,7 @@ class WelcomeEventRepo(Protocol):
         self,
         event_key: str,
         owner: str,
-        outcome: dict[str, Any],
+        outcome: WelcomeRecord,
         *,
         external_userid: str,
         userid: str,

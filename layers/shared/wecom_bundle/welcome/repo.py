@@ -10,7 +10,7 @@ a GetItem or a Query on a key or an index. On the callback hot path: imports onl
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from wecom_bundle.dynamo.client import client, is_condition_failure
 from wecom_bundle.dynamo.codec import decode_item, encode, encode_item
@@ -56,12 +56,39 @@ def delete_rule(rule_id: str) -> bool:
 
 
 # ----------------------------------------------------------------------------------------------- welcome events
+class WelcomeRecord(TypedDict, total=False):
+    """One add-contact event's item, which is also its welcome log entry (without the storage keys): the
+    callback's service writes it in two steps (the claim, then the outcome) and the admin listing and a
+    customer's history read it, so all of them name the same fields. Which fields are present depends on
+    the step: a claim holds the event and the lease, the outcome adds the rest and drops the lease."""
+
+    # the event, written with the claim
+    external_userid: str
+    userid: str
+    state: str
+    change_type: str
+    create_time: int
+    expires_at: int  # DynamoDB TTL (epoch seconds)
+    # the claim
+    outcome: str  # "pending" while claimed, then a welcome.service.WelcomeOutcome
+    owner: str
+    lease_until_ms: int
+    claimed_at_ms: int
+    # the outcome (welcome.service.OutcomeFields and when it was recorded)
+    rule_id: str | None
+    errcode: int | None
+    attempts: int
+    first_error: str | None
+    latency_ms: int | None
+    recorded_at_ms: int
+
+
 @dataclass(frozen=True)
 class Claim:
     """Result of trying to own one add-contact event."""
 
     won: bool
-    current: dict[str, Any] | None  # the existing record when the claim was refused
+    current: WelcomeRecord | None  # the existing record when the claim was refused
 
 
 def claim_welcome(
@@ -93,7 +120,7 @@ def claim_welcome(
         if not is_condition_failure(exc):
             raise
         old = getattr(exc, "response", {}).get("Item")
-        return Claim(False, public(decode_item(old)) if old else None)
+        return Claim(False, cast("WelcomeRecord", public(decode_item(old))) if old else None)
 
 
 def renew_welcome_lease(event_key: str, owner: str, lease_until_ms: int) -> bool:
@@ -117,7 +144,7 @@ def renew_welcome_lease(event_key: str, owner: str, lease_until_ms: int) -> bool
 def record_welcome_outcome(
     event_key: str,
     owner: str,
-    outcome: dict[str, Any],
+    outcome: WelcomeRecord,
     *,
     external_userid: str,
     userid: str,
@@ -147,11 +174,11 @@ def record_welcome_outcome(
         return False
 
 
-def get_welcome(event_key: str) -> dict[str, Any] | None:
+def get_welcome(event_key: str) -> WelcomeRecord | None:
     answer = client().get_item(
         TableName=table_name(), Key=encode_item(welcome_key(event_key)), ConsistentRead=True
     )
-    return public(decode_item(answer["Item"])) if "Item" in answer else None
+    return cast("WelcomeRecord", public(decode_item(answer["Item"]))) if "Item" in answer else None
 
 
 def query_welcomes(

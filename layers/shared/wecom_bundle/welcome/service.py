@@ -34,7 +34,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Literal, Protocol, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypedDict
 
 from wecom_bundle import config, telemetry
 from wecom_bundle.content import fit_nickname
@@ -46,6 +46,9 @@ from wecom_bundle.wecom.errors import TokenError, TransportError, WeComError
 from wecom_bundle.welcome import repo as welcome_repo
 from wecom_bundle.welcome.claim import Claimed, EventClaims, WelcomeEventRepo, event_key
 from wecom_bundle.welcome.rules import RuleCache, choose_rule
+
+if TYPE_CHECKING:
+    from wecom_bundle.welcome.repo import WelcomeRecord
 
 logger = logging.getLogger(__name__)
 
@@ -365,7 +368,7 @@ class WelcomeService:
         }
 
     def _record(self, claimed: Claimed, event: Mapping[str, str | int], result: Result) -> None:
-        outcome = {**result.fields(), "recorded_at_ms": self.clock()}
+        outcome: WelcomeRecord = {**result.fields(), "recorded_at_ms": self.clock()}
         recorded = self.repo.record_welcome_outcome(
             claimed.key,
             claimed.owner,
