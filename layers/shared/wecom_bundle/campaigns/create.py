@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, cast
 from wecom_bundle import config, telemetry
 from wecom_bundle.campaigns import cap, limits, repair, send, validation
 from wecom_bundle.campaigns.deps import CampaignDeps
-from wecom_bundle.campaigns.status import CampaignStatus
+from wecom_bundle.campaigns.status import CampaignStatus, ChunkState
 from wecom_bundle.domain_errors import AudienceCapped, IdempotencyConflict, WeComRefused
 from wecom_bundle.dynamo import keys
 from wecom_bundle.result_sync.totals import zero_totals
@@ -181,7 +181,7 @@ def _chunk_errors(chunks: list[CampaignChunk]) -> list[dict[str, Any]]:
     return [
         {"chunk": c["chunk"], "errcode": c.get("errcode"), "errmsg": c.get("errmsg", "")}
         for c in chunks
-        if c.get("state") == "failed"
+        if c.get("state") == ChunkState.FAILED
     ]
 
 
@@ -212,7 +212,7 @@ def plan_campaign(
                 {
                     "campaign_id": campaign_id,
                     "chunk": n,
-                    "state": "pending",
+                    "state": ChunkState.PENDING,
                     "audience_count": len(ids_n),
                     "chat_type": spec["chat_type"],
                     "sender": spec["sender"],

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol, TypedDict, cast
 
-from wecom_bundle.campaigns.status import CampaignStatus
+from wecom_bundle.campaigns.status import CampaignStatus, ChunkState
 from wecom_bundle.dynamo.client import client, is_condition_failure
 from wecom_bundle.dynamo.codec import decode_item, encode, encode_item
 from wecom_bundle.dynamo.keys import (
@@ -63,7 +63,7 @@ class CampaignChunk(TypedDict, total=False):
 
     campaign_id: str
     chunk: int
-    state: str  # pending -> calling -> sent | failed
+    state: ChunkState  # pending -> calling -> sent | failed
     audience_count: int
     chat_type: str
     sender: str
@@ -289,14 +289,14 @@ def start_chunk_call(campaign_id: str, chunk: int, fingerprint: str, first_attem
         update(
             encode_item(chunk_key(campaign_id, chunk)),
             {
-                "state": "calling",
+                "state": ChunkState.CALLING,
                 "attempt_at": now,
                 "first_attempt_at": first_attempt_at,
                 **orphan_keys(fingerprint, first_attempt_at, campaign_id, chunk),
             },
             condition="attribute_not_exists(msgid) AND #state IN (:pending, :calling)",
             names={"#state": "state"},
-            values={"pending": "pending", "calling": "calling"},
+            values={"pending": ChunkState.PENDING, "calling": ChunkState.CALLING},
         )
         is not None
     )
@@ -351,7 +351,12 @@ def record_chunk_sent(
     campaign_id: str, chunk: int, msgid: str, fail_count: int | None, linked_by: str, now: int
 ) -> bool:
     """The chunk's task exists on WeCom: store its msgid and drop it from the orphan index."""
-    fields: dict[str, Any] = {"state": "sent", "msgid": msgid, "sent_at": now, "linked_by": linked_by}
+    fields: dict[str, Any] = {
+        "state": ChunkState.SENT,
+        "msgid": msgid,
+        "sent_at": now,
+        "linked_by": linked_by,
+    }
     if fail_count is not None:
         fields["fail_count"] = fail_count
     else:
@@ -372,7 +377,7 @@ def unlink_chunk(campaign_id: str, chunk: int, msgid: str) -> None:
     """Undo a repair that guessed wrong (the msgid's real chunk claimed it): back to the orphan index."""
     current = update(
         encode_item(chunk_key(campaign_id, chunk)),
-        {"state": "calling"},
+        {"state": ChunkState.CALLING},
         removes=("msgid", "sent_at", "linked_by", "fail_list_lost"),
         condition="msgid = :msgid AND linked_by = :repair",
         values={"msgid": msgid, "repair": "repair"},
@@ -391,7 +396,7 @@ def record_chunk_failed(campaign_id: str, chunk: int, errcode: int, errmsg: str)
     return (
         update(
             encode_item(chunk_key(campaign_id, chunk)),
-            {"state": "failed", "errcode": errcode, "errmsg": errmsg[:500]},
+            {"state": ChunkState.FAILED, "errcode": errcode, "errmsg": errmsg[:500]},
             removes=("gsi1pk", "gsi1sk"),
             condition="attribute_not_exists(msgid)",
         )

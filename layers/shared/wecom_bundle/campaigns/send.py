@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from wecom_bundle.campaigns import cancel, limits, repair
 from wecom_bundle.campaigns.reminder_policy import ReminderPolicy
-from wecom_bundle.campaigns.status import CampaignStatus
+from wecom_bundle.campaigns.status import CampaignStatus, ChunkState
 from wecom_bundle.dynamo import keys
 from wecom_bundle.media.cache import MediaUnavailable, refs_in
 from wecom_bundle.wecom import groupmsg
@@ -39,7 +39,7 @@ def send_campaign(deps: CampaignDeps, campaign_id: str, owner: str, *, deadline:
         return campaign["status"] if campaign else "missing"
     client = deps.wecom()
     for chunk in deps.repo.campaign_chunks(campaign_id):
-        if chunk["state"] in ("sent", "failed"):
+        if chunk["state"] in (ChunkState.SENT, ChunkState.FAILED):
             continue
         if deadline is not None and time.monotonic() > deadline:
             deps.repo.release_campaign_lease(campaign_id, owner, deps.now())
@@ -59,13 +59,13 @@ def _send_chunk(
 ) -> None:
     """One add_msg_template call for one chunk, retried only where WeCom cannot have created anything."""
     campaign_id, n = campaign["campaign_id"], int(chunk["chunk"])
-    if chunk["state"] == "calling" and repair.repair_chunk(deps, client, chunk):
+    if chunk["state"] == ChunkState.CALLING and repair.repair_chunk(deps, client, chunk):
         return  # an earlier sender's call did create the task: linked, nothing to call
     now = deps.now()
     first = int(chunk.get("first_attempt_at") or now)
     if not deps.repo.start_chunk_call(campaign_id, n, chunk["fingerprint"], first, now):
         return  # linked meanwhile (by a repair)
-    chunk = {**chunk, "state": "calling", "first_attempt_at": first, "attempt_at": now}
+    chunk = {**chunk, "state": ChunkState.CALLING, "first_attempt_at": first, "attempt_at": now}
     body = task_body(campaign, deps.repo.campaign_part_ids(campaign_id, "AUD", n))
     used = _resolve_media(deps, client, body, campaign)
     for attempt in range(limits.CALL_ATTEMPTS):

@@ -32,3 +32,14 @@ class SyncState(StrEnum):
 
 
 FINISHED_SYNC_STATES = frozenset({SyncState.DONE, SyncState.REFUSED})  # the task is no longer synced
+
+
+class ChunkState(StrEnum):
+    """A chunk intent's ``state`` (one ``add_msg_template`` call): ``pending`` before its call, ``calling``
+    while one is (or may be) in flight — a repair looks for its task before calling again — then ``sent``
+    with its msgid or ``failed`` with WeCom's errcode."""
+
+    PENDING = "pending"
+    CALLING = "calling"
+    SENT = "sent"
+    FAILED = "failed"

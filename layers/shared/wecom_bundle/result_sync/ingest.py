@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from wecom_bundle import config
 from wecom_bundle.campaigns import limits, repair
-from wecom_bundle.campaigns.status import CampaignStatus
+from wecom_bundle.campaigns.status import CampaignStatus, ChunkState
 from wecom_bundle.dynamo import keys
 from wecom_bundle.result_sync.totals import zero_totals
 from wecom_bundle.wecom import groupmsg
@@ -135,7 +135,13 @@ def _store_external(deps: SyncDeps, row: dict[str, Any], chat_type: str, now: in
         **keys.campaign_status_keys(CampaignStatus.ACTIVE),
         **keys.campaign_list_keys(created, campaign_id),
     }
-    chunk = {"campaign_id": campaign_id, "chunk": 1, "state": "sent", "msgid": msgid, "chat_type": chat_type}
+    chunk = {
+        "campaign_id": campaign_id,
+        "chunk": 1,
+        "state": ChunkState.SENT,
+        "msgid": msgid,
+        "chat_type": chat_type,
+    }
     chunk |= {"linked_by": "list_v2", "sent_at": created}
     registry = {"msgid": msgid, "campaign_id": campaign_id, "chunk": 1, "linked_by": "list_v2"}
     registry |= {"linked_at": now, "task_created_at": created, **keys.sync_due_keys(now, msgid)}
