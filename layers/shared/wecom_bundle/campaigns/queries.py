@@ -57,7 +57,7 @@ def get_campaign(deps: CampaignDeps, campaign_id: str) -> dict[str, Any]:
     return doc
 
 
-def _summary(campaign: dict[str, Any]) -> dict[str, Any]:
+def _summary(campaign: Mapping[str, Any]) -> dict[str, Any]:
     keys = ("campaign_id", "name", "status", "origin", "chat_type", "created_at", "send_at", "sent_at")
     doc = {key: campaign.get(key) for key in keys}
     doc |= {

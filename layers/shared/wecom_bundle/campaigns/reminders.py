@@ -47,7 +47,7 @@ from wecom_bundle.wecom.errors import TransportError, WeComError
 
 if TYPE_CHECKING:
     from wecom_bundle.campaigns.deps import CampaignDeps
-    from wecom_bundle.campaigns.repo import CampaignChunk
+    from wecom_bundle.campaigns.repo import CampaignChunk, CampaignRecord
     from wecom_bundle.wecom.client import WeComClient
 
 logger = logging.getLogger(__name__)
@@ -174,7 +174,7 @@ def _eligible_msgids(chunks: list[CampaignChunk]) -> list[str]:
     ]
 
 
-def _nothing_unsent(campaign: dict[str, Any]) -> bool:
+def _nothing_unsent(campaign: CampaignRecord) -> bool:
     """True only when the result sync has synced and found no unsent member (unknown is not nothing)."""
     if campaign.get("totals_synced_at") is None:
         return False
@@ -263,7 +263,7 @@ def run_due(deps: CampaignDeps, now: int | None = None, budget_s: float | None =
     return summary
 
 
-def _stop_reason(campaign: dict[str, Any], policy: ReminderPolicy, now: int) -> str | None:
+def _stop_reason(campaign: CampaignRecord, policy: ReminderPolicy, now: int) -> str | None:
     if campaign.get("status") != CampaignStatus.ACTIVE:
         return f"campaign {campaign.get('status')}"
     if not policy.enabled:
@@ -275,7 +275,7 @@ def _stop_reason(campaign: dict[str, Any], policy: ReminderPolicy, now: int) -> 
     return None
 
 
-def _take_turn(deps: CampaignDeps, campaign: dict[str, Any], now: int) -> list[Outcome]:
+def _take_turn(deps: CampaignDeps, campaign: CampaignRecord, now: int) -> list[Outcome]:
     """One reminder turn of one campaign, taken by exactly one run (conditional move of its due key)."""
     campaign_id = campaign["campaign_id"]
     policy = ReminderPolicy.from_dict(campaign.get("reminder_policy"))

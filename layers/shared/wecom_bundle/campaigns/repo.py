@@ -56,6 +56,44 @@ from wecom_bundle.dynamo.table import (
 # sees without the (large) PART# items.
 
 
+class CampaignRecord(TypedDict, total=False):
+    """The campaign record as this repository reads it, without the storage and index keys: create, send,
+    cancel, queries, results, reminders and the result sync all read the same fields (docs/data-model.md,
+    "Campaign record"). Most fields appear only as the campaign moves through its statuses."""
+
+    campaign_id: str
+    name: str
+    origin: str  # admin_api; the result sync adds console / member tasks
+    status: CampaignStatus
+    chat_type: str
+    sender: str
+    text: dict[str, str]  # {"content": ...}
+    attachments: list[dict[str, Any]]
+    tag_filter: dict[str, Any]
+    allow_select: bool
+    audience_field: str
+    audience_size: int
+    chunk_count: int
+    send_at: int
+    created_at: int
+    sent_at: int
+    cancelled_at: int
+    owner: str  # with lease_until, while creating
+    lease_until: int
+    reminder_policy: dict[str, Any]
+    next_remind_at: int
+    last_remind_turn_at: int
+    reminders_stopped: str
+    msgid_count: int
+    fail_list_size: int
+    skipped_capped: int  # only a skip_capped create
+    skipped_parts: int
+    errcode: int  # failed
+    errmsg: str
+    totals: dict[str, dict[str, int]]
+    totals_synced_at: int
+
+
 class CampaignChunk(TypedDict, total=False):
     """A chunk intent (one ``add_msg_template`` call) as this repository reads and writes it, without the
     storage keys: send, repair, cancel, results, reminders and the result sync all read the same fields
@@ -161,16 +199,16 @@ def get_idempotency(key: str) -> dict[str, Any] | None:
     return public(decode_item(answer["Item"])) if "Item" in answer else None
 
 
-def get_campaign(campaign_id: str) -> dict[str, Any] | None:
+def get_campaign(campaign_id: str) -> CampaignRecord | None:
     answer = client().get_item(
         TableName=table_name(), Key=encode_item(campaign_key(campaign_id)), ConsistentRead=True
     )
-    return public(decode_item(answer["Item"])) if "Item" in answer else None
+    return cast("CampaignRecord", public(decode_item(answer["Item"]))) if "Item" in answer else None
 
 
 def campaign_view(
     campaign_id: str,
-) -> tuple[dict[str, Any] | None, list[CampaignChunk], list[dict[str, Any]]]:
+) -> tuple[CampaignRecord | None, list[CampaignChunk], list[dict[str, Any]]]:
     """The campaign record, its chunks and its events in one consistent Query (no audience parts)."""
     request: dict[str, Any] = {
         "TableName": table_name(),
@@ -187,7 +225,7 @@ def campaign_view(
         if "LastEvaluatedKey" not in answer:
             break
         request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
-    campaign = next((public(r) for r in rows if r["sk"] == CAMPAIGN_SK), None)
+    campaign = next((cast("CampaignRecord", public(r)) for r in rows if r["sk"] == CAMPAIGN_SK), None)
     chunks = [cast("CampaignChunk", public(r)) for r in rows if r["sk"].startswith(CHUNK_PREFIX)]
     events = [public(r) for r in rows if r["sk"].startswith(EVENT_PREFIX)]
     return campaign, chunks, events
@@ -206,17 +244,17 @@ def list_campaigns(status: str | None, *, limit: int, cursor: str | None) -> Pag
     return query_index("gsi2", campaigns_by_status_pk(status), limit=limit, cursor=cursor)
 
 
-def due_campaigns(kind: str, now: int, limit: int) -> list[dict[str, Any]]:
+def due_campaigns(kind: str, now: int, limit: int) -> list[CampaignRecord]:
     """Campaigns whose send (DUE#SEND) or reminder turn (DUE#REMIND) is due, oldest first (gsi3)."""
-    return due("gsi3", kind, now, limit)
+    return cast("list[CampaignRecord]", due("gsi3", kind, now, limit))
 
 
 # --- sending: the claim (lease) on a campaign and the intent / outcome of each chunk
-def claim_campaign_send(campaign_id: str, owner: str, now: int, lease_until: int) -> dict[str, Any] | None:
+def claim_campaign_send(campaign_id: str, owner: str, now: int, lease_until: int) -> CampaignRecord | None:
     """Become the one sender of a campaign: a due ``scheduled`` one, or a ``creating`` one whose owner's lease
     ran out (it crashed or ran out of time). While creating, the due key points at the lease's end, so a
     stalled campaign shows up as due again by itself. Answers the claimed record, or None."""
-    return update(
+    claimed = update(
         encode_item(campaign_key(campaign_id)),
         {
             **campaign_status_keys(CampaignStatus.CREATING),
@@ -230,6 +268,7 @@ def claim_campaign_send(campaign_id: str, owner: str, now: int, lease_until: int
         values={"scheduled": CampaignStatus.SCHEDULED, "creating": CampaignStatus.CREATING, "now": now},
         returns="ALL_NEW",
     )
+    return cast("CampaignRecord | None", claimed)
 
 
 def renew_campaign_lease(campaign_id: str, owner: str, lease_until: int) -> bool:
@@ -418,11 +457,11 @@ def unlinked_chunks(fingerprint: str, created_from: int, created_to: int) -> lis
 
 
 # --- cancel
-def mark_campaign_cancelled(campaign_id: str, now: int) -> dict[str, Any] | None:
+def mark_campaign_cancelled(campaign_id: str, now: int) -> CampaignRecord | None:
     """Any state but ``failed`` or ``completed`` → ``cancelled``, out of the due index; answers the record as
     it was before (None when the campaign does not exist, failed, completed or was cancelled already: the
     condition holds against a sync pass completing it meanwhile). Cancelling twice keeps the first time."""
-    return update(
+    previous = update(
         encode_item(campaign_key(campaign_id)),
         {**campaign_status_keys(CampaignStatus.CANCELLED), "cancelled_at": now},
         removes=("gsi3pk", "gsi3sk", "owner", "lease_until", "next_remind_at"),
@@ -435,6 +474,7 @@ def mark_campaign_cancelled(campaign_id: str, now: int) -> dict[str, Any] | None
         },
         returns="ALL_OLD",
     )
+    return cast("CampaignRecord | None", previous)
 
 
 def mark_chunk_cancelled(campaign_id: str, chunk: int, now: int) -> None:
@@ -461,16 +501,16 @@ class CampaignRepo(Protocol):
         now: int,
     ) -> bool: ...
     def get_idempotency(self, key: str) -> dict[str, Any] | None: ...
-    def get_campaign(self, campaign_id: str) -> dict[str, Any] | None: ...
+    def get_campaign(self, campaign_id: str) -> CampaignRecord | None: ...
     def campaign_view(
         self, campaign_id: str
-    ) -> tuple[dict[str, Any] | None, list[CampaignChunk], list[dict[str, Any]]]: ...
+    ) -> tuple[CampaignRecord | None, list[CampaignChunk], list[dict[str, Any]]]: ...
     def campaign_chunks(self, campaign_id: str) -> list[CampaignChunk]: ...
     def list_campaigns(self, status: str | None, *, limit: int, cursor: str | None) -> Page: ...
-    def due_campaigns(self, kind: str, now: int, limit: int) -> list[dict[str, Any]]: ...
+    def due_campaigns(self, kind: str, now: int, limit: int) -> list[CampaignRecord]: ...
     def claim_campaign_send(
         self, campaign_id: str, owner: str, now: int, lease_until: int
-    ) -> dict[str, Any] | None: ...
+    ) -> CampaignRecord | None: ...
     def renew_campaign_lease(self, campaign_id: str, owner: str, lease_until: int) -> bool: ...
     def release_campaign_lease(self, campaign_id: str, owner: str, now: int) -> None: ...
     def finish_campaign_send(
@@ -491,5 +531,5 @@ class CampaignRepo(Protocol):
     def unlinked_chunks(
         self, fingerprint: str, created_from: int, created_to: int
     ) -> list[CampaignChunk]: ...
-    def mark_campaign_cancelled(self, campaign_id: str, now: int) -> dict[str, Any] | None: ...
+    def mark_campaign_cancelled(self, campaign_id: str, now: int) -> CampaignRecord | None: ...
     def mark_chunk_cancelled(self, campaign_id: str, chunk: int, now: int) -> None: ...

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from wecom_bundle.campaigns import cancel, limits, repair
@@ -25,7 +26,7 @@ from wecom_bundle.wecom.errors import TransportError, WeComError
 
 if TYPE_CHECKING:
     from wecom_bundle.campaigns.deps import CampaignDeps
-    from wecom_bundle.campaigns.repo import CampaignChunk
+    from wecom_bundle.campaigns.repo import CampaignChunk, CampaignRecord
     from wecom_bundle.wecom.client import WeComClient
 
 logger = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ def send_campaign(deps: CampaignDeps, campaign_id: str, owner: str, *, deadline:
 
 
 def _send_chunk(
-    deps: CampaignDeps, client: WeComClient, campaign: dict[str, Any], chunk: CampaignChunk
+    deps: CampaignDeps, client: WeComClient, campaign: CampaignRecord, chunk: CampaignChunk
 ) -> None:
     """One add_msg_template call for one chunk, retried only where WeCom cannot have created anything."""
     campaign_id, n = campaign["campaign_id"], int(chunk["chunk"])
@@ -99,7 +100,7 @@ def _send_chunk(
 
 
 def _resolve_media(
-    deps: CampaignDeps, client: WeComClient, body: dict[str, Any], campaign: dict[str, Any]
+    deps: CampaignDeps, client: WeComClient, body: dict[str, Any], campaign: CampaignRecord
 ) -> dict[Any, str]:
     """Bucket references → WeCom ids in the call's body (the stored campaign keeps the references, so a
     resumed or scheduled send resolves afresh); answers the ids used. No id: retry at the next run."""
@@ -114,7 +115,7 @@ def _resolve_media(
     return resolution.used
 
 
-def task_body(campaign: dict[str, Any], ids: list[str]) -> dict[str, Any]:
+def task_body(campaign: Mapping[str, Any], ids: list[str]) -> dict[str, Any]:
     """The add_msg_template body of one chunk: the campaign's content plus this chunk's recipients."""
     body: dict[str, Any] = {"chat_type": campaign["chat_type"]}
     if ids:
@@ -136,7 +137,7 @@ def _record_answer(deps: CampaignDeps, campaign_id: str, chunk: int, answer: dic
         logger.error("campaign %s chunk %s: msgid already belongs to another chunk", campaign_id, chunk)
 
 
-def _finish(deps: CampaignDeps, campaign: dict[str, Any], owner: str) -> str:
+def _finish(deps: CampaignDeps, campaign: CampaignRecord, owner: str) -> str:
     """All chunks settled: ``active`` (some task exists) or ``failed`` (WeCom refused every chunk)."""
     campaign_id, now = campaign["campaign_id"], deps.now()
     chunks = deps.repo.campaign_chunks(campaign_id)
