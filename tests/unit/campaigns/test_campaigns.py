@@ -401,6 +401,23 @@ def test_send_at_more_than_five_minutes_ago_is_refused_and_nothing_is_stored(sim
     assert edge.body["status"] == "active"  # within the grace: sent now
 
 
+@pytest.mark.usefixtures("sim")
+def test_a_late_retry_of_a_scheduled_create_answers_what_it_created() -> None:
+    """The key is looked up before the past-time rule: a create retried after its send_at has passed (its
+    answer was lost) gets the campaign it made, not a 400, and nothing new is stored."""
+    now = int(time.time())
+    scheduled = body(["wm00000"], send_at=now + 600)
+    first = create_campaign(DEPS, scheduled, "late-key", now=now)
+    assert first.body["status"] == "scheduled"
+    later = now + 600 + validation.SEND_AT_PAST_GRACE_S + 60
+    again = create_campaign(DEPS, scheduled, "late-key", now=later)
+    assert again.body["campaign_id"] == first.body["campaign_id"]
+    assert len(queries.list_campaigns(DEPS, {})["items"]) == 1
+    with pytest.raises(ValidationError) as refused:  # without the key, the same body is a typo by now
+        create_campaign(DEPS, scheduled, None, now=later)
+    assert refused.value.field == "send_at"
+
+
 # ---------------------------------------------------------------------------------------------- cancel
 def test_cancel_reaches_wecom_for_every_msgid_and_keeps_sent_counts(
     sim: SimulatorHandle, moto_table: Any

@@ -62,13 +62,14 @@ def create_campaign(
     scheduled function, and the answer is the campaign as it stands (``creating``).
     """
     now = deps.now() if now is None else now
-    spec = validated_spec(deps, body, now)
+    spec = validated_spec(deps, body, now, past_send_at=True)
     key = idempotency_key  # its form is the admin header model's
     request_hash = _request_hash(spec)
     if key is not None:
         replay = _replay(deps, key, request_hash, now)
         if replay is not None:
             return replay
+    validation.refuse_past_send_at(spec, now)
     skipped = _capped_to_skip(deps, spec, now)  # decided once: a replay answers what was stored
     campaign_id = f"cmp-{time.time_ns() // 1_000_000:011x}{uuid.uuid4().hex[:8]}"
     owner = None if _is_scheduled(spec, now) else uuid.uuid4().hex
@@ -93,10 +94,13 @@ def create_campaign(
     return _answer(deps, campaign_id)
 
 
-def validated_spec(deps: CampaignDeps, body: Any, now: int) -> dict[str, Any]:
+def validated_spec(deps: CampaignDeps, body: Any, now: int, *, past_send_at: bool = False) -> dict[str, Any]:
     """The normalised spec of a create body, with every check that needs no stored state (the rules across
-    fields, bucket objects exist): what a create and a preview refuse alike, with the same 400s."""
+    fields, bucket objects exist): what a create and a preview refuse alike, with the same 400s.
+    ``past_send_at``: leave a past ``send_at`` to the caller (a create checks it after a replay's lookup)."""
     spec = validation.parse_campaign(body, now, deps.zone())
+    if not past_send_at:
+        validation.refuse_past_send_at(spec, now)
     deps.media.check_exist(spec["attachments"])
     return spec
 

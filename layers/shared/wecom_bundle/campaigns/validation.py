@@ -129,17 +129,24 @@ def tag_filter_of(value: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def parse_send_at(value: Any, now: float, zone: tzinfo) -> int | None:
-    """Epoch seconds or ISO 8601 (without an offset: read in ``zone``); None or a time at most
-    ``SEND_AT_PAST_GRACE_S`` ago means "send now"; further in the past, or more than a year ahead, is refused."""
+    """Epoch seconds or ISO 8601 (without an offset: read in ``zone``); more than a year ahead is refused. A
+    time in the past is judged apart (``refuse_past_send_at``), after an idempotent replay had its chance."""
     if value is None or value == "":
         return None
     moment = parse_timestamp(value, "send_at", zone)
-    if moment < now - SEND_AT_PAST_GRACE_S:
-        minutes = SEND_AT_PAST_GRACE_S // 60
-        raise ValidationError("send_at", f"is more than {minutes} minutes in the past (omit it to send now)")
     if moment > now + MAX_SCHEDULE_AHEAD_S:
         raise ValidationError("send_at", "must be within the next 366 days")
     return moment
+
+
+def refuse_past_send_at(spec: dict[str, Any], now: float) -> None:
+    """None or a ``send_at`` at most ``SEND_AT_PAST_GRACE_S`` ago means "send now"; further in the past is a
+    typo, refused rather than sent at once. Checked after the Idempotency-Key lookup: a retry of a create that
+    was accepted answers what it created, however late it comes."""
+    moment = spec.get("send_at")
+    if moment is not None and moment < now - SEND_AT_PAST_GRACE_S:
+        minutes = SEND_AT_PAST_GRACE_S // 60
+        raise ValidationError("send_at", f"is more than {minutes} minutes in the past (omit it to send now)")
 
 
 def policy_of(spec: dict[str, Any]) -> ReminderPolicy:
