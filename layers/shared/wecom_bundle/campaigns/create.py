@@ -27,7 +27,7 @@ from wecom_bundle.result_sync.totals import zero_totals
 from wecom_bundle.validation import NotFound
 
 if TYPE_CHECKING:
-    from wecom_bundle.campaigns.repo import CampaignChunk
+    from wecom_bundle.campaigns.records import CampaignChunk
 
 ORIGIN = "admin_api"
 

@@ -19,7 +19,7 @@ from wecom_bundle.wecom.errors import TransportError, WeComError
 
 if TYPE_CHECKING:
     from wecom_bundle.campaigns.deps import CampaignDeps
-    from wecom_bundle.campaigns.repo import CampaignChunk
+    from wecom_bundle.campaigns.records import CampaignChunk
     from wecom_bundle.wecom.client import WeComClient
 
 logger = logging.getLogger(__name__)

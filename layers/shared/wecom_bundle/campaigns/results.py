@@ -23,7 +23,7 @@ from wecom_bundle.result_sync.totals import NAME_STATUS, STATUS_NAMES, sent_rate
 from wecom_bundle.validation import NotFound, ValidationError, page_size
 
 if TYPE_CHECKING:
-    from wecom_bundle.campaigns.repo import CampaignChunk
+    from wecom_bundle.campaigns.records import CampaignChunk
 
 CSV_COLUMNS = ("msgid", "userid", "external_userid", "chat_id", "status", "send_time")
 MEMBER_VIEW_LIMIT = 1000  # members listed in GET /admin/campaigns/{id}; results pages cover the rest

@@ -37,7 +37,7 @@ from wecom_bundle.wecom.errors import WeComError
 from wecom_bundle.wecom.groupmsg import Page
 
 if TYPE_CHECKING:
-    from wecom_bundle.campaigns.repo import CampaignChunk, CampaignRecord
+    from wecom_bundle.campaigns.records import CampaignChunk, CampaignRecord
     from wecom_bundle.result_sync.deps import SyncDeps
 
 logger = logging.getLogger(__name__)

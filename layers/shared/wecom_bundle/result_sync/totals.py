@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from wecom_bundle.wecom.groupmsg import RESULT_STATUS_NAMES as STATUS_NAMES
 
 if TYPE_CHECKING:
-    from wecom_bundle.campaigns.repo import CampaignChunk
+    from wecom_bundle.campaigns.records import CampaignChunk
 
 NAME_STATUS = {name: code for code, name in STATUS_NAMES.items()}
 MEMBER_SENT = 2
